@@ -1,0 +1,103 @@
+// The adapter interface: how the engine asks a target system to do one action.
+//
+// Adapters know nothing of the journal, the state machine or the CLI. The engine hands them
+// a fully resolved Invocation (every `${...}` already expanded, so the values may contain
+// secrets: an adapter must never copy a target's connection string or an expanded variable
+// into its outputs or error messages beyond what the plan author wrote in clear) and gets
+// back an Outcome. Relative paths in target configs and parameters are resolved against
+// Invocation::base_dir (the plan file's directory).
+//
+// Crash semantics: the engine journals StepStarted before Run() and the outcome after it, so
+// an adapter needs no durability of its own beyond making its effect atomic where the target
+// allows (one transaction; write-to-temp-then-rename for files).
+//
+// Thread safety: an Adapter object is used by one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace backout::adapters {
+
+struct Invocation {
+  std::string action;      // "sql", "backup", "command", ...
+  nlohmann::json target;   // the target's config, expanded (includes "type")
+  nlohmann::json params;   // the action's parameters, expanded (includes "target")
+  std::string run_id;
+  std::string step_id;
+  int attempt = 1;
+  std::filesystem::path base_dir;  // relative paths are resolved against this
+  std::filesystem::path log_dir;   // where full output logs may be written (exists)
+  std::chrono::milliseconds timeout{0};  // 0: no deadline
+  std::int64_t now_micros = 0;           // wall clock at start (for timestamped names)
+  const std::atomic<bool>* cancel = nullptr;  // set by SIGINT/SIGTERM; poll it in long work
+  std::function<void(std::string_view)> progress;  // optional; short progress lines
+};
+
+// The result of one action. `outputs` are journaled (and may be referenced by later steps
+// as ${steps.ID.outputs.NAME}); they are filled on failure too when useful (a verify step's
+// per-check results, a command's exit code and output tail).
+//
+// Status codes an adapter returns:
+//   kExpectationFailed  the action ran and its answer was "no": a command exited with an
+//                       unaccepted code, a query or verify check did not hold. As a `check`,
+//                       this means "the effect is not in place".
+//   kTimeout            the deadline passed (a command's whole process group was killed)
+//   kCancelled          stopped by SIGINT/SIGTERM; the effect may or may not have happened
+//   kUnavailable / kIOError / kNotFound / kInvalidArgument   could not do the action
+struct Outcome {
+  Status status;
+  nlohmann::json outputs = nlohmann::json::object();
+};
+
+// A problem with an action's parameters found before anything runs. `pointer` is a JSON
+// pointer into the action's params ("" for the action itself, "/checks/1/row_count") or,
+// when `in_target` is true, into the target's config.
+struct ParamError {
+  std::string pointer;
+  std::string message;
+  bool in_target = false;
+};
+
+class Adapter {
+ public:
+  virtual ~Adapter() = default;
+
+  // The target type this adapter serves ("sqlite", "command").
+  virtual std::string_view type() const = 0;
+
+  // Checks one action's parameters and its target's config without touching the target.
+  // Strings may still hold `${...}` references; treat those as "some string".
+  virtual std::vector<ParamError> Validate(std::string_view action,
+                                           const nlohmann::json& target,
+                                           const nlohmann::json& params) const = 0;
+
+  virtual Outcome Run(const Invocation& invocation) = 0;
+};
+
+// Adapters by target type.
+class Registry {
+ public:
+  void Add(std::unique_ptr<Adapter> adapter);
+  Adapter* Find(std::string_view type) const;  // nullptr when unknown
+
+  // sqlite and command.
+  static Registry Default();
+
+ private:
+  std::map<std::string, std::unique_ptr<Adapter>, std::less<>> adapters_;
+};
+
+}  // namespace backout::adapters

@@ -1,0 +1,14 @@
+// Command target adapter: runs a program (argv, no shell) or a shell script (`shell:`),
+// with cwd, env, a timeout that kills the whole process group, and accepted exit codes.
+// See docs/adapters/command.md for every parameter.
+#pragma once
+
+#include <memory>
+
+#include "adapters/adapter.h"
+
+namespace backout::adapters {
+
+std::unique_ptr<Adapter> MakeCommandAdapter();
+
+}  // namespace backout::adapters

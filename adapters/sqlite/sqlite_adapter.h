@@ -1,0 +1,13 @@
+// SQLite target adapter: sql, backup, restore, baseline, verify, query.
+// See docs/adapters/sqlite.md for every parameter.
+#pragma once
+
+#include <memory>
+
+#include "adapters/adapter.h"
+
+namespace backout::adapters {
+
+std::unique_ptr<Adapter> MakeSqliteAdapter();
+
+}  // namespace backout::adapters

@@ -1,0 +1,60 @@
+#include "base/env.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+namespace backout {
+namespace {
+
+class PosixEnv final : public Env {
+ public:
+  std::int64_t NowMicros() override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  bool SleepFor(std::chrono::milliseconds d, const std::atomic<bool>* cancel) override {
+    // Sleep in short slices so a signal-set cancel flag is noticed promptly.
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (cancel != nullptr && cancel->load()) return false;
+      const auto left = deadline - std::chrono::steady_clock::now();
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          left, std::chrono::milliseconds(50)));
+    }
+    return cancel == nullptr || !cancel->load();
+  }
+
+  std::optional<std::string> GetVar(const std::string& name) override {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  }
+
+  std::string HostName() override {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+    return buf;
+  }
+
+  std::string LoginName() override {
+    if (const passwd* pw = getpwuid(geteuid()); pw != nullptr && pw->pw_name != nullptr) {
+      return pw->pw_name;
+    }
+    if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
+    return "unknown";
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static PosixEnv* env = new PosixEnv();  // intentionally leaked: lives for the process
+  return env;
+}
+
+}  // namespace backout

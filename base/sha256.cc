@@ -1,0 +1,77 @@
+#include "base/sha256.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+namespace backout {
+
+struct Sha256Stream::Impl {
+  EVP_MD_CTX* ctx = nullptr;
+};
+
+Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {
+  impl_->ctx = EVP_MD_CTX_new();
+  // Allocation failure of a digest context is not recoverable in any useful way.
+  if (impl_->ctx == nullptr || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1) {
+    std::abort();
+  }
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(impl_->ctx); }
+
+void Sha256Stream::Update(std::string_view bytes) {
+  EVP_DigestUpdate(impl_->ctx, bytes.data(), bytes.size());
+}
+
+Digest Sha256Stream::Finish() {
+  Digest out{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(impl_->ctx, out.data(), &len);
+  return out;
+}
+
+Digest Sha256(std::string_view bytes) {
+  Sha256Stream s;
+  s.Update(bytes);
+  return s.Finish();
+}
+
+std::string ToHex(const Digest& digest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(digest.size() * 2);
+  for (std::uint8_t b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view bytes) { return ToHex(Sha256(bytes)); }
+
+Result<FileDigest> Sha256File(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::IOError(fmt::format("{}: cannot open for reading: {}", path.string(),
+                                       std::strerror(errno)));
+  }
+  Sha256Stream s;
+  std::vector<char> buf(1 << 20);
+  FileDigest out;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    s.Update(std::string_view(buf.data(), got));
+    out.bytes += got;
+  }
+  if (in.bad()) return Status::IOError(fmt::format("{}: read failed", path.string()));
+  out.sha256_hex = ToHex(s.Finish());
+  return out;
+}
+
+}  // namespace backout

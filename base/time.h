@@ -1,0 +1,26 @@
+// Time and duration formatting and parsing shared by plans, events and reports.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace backout {
+
+// "2026-11-21T17:16:14.123456Z" from microseconds since the Unix epoch (UTC).
+std::string FormatUtcMicros(std::int64_t micros_since_epoch);
+
+// "20261121T171614Z": for file names (sortable, no colons).
+std::string FormatUtcCompact(std::int64_t micros_since_epoch);
+
+// Human durations: "850ms", "12.4s", "3m05s", "1h02m".
+std::string FormatDuration(std::chrono::milliseconds d);
+
+// Plan durations: one or more <number><unit> parts, units ms, s, m, h, in that order of
+// magnitude from large to small ("90s", "2m", "1h30m", "500ms"). Zero is allowed ("0s").
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
+}  // namespace backout

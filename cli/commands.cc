@@ -1,0 +1,355 @@
+#include "cli/commands.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include "adapters/adapter.h"
+#include "base/env.h"
+#include "base/file_util.h"
+#include "base/sha256.h"
+#include "base/time.h"
+#include "cli/render.h"
+#include "engine/engine.h"
+#include "engine/plan_check.h"
+#include "engine/session.h"
+
+namespace backout::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRunFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitPaused = 3;
+constexpr int kExitJournal = 4;
+constexpr int kExitLocked = 5;
+
+int ExitCodeFor(const backout::Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kFailedPrecondition: return kExitUsage;
+    case Code::kCorruption:
+    case Code::kIOError: return kExitJournal;  // the journal is the only I/O at this level
+    case Code::kLocked: return kExitLocked;
+    default: return kExitRunFailed;
+  }
+}
+
+int Fail(const backout::Status& s) {
+  std::cerr << "backout: error: " << s.message() << "\n";
+  return ExitCodeFor(s);
+}
+
+int ExitCodeFor(sm::RunStatus status) {
+  switch (status) {
+    case sm::RunStatus::kSucceeded: return kExitOk;
+    case sm::RunStatus::kPaused: return kExitPaused;
+    default: return kExitRunFailed;
+  }
+}
+
+plan::VarLookup EnvLookup() {
+  return [](const std::string& name) { return Env::Default()->GetVar(name); };
+}
+
+// Test-only fault injection: BACKOUT_CRASH_AFTER_APPENDS=N makes the process SIGKILL itself
+// right after its Nth durable journal append (docs/cli.md).
+std::function<void(int)> CrashHook() {
+  const std::optional<std::string> n = Env::Default()->GetVar("BACKOUT_CRASH_AFTER_APPENDS");
+  if (!n || n->empty()) return {};
+  const int target = std::atoi(n->c_str());
+  return [target](int appends) {
+    if (appends == target) std::raise(SIGKILL);
+  };
+}
+
+engine::SessionOptions SessionFor(const Common& c) {
+  return engine::SessionOptions{.env = Env::Default(),
+                                .who = {c.operator_name, Env::Default()->HostName()},
+                                .after_append = CrashHook()};
+}
+
+void PrintDiagnostics(const std::vector<plan::Diagnostic>& diags) {
+  for (const plan::Diagnostic& d : diags) std::cerr << d.ToString() << "\n";
+}
+
+// Full check of a plan file; prints diagnostics. nullopt when it has errors.
+std::optional<plan::Plan> LoadPlan(const std::string& plan_file,
+                                   const adapters::Registry& registry) {
+  Result<std::string> text = ReadFileToString(plan_file);
+  if (!text.ok()) {
+    std::cerr << plan_file << ": error: " << text.status().message() << "\n";
+    return std::nullopt;
+  }
+  engine::PlanCheck check = engine::CheckPlanText(*text, plan_file, registry, EnvLookup());
+  PrintDiagnostics(check.diagnostics);
+  return std::move(check.plan);
+}
+
+// "20261121T171614Z-3fa9": sortable by start time, unique enough for one journal directory.
+std::string NewRunId() {
+  std::random_device rd;
+  return fmt::format("{}-{:04x}", FormatUtcCompact(Env::Default()->NowMicros()), rd() & 0xffff);
+}
+
+std::optional<std::string> AskOnTerminal(const std::string& prompt) {
+  std::cout << prompt << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) return std::nullopt;
+  return line;
+}
+
+int DriveSession(engine::RunSession& session, const std::map<std::string, std::string>& approvals) {
+  const adapters::Registry registry = adapters::Registry::Default();
+  engine::Progress progress(std::cout, isatty(STDOUT_FILENO) != 0);
+  engine::DriveOptions options;
+  options.registry = &registry;
+  options.approvals = approvals;
+  if (isatty(STDIN_FILENO) != 0) options.ask = AskOnTerminal;
+  options.progress = &progress;
+  options.cancel = &CancelFlag();
+  Result<sm::RunStatus> status = engine::Drive(session, options);
+  if (!status.ok()) return Fail(status.status());
+  return ExitCodeFor(*status);
+}
+
+// How the plan file on disk compares with the journaled text.
+std::string PlanFileNote(const sm::RunState& state) {
+  Result<std::string> text = ReadFileToString(state.start.plan_file);
+  if (!text.ok()) return "missing";
+  return Sha256Hex(*text) == state.start.plan_sha256 ? "unchanged" : "changed";
+}
+
+// Opens a run for writing; prints the error and sets *exit_code on failure.
+std::unique_ptr<engine::RunSession> OpenForWrite(const Common& c, const std::string& run_id,
+                                                 int* exit_code) {
+  journal::Journal journal(c.journal_dir);
+  Result<std::unique_ptr<engine::RunSession>> session =
+      engine::RunSession::Open(journal, run_id, SessionFor(c));
+  if (!session.ok()) {
+    *exit_code = Fail(session.status());
+    return nullptr;
+  }
+  return std::move(session).value();
+}
+
+// Before a run goes on: variables present (they are never journaled), plan file compared.
+int PrepareToContinue(engine::RunSession& session) {
+  const adapters::Registry registry = adapters::Registry::Default();
+  std::vector<plan::Diagnostic> diags =
+      engine::CheckParsedPlan(session.plan(), registry, EnvLookup());
+  const bool errors = std::any_of(diags.begin(), diags.end(), [](const plan::Diagnostic& d) {
+    return d.severity == plan::Diagnostic::Severity::kError;
+  });
+  if (errors) {
+    PrintDiagnostics(diags);
+    return kExitUsage;
+  }
+  const std::string note = PlanFileNote(session.state());
+  if (note != "unchanged") {
+    std::cerr << fmt::format(
+        "backout: warning: the plan file {} is {} since the run started; continuing with the "
+        "plan journaled then (sha256 {})\n",
+        session.state().start.plan_file, note == "changed" ? "changed" : "missing",
+        session.state().start.plan_sha256);
+  }
+  backout::Status marked = engine::MarkResumed(session, note);
+  return marked.ok() ? kExitOk : Fail(marked);
+}
+
+}  // namespace
+
+std::atomic<bool>& CancelFlag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+int Validate(const std::string& plan_file) {
+  const adapters::Registry registry = adapters::Registry::Default();
+  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
+  if (!plan) return kExitUsage;
+  std::cout << fmt::format("{}: ok: plan '{}', {} steps, {} targets\n", plan_file, plan->name,
+                           plan->steps.size(), plan->targets.size());
+  return kExitOk;
+}
+
+int Run(const Common& c, const std::string& plan_file,
+        const std::map<std::string, std::string>& approvals, bool dry_run) {
+  const adapters::Registry registry = adapters::Registry::Default();
+  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
+  if (!plan) return kExitUsage;
+  if (backout::Status s = engine::CheckApprovals(*plan, approvals); !s.ok()) return Fail(s);
+  if (dry_run) {
+    std::cout << fmt::format("plan '{}' is valid; a run would do, in order:\n", plan->name);
+    int n = 0;
+    for (const plan::Step& step : plan->steps) {
+      std::cout << fmt::format("  {:>2}. {:<24} {:<9} {}{}\n", ++n, step.id, step.action.kind,
+                               step.title, step.always ? " (always)" : "");
+    }
+    return kExitOk;
+  }
+  const std::string run_id = NewRunId();
+  const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
+  std::cout << run_id << std::endl;  // first line, on its own: scripts read it
+  journal::Journal journal(c.journal_dir);
+  Result<std::unique_ptr<engine::RunSession>> session =
+      engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c));
+  if (!session.ok()) return Fail(session.status());
+  return DriveSession(**session, approvals);
+}
+
+int Resume(const Common& c, const std::string& run_id,
+           const std::map<std::string, std::string>& approvals) {
+  int code = kExitOk;
+  std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
+  if (!session) return code;
+  if (session->state().Finished()) {
+    std::cout << fmt::format("run {} has already {}\n", run_id,
+                             sm::ToString(session->state().status));
+    return ExitCodeFor(session->state().status);
+  }
+  if (backout::Status s = engine::CheckApprovals(session->plan(), approvals); !s.ok()) {
+    return Fail(s);
+  }
+  if (int prepared = PrepareToContinue(*session); prepared != kExitOk) return prepared;
+  std::cout << fmt::format("resuming run {} at event #{}\n", run_id, session->state().last_seq);
+  return DriveSession(*session, approvals);
+}
+
+int Status(const Common& c, const std::string& run_id, bool json) {
+  journal::Journal journal(c.journal_dir);
+  if (!run_id.empty()) {
+    Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+    if (!snap.ok()) return Fail(snap.status());
+    if (json) {
+      std::cout << RunToJson(run_id, snap->state, snap->events.size()).dump(2) << "\n";
+    } else {
+      std::cout << RunToText(run_id, snap->state, snap->events.size());
+    }
+    return kExitOk;
+  }
+  Result<std::vector<std::string>> runs = journal.ListRuns();
+  if (!runs.ok()) return Fail(runs.status());
+  nlohmann::json all = nlohmann::json::array();
+  int worst = kExitOk;
+  for (const std::string& id : *runs) {
+    Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, id);
+    if (!snap.ok()) {
+      std::cerr << "backout: error: " << snap.status().message() << "\n";
+      worst = ExitCodeFor(snap.status());
+      continue;
+    }
+    if (json) {
+      all.push_back(RunToJson(id, snap->state, snap->events.size()));
+    } else {
+      std::cout << RunSummaryLine(id, snap->state) << "\n";
+    }
+  }
+  if (json) std::cout << all.dump(2) << "\n";
+  return worst;
+}
+
+int Events(const Common& c, const std::string& run_id, bool json) {
+  journal::Journal journal(c.journal_dir);
+  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  if (!snap.ok()) return Fail(snap.status());
+  for (std::size_t i = 0; i < snap->records.size(); ++i) {
+    std::cout << (json ? EventToJson(snap->records[i]).dump()
+                       : EventToText(snap->records[i], snap->events[i]))
+              << "\n";
+  }
+  return kExitOk;
+}
+
+int Approve(const Common& c, const std::string& run_id, const std::string& step,
+            const std::string& phrase) {
+  int code = kExitOk;
+  std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
+  if (!session) return code;
+  if (backout::Status s = engine::CheckApprovals(session->plan(), {{step, phrase}}); !s.ok()) {
+    return Fail(s);
+  }
+  const sm::StepState* st = session->state().FindStep(step);
+  if (st->status != sm::StepStatus::kAwaitingApproval) {
+    return Fail(backout::Status::FailedPrecondition(
+        fmt::format("step {} is {}, not awaiting approval", step, sm::ToString(st->status))));
+  }
+  if (backout::Status s = session->Append({sm::ApprovalGranted{step, phrase, "approve"}}); !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << fmt::format("step {} approved by {}; continue with: backout resume {}\n", step,
+                           c.operator_name, run_id);
+  return kExitOk;
+}
+
+int Resolve(const Common& c, const std::string& run_id, const std::string& step, bool applied) {
+  int code = kExitOk;
+  std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
+  if (!session) return code;
+  const sm::StepState* st = session->state().FindStep(step);
+  if (st == nullptr) {
+    return Fail(backout::Status::NotFound(fmt::format("run {} has no step {}", run_id, step)));
+  }
+  if (st->status != sm::StepStatus::kInDoubt) {
+    return Fail(backout::Status::FailedPrecondition(
+        fmt::format("step {} is {}, not in doubt", step, sm::ToString(st->status))));
+  }
+  if (backout::Status s = session->Append({sm::StepResolved{step, applied}}); !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << fmt::format("step {} resolved as {} by {}; continue with: backout resume {}\n",
+                           step, applied ? "applied" : "not applied", c.operator_name, run_id);
+  return kExitOk;
+}
+
+int Abort(const Common& c, const std::string& run_id, const std::string& reason) {
+  int code = kExitOk;
+  std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
+  if (!session) return code;
+  if (session->state().Finished()) {
+    return Fail(backout::Status::FailedPrecondition(fmt::format(
+        "run {} has already {}", run_id, sm::ToString(session->state().status))));
+  }
+  if (!session->state().abort_requested) {
+    if (backout::Status s = session->Append({sm::AbortRequested{reason}}); !s.ok()) return Fail(s);
+  }
+  if (int prepared = PrepareToContinue(*session); prepared != kExitOk) return prepared;
+  std::cout << fmt::format("aborting run {}: running its `always` steps\n", run_id);
+  const int driven = DriveSession(*session, {});
+  // For `abort`, a run that ended aborted is the command doing what it was asked.
+  return session->state().status == sm::RunStatus::kAborted ? kExitOk : driven;
+}
+
+int Note(const Common& c, const std::string& run_id, const std::string& text) {
+  int code = kExitOk;
+  std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
+  if (!session) return code;
+  if (backout::Status s = session->Append({sm::NoteAdded{text}}); !s.ok()) return Fail(s);
+  std::cout << fmt::format("note added to run {} by {}\n", run_id, c.operator_name);
+  return kExitOk;
+}
+
+int Verify(const Common& c, const std::string& run_id) {
+  journal::Journal journal(c.journal_dir);
+  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  if (!snap.ok()) {
+    std::cerr << fmt::format("backout: verify failed: {}\n", snap.status().message());
+    return snap.status().code() == Code::kNotFound ? kExitUsage : kExitJournal;
+  }
+  const journal::Record& head = snap->records.back();
+  std::cout << fmt::format(
+      "run {}: {} events verified: hash chain intact, every event an allowed transition\n"
+      "head hash {}\n",
+      run_id, snap->records.size(), ToHex(head.hash));
+  return kExitOk;
+}
+
+}  // namespace backout::cli

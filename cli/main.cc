@@ -1,0 +1,152 @@
+// backout: run database rollback plans as resumable, journaled state machines.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "base/env.h"
+#include "cli/commands.h"
+
+namespace {
+
+void OnStopSignal(int) { backout::cli::CancelFlag().store(true); }
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked prompt read returns so the run can pause
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+std::map<std::string, std::string> ParseApprovals(const std::vector<std::string>& raw) {
+  std::map<std::string, std::string> out;
+  for (const std::string& item : raw) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw CLI::ValidationError("--approve", "expected STEP=PHRASE, got '" + item + "'");
+    }
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using backout::Env;
+  namespace cli = backout::cli;
+
+  CLI::App app{
+      "backout: runs database rollback plans as event-sourced state machines.\n"
+      "Every action is journaled (RocksDB, hash-chained) before and after it takes effect, so an\n"
+      "interrupted rollback resumes exactly where it stopped.\n\n"
+      "Exit codes: 0 ok, 1 run failed or aborted, 2 usage or plan error, 3 run paused,\n"
+      "4 journal integrity error, 5 run locked by another runner."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "backout 0.1.0");
+
+  std::string journal_flag, operator_flag;
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option("--journal", journal_flag,
+                    "Journal directory (default: $BACKOUT_JOURNAL, else ./.backout)");
+    sub->add_option("--operator", operator_flag,
+                    "Who is acting (default: $BACKOUT_OPERATOR, else the login name)");
+  };
+
+  std::string plan_file, run_id, step, phrase, reason, text;
+  std::vector<std::string> approve_raw;
+  bool dry_run = false, json = false, applied = false, not_applied = false;
+
+  CLI::App* validate = app.add_subcommand("validate", "Check a plan without running it");
+  validate->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
+
+  CLI::App* run = app.add_subcommand("run", "Start a new run of a plan (prints the run id first)");
+  run->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
+  add_common(run);
+  run->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE");
+  run->add_flag("--dry-run", dry_run, "Validate and list the steps; touch nothing");
+
+  CLI::App* resume = app.add_subcommand(
+      "resume", "Continue a paused or interrupted run from its journal");
+  resume->add_option("RUN", run_id, "Run id")->required();
+  add_common(resume);
+  resume->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE");
+
+  CLI::App* status = app.add_subcommand("status", "Show one run, or all runs");
+  status->add_option("RUN", run_id, "Run id (all runs when left out)");
+  add_common(status);
+  status->add_flag("--json", json, "Machine-readable output");
+
+  CLI::App* events = app.add_subcommand("events", "List a run's journal, one event per line");
+  events->add_option("RUN", run_id, "Run id")->required();
+  add_common(events);
+  events->add_flag("--json", json, "JSON Lines with every field and hash");
+
+  CLI::App* approve = app.add_subcommand("approve", "Approve a step waiting for approval");
+  approve->add_option("RUN", run_id, "Run id")->required();
+  approve->add_option("STEP", step, "Approval step id")->required();
+  approve->add_option("--phrase", phrase, "The step's confirmation phrase")->required();
+  add_common(approve);
+
+  CLI::App* resolve = app.add_subcommand(
+      "resolve", "Settle an in-doubt step: say whether its effect took place");
+  resolve->add_option("RUN", run_id, "Run id")->required();
+  resolve->add_option("STEP", step, "In-doubt step id")->required();
+  auto* applied_flag = resolve->add_flag("--applied", applied, "The effect is in place");
+  auto* not_applied_flag =
+      resolve->add_flag("--not-applied", not_applied, "The effect is not in place (re-run it)");
+  applied_flag->excludes(not_applied_flag);
+  add_common(resolve);
+
+  CLI::App* abort = app.add_subcommand(
+      "abort", "Stop a run: skip remaining steps, run `always` steps, mark it aborted");
+  abort->add_option("RUN", run_id, "Run id")->required();
+  abort->add_option("--reason", reason, "Why (journaled)")->required();
+  add_common(abort);
+
+  CLI::App* note = app.add_subcommand("note", "Journal an operator's note for the post-mortem");
+  note->add_option("RUN", run_id, "Run id")->required();
+  note->add_option("TEXT", text, "The note")->required();
+  add_common(note);
+
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Check a run's hash chain and that every event is an allowed transition");
+  verify->add_option("RUN", run_id, "Run id")->required();
+  add_common(verify);
+
+  std::map<std::string, std::string> approvals;
+  try {
+    app.parse(argc, argv);
+    approvals = ParseApprovals(approve_raw);
+    if (resolve->parsed() && applied == not_applied) {
+      throw CLI::ValidationError("resolve", "give exactly one of --applied or --not-applied");
+    }
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  Env* env = Env::Default();
+  cli::Common common;
+  common.journal_dir = !journal_flag.empty() ? journal_flag
+                                             : env->GetVar("BACKOUT_JOURNAL").value_or(".backout");
+  common.operator_name = !operator_flag.empty()
+                             ? operator_flag
+                             : env->GetVar("BACKOUT_OPERATOR").value_or(env->LoginName());
+  InstallSignalHandlers();
+
+  if (validate->parsed()) return cli::Validate(plan_file);
+  if (run->parsed()) return cli::Run(common, plan_file, approvals, dry_run);
+  if (resume->parsed()) return cli::Resume(common, run_id, approvals);
+  if (status->parsed()) return cli::Status(common, run_id, json);
+  if (events->parsed()) return cli::Events(common, run_id, json);
+  if (approve->parsed()) return cli::Approve(common, run_id, step, phrase);
+  if (resolve->parsed()) return cli::Resolve(common, run_id, step, applied);
+  if (abort->parsed()) return cli::Abort(common, run_id, reason);
+  if (note->parsed()) return cli::Note(common, run_id, text);
+  if (verify->parsed()) return cli::Verify(common, run_id);
+  return 2;
+}

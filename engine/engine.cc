@@ -1,0 +1,315 @@
+#include "engine/engine.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "base/time.h"
+#include "engine/plan_check.h"
+#include "engine/redactor.h"
+#include "plan/interpolate.h"
+#include "statemachine/decide.h"
+
+namespace backout::engine {
+namespace {
+
+using sm::RunStatus;
+using sm::StepStatus;
+
+// Follows a dotted path ("tables.images.rows") into a step's outputs.
+std::optional<nlohmann::json> OutputAt(const nlohmann::json& outputs, const std::string& path) {
+  const nlohmann::json* node = &outputs;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t dot = std::min(path.find('.', start), path.size());
+    const std::string key = path.substr(start, dot - start);
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
+    node = &(*node)[key];
+    start = dot + 1;
+  }
+  return *node;
+}
+
+class StepRunner {
+ public:
+  StepRunner(RunSession& session, const DriveOptions& options)
+      : session_(session), options_(options) {}
+
+  // Runs `action` (a step's action or its check) with everything resolved.
+  adapters::Outcome Run(const plan::Step& step, const plan::Action& action, int attempt) {
+    const plan::Plan& plan = session_.plan();
+    const plan::Target& target = plan.targets.at(action.target);
+    adapters::Adapter* adapter = options_.registry->Find(target.type);
+    if (adapter == nullptr) {
+      return {Status::InvalidArgument(fmt::format("no adapter for target type '{}'", target.type)),
+              {}};
+    }
+    plan::Lookups lookups;
+    lookups.variable = [this](const std::string& name) { return session_.env()->GetVar(name); };
+    lookups.step_output = [this](const std::string& id, const std::string& path) {
+      const sm::StepState* st = session_.state().FindStep(id);
+      return st == nullptr ? std::nullopt : OutputAt(st->outputs, path);
+    };
+    std::vector<std::string> secrets;
+    Result<nlohmann::json> target_config = plan::ExpandTree(target.config.value, lookups, &secrets);
+    Result<nlohmann::json> params = plan::ExpandTree(action.params.value, lookups, &secrets);
+    for (std::string& s : secrets) redactor_.Add(std::move(s));
+    if (!target_config.ok()) return {target_config.status().WithContext("target " + target.name), {}};
+    if (!params.ok()) return {params.status(), {}};
+
+    if (action.kind == "verify") {
+      const int baseline = BaselineStepFor(plan, plan.IndexOf(step.id), action.target);
+      if (baseline >= 0) {
+        (*params)["$baseline"] =
+            session_.state().steps[static_cast<std::size_t>(baseline)].outputs;
+      }
+    }
+
+    adapters::Invocation inv;
+    inv.action = action.kind;
+    inv.target = std::move(target_config).value();
+    inv.params = std::move(params).value();
+    inv.run_id = session_.run_id();
+    inv.step_id = step.id;
+    inv.attempt = attempt;
+    inv.base_dir = std::filesystem::path(session_.state().start.plan_file).parent_path();
+    inv.log_dir = session_.journal().LogDir(session_.run_id());
+    inv.timeout = action.timeout.value_or(step.timeout.value_or(std::chrono::milliseconds(0)));
+    inv.now_micros = session_.env()->NowMicros();
+    inv.cancel = options_.cancel;
+    if (options_.progress != nullptr) {
+      inv.progress = [this, id = step.id](std::string_view text) {
+        options_.progress->Activity(fmt::format("{}: {}", id, redactor_.Scrub(text)));
+      };
+    }
+    adapters::Outcome outcome = adapter->Run(inv);
+    // Nothing expanded from the environment leaves this function.
+    outcome.outputs = redactor_.ScrubJson(outcome.outputs);
+    outcome.status = Status(outcome.status.code(), redactor_.Scrub(outcome.status.message()));
+    return outcome;
+  }
+
+ private:
+  RunSession& session_;
+  const DriveOptions& options_;
+  Redactor redactor_;
+};
+
+class Driver {
+ public:
+  Driver(RunSession& session, const DriveOptions& options)
+      : session_(session), options_(options), steps_(session, options) {}
+
+  Result<RunStatus> Loop() {
+    while (true) {
+      if (Cancelled()) {
+        Result<std::optional<RunStatus>> paused = PauseForSignal("");
+        if (!paused.ok()) return paused.status();
+        return **paused;
+      }
+      const sm::Command command = sm::Decide(session_.state(), session_.plan());
+      Result<std::optional<RunStatus>> done = std::visit(
+          [this](const auto& c) { return Handle(c); }, command);
+      if (!done.ok()) return done.status();
+      if (done->has_value()) return **done;
+    }
+  }
+
+ private:
+  using Step = Result<std::optional<RunStatus>>;  // a value ends the loop
+  static constexpr std::optional<RunStatus> kContinue = std::nullopt;
+  static Step Stop(RunStatus status) { return std::optional<RunStatus>(status); }
+
+  bool Cancelled() const { return options_.cancel != nullptr && options_.cancel->load(); }
+
+  const plan::Step& PlanStep(const std::string& id) const {
+    return *session_.plan().FindStep(id);
+  }
+  int Position(const std::string& id) const { return session_.plan().IndexOf(id) + 1; }
+  int Total() const { return static_cast<int>(session_.plan().steps.size()); }
+
+  void Say(const std::string& text) {
+    if (options_.progress != nullptr) options_.progress->Note(text);
+  }
+
+  Step PauseForSignal(const std::string& step) {
+    BACKOUT_RETURN_IF_ERROR(
+        session_.Append({sm::RunPaused{sm::RunPaused::Reason::kSignal, step}}));
+    Say(fmt::format("run {} paused by signal; continue with: backout resume {}",
+                    session_.run_id(), session_.run_id()));
+    return Stop(RunStatus::kPaused);
+  }
+
+  Step Handle(const sm::StartStep& c) {
+    const plan::Step& step = PlanStep(c.step);
+    if (c.delay.count() > 0) {
+      Say(fmt::format("retrying {} in {}", c.step, FormatDuration(c.delay)));
+      if (!session_.env()->SleepFor(c.delay, options_.cancel)) return PauseForSignal("");
+    }
+    BACKOUT_RETURN_IF_ERROR(session_.Append({sm::StepStarted{c.step, c.attempt}}));
+    if (options_.progress != nullptr) {
+      options_.progress->StepStarted(Position(c.step), Total(), c.step, step.title, c.attempt);
+    }
+    const auto began = std::chrono::steady_clock::now();
+    adapters::Outcome outcome = steps_.Run(step, step.action, c.attempt);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - began);
+
+    if (outcome.status.code() == Code::kCancelled) {
+      // The effect may be half done: journal no outcome, so resume treats it as in doubt.
+      Report(c.step, "interrupted", elapsed, outcome.status.message());
+      return PauseForSignal(c.step);
+    }
+    if (outcome.status.ok()) {
+      BACKOUT_RETURN_IF_ERROR(
+          session_.Append({sm::StepSucceeded{c.step, c.attempt, std::move(outcome.outputs)}}));
+      Report(c.step, "succeeded", elapsed, "");
+    } else {
+      BACKOUT_RETURN_IF_ERROR(session_.Append({sm::StepFailed{
+          c.step, c.attempt, outcome.status.message(), std::move(outcome.outputs)}}));
+      Report(c.step, "failed", elapsed, outcome.status.message());
+    }
+    return kContinue;
+  }
+
+  Step Handle(const sm::RunCheck& c) {
+    const plan::Step& step = PlanStep(c.step);
+    const sm::StepState* st = session_.state().FindStep(c.step);
+    adapters::Outcome outcome = steps_.Run(step, *step.check, st->attempts);
+    sm::StepChecked checked{c.step, sm::StepChecked::Finding::kUnknown, outcome.status.message()};
+    if (outcome.status.ok()) {
+      checked.finding = sm::StepChecked::Finding::kPresent;
+      checked.detail = "the check found the effect in place";
+    } else if (outcome.status.code() == Code::kExpectationFailed) {
+      checked.finding = sm::StepChecked::Finding::kAbsent;
+    }
+    Say(fmt::format("step {} was in doubt; its check says: {} ({})", c.step,
+                    sm::ToString(checked.finding), checked.detail));
+    BACKOUT_RETURN_IF_ERROR(session_.Append({std::move(checked)}));
+    return kContinue;
+  }
+
+  Step Handle(const sm::AwaitApproval& c) {
+    const plan::Step& step = PlanStep(c.step);
+    const std::string phrase = step.action.params.value.value("phrase", "");
+    const std::string prompt = step.action.params.value.value("prompt", "");
+    if (auto it = options_.approvals.find(c.step); it != options_.approvals.end()) {
+      // CheckApprovals already refused a wrong phrase before the run went anywhere.
+      BACKOUT_RETURN_IF_ERROR(session_.Append({sm::ApprovalGranted{c.step, phrase, "--approve"}}));
+      Say(fmt::format("step {} approved by {} (--approve)", c.step,
+                      session_.identity().operator_name));
+      return kContinue;
+    }
+    std::vector<sm::EventBody> request;
+    if (session_.state().FindStep(c.step)->status != StepStatus::kAwaitingApproval) {
+      request.push_back(sm::ApprovalRequested{c.step, prompt});
+    }
+    if (options_.ask) {
+      if (!request.empty()) BACKOUT_RETURN_IF_ERROR(session_.Append(std::move(request)));
+      for (int tries = 0; tries < 3; ++tries) {
+        std::optional<std::string> answer =
+            options_.ask(fmt::format("{}\nType {} to approve: ", prompt, phrase));
+        if (!answer || Cancelled()) break;
+        if (*answer == phrase) {
+          BACKOUT_RETURN_IF_ERROR(session_.Append({sm::ApprovalGranted{c.step, phrase, "prompt"}}));
+          return kContinue;
+        }
+        Say("that is not the phrase");
+      }
+      request.clear();
+    }
+    request.push_back(sm::RunPaused{sm::RunPaused::Reason::kApproval, c.step});
+    BACKOUT_RETURN_IF_ERROR(session_.Append(std::move(request)));
+    Say(fmt::format("run {} paused: step {} needs approval ({}).\n"
+                    "  approve with: backout approve {} {} --phrase {}\n"
+                    "  then:         backout resume {}",
+                    session_.run_id(), c.step, prompt, session_.run_id(), c.step, phrase,
+                    session_.run_id()));
+    return Stop(RunStatus::kPaused);
+  }
+
+  Step Handle(const sm::AwaitResolve& c) {
+    BACKOUT_RETURN_IF_ERROR(
+        session_.Append({sm::RunPaused{sm::RunPaused::Reason::kInDoubt, c.step}}));
+    Say(fmt::format(
+        "run {} paused: step {} was started but its outcome was never journaled, and it is "
+        "neither idempotent nor has a check.\n"
+        "  Find out whether it took effect, then: backout resolve {} {} --applied | "
+        "--not-applied\n  and: backout resume {}",
+        session_.run_id(), c.step, session_.run_id(), c.step, session_.run_id()));
+    return Stop(RunStatus::kPaused);
+  }
+
+  Step Handle(const sm::SkipStep& c) {
+    BACKOUT_RETURN_IF_ERROR(session_.Append({sm::StepSkipped{c.step, c.reason}}));
+    Say(fmt::format("step {}/{} {}: skipped ({})", Position(c.step), Total(), c.step, c.reason));
+    return kContinue;
+  }
+
+  Step Handle(const sm::PauseRun& c) {
+    BACKOUT_RETURN_IF_ERROR(session_.Append({sm::RunPaused{c.reason, c.step}}));
+    Say(fmt::format("run {} paused after step {} failed (on_failure: pause).\n"
+                    "  fix the cause, then: backout resume {}   (or: backout abort {} --reason ...)",
+                    session_.run_id(), c.step, session_.run_id(), session_.run_id()));
+    return Stop(RunStatus::kPaused);
+  }
+
+  Step Handle(const sm::FinishRun& c) {
+    BACKOUT_RETURN_IF_ERROR(session_.Append({sm::RunFinished{c.outcome}}));
+    Say(fmt::format("run {} {}", session_.run_id(), sm::ToString(c.outcome)));
+    return Stop(session_.state().status);
+  }
+
+  Step Handle(const sm::Idle& c) {
+    const RunStatus status = session_.state().status;
+    if (status == RunStatus::kRunning) {
+      return Status::FailedPrecondition(fmt::format("internal error: nothing to do ({})", c.why));
+    }
+    return Stop(status);
+  }
+
+  void Report(const std::string& id, std::string_view result, std::chrono::milliseconds elapsed,
+              std::string_view detail) {
+    if (options_.progress != nullptr) {
+      options_.progress->StepEnded(Position(id), Total(), id, result, elapsed, detail);
+    }
+  }
+
+  RunSession& session_;
+  const DriveOptions& options_;
+  StepRunner steps_;
+};
+
+}  // namespace
+
+Result<RunStatus> Drive(RunSession& session, const DriveOptions& options) {
+  return Driver(session, options).Loop();
+}
+
+Status MarkResumed(RunSession& session, const std::string& plan_file_note) {
+  std::vector<sm::EventBody> batch = {sm::RunResumed{plan_file_note}};
+  for (const sm::StepState& st : session.state().steps) {
+    if (st.status == StepStatus::kRunning) batch.push_back(sm::StepInDoubt{st.id, st.attempts});
+  }
+  return session.Append(std::move(batch));
+}
+
+Status CheckApprovals(const plan::Plan& plan,
+                      const std::map<std::string, std::string>& approvals) {
+  for (const auto& [id, phrase] : approvals) {
+    const plan::Step* step = plan.FindStep(id);
+    if (step == nullptr) {
+      return Status::InvalidArgument(fmt::format("--approve {}: the plan has no such step", id));
+    }
+    if (step->action.kind != "approval") {
+      return Status::InvalidArgument(fmt::format("--approve {}: not an approval step", id));
+    }
+    if (step->action.params.value.value("phrase", "") != phrase) {
+      return Status::InvalidArgument(
+          fmt::format("--approve {}: that is not the step's confirmation phrase", id));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace backout::engine

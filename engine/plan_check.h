@@ -1,0 +1,36 @@
+// The full validation of a plan file, as `backout validate` and `backout run` do it: parse
+// and structure (plan/parser), `${VAR}` presence in the environment, each adapter's own
+// parameter checks, and cross-step rules (a verify that compares with "baseline" needs an
+// earlier baseline step on the same target). Nothing here touches a target or the journal.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/adapter.h"
+#include "plan/parser.h"
+#include "plan/plan.h"
+
+namespace backout::engine {
+
+struct PlanCheck {
+  std::optional<plan::Plan> plan;            // set when there are no errors
+  std::vector<plan::Diagnostic> diagnostics; // errors and warnings, in file order
+
+  bool ok() const { return plan.has_value(); }
+};
+
+PlanCheck CheckPlanText(std::string_view text, const std::string& source_file,
+                        const adapters::Registry& registry, const plan::VarLookup& vars);
+
+// The same checks for a plan already parsed (used on resume for the journaled plan).
+std::vector<plan::Diagnostic> CheckParsedPlan(const plan::Plan& plan,
+                                              const adapters::Registry& registry,
+                                              const plan::VarLookup& vars);
+
+// The index of the latest step before `step_index` whose action is a baseline on `target`,
+// or -1.
+int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target);
+
+}  // namespace backout::engine

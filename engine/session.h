@@ -1,0 +1,90 @@
+// RunSession: one run opened for writing: its journal writer, its plan (parsed from the
+// journaled text, never the file on disk) and its folded state, kept in step.
+//
+// Append() applies each event to the in-memory state BEFORE journaling it, so an event the
+// transition table forbids is never written; then it writes the batch durably. If the write
+// fails the session must not be used further (the state is ahead of the journal): the caller
+// reports the error and exits.
+//
+// Thread safety: one thread at a time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "journal/journal.h"
+#include "plan/plan.h"
+#include "statemachine/events.h"
+#include "statemachine/state.h"
+
+namespace backout::engine {
+
+struct Identity {
+  std::string operator_name;
+  std::string host;
+};
+
+struct SessionOptions {
+  Env* env = nullptr;
+  Identity who;
+  // Called after every durable append with the number of appends so far in this process.
+  // Used for fault injection (BACKOUT_CRASH_AFTER_APPENDS); empty for none.
+  std::function<void(int)> after_append;
+};
+
+// Decodes journal records into events (kCorruption naming the record on failure).
+Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& records);
+
+// Reads and folds a run without locking it (status, events, report, verify).
+struct RunSnapshot {
+  std::vector<journal::Record> records;
+  std::vector<sm::Event> events;
+  sm::RunState state;
+};
+Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::string& run_id);
+
+// Parses the plan text journaled in RunStarted. A journaled plan that no longer parses is a
+// journal problem (kCorruption), since it parsed when the run started.
+Result<plan::Plan> PlanFromJournal(const sm::RunState& state);
+
+class RunSession {
+ public:
+  // Creates a run and journals its RunStarted.
+  static Result<std::unique_ptr<RunSession>> Create(const journal::Journal& journal,
+                                                    const std::string& run_id,
+                                                    const plan::Plan& plan,
+                                                    const std::string& plan_file,
+                                                    SessionOptions options);
+
+  // Opens an existing run for writing (kLocked when another runner holds it).
+  static Result<std::unique_ptr<RunSession>> Open(const journal::Journal& journal,
+                                                  const std::string& run_id,
+                                                  SessionOptions options);
+
+  // Journals `bodies` as one durable batch (see the class comment).
+  Status Append(std::vector<sm::EventBody> bodies);
+
+  const sm::RunState& state() const { return state_; }
+  const plan::Plan& plan() const { return plan_; }
+  const std::string& run_id() const { return writer_->run_id(); }
+  const journal::Journal& journal() const { return journal_; }
+  Env* env() const { return options_.env; }
+  const Identity& identity() const { return options_.who; }
+
+ private:
+  RunSession(const journal::Journal& journal, std::unique_ptr<journal::RunWriter> writer,
+             SessionOptions options)
+      : journal_(journal), writer_(std::move(writer)), options_(std::move(options)) {}
+
+  journal::Journal journal_;
+  std::unique_ptr<journal::RunWriter> writer_;
+  SessionOptions options_;
+  sm::RunState state_;
+  plan::Plan plan_;
+  int appends_ = 0;
+};
+
+}  // namespace backout::engine

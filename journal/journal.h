@@ -1,0 +1,117 @@
+// The event journal: an append-only, hash-chained, durable log of records per run, stored
+// in RocksDB. It is the only module that touches RocksDB.
+//
+// Layout on disk (a journal directory holds many runs):
+//   DIR/                      mode 0700
+//     RUN_ID/                 one run; mode 0700
+//       db/                   a RocksDB database holding only this run's records
+//       runner.lock           flock()ed by the one process allowed to append
+//       logs/                 full output logs of steps (written by the engine)
+// One RocksDB database per run, because RocksDB admits one writing process per database and
+// two different runs in one journal directory must be able to proceed at once.
+//
+// Records know nothing of the state machine: `type` and `payload` are opaque strings here.
+// The record encoding is documented in journal/record_codec.h.
+//
+// Crash semantics: Append() returns only after the whole batch is written with sync=true
+// (WAL fsynced); a batch is atomic (all of its records or none survive a crash).
+//
+// Concurrency: a RunWriter holds an exclusive flock on runner.lock for its lifetime; a second
+// writer of the same run (any process) gets Code::kLocked. Readers (ReadRun, ListRuns) never
+// take the lock and work while a writer is active (RocksDB read-only open).
+//
+// Thread safety: a RunWriter is used by one thread at a time. Journal is immutable.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/sha256.h"
+#include "base/status.h"
+
+namespace backout::journal {
+
+// One stored event, as the journal sees it.
+struct Record {
+  std::string run_id;
+  std::uint64_t seq = 0;       // 1, 2, 3, ... without gaps
+  std::int64_t time_us = 0;    // UTC, microseconds since the epoch
+  std::string type;            // event type name ("StepStarted")
+  std::string operator_name;
+  std::string host;
+  std::string payload;         // encoded event body (JSON text)
+  Digest prev_hash{};          // hash of record seq-1; all zero for seq 1
+  Digest hash{};               // SHA-256 over this record's encoded bytes before the hash
+};
+
+// What a caller appends; the journal assigns seq, prev_hash and hash.
+struct NewRecord {
+  std::int64_t time_us = 0;
+  std::string type;
+  std::string operator_name;
+  std::string host;
+  std::string payload;
+};
+
+// Exclusive appender of one run. Destroying it releases the lock.
+class RunWriter {
+ public:
+  virtual ~RunWriter() = default;
+
+  // Appends `records` as one synced WriteBatch and returns them as stored. kInvalidArgument
+  // (nothing written) if a record has an empty type or a field over 64 MiB. After a failed
+  // write the batch may or may not be on disk, so the writer refuses every later Append with
+  // the same error; reopen the run to read what was stored.
+  virtual Result<std::vector<Record>> Append(std::span<const NewRecord> records) = 0;
+
+  // Records of this run so far (as read when opened, plus what was appended since).
+  virtual const std::vector<Record>& records() const = 0;
+
+  virtual const std::string& run_id() const = 0;
+};
+
+class Journal {
+ public:
+  // `dir` need not exist yet: it is created (0700) by the first CreateRun.
+  explicit Journal(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Starts a new run. kInvalidArgument if the id is malformed, kFailedPrecondition if a
+  // run with this id exists.
+  Result<std::unique_ptr<RunWriter>> CreateRun(const std::string& run_id) const;
+
+  // Opens an existing run for appending (resume, approve, resolve, abort, note).
+  // kNotFound if there is no such run, kLocked if another process holds it, kCorruption if
+  // its records do not decode or chain.
+  Result<std::unique_ptr<RunWriter>> OpenRun(const std::string& run_id) const;
+
+  // Reads a run without locking. Records are decoded and the hash chain is checked;
+  // the first bad record gives kCorruption naming its sequence number.
+  Result<std::vector<Record>> ReadRun(const std::string& run_id) const;
+
+  // Run ids in this directory, sorted (ids start with a UTC timestamp, so this is
+  // chronological). An absent directory has no runs.
+  Result<std::vector<std::string>> ListRuns() const;
+
+  // Directory for the full output logs of a run (created 0700 by CreateRun).
+  std::filesystem::path LogDir(const std::string& run_id) const;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Checks that `records` are a well-formed chain: seq 1..n without gaps, each prev_hash
+// equal to the previous record's hash, each hash matching its content. Returns kCorruption
+// naming the first bad record.
+Status VerifyChain(const std::vector<Record>& records);
+
+// A run id is [0-9A-Za-z][0-9A-Za-z._-]{0,127}.
+bool IsValidRunId(const std::string& run_id);
+
+}  // namespace backout::journal

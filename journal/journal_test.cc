@@ -1,0 +1,398 @@
+#include "journal/journal.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+
+#include "journal/record_codec.h"
+
+namespace backout::journal {
+namespace {
+namespace fs = std::filesystem;
+
+// Declares `var` from a Result, failing the test (not the process) on an error.
+#define ASSERT_OK_AND_ASSIGN(var, expr)                               \
+  auto var##_result = (expr);                                         \
+  ASSERT_TRUE(var##_result.ok()) << var##_result.status().ToString(); \
+  auto var = std::move(var##_result).value()
+
+NewRecord Event(int n, std::size_t payload_bytes = 0) {
+  NewRecord r;
+  r.time_us = 1'700'000'000'000'000 + n;
+  r.type = "StepStarted";
+  r.operator_name = "alice";
+  r.host = "h";
+  r.payload = fmt::format(R"({{"n":{},"pad":"{}"}})", n, std::string(payload_bytes, 'x'));
+  return r;
+}
+
+std::vector<NewRecord> Events(int first, int count) {
+  std::vector<NewRecord> events;
+  for (int n = first; n < first + count; ++n) events.push_back(Event(n));
+  return events;
+}
+
+// The codec is canonical and tested on its own, so equal encodings mean equal records.
+std::vector<std::string> Encoded(const std::vector<Record>& records) {
+  std::vector<std::string> out;
+  for (const Record& r : records) out.push_back(EncodeRecord(r));
+  return out;
+}
+
+mode_t PermissionBits(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+class JournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char root[] = "/tmp/backout-journal-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(root), nullptr);
+    root_ = root;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Not created yet: the first CreateRun must make it.
+  fs::path dir() const { return root_ / "journal"; }
+  Journal journal() const { return Journal(dir()); }
+  fs::path DbPath(const std::string& run_id) const { return dir() / run_id / "db"; }
+
+  // Runs `edit` on the run's RocksDB opened directly (no writer may be open).
+  void EditDb(const std::string& run_id, const std::function<void(rocksdb::DB*)>& edit) {
+    rocksdb::DB* raw = nullptr;
+    const rocksdb::Status s = rocksdb::DB::Open(rocksdb::Options(), DbPath(run_id).string(), &raw);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    const std::unique_ptr<rocksdb::DB> db(raw);
+    edit(db.get());
+  }
+
+  // Creates `run_id` holding events 1..count, appended one batch each.
+  void CreateRunWithEvents(const std::string& run_id, int count) {
+    ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun(run_id));
+    for (int n = 1; n <= count; ++n) {
+      const NewRecord event = Event(n);
+      ASSERT_TRUE(writer->Append({&event, 1}).ok());
+    }
+  }
+
+  fs::path root_;
+};
+
+// The status code of OpenRun(run_id) as seen from a forked child process.
+Code OpenRunInChildProcess(const Journal& journal, const std::string& run_id) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // _exit: skip the destructors of state copied from the parent (gtest, RocksDB).
+    ::_exit(static_cast<int>(journal.OpenRun(run_id).status().code()));
+  }
+  int wait_status = 0;
+  EXPECT_EQ(::waitpid(pid, &wait_status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(wait_status));
+  return static_cast<Code>(WEXITSTATUS(wait_status));
+}
+
+TEST_F(JournalTest, AppendThenReadRunReturnsTheSameRecordsInOrder) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  EXPECT_EQ(writer->run_id(), "r1");
+  EXPECT_TRUE(writer->records().empty());
+  for (int n = 1; n <= 3; ++n) {
+    const NewRecord event = Event(n);
+    ASSERT_OK_AND_ASSIGN(stored, writer->Append({&event, 1}));
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].seq, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(stored[0].run_id, "r1");
+    EXPECT_EQ(stored[0].payload, event.payload);
+  }
+  ASSERT_EQ(writer->records().size(), 3u);
+  EXPECT_EQ(writer->records()[0].prev_hash, Digest{});
+
+  ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
+  EXPECT_EQ(Encoded(read), Encoded(writer->records()));
+  EXPECT_TRUE(VerifyChain(read).ok());
+}
+
+TEST_F(JournalTest, BatchIsChainedAndAllOrNothingOnInvalidInput) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  ASSERT_OK_AND_ASSIGN(batch, writer->Append(Events(1, 5)));
+  ASSERT_EQ(batch.size(), 5u);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(batch[i].seq, i + 1);
+    EXPECT_EQ(batch[i].prev_hash, i == 0 ? Digest{} : batch[i - 1].hash);
+    EXPECT_EQ(batch[i].hash, ComputeRecordHash(batch[i]));
+  }
+
+  std::vector<NewRecord> bad = Events(6, 3);
+  bad[1].type.clear();
+  Result<std::vector<Record>> rejected = writer->Append(bad);
+  EXPECT_EQ(rejected.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(rejected.status().message(), "run r1: record 2 of the batch: type is empty");
+  EXPECT_EQ(writer->records().size(), 5u);
+
+  ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
+  EXPECT_EQ(Encoded(read), Encoded(batch)) << "nothing of the rejected batch was written";
+
+  ASSERT_OK_AND_ASSIGN(empty, writer->Append({}));
+  EXPECT_TRUE(empty.empty());
+}
+
+TEST_F(JournalTest, AppendRejectsAFieldTheReaderWouldRefuse) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  NewRecord huge = Event(1);
+  huge.payload.assign(kMaxFieldBytes + 1, 'x');
+  Result<std::vector<Record>> rejected = writer->Append({&huge, 1});
+  EXPECT_EQ(rejected.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(rejected.status().message(),
+            "run r1: record 1 of the batch: payload of 67108865 bytes exceeds the 64 MiB limit");
+  EXPECT_TRUE(writer->records().empty());
+}
+
+TEST_F(JournalTest, ReopenContinuesTheChain) {
+  CreateRunWithEvents("r1", 2);
+  ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1"));
+  ASSERT_EQ(writer->records().size(), 2u);
+  const Digest last_hash = writer->records().back().hash;
+  const NewRecord event = Event(3);
+  ASSERT_OK_AND_ASSIGN(stored, writer->Append({&event, 1}));
+  EXPECT_EQ(stored[0].seq, 3u);
+  EXPECT_EQ(stored[0].prev_hash, last_hash);
+  writer.reset();
+
+  ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_TRUE(VerifyChain(read).ok());
+}
+
+TEST_F(JournalTest, SecondWriterInAnotherProcessIsLockedUntilTheFirstIsDestroyed) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  EXPECT_EQ(OpenRunInChildProcess(journal(), "r1"), Code::kLocked);
+  writer.reset();
+  EXPECT_EQ(OpenRunInChildProcess(journal(), "r1"), Code::kOk);
+}
+
+TEST_F(JournalTest, LockedMessageNamesTheHolder) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  // flock conflicts between open file descriptions even within one process.
+  Result<std::unique_ptr<RunWriter>> second = journal().OpenRun("r1");
+  EXPECT_EQ(second.status().code(), Code::kLocked);
+  const std::string& message = second.status().message();
+  EXPECT_TRUE(message.starts_with(
+      fmt::format("run r1 is locked by another runner (pid {} on host ", ::getpid())))
+      << message;
+  EXPECT_NE(message.find(" since 20"), std::string::npos) << message;
+  EXPECT_TRUE(message.ends_with("); wait for it to finish, or stop it first")) << message;
+}
+
+TEST_F(JournalTest, ReadRunWorksWhileAWriterIsOpen) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  ASSERT_TRUE(writer->Append(Events(1, 2)).ok());
+  // Each ReadRun opens its own read-only RocksDB instance, which replays the writer's WAL as
+  // it is at that moment: it sees every Append that returned before ReadRun was called (they
+  // were synced), and nothing appended later.
+  ASSERT_OK_AND_ASSIGN(first, journal().ReadRun("r1"));
+  EXPECT_EQ(first.size(), 2u);
+  ASSERT_TRUE(writer->Append(Events(3, 1)).ok());
+  ASSERT_OK_AND_ASSIGN(second, journal().ReadRun("r1"));
+  EXPECT_EQ(Encoded(second), Encoded(writer->records()));
+}
+
+TEST_F(JournalTest, PayloadRewrittenInPlaceIsAHashMismatchAtThatEvent) {
+  CreateRunWithEvents("r1", 5);
+  ASSERT_OK_AND_ASSIGN(original, journal().ReadRun("r1"));
+  EditDb("r1", [](rocksdb::DB* db) {
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), EncodeKey(3), &value).ok());
+    const std::size_t at = value.find(R"("n":3)");
+    ASSERT_NE(at, std::string::npos);
+    value[at + 4] = '9';  // same length, stored hash kept
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeKey(3), value).ok());
+  });
+
+  Result<std::vector<Record>> read = journal().ReadRun("r1");
+  EXPECT_EQ(read.status().code(), Code::kCorruption);
+  EXPECT_TRUE(read.status().message().starts_with(fmt::format(
+      "run r1 ({}): event #3: hash mismatch: record content was altered", DbPath("r1").string())))
+      << read.status().message();
+  EXPECT_EQ(journal().OpenRun("r1").status().code(), Code::kCorruption);
+
+  std::vector<Record> in_memory = original;
+  in_memory[2].payload = R"({"n":9,"pad":""})";
+  const Status verified = VerifyChain(in_memory);
+  EXPECT_EQ(verified.code(), Code::kCorruption);
+  EXPECT_TRUE(verified.message().starts_with("event #3: hash mismatch")) << verified.message();
+}
+
+TEST_F(JournalTest, DeletedMiddleEventBreaksTheChainAtTheNextEvent) {
+  CreateRunWithEvents("r1", 5);
+  ASSERT_OK_AND_ASSIGN(original, journal().ReadRun("r1"));
+  EditDb("r1", [](rocksdb::DB* db) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), EncodeKey(3)).ok());
+  });
+  const std::string expected =
+      "event #4: chain broken: expected event #3 here (events were deleted or reordered)";
+  Result<std::vector<Record>> read = journal().ReadRun("r1");
+  EXPECT_EQ(read.status().code(), Code::kCorruption);
+  EXPECT_TRUE(read.status().message().ends_with(expected)) << read.status().message();
+
+  std::vector<Record> in_memory = original;
+  in_memory.erase(in_memory.begin() + 2);
+  EXPECT_EQ(VerifyChain(in_memory).message(), expected);
+}
+
+TEST_F(JournalTest, EventRewrittenWithARecomputedHashBreaksTheChainAtTheNextEvent) {
+  CreateRunWithEvents("r1", 5);
+  EditDb("r1", [](rocksdb::DB* db) {
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), EncodeKey(3), &value).ok());
+    Result<Record> record = DecodeRecord(value, 3);
+    ASSERT_TRUE(record.ok()) << record.status().ToString();
+    record->payload = "forged";
+    record->hash = ComputeRecordHash(*record);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeKey(3), EncodeRecord(*record)).ok());
+  });
+  Result<std::vector<Record>> read = journal().ReadRun("r1");
+  EXPECT_EQ(read.status().code(), Code::kCorruption);
+  EXPECT_TRUE(read.status().message().ends_with(
+      "event #4: chain broken: prev_hash does not match the hash of event #3 (an event was "
+      "deleted, reordered or rewritten)"))
+      << read.status().message();
+}
+
+TEST_F(JournalTest, RecordOfAnotherRunIsCorruption) {
+  CreateRunWithEvents("r1", 2);
+  ASSERT_OK_AND_ASSIGN(original, journal().ReadRun("r1"));
+  EditDb("r1", [&](rocksdb::DB* db) {
+    Record foreign = original.back();
+    foreign.run_id = "r2";
+    foreign.seq = 3;
+    foreign.prev_hash = original.back().hash;
+    foreign.hash = ComputeRecordHash(foreign);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeKey(3), EncodeRecord(foreign)).ok());
+  });
+  Result<std::vector<Record>> read = journal().ReadRun("r1");
+  EXPECT_EQ(read.status().code(), Code::kCorruption);
+  EXPECT_TRUE(read.status().message().ends_with("event #3: record belongs to run 'r2'"))
+      << read.status().message();
+}
+
+TEST_F(JournalTest, VerifyChainChecksTheFirstEventAndAcceptsAnEmptyRun) {
+  EXPECT_TRUE(VerifyChain({}).ok());
+  CreateRunWithEvents("r1", 2);
+  ASSERT_OK_AND_ASSIGN(records, journal().ReadRun("r1"));
+  records[0].prev_hash[0] = 1;
+  records[0].hash = ComputeRecordHash(records[0]);
+  EXPECT_EQ(VerifyChain(records).message(),
+            "event #1: chain broken: prev_hash of the first event is not zero");
+}
+
+// A write the OS refuses midway (here: the file size limit, which cuts the WAL write short)
+// fails the Append, leaves records() alone, blocks later Appends, and after reopening none of
+// the torn batch is visible.
+TEST_F(JournalTest, TornBatchWriteFailsAndLeavesNothingOfTheBatch) {
+  CreateRunWithEvents("r1", 2);
+  ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1"));
+  // Big enough that only part of the batch fits under the limit set below.
+  std::vector<NewRecord> batch;
+  for (int n = 3; n < 3 + 64; ++n) batch.push_back(Event(n, 1000));
+  {
+    ::signal(SIGXFSZ, SIG_IGN);  // get EFBIG instead of being killed
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    std::uintmax_t largest_wal = 0;
+    for (const fs::directory_entry& e : fs::directory_iterator(DbPath("r1"))) {
+      if (e.path().extension() == ".log") largest_wal = std::max(largest_wal, e.file_size());
+    }
+    rlimit limited = saved;
+    limited.rlim_cur = largest_wal + 16 * 1024;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+
+    Result<std::vector<Record>> appended = writer->Append(batch);
+    const std::size_t records_after_failure = writer->records().size();
+    const NewRecord single = Event(100);
+    Result<std::vector<Record>> after = writer->Append({&single, 1});
+    writer.reset();  // closes the database while writes past the limit still fail
+
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+    ::signal(SIGXFSZ, SIG_DFL);
+    EXPECT_EQ(appended.status().code(), Code::kIOError);
+    EXPECT_NE(appended.status().message().find("append to run r1"), std::string::npos)
+        << appended.status().message();
+    EXPECT_EQ(records_after_failure, 2u);
+    EXPECT_EQ(after.status().message(), appended.status().message());
+  }
+  ASSERT_OK_AND_ASSIGN(reopened, journal().OpenRun("r1"));
+  EXPECT_EQ(reopened->records().size(), 2u);
+  ASSERT_OK_AND_ASSIGN(stored, reopened->Append(Events(3, 1)));
+  EXPECT_EQ(stored[0].seq, 3u);
+}
+
+TEST_F(JournalTest, ListRunsIsSortedAndSkipsWhatIsNotARun) {
+  ASSERT_OK_AND_ASSIGN(none, journal().ListRuns());
+  EXPECT_TRUE(none.empty()) << "an absent journal directory has no runs";
+  for (const char* id : {"20261121T100000Z-b", "20261121T090000Z-c", "20261121T100000Z-a"}) {
+    ASSERT_TRUE(journal().CreateRun(id).ok());
+  }
+  fs::create_directory(dir() / "not-a-run");
+  std::ofstream(dir() / "stray-file") << "x";
+  ASSERT_OK_AND_ASSIGN(runs, journal().ListRuns());
+  EXPECT_EQ(runs, (std::vector<std::string>{"20261121T090000Z-c", "20261121T100000Z-a",
+                                            "20261121T100000Z-b"}));
+}
+
+TEST_F(JournalTest, DirectoriesAndLockFileArePrivate) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  EXPECT_EQ(journal().LogDir("r1"), dir() / "r1" / "logs");
+  for (const fs::path& d : {dir(), dir() / "r1", DbPath("r1"), journal().LogDir("r1")}) {
+    EXPECT_EQ(PermissionBits(d), 0700u) << d;
+  }
+  EXPECT_EQ(PermissionBits(dir() / "r1" / "runner.lock"), 0600u);
+}
+
+TEST_F(JournalTest, RunIdsAreValidated) {
+  for (const std::string& id :
+       std::vector<std::string>{"a", "0", "20261121T171614Z-db_rollback.1", std::string(128, 'x')}) {
+    EXPECT_TRUE(IsValidRunId(id)) << id;
+  }
+  for (const std::string& id : std::vector<std::string>{"", ".", "..", "../x", "a/b", "-a", "_a", ".a",
+                                                       "a b", "a\n", "é", std::string(129, 'x')}) {
+    EXPECT_FALSE(IsValidRunId(id)) << id;
+  }
+  EXPECT_EQ(journal().CreateRun("../escape").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(journal().OpenRun("../escape").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(journal().ReadRun("a/b").status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(root_ / "escape"));
+}
+
+TEST_F(JournalTest, MissingAndDuplicateRuns) {
+  Result<std::vector<Record>> missing = journal().ReadRun("nope");
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_EQ(missing.status().message(), fmt::format("no run nope in journal {}", dir().string()));
+  EXPECT_EQ(journal().OpenRun("nope").status().code(), Code::kNotFound);
+
+  ASSERT_TRUE(journal().CreateRun("r1").ok());
+  Result<std::unique_ptr<RunWriter>> again = journal().CreateRun("r1");
+  EXPECT_EQ(again.status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(again.status().message(),
+            fmt::format("run r1 already exists in journal {}", dir().string()));
+
+  fs::create_directory(dir() / "no-db");
+  EXPECT_EQ(journal().ReadRun("no-db").status().code(), Code::kNotFound);
+  EXPECT_EQ(journal().OpenRun("no-db").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace backout::journal

@@ -1,0 +1,189 @@
+#include "journal/record_codec.h"
+
+#include <cassert>
+
+namespace backout::journal {
+namespace {
+
+void PutU64(std::string* out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+void PutU32(std::string* out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+void PutString(std::string* out, std::string_view s) {
+  assert(s.size() <= kMaxFieldBytes);
+  PutU32(out, static_cast<std::uint32_t>(s.size()));
+  out->append(s);
+}
+
+void PutDigest(std::string* out, const Digest& d) {
+  out->append(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
+// Big-endian unsigned integer from the first `n` bytes of `bytes`.
+std::uint64_t LoadBigEndian(std::string_view bytes, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<std::uint8_t>(bytes[i]);
+  return v;
+}
+
+// Everything before the hash field: the bytes the hash covers.
+std::string EncodeHashedPart(const Record& r) {
+  std::string out;
+  out.reserve(1 + 8 + 8 + 5 * 4 + r.run_id.size() + r.type.size() + r.operator_name.size() +
+              r.host.size() + r.payload.size() + 2 * sizeof(Digest));
+  out.push_back(static_cast<char>(kRecordFormatVersion));
+  PutU64(&out, r.seq);
+  PutU64(&out, static_cast<std::uint64_t>(r.time_us));
+  PutString(&out, r.run_id);
+  PutString(&out, r.type);
+  PutString(&out, r.operator_name);
+  PutString(&out, r.host);
+  PutString(&out, r.payload);
+  PutDigest(&out, r.prev_hash);
+  return out;
+}
+
+// Sequential reader over one value. Each Read* returns false once the value is exhausted
+// or malformed; status() then says why, naming the field and offset.
+class FieldReader {
+ public:
+  FieldReader(std::string_view bytes, std::uint64_t seq) : bytes_(bytes), seq_(seq) {}
+
+  bool ReadU8(std::string_view field, std::uint8_t* out) {
+    std::string_view b;
+    if (!Take(1, "", field, &b)) return false;
+    *out = static_cast<std::uint8_t>(b[0]);
+    return true;
+  }
+
+  bool ReadU64(std::string_view field, std::uint64_t* out) {
+    std::string_view b;
+    if (!Take(8, "", field, &b)) return false;
+    *out = LoadBigEndian(b, 8);
+    return true;
+  }
+
+  bool ReadI64(std::string_view field, std::int64_t* out) {
+    std::uint64_t u = 0;
+    if (!ReadU64(field, &u)) return false;
+    *out = static_cast<std::int64_t>(u);
+    return true;
+  }
+
+  bool ReadString(std::string_view field, std::string* out) {
+    std::string_view b;
+    const std::size_t length_offset = offset_;
+    if (!Take(4, "the length of ", field, &b)) return false;
+    const std::uint64_t n = LoadBigEndian(b, 4);
+    if (n > kMaxFieldBytes) {
+      status_ = EventCorruption(seq_, "field '{}' claims {} bytes (length at offset {}), over the "
+                                "{} MiB limit", field, n, length_offset, kMaxFieldBytes >> 20);
+      return false;
+    }
+    if (!Take(static_cast<std::size_t>(n), "", field, &b)) return false;
+    out->assign(b);
+    return true;
+  }
+
+  bool ReadDigest(std::string_view field, Digest* out) {
+    std::string_view b;
+    if (!Take(out->size(), "", field, &b)) return false;
+    for (std::size_t i = 0; i < out->size(); ++i) (*out)[i] = static_cast<std::uint8_t>(b[i]);
+    return true;
+  }
+
+  std::size_t remaining() const { return bytes_.size() - offset_; }
+  const Status& status() const { return status_; }
+
+ private:
+  // The next `n` bytes; `part` and `field` describe them if they are missing.
+  bool Take(std::size_t n, std::string_view part, std::string_view field, std::string_view* out) {
+    if (remaining() < n) {
+      status_ = EventCorruption(seq_, "record truncated: need {} byte{} for {}'{}' at offset {}, "
+                                "have {}", n, n == 1 ? "" : "s", part, field, offset_,
+                                remaining());
+      return false;
+    }
+    *out = bytes_.substr(offset_, n);
+    offset_ += n;
+    return true;
+  }
+
+  std::string_view bytes_;
+  std::uint64_t seq_;
+  std::size_t offset_ = 0;
+  Status status_;
+};
+
+}  // namespace
+
+std::string EncodeKey(std::uint64_t seq) {
+  std::string key;
+  key.reserve(kKeyBytes);
+  PutU64(&key, seq);
+  return key;
+}
+
+Result<std::uint64_t> DecodeKey(std::string_view key) {
+  if (key.size() != kKeyBytes) {
+    std::string hex;
+    for (char c : key) hex += fmt::format("{:02x}", static_cast<std::uint8_t>(c));
+    return Status::Corruption(fmt::format("malformed journal key '{}': {} bytes, expected {}",
+                                          hex, key.size(), kKeyBytes));
+  }
+  return LoadBigEndian(key, kKeyBytes);
+}
+
+std::string EncodeRecord(const Record& record) {
+  std::string out = EncodeHashedPart(record);
+  PutDigest(&out, record.hash);
+  return out;
+}
+
+Digest ComputeRecordHash(const Record& record) { return Sha256(EncodeHashedPart(record)); }
+
+Status VerifyRecordHash(const Record& record) {
+  const Digest computed = ComputeRecordHash(record);
+  if (computed == record.hash) return Status::Ok();
+  return EventCorruption(record.seq,
+                         "hash mismatch: record content was altered (stored {}, computed {})",
+                         ToHex(record.hash), ToHex(computed));
+}
+
+Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq) {
+  FieldReader in(value, key_seq);
+  std::uint8_t version = 0;
+  if (!in.ReadU8("version", &version)) return in.status();
+  if (version != kRecordFormatVersion) {
+    return EventCorruption(key_seq, "unknown record format version {} (this build reads "
+                           "version {})", version, kRecordFormatVersion);
+  }
+  Record r;
+  if (!in.ReadU64("seq", &r.seq) || !in.ReadI64("time_us", &r.time_us) ||
+      !in.ReadString("run_id", &r.run_id) || !in.ReadString("type", &r.type) ||
+      !in.ReadString("operator", &r.operator_name) || !in.ReadString("host", &r.host) ||
+      !in.ReadString("payload", &r.payload) || !in.ReadDigest("prev_hash", &r.prev_hash) ||
+      !in.ReadDigest("hash", &r.hash)) {
+    return in.status();
+  }
+  if (in.remaining() != 0) {
+    return EventCorruption(key_seq, "{} trailing bytes after the record", in.remaining());
+  }
+  if (r.seq != key_seq) {
+    return EventCorruption(key_seq, "key says seq {} but record says {}", key_seq, r.seq);
+  }
+  BACKOUT_RETURN_IF_ERROR(VerifyRecordHash(r));
+  if (r.run_id.empty()) return EventCorruption(key_seq, "field 'run_id' is empty");
+  if (r.type.empty()) return EventCorruption(key_seq, "field 'type' is empty");
+  return r;
+}
+
+}  // namespace backout::journal

@@ -1,0 +1,75 @@
+// Binary encoding of journal records as RocksDB keys and values.
+//
+// Key: the record's seq as 8 bytes, big-endian, so RocksDB's default bytewise key order is
+// event order.
+//
+// Value, format version 1. Integers are big-endian; `str` is a u32 byte length N followed by
+// N bytes (N <= kMaxFieldBytes, 64 MiB).
+//
+//   offset   size   field       meaning
+//   0        1      version     record format version, = 1
+//   1        8      seq         u64, equal to the key's seq
+//   9        8      time_us     i64 (two's complement), UTC microseconds since the epoch
+//   17       4+N    run_id      str, non-empty; the run the record belongs to
+//   ...      4+N    type        str, non-empty; event type name
+//   ...      4+N    operator    str; who caused the event
+//   ...      4+N    host        str; where it was recorded
+//   ...      4+N    payload     str; event body (opaque here)
+//   size-64  32     prev_hash   the `hash` of record seq-1; all zero for seq 1
+//   size-32  32     hash        SHA-256 over bytes [0, size-32) of this value
+//
+// Nothing follows `hash`; the smallest value is 101 bytes. The encoding is canonical (a
+// record has exactly one encoding and the decoder accepts nothing else), so the hash of a
+// decoded record can be recomputed by re-encoding it.
+//
+// Thread safety: every function is pure and safe to call concurrently.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/sha256.h"
+#include "base/status.h"
+#include "journal/journal.h"
+
+namespace backout::journal {
+
+inline constexpr std::uint8_t kRecordFormatVersion = 1;
+inline constexpr std::size_t kKeyBytes = 8;
+// Upper bound of each `str` field: a sanity limit, so a damaged length cannot make the
+// decoder allocate gigabytes.
+inline constexpr std::size_t kMaxFieldBytes = std::size_t{64} << 20;
+
+std::string EncodeKey(std::uint64_t seq);
+
+// kCorruption unless `key` is exactly kKeyBytes long.
+Result<std::uint64_t> DecodeKey(std::string_view key);
+
+// The full value, with `record.hash` written as given (it is not computed here).
+// Requires every string field of `record` to be at most kMaxFieldBytes.
+std::string EncodeRecord(const Record& record);
+
+// SHA-256 over the encoding of `record` up to and including prev_hash.
+Digest ComputeRecordHash(const Record& record);
+
+// Decodes the value stored under the key for `key_seq`. Checks the structure, that the
+// record's seq equals `key_seq`, its hash, and that run_id and type are non-empty. Every
+// failure is kCorruption "event #<key_seq>: <what is wrong>".
+Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq);
+
+// kCorruption "event #N: hash mismatch: ..." unless record.hash == ComputeRecordHash(record).
+Status VerifyRecordHash(const Record& record);
+
+// The message form shared by every record-level corruption: "event #<seq>: <problem>".
+template <typename... Args>
+Status EventCorruption(std::uint64_t seq, fmt::format_string<Args...> problem, Args&&... args) {
+  return Status::Corruption(
+      fmt::format("event #{}: {}", seq, fmt::format(problem, std::forward<Args>(args)...)));
+}
+
+}  // namespace backout::journal

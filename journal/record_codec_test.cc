@@ -1,0 +1,195 @@
+#include "journal/record_codec.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/comparator.h>
+#include <rocksdb/slice.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <vector>
+
+namespace backout::journal {
+namespace {
+using namespace std::string_literals;
+
+// A record laid out, per the table in record_codec.h, as:
+//   version 0, seq 1, time_us 9, run_id 17 (len) / 21, type 23 / 27, operator 38 / 42,
+//   host 47 / 51, payload 52 / 56, prev_hash 58, hash 90; 122 bytes in all.
+Record SampleRecord(std::uint64_t seq) {
+  Record r;
+  r.run_id = "r1";
+  r.seq = seq;
+  r.time_us = 1'700'000'000'000'000;
+  r.type = "StepStarted";
+  r.operator_name = "alice";
+  r.host = "h";
+  r.payload = "{}";
+  r.prev_hash.fill(0xab);
+  r.hash = ComputeRecordHash(r);
+  return r;
+}
+
+TEST(RecordCodecTest, RoundTripKeepsEveryField) {
+  Record r;
+  r.run_id = "20261121T171614Z-db_rollback.1";
+  r.seq = (std::uint64_t{1} << 63) + 5;  // the top bit must survive
+  r.time_us = -42;                       // before the epoch: two's complement
+  r.type = "ActionFinished";
+  r.operator_name = "bob";
+  r.host = "db-01.example";
+  r.payload = "{\"out\":\"a\0b\xff\"}"s;  // binary-safe: NUL and a non-UTF-8 byte inside
+  for (std::size_t i = 0; i < r.prev_hash.size(); ++i) {
+    r.prev_hash[i] = static_cast<std::uint8_t>(i);
+  }
+  r.hash = ComputeRecordHash(r);
+
+  const std::string value = EncodeRecord(r);
+  ASSERT_EQ(value.size(), 101 + r.run_id.size() + r.type.size() + r.operator_name.size() +
+                              r.host.size() + r.payload.size());
+  EXPECT_EQ(static_cast<std::uint8_t>(value[0]), kRecordFormatVersion);
+  EXPECT_EQ(Sha256(std::string_view(value).substr(0, value.size() - 32)), r.hash)
+      << "the hash covers every byte before the hash field";
+
+  Result<Record> decoded = DecodeRecord(value, r.seq);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->run_id, r.run_id);
+  EXPECT_EQ(decoded->seq, r.seq);
+  EXPECT_EQ(decoded->time_us, r.time_us);
+  EXPECT_EQ(decoded->type, r.type);
+  EXPECT_EQ(decoded->operator_name, r.operator_name);
+  EXPECT_EQ(decoded->host, r.host);
+  EXPECT_EQ(decoded->payload, r.payload);
+  EXPECT_EQ(decoded->prev_hash, r.prev_hash);
+  EXPECT_EQ(decoded->hash, r.hash);
+}
+
+TEST(RecordCodecTest, SampleLayoutMatchesTheDocumentedOffsets) {
+  const std::string value = EncodeRecord(SampleRecord(5));
+  ASSERT_EQ(value.size(), 122u);
+  EXPECT_EQ(value.substr(1, 8), std::string("\0\0\0\0\0\0\0\5", 8));
+  EXPECT_EQ(value.substr(17, 6), std::string("\0\0\0\2r1", 6));
+  EXPECT_EQ(value.substr(52, 6), std::string("\0\0\0\2{}", 6));
+  EXPECT_EQ(static_cast<std::uint8_t>(value[58]), 0xab);
+}
+
+TEST(RecordCodecTest, HashDependsOnEveryField) {
+  const Record base = SampleRecord(5);
+  const std::vector<std::function<void(Record&)>> edits = {
+      [](Record& r) { r.seq++; },
+      [](Record& r) { r.time_us++; },
+      [](Record& r) { r.run_id += "x"; },
+      [](Record& r) { r.type += "x"; },
+      [](Record& r) { r.operator_name += "x"; },
+      [](Record& r) { r.host += "x"; },
+      [](Record& r) { r.payload += "x"; },
+      [](Record& r) { r.prev_hash[31] ^= 1; },
+      // Moving a byte across a field boundary must change the hash too.
+      [](Record& r) { r.type = "StepStarte"; r.operator_name = "dalice"; },
+  };
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    Record edited = base;
+    edits[i](edited);
+    EXPECT_NE(ComputeRecordHash(edited), base.hash) << "edit " << i;
+  }
+}
+
+struct CorruptionCase {
+  const char* name;
+  std::function<std::string()> value;
+  std::string expected_message;
+};
+
+TEST(RecordCodecTest, EveryDecodeFailureIsAPreciseCorruption) {
+  const std::string good = EncodeRecord(SampleRecord(5));
+  const auto with = [&](std::size_t offset, std::string_view bytes) {
+    std::string v = good;
+    v.replace(offset, bytes.size(), bytes);
+    return v;
+  };
+  const auto encoded_with = [](const std::function<void(Record&)>& edit) {
+    Record r = SampleRecord(5);
+    edit(r);
+    r.hash = ComputeRecordHash(r);
+    return EncodeRecord(r);
+  };
+  Record altered = SampleRecord(5);
+  altered.payload = "{!";
+  const std::string altered_hash_message =
+      "event #5: hash mismatch: record content was altered (stored " + ToHex(altered.hash) +
+      ", computed " + ToHex(ComputeRecordHash(altered)) + ")";
+
+  const std::vector<CorruptionCase> cases = {
+      {"empty value", [] { return std::string(); },
+       "event #5: record truncated: need 1 byte for 'version' at offset 0, have 0"},
+      {"cut inside seq", [&] { return good.substr(0, 4); },
+       "event #5: record truncated: need 8 bytes for 'seq' at offset 1, have 3"},
+      {"cut inside a length", [&] { return good.substr(0, 49); },
+       "event #5: record truncated: need 4 bytes for the length of 'host' at offset 47, have 2"},
+      {"cut inside a string", [&] { return good.substr(0, 57); },
+       "event #5: record truncated: need 2 bytes for 'payload' at offset 56, have 1"},
+      {"cut inside the hash", [&] { return good.substr(0, good.size() - 1); },
+       "event #5: record truncated: need 32 bytes for 'hash' at offset 90, have 31"},
+      {"unknown version", [&] { return with(0, "\x07"); },
+       "event #5: unknown record format version 7 (this build reads version 1)"},
+      {"length over the limit", [&] { return with(52, "\xff\xff\xff\xff"); },
+       "event #5: field 'payload' claims 4294967295 bytes (length at offset 52), over the 64 MiB "
+       "limit"},
+      {"trailing bytes", [&] { return good + "abc"; },
+       "event #5: 3 trailing bytes after the record"},
+      {"seq differs from the key", [] { return EncodeRecord(SampleRecord(6)); },
+       "event #5: key says seq 5 but record says 6"},
+      {"payload altered", [&] { return with(57, "!"); }, altered_hash_message},
+      {"empty type", [&] { return encoded_with([](Record& r) { r.type.clear(); }); },
+       "event #5: field 'type' is empty"},
+      {"empty run_id", [&] { return encoded_with([](Record& r) { r.run_id.clear(); }); },
+       "event #5: field 'run_id' is empty"},
+  };
+  for (const CorruptionCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<Record> decoded = DecodeRecord(c.value(), 5);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), Code::kCorruption);
+    EXPECT_EQ(decoded.status().message(), c.expected_message);
+  }
+}
+
+TEST(RecordCodecTest, KeysSortInSeqOrderUnderRocksDbsComparator) {
+  const std::vector<std::uint64_t> seqs = {1, 2, 255, 256, 65'535, 65'536, std::uint64_t{1} << 32,
+                                           std::uint64_t{1} << 63,
+                                           std::numeric_limits<std::uint64_t>::max()};
+  const rocksdb::Comparator* bytewise = rocksdb::BytewiseComparator();
+  for (std::size_t i = 0; i + 1 < seqs.size(); ++i) {
+    const std::string a = EncodeKey(seqs[i]);
+    const std::string b = EncodeKey(seqs[i + 1]);
+    EXPECT_LT(bytewise->Compare(rocksdb::Slice(a), rocksdb::Slice(b)), 0)
+        << seqs[i] << " vs " << seqs[i + 1];
+  }
+  for (std::uint64_t seq : seqs) {
+    const std::string key = EncodeKey(seq);
+    EXPECT_EQ(key.size(), kKeyBytes);
+    Result<std::uint64_t> decoded = DecodeKey(key);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(*decoded, seq);
+  }
+}
+
+TEST(RecordCodecTest, MalformedKeyIsCorruption) {
+  Result<std::uint64_t> decoded = DecodeKey(std::string("\x01\x02\xff", 3));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), Code::kCorruption);
+  EXPECT_EQ(decoded.status().message(), "malformed journal key '0102ff': 3 bytes, expected 8");
+}
+
+TEST(RecordCodecTest, VerifyRecordHashNamesTheEvent) {
+  Record r = SampleRecord(9);
+  EXPECT_TRUE(VerifyRecordHash(r).ok());
+  r.host = "elsewhere";
+  const Status s = VerifyRecordHash(r);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_TRUE(s.message().starts_with("event #9: hash mismatch: record content was altered"))
+      << s.message();
+}
+
+}  // namespace
+}  // namespace backout::journal

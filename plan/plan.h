@@ -1,0 +1,110 @@
+// The in-memory form of a plan (design section 3), as produced by ParsePlan().
+//
+// A Plan is an immutable value once parsed. Action parameters are kept as JSON trees with
+// every string exactly as written: `${...}` references are NOT expanded here (the engine
+// expands them when a step runs, so expanded values never reach the journal). Each parameter
+// keeps the source location of the YAML node it came from, so a later check (an adapter's
+// parameter validation) can still report file:line:col.
+//
+// Thread safety: a const Plan may be shared between threads.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace backout::plan {
+
+// 1-based line and column of a YAML node; 0 means "unknown".
+struct SourceLoc {
+  int line = 0;
+  int col = 0;
+};
+
+// One finding about a plan: "plan.yaml:12:7: error: unknown action 'sqll' ..."
+struct Diagnostic {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  std::string file;
+  SourceLoc loc;
+  std::string message;
+
+  std::string ToString() const;
+};
+
+// A JSON tree with the source location of every node, keyed by JSON pointer
+// ("" for the root, "/checks/2/row_count/table" for a nested one).
+struct LocatedJson {
+  nlohmann::json value = nlohmann::json::object();
+  std::map<std::string, SourceLoc> locs;
+
+  // Location of the node at `pointer`, or of its nearest located ancestor.
+  SourceLoc LocOf(const std::string& pointer) const;
+};
+
+enum class OnFailure { kAbort, kPause, kContinue };
+
+// One action: the single action key of a step (`sql:`, `backup:`, `command:`, ...) or a
+// step's `check:`.
+struct Action {
+  std::string kind;    // "sql", "backup", "restore", "baseline", "verify", "query",
+                       // "command", "approval"
+  std::string target;  // name of a target in Plan::targets; empty for "approval"
+  LocatedJson params;  // the mapping under the action key, `target` included
+  std::optional<std::chrono::milliseconds> timeout;  // `timeout:` inside the action mapping
+                                                     // (overrides the step's)
+  SourceLoc loc;       // location of the action key
+};
+
+struct Retry {
+  int attempts = 1;  // total attempts, first included; 1 means "no retry"
+  std::chrono::milliseconds backoff{0};  // delay before attempt 2; doubles for each next one
+};
+
+struct Step {
+  std::string id;
+  std::string title;  // defaults to the id
+  std::optional<std::chrono::milliseconds> planned;
+  std::optional<std::chrono::milliseconds> timeout;
+  Retry retry;
+  bool idempotent_declared = false;  // `idempotent: true` in the plan
+  bool always = false;
+  OnFailure on_failure = OnFailure::kAbort;
+  Action action;
+  std::optional<Action> check;
+  SourceLoc loc;
+
+  // True when re-running the step after a crash is safe: declared so, or an action kind that
+  // only reads or creates something new each time (baseline, verify, query, backup, approval).
+  bool IsIdempotent() const;
+};
+
+struct Target {
+  std::string name;
+  std::string type;    // "sqlite", "command", ...
+  LocatedJson config;  // the whole mapping, `type` included; strings unexpanded
+  SourceLoc loc;
+};
+
+struct Plan {
+  int version = 1;
+  std::string name;
+  std::string description;
+  std::string incident;
+  std::map<std::string, Target> targets;
+  std::vector<Step> steps;
+
+  std::string source_file;  // as given to ParsePlan (used in diagnostics)
+  std::string text;         // the exact YAML text parsed
+  std::string sha256;       // hex SHA-256 of `text`
+
+  const Step* FindStep(const std::string& id) const;
+  // Index of the step in `steps`, or -1.
+  int IndexOf(const std::string& id) const;
+};
+
+}  // namespace backout::plan

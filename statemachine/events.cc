@@ -1,0 +1,127 @@
+#include "statemachine/events.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <stdexcept>
+#include <utility>
+
+namespace backout::sm {
+
+// Enum <-> JSON string; an unknown string throws (caught in DecodePayload).
+template <typename E, std::size_t N>
+struct EnumNames {
+  std::array<std::pair<E, std::string_view>, N> entries;
+
+  std::string_view Name(E e) const {
+    for (const auto& [value, name] : entries) {
+      if (value == e) return name;
+    }
+    return "?";
+  }
+  E Parse(const std::string& s) const {
+    for (const auto& [value, name] : entries) {
+      if (name == s) return value;
+    }
+    throw std::invalid_argument(fmt::format("unknown value '{}'", s));
+  }
+};
+
+namespace {
+constexpr EnumNames<StepChecked::Finding, 3> kFindings{{{
+    {StepChecked::Finding::kPresent, "present"},
+    {StepChecked::Finding::kAbsent, "absent"},
+    {StepChecked::Finding::kUnknown, "unknown"},
+}}};
+constexpr EnumNames<RunPaused::Reason, 4> kPauseReasons{{{
+    {RunPaused::Reason::kApproval, "approval"},
+    {RunPaused::Reason::kInDoubt, "in_doubt"},
+    {RunPaused::Reason::kSignal, "signal"},
+    {RunPaused::Reason::kStepFailed, "step_failed"},
+}}};
+constexpr EnumNames<RunFinished::Outcome, 3> kOutcomes{{{
+    {RunFinished::Outcome::kSucceeded, "succeeded"},
+    {RunFinished::Outcome::kFailed, "failed"},
+    {RunFinished::Outcome::kAborted, "aborted"},
+}}};
+
+// Type names in the order of the EventBody alternatives.
+constexpr std::array<std::string_view, std::variant_size_v<EventBody>> kTypeNames = {
+    "RunStarted",     "StepStarted",  "StepSucceeded",     "StepFailed",
+    "StepSkipped",    "StepInDoubt",  "StepChecked",       "StepResolved",
+    "ApprovalRequested", "ApprovalGranted", "RunPaused",   "RunResumed",
+    "AbortRequested", "RunFinished",  "NoteAdded"};
+}  // namespace
+
+std::string_view ToString(StepChecked::Finding f) { return kFindings.Name(f); }
+std::string_view ToString(RunPaused::Reason r) { return kPauseReasons.Name(r); }
+std::string_view ToString(RunFinished::Outcome o) { return kOutcomes.Name(o); }
+
+void to_json(nlohmann::json& j, StepChecked::Finding f) { j = ToString(f); }
+void from_json(const nlohmann::json& j, StepChecked::Finding& f) {
+  f = kFindings.Parse(j.get<std::string>());
+}
+void to_json(nlohmann::json& j, RunPaused::Reason r) { j = ToString(r); }
+void from_json(const nlohmann::json& j, RunPaused::Reason& r) {
+  r = kPauseReasons.Parse(j.get<std::string>());
+}
+void to_json(nlohmann::json& j, RunFinished::Outcome o) { j = ToString(o); }
+void from_json(const nlohmann::json& j, RunFinished::Outcome& o) {
+  o = kOutcomes.Parse(j.get<std::string>());
+}
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunStarted, plan_name, plan_file, plan_text, plan_sha256,
+                                   incident, step_ids)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepStarted, step, attempt)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepSucceeded, step, attempt, outputs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepFailed, step, attempt, error, outputs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepSkipped, step, reason)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepInDoubt, step, attempt)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepChecked, step, finding, detail)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepResolved, step, applied)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ApprovalRequested, step, prompt)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ApprovalGranted, step, phrase, via)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunPaused, reason, step)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunResumed, plan_file_note)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbortRequested, reason)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFinished, outcome)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NoteAdded, text)
+
+std::string_view TypeName(const EventBody& body) { return kTypeNames[body.index()]; }
+
+nlohmann::json EncodePayload(const EventBody& body) {
+  return std::visit([](const auto& b) { return nlohmann::json(b); }, body);
+}
+
+namespace {
+template <std::size_t I = 0>
+EventBody DecodeAlternative(std::size_t index, const nlohmann::json& payload) {
+  if constexpr (I < std::variant_size_v<EventBody>) {
+    if (I == index) return EventBody(std::in_place_index<I>,
+                                     payload.get<std::variant_alternative_t<I, EventBody>>());
+    return DecodeAlternative<I + 1>(index, payload);
+  } else {
+    throw std::logic_error("event type index out of range");
+  }
+}
+}  // namespace
+
+Result<EventBody> DecodePayload(std::string_view type, const nlohmann::json& payload) {
+  std::size_t index = kTypeNames.size();
+  for (std::size_t i = 0; i < kTypeNames.size(); ++i) {
+    if (kTypeNames[i] == type) index = i;
+  }
+  if (index == kTypeNames.size()) {
+    return Status::Corruption(fmt::format("unknown event type '{}'", type));
+  }
+  if (!payload.is_object()) {
+    return Status::Corruption(fmt::format("{} payload is not a JSON object", type));
+  }
+  try {
+    return DecodeAlternative(index, payload);
+  } catch (const std::exception& e) {
+    return Status::Corruption(fmt::format("{} payload does not decode: {}", type, e.what()));
+  }
+}
+
+}  // namespace backout::sm

@@ -1,0 +1,139 @@
+// The event vocabulary of a run: everything the engine and the operator commands journal.
+//
+// Events are the state machine's language, so they live here; the journal stores them as
+// opaque records (type name + payload text) and the engine converts between the two with
+// ToRecordParts / FromRecordParts below. Payloads are JSON objects; docs/events.md lists every
+// field. Nothing in an event may hold an expanded `${VAR}` value.
+//
+// Time and identity (operator, host) arrive with each event, never from a clock inside the
+// state machine.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace backout::sm {
+
+// A run began. Carries the plan exactly as read, so resume never depends on the file.
+struct RunStarted {
+  std::string plan_name;
+  std::string plan_file;    // absolute path as given when the run started
+  std::string plan_text;
+  std::string plan_sha256;
+  std::string incident;
+  std::vector<std::string> step_ids;  // in plan order
+};
+
+// The intent to perform one attempt of a step: journaled BEFORE the effect starts.
+struct StepStarted {
+  std::string step;
+  int attempt = 1;
+};
+
+// The attempt's effect is in place. `recovered` is empty for a normal success.
+struct StepSucceeded {
+  std::string step;
+  int attempt = 1;
+  nlohmann::json outputs = nlohmann::json::object();
+};
+
+struct StepFailed {
+  std::string step;
+  int attempt = 1;
+  std::string error;
+  nlohmann::json outputs = nlohmann::json::object();  // partial outputs (verify results, ...)
+};
+
+struct StepSkipped {
+  std::string step;
+  std::string reason;
+};
+
+// On resume: this attempt started and no outcome was journaled.
+struct StepInDoubt {
+  std::string step;
+  int attempt = 1;
+};
+
+// The step's `check:` ran on an in-doubt step.
+struct StepChecked {
+  enum class Finding { kPresent, kAbsent, kUnknown };
+  std::string step;
+  Finding finding = Finding::kUnknown;
+  std::string detail;
+};
+
+// An operator's answer for an in-doubt step (`backout resolve`).
+struct StepResolved {
+  std::string step;
+  bool applied = false;
+};
+
+struct ApprovalRequested {
+  std::string step;
+  std::string prompt;
+};
+
+// The approver is the event's operator. `via`: "prompt", "--approve" or "approve".
+struct ApprovalGranted {
+  std::string step;
+  std::string phrase;
+  std::string via;
+};
+
+struct RunPaused {
+  enum class Reason { kApproval, kInDoubt, kSignal, kStepFailed };
+  Reason reason = Reason::kSignal;
+  std::string step;  // the step concerned (empty for kSignal between steps)
+};
+
+// A runner took the run up again (after a pause or a crash).
+struct RunResumed {
+  std::string plan_file_note;  // "unchanged", "changed", "missing": the file on disk vs journal
+};
+
+struct AbortRequested {
+  std::string reason;
+};
+
+struct RunFinished {
+  enum class Outcome { kSucceeded, kFailed, kAborted };
+  Outcome outcome = Outcome::kSucceeded;
+};
+
+struct NoteAdded {
+  std::string text;
+};
+
+using EventBody =
+    std::variant<RunStarted, StepStarted, StepSucceeded, StepFailed, StepSkipped, StepInDoubt,
+                 StepChecked, StepResolved, ApprovalRequested, ApprovalGranted, RunPaused,
+                 RunResumed, AbortRequested, RunFinished, NoteAdded>;
+
+struct Event {
+  std::uint64_t seq = 0;
+  std::int64_t time_us = 0;  // UTC microseconds
+  std::string operator_name;
+  std::string host;
+  EventBody body;
+};
+
+// "StepStarted", ...
+std::string_view TypeName(const EventBody& body);
+
+// JSON payload of a body, and back. Decode failures are kCorruption naming the field.
+nlohmann::json EncodePayload(const EventBody& body);
+Result<EventBody> DecodePayload(std::string_view type, const nlohmann::json& payload);
+
+std::string_view ToString(StepChecked::Finding f);
+std::string_view ToString(RunPaused::Reason r);
+std::string_view ToString(RunFinished::Outcome o);
+
+}  // namespace backout::sm

@@ -1,0 +1,61 @@
+#include "statemachine/events.h"
+
+#include <gtest/gtest.h>
+
+namespace backout::sm {
+namespace {
+
+// Every event type survives encode -> decode unchanged (compared through its encoding).
+TEST(Events, RoundTripEveryType) {
+  const std::vector<EventBody> bodies = {
+      RunStarted{"p", "/x.yaml", "version: 1", "ab", "INC-1", {"a", "b"}},
+      StepStarted{"a", 2},
+      StepSucceeded{"a", 2, {{"path", "/b.db"}, {"bytes", 10}}},
+      StepFailed{"a", 1, "boom", {{"exit_code", 3}}},
+      StepSkipped{"a", "aborted"},
+      StepInDoubt{"a", 1},
+      StepChecked{"a", StepChecked::Finding::kAbsent, "0 rows"},
+      StepResolved{"a", true},
+      ApprovalRequested{"gate", "Drop it?"},
+      ApprovalGranted{"gate", "GO", "--approve"},
+      RunPaused{RunPaused::Reason::kInDoubt, "a"},
+      RunResumed{"changed"},
+      AbortRequested{"wrong plan"},
+      RunFinished{RunFinished::Outcome::kAborted},
+      NoteAdded{"called the DBA"},
+  };
+  ASSERT_EQ(bodies.size(), std::variant_size_v<EventBody>);
+  for (const EventBody& body : bodies) {
+    const nlohmann::json payload = EncodePayload(body);
+    const Result<EventBody> back = DecodePayload(TypeName(body), payload);
+    ASSERT_TRUE(back.ok()) << TypeName(body) << ": " << back.status().ToString();
+    EXPECT_EQ(back->index(), body.index());
+    EXPECT_EQ(EncodePayload(*back), payload) << TypeName(body);
+  }
+}
+
+struct BadPayload {
+  std::string type;
+  nlohmann::json payload;
+  std::string expect;
+};
+
+TEST(Events, DecodeFailuresAreCorruption) {
+  const std::vector<BadPayload> cases = {
+      {"NoSuchEvent", nlohmann::json::object(), "unknown event type 'NoSuchEvent'"},
+      {"StepStarted", nlohmann::json::array(), "not a JSON object"},
+      {"StepStarted", {{"step", "a"}}, "StepStarted payload does not decode"},
+      {"StepStarted", {{"step", "a"}, {"attempt", "one"}}, "does not decode"},
+      {"RunFinished", {{"outcome", "exploded"}}, "unknown value 'exploded'"},
+      {"StepChecked", {{"step", "a"}, {"finding", "maybe"}, {"detail", ""}}, "unknown value"},
+  };
+  for (const BadPayload& c : cases) {
+    const Result<EventBody> r = DecodePayload(c.type, c.payload);
+    ASSERT_FALSE(r.ok()) << c.type;
+    EXPECT_EQ(r.status().code(), Code::kCorruption);
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace backout::sm

@@ -1,0 +1,43 @@
+#include "tests/support/example.h"
+
+#include <stdexcept>
+
+namespace backout::testing {
+namespace fs = std::filesystem;
+
+fs::path BackoutBinary() { return BACKOUT_BINARY; }
+fs::path SourceDir() { return BACKOUT_SOURCE_DIR; }
+
+Example::Example(const std::string& name, int rows) {
+  fs::copy(SourceDir() / "examples" / name, dir(), fs::copy_options::recursive);
+  const ProcessResult gen = RunProcess(
+      {.argv = {"/bin/bash", (dir() / "generate.sh").string(), dir().string(), std::to_string(rows)}});
+  if (gen.exit_code != 0) throw std::runtime_error("generate.sh failed: " + gen.err);
+}
+
+ProcessSpec Example::BackoutSpec(const std::vector<std::string>& args,
+                                 std::map<std::string, std::string> env) const {
+  ProcessSpec spec;
+  spec.argv.push_back(BackoutBinary().string());
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  env.emplace("BACKOUT_JOURNAL", journal().string());
+  env.emplace("BACKOUT_OPERATOR", "tester");
+  spec.env = std::move(env);
+  spec.cwd = dir();
+  return spec;
+}
+
+ProcessResult Example::Backout(const std::vector<std::string>& args,
+                               std::map<std::string, std::string> env) const {
+  return RunProcess(BackoutSpec(args, std::move(env)));
+}
+
+std::string DumpDatabase(const fs::path& db) {
+  const ProcessResult r = RunProcess({.argv = {"/usr/bin/sqlite3", db.string(), ".dump"}});
+  if (r.exit_code != 0) throw std::runtime_error("sqlite3 .dump failed: " + r.err);
+  return r.out;
+}
+
+std::string RunIdFrom(const ProcessResult& run) { return run.out.substr(0, run.out.find('\n')); }
+
+}  // namespace backout::testing

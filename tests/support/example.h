@@ -1,0 +1,44 @@
+// The examples/ plans as the end-to-end tests use them: each test gets its own copy of an
+// example folder with freshly generated data, and runs the real `backout` binary on it.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace backout::testing {
+
+// Paths baked in by CMake.
+std::filesystem::path BackoutBinary();
+std::filesystem::path SourceDir();
+
+// A private copy of examples/NAME with its data generated (generate.sh DIR ROWS).
+class Example {
+ public:
+  Example(const std::string& name, int rows);
+
+  const std::filesystem::path& dir() const { return tmp_.path(); }
+  std::filesystem::path journal() const { return dir() / "journal"; }
+  std::filesystem::path plan() const { return dir() / "plan.yaml"; }
+
+  // Runs `backout ARGS...` in the example folder with --journal implied through
+  // BACKOUT_JOURNAL and BACKOUT_OPERATOR=tester unless `env` says otherwise.
+  ProcessResult Backout(const std::vector<std::string>& args,
+                        std::map<std::string, std::string> env = {}) const;
+  ProcessSpec BackoutSpec(const std::vector<std::string>& args,
+                          std::map<std::string, std::string> env = {}) const;
+
+ private:
+  TempDir tmp_;
+};
+
+// `sqlite3 DB .dump` of a database: its complete logical content.
+std::string DumpDatabase(const std::filesystem::path& db);
+
+// The run id a `backout run` printed on its first line.
+std::string RunIdFrom(const ProcessResult& run);
+
+}  // namespace backout::testing
