@@ -35,8 +35,9 @@ class StepRunner {
   StepRunner(RunSession& session, const DriveOptions& options)
       : session_(session), options_(options) {}
 
-  // Runs `action` (a step's action or its check) with everything resolved.
-  adapters::Outcome Run(const plan::Step& step, const plan::Action& action, int attempt) {
+  // Runs the step's action (or, with `as_check`, its check) with everything resolved.
+  adapters::Outcome Run(const plan::Step& step, int attempt, bool as_check) {
+    const plan::Action& action = as_check ? *step.check : step.action;
     const plan::Plan& plan = session_.plan();
     const plan::Target& target = plan.targets.at(action.target);
     adapters::Adapter* adapter = options_.registry->Find(target.type);
@@ -70,7 +71,7 @@ class StepRunner {
     inv.target = std::move(target_config).value();
     inv.params = std::move(params).value();
     inv.run_id = session_.run_id();
-    inv.step_id = step.id;
+    inv.step_id = as_check ? step.id + ".check" : step.id;  // a check keeps its own log
     inv.attempt = attempt;
     inv.base_dir = std::filesystem::path(session_.state().start.plan_file).parent_path();
     inv.log_dir = session_.journal().LogDir(session_.run_id());
@@ -151,7 +152,7 @@ class Driver {
       options_.progress->StepStarted(Position(c.step), Total(), c.step, step.title, c.attempt);
     }
     const auto began = std::chrono::steady_clock::now();
-    adapters::Outcome outcome = steps_.Run(step, step.action, c.attempt);
+    adapters::Outcome outcome = steps_.Run(step, c.attempt, /*as_check=*/false);
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - began);
 
@@ -175,7 +176,7 @@ class Driver {
   Step Handle(const sm::RunCheck& c) {
     const plan::Step& step = PlanStep(c.step);
     const sm::StepState* st = session_.state().FindStep(c.step);
-    adapters::Outcome outcome = steps_.Run(step, *step.check, st->attempts);
+    adapters::Outcome outcome = steps_.Run(step, st->attempts, /*as_check=*/true);
     sm::StepChecked checked{c.step, sm::StepChecked::Finding::kUnknown, outcome.status.message()};
     if (outcome.status.ok()) {
       checked.finding = sm::StepChecked::Finding::kPresent;

@@ -1,0 +1,482 @@
+#include "adapters/command/subprocess.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+namespace backout::adapters {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How long to keep reading after the child is reaped: long enough to take what is still in
+// the pipe, short enough that a grandchild holding the pipe open cannot keep us waiting.
+constexpr milliseconds kDrainWindow{250};
+// Between pipe events we wake up to reap the child and look at the deadline and the cancel
+// flag: quickly at first (short commands end fast), then backing off to this interval.
+constexpr milliseconds kMaxPollInterval{50};
+constexpr int kExecFailedExitCode = 127;  // what shells use for "command not found"
+
+// A file descriptor that is closed when this object goes away.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    Reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Status ErrnoStatus(std::string_view what, int error) {
+  const std::string message = fmt::format("{}: {}", what, std::strerror(error));
+  return error == ENOENT ? Status::NotFound(message) : Status::IOError(message);
+}
+
+// Descriptors that the child dup2()s onto 0, 1 and 2 must not themselves be 0, 1 or 2 (a
+// parent started with a closed stdin would otherwise have a pipe end overwritten).
+Result<UniqueFd> AboveStdio(UniqueFd fd) {
+  if (fd.get() > STDERR_FILENO) return fd;
+  const int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  if (moved < 0) return ErrnoStatus("fcntl(F_DUPFD_CLOEXEC)", errno);
+  return UniqueFd(moved);
+}
+
+struct Pipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+};
+
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd read_end(fds[0]);
+  Result<UniqueFd> write_end = AboveStdio(UniqueFd(fds[1]));
+  if (!write_end.ok()) return write_end.status();
+  return Pipe{std::move(read_end), std::move(write_end).value()};
+}
+
+Result<UniqueFd> OpenDevNull() {
+  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open /dev/null", errno);
+  return AboveStdio(UniqueFd(fd));
+}
+
+Result<UniqueFd> OpenLog(const std::filesystem::path& path) {
+  // Appending: if the same attempt is run again (a resume after a crash), both runs' output
+  // stays for the post-mortem.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus(fmt::format("cannot open log {}", path.string()), errno);
+  return UniqueFd(fd);
+}
+
+// What the child reports through the status pipe when it cannot exec the program.
+struct ExecFailure {
+  enum Stage : int { kSetup, kRedirect, kChdir, kExec };
+  int stage = kSetup;
+  int error = 0;
+};
+
+// Everything the child needs, prepared before fork() so that the child itself only makes
+// async-signal-safe calls (no allocation: another thread may have held the malloc lock).
+struct ChildPlan {
+  std::vector<char*> argv;    // null-terminated, pointing into SubprocessOptions
+  std::vector<char*> envp;    // null-terminated, pointing into SubprocessOptions
+  const char* cwd = nullptr;  // nullptr: stay in ours
+  pid_t parent = 0;
+  int stdin_fd = -1;
+  int output_fd = -1;
+  int status_fd = -1;
+};
+
+std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (const std::string& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+[[noreturn]] void FailChild(const ChildPlan& plan, ExecFailure::Stage stage, int error) {
+  const ExecFailure failure{stage, error};
+  // Nothing useful can be done if this write fails: the parent then sees exit code 127.
+  [[maybe_unused]] const ssize_t n = ::write(plan.status_fd, &failure, sizeof(failure));
+  ::_exit(kExecFailedExitCode);
+}
+
+// The child side of fork(): async-signal-safe calls only.
+// Takes `plan` mutable because exec's interfaces want mutable arrays.
+[[noreturn]] void RunChild(ChildPlan& plan) {
+  ::setpgid(0, 0);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) FailChild(plan, ExecFailure::kSetup, errno);
+  // The parent may have died before the death signal was armed; then nobody would kill us.
+  if (::getppid() != plan.parent) ::_exit(kExecFailedExitCode);
+
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  // Fails harmlessly for SIGKILL, SIGSTOP and the C library's reserved signals.
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.output_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(plan.output_fd, STDERR_FILENO) < 0) {
+    FailChild(plan, ExecFailure::kRedirect, errno);
+  }
+  // Descriptors someone opened without O_CLOEXEC (a lock file, a database) must not live on
+  // in the command or a daemon it starts. Best effort: older kernels lack the flag.
+  ::close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) FailChild(plan, ExecFailure::kChdir, errno);
+  // execvp() searches the PATH of the current environment, so switch to the child's first:
+  // a PATH set for the command is the one its program is looked up in.
+  environ = plan.envp.data();
+  ::execvp(plan.argv[0], plan.argv.data());
+  FailChild(plan, ExecFailure::kExec, errno);
+}
+
+// Forks a child that runs `plan`. Signals are blocked around fork() so that none of this
+// process's handlers runs in the child before it resets them (a handler writing to a
+// self-pipe would wake this process with the child's signal).
+Result<pid_t> Spawn(ChildPlan& plan) {
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = ::fork();
+  if (pid == 0) RunChild(plan);
+  const int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) return ErrnoStatus("fork", fork_errno);
+  // Also set the group here, so killing the group works even before the child runs.
+  // EACCES (the child has already exec'd, and set it itself) is fine.
+  ::setpgid(pid, pid);
+  return pid;
+}
+
+// Waits until the child either execs (the CLOEXEC status pipe closes empty) or reports
+// why it could not. Returns the failure report, if any.
+std::optional<ExecFailure> AwaitExec(const UniqueFd& status_read) {
+  ExecFailure failure;
+  ssize_t n;
+  do {
+    n = ::read(status_read.get(), &failure, sizeof(failure));
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof(failure))) return failure;
+  return std::nullopt;
+}
+
+Status ExecFailureStatus(const ExecFailure& failure, const SubprocessOptions& options) {
+  switch (failure.stage) {
+    case ExecFailure::kChdir:
+      return ErrnoStatus(fmt::format("cannot change to directory '{}'", options.cwd.string()),
+                         failure.error);
+    case ExecFailure::kExec:
+      return ErrnoStatus(fmt::format("cannot run '{}'", options.argv[0]), failure.error);
+    case ExecFailure::kRedirect:
+      return ErrnoStatus("cannot redirect the child's stdin/stdout/stderr", failure.error);
+    default:
+      return ErrnoStatus("cannot set up the child process", failure.error);
+  }
+}
+
+void WaitForExit(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Where the child's output goes: appended to the log (when there is one), and the last
+// `capacity` bytes kept in memory.
+class OutputSink {
+ public:
+  OutputSink(UniqueFd log, std::string log_name, std::size_t capacity)
+      : log_(std::move(log)), log_name_(std::move(log_name)), capacity_(capacity) {}
+
+  void Append(std::string_view bytes) {
+    WriteLog(bytes);
+    tail_.append(bytes);
+    if (tail_.size() > capacity_) tail_.erase(0, tail_.size() - capacity_);
+  }
+
+  std::string TakeTail() { return std::move(tail_); }
+  Status TakeLogStatus() { return std::move(log_status_); }
+
+ private:
+  void WriteLog(std::string_view bytes) {
+    while (log_.valid() && !bytes.empty()) {
+      const ssize_t n = ::write(log_.get(), bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        // Keep running the command: losing the log is better than abandoning the action.
+        log_status_ =
+            Status::IOError(fmt::format("writing log {}: {}", log_name_, std::strerror(errno)));
+        log_.Reset();
+        return;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  UniqueFd log_;
+  std::string log_name_;
+  std::size_t capacity_;
+  std::string tail_;
+  Status log_status_;
+};
+
+// Waits up to `wait` for output and moves what is there into `sink`; closes `output` at
+// end of file. Returns true when something happened on the pipe.
+bool PumpOutput(UniqueFd& output, OutputSink& sink, milliseconds wait) {
+  const int wait_ms = static_cast<int>(std::max<milliseconds::rep>(wait.count(), 0));
+  if (!output.valid()) {
+    ::poll(nullptr, 0, wait_ms);
+    return false;
+  }
+  pollfd fd{output.get(), POLLIN, 0};
+  if (::poll(&fd, 1, wait_ms) <= 0) return false;
+  char buffer[64 * 1024];
+  const ssize_t n = ::read(output.get(), buffer, sizeof(buffer));
+  if (n > 0) {
+    sink.Append(std::string_view(buffer, static_cast<std::size_t>(n)));
+  } else if (n == 0 || errno != EINTR) {
+    output.Reset();
+  }
+  return true;
+}
+
+// The state letter and process group of `pid`, from /proc/PID/stat.
+std::optional<std::pair<char, pid_t>> ProcessStateAndGroup(const char* pid) {
+  const std::string path = fmt::format("/proc/{}/stat", pid);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  char stat[512];
+  const ssize_t n = ::read(fd.get(), stat, sizeof(stat) - 1);
+  if (n <= 0) return std::nullopt;
+  stat[n] = '\0';
+  // "PID (COMM) STATE PPID PGRP ...": COMM may hold anything, so parse after its last ')'.
+  const char* after_name = std::strrchr(stat, ')');
+  char state = 0;
+  int group = 0;
+  if (after_name == nullptr || std::sscanf(after_name + 1, " %c %*d %d", &state, &group) != 2) {
+    return std::nullopt;
+  }
+  return std::make_pair(state, static_cast<pid_t>(group));
+}
+
+// Whether any process of group `pgid` can still run. Zombies do not count: where PID 1 is
+// slow to reap orphans, a killed grandchild can stay a zombie for seconds.
+bool GroupHasLiveMembers(pid_t pgid) {
+  // The group id stays reserved while any member exists, so it cannot name a stranger.
+  if (::kill(-pgid, 0) != 0 && errno == ESRCH) return false;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return true;  // cannot tell: assume the worst
+  bool live = false;
+  while (const dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    const auto process = ProcessStateAndGroup(entry->d_name);
+    if (process && process->second == pgid && process->first != 'Z' && process->first != 'X') {
+      live = true;
+      break;
+    }
+  }
+  ::closedir(proc);
+  return live;
+}
+
+// The child's process group, and where we are in stopping it.
+class GroupKiller {
+ public:
+  GroupKiller(pid_t pgid, milliseconds grace) : pgid_(pgid), grace_(grace) {}
+
+  bool stopping() const { return reason_ != StopReason::kNone; }
+  StopReason reason() const { return reason_; }
+
+  // SIGTERM now (SIGKILL when there is no grace); SIGKILL once the grace has passed.
+  void Stop(StopReason reason, Clock::time_point now) {
+    reason_ = reason;
+    kill_at_ = now + grace_;
+    ::kill(-pgid_, grace_.count() > 0 ? SIGTERM : SIGKILL);
+    killed_ = grace_.count() <= 0;
+  }
+  void EscalateIfDue(Clock::time_point now) {
+    if (!stopping() || killed_ || now < kill_at_) return;
+    ::kill(-pgid_, SIGKILL);
+    killed_ = true;
+  }
+
+  // True when no member of the group can still be running: we never stopped it (survivors
+  // of a normal exit are left alone), it got SIGKILL, or no live member is left.
+  bool Settled() const { return !stopping() || killed_ || !GroupHasLiveMembers(pgid_); }
+
+  // How long until the next SIGKILL is due, if one is.
+  std::optional<milliseconds> TimeToKill(Clock::time_point now) const {
+    if (!stopping() || killed_) return std::nullopt;
+    return std::chrono::ceil<milliseconds>(kill_at_ - now);
+  }
+
+ private:
+  pid_t pgid_;
+  milliseconds grace_;
+  StopReason reason_ = StopReason::kNone;
+  Clock::time_point kill_at_;
+  bool killed_ = false;
+};
+
+// The child's wait status once it has been reaped.
+Result<std::optional<int>> TryReap(pid_t pid) {
+  int wait_status = 0;
+  const pid_t r = ::waitpid(pid, &wait_status, WNOHANG);
+  if (r == pid) return std::optional<int>(wait_status);
+  if (r == 0 || errno == EINTR) return std::optional<int>();
+  return ErrnoStatus("waitpid", errno);
+}
+
+struct Supervision {
+  const SubprocessOptions& options;
+  pid_t pid;
+  UniqueFd output;
+  OutputSink sink;
+  Clock::time_point start;
+};
+
+std::optional<StopReason> DueStop(const SubprocessOptions& options, Clock::time_point start,
+                                  Clock::time_point now) {
+  if (options.cancel != nullptr && options.cancel->load()) return StopReason::kCancel;
+  if (options.timeout.count() > 0 && now >= start + options.timeout) return StopReason::kDeadline;
+  return std::nullopt;
+}
+
+struct Reaped {
+  int wait_status = 0;
+  Clock::time_point when;
+};
+
+// Reads output and watches the child until it is reaped and its group is settled, stopping
+// it on deadline or cancel.
+Result<Reaped> Supervise(Supervision& s, GroupKiller& group) {
+  std::optional<int> wait_status;
+  Clock::time_point reaped_at;
+  std::optional<Clock::time_point> drain_until;
+  milliseconds interval{1};
+  while (true) {
+    const Clock::time_point now = Clock::now();
+    if (!group.stopping()) {
+      if (std::optional<StopReason> due = DueStop(s.options, s.start, now)) group.Stop(*due, now);
+    }
+    group.EscalateIfDue(now);
+    if (!wait_status) {
+      Result<std::optional<int>> reaped = TryReap(s.pid);
+      if (!reaped.ok()) return reaped.status();
+      wait_status = *reaped;
+      reaped_at = now;
+    }
+    if (wait_status && (drain_until || group.Settled())) {
+      if (!drain_until) drain_until = now + kDrainWindow;
+      if (!s.output.valid() || now >= *drain_until) return Reaped{*wait_status, reaped_at};
+    }
+
+    milliseconds wait = interval;
+    if (std::optional<milliseconds> to_kill = group.TimeToKill(now))
+      wait = std::min(wait, *to_kill);
+    if (drain_until) wait = std::min(wait, std::chrono::ceil<milliseconds>(*drain_until - now));
+    if (!group.stopping() && s.options.timeout.count() > 0) {
+      wait = std::min(wait, std::chrono::ceil<milliseconds>(s.start + s.options.timeout - now));
+    }
+    interval = PumpOutput(s.output, s.sink, wait) ? milliseconds(1)
+                                                  : std::min(interval * 2, kMaxPollInterval);
+  }
+}
+
+SubprocessResult Summarize(const Reaped& reaped, StopReason stopped, OutputSink& sink,
+                           Clock::time_point start) {
+  SubprocessResult result;
+  result.stopped = stopped;
+  if (WIFEXITED(reaped.wait_status)) result.exit_code = WEXITSTATUS(reaped.wait_status);
+  if (WIFSIGNALED(reaped.wait_status)) result.term_signal = WTERMSIG(reaped.wait_status);
+  result.output_tail = sink.TakeTail();
+  result.duration = std::chrono::duration_cast<milliseconds>(reaped.when - start);
+  result.log_status = sink.TakeLogStatus();
+  return result;
+}
+
+}  // namespace
+
+Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
+  if (options.argv.empty()) return Status::InvalidArgument("no program to run (empty argv)");
+
+  UniqueFd log;
+  if (!options.log_path.empty()) {
+    Result<UniqueFd> opened = OpenLog(options.log_path);
+    if (!opened.ok()) return opened.status();
+    log = std::move(opened).value();
+  }
+  Result<UniqueFd> dev_null = OpenDevNull();
+  if (!dev_null.ok()) return dev_null.status();
+  Result<Pipe> output = MakePipe();
+  if (!output.ok()) return output.status();
+  Result<Pipe> status = MakePipe();
+  if (!status.ok()) return status.status();
+
+  ChildPlan plan;
+  plan.argv = NullTerminated(options.argv);
+  plan.envp = NullTerminated(options.env);
+  plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  plan.parent = ::getpid();
+  plan.stdin_fd = dev_null->get();
+  plan.output_fd = output->write_end.get();
+  plan.status_fd = status->write_end.get();
+
+  const Clock::time_point start = Clock::now();
+  Result<pid_t> pid = Spawn(plan);
+  if (!pid.ok()) return pid.status();
+  // Our copies of the child's ends must go, or we would never see end of file.
+  dev_null->Reset();
+  output->write_end.Reset();
+  status->write_end.Reset();
+
+  if (std::optional<ExecFailure> failure = AwaitExec(status->read_end)) {
+    WaitForExit(*pid);
+    return ExecFailureStatus(*failure, options);
+  }
+
+  Supervision supervision{
+      options, *pid, std::move(output->read_end),
+      OutputSink(std::move(log), options.log_path.string(), options.tail_capacity), start};
+  GroupKiller group(*pid, options.kill_grace);
+  Result<Reaped> reaped = Supervise(supervision, group);
+  if (!reaped.ok()) {
+    ::kill(-*pid, SIGKILL);
+    return reaped.status();
+  }
+  return Summarize(*reaped, group.reason(), supervision.sink, start);
+}
+
+}  // namespace backout::adapters
