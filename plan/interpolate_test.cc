@@ -1,0 +1,243 @@
+#include "plan/interpolate.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace backout::plan {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+TEST(FindReferencesTest, FindsBothForms) {
+  Result<std::vector<Reference>> refs =
+      FindReferences("cp ${SRC_DIR}/x ${steps.backup.outputs.tables.images.rows} $${LITERAL}");
+  ASSERT_TRUE(refs.ok()) << refs.status().ToString();
+  ASSERT_EQ(refs->size(), 2u);
+  EXPECT_EQ((*refs)[0].kind, Reference::Kind::kVariable);
+  EXPECT_EQ((*refs)[0].name, "SRC_DIR");
+  EXPECT_EQ((*refs)[0].offset, 3u);
+  EXPECT_EQ((*refs)[1].kind, Reference::Kind::kStepOutput);
+  EXPECT_EQ((*refs)[1].name, "backup");
+  EXPECT_EQ((*refs)[1].output_path, "tables.images.rows");
+  EXPECT_EQ((*refs)[1].offset, 16u);
+}
+
+TEST(FindReferencesTest, PlainTextHasNone) {
+  for (std::string_view text : {"", "no refs", "$HOME", "$ {X}", "$${X}", "{X}", "$$"}) {
+    Result<std::vector<Reference>> refs = FindReferences(text);
+    ASSERT_TRUE(refs.ok()) << text;
+    EXPECT_TRUE(refs->empty()) << text;
+  }
+}
+
+struct MalformedCase {
+  std::string text;
+  std::string phrase;
+};
+
+class MalformedReferenceTest : public ::testing::TestWithParam<MalformedCase> {};
+
+TEST_P(MalformedReferenceTest, IsInvalidArgumentNamingOffsetAndText) {
+  Result<std::vector<Reference>> refs = FindReferences(GetParam().text);
+  ASSERT_FALSE(refs.ok());
+  EXPECT_EQ(refs.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(refs.status().message(), HasSubstr(GetParam().phrase));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Texts, MalformedReferenceTest,
+    ::testing::Values(
+        MalformedCase{"abc ${HOME", "'${HOME' at offset 4: missing '}'"},
+        MalformedCase{"${}", "'${}' at offset 0: empty name"},
+        MalformedCase{"x ${steps.backup}", "'${steps.backup}' at offset 2: expected"},
+        MalformedCase{"${steps}", "expected ${steps.ID.outputs.NAME}"},
+        MalformedCase{"${steps.a.outputs.}", "expected ${steps.ID.outputs.NAME}"},
+        MalformedCase{"${steps.a.outputs.x..y}", "expected ${steps.ID.outputs.NAME}"},
+        MalformedCase{"${steps..outputs.x}", "expected ${steps.ID.outputs.NAME}"},
+        MalformedCase{"${1ABC}", "'${1ABC}' at offset 0: a variable name"},
+        MalformedCase{"${DATABASE-URL}", "'${DATABASE-URL}'"},
+        MalformedCase{"${A B}", "'${A B}'"},
+        MalformedCase{"ok ${A} then ${", "at offset 13: missing '}'"}));
+
+TEST(MalformedReferenceTest, LongTextIsCutInTheMessage) {
+  const std::string text = "${" + std::string(500, 'A');
+  Result<std::vector<Reference>> refs = FindReferences(text);
+  ASSERT_FALSE(refs.ok());
+  EXPECT_LT(refs.status().message().size(), 200u);
+  EXPECT_THAT(refs.status().message(), HasSubstr("...' at offset 0"));
+}
+
+// Lookups over fixed tables, recording which step outputs were asked for.
+class ExpandTest : public ::testing::Test {
+ protected:
+  Lookups MakeLookups() {
+    Lookups lookups;
+    lookups.variable = [this](const std::string& name) -> std::optional<std::string> {
+      auto it = variables_.find(name);
+      if (it == variables_.end()) return std::nullopt;
+      return it->second;
+    };
+    lookups.step_output = [this](const std::string& step,
+                                 const std::string& path) -> std::optional<json> {
+      asked_.push_back(step + ":" + path);
+      auto it = outputs_.find(step + ":" + path);
+      if (it == outputs_.end()) return std::nullopt;
+      return it->second;
+    };
+    return lookups;
+  }
+
+  Result<json> Run(std::string_view text) { return Expand(text, MakeLookups(), &secrets_); }
+
+  std::map<std::string, std::string> variables_ = {
+      {"DATABASE_URL", "postgres://u:hunter2@db"}, {"EMPTY", ""}, {"USER", "ann"}};
+  std::map<std::string, json> outputs_ = {
+      {"backup:path", "/backups/app.db"},
+      {"backup:bytes", 4096},
+      {"backup:ok", true},
+      {"baseline:tables.images.rows", 12},
+      {"baseline:tables", json({{"images", {{"rows", 12}}}})},
+      {"baseline:names", json({"a", "b"})},
+      {"backup:nothing", nullptr}};
+  std::vector<std::string> secrets_;
+  std::vector<std::string> asked_;
+};
+
+TEST_F(ExpandTest, TextWithoutReferencesIsUnchanged) {
+  Result<json> out = Run("SELECT 1");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "SELECT 1");
+  EXPECT_TRUE(secrets_.empty());
+}
+
+TEST_F(ExpandTest, VariableValuesAreRecordedAsSecrets) {
+  Result<json> out = Run("dsn=${DATABASE_URL} user=${USER} again=${USER}");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "dsn=postgres://u:hunter2@db user=ann again=ann");
+  EXPECT_EQ(secrets_, (std::vector<std::string>{"postgres://u:hunter2@db", "ann"}));
+}
+
+TEST_F(ExpandTest, EmptyVariableExpandsButIsNoSecret) {
+  Result<json> out = Run("[${EMPTY}]");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "[]");
+  EXPECT_TRUE(secrets_.empty());
+}
+
+TEST_F(ExpandTest, SecretsOutMayBeNull) {
+  Result<json> out = Expand("${USER}", MakeLookups(), nullptr);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "ann");
+}
+
+TEST_F(ExpandTest, SingleStepReferenceKeepsItsType) {
+  Result<json> bytes = Run("${steps.backup.outputs.bytes}");
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_TRUE(bytes->is_number_integer());
+  EXPECT_EQ(*bytes, 4096);
+
+  Result<json> tables = Run("${steps.baseline.outputs.tables}");
+  ASSERT_TRUE(tables.ok());
+  EXPECT_EQ(*tables, json({{"images", {{"rows", 12}}}}));
+
+  Result<json> nothing = Run("${steps.backup.outputs.nothing}");
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_TRUE(nothing->is_null());
+}
+
+TEST_F(ExpandTest, NestedPathIsPassedToTheLookup) {
+  Result<json> rows = Run("${steps.baseline.outputs.tables.images.rows}");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(*rows, 12);
+  EXPECT_EQ(asked_, std::vector<std::string>{"baseline:tables.images.rows"});
+}
+
+TEST_F(ExpandTest, EmbeddedStepOutputsAreRenderedAsText) {
+  Result<json> out = Run(
+      "from '${steps.backup.outputs.path}' (${steps.backup.outputs.bytes} bytes, "
+      "ok=${steps.backup.outputs.ok}, ${steps.backup.outputs.nothing})");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "from '/backups/app.db' (4096 bytes, ok=true, null)");
+  EXPECT_TRUE(secrets_.empty());  // step outputs are journaled anyway
+}
+
+TEST_F(ExpandTest, DoubledDollarIsALiteral) {
+  Result<json> out = Run("echo $${HOME} ${USER} $$");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "echo ${HOME} ann $$");
+}
+
+TEST_F(ExpandTest, EscapedReferenceAloneIsAString) {
+  Result<json> out = Run("$${steps.backup.outputs.bytes}");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "${steps.backup.outputs.bytes}");
+}
+
+TEST_F(ExpandTest, UnknownStepOutputIsNotFound) {
+  Result<json> out = Run("cp ${steps.backup.outputs.paht} x");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kNotFound);
+  EXPECT_EQ(out.status().message(), "step 'backup' has no output 'paht'");
+}
+
+TEST_F(ExpandTest, MissingVariableIsNotFound) {
+  Result<json> out = Run("${NOPE}");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kNotFound);
+  EXPECT_THAT(out.status().message(), HasSubstr("NOPE"));
+}
+
+TEST_F(ExpandTest, StructuredOutputInsideAStringIsInvalid) {
+  for (std::string_view text :
+       {"x ${steps.baseline.outputs.tables}", "${steps.baseline.outputs.names}!"}) {
+    Result<json> out = Run(text);
+    ASSERT_FALSE(out.ok()) << text;
+    EXPECT_EQ(out.status().code(), Code::kInvalidArgument);
+    EXPECT_THAT(out.status().message(), HasSubstr("cannot be placed inside a string"));
+  }
+}
+
+TEST_F(ExpandTest, MalformedReferenceIsInvalid) {
+  Result<json> out = Run("${oops");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(ExpandTest, MissingLookupsFindNothing) {
+  Result<json> out = Expand("${USER}", Lookups{}, nullptr);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kNotFound);
+}
+
+TEST_F(ExpandTest, TreeExpandsEveryStringAndLeavesKeys) {
+  const json row_count = {{"equals", "${steps.baseline.outputs.tables.images.rows}"}};
+  const json tree = {{"target", "appdb"},
+                     {"${USER}", "key stays"},
+                     {"from", "${steps.backup.outputs.path}"},
+                     {"checks", {{{"row_count", row_count}}, {{"integrity", true}}}},
+                     {"limit", 5}};
+  Result<json> out = ExpandTree(tree, MakeLookups(), &secrets_);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const json expected = {{"target", "appdb"},
+                         {"${USER}", "key stays"},
+                         {"from", "/backups/app.db"},
+                         {"checks", {{{"row_count", {{"equals", 12}}}}, {{"integrity", true}}}},
+                         {"limit", 5}};
+  EXPECT_EQ(*out, expected);
+  EXPECT_TRUE(secrets_.empty());
+}
+
+TEST_F(ExpandTest, TreeErrorNamesThePointer) {
+  const json tree = {{"checks", {{{"sql", "ok"}}, {{"sql", "${MISSING}"}}}}};
+  Result<json> out = ExpandTree(tree, MakeLookups(), &secrets_);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kNotFound);
+  EXPECT_THAT(out.status().message(), HasSubstr("/checks/1/sql: "));
+  EXPECT_THAT(out.status().message(), HasSubstr("MISSING"));
+}
+
+}  // namespace
+}  // namespace backout::plan

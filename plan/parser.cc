@@ -1,0 +1,802 @@
+#include "plan/parser.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <set>
+#include <span>
+#include <sstream>
+
+#include "base/sha256.h"
+#include "base/time.h"
+#include "plan/interpolate.h"
+
+namespace backout::plan {
+
+namespace {
+
+using nlohmann::json;
+using Pointer = nlohmann::json::json_pointer;
+using Names = std::span<const std::string_view>;
+
+constexpr std::array<std::string_view, 6> kTopLevelKeys = {
+    "version", "name", "description", "incident", "targets", "steps"};
+constexpr std::array<std::string_view, 9> kStepFields = {
+    "id", "title", "planned", "timeout", "retry", "idempotent", "always", "on_failure", "check"};
+constexpr std::array<std::string_view, 8> kActionKinds = {
+    "sql", "backup", "restore", "baseline", "verify", "query", "command", "approval"};
+// Action kinds of the design that this build does not implement yet.
+constexpr std::array<std::string_view, 3> kUnavailableActionKinds = {"http", "file", "notify"};
+// A check may be any action but an approval, which is listed last.
+constexpr Names kCheckKinds = Names(kActionKinds).first(kActionKinds.size() - 1);
+constexpr std::array<std::string_view, 2> kRetryFields = {"attempts", "backoff"};
+constexpr std::array<std::string_view, 3> kOnFailureValues = {"abort", "pause", "continue"};
+constexpr std::array<std::string_view, 2> kTargetTypes = {"sqlite", "command"};
+constexpr std::array<std::string_view, 6> kSqliteActions = {"sql",      "backup", "restore",
+                                                            "baseline", "verify", "query"};
+constexpr std::array<std::string_view, 1> kCommandActions = {"command"};
+
+// Nesting and size limits for action and target parameters. YAML aliases can build cyclic or
+// exponentially large trees from a few lines; these bound what a hostile plan can cost.
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxParamNodes = 100'000;
+constexpr std::int64_t kMaxAttempts = 1000;
+
+template <typename Range>
+bool Contains(const Range& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+template <typename Range>
+std::string Join(const Range& names) {
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+void SortByLocation(std::vector<Diagnostic>* diagnostics) {
+  std::stable_sort(diagnostics->begin(), diagnostics->end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::pair(a.loc.line, a.loc.col) < std::pair(b.loc.line, b.loc.col);
+                   });
+}
+
+SourceLoc ToLoc(const YAML::Mark& mark) {
+  if (mark.is_null()) return {};
+  return {mark.line + 1, mark.column + 1};
+}
+
+// [a-z0-9] followed by [a-z0-9] or any of `extra`: the syntax of step ids and target names.
+bool IsName(std::string_view text, std::string_view extra) {
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (text.empty() || !lower_or_digit(text[0])) return false;
+  return std::all_of(text.begin() + 1, text.end(), [&](char c) {
+    return lower_or_digit(c) || extra.find(c) != std::string_view::npos;
+  });
+}
+
+// YAML 1.2 core schema for floats, without .inf and .nan (JSON has no such numbers):
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool IsCoreFloat(std::string_view s) {
+  auto digits = [&s]() {
+    std::size_t n = 0;
+    while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
+    s.remove_prefix(n);
+    return n;
+  };
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  const std::size_t int_digits = digits();
+  std::size_t frac_digits = 0;
+  if (!s.empty() && s[0] == '.') {
+    s.remove_prefix(1);
+    frac_digits = digits();
+  }
+  if (int_digits == 0 && frac_digits == 0) return false;
+  if (!s.empty() && (s[0] == 'e' || s[0] == 'E')) {
+    s.remove_prefix(1);
+    if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+    if (digits() == 0) return false;
+  }
+  return s.empty();
+}
+
+// `text` as a number when all of it is one that fits. std::from_chars takes no '+' sign, so
+// one is dropped here (but not from "+-5").
+template <typename Number>
+std::optional<Number> ParseNumber(std::string_view text) {
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-') text.remove_prefix(1);
+  Number value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+json PlainScalarToJson(const std::string& text) {
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return nullptr;
+  }
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  if (const std::optional<std::int64_t> integer = ParseNumber<std::int64_t>(text)) {
+    return *integer;
+  }
+  // Integers beyond 64 bits become doubles; numbers beyond a double's range stay text, as
+  // JSON has no infinity.
+  if (IsCoreFloat(text)) {
+    if (const std::optional<double> number = ParseNumber<double>(text)) return *number;
+  }
+  return text;
+}
+
+// A scalar's JSON value: plain scalars (tag "?") follow the YAML 1.2 core schema; every other
+// scalar is a string: quoted and block scalars (tag "!") and explicitly tagged ones (!!str).
+json ScalarToJson(const YAML::Node& node) {
+  if (node.IsNull()) return nullptr;
+  if (node.Tag() == "?") return PlainScalarToJson(node.Scalar());
+  return node.Scalar();
+}
+
+std::string_view JsonTypeName(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return "a number";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "a sequence";
+    case json::value_t::object: return "a mapping";
+    default: return "something else";
+  }
+}
+
+// Records where the documents of a YAML stream start, and nothing else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& marks() const { return marks_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks_.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::vector<YAML::Mark> marks_;
+};
+
+// Where the first two documents of `text` start. Not YAML::LoadAll: on some malformed input
+// (a stray ',' at the top level) yaml-cpp 0.7 reports empty documents forever without
+// consuming anything, and LoadAll never returns.
+std::vector<YAML::Mark> FirstDocumentStarts(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStarts starts;
+  while (starts.marks().size() < 2) {
+    if (!parser.HandleNextDocument(starts)) break;
+  }
+  return starts.marks();
+}
+
+// One `key: value` pair of a YAML mapping.
+struct Field {
+  std::string key;
+  SourceLoc key_loc;
+  YAML::Node value;
+
+  // Where the value is; an empty value (`key:`) has no position of its own.
+  SourceLoc value_loc() const { return value.IsNull() ? key_loc : ToLoc(value.Mark()); }
+};
+
+const Field* FindField(const std::vector<Field>& fields, std::string_view key) {
+  auto it = std::find_if(fields.begin(), fields.end(),
+                         [&](const Field& f) { return f.key == key; });
+  return it == fields.end() ? nullptr : &*it;
+}
+
+// Calls `visit(loc, text)` for every string inside `tree`.
+template <typename Visitor>
+void ForEachString(const LocatedJson& tree, const Visitor& visit) {
+  auto walk = [&](const auto& self, const json& node, const Pointer& where) -> void {
+    if (node.is_string()) {
+      visit(tree.LocOf(where.to_string()), node.get_ref<const std::string&>());
+    } else if (node.is_object()) {
+      for (auto it = node.begin(); it != node.end(); ++it) self(self, *it, where / it.key());
+    } else if (node.is_array()) {
+      for (std::size_t i = 0; i < node.size(); ++i) self(self, node[i], where / i);
+    }
+  };
+  walk(walk, tree.value, Pointer());
+}
+
+// Every parameter tree of a plan with a reference to its owner, checks included.
+template <typename Visitor>
+void ForEachActionTree(const Plan& plan, const Visitor& visit) {
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    visit(plan.steps[i].action.params, i, false);
+    if (plan.steps[i].check) visit(plan.steps[i].check->params, i, true);
+  }
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view source_file) : file_(source_file) {}
+
+  ParseOutcome Parse(std::string_view text);
+
+ private:
+  void Error(SourceLoc loc, std::string message);
+
+  // Pairs of a mapping in file order; reports keys that are not scalars and repeated keys,
+  // keeping only the first of each.
+  std::vector<Field> Fields(const YAML::Node& map);
+  void ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
+                         std::string_view where);
+  // The field named `key`, or nullptr after reporting "OWNER has no 'KEY'" at `loc`.
+  const Field* RequiredField(const std::vector<Field>& fields, std::string_view key,
+                             std::string_view owner, SourceLoc loc);
+
+  // YAML to JSON, recording every node's location under its JSON pointer in `out->locs`.
+  void ToJson(const YAML::Node& node, const Pointer& where, int depth, LocatedJson* out);
+  void FieldsToJson(const std::vector<Field>& fields, const Pointer& where, int depth,
+                    LocatedJson* out);
+  LocatedJson MappingToJson(const YAML::Node& map, const std::vector<Field>& fields);
+
+  // Typed values; each reports a mismatch at the value and returns nullopt.
+  std::optional<json> TypedValue(const Field& field, json::value_t type,
+                                 std::string_view expected);
+  std::optional<std::string> StringValue(const Field& field);
+  std::optional<std::string> NonEmptyString(const Field& field);
+  std::optional<bool> BoolValue(const Field& field);
+  std::optional<std::int64_t> IntegerValue(const Field& field);
+  std::optional<std::chrono::milliseconds> DurationValue(const Field& field);
+
+  // False, after reporting why, unless `text` holds exactly one YAML document.
+  bool LoadsOneDocument(const std::string& text);
+  void ParseDocument(const YAML::Node& root, Plan* plan);
+  void ParseVersion(const Field& field);
+  void ParseTargets(const Field& field, Plan* plan);
+  void ParseTarget(const Field& field, Plan* plan);
+  void ParseSteps(const Field& field, Plan* plan);
+  Step ParseStep(const YAML::Node& node, std::size_t index);
+  void ReportUnknownStepField(const Field& field, const std::string& label);
+  void ParseStepField(const Field& field, const std::string& label, Step* step);
+  void ParseRetry(const Field& field, const std::string& label, Retry* retry);
+  std::optional<Action> ParseCheck(const Field& field, const std::string& label);
+  std::optional<Action> ParseAction(const Field& field, const std::string& owner);
+  void ParseApprovalFields(const std::vector<Field>& fields, const std::string& owner,
+                           SourceLoc loc);
+
+  // Checks that need the whole plan: targets named by actions, and `${...}` references.
+  void CheckActionTargets(const Plan& plan);
+  void CheckReferences(const Plan& plan);
+
+  std::string file_;
+  std::vector<Diagnostic> diagnostics_;
+  std::size_t param_nodes_ = 0;
+  bool too_large_reported_ = false;
+};
+
+void Parser::Error(SourceLoc loc, std::string message) {
+  diagnostics_.push_back({Diagnostic::Severity::kError, file_, loc, std::move(message)});
+}
+
+std::vector<Field> Parser::Fields(const YAML::Node& map) {
+  std::vector<Field> fields;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const SourceLoc key_loc = ToLoc(it->first.Mark());
+    if (!it->first.IsScalar()) {
+      Error(key_loc, "a mapping key must be a plain string");
+      continue;
+    }
+    std::string key = it->first.Scalar();
+    if (const Field* first = FindField(fields, key)) {
+      Error(key_loc, fmt::format("duplicate key '{}' (first at line {}, column {})", key,
+                                 first->key_loc.line, first->key_loc.col));
+      continue;
+    }
+    fields.push_back({std::move(key), key_loc, it->second});
+  }
+  return fields;
+}
+
+void Parser::ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
+                               std::string_view where) {
+  for (const Field& field : fields) {
+    if (!Contains(allowed, field.key)) {
+      Error(field.key_loc, fmt::format("unknown field '{}' in {} (expected one of: {})",
+                                       field.key, where, Join(allowed)));
+    }
+  }
+}
+
+const Field* Parser::RequiredField(const std::vector<Field>& fields, std::string_view key,
+                                   std::string_view owner, SourceLoc loc) {
+  const Field* field = FindField(fields, key);
+  if (field == nullptr) Error(loc, fmt::format("{} has no '{}'", owner, key));
+  return field;
+}
+
+void Parser::ToJson(const YAML::Node& node, const Pointer& where, int depth,
+                    LocatedJson* out) {
+  if (depth > kMaxDepth || param_nodes_ >= kMaxParamNodes) {
+    // Said once: the plan is rejected anyway, and each further node would repeat it.
+    if (!too_large_reported_) {
+      Error(ToLoc(node.Mark()), fmt::format("parameters nest deeper than {} levels or hold "
+                                            "more than {} values (a cyclic YAML alias?)",
+                                            kMaxDepth, kMaxParamNodes));
+    }
+    too_large_reported_ = true;
+    return;
+  }
+  ++param_nodes_;
+  if (!node.IsNull()) out->locs[where.to_string()] = ToLoc(node.Mark());
+  json& slot = out->value[where];
+  if (node.IsMap()) {
+    slot = json::object();
+    FieldsToJson(Fields(node), where, depth, out);
+  } else if (node.IsSequence()) {
+    slot = json::array();
+    for (std::size_t i = 0; i < node.size(); ++i) ToJson(node[i], where / i, depth + 1, out);
+  } else {
+    slot = ScalarToJson(node);
+  }
+}
+
+void Parser::FieldsToJson(const std::vector<Field>& fields, const Pointer& where, int depth,
+                          LocatedJson* out) {
+  for (const Field& field : fields) {
+    const Pointer child = where / field.key;
+    ToJson(field.value, child, depth + 1, out);
+    if (field.value.IsNull()) out->locs[child.to_string()] = field.key_loc;
+  }
+}
+
+LocatedJson Parser::MappingToJson(const YAML::Node& map, const std::vector<Field>& fields) {
+  LocatedJson tree;
+  tree.locs[""] = ToLoc(map.Mark());
+  FieldsToJson(fields, Pointer(), 0, &tree);
+  return tree;
+}
+
+std::optional<json> Parser::TypedValue(const Field& field, json::value_t type,
+                                       std::string_view expected) {
+  json value = field.value.IsScalar() || field.value.IsNull() ? ScalarToJson(field.value)
+               : field.value.IsMap()                          ? json::object()
+                                                              : json::array();
+  if (value.type() == type) return value;
+  Error(field.value_loc(),
+        fmt::format("'{}' must be {}, not {}", field.key, expected, JsonTypeName(value)));
+  return std::nullopt;
+}
+
+std::optional<std::string> Parser::StringValue(const Field& field) {
+  std::optional<json> value = TypedValue(field, json::value_t::string, "a string");
+  if (!value) return std::nullopt;
+  return value->get<std::string>();
+}
+
+std::optional<std::string> Parser::NonEmptyString(const Field& field) {
+  std::optional<std::string> value = StringValue(field);
+  if (value && value->empty()) {
+    Error(field.value_loc(), fmt::format("'{}' must not be empty", field.key));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> Parser::BoolValue(const Field& field) {
+  std::optional<json> value = TypedValue(field, json::value_t::boolean, "true or false");
+  if (!value) return std::nullopt;
+  return value->get<bool>();
+}
+
+std::optional<std::int64_t> Parser::IntegerValue(const Field& field) {
+  std::optional<json> value = TypedValue(field, json::value_t::number_integer, "an integer");
+  if (!value) return std::nullopt;
+  return value->get<std::int64_t>();
+}
+
+std::optional<std::chrono::milliseconds> Parser::DurationValue(const Field& field) {
+  // Taken as written, so `timeout: 0` gets ParseDuration's "expected a unit" advice.
+  if (!field.value.IsScalar()) {
+    Error(field.value_loc(), fmt::format("'{}' must be a duration such as 90s", field.key));
+    return std::nullopt;
+  }
+  Result<std::chrono::milliseconds> duration = ParseDuration(field.value.Scalar());
+  if (!duration.ok()) {
+    Error(field.value_loc(), duration.status().WithContext(field.key).message());
+    return std::nullopt;
+  }
+  return *duration;
+}
+
+bool Parser::LoadsOneDocument(const std::string& text) {
+  const std::vector<YAML::Mark> starts = FirstDocumentStarts(text);
+  if (starts.empty()) {
+    Error({1, 1}, "the plan is empty");
+  } else if (starts.size() > 1 && starts[1].pos == starts[0].pos) {
+    const auto pos = static_cast<std::size_t>(starts[1].pos);
+    Error(ToLoc(starts[1]), pos < text.size() ? fmt::format("unexpected '{}'", text[pos])
+                                              : std::string("unexpected end of the plan"));
+  } else if (starts.size() > 1) {
+    Error(ToLoc(starts[1]), "a plan file holds a single YAML document");
+  }
+  return starts.size() == 1;
+}
+
+ParseOutcome Parser::Parse(std::string_view text) {
+  Plan plan;
+  plan.source_file = file_;
+  plan.text = std::string(text);
+  plan.sha256 = Sha256Hex(text);
+  try {
+    if (LoadsOneDocument(plan.text)) ParseDocument(YAML::Load(plan.text), &plan);
+  } catch (const YAML::Exception& e) {
+    Error(ToLoc(e.mark), e.msg);
+  }
+  SortByLocation(&diagnostics_);
+  ParseOutcome outcome;
+  const bool has_error =
+      std::any_of(diagnostics_.begin(), diagnostics_.end(), [](const Diagnostic& d) {
+        return d.severity == Diagnostic::Severity::kError;
+      });
+  if (!has_error) outcome.plan = std::move(plan);
+  outcome.diagnostics = std::move(diagnostics_);
+  return outcome;
+}
+
+void Parser::ParseDocument(const YAML::Node& root, Plan* plan) {
+  if (!root.IsMap()) {
+    Error(ToLoc(root.Mark()), "a plan must be a mapping with keys: " + Join(kTopLevelKeys));
+    return;
+  }
+  const std::vector<Field> fields = Fields(root);
+  ReportUnknownKeys(fields, kTopLevelKeys, "the top level of the plan");
+  const SourceLoc root_loc = ToLoc(root.Mark());
+  if (const Field* version = RequiredField(fields, "version", "the plan", root_loc)) {
+    ParseVersion(*version);
+  }
+  if (const Field* name = RequiredField(fields, "name", "the plan", root_loc)) {
+    plan->name = NonEmptyString(*name).value_or("");
+  }
+  if (const Field* description = FindField(fields, "description")) {
+    plan->description = StringValue(*description).value_or("");
+  }
+  if (const Field* incident = FindField(fields, "incident")) {
+    plan->incident = StringValue(*incident).value_or("");
+  }
+  if (const Field* targets = FindField(fields, "targets")) ParseTargets(*targets, plan);
+  if (const Field* steps = RequiredField(fields, "steps", "the plan", root_loc)) {
+    ParseSteps(*steps, plan);
+  }
+  CheckActionTargets(*plan);
+  CheckReferences(*plan);
+}
+
+void Parser::ParseVersion(const Field& field) {
+  const std::optional<std::int64_t> version = IntegerValue(field);
+  if (version && *version != 1) {
+    Error(field.value_loc(),
+          fmt::format("unsupported plan version {} (this build reads version 1)", *version));
+  }
+}
+
+void Parser::ParseTargets(const Field& field, Plan* plan) {
+  if (!TypedValue(field, json::value_t::object, "a mapping of target names to targets")) return;
+  for (const Field& target : Fields(field.value)) ParseTarget(target, plan);
+}
+
+void Parser::ParseTarget(const Field& field, Plan* plan) {
+  if (!IsName(field.key, "_-")) {
+    Error(field.key_loc, fmt::format("invalid target name '{}' (expected lowercase letters, "
+                                     "digits, '_' and '-', starting with a letter or digit)",
+                                     field.key));
+  }
+  if (!TypedValue(field, json::value_t::object, "a mapping with at least 'type'")) return;
+  const std::vector<Field> fields = Fields(field.value);
+  Target target;
+  target.name = field.key;
+  target.loc = field.key_loc;
+  target.config = MappingToJson(field.value, fields);
+  const std::string owner = fmt::format("target '{}'", field.key);
+  if (const Field* type = RequiredField(fields, "type", owner, field.value_loc())) {
+    target.type = NonEmptyString(*type).value_or("");
+    if (!target.type.empty() && ActionsForTargetType(target.type).empty()) {
+      Error(type->value_loc(), fmt::format("unknown target type '{}' (this build supports: {})",
+                                           target.type, Join(kTargetTypes)));
+    }
+  }
+  plan->targets[target.name] = std::move(target);
+}
+
+void Parser::ParseSteps(const Field& field, Plan* plan) {
+  if (!TypedValue(field, json::value_t::array, "a sequence of steps")) return;
+  if (field.value.size() == 0) {
+    Error(field.value_loc(), "'steps' must hold at least one step");
+    return;
+  }
+  std::map<std::string, SourceLoc> first_by_id;
+  for (std::size_t i = 0; i < field.value.size(); ++i) {
+    Step step = ParseStep(field.value[i], i);
+    if (!step.id.empty()) {
+      const auto [first, inserted] = first_by_id.emplace(step.id, step.loc);
+      if (!inserted) {
+        Error(step.loc, fmt::format("duplicate step id '{}' (first used at line {})", step.id,
+                                    first->second.line));
+      }
+    }
+    plan->steps.push_back(std::move(step));
+  }
+}
+
+Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
+  Step step;
+  step.loc = ToLoc(node.Mark());
+  if (!node.IsMap()) {
+    Error(step.loc, fmt::format("step #{} must be a mapping with an 'id' and one action",
+                                index + 1));
+    return step;
+  }
+  const std::vector<Field> fields = Fields(node);
+  std::string label = fmt::format("step #{}", index + 1);
+  if (const Field* id = RequiredField(fields, "id", label, step.loc)) {
+    step.id = NonEmptyString(*id).value_or("");
+    if (!step.id.empty() && !IsName(step.id, "-")) {
+      Error(id->value_loc(),
+            fmt::format("invalid step id '{}' (expected lowercase letters, digits and '-', "
+                        "starting with a letter or digit)",
+                        step.id));
+    }
+    if (!step.id.empty()) label = fmt::format("step '{}'", step.id);
+  }
+  step.title = step.id;
+  const Field* action_key = nullptr;
+  bool has_unknown_field = false;
+  for (const Field& field : fields) {
+    if (field.key == "id") continue;  // read first: it names the step in other messages
+    if (Contains(kStepFields, field.key)) {
+      ParseStepField(field, label, &step);
+    } else if (!Contains(kActionKinds, field.key)) {
+      ReportUnknownStepField(field, label);
+      has_unknown_field = true;
+    } else if (action_key != nullptr) {
+      Error(field.key_loc, fmt::format("{} has two actions '{}' and '{}'", label,
+                                       action_key->key, field.key));
+    } else {
+      action_key = &field;
+      if (std::optional<Action> action = ParseAction(field, label)) step.action = *action;
+    }
+  }
+  // An unknown field is most likely the action, misspelled: "no action" on top would be noise.
+  if (action_key == nullptr && !has_unknown_field) {
+    Error(step.loc, fmt::format("{} has no action (expected one of: {})", label,
+                                Join(kActionKinds)));
+  }
+  return step;
+}
+
+void Parser::ReportUnknownStepField(const Field& field, const std::string& label) {
+  if (Contains(kUnavailableActionKinds, field.key)) {
+    Error(field.key_loc, fmt::format("{}: action '{}' is not available in this build "
+                                     "(available: {})",
+                                     label, field.key, Join(kActionKinds)));
+    return;
+  }
+  Error(field.key_loc,
+        fmt::format("unknown field '{}' in {} (expected one of: {}; and one action: {})",
+                    field.key, label, Join(kStepFields), Join(kActionKinds)));
+}
+
+void Parser::ParseStepField(const Field& field, const std::string& label, Step* step) {
+  const std::string& key = field.key;
+  if (key == "title") {
+    step->title = StringValue(field).value_or(step->title);
+  } else if (key == "planned") {
+    step->planned = DurationValue(field);
+  } else if (key == "timeout") {
+    step->timeout = DurationValue(field);
+  } else if (key == "retry") {
+    ParseRetry(field, label, &step->retry);
+  } else if (key == "idempotent") {
+    step->idempotent_declared = BoolValue(field).value_or(false);
+  } else if (key == "always") {
+    step->always = BoolValue(field).value_or(false);
+  } else if (key == "on_failure") {
+    const std::optional<std::string> value = StringValue(field);
+    if (value == "pause") {
+      step->on_failure = OnFailure::kPause;
+    } else if (value == "continue") {
+      step->on_failure = OnFailure::kContinue;
+    } else if (value && value != "abort") {
+      Error(field.value_loc(), fmt::format("on_failure must be one of {} (got '{}')",
+                                           Join(kOnFailureValues), *value));
+    }
+  } else if (key == "check") {
+    step->check = ParseCheck(field, label);
+  }
+}
+
+void Parser::ParseRetry(const Field& field, const std::string& label, Retry* retry) {
+  if (!TypedValue(field, json::value_t::object, "a mapping {attempts, backoff}")) return;
+  const std::vector<Field> fields = Fields(field.value);
+  const std::string owner = "the retry of " + label;
+  ReportUnknownKeys(fields, kRetryFields, owner);
+  if (const Field* attempts = RequiredField(fields, "attempts", owner, field.value_loc())) {
+    const std::optional<std::int64_t> value = IntegerValue(*attempts);
+    if (value && (*value < 1 || *value > kMaxAttempts)) {
+      Error(attempts->value_loc(),
+            fmt::format("retry attempts must be between 1 and {} (got {}); the count includes "
+                        "the first attempt",
+                        kMaxAttempts, *value));
+    } else if (value) {
+      retry->attempts = static_cast<int>(*value);
+    }
+  }
+  if (const Field* backoff = FindField(fields, "backoff")) {
+    retry->backoff = DurationValue(*backoff).value_or(retry->backoff);
+  }
+}
+
+std::optional<Action> Parser::ParseCheck(const Field& field, const std::string& label) {
+  const std::string owner = "the check of " + label;
+  if (!TypedValue(field, json::value_t::object, "a mapping with one action key")) {
+    return std::nullopt;
+  }
+  const std::vector<Field> fields = Fields(field.value);
+  if (fields.size() != 1 || !Contains(kCheckKinds, fields[0].key)) {
+    Error(field.value_loc(),
+          fmt::format("{} must hold exactly one action, one of: {}", owner,
+                      Join(kCheckKinds)));
+    return std::nullopt;
+  }
+  return ParseAction(fields[0], owner);
+}
+
+std::optional<Action> Parser::ParseAction(const Field& field, const std::string& owner) {
+  if (!TypedValue(field, json::value_t::object, "a mapping of the action's parameters")) {
+    return std::nullopt;
+  }
+  const std::vector<Field> fields = Fields(field.value);
+  Action action;
+  action.kind = field.key;
+  action.loc = field.key_loc;
+  action.params = MappingToJson(field.value, fields);
+  const std::string action_owner = fmt::format("action '{}' of {}", action.kind, owner);
+  if (action.kind == "approval") {
+    ParseApprovalFields(fields, action_owner, field.key_loc);
+    return action;
+  }
+  if (const Field* target = RequiredField(fields, "target", action_owner, field.key_loc)) {
+    action.target = StringValue(*target).value_or("");
+  }
+  if (const Field* timeout = FindField(fields, "timeout")) action.timeout = DurationValue(*timeout);
+  return action;
+}
+
+void Parser::ParseApprovalFields(const std::vector<Field>& fields, const std::string& owner,
+                                 SourceLoc loc) {
+  // Only checked here: the engine reads both from the action's params.
+  if (const Field* prompt = RequiredField(fields, "prompt", owner, loc)) StringValue(*prompt);
+  if (const Field* phrase = RequiredField(fields, "phrase", owner, loc)) NonEmptyString(*phrase);
+  if (const Field* target = FindField(fields, "target")) {
+    Error(target->key_loc, "an approval has no target: it asks the operator");
+  }
+}
+
+void Parser::CheckActionTargets(const Plan& plan) {
+  std::vector<std::string_view> defined;
+  for (const auto& [name, target] : plan.targets) defined.push_back(name);
+  auto check = [&](const Action& action) {
+    if (action.kind.empty() || action.kind == "approval" || action.target.empty()) return;
+    const SourceLoc loc = action.params.LocOf("/target");
+    const auto it = plan.targets.find(action.target);
+    if (it == plan.targets.end()) {
+      Error(loc, fmt::format("unknown target '{}' (defined targets: {})", action.target,
+                             defined.empty() ? "none" : Join(defined)));
+      return;
+    }
+    const std::vector<std::string> offered = ActionsForTargetType(it->second.type);
+    // An unknown type was reported where the target is defined.
+    if (offered.empty() || Contains(offered, action.kind)) return;
+    Error(loc, fmt::format("target '{}' (type {}) has no action '{}'; it offers: {}",
+                           action.target, it->second.type, action.kind, Join(offered)));
+  };
+  for (const Step& step : plan.steps) {
+    check(step.action);
+    if (step.check) check(*step.check);
+  }
+}
+
+void Parser::CheckReferences(const Plan& plan) {
+  for (const auto& [name, target] : plan.targets) {
+    ForEachString(target.config, [&](SourceLoc loc, const std::string& text) {
+      Result<std::vector<Reference>> refs = FindReferences(text);
+      if (!refs.ok()) {
+        Error(loc, refs.status().message());
+        return;
+      }
+      for (const Reference& ref : *refs) {
+        if (ref.kind == Reference::Kind::kStepOutput) {
+          Error(loc, fmt::format("target '{}' refers to outputs of step '{}'; targets are "
+                                 "opened before any step runs, so they may only use ${{VAR}}",
+                                 name, ref.name));
+        }
+      }
+    });
+  }
+  ForEachActionTree(plan, [&](const LocatedJson& params, std::size_t index, bool is_check) {
+    const std::string& id = plan.steps[index].id;
+    ForEachString(params, [&](SourceLoc loc, const std::string& text) {
+      Result<std::vector<Reference>> refs = FindReferences(text);
+      if (!refs.ok()) {
+        Error(loc, refs.status().message());
+        return;
+      }
+      for (const Reference& ref : *refs) {
+        if (ref.kind != Reference::Kind::kStepOutput) continue;
+        const int source = plan.IndexOf(ref.name);
+        if (source < 0) {
+          Error(loc, fmt::format("step '{}' refers to outputs of '{}', which is not a step of "
+                                 "this plan",
+                                 id, ref.name));
+        } else if (is_check && static_cast<std::size_t>(source) == index) {
+          Error(loc, fmt::format("the check of step '{}' refers to the step's own outputs; a "
+                                 "check may only use outputs of earlier steps",
+                                 id));
+        } else if (static_cast<std::size_t>(source) >= index) {
+          Error(loc, fmt::format("step '{}' refers to outputs of '{}', which does not come "
+                                 "before it",
+                                 id, ref.name));
+        }
+      }
+    });
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> ActionsForTargetType(std::string_view type) {
+  Names actions;
+  if (type == "sqlite") actions = kSqliteActions;
+  if (type == "command") actions = kCommandActions;
+  return {actions.begin(), actions.end()};
+}
+
+ParseOutcome ParsePlan(std::string_view text, std::string_view source_file) {
+  return Parser(source_file).Parse(text);
+}
+
+std::vector<Diagnostic> CheckVariables(const Plan& plan, const VarLookup& lookup) {
+  std::vector<Diagnostic> diagnostics;
+  auto check = [&](SourceLoc loc, const std::string& text) {
+    Result<std::vector<Reference>> refs = FindReferences(text);
+    if (!refs.ok()) return;  // ParsePlan reported it
+    std::set<std::string> reported;
+    for (const Reference& ref : *refs) {
+      if (ref.kind != Reference::Kind::kVariable || lookup(ref.name)) continue;
+      if (!reported.insert(ref.name).second) continue;
+      diagnostics.push_back(
+          {Diagnostic::Severity::kError, plan.source_file, loc,
+           fmt::format("environment variable {} is not set (referenced here)", ref.name)});
+    }
+  };
+  for (const auto& [name, target] : plan.targets) ForEachString(target.config, check);
+  ForEachActionTree(plan, [&](const LocatedJson& params, std::size_t, bool) {
+    ForEachString(params, check);
+  });
+  SortByLocation(&diagnostics);
+  return diagnostics;
+}
+
+}  // namespace backout::plan
