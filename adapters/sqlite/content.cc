@@ -1,0 +1,256 @@
+#include "adapters/sqlite/content.h"
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <optional>
+
+namespace backout::adapters::sqlite {
+namespace {
+
+using nlohmann::json;
+
+void AppendBigEndian64(std::uint64_t value, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+void AppendLengthPrefixed(char tag, const void* data, int size, std::string* out) {
+  out->push_back(tag);
+  AppendBigEndian64(static_cast<std::uint64_t>(size), out);
+  out->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+}
+
+// Appends the canonical encoding of one column value (see ContentChecksum).
+void AppendValue(sqlite3_stmt* row, int column, std::string* out) {
+  switch (sqlite3_column_type(row, column)) {
+    case SQLITE_INTEGER:
+      out->push_back('I');
+      AppendBigEndian64(static_cast<std::uint64_t>(sqlite3_column_int64(row, column)), out);
+      return;
+    case SQLITE_FLOAT:
+      out->push_back('R');
+      AppendBigEndian64(std::bit_cast<std::uint64_t>(sqlite3_column_double(row, column)), out);
+      return;
+    case SQLITE_TEXT: {
+      // The pointer must be fetched before the size: asking for text may convert the value.
+      const unsigned char* text = sqlite3_column_text(row, column);
+      AppendLengthPrefixed('T', text, sqlite3_column_bytes(row, column), out);
+      return;
+    }
+    case SQLITE_BLOB: {
+      const void* blob = sqlite3_column_blob(row, column);
+      AppendLengthPrefixed('B', blob, sqlite3_column_bytes(row, column), out);
+      return;
+    }
+    default:
+      out->push_back('N');
+      return;
+  }
+}
+
+// sum += addend (mod 2^256), both big-endian.
+void AddModulo256Bits(const Digest& addend, Digest* sum) {
+  unsigned carry = 0;
+  for (std::size_t i = sum->size(); i-- > 0;) {
+    const unsigned total = (*sum)[i] + addend[i] + carry;
+    (*sum)[i] = static_cast<std::uint8_t>(total & 0xff);
+    carry = total >> 8;
+  }
+}
+
+// Strings in outputs are journaled as JSON, which must be valid UTF-8; SQLite does not
+// enforce that for TEXT. nlohmann's "replace" error handler substitutes U+FFFD.
+json Utf8String(std::string_view bytes) {
+  return json::parse(json(std::string(bytes)).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+std::string HexBytes(const void* data, int size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  std::string out;
+  out.reserve(static_cast<std::size_t>(size) * 2);
+  for (int i = 0; i < size; ++i) {
+    out.push_back(kHex[bytes[i] >> 4]);
+    out.push_back(kHex[bytes[i] & 0xf]);
+  }
+  return out;
+}
+
+json ColumnAsJson(sqlite3_stmt* row, int column) {
+  switch (sqlite3_column_type(row, column)) {
+    case SQLITE_INTEGER:
+      return sqlite3_column_int64(row, column);
+    case SQLITE_FLOAT:
+      return sqlite3_column_double(row, column);
+    case SQLITE_TEXT: {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(row, column));
+      return Utf8String(
+          std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(row, column))));
+    }
+    case SQLITE_BLOB: {
+      const void* blob = sqlite3_column_blob(row, column);
+      return HexBytes(blob, sqlite3_column_bytes(row, column));
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Everything after the first statement must be whitespace or comments: running only the
+// first of several statements would silently ignore the rest.
+Status RequireNothingMore(Connection& db, std::string_view rest, std::string_view what) {
+  Result<Statement> next = db.Prepare(rest, what);
+  if (!next.ok()) return next.status();
+  if (*next != nullptr) {
+    return Status::InvalidArgument(fmt::format("{}: sql must be a single statement", what));
+  }
+  return Status::Ok();
+}
+
+// long double holds every int64 and every double exactly (x86-64's 64-bit mantissa), so one
+// comparison serves integers, reals and mixes of the two.
+std::optional<long double> AsNumber(const json& value) {
+  if (value.is_boolean()) return value.get<bool>() ? 1.0L : 0.0L;
+  if (value.is_number_unsigned()) return static_cast<long double>(value.get<std::uint64_t>());
+  if (value.is_number_integer()) return static_cast<long double>(value.get<std::int64_t>());
+  if (value.is_number_float()) return static_cast<long double>(value.get<double>());
+  return std::nullopt;
+}
+
+std::string Show(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char ch : name) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+  return out;
+}
+
+Result<bool> TableExists(Connection& db, std::string_view name) {
+  const std::string what = fmt::format("looking up table '{}'", name);
+  Result<Statement> statement = db.Prepare(
+      "SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE",
+      what);
+  if (!statement.ok()) return statement.status();
+  // No destructor: the name outlives the statement.
+  sqlite3_bind_text(statement->get(), 1, name.data(), static_cast<int>(name.size()), nullptr);
+  return db.Step(statement->get(), what);
+}
+
+Status RequireTable(Connection& db, std::string_view name) {
+  Result<bool> exists = TableExists(db, name);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status::NotFound(fmt::format("table '{}' does not exist", name));
+  return Status::Ok();
+}
+
+Result<std::int64_t> CountRows(Connection& db, std::string_view table) {
+  BACKOUT_RETURN_IF_ERROR(RequireTable(db, table));
+  const std::string what = fmt::format("counting rows of '{}'", table);
+  Result<Statement> statement =
+      db.Prepare(fmt::format("SELECT count(*) FROM {}", QuoteIdentifier(table)), what);
+  if (!statement.ok()) return statement.status();
+  Result<bool> row = db.Step(statement->get(), what);
+  if (!row.ok()) return row.status();
+  return sqlite3_column_int64(statement->get(), 0);
+}
+
+void ContentChecksum::AddRow(sqlite3_stmt* row) {
+  encoding_.clear();
+  const int columns = sqlite3_column_count(row);
+  for (int column = 0; column < columns; ++column) AppendValue(row, column, &encoding_);
+  AddModulo256Bits(Sha256(encoding_), &sum_);
+}
+
+Result<TableSummary> SummarizeTable(Connection& db, std::string_view table) {
+  BACKOUT_RETURN_IF_ERROR(RequireTable(db, table));
+  const std::string what = fmt::format("reading table '{}'", table);
+  Result<Statement> statement =
+      db.Prepare(fmt::format("SELECT * FROM {}", QuoteIdentifier(table)), what);
+  if (!statement.ok()) return statement.status();
+  TableSummary summary;
+  ContentChecksum checksum;
+  while (true) {
+    Result<bool> row = db.Step(statement->get(), what);
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ++summary.rows;
+    checksum.AddRow(statement->get());
+  }
+  summary.checksum = checksum.Hex();
+  return summary;
+}
+
+Result<json> QueryFirstValue(Connection& db, std::string_view sql, std::string_view what) {
+  std::string_view rest;
+  Result<Statement> statement = db.Prepare(sql, what, &rest);
+  if (!statement.ok()) return statement.status();
+  if (*statement == nullptr) {
+    return Status::InvalidArgument(fmt::format("{}: sql holds no statement", what));
+  }
+  BACKOUT_RETURN_IF_ERROR(RequireNothingMore(db, rest, what));
+  if (sqlite3_stmt_readonly(statement->get()) == 0) {
+    return Status::InvalidArgument(
+        fmt::format("{}: sql must only read (change data in a sql step)", what));
+  }
+  Result<bool> row = db.Step(statement->get(), what);
+  if (!row.ok()) return row.status();
+  if (!*row) return json(nullptr);
+  return ColumnAsJson(statement->get(), 0);
+}
+
+bool ValuesMatch(const json& observed, const json& expected) {
+  const std::optional<long double> observed_number = AsNumber(observed);
+  const std::optional<long double> expected_number = AsNumber(expected);
+  if (observed_number.has_value() && expected_number.has_value()) {
+    return *observed_number == *expected_number;
+  }
+  if (observed.is_string() && expected.is_string()) return observed == expected;
+  return observed.is_null() && expected.is_null();
+}
+
+std::string DescribeMismatch(const json& observed, const json& expected) {
+  return fmt::format("returned {}, expected {}", Show(observed), Show(expected));
+}
+
+Result<std::vector<std::string>> FindCorruption(Connection& db, std::string_view pragma) {
+  const std::string what = fmt::format("PRAGMA {}", pragma);
+  Result<Statement> statement = db.Prepare(fmt::format("PRAGMA {}(10)", pragma), what);
+  if (!statement.ok()) return statement.status();
+  std::vector<std::string> problems;
+  while (true) {
+    Result<bool> row = db.Step(statement->get(), what);
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const json line = ColumnAsJson(statement->get(), 0);
+    if (line != "ok") problems.push_back(line.is_string() ? line.get<std::string>() : Show(line));
+  }
+  return problems;
+}
+
+std::string Abbreviate(std::string_view sql, std::size_t max_chars) {
+  sql = sql.substr(0, sql.find(';'));
+  std::string out;
+  for (char ch : sql) {
+    const bool space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : ch;
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  if (out.size() <= max_chars) return out;
+  std::size_t cut = max_chars;
+  // Back off over UTF-8 continuation bytes (10xxxxxx) to the start of a character.
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+  return out.substr(0, cut) + "...";
+}
+
+}  // namespace backout::adapters::sqlite
