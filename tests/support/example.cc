@@ -38,6 +38,10 @@ std::string DumpDatabase(const fs::path& db) {
   return r.out;
 }
 
-std::string RunIdFrom(const ProcessResult& run) { return run.out.substr(0, run.out.find('\n')); }
+std::string RunIdFrom(const ProcessResult& run) {
+  std::string line = run.out.substr(0, run.out.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();  // a terminal's line ending
+  return line;
+}
 
 }  // namespace backout::testing
