@@ -141,8 +141,9 @@ std::unique_ptr<engine::RunSession> OpenForWrite(const Common& c, const std::str
   return std::move(session).value();
 }
 
-// Before a run goes on: variables present (they are never journaled), plan file compared.
-int PrepareToContinue(engine::RunSession& session) {
+// Before a run goes on: variables present (they are never journaled), plan file compared;
+// then `before` and RunResumed are journaled together.
+int PrepareToContinue(engine::RunSession& session, std::vector<sm::EventBody> before = {}) {
   const adapters::Registry registry = adapters::Registry::Default();
   std::vector<plan::Diagnostic> diags =
       engine::CheckParsedPlan(session.plan(), registry, EnvLookup());
@@ -161,7 +162,7 @@ int PrepareToContinue(engine::RunSession& session) {
         session.state().start.plan_file, note == "changed" ? "changed" : "missing",
         session.state().start.plan_sha256);
   }
-  backout::Status marked = engine::MarkResumed(session, note);
+  backout::Status marked = engine::MarkResumed(session, note, std::move(before));
   return marked.ok() ? kExitOk : Fail(marked);
 }
 
@@ -186,7 +187,9 @@ int Run(const Common& c, const std::string& plan_file,
   const adapters::Registry registry = adapters::Registry::Default();
   std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
   if (!plan) return kExitUsage;
-  if (backout::Status s = engine::CheckApprovals(*plan, approvals); !s.ok()) return Fail(s);
+  if (backout::Status s = engine::CheckApprovals(*plan, approvals); !s.ok()) {
+    return Fail(s.WithContext("--approve"));
+  }
   if (dry_run) {
     std::cout << fmt::format("plan '{}' is valid; a run would do, in order:\n", plan->name);
     int n = 0;
@@ -217,7 +220,7 @@ int Resume(const Common& c, const std::string& run_id,
     return ExitCodeFor(session->state().status);
   }
   if (backout::Status s = engine::CheckApprovals(session->plan(), approvals); !s.ok()) {
-    return Fail(s);
+    return Fail(s.WithContext("--approve"));
   }
   if (int prepared = PrepareToContinue(*session); prepared != kExitOk) return prepared;
   std::cout << fmt::format("resuming run {} at event #{}\n", run_id, session->state().last_seq);
@@ -239,12 +242,12 @@ int Status(const Common& c, const std::string& run_id, bool json) {
   Result<std::vector<std::string>> runs = journal.ListRuns();
   if (!runs.ok()) return Fail(runs.status());
   nlohmann::json all = nlohmann::json::array();
-  int worst = kExitOk;
+  int worst = kExitOk;  // the highest exit code of any run that could not be read
   for (const std::string& id : *runs) {
     Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, id);
     if (!snap.ok()) {
       std::cerr << "backout: error: " << snap.status().message() << "\n";
-      worst = ExitCodeFor(snap.status());
+      worst = std::max(worst, ExitCodeFor(snap.status()));
       continue;
     }
     if (json) {
@@ -318,10 +321,11 @@ int Abort(const Common& c, const std::string& run_id, const std::string& reason)
     return Fail(backout::Status::FailedPrecondition(fmt::format(
         "run {} has already {}", run_id, sm::ToString(session->state().status))));
   }
-  if (!session->state().abort_requested) {
-    if (backout::Status s = session->Append({sm::AbortRequested{reason}}); !s.ok()) return Fail(s);
+  std::vector<sm::EventBody> abort_request;
+  if (!session->state().abort_requested) abort_request.push_back(sm::AbortRequested{reason});
+  if (int prepared = PrepareToContinue(*session, std::move(abort_request)); prepared != kExitOk) {
+    return prepared;
   }
-  if (int prepared = PrepareToContinue(*session); prepared != kExitOk) return prepared;
   std::cout << fmt::format("aborting run {}: running its `always` steps\n", run_id);
   const int driven = DriveSession(*session, {});
   // For `abort`, a run that ended aborted is the command doing what it was asked.
@@ -340,10 +344,7 @@ int Note(const Common& c, const std::string& run_id, const std::string& text) {
 int Verify(const Common& c, const std::string& run_id) {
   journal::Journal journal(c.journal_dir);
   Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
-  if (!snap.ok()) {
-    std::cerr << fmt::format("backout: verify failed: {}\n", snap.status().message());
-    return snap.status().code() == Code::kNotFound ? kExitUsage : kExitJournal;
-  }
+  if (!snap.ok()) return Fail(snap.status().WithContext("verify failed"));
   const journal::Record& head = snap->records.back();
   std::cout << fmt::format(
       "run {}: {} events verified: hash chain intact, every event an allowed transition\n"

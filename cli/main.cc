@@ -19,6 +19,9 @@ void InstallSignalHandlers() {
   sa.sa_flags = 0;  // no SA_RESTART: a blocked prompt read returns so the run can pause
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // A closed stdout (`backout run plan | head -1`) must not kill a runner mid-step; writes
+  // then fail quietly and the run goes on. Child commands get default dispositions back.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 std::map<std::string, std::string> ParseApprovals(const std::vector<std::string>& raw) {
@@ -49,9 +52,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "backout 0.1.0");
 
   std::string journal_flag, operator_flag;
-  auto add_common = [&](CLI::App* sub) {
+  auto add_journal = [&](CLI::App* sub) {
     sub->add_option("--journal", journal_flag,
                     "Journal directory (default: $BACKOUT_JOURNAL, else ./.backout)");
+  };
+  // Commands that write to the journal also record who acted.
+  auto add_common = [&](CLI::App* sub) {
+    add_journal(sub);
     sub->add_option("--operator", operator_flag,
                     "Who is acting (default: $BACKOUT_OPERATOR, else the login name)");
   };
@@ -66,23 +73,27 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Start a new run of a plan (prints the run id first)");
   run->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
   add_common(run);
-  run->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE");
+  run->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE (repeatable)")
+      ->expected(1)
+      ->take_all();
   run->add_flag("--dry-run", dry_run, "Validate and list the steps; touch nothing");
 
   CLI::App* resume = app.add_subcommand(
       "resume", "Continue a paused or interrupted run from its journal");
   resume->add_option("RUN", run_id, "Run id")->required();
   add_common(resume);
-  resume->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE");
+  resume->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE (repeatable)")
+      ->expected(1)
+      ->take_all();
 
   CLI::App* status = app.add_subcommand("status", "Show one run, or all runs");
   status->add_option("RUN", run_id, "Run id (all runs when left out)");
-  add_common(status);
+  add_journal(status);
   status->add_flag("--json", json, "Machine-readable output");
 
   CLI::App* events = app.add_subcommand("events", "List a run's journal, one event per line");
   events->add_option("RUN", run_id, "Run id")->required();
-  add_common(events);
+  add_journal(events);
   events->add_flag("--json", json, "JSON Lines with every field and hash");
 
   CLI::App* approve = app.add_subcommand("approve", "Approve a step waiting for approval");
@@ -115,7 +126,7 @@ int main(int argc, char** argv) {
   CLI::App* verify = app.add_subcommand(
       "verify", "Check a run's hash chain and that every event is an allowed transition");
   verify->add_option("RUN", run_id, "Run id")->required();
-  add_common(verify);
+  add_journal(verify);
 
   std::map<std::string, std::string> approvals;
   try {
@@ -130,12 +141,15 @@ int main(int argc, char** argv) {
   }
 
   Env* env = Env::Default();
+  // An empty flag or variable counts as not given.
+  auto first_set = [&](const std::string& flag, const char* var, const std::string& fallback) {
+    if (!flag.empty()) return flag;
+    std::optional<std::string> value = env->GetVar(var);
+    return value && !value->empty() ? *value : fallback;
+  };
   cli::Common common;
-  common.journal_dir = !journal_flag.empty() ? journal_flag
-                                             : env->GetVar("BACKOUT_JOURNAL").value_or(".backout");
-  common.operator_name = !operator_flag.empty()
-                             ? operator_flag
-                             : env->GetVar("BACKOUT_OPERATOR").value_or(env->LoginName());
+  common.journal_dir = first_set(journal_flag, "BACKOUT_JOURNAL", ".backout");
+  common.operator_name = first_set(operator_flag, "BACKOUT_OPERATOR", env->LoginName());
   InstallSignalHandlers();
 
   if (validate->parsed()) return cli::Validate(plan_file);

@@ -177,6 +177,8 @@ class Driver {
     const plan::Step& step = PlanStep(c.step);
     const sm::StepState* st = session_.state().FindStep(c.step);
     adapters::Outcome outcome = steps_.Run(step, st->attempts, /*as_check=*/true);
+    // An interrupted check found nothing out: journal no finding, so resume checks again.
+    if (outcome.status.code() == Code::kCancelled) return PauseForSignal("");
     sm::StepChecked checked{c.step, sm::StepChecked::Finding::kUnknown, outcome.status.message()};
     if (outcome.status.ok()) {
       checked.finding = sm::StepChecked::Finding::kPresent;
@@ -287,8 +289,9 @@ Result<RunStatus> Drive(RunSession& session, const DriveOptions& options) {
   return Driver(session, options).Loop();
 }
 
-Status MarkResumed(RunSession& session, const std::string& plan_file_note) {
-  std::vector<sm::EventBody> batch = {sm::RunResumed{plan_file_note}};
+Status MarkResumed(RunSession& session, const std::string& plan_file_note,
+                   std::vector<sm::EventBody> batch) {
+  batch.push_back(sm::RunResumed{plan_file_note});
   for (const sm::StepState& st : session.state().steps) {
     if (st.status == StepStatus::kRunning) batch.push_back(sm::StepInDoubt{st.id, st.attempts});
   }
@@ -300,14 +303,14 @@ Status CheckApprovals(const plan::Plan& plan,
   for (const auto& [id, phrase] : approvals) {
     const plan::Step* step = plan.FindStep(id);
     if (step == nullptr) {
-      return Status::InvalidArgument(fmt::format("--approve {}: the plan has no such step", id));
+      return Status::InvalidArgument(fmt::format("the plan has no step '{}'", id));
     }
     if (step->action.kind != "approval") {
-      return Status::InvalidArgument(fmt::format("--approve {}: not an approval step", id));
+      return Status::InvalidArgument(fmt::format("step '{}' is not an approval step", id));
     }
     if (step->action.params.value.value("phrase", "") != phrase) {
       return Status::InvalidArgument(
-          fmt::format("--approve {}: that is not the step's confirmation phrase", id));
+          fmt::format("that is not the confirmation phrase of step '{}'", id));
     }
   }
   return Status::Ok();

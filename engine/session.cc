@@ -6,6 +6,19 @@
 
 namespace backout::engine {
 
+namespace {
+// A run directory whose RunStarted never became durable: the runner died between creating
+// the run and its first append, so nothing ran.
+Status CheckNotEmpty(const journal::Journal& journal, const std::string& run_id,
+                     const std::vector<journal::Record>& records) {
+  if (!records.empty()) return Status::Ok();
+  return Status::Corruption(fmt::format(
+      "run {} has no events: its runner stopped before RunStarted was journaled, so nothing "
+      "ran; remove {} to clear it",
+      run_id, (journal.dir() / run_id).string()));
+}
+}  // namespace
+
 Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& records) {
   std::vector<sm::Event> events;
   events.reserve(records.size());
@@ -30,6 +43,7 @@ Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::str
   Result<std::vector<journal::Record>> records = journal.ReadRun(run_id);
   if (!records.ok()) return records.status();
   snap.records = std::move(records).value();
+  BACKOUT_RETURN_IF_ERROR(CheckNotEmpty(journal, run_id, snap.records));
   Result<std::vector<sm::Event>> events = DecodeEvents(snap.records);
   if (!events.ok()) return events.status().WithContext(fmt::format("run {}", run_id));
   snap.events = std::move(events).value();
@@ -82,6 +96,7 @@ Result<std::unique_ptr<RunSession>> RunSession::Open(const journal::Journal& jou
   if (!writer.ok()) return writer.status();
   std::unique_ptr<RunSession> session(
       new RunSession(journal, std::move(writer).value(), std::move(options)));
+  BACKOUT_RETURN_IF_ERROR(CheckNotEmpty(journal, run_id, session->writer_->records()));
   Result<std::vector<sm::Event>> events = DecodeEvents(session->writer_->records());
   if (!events.ok()) return events.status().WithContext(fmt::format("run {}", run_id));
   Result<sm::RunState> state = sm::Fold(*events);

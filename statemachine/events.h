@@ -37,7 +37,7 @@ struct StepStarted {
   int attempt = 1;
 };
 
-// The attempt's effect is in place. `recovered` is empty for a normal success.
+// The attempt's effect is in place.
 struct StepSucceeded {
   std::string step;
   int attempt = 1;

@@ -58,6 +58,8 @@ constexpr std::array kStepTable = {
     StepTransition{"ApprovalRequested", S::kAwaitingApproval, S::kAwaitingApproval, "", ""},
     StepTransition{"ApprovalGranted", S::kAwaitingApproval, S::kSucceeded, "", ""},
     StepTransition{"ApprovalGranted", S::kPending, S::kSucceeded, "", "pre-approved"},
+    StepTransition{"RunResumed", S::kFailed, S::kPending, "",
+                   "the operator resumes a run paused on this step's failure: retry it"},
 };
 
 constexpr std::array kRunTable = {
@@ -88,8 +90,15 @@ constexpr std::array kRunTable = {
     RunTransition{"NoteAdded", R::kAborted, R::kAborted, "", ""},
 };
 
-// The step an event is about, or nullptr for run-level events.
-const std::string* StepOf(const EventBody& body) {
+// The step an event is about, or nullptr for run-level events. RunResumed is about the step
+// whose failure paused the run (it is retried), unless an abort is pending.
+const std::string* StepOf(const EventBody& body, const RunState& state) {
+  if (std::holds_alternative<RunResumed>(body)) {
+    const bool retry_failed_step = state.status == RunStatus::kPaused && state.pause &&
+                                   state.pause->reason == RunPaused::Reason::kStepFailed &&
+                                   !state.abort_requested;
+    return retry_failed_step ? &state.pause->step : nullptr;
+  }
   return std::visit(
       [](const auto& b) -> const std::string* {
         if constexpr (requires { b.step; }) {
@@ -185,6 +194,8 @@ void UpdateStep(StepState& step, const Event& e, StepStatus to) {
           if (b.applied) step.recovered = "resolve";
         } else if constexpr (std::is_same_v<T, ApprovalGranted>) {
           step.approved_by = e.operator_name;
+        } else if constexpr (std::is_same_v<T, RunResumed>) {
+          step.attempts_in_round = 0;  // a fresh retry budget
         }
       },
       e.body);
@@ -207,17 +218,6 @@ void UpdateRun(RunState& state, const Event& e, RunStatus to) {
     state.started_us = e.time_us;
   } else if (const auto* paused = std::get_if<RunPaused>(&e.body)) {
     state.pause = *paused;
-  } else if (std::holds_alternative<RunResumed>(e.body)) {
-    // Resuming after a pause on a failed step retries that step with a fresh retry budget:
-    // the operator has looked at the failure and chosen to go on.
-    if (state.status == RunStatus::kPaused && state.pause &&
-        state.pause->reason == RunPaused::Reason::kStepFailed) {
-      auto it = state.step_index.find(state.pause->step);
-      if (it != state.step_index.end() && state.steps[it->second].status == StepStatus::kFailed) {
-        state.steps[it->second].status = StepStatus::kPending;
-        state.steps[it->second].attempts_in_round = 0;
-      }
-    }
   } else if (const auto* abort = std::get_if<AbortRequested>(&e.body)) {
     state.abort_requested = true;
     state.abort_reason = abort->reason;
@@ -245,7 +245,7 @@ Status Apply(RunState& state, const Event& event) {
   // Check everything before mutating, so a rejected event leaves `state` untouched.
   StepState* step = nullptr;
   const StepTransition* step_row = nullptr;
-  if (const std::string* step_id = StepOf(event.body)) {
+  if (const std::string* step_id = StepOf(event.body, state)) {
     auto it = state.step_index.find(*step_id);
     if (it == state.step_index.end()) {
       return Reject(event, fmt::format("the plan has no step '{}'", *step_id));

@@ -90,6 +90,9 @@ const std::vector<Case>& Cases() {
       {"resume retries the step a pause was about",
        Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), RunResumed{"unchanged"},
        R::kRunning, S::kPending},
+      {"resume with an abort pending leaves the failed step failed",
+       Plus(Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), AbortRequested{"no"}),
+       RunResumed{"unchanged"}, R::kRunning, S::kFailed},
       {"abort while running", kPending, AbortRequested{"bad"}, R::kRunning, S::kPending},
       {"abort while paused", kPausedSignal, AbortRequested{"bad"}, R::kPaused, S::kPending},
       {"finish succeeded", kPending, RunFinished{RunFinished::Outcome::kSucceeded}, R::kSucceeded,
@@ -195,7 +198,9 @@ TEST(TransitionTable, EveryRowIsCovered) {
           return false;
         },
         events.back().body);
-    if (about_a && !std::holds_alternative<RunPaused>(events.back().body)) {
+    const bool step_a_changed = step_from != state.FindStep("a")->status;
+    if ((about_a && !std::holds_alternative<RunPaused>(events.back().body)) ||
+        (std::holds_alternative<RunResumed>(events.back().body) && step_a_changed)) {
       step_seen.emplace(type, static_cast<int>(step_from),
                         static_cast<int>(state.FindStep("a")->status));
     }
