@@ -375,14 +375,21 @@ void ExpectResumePausesInDoubt(const Example& ex, const std::string& run_id) {
   EXPECT_EQ(again.exit_code, 3) << Show(again);
 }
 
-TEST(CliInDoubt, CrashAfterStepStartedThenResolveNotAppliedRunsTheStepOnce) {
-  Example ex("media-rollback", kRows);
+// Runs the in-doubt fixture and kills it right after append-line's StepStarted is durable
+// (before the command ran). Returns the run id, or "" (with a test failure) otherwise.
+std::string RunInDoubtFixtureAndCrash(const Example& ex) {
   const std::string plan = CopyFixture(ex, "plans/in-doubt.yaml");
   const ProcessResult crashed = ex.Backout(
       {"run", plan},
       {{"BACKOUT_CRASH_AFTER_APPENDS", std::to_string(kAppendsUpToAppendLineStarted)}});
-  ASSERT_EQ(crashed.signal, SIGKILL) << Show(crashed);
-  const std::string run_id = RunIdFrom(crashed);
+  EXPECT_EQ(crashed.signal, SIGKILL) << Show(crashed);
+  return crashed.signal == SIGKILL ? RunIdFrom(crashed) : "";
+}
+
+TEST(CliInDoubt, CrashAfterStepStartedThenResolveNotAppliedRunsTheStepOnce) {
+  Example ex("media-rollback", kRows);
+  const std::string run_id = RunInDoubtFixtureAndCrash(ex);
+  ASSERT_FALSE(run_id.empty());
   const std::vector<json> before = EventsJson(ex, run_id);
   ASSERT_EQ(before.size(), 4u);
   EXPECT_EQ(before.back()["type"], "StepStarted");
@@ -453,12 +460,8 @@ TEST(CliInDoubt, KilledAfterTheEffectThenResolveAppliedDoesNotRunItAgain) {
 
 TEST(CliInDoubt, ResolveRefusesStepsNotInDoubtAndBadFlagCombinations) {
   Example ex("media-rollback", kRows);
-  const std::string plan = CopyFixture(ex, "plans/in-doubt.yaml");
-  const ProcessResult crashed = ex.Backout(
-      {"run", plan},
-      {{"BACKOUT_CRASH_AFTER_APPENDS", std::to_string(kAppendsUpToAppendLineStarted)}});
-  ASSERT_EQ(crashed.signal, SIGKILL) << Show(crashed);
-  const std::string run_id = RunIdFrom(crashed);
+  const std::string run_id = RunInDoubtFixtureAndCrash(ex);
+  ASSERT_FALSE(run_id.empty());
   ExpectResumePausesInDoubt(ex, run_id);
   const std::size_t events_before = EventsJson(ex, run_id).size();
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Fails when a module includes one it must not (design section 1): the include direction is
+# what lets each part be tested alone. Run by ctest as `layering`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# module: the project folders it must not include
+rules=(
+  "base:journal plan statemachine engine adapters cli"
+  "journal:plan statemachine engine adapters cli"
+  "plan:journal statemachine engine adapters cli"
+  "statemachine:journal engine adapters cli"
+  "adapters:journal plan statemachine engine cli"
+  "engine:cli"
+)
+status=0
+for rule in "${rules[@]}"; do
+  module=${rule%%:*}
+  for forbidden in ${rule#*:}; do
+    if hits=$(grep -rnE "#include \"$forbidden/" "$module" --include='*.h' --include='*.cc'); then
+      echo "layering: $module/ must not include $forbidden/:"
+      echo "$hits"
+      status=1
+    fi
+  done
+done
+[ $status -eq 0 ] && echo "layering: ok (${#rules[@]} modules checked)"
+exit $status
