@@ -24,10 +24,16 @@ using nlohmann::json;
 using Pointer = nlohmann::json::json_pointer;
 using Names = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 6> kTopLevelKeys = {
-    "version", "name", "description", "incident", "targets", "steps"};
-constexpr std::array<std::string_view, 9> kStepFields = {
-    "id", "title", "planned", "timeout", "retry", "idempotent", "always", "on_failure", "check"};
+constexpr std::array<std::string_view, 7> kTopLevelKeys = {
+    "version", "name", "description", "incident", "targets", "steps", "triggers"};
+constexpr std::array<std::string_view, 10> kStepFields = {
+    "id",     "title",      "planned", "timeout", "retry", "idempotent",
+    "always", "on_failure", "check",   "downtime"};
+constexpr std::array<std::string_view, 2> kDowntimeValues = {"start", "end"};
+constexpr std::array<std::string_view, 4> kTriggerFields = {"issue", "severity", "action",
+                                                            "note"};
+constexpr std::array<std::string_view, 3> kTriggerActions = {"rollback_now", "forward_fix",
+                                                             "monitor"};
 constexpr std::array<std::string_view, 8> kActionKinds = {
     "sql", "backup", "restore", "baseline", "verify", "query", "command", "approval"};
 // Action kinds of the design that this build does not implement yet.
@@ -272,6 +278,7 @@ class Parser {
   void ReportUnknownStepField(const Field& field, const std::string& label);
   void ParseStepField(const Field& field, const std::string& label, Step* step);
   void ParseRetry(const Field& field, const std::string& label, Retry* retry);
+  void ParseTriggers(const Field& field, Plan* plan);
   std::optional<Action> ParseCheck(const Field& field, const std::string& label);
   std::optional<Action> ParseAction(const Field& field, const std::string& owner);
   void ParseApprovalFields(const std::vector<Field>& fields, const std::string& owner,
@@ -480,6 +487,7 @@ void Parser::ParseDocument(const YAML::Node& root, Plan* plan) {
   if (const Field* steps = RequiredField(fields, "steps", "the plan", root_loc)) {
     ParseSteps(*steps, plan);
   }
+  if (const Field* triggers = FindField(fields, "triggers")) ParseTriggers(*triggers, plan);
   CheckActionTargets(*plan);
   CheckReferences(*plan);
 }
@@ -624,6 +632,58 @@ void Parser::ParseStepField(const Field& field, const std::string& label, Step* 
     }
   } else if (key == "check") {
     step->check = ParseCheck(field, label);
+  } else if (key == "downtime") {
+    const std::optional<std::string> value = StringValue(field);
+    if (value == "start") {
+      step->downtime = Downtime::kStart;
+    } else if (value == "end") {
+      step->downtime = Downtime::kEnd;
+    } else if (value) {
+      Error(field.value_loc(), fmt::format("downtime must be one of {} (got '{}')",
+                                           Join(kDowntimeValues), *value));
+    }
+  }
+}
+
+void Parser::ParseTriggers(const Field& field, Plan* plan) {
+  if (!TypedValue(field, json::value_t::array, "a sequence of {issue, severity, action}")) {
+    return;
+  }
+  std::map<std::pair<std::string, std::string>, SourceLoc> seen;
+  for (std::size_t i = 0; i < field.value.size(); ++i) {
+    const YAML::Node item = field.value[i];
+    const SourceLoc loc = ToLoc(item.Mark());
+    if (!item.IsMap()) {
+      Error(loc, "a trigger must be a mapping {issue, severity, action, note}");
+      continue;
+    }
+    const std::vector<Field> fields = Fields(item);
+    const std::string owner = fmt::format("trigger {}", i + 1);
+    ReportUnknownKeys(fields, kTriggerFields, owner);
+    Trigger trigger;
+    trigger.loc = loc;
+    if (const Field* issue = RequiredField(fields, "issue", owner, loc)) {
+      trigger.issue = NonEmptyString(*issue).value_or("");
+    }
+    if (const Field* severity = RequiredField(fields, "severity", owner, loc)) {
+      trigger.severity = NonEmptyString(*severity).value_or("");
+    }
+    if (const Field* action = RequiredField(fields, "action", owner, loc)) {
+      trigger.action = NonEmptyString(*action).value_or("");
+      if (!trigger.action.empty() && !Contains(kTriggerActions, trigger.action)) {
+        Error(action->value_loc(), fmt::format("trigger action must be one of {} (got '{}')",
+                                               Join(kTriggerActions), trigger.action));
+      }
+    }
+    if (const Field* note = FindField(fields, "note")) {
+      trigger.note = StringValue(*note).value_or("");
+    }
+    const auto key = std::make_pair(trigger.issue, trigger.severity);
+    if (auto [it, fresh] = seen.emplace(key, loc); !fresh) {
+      Error(loc, fmt::format("a trigger for issue '{}' at severity '{}' is already given at "
+                             "line {}", trigger.issue, trigger.severity, it->second.line));
+    }
+    plan->triggers.push_back(std::move(trigger));
   }
 }
 

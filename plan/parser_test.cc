@@ -81,12 +81,12 @@ const MalformedCase kMalformedCases[] = {
     {"UnknownTopLevelKey",
      WithHeader("  - id: a\n    approval: {prompt: p, phrase: X}\nowner: me\n"), 9, 1,
      "unknown field 'owner' in the top level of the plan (expected one of: version, name, "
-     "description, incident, targets, steps)"},
+     "description, incident, targets, steps, triggers)"},
     {"NoSteps", "version: 1\nname: demo\nsteps: []\n", 3, 8, "at least one step"},
     {"StepNotAMapping", WithHeader("  - just-a-string\n"), 7, 5, "step #1 must be a mapping"},
     {"UnknownAction", WithHeader("  - id: a\n    sqll: { target: appdb }\n"), 8, 5,
      "unknown field 'sqll' in step 'a' (expected one of: id, title, planned, timeout, retry, "
-     "idempotent, always, on_failure, check; and one action: sql, backup, restore, baseline, "
+     "idempotent, always, on_failure, check, downtime; and one action: sql, backup, restore, baseline, "
      "verify, query, command, approval)"},
     {"UnavailableAction", WithHeader("  - id: a\n    http: { target: app, path: / }\n"), 8, 5,
      "step 'a': action 'http' is not available in this build (available: sql, backup"},
@@ -201,6 +201,22 @@ const MalformedCase kMalformedCases[] = {
      9, 33, "target 'appdb' (type sqlite) has no action 'command'"},
     {"CyclicAlias", WithHeader("  - id: a\n    command: { target: ops, argv: &loop [x, *loop] }\n"),
      8, 42, "parameters nest deeper than 64 levels"},
+    {"BadDowntime",
+     WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n    downtime: begin\n"), 9, 15,
+     "downtime must be one of start, end (got 'begin')"},
+    {"TriggerWithUnknownAction",
+     WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n") +
+         "triggers:\n  - { issue: data_corruption, severity: critical, action: panic }\n",
+     10, 59, "trigger action must be one of rollback_now, forward_fix, monitor"},
+    {"TriggerMissingSeverity",
+     WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n") +
+         "triggers:\n  - { issue: slow, action: monitor }\n",
+     10, 5, "trigger 1"},
+    {"DuplicateTrigger",
+     WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n") +
+         "triggers:\n  - { issue: slow, severity: minor, action: monitor }\n"
+         "  - { issue: slow, severity: minor, action: forward_fix }\n",
+     11, 5, "is already given at line 10"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Plans, MalformedPlanTest, ::testing::ValuesIn(kMalformedCases),
@@ -469,6 +485,29 @@ TEST(ParsePlanTest, PointersEscapeTildeAndSlash) {
   EXPECT_EQ(params.locs.at("/env/a~1b").col, 41);
   EXPECT_EQ(params.locs.at("/env/~0x").col, 48);
   EXPECT_EQ(params.LocOf("").col, 14);  // the action's mapping
+}
+
+TEST(ParsePlanTest, DowntimeMarkersAndTriggers) {
+  const ParseOutcome outcome = ParsePlan(
+      WithHeader("  - id: on\n    command: { target: ops, argv: [true] }\n    downtime: start\n"
+                 "  - id: off\n    command: { target: ops, argv: [true] }\n    downtime: end\n"
+                 "  - id: other\n    command: { target: ops, argv: [true] }\n") +
+          "triggers:\n"
+          "  - { issue: data_corruption, severity: critical, action: rollback_now }\n"
+          "  - { issue: performance, severity: minor, action: monitor, note: watch p99 }\n",
+      "plan.yaml");
+  ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
+  const Plan& plan = *outcome.plan;
+  EXPECT_EQ(plan.steps[0].downtime, Downtime::kStart);
+  EXPECT_EQ(plan.steps[1].downtime, Downtime::kEnd);
+  EXPECT_EQ(plan.steps[2].downtime, Downtime::kNone);
+  ASSERT_EQ(plan.triggers.size(), 2u);
+  const Trigger* t = plan.FindTrigger("performance", "minor");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->action, "monitor");
+  EXPECT_EQ(t->note, "watch p99");
+  EXPECT_EQ(t->loc.line, 17);
+  EXPECT_EQ(plan.FindTrigger("performance", "critical"), nullptr);
 }
 
 TEST(ParsePlanTest, TargetsAreOptional) {

@@ -40,4 +40,11 @@ int Plan::IndexOf(const std::string& id) const {
   return -1;
 }
 
+const Trigger* Plan::FindTrigger(const std::string& issue, const std::string& severity) const {
+  for (const Trigger& t : triggers) {
+    if (t.issue == issue && t.severity == severity) return &t;
+  }
+  return nullptr;
+}
+
 }  // namespace backout::plan

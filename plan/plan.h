@@ -48,6 +48,20 @@ struct LocatedJson {
 
 enum class OnFailure { kAbort, kPause, kContinue };
 
+// `downtime: start` / `downtime: end`: the step that opens (e.g. maintenance on) or closes
+// the outage window that reports measure.
+enum class Downtime { kNone, kStart, kEnd };
+
+// One row of a plan's rollback decision matrix (`triggers:`): for an issue type at a
+// severity, the recommended action.
+struct Trigger {
+  std::string issue;     // e.g. "data_corruption"
+  std::string severity;  // e.g. "critical"
+  std::string action;    // "rollback_now" | "forward_fix" | "monitor"
+  std::string note;      // optional explanation shown with the recommendation
+  SourceLoc loc;
+};
+
 // One action: the single action key of a step (`sql:`, `backup:`, `command:`, ...) or a
 // step's `check:`.
 struct Action {
@@ -74,6 +88,7 @@ struct Step {
   bool idempotent_declared = false;  // `idempotent: true` in the plan
   bool always = false;
   OnFailure on_failure = OnFailure::kAbort;
+  Downtime downtime = Downtime::kNone;
   Action action;
   std::optional<Action> check;
   SourceLoc loc;
@@ -97,6 +112,7 @@ struct Plan {
   std::string incident;
   std::map<std::string, Target> targets;
   std::vector<Step> steps;
+  std::vector<Trigger> triggers;  // empty when the plan has no decision matrix
 
   std::string source_file;  // as given to ParsePlan (used in diagnostics)
   std::string text;         // the exact YAML text parsed
@@ -105,6 +121,8 @@ struct Plan {
   const Step* FindStep(const std::string& id) const;
   // Index of the step in `steps`, or -1.
   int IndexOf(const std::string& id) const;
+  // The decision-matrix row for an issue type and severity, or nullptr.
+  const Trigger* FindTrigger(const std::string& issue, const std::string& severity) const;
 };
 
 }  // namespace backout::plan

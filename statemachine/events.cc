@@ -50,7 +50,7 @@ constexpr std::array<std::string_view, std::variant_size_v<EventBody>> kTypeName
     "RunStarted",     "StepStarted",  "StepSucceeded",     "StepFailed",
     "StepSkipped",    "StepInDoubt",  "StepChecked",       "StepResolved",
     "ApprovalRequested", "ApprovalGranted", "RunPaused",   "RunResumed",
-    "AbortRequested", "RunFinished",  "NoteAdded"};
+    "AbortRequested", "RunFinished",  "NoteAdded",         "TriageRecorded"};
 }  // namespace
 
 std::string_view ToString(StepChecked::Finding f) { return kFindings.Name(f); }
@@ -70,8 +70,9 @@ void from_json(const nlohmann::json& j, RunFinished::Outcome& o) {
   o = kOutcomes.Parse(j.get<std::string>());
 }
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunStarted, plan_name, plan_file, plan_text, plan_sha256,
-                                   incident, step_ids)
+// Fields added after the first release decode with their defaults when absent.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunStarted, plan_name, plan_file, plan_text,
+                                                plan_sha256, incident, step_ids, rehearsal)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepStarted, step, attempt)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepSucceeded, step, attempt, outputs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepFailed, step, attempt, error, outputs)
@@ -86,6 +87,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunResumed, plan_file_note)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbortRequested, reason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFinished, outcome)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NoteAdded, text)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TriageRecorded, issue, severity, action, note)
 
 std::string_view TypeName(const EventBody& body) { return kTypeNames[body.index()]; }
 

@@ -29,6 +29,7 @@ struct RunStarted {
   std::string plan_sha256;
   std::string incident;
   std::vector<std::string> step_ids;  // in plan order
+  bool rehearsal = false;  // run against throwaway copies of the targets (absent = false)
 };
 
 // The intent to perform one attempt of a step: journaled BEFORE the effect starts.
@@ -112,10 +113,18 @@ struct NoteAdded {
   std::string text;
 };
 
+// Why the rollback started: a row of the plan's decision matrix chosen by `backout triage`.
+struct TriageRecorded {
+  std::string issue;
+  std::string severity;
+  std::string action;  // "rollback_now" | "forward_fix" | "monitor"
+  std::string note;
+};
+
 using EventBody =
     std::variant<RunStarted, StepStarted, StepSucceeded, StepFailed, StepSkipped, StepInDoubt,
                  StepChecked, StepResolved, ApprovalRequested, ApprovalGranted, RunPaused,
-                 RunResumed, AbortRequested, RunFinished, NoteAdded>;
+                 RunResumed, AbortRequested, RunFinished, NoteAdded, TriageRecorded>;
 
 struct Event {
   std::uint64_t seq = 0;

@@ -8,7 +8,7 @@ namespace {
 // Every event type survives encode -> decode unchanged (compared through its encoding).
 TEST(Events, RoundTripEveryType) {
   const std::vector<EventBody> bodies = {
-      RunStarted{"p", "/x.yaml", "version: 1", "ab", "INC-1", {"a", "b"}},
+      RunStarted{"p", "/x.yaml", "version: 1", "ab", "INC-1", {"a", "b"}, true},
       StepStarted{"a", 2},
       StepSucceeded{"a", 2, {{"path", "/b.db"}, {"bytes", 10}}},
       StepFailed{"a", 1, "boom", {{"exit_code", 3}}},
@@ -23,6 +23,7 @@ TEST(Events, RoundTripEveryType) {
       AbortRequested{"wrong plan"},
       RunFinished{RunFinished::Outcome::kAborted},
       NoteAdded{"called the DBA"},
+      TriageRecorded{"data_corruption", "critical", "rollback_now", "checksums differ"},
   };
   ASSERT_EQ(bodies.size(), std::variant_size_v<EventBody>);
   for (const EventBody& body : bodies) {
@@ -32,6 +33,15 @@ TEST(Events, RoundTripEveryType) {
     EXPECT_EQ(back->index(), body.index());
     EXPECT_EQ(EncodePayload(*back), payload) << TypeName(body);
   }
+}
+
+// A RunStarted journaled before `rehearsal` existed still decodes, as a normal run.
+TEST(Events, RunStartedWithoutRehearsalFieldIsNotARehearsal) {
+  nlohmann::json payload = EncodePayload(RunStarted{"p", "/x.yaml", "t", "ab", "", {"a"}, true});
+  payload.erase("rehearsal");
+  const Result<EventBody> back = DecodePayload("RunStarted", payload);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(std::get<RunStarted>(*back).rehearsal);
 }
 
 struct BadPayload {

@@ -88,6 +88,11 @@ constexpr std::array kRunTable = {
     RunTransition{"NoteAdded", R::kSucceeded, R::kSucceeded, "", ""},
     RunTransition{"NoteAdded", R::kFailed, R::kFailed, "", ""},
     RunTransition{"NoteAdded", R::kAborted, R::kAborted, "", ""},
+    RunTransition{"TriageRecorded", R::kRunning, R::kRunning, "", ""},
+    RunTransition{"TriageRecorded", R::kPaused, R::kPaused, "", ""},
+    RunTransition{"TriageRecorded", R::kSucceeded, R::kSucceeded, "", "recorded afterwards"},
+    RunTransition{"TriageRecorded", R::kFailed, R::kFailed, "", "recorded afterwards"},
+    RunTransition{"TriageRecorded", R::kAborted, R::kAborted, "", "recorded afterwards"},
 };
 
 // The step an event is about, or nullptr for run-level events. RunResumed is about the step
