@@ -4,22 +4,48 @@
 #include <openssl/evp.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <vector>
 
 namespace backout {
+namespace {
+
+// Allocation failure of a digest context is not recoverable in any useful way.
+template <typename T>
+T* OrAbort(T* p) {
+  if (p == nullptr) std::abort();
+  return p;
+}
+
+// Fetched once. With OpenSSL 3, EVP_sha256() makes every context fetch the implementation
+// again, which costs about as much as hashing a small journal record.
+const EVP_MD* Sha256Algorithm() {
+  static EVP_MD* const md = OrAbort(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  return md;
+}
+
+// One context per thread for Sha256(), reset by each EVP_DigestInit_ex, so that hashing a
+// record allocates nothing.
+EVP_MD_CTX* ThreadDigestContext() {
+  struct Owner {
+    EVP_MD_CTX* ctx = OrAbort(EVP_MD_CTX_new());
+    ~Owner() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Owner owner;
+  return owner.ctx;
+}
+
+}  // namespace
 
 struct Sha256Stream::Impl {
   EVP_MD_CTX* ctx = nullptr;
 };
 
 Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {
-  impl_->ctx = EVP_MD_CTX_new();
-  // Allocation failure of a digest context is not recoverable in any useful way.
-  if (impl_->ctx == nullptr || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1) {
-    std::abort();
-  }
+  impl_->ctx = OrAbort(EVP_MD_CTX_new());
+  if (EVP_DigestInit_ex(impl_->ctx, Sha256Algorithm(), nullptr) != 1) std::abort();
 }
 
 Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(impl_->ctx); }
@@ -36,9 +62,15 @@ Digest Sha256Stream::Finish() {
 }
 
 Digest Sha256(std::string_view bytes) {
-  Sha256Stream s;
-  s.Update(bytes);
-  return s.Finish();
+  EVP_MD_CTX* ctx = ThreadDigestContext();
+  Digest out{};
+  unsigned int len = 0;
+  if (EVP_DigestInit_ex(ctx, Sha256Algorithm(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) {
+    std::abort();
+  }
+  return out;
 }
 
 std::string ToHex(const Digest& digest) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -17,6 +18,9 @@
 #include "engine/engine.h"
 #include "engine/plan_check.h"
 #include "engine/session.h"
+#include "journal/export.h"
+#include "report/render.h"
+#include "statemachine/replay.h"
 
 namespace backout::cli {
 namespace {
@@ -131,7 +135,7 @@ std::string PlanFileNote(const sm::RunState& state) {
 // Opens a run for writing; prints the error and sets *exit_code on failure.
 std::unique_ptr<engine::RunSession> OpenForWrite(const Common& c, const std::string& run_id,
                                                  int* exit_code) {
-  journal::Journal journal(c.journal_dir);
+  journal::Journal journal(c.journal_dir, c.journal_key);
   Result<std::unique_ptr<engine::RunSession>> session =
       engine::RunSession::Open(journal, run_id, SessionFor(c));
   if (!session.ok()) {
@@ -164,6 +168,40 @@ int PrepareToContinue(engine::RunSession& session, std::vector<sm::EventBody> be
   }
   backout::Status marked = engine::MarkResumed(session, note, std::move(before));
   return marked.ok() ? kExitOk : Fail(marked);
+}
+
+// A key was given, but this run's chain is plain SHA-256: say that it proves less.
+void WarnIfUnkeyed(const Common& c, const std::vector<journal::Record>& records) {
+  if (c.journal_key.empty() || records.front().chain_mode != journal::ChainMode::kSha256) return;
+  std::cerr << fmt::format(
+      "backout: warning: BACKOUT_JOURNAL_KEY is set, but run {} is not keyed: its plain SHA-256 "
+      "chain can be rewritten whole by anyone who can write the journal; compare its head with "
+      "--expect-head\n",
+      records.front().run_id);
+}
+
+std::string_view DescribeChain(journal::ChainMode mode) {
+  return mode == journal::ChainMode::kHmacSha256 ? "keyed hash chain (HMAC-SHA256)"
+                                                 : "hash chain";
+}
+
+// Why the head of `records` is not `expected`, naming what the difference suggests.
+backout::Status HeadMismatch(const std::vector<journal::Record>& records, const Digest& expected) {
+  const journal::Record& head = records.back();
+  const auto earlier = std::find_if(records.begin(), records.end(), [&](const journal::Record& r) {
+    return r.hash == expected;
+  });
+  if (earlier != records.end()) {
+    return backout::Status::Corruption(fmt::format(
+        "run {}: head hash {} (event #{}) does not match the expected {}, which is the hash of "
+        "event #{}: events #{} to #{} were appended after that head was recorded",
+        head.run_id, ToHex(head.hash), head.seq, ToHex(expected), earlier->seq, earlier->seq + 1,
+        head.seq));
+  }
+  return backout::Status::Corruption(fmt::format(
+      "run {}: head hash {} (event #{}) does not match the expected {}: the journal was "
+      "rewritten or truncated after that head was recorded",
+      head.run_id, ToHex(head.hash), head.seq, ToHex(expected)));
 }
 
 }  // namespace
@@ -202,7 +240,7 @@ int Run(const Common& c, const std::string& plan_file,
   const std::string run_id = NewRunId();
   const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
   std::cout << run_id << std::endl;  // first line, on its own: scripts read it
-  journal::Journal journal(c.journal_dir);
+  journal::Journal journal(c.journal_dir, c.journal_key);
   Result<std::unique_ptr<engine::RunSession>> session =
       engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c));
   if (!session.ok()) return Fail(session.status());
@@ -228,7 +266,7 @@ int Resume(const Common& c, const std::string& run_id,
 }
 
 int Status(const Common& c, const std::string& run_id, bool json) {
-  journal::Journal journal(c.journal_dir);
+  journal::Journal journal(c.journal_dir, c.journal_key);
   if (!run_id.empty()) {
     Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
     if (!snap.ok()) return Fail(snap.status());
@@ -261,7 +299,7 @@ int Status(const Common& c, const std::string& run_id, bool json) {
 }
 
 int Events(const Common& c, const std::string& run_id, bool json) {
-  journal::Journal journal(c.journal_dir);
+  journal::Journal journal(c.journal_dir, c.journal_key);
   Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status());
   for (std::size_t i = 0; i < snap->records.size(); ++i) {
@@ -341,15 +379,201 @@ int Note(const Common& c, const std::string& run_id, const std::string& text) {
   return kExitOk;
 }
 
-int Verify(const Common& c, const std::string& run_id) {
-  journal::Journal journal(c.journal_dir);
+int Verify(const Common& c, const std::string& run_id, const std::string& expect_head) {
+  std::optional<Digest> expected;
+  if (!expect_head.empty()) {
+    expected = journal::DigestFromHex(expect_head);
+    if (!expected) {
+      return Fail(backout::Status::InvalidArgument(fmt::format(
+          "--expect-head: '{}' is not a head hash: give all 64 hex digits that `verify` printed "
+          "(a shorter prefix could be matched by a forged chain)", expect_head)));
+    }
+  }
+  journal::Journal journal(c.journal_dir, c.journal_key);
   Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status().WithContext("verify failed"));
+  WarnIfUnkeyed(c, snap->records);
   const journal::Record& head = snap->records.back();
   std::cout << fmt::format(
-      "run {}: {} events verified: hash chain intact, every event an allowed transition\n"
+      "run {}: {} events verified: {} intact, every event an allowed transition\n"
       "head hash {}\n",
-      run_id, snap->records.size(), ToHex(head.hash));
+      run_id, snap->records.size(), DescribeChain(head.chain_mode), ToHex(head.hash));
+  if (!expected) return kExitOk;
+  if (*expected != head.hash) {
+    return Fail(HeadMismatch(snap->records, *expected).WithContext("verify failed"));
+  }
+  std::cout << "head hash is the expected one\n";
+  return kExitOk;
+}
+
+int Export(const Common& c, const std::string& run_id, const std::string& output_file) {
+  journal::Journal journal(c.journal_dir, c.journal_key);
+  // ReadSnapshot checks the chain and every transition: a damaged run is not exported.
+  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  if (!snap.ok()) return Fail(snap.status().WithContext("export"));
+  Result<std::string> text = journal::ExportRecords(snap->records);
+  if (!text.ok()) return Fail(text.status().WithContext("export"));
+  if (output_file.empty()) {
+    std::cout << *text << std::flush;
+    return kExitOk;
+  }
+  if (backout::Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
+    // Not a journal problem (which kIOError would mean here): the -o path is unusable.
+    std::cerr << "backout: error: cannot write the export: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  std::cout << fmt::format("exported run {}: {} events to {}, head hash {}\n", run_id,
+                           snap->records.size(), output_file, ToHex(snap->records.back().hash));
+  return kExitOk;
+}
+
+int Import(const Common& c, const std::string& export_file) {
+  Result<std::vector<journal::Record>> records =
+      journal::ReadExportFile(export_file, c.journal_key);
+  if (!records.ok()) return Fail(records.status().WithContext("import refused"));
+  // The same checks as any read of a run: what is imported must pass `verify` afterwards.
+  Result<engine::RunSnapshot> snap = engine::SnapshotOfRecords(std::move(records).value());
+  if (!snap.ok()) return Fail(snap.status().WithContext(export_file).WithContext("import refused"));
+  WarnIfUnkeyed(c, snap->records);
+  journal::Journal journal(c.journal_dir, c.journal_key);
+  if (backout::Status s = journal.ImportRun(snap->records); !s.ok()) {
+    return Fail(s.WithContext("import refused"));
+  }
+  const journal::Record& head = snap->records.back();
+  std::cout << fmt::format("imported run {}: {} events, head hash {}\n", head.run_id,
+                           snap->records.size(), ToHex(head.hash));
+  return kExitOk;
+}
+
+namespace {
+
+// An export file read back and checked as a stored run is: its chain, then every event
+// decoded and folded.
+Result<engine::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key) {
+  Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, key);
+  if (!records.ok()) return records.status();
+  Result<engine::RunSnapshot> snap = engine::SnapshotOfRecords(std::move(records).value());
+  if (!snap.ok()) return snap.status().WithContext(file);
+  return snap;
+}
+
+// What `replay` prints for its outcome; returns the exit code.
+int PrintReplay(const std::string& run_id, std::size_t event_count,
+                const sm::ReplayOutcome& outcome) {
+  if (!outcome.divergence) {
+    std::cout << fmt::format("replay of run {}: {} events, {} decisions re-derived, all match\n",
+                             run_id, event_count, outcome.decisions_checked);
+    return kExitOk;
+  }
+  const sm::Divergence& d = *outcome.divergence;
+  std::cout << fmt::format(
+      "replay of run {}: decision {} diverges at event #{} {}\n"
+      "  recorded: {}\n"
+      "  derived:  {}\n",
+      run_id, outcome.decisions_checked, d.seq, d.event_type, d.recorded, d.derived);
+  return kExitRunFailed;
+}
+
+}  // namespace
+
+int Replay(const Common& c, const std::string& run_id, const std::string& export_file) {
+  Result<engine::RunSnapshot> snap =
+      export_file.empty()
+          ? engine::ReadSnapshot(journal::Journal(c.journal_dir, c.journal_key), run_id)
+          : ReadExport(export_file, c.journal_key);
+  if (!snap.ok()) return Fail(snap.status().WithContext("replay failed"));
+  Result<plan::Plan> plan = engine::PlanFromJournal(snap->state);
+  if (!plan.ok()) return Fail(plan.status().WithContext("replay failed"));
+  Result<sm::ReplayOutcome> outcome = sm::Replay(snap->events, *plan);
+  if (!outcome.ok()) return Fail(outcome.status().WithContext("replay failed"));
+  return PrintReplay(snap->records.front().run_id, snap->events.size(), *outcome);
+}
+
+namespace {
+
+std::string_view ActionWords(const std::string& action) {
+  if (action == "rollback_now") return "rollback now";
+  if (action == "forward_fix") return "forward fix";
+  return action;  // "monitor"
+}
+
+// Each distinct value of `field` in the plan's triggers, in plan order, comma-separated.
+std::string DistinctTriggerValues(const plan::Plan& plan, std::string plan::Trigger::*field) {
+  std::vector<std::string> seen;
+  for (const plan::Trigger& t : plan.triggers) {
+    if (std::find(seen.begin(), seen.end(), t.*field) == seen.end()) seen.push_back(t.*field);
+  }
+  return fmt::format("{}", fmt::join(seen, ", "));
+}
+
+backout::Status NoSuchTrigger(const plan::Plan& plan, const std::string& issue,
+                              const std::string& severity) {
+  if (plan.triggers.empty()) {
+    return backout::Status::InvalidArgument(
+        fmt::format("plan '{}' has no triggers: section (docs/plan-format.md)", plan.name));
+  }
+  return backout::Status::InvalidArgument(fmt::format(
+      "plan '{}' has no trigger for issue '{}' at severity '{}'\n  issue types: {}\n  "
+      "severities: {}",
+      plan.name, issue, severity, DistinctTriggerValues(plan, &plan::Trigger::issue),
+      DistinctTriggerValues(plan, &plan::Trigger::severity)));
+}
+
+// Journals the recommendation in a run, so its report shows why the rollback started.
+int RecordTriage(const Common& c, const std::string& run_id, const plan::Plan& plan,
+                 const plan::Trigger& trigger) {
+  int code = kExitOk;
+  std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
+  if (!session) return code;
+  if (session->state().start.plan_sha256 != plan.sha256) {
+    std::cerr << fmt::format(
+        "backout: warning: run {} was started from another plan text (sha256 {}); recording "
+        "the triage of {} anyway\n",
+        run_id, session->state().start.plan_sha256, plan.source_file);
+  }
+  backout::Status s = session->Append(
+      {sm::TriageRecorded{trigger.issue, trigger.severity, trigger.action, trigger.note}});
+  if (!s.ok()) return Fail(s);
+  std::cout << fmt::format("triage recorded in run {} by {}\n", run_id, c.operator_name);
+  return kExitOk;
+}
+
+}  // namespace
+
+int Triage(const Common& c, const std::string& plan_file, const std::string& issue,
+           const std::string& severity, const std::string& run_id) {
+  const adapters::Registry registry = adapters::Registry::Default();
+  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
+  if (!plan) return kExitUsage;
+  const plan::Trigger* trigger = plan->FindTrigger(issue, severity);
+  if (trigger == nullptr) return Fail(NoSuchTrigger(*plan, issue, severity));
+  std::cout << fmt::format("{} / {}: {}\n", issue, severity, ActionWords(trigger->action));
+  if (!trigger->note.empty()) std::cout << "  " << trigger->note << "\n";
+  if (run_id.empty()) return kExitOk;
+  return RecordTriage(c, run_id, *plan, *trigger);
+}
+
+int Report(const Common& c, const std::string& run_id, const std::string& format,
+           const std::string& output_file) {
+  journal::Journal journal(c.journal_dir, c.journal_key);
+  // ReadSnapshot checks the hash chain and every transition: a damaged journal stops here.
+  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  if (!snap.ok()) return Fail(snap.status().WithContext("report"));
+  Result<plan::Plan> plan = engine::PlanFromJournal(snap->state);
+  if (!plan.ok()) return Fail(plan.status().WithContext(fmt::format("report: run {}", run_id)));
+  const report::Report built = report::BuildReport(run_id, snap->records, snap->events,
+                                                   snap->state, *plan, /*chain_verified=*/true);
+  Result<std::string> text = report::Render(built, format);
+  if (!text.ok()) return Fail(text.status());
+  if (output_file.empty()) {
+    std::cout << *text << std::flush;
+    return kExitOk;
+  }
+  if (backout::Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
+    // Not a journal problem (which kIOError would mean here): the -o path is unusable.
+    std::cerr << "backout: error: cannot write the report: " << s.message() << "\n";
+    return kExitUsage;
+  }
   return kExitOk;
 }
 

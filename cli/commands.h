@@ -7,11 +7,15 @@
 #include <map>
 #include <string>
 
+#include "journal/chain_key.h"
+
 namespace backout::cli {
 
 struct Common {
   std::string journal_dir;  // resolved: --journal, $BACKOUT_JOURNAL, ./.backout
   std::string operator_name;  // resolved: --operator, $BACKOUT_OPERATOR, login name
+  // $BACKOUT_JOURNAL_KEY, read once by main; empty: unkeyed. Never printed or journaled.
+  journal::ChainKey journal_key;
 };
 
 int Validate(const std::string& plan_file);
@@ -26,7 +30,29 @@ int Approve(const Common& c, const std::string& run_id, const std::string& step,
 int Resolve(const Common& c, const std::string& run_id, const std::string& step, bool applied);
 int Abort(const Common& c, const std::string& run_id, const std::string& reason);
 int Note(const Common& c, const std::string& run_id, const std::string& text);
-int Verify(const Common& c, const std::string& run_id);
+// Checks a run's chain and transitions and prints its head hash; with a non-empty
+// `expect_head` (64 hex digits, any case), also that the head hash is that one: 4 if not.
+int Verify(const Common& c, const std::string& run_id, const std::string& expect_head);
+// Writes a run as JSON Lines (journal/export.h) to stdout, or to `output_file` (mode 0600,
+// written atomically) when it is not empty.
+int Export(const Common& c, const std::string& run_id, const std::string& output_file);
+// Creates a run from an export file after checking all of it (the chain, every hash, every
+// transition); prints the run id and head hash. 4 (nothing written) if the file does not
+// verify, 2 if the run already exists in the journal.
+int Import(const Common& c, const std::string& export_file);
+// Re-derives every decision of a run (`run_id`), or of an export file (`export_file`), with
+// today's state machine; exactly one of the two is non-empty. 0 when every decision
+// matches, 1 naming the first divergent event, 4 for a damaged journal or export.
+int Replay(const Common& c, const std::string& run_id, const std::string& export_file);
+// Prints the plan's `triggers:` recommendation for an issue type and severity (2 when the
+// plan has none for them); with a non-empty `run_id`, also journals it (TriageRecorded).
+int Triage(const Common& c, const std::string& plan_file, const std::string& issue,
+           const std::string& severity, const std::string& run_id);
+// Renders the post-incident report of a run ("md", "html" or "json") to stdout, or to
+// `output_file` (mode 0600, written atomically) when it is not empty. 4 for a damaged journal,
+// 2 for an unknown run or an output file that cannot be written.
+int Report(const Common& c, const std::string& run_id, const std::string& format,
+           const std::string& output_file);
 
 // Set by SIGINT/SIGTERM.
 std::atomic<bool>& CancelFlag();

@@ -127,6 +127,54 @@ int main(int argc, char** argv) {
       "verify", "Check a run's hash chain and that every event is an allowed transition");
   verify->add_option("RUN", run_id, "Run id")->required();
   add_journal(verify);
+  std::string expect_head;
+  verify->add_option("--expect-head", expect_head,
+                     "Also require this head hash (all 64 hex digits), recorded earlier");
+
+  std::string export_output, import_file;
+  CLI::App* export_run = app.add_subcommand(
+      "export", "Write a run as JSON Lines, with its hash chain, for `import` elsewhere");
+  export_run->add_option("RUN", run_id, "Run id")->required();
+  export_run->add_option("-o,--output", export_output,
+                         "Write to FILE (mode 0600, atomically) instead of stdout");
+  add_journal(export_run);
+
+  CLI::App* import_run = app.add_subcommand(
+      "import", "Create a run from an export, after checking its whole chain");
+  import_run->add_option("FILE", import_file, "An export written by `backout export`")
+      ->required();
+  add_journal(import_run);
+
+  std::string export_file;
+  CLI::App* replay = app.add_subcommand(
+      "replay", "Re-derive every decision of a run with today's state machine");
+  replay->add_option("RUN", run_id, "Run id (or --file)");
+  replay->add_option("--file", export_file, "A run exported with `backout export` (or RUN)");
+  add_journal(replay);
+  replay->callback([&] {
+    if (run_id.empty() == export_file.empty()) {
+      throw CLI::ValidationError("replay", "give exactly one of RUN or --file EXPORT");
+    }
+  });
+
+  std::string issue, severity, triage_run;
+  CLI::App* triage = app.add_subcommand(
+      "triage", "Look up the plan's recommended action for an issue (its triggers: matrix)");
+  triage->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
+  triage->add_option("--issue", issue, "Issue type, as in the plan's triggers")->required();
+  triage->add_option("--severity", severity, "Severity, as in the plan's triggers")->required();
+  triage->add_option("--run", triage_run, "Also journal the recommendation in this run");
+  add_common(triage);
+
+  std::string report_format = "md", report_file;
+  CLI::App* report = app.add_subcommand(
+      "report", "Post-incident report of a run, replayed from its journal alone");
+  report->add_option("RUN", run_id, "Run id")->required();
+  report->add_option("--format", report_format, "md (default), html or json")
+      ->check(CLI::IsMember({"md", "html", "json"}));
+  report->add_option("-o,--output", report_file,
+                     "Write the report to FILE (mode 0600, atomically) instead of stdout");
+  add_journal(report);
 
   std::map<std::string, std::string> approvals;
   try {
@@ -150,6 +198,10 @@ int main(int argc, char** argv) {
   cli::Common common;
   common.journal_dir = first_set(journal_flag, "BACKOUT_JOURNAL", ".backout");
   common.operator_name = first_set(operator_flag, "BACKOUT_OPERATOR", env->LoginName());
+  common.journal_key =
+      backout::journal::ChainKey(env->GetVar("BACKOUT_JOURNAL_KEY").value_or(""));
+  // The commands of plan steps must not inherit the key.
+  ::unsetenv("BACKOUT_JOURNAL_KEY");
   InstallSignalHandlers();
 
   if (validate->parsed()) return cli::Validate(plan_file);
@@ -161,6 +213,11 @@ int main(int argc, char** argv) {
   if (resolve->parsed()) return cli::Resolve(common, run_id, step, applied);
   if (abort->parsed()) return cli::Abort(common, run_id, reason);
   if (note->parsed()) return cli::Note(common, run_id, text);
-  if (verify->parsed()) return cli::Verify(common, run_id);
+  if (verify->parsed()) return cli::Verify(common, run_id, expect_head);
+  if (export_run->parsed()) return cli::Export(common, run_id, export_output);
+  if (import_run->parsed()) return cli::Import(common, import_file);
+  if (replay->parsed()) return cli::Replay(common, run_id, export_file);
+  if (triage->parsed()) return cli::Triage(common, plan_file, issue, severity, triage_run);
+  if (report->parsed()) return cli::Report(common, run_id, report_format, report_file);
   return 2;
 }

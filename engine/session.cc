@@ -39,11 +39,17 @@ Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& 
 }
 
 Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::string& run_id) {
-  RunSnapshot snap;
   Result<std::vector<journal::Record>> records = journal.ReadRun(run_id);
   if (!records.ok()) return records.status();
-  snap.records = std::move(records).value();
-  BACKOUT_RETURN_IF_ERROR(CheckNotEmpty(journal, run_id, snap.records));
+  BACKOUT_RETURN_IF_ERROR(CheckNotEmpty(journal, run_id, *records));
+  return SnapshotOfRecords(std::move(records).value());
+}
+
+Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records) {
+  if (records.empty()) return Status::Corruption("no events to read");
+  RunSnapshot snap;
+  snap.records = std::move(records);
+  const std::string& run_id = snap.records.front().run_id;
   Result<std::vector<sm::Event>> events = DecodeEvents(snap.records);
   if (!events.ok()) return events.status().WithContext(fmt::format("run {}", run_id));
   snap.events = std::move(events).value();

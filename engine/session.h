@@ -45,6 +45,10 @@ struct RunSnapshot {
   sm::RunState state;
 };
 Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::string& run_id);
+// The snapshot of records already read and chain-checked elsewhere (an export read with
+// journal::ReadExportFile): decodes and folds them as ReadSnapshot does. kCorruption if there
+// are none, or an event does not decode or is not an allowed transition.
+Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records);
 
 // Parses the plan text journaled in RunStarted. A journaled plan that no longer parses is a
 // journal problem (kCorruption), since it parsed when the run started.

@@ -118,28 +118,10 @@ class RunLock {
   int fd_;
 };
 
-// kCorruption naming r unless r directly follows prev (nullptr: r is the first record).
-// The hash of r itself is checked separately.
-Status CheckLink(const Record* prev, const Record& r) {
-  const std::uint64_t expected_seq = prev == nullptr ? 1 : prev->seq + 1;
-  if (r.seq != expected_seq) {
-    return EventCorruption(r.seq, "chain broken: expected event #{} here (events were deleted "
-                           "or reordered)", expected_seq);
-  }
-  if (prev == nullptr) {
-    if (r.prev_hash != Digest{}) {
-      return EventCorruption(r.seq, "chain broken: prev_hash of the first event is not zero");
-    }
-  } else if (r.prev_hash != prev->hash) {
-    return EventCorruption(r.seq, "chain broken: prev_hash does not match the hash of event "
-                           "#{} (an event was deleted, reordered or rewritten)", prev->seq);
-  }
-  return Status::Ok();
-}
-
 // Every record of the run in `db`, decoded and chain-checked in one pass, so the first bad
 // record in seq order is the one reported.
-Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& run_id) {
+Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& run_id,
+                                           const ChainKey& key) {
   std::vector<Record> records;
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;  // read once, start to end
@@ -147,12 +129,13 @@ Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& r
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     Result<std::uint64_t> seq = DecodeKey(ToView(it->key()));
     if (!seq.ok()) return seq.status();
-    Result<Record> record = DecodeRecord(ToView(it->value()), *seq);
+    Result<Record> record = DecodeRecord(ToView(it->value()), *seq, key);
     if (!record.ok()) return record.status();
     if (record->run_id != run_id) {
       return EventCorruption(*seq, "record belongs to run '{}'", record->run_id);
     }
-    BACKOUT_RETURN_IF_ERROR(CheckLink(records.empty() ? nullptr : &records.back(), *record));
+    BACKOUT_RETURN_IF_ERROR(
+        CheckChainLink(records.empty() ? nullptr : &records.back(), *record));
     records.push_back(std::move(record).value());
   }
   if (!it->status().ok()) return FromRocks(it->status(), "iterate");
@@ -175,10 +158,11 @@ Status ValidateNewRecord(const NewRecord& r) {
 
 class DbRunWriter final : public RunWriter {
  public:
-  DbRunWriter(std::string run_id, fs::path db_path, RunLock lock,
+  DbRunWriter(std::string run_id, fs::path db_path, ChainKey key, RunLock lock,
               std::unique_ptr<rocksdb::DB> db, std::vector<Record> records)
       : run_id_(std::move(run_id)),
         db_path_(std::move(db_path)),
+        key_(std::move(key)),
         lock_(std::move(lock)),
         db_(std::move(db)),
         records_(std::move(records)) {}
@@ -187,7 +171,6 @@ class DbRunWriter final : public RunWriter {
     BACKOUT_RETURN_IF_ERROR(write_failure_);
     std::vector<Record> stored;
     stored.reserve(batch.size());  // `prev` points into it
-    rocksdb::WriteBatch write_batch;
     const Record* prev = records_.empty() ? nullptr : &records_.back();
     for (const NewRecord& n : batch) {
       BACKOUT_RETURN_IF_ERROR(ValidateNewRecord(n).WithContext(
@@ -200,16 +183,26 @@ class DbRunWriter final : public RunWriter {
           .operator_name = n.operator_name,
           .host = n.host,
           .payload = n.payload,
+          .chain_mode = chain_mode(),
           .prev_hash = prev == nullptr ? Digest{} : prev->hash,
       });
-      r.hash = ComputeRecordHash(r);
+      r.hash = ComputeRecordHash(r, key_);
+      prev = &r;
+    }
+    BACKOUT_RETURN_IF_ERROR(Write(stored));
+    return stored;
+  }
+
+  // Writes `stored` (complete records that continue this run's chain) as one synced batch.
+  Status Write(const std::vector<Record>& stored) {
+    BACKOUT_RETURN_IF_ERROR(write_failure_);
+    if (stored.empty()) return Status::Ok();
+    rocksdb::WriteBatch write_batch;
+    for (const Record& r : stored) {
       const rocksdb::Status put = write_batch.Put(ToSlice(EncodeKey(r.seq)),
                                                   ToSlice(EncodeRecord(r)));
       if (!put.ok()) return FromRocks(put, fmt::format("run {}: batch event #{}", run_id_, r.seq));
-      prev = &r;
     }
-    if (stored.empty()) return stored;
-
     rocksdb::WriteOptions write_options;
     write_options.sync = true;
     const rocksdb::Status s = db_->Write(write_options, &write_batch);
@@ -219,15 +212,22 @@ class DbRunWriter final : public RunWriter {
       return write_failure_;
     }
     records_.insert(records_.end(), stored.begin(), stored.end());
-    return stored;
+    return Status::Ok();
   }
 
   const std::vector<Record>& records() const override { return records_; }
   const std::string& run_id() const override { return run_id_; }
 
  private:
+  // A run keeps the mode of its first record, whatever key later writers hold: one run, one
+  // mode (CheckChainLink refuses a change).
+  ChainMode chain_mode() const {
+    return records_.empty() ? key_.ModeForNewRuns() : records_.front().chain_mode;
+  }
+
   std::string run_id_;
   fs::path db_path_;
+  ChainKey key_;
   // Declared before db_ so that the database is closed before the lock is released.
   RunLock lock_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -238,8 +238,9 @@ class DbRunWriter final : public RunWriter {
 };
 
 // Locks the run, opens its database read-write and loads its records.
-Result<std::unique_ptr<RunWriter>> OpenWriter(const fs::path& run_dir,
-                                              const std::string& run_id, bool create) {
+Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
+                                               const std::string& run_id, const ChainKey& key,
+                                               bool create) {
   Result<RunLock> lock = RunLock::Acquire(run_dir / kLockFileName, run_id);
   if (!lock.ok()) return lock.status();
   const fs::path db_path = run_dir / kDbDirName;
@@ -250,12 +251,12 @@ Result<std::unique_ptr<RunWriter>> OpenWriter(const fs::path& run_dir,
   const rocksdb::Status s = rocksdb::DB::Open(options, db_path.string(), &raw_db);
   if (!s.ok()) return FromRocks(s, fmt::format("open run {} ({})", run_id, db_path.string()));
   std::unique_ptr<rocksdb::DB> db(raw_db);
-  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id);
+  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key);
   if (!records.ok()) {
     return records.status().WithContext(fmt::format("run {} ({})", run_id, db_path.string()));
   }
-  return std::unique_ptr<RunWriter>(std::make_unique<DbRunWriter>(
-      run_id, db_path, std::move(lock).value(), std::move(db), std::move(records).value()));
+  return std::make_unique<DbRunWriter>(run_id, db_path, key, std::move(lock).value(),
+                                       std::move(db), std::move(records).value());
 }
 
 Status InvalidRunId(const std::string& run_id) {
@@ -280,18 +281,46 @@ Status CheckRunExists(const fs::path& journal_dir, const std::string& run_id) {
 }
 
 // Fills a freshly made, empty run directory and opens the new run.
-Result<std::unique_ptr<RunWriter>> InitRunDir(const fs::path& journal_dir,
-                                              const fs::path& run_dir,
-                                              const std::string& run_id) {
+Result<std::unique_ptr<DbRunWriter>> InitRunDir(const fs::path& journal_dir,
+                                                const fs::path& run_dir,
+                                                const std::string& run_id, const ChainKey& key) {
   // RocksDB would create db/ with mode 0755; create it first so it is private too.
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(run_dir / kDbDirName));
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(run_dir / kLogDirName));
-  Result<std::unique_ptr<RunWriter>> writer = OpenWriter(run_dir, run_id, /*create=*/true);
+  Result<std::unique_ptr<DbRunWriter>> writer =
+      OpenWriter(run_dir, run_id, key, /*create=*/true);
   if (!writer.ok()) return writer;
   // RocksDB syncs db/ itself; make the entries leading to it durable too, so that a run
   // whose appends returned cannot vanish in a crash.
   BACKOUT_RETURN_IF_ERROR(SyncPath(run_dir));
   BACKOUT_RETURN_IF_ERROR(SyncPath(journal_dir));
+  return writer;
+}
+
+// Removes a run directory that CreateNewRun made and that holds no complete run. A failure
+// to clean up is secondary to the error being returned.
+void RemoveUnfinishedRun(const fs::path& run_dir) {
+  std::error_code ignored;
+  fs::remove_all(run_dir, ignored);
+}
+
+// Makes DIR/RUN_ID and an empty run in it.
+Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
+                                                  const std::string& run_id,
+                                                  const ChainKey& key) {
+  if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
+  BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(journal_dir));
+  const fs::path run_dir = journal_dir / run_id;
+  // mkdir decides atomically which of two racing creators owns the id.
+  if (::mkdir(run_dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) {
+      return Status::FailedPrecondition(
+          fmt::format("run {} already exists in journal {}", run_id, journal_dir.string()));
+    }
+    return ErrnoError("mkdir", run_dir);
+  }
+  Result<std::unique_ptr<DbRunWriter>> writer = InitRunDir(journal_dir, run_dir, run_id, key);
+  if (!writer.ok()) RemoveUnfinishedRun(run_dir);
   return writer;
 }
 
@@ -306,41 +335,43 @@ bool IsValidRunId(const std::string& run_id) {
                      [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
-Status VerifyChain(const std::vector<Record>& records) {
+Status VerifyChain(const std::vector<Record>& records, const ChainKey& key) {
   const Record* prev = nullptr;
   for (const Record& r : records) {
-    BACKOUT_RETURN_IF_ERROR(VerifyRecordHash(r));
-    BACKOUT_RETURN_IF_ERROR(CheckLink(prev, r));
+    BACKOUT_RETURN_IF_ERROR(VerifyRecordHash(r, key));
+    BACKOUT_RETURN_IF_ERROR(CheckChainLink(prev, r));
     prev = &r;
   }
   return Status::Ok();
 }
 
 Result<std::unique_ptr<RunWriter>> Journal::CreateRun(const std::string& run_id) const {
-  if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
-  BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(dir_));
-  const fs::path run_dir = dir_ / run_id;
-  // mkdir decides atomically which of two racing creators owns the id.
-  if (::mkdir(run_dir.c_str(), 0700) != 0) {
-    if (errno == EEXIST) {
-      return Status::FailedPrecondition(
-          fmt::format("run {} already exists in journal {}", run_id, dir_.string()));
-    }
-    return ErrnoError("mkdir", run_dir);
+  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_);
+  if (!writer.ok()) return writer.status();
+  return std::unique_ptr<RunWriter>(std::move(writer).value());
+}
+
+Status Journal::ImportRun(const std::vector<Record>& records) const {
+  if (records.empty()) return Status::InvalidArgument("nothing to import: no records");
+  const std::string& run_id = records.front().run_id;
+  BACKOUT_RETURN_IF_ERROR(VerifyChain(records, key_).WithContext(fmt::format("run {}", run_id)));
+  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_);
+  if (!writer.ok()) return writer.status();
+  const Status written = (*writer)->Write(records);
+  if (!written.ok()) {
+    // Nothing of the run may remain: close the database, then remove what was made.
+    writer->reset();
+    RemoveUnfinishedRun(dir_ / run_id);
   }
-  Result<std::unique_ptr<RunWriter>> writer = InitRunDir(dir_, run_dir, run_id);
-  if (!writer.ok()) {
-    // The directory is ours and holds no run yet; leave nothing half-made behind. A failure
-    // to clean up is secondary to the error being returned.
-    std::error_code ignored;
-    fs::remove_all(run_dir, ignored);
-  }
-  return writer;
+  return written;
 }
 
 Result<std::unique_ptr<RunWriter>> Journal::OpenRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
-  return OpenWriter(dir_ / run_id, run_id, /*create=*/false);
+  Result<std::unique_ptr<DbRunWriter>> writer =
+      OpenWriter(dir_ / run_id, run_id, key_, /*create=*/false);
+  if (!writer.ok()) return writer.status();
+  return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
 
 Result<std::vector<Record>> Journal::ReadRun(const std::string& run_id) const {
@@ -354,7 +385,7 @@ Result<std::vector<Record>> Journal::ReadRun(const std::string& run_id) const {
       rocksdb::DB::OpenForReadOnly(JournalDbOptions(), db_path.string(), &raw_db);
   if (!s.ok()) return FromRocks(s, context);
   const std::unique_ptr<rocksdb::DB> db(raw_db);
-  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id);
+  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key_);
   if (!records.ok()) return records.status().WithContext(context);
   return records;
 }

@@ -13,6 +13,10 @@
 // Records know nothing of the state machine: `type` and `payload` are opaque strings here.
 // The record encoding is documented in journal/record_codec.h.
 //
+// Keyed chains: a Journal given a ChainKey creates runs whose records are hashed with
+// HMAC-SHA256 under that key; every run keeps the chain mode of its first record, and every
+// record is verified in the mode it states (journal/chain_key.h).
+//
 // Crash semantics: Append() returns only after the whole batch is written with sync=true
 // (WAL fsynced); a batch is atomic (all of its records or none survive a crash).
 //
@@ -33,6 +37,7 @@
 
 #include "base/sha256.h"
 #include "base/status.h"
+#include "journal/chain_key.h"
 
 namespace backout::journal {
 
@@ -45,8 +50,9 @@ struct Record {
   std::string operator_name;
   std::string host;
   std::string payload;         // encoded event body (JSON text)
+  ChainMode chain_mode = ChainMode::kSha256;  // how `hash` is computed; one mode per run
   Digest prev_hash{};          // hash of record seq-1; all zero for seq 1
-  Digest hash{};               // SHA-256 over this record's encoded bytes before the hash
+  Digest hash{};               // SHA-256 or HMAC-SHA256 over the encoded bytes before it
 };
 
 // What a caller appends; the journal assigns seq, prev_hash and hash.
@@ -77,14 +83,26 @@ class RunWriter {
 
 class Journal {
  public:
-  // `dir` need not exist yet: it is created (0700) by the first CreateRun.
-  explicit Journal(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // `dir` need not exist yet: it is created (0700) by the first CreateRun. With a non-empty
+  // `key`, new runs are keyed (HMAC-SHA256) and keyed runs can be read; without one, new runs
+  // are plain SHA-256 chains and reading a keyed run is kCorruption ("run X is keyed").
+  explicit Journal(std::filesystem::path dir, ChainKey key = ChainKey())
+      : dir_(std::move(dir)), key_(std::move(key)) {}
 
   const std::filesystem::path& dir() const { return dir_; }
+  const ChainKey& key() const { return key_; }
 
   // Starts a new run. kInvalidArgument if the id is malformed, kFailedPrecondition if a
   // run with this id exists.
   Result<std::unique_ptr<RunWriter>> CreateRun(const std::string& run_id) const;
+
+  // Creates a run holding exactly `records` (an exported run read back): the run id, seq,
+  // times, chain mode and hashes are theirs, and the stored values are byte-identical to the
+  // exporter's. The records are checked first as ReadRun would check them (VerifyChain with
+  // this journal's key; kCorruption, nothing created) and written as one synced batch.
+  // kInvalidArgument if there are no records or the run id is malformed,
+  // kFailedPrecondition if a run with this id exists.
+  Status ImportRun(const std::vector<Record>& records) const;
 
   // Opens an existing run for appending (resume, approve, resolve, abort, note).
   // kNotFound if there is no such run, kLocked if another process holds it, kCorruption if
@@ -104,12 +122,13 @@ class Journal {
 
  private:
   std::filesystem::path dir_;
+  ChainKey key_;
 };
 
-// Checks that `records` are a well-formed chain: seq 1..n without gaps, each prev_hash
-// equal to the previous record's hash, each hash matching its content. Returns kCorruption
-// naming the first bad record.
-Status VerifyChain(const std::vector<Record>& records);
+// Checks that `records` are a well-formed chain of one run: seq 1..n without gaps, each
+// prev_hash equal to the previous record's hash, one chain mode, each hash matching its
+// content (with `key` for keyed records). Returns kCorruption naming the first bad record.
+Status VerifyChain(const std::vector<Record>& records, const ChainKey& key);
 
 // A run id is [0-9A-Za-z][0-9A-Za-z._-]{0,127}.
 bool IsValidRunId(const std::string& run_id);

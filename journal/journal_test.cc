@@ -123,7 +123,7 @@ TEST_F(JournalTest, AppendThenReadRunReturnsTheSameRecordsInOrder) {
 
   ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
   EXPECT_EQ(Encoded(read), Encoded(writer->records()));
-  EXPECT_TRUE(VerifyChain(read).ok());
+  EXPECT_TRUE(VerifyChain(read, ChainKey()).ok());
 }
 
 TEST_F(JournalTest, BatchIsChainedAndAllOrNothingOnInvalidInput) {
@@ -133,7 +133,7 @@ TEST_F(JournalTest, BatchIsChainedAndAllOrNothingOnInvalidInput) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     EXPECT_EQ(batch[i].seq, i + 1);
     EXPECT_EQ(batch[i].prev_hash, i == 0 ? Digest{} : batch[i - 1].hash);
-    EXPECT_EQ(batch[i].hash, ComputeRecordHash(batch[i]));
+    EXPECT_EQ(batch[i].hash, ComputeRecordHash(batch[i], ChainKey()));
   }
 
   std::vector<NewRecord> bad = Events(6, 3);
@@ -174,7 +174,7 @@ TEST_F(JournalTest, ReopenContinuesTheChain) {
 
   ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
   ASSERT_EQ(read.size(), 3u);
-  EXPECT_TRUE(VerifyChain(read).ok());
+  EXPECT_TRUE(VerifyChain(read, ChainKey()).ok());
 }
 
 TEST_F(JournalTest, SecondWriterInAnotherProcessIsLockedUntilTheFirstIsDestroyed) {
@@ -231,7 +231,7 @@ TEST_F(JournalTest, PayloadRewrittenInPlaceIsAHashMismatchAtThatEvent) {
 
   std::vector<Record> in_memory = original;
   in_memory[2].payload = R"({"n":9,"pad":""})";
-  const Status verified = VerifyChain(in_memory);
+  const Status verified = VerifyChain(in_memory, ChainKey());
   EXPECT_EQ(verified.code(), Code::kCorruption);
   EXPECT_TRUE(verified.message().starts_with("event #3: hash mismatch")) << verified.message();
 }
@@ -250,7 +250,7 @@ TEST_F(JournalTest, DeletedMiddleEventBreaksTheChainAtTheNextEvent) {
 
   std::vector<Record> in_memory = original;
   in_memory.erase(in_memory.begin() + 2);
-  EXPECT_EQ(VerifyChain(in_memory).message(), expected);
+  EXPECT_EQ(VerifyChain(in_memory, ChainKey()).message(), expected);
 }
 
 TEST_F(JournalTest, EventRewrittenWithARecomputedHashBreaksTheChainAtTheNextEvent) {
@@ -258,10 +258,10 @@ TEST_F(JournalTest, EventRewrittenWithARecomputedHashBreaksTheChainAtTheNextEven
   EditDb("r1", [](rocksdb::DB* db) {
     std::string value;
     ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), EncodeKey(3), &value).ok());
-    Result<Record> record = DecodeRecord(value, 3);
+    Result<Record> record = DecodeRecord(value, 3, ChainKey());
     ASSERT_TRUE(record.ok()) << record.status().ToString();
     record->payload = "forged";
-    record->hash = ComputeRecordHash(*record);
+    record->hash = ComputeRecordHash(*record, ChainKey());
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeKey(3), EncodeRecord(*record)).ok());
   });
   Result<std::vector<Record>> read = journal().ReadRun("r1");
@@ -280,7 +280,7 @@ TEST_F(JournalTest, RecordOfAnotherRunIsCorruption) {
     foreign.run_id = "r2";
     foreign.seq = 3;
     foreign.prev_hash = original.back().hash;
-    foreign.hash = ComputeRecordHash(foreign);
+    foreign.hash = ComputeRecordHash(foreign, ChainKey());
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeKey(3), EncodeRecord(foreign)).ok());
   });
   Result<std::vector<Record>> read = journal().ReadRun("r1");
@@ -290,12 +290,12 @@ TEST_F(JournalTest, RecordOfAnotherRunIsCorruption) {
 }
 
 TEST_F(JournalTest, VerifyChainChecksTheFirstEventAndAcceptsAnEmptyRun) {
-  EXPECT_TRUE(VerifyChain({}).ok());
+  EXPECT_TRUE(VerifyChain({}, ChainKey()).ok());
   CreateRunWithEvents("r1", 2);
   ASSERT_OK_AND_ASSIGN(records, journal().ReadRun("r1"));
   records[0].prev_hash[0] = 1;
-  records[0].hash = ComputeRecordHash(records[0]);
-  EXPECT_EQ(VerifyChain(records).message(),
+  records[0].hash = ComputeRecordHash(records[0], ChainKey());
+  EXPECT_EQ(VerifyChain(records, ChainKey()).message(),
             "event #1: chain broken: prev_hash of the first event is not zero");
 }
 
@@ -392,6 +392,93 @@ TEST_F(JournalTest, MissingAndDuplicateRuns) {
   fs::create_directory(dir() / "no-db");
   EXPECT_EQ(journal().ReadRun("no-db").status().code(), Code::kNotFound);
   EXPECT_EQ(journal().OpenRun("no-db").status().code(), Code::kNotFound);
+}
+
+TEST_F(JournalTest, KeyedRunIsHmacChainedAndNeedsItsKeyToBeRead) {
+  const Journal keyed(dir(), ChainKey("team-secret"));
+  {
+    ASSERT_OK_AND_ASSIGN(writer, keyed.CreateRun("r1"));
+    ASSERT_OK_AND_ASSIGN(stored, writer->Append(Events(1, 3)));
+    for (const Record& r : stored) EXPECT_EQ(r.chain_mode, ChainMode::kHmacSha256);
+    Record unkeyed = stored[0];
+    unkeyed.chain_mode = ChainMode::kSha256;
+    EXPECT_NE(stored[0].hash, ComputeRecordHash(unkeyed, ChainKey()));
+  }
+  ASSERT_OK_AND_ASSIGN(read, keyed.ReadRun("r1"));
+  EXPECT_EQ(read.size(), 3u);
+  EXPECT_TRUE(VerifyChain(read, keyed.key()).ok());
+  EXPECT_FALSE(VerifyChain(read, ChainKey()).ok());
+
+  const std::string prefix = fmt::format("run r1 ({}): ", DbPath("r1").string());
+  Result<std::vector<Record>> without = journal().ReadRun("r1");
+  EXPECT_EQ(without.status().code(), Code::kCorruption);
+  EXPECT_EQ(without.status().message(),
+            prefix + "event #1: run r1 is keyed (HMAC-SHA256 chain): set BACKOUT_JOURNAL_KEY to "
+                     "verify it");
+  Result<std::vector<Record>> wrong = Journal(dir(), ChainKey("guess")).ReadRun("r1");
+  EXPECT_EQ(wrong.status().code(), Code::kCorruption);
+  EXPECT_TRUE(wrong.status().message().starts_with(prefix + "event #1: hash mismatch"))
+      << wrong.status().message();
+  EXPECT_NE(wrong.status().message().find("(wrong key?)"), std::string::npos);
+  EXPECT_EQ(journal().OpenRun("r1").status().code(), Code::kCorruption);
+}
+
+// Verification follows each record's mode, and a run keeps the mode it was created with:
+// an unkeyed run stays unkeyed when a writer with a key appends to it (mixing modes in one
+// run would be indistinguishable from a forgery).
+TEST_F(JournalTest, RunKeepsItsChainModeWhateverKeyItsLaterWritersHold) {
+  CreateRunWithEvents("r1", 2);
+  const Journal keyed(dir(), ChainKey("team-secret"));
+  {
+    ASSERT_OK_AND_ASSIGN(writer, keyed.OpenRun("r1"));
+    ASSERT_OK_AND_ASSIGN(stored, writer->Append(Events(3, 1)));
+    EXPECT_EQ(stored[0].chain_mode, ChainMode::kSha256);
+  }
+  ASSERT_OK_AND_ASSIGN(with_key, keyed.ReadRun("r1"));
+  ASSERT_OK_AND_ASSIGN(without_key, journal().ReadRun("r1"));
+  EXPECT_EQ(Encoded(with_key), Encoded(without_key));
+  EXPECT_EQ(with_key.size(), 3u);
+}
+
+// The attack a plain chain cannot see (rewrite an event, recompute every later hash) fails
+// on a keyed run: the forger has no key, so the forged records either carry plain SHA-256
+// (a change of mode) or an HMAC under a guessed key (a hash mismatch).
+TEST_F(JournalTest, KeyedRunRewrittenWithoutTheKeyIsDetectedAtTheRewrittenEvent) {
+  const ChainKey key("team-secret");
+  const Journal keyed(dir(), key);
+  ASSERT_TRUE(keyed.CreateRun("r1").ok());
+  {
+    ASSERT_OK_AND_ASSIGN(writer, keyed.OpenRun("r1"));
+    ASSERT_TRUE(writer->Append(Events(1, 5)).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(original, keyed.ReadRun("r1"));
+  const auto forge = [&](ChainMode mode, const ChainKey& forger) {
+    EditDb("r1", [&](rocksdb::DB* db) {
+      std::vector<Record> records = original;
+      records[2].payload = "forged";
+      for (std::size_t i = 2; i < records.size(); ++i) {
+        records[i].chain_mode = mode;
+        records[i].prev_hash = records[i - 1].hash;
+        records[i].hash = ComputeRecordHash(records[i], forger);
+        ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeKey(records[i].seq),
+                            EncodeRecord(records[i]))
+                        .ok());
+      }
+    });
+    return keyed.ReadRun("r1").status();
+  };
+  const Status downgraded = forge(ChainMode::kSha256, ChainKey());
+  EXPECT_EQ(downgraded.code(), Code::kCorruption);
+  EXPECT_TRUE(downgraded.message().ends_with(
+      "event #3: chain broken: chain mode changes from hmac-sha256 (event #2) to sha256 (events "
+      "were rewritten without the key)"))
+      << downgraded.message();
+  const Status guessed = forge(ChainMode::kHmacSha256, ChainKey("guess"));
+  EXPECT_EQ(guessed.code(), Code::kCorruption);
+  EXPECT_NE(guessed.message().find("event #3: hash mismatch"), std::string::npos)
+      << guessed.message();
+  // The same forgery with the real key is what a key holder can do (docs: limits).
+  EXPECT_TRUE(forge(ChainMode::kHmacSha256, key).ok());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "journal/record_codec.h"
 
 #include <cassert>
+#include <optional>
 
 namespace backout::journal {
 namespace {
@@ -37,9 +38,10 @@ std::uint64_t LoadBigEndian(std::string_view bytes, std::size_t n) {
 // Everything before the hash field: the bytes the hash covers.
 std::string EncodeHashedPart(const Record& r) {
   std::string out;
-  out.reserve(1 + 8 + 8 + 5 * 4 + r.run_id.size() + r.type.size() + r.operator_name.size() +
+  out.reserve(1 + 1 + 8 + 8 + 5 * 4 + r.run_id.size() + r.type.size() + r.operator_name.size() +
               r.host.size() + r.payload.size() + 2 * sizeof(Digest));
   out.push_back(static_cast<char>(kRecordFormatVersion));
+  out.push_back(static_cast<char>(r.chain_mode));
   PutU64(&out, r.seq);
   PutU64(&out, static_cast<std::uint64_t>(r.time_us));
   PutString(&out, r.run_id);
@@ -123,6 +125,15 @@ class FieldReader {
   Status status_;
 };
 
+// The chain mode named by the byte `b`, or nullopt for a byte no mode has.
+std::optional<ChainMode> ChainModeFromByte(std::uint8_t b) {
+  switch (static_cast<ChainMode>(b)) {
+    case ChainMode::kSha256:
+    case ChainMode::kHmacSha256: return static_cast<ChainMode>(b);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string EncodeKey(std::uint64_t seq) {
@@ -148,17 +159,63 @@ std::string EncodeRecord(const Record& record) {
   return out;
 }
 
-Digest ComputeRecordHash(const Record& record) { return Sha256(EncodeHashedPart(record)); }
+Digest ComputeRecordHash(const Record& record, const ChainKey& key) {
+  const std::string hashed = EncodeHashedPart(record);
+  switch (record.chain_mode) {
+    case ChainMode::kSha256: return Sha256(hashed);
+    case ChainMode::kHmacSha256: return key.Mac(hashed);
+  }
+  assert(false && "DecodeRecord admits only known chain modes");
+  return Digest{};
+}
 
-Status VerifyRecordHash(const Record& record) {
-  const Digest computed = ComputeRecordHash(record);
+Status VerifyRecordHash(const Record& record, const ChainKey& key) {
+  const bool keyed = record.chain_mode == ChainMode::kHmacSha256;
+  if (keyed && key.empty()) {
+    return EventCorruption(record.seq, "run {} is keyed (HMAC-SHA256 chain): set "
+                           "BACKOUT_JOURNAL_KEY to verify it", record.run_id);
+  }
+  const Digest computed = ComputeRecordHash(record, key);
   if (computed == record.hash) return Status::Ok();
-  return EventCorruption(record.seq,
-                         "hash mismatch: record content was altered (stored {}, computed {})",
+  return EventCorruption(record.seq, "hash mismatch: {} (stored {}, computed {})",
+                         keyed ? "record content was altered, or BACKOUT_JOURNAL_KEY is not "
+                                 "this run's key (wrong key?)"
+                               : "record content was altered",
                          ToHex(record.hash), ToHex(computed));
 }
 
-Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq) {
+Status CheckChainLink(const Record* prev, const Record& r) {
+  const std::uint64_t expected_seq = prev == nullptr ? 1 : prev->seq + 1;
+  if (r.seq != expected_seq) {
+    return EventCorruption(r.seq, "chain broken: expected event #{} here (events were deleted "
+                           "or reordered)", expected_seq);
+  }
+  if (prev == nullptr) {
+    if (r.prev_hash != Digest{}) {
+      return EventCorruption(r.seq, "chain broken: prev_hash of the first event is not zero");
+    }
+    return Status::Ok();
+  }
+  if (r.run_id != prev->run_id) {
+    return EventCorruption(r.seq, "record belongs to run '{}', event #{} to run '{}'", r.run_id,
+                           prev->seq, prev->run_id);
+  }
+  // Checked before prev_hash: a keyed chain rewritten from some event on by someone without
+  // the key can only carry valid hashes in plain SHA-256, and this says so.
+  if (r.chain_mode != prev->chain_mode) {
+    return EventCorruption(r.seq, "chain broken: chain mode changes from {} (event #{}) to {} "
+                           "(events were rewritten without the key)",
+                           ChainModeName(prev->chain_mode), prev->seq,
+                           ChainModeName(r.chain_mode));
+  }
+  if (r.prev_hash != prev->hash) {
+    return EventCorruption(r.seq, "chain broken: prev_hash does not match the hash of event "
+                           "#{} (an event was deleted, reordered or rewritten)", prev->seq);
+  }
+  return Status::Ok();
+}
+
+Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const ChainKey& key) {
   FieldReader in(value, key_seq);
   std::uint8_t version = 0;
   if (!in.ReadU8("version", &version)) return in.status();
@@ -166,7 +223,15 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq) {
     return EventCorruption(key_seq, "unknown record format version {} (this build reads "
                            "version {})", version, kRecordFormatVersion);
   }
+  std::uint8_t chain = 0;
+  if (!in.ReadU8("chain", &chain)) return in.status();
+  const std::optional<ChainMode> mode = ChainModeFromByte(chain);
+  if (!mode) {
+    return EventCorruption(key_seq, "unknown chain mode {} (this build knows 0 = sha256, 1 = "
+                           "hmac-sha256)", chain);
+  }
   Record r;
+  r.chain_mode = *mode;
   if (!in.ReadU64("seq", &r.seq) || !in.ReadI64("time_us", &r.time_us) ||
       !in.ReadString("run_id", &r.run_id) || !in.ReadString("type", &r.type) ||
       !in.ReadString("operator", &r.operator_name) || !in.ReadString("host", &r.host) ||
@@ -180,7 +245,7 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq) {
   if (r.seq != key_seq) {
     return EventCorruption(key_seq, "key says seq {} but record says {}", key_seq, r.seq);
   }
-  BACKOUT_RETURN_IF_ERROR(VerifyRecordHash(r));
+  BACKOUT_RETURN_IF_ERROR(VerifyRecordHash(r, key));
   if (r.run_id.empty()) return EventCorruption(key_seq, "field 'run_id' is empty");
   if (r.type.empty()) return EventCorruption(key_seq, "field 'type' is empty");
   return r;

@@ -8,19 +8,22 @@
 //
 //   offset   size   field       meaning
 //   0        1      version     record format version, = 1
-//   1        8      seq         u64, equal to the key's seq
-//   9        8      time_us     i64 (two's complement), UTC microseconds since the epoch
-//   17       4+N    run_id      str, non-empty; the run the record belongs to
+//   1        1      chain       how `hash` is computed: 0 SHA-256, 1 HMAC-SHA256 (ChainMode)
+//   2        8      seq         u64, equal to the key's seq
+//   10       8      time_us     i64 (two's complement), UTC microseconds since the epoch
+//   18       4+N    run_id      str, non-empty; the run the record belongs to
 //   ...      4+N    type        str, non-empty; event type name
 //   ...      4+N    operator    str; who caused the event
 //   ...      4+N    host        str; where it was recorded
 //   ...      4+N    payload     str; event body (opaque here)
 //   size-64  32     prev_hash   the `hash` of record seq-1; all zero for seq 1
-//   size-32  32     hash        SHA-256 over bytes [0, size-32) of this value
+//   size-32  32     hash        SHA-256, or HMAC-SHA256 with the journal key, over bytes
+//                               [0, size-32) of this value
 //
-// Nothing follows `hash`; the smallest value is 101 bytes. The encoding is canonical (a
+// Nothing follows `hash`; the smallest value is 102 bytes. The encoding is canonical (a
 // record has exactly one encoding and the decoder accepts nothing else), so the hash of a
-// decoded record can be recomputed by re-encoding it.
+// decoded record can be recomputed by re-encoding it. `chain` is inside the hashed bytes, so
+// a keyed record cannot be relabelled as unkeyed without recomputing its hash.
 //
 // Thread safety: every function is pure and safe to call concurrently.
 #pragma once
@@ -54,16 +57,26 @@ Result<std::uint64_t> DecodeKey(std::string_view key);
 // Requires every string field of `record` to be at most kMaxFieldBytes.
 std::string EncodeRecord(const Record& record);
 
-// SHA-256 over the encoding of `record` up to and including prev_hash.
-Digest ComputeRecordHash(const Record& record);
+// The hash of `record` in its chain mode, over its encoding up to and including prev_hash.
+// Requires a non-empty `key` when record.chain_mode is kHmacSha256 (`key` is unused for
+// kSha256).
+Digest ComputeRecordHash(const Record& record, const ChainKey& key);
 
 // Decodes the value stored under the key for `key_seq`. Checks the structure, that the
-// record's seq equals `key_seq`, its hash, and that run_id and type are non-empty. Every
-// failure is kCorruption "event #<key_seq>: <what is wrong>".
-Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq);
+// record's seq equals `key_seq`, its hash (VerifyRecordHash), and that run_id and type are
+// non-empty. Every failure is kCorruption "event #<key_seq>: <what is wrong>".
+Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const ChainKey& key);
 
-// kCorruption "event #N: hash mismatch: ..." unless record.hash == ComputeRecordHash(record).
-Status VerifyRecordHash(const Record& record);
+// kCorruption "event #N: ..." unless record.hash == ComputeRecordHash(record, key): "hash
+// mismatch" (naming the key as a suspect for keyed records), or "run X is keyed" when the
+// record is keyed and `key` is empty.
+Status VerifyRecordHash(const Record& record, const ChainKey& key);
+
+// kCorruption "event #N: ..." unless `record` may directly follow `prev` in a chain
+// (nullptr: `record` is the first): seq one more (1 for the first), prev_hash equal to
+// prev's hash (zero for the first), the same run and the same chain mode. Each record's own
+// hash is checked separately (VerifyRecordHash).
+Status CheckChainLink(const Record* prev, const Record& record);
 
 // The message form shared by every record-level corruption: "event #<seq>: <problem>".
 template <typename... Args>

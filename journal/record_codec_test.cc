@@ -1,6 +1,8 @@
 #include "journal/record_codec.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <rocksdb/comparator.h>
 #include <rocksdb/slice.h>
 
@@ -13,9 +15,11 @@ namespace backout::journal {
 namespace {
 using namespace std::string_literals;
 
+const ChainKey kNoKey;
+
 // A record laid out, per the table in record_codec.h, as:
-//   version 0, seq 1, time_us 9, run_id 17 (len) / 21, type 23 / 27, operator 38 / 42,
-//   host 47 / 51, payload 52 / 56, prev_hash 58, hash 90; 122 bytes in all.
+//   version 0, chain 1, seq 2, time_us 10, run_id 18 (len) / 22, type 24 / 28,
+//   operator 39 / 43, host 48 / 52, payload 53 / 57, prev_hash 59, hash 91; 123 bytes in all.
 Record SampleRecord(std::uint64_t seq) {
   Record r;
   r.run_id = "r1";
@@ -26,7 +30,7 @@ Record SampleRecord(std::uint64_t seq) {
   r.host = "h";
   r.payload = "{}";
   r.prev_hash.fill(0xab);
-  r.hash = ComputeRecordHash(r);
+  r.hash = ComputeRecordHash(r, kNoKey);
   return r;
 }
 
@@ -42,16 +46,17 @@ TEST(RecordCodecTest, RoundTripKeepsEveryField) {
   for (std::size_t i = 0; i < r.prev_hash.size(); ++i) {
     r.prev_hash[i] = static_cast<std::uint8_t>(i);
   }
-  r.hash = ComputeRecordHash(r);
+  r.hash = ComputeRecordHash(r, kNoKey);
 
   const std::string value = EncodeRecord(r);
-  ASSERT_EQ(value.size(), 101 + r.run_id.size() + r.type.size() + r.operator_name.size() +
+  ASSERT_EQ(value.size(), 102 + r.run_id.size() + r.type.size() + r.operator_name.size() +
                               r.host.size() + r.payload.size());
   EXPECT_EQ(static_cast<std::uint8_t>(value[0]), kRecordFormatVersion);
+  EXPECT_EQ(value[1], 0) << "chain mode sha256";
   EXPECT_EQ(Sha256(std::string_view(value).substr(0, value.size() - 32)), r.hash)
       << "the hash covers every byte before the hash field";
 
-  Result<Record> decoded = DecodeRecord(value, r.seq);
+  Result<Record> decoded = DecodeRecord(value, r.seq, kNoKey);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->run_id, r.run_id);
   EXPECT_EQ(decoded->seq, r.seq);
@@ -60,21 +65,24 @@ TEST(RecordCodecTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(decoded->operator_name, r.operator_name);
   EXPECT_EQ(decoded->host, r.host);
   EXPECT_EQ(decoded->payload, r.payload);
+  EXPECT_EQ(decoded->chain_mode, ChainMode::kSha256);
   EXPECT_EQ(decoded->prev_hash, r.prev_hash);
   EXPECT_EQ(decoded->hash, r.hash);
 }
 
 TEST(RecordCodecTest, SampleLayoutMatchesTheDocumentedOffsets) {
   const std::string value = EncodeRecord(SampleRecord(5));
-  ASSERT_EQ(value.size(), 122u);
-  EXPECT_EQ(value.substr(1, 8), std::string("\0\0\0\0\0\0\0\5", 8));
-  EXPECT_EQ(value.substr(17, 6), std::string("\0\0\0\2r1", 6));
-  EXPECT_EQ(value.substr(52, 6), std::string("\0\0\0\2{}", 6));
-  EXPECT_EQ(static_cast<std::uint8_t>(value[58]), 0xab);
+  ASSERT_EQ(value.size(), 123u);
+  EXPECT_EQ(value[1], 0);
+  EXPECT_EQ(value.substr(2, 8), std::string("\0\0\0\0\0\0\0\5", 8));
+  EXPECT_EQ(value.substr(18, 6), std::string("\0\0\0\2r1", 6));
+  EXPECT_EQ(value.substr(53, 6), std::string("\0\0\0\2{}", 6));
+  EXPECT_EQ(static_cast<std::uint8_t>(value[59]), 0xab);
 }
 
 TEST(RecordCodecTest, HashDependsOnEveryField) {
   const Record base = SampleRecord(5);
+  const ChainKey key("k");  // used by the edit that makes the record keyed
   const std::vector<std::function<void(Record&)>> edits = {
       [](Record& r) { r.seq++; },
       [](Record& r) { r.time_us++; },
@@ -84,13 +92,14 @@ TEST(RecordCodecTest, HashDependsOnEveryField) {
       [](Record& r) { r.host += "x"; },
       [](Record& r) { r.payload += "x"; },
       [](Record& r) { r.prev_hash[31] ^= 1; },
+      [](Record& r) { r.chain_mode = ChainMode::kHmacSha256; },
       // Moving a byte across a field boundary must change the hash too.
       [](Record& r) { r.type = "StepStarte"; r.operator_name = "dalice"; },
   };
   for (std::size_t i = 0; i < edits.size(); ++i) {
     Record edited = base;
     edits[i](edited);
-    EXPECT_NE(ComputeRecordHash(edited), base.hash) << "edit " << i;
+    EXPECT_NE(ComputeRecordHash(edited, key), base.hash) << "edit " << i;
   }
 }
 
@@ -110,36 +119,40 @@ TEST(RecordCodecTest, EveryDecodeFailureIsAPreciseCorruption) {
   const auto encoded_with = [](const std::function<void(Record&)>& edit) {
     Record r = SampleRecord(5);
     edit(r);
-    r.hash = ComputeRecordHash(r);
+    r.hash = ComputeRecordHash(r, kNoKey);
     return EncodeRecord(r);
   };
   Record altered = SampleRecord(5);
   altered.payload = "{!";
   const std::string altered_hash_message =
       "event #5: hash mismatch: record content was altered (stored " + ToHex(altered.hash) +
-      ", computed " + ToHex(ComputeRecordHash(altered)) + ")";
+      ", computed " + ToHex(ComputeRecordHash(altered, kNoKey)) + ")";
 
   const std::vector<CorruptionCase> cases = {
       {"empty value", [] { return std::string(); },
        "event #5: record truncated: need 1 byte for 'version' at offset 0, have 0"},
-      {"cut inside seq", [&] { return good.substr(0, 4); },
-       "event #5: record truncated: need 8 bytes for 'seq' at offset 1, have 3"},
-      {"cut inside a length", [&] { return good.substr(0, 49); },
-       "event #5: record truncated: need 4 bytes for the length of 'host' at offset 47, have 2"},
-      {"cut inside a string", [&] { return good.substr(0, 57); },
-       "event #5: record truncated: need 2 bytes for 'payload' at offset 56, have 1"},
+      {"no chain mode", [&] { return good.substr(0, 1); },
+       "event #5: record truncated: need 1 byte for 'chain' at offset 1, have 0"},
+      {"cut inside seq", [&] { return good.substr(0, 5); },
+       "event #5: record truncated: need 8 bytes for 'seq' at offset 2, have 3"},
+      {"cut inside a length", [&] { return good.substr(0, 50); },
+       "event #5: record truncated: need 4 bytes for the length of 'host' at offset 48, have 2"},
+      {"cut inside a string", [&] { return good.substr(0, 58); },
+       "event #5: record truncated: need 2 bytes for 'payload' at offset 57, have 1"},
       {"cut inside the hash", [&] { return good.substr(0, good.size() - 1); },
-       "event #5: record truncated: need 32 bytes for 'hash' at offset 90, have 31"},
+       "event #5: record truncated: need 32 bytes for 'hash' at offset 91, have 31"},
       {"unknown version", [&] { return with(0, "\x07"); },
        "event #5: unknown record format version 7 (this build reads version 1)"},
-      {"length over the limit", [&] { return with(52, "\xff\xff\xff\xff"); },
-       "event #5: field 'payload' claims 4294967295 bytes (length at offset 52), over the 64 MiB "
+      {"unknown chain mode", [&] { return with(1, "\x02"); },
+       "event #5: unknown chain mode 2 (this build knows 0 = sha256, 1 = hmac-sha256)"},
+      {"length over the limit", [&] { return with(53, "\xff\xff\xff\xff"); },
+       "event #5: field 'payload' claims 4294967295 bytes (length at offset 53), over the 64 MiB "
        "limit"},
       {"trailing bytes", [&] { return good + "abc"; },
        "event #5: 3 trailing bytes after the record"},
       {"seq differs from the key", [] { return EncodeRecord(SampleRecord(6)); },
        "event #5: key says seq 5 but record says 6"},
-      {"payload altered", [&] { return with(57, "!"); }, altered_hash_message},
+      {"payload altered", [&] { return with(58, "!"); }, altered_hash_message},
       {"empty type", [&] { return encoded_with([](Record& r) { r.type.clear(); }); },
        "event #5: field 'type' is empty"},
       {"empty run_id", [&] { return encoded_with([](Record& r) { r.run_id.clear(); }); },
@@ -147,7 +160,7 @@ TEST(RecordCodecTest, EveryDecodeFailureIsAPreciseCorruption) {
   };
   for (const CorruptionCase& c : cases) {
     SCOPED_TRACE(c.name);
-    Result<Record> decoded = DecodeRecord(c.value(), 5);
+    Result<Record> decoded = DecodeRecord(c.value(), 5, kNoKey);
     ASSERT_FALSE(decoded.ok());
     EXPECT_EQ(decoded.status().code(), Code::kCorruption);
     EXPECT_EQ(decoded.status().message(), c.expected_message);
@@ -183,12 +196,105 @@ TEST(RecordCodecTest, MalformedKeyIsCorruption) {
 
 TEST(RecordCodecTest, VerifyRecordHashNamesTheEvent) {
   Record r = SampleRecord(9);
-  EXPECT_TRUE(VerifyRecordHash(r).ok());
+  EXPECT_TRUE(VerifyRecordHash(r, kNoKey).ok());
   r.host = "elsewhere";
-  const Status s = VerifyRecordHash(r);
+  const Status s = VerifyRecordHash(r, kNoKey);
   EXPECT_EQ(s.code(), Code::kCorruption);
   EXPECT_TRUE(s.message().starts_with("event #9: hash mismatch: record content was altered"))
       << s.message();
+}
+
+// RFC 4231, test case 2: the key "Jefe".
+TEST(ChainKeyTest, MacIsHmacSha256) {
+  const ChainKey key("Jefe");
+  ASSERT_FALSE(key.empty());
+  EXPECT_EQ(ToHex(key.Mac("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // The key's context is copied per call, so repeated calls give the same answer.
+  EXPECT_EQ(key.Mac("x"), key.Mac("x"));
+  EXPECT_TRUE(ChainKey("").empty());
+  EXPECT_EQ(ChainKey("").ModeForNewRuns(), ChainMode::kSha256);
+  EXPECT_EQ(key.ModeForNewRuns(), ChainMode::kHmacSha256);
+}
+
+Record KeyedRecord(const ChainKey& key) {
+  Record r = SampleRecord(5);
+  r.chain_mode = ChainMode::kHmacSha256;
+  r.hash = ComputeRecordHash(r, key);
+  return r;
+}
+
+TEST(RecordCodecTest, KeyedRecordHashIsHmacOverTheSameBytes) {
+  const ChainKey key("s3cret");
+  const Record r = KeyedRecord(key);
+  const std::string value = EncodeRecord(r);
+  EXPECT_EQ(value[1], 1) << "chain mode hmac-sha256";
+  const std::string_view hashed = std::string_view(value).substr(0, value.size() - 32);
+  // Cross-checked with OpenSSL's one-shot HMAC(), independent of ChainKey.
+  Digest expected{};
+  unsigned int length = 0;
+  ASSERT_NE(HMAC(EVP_sha256(), "s3cret", 6, reinterpret_cast<const unsigned char*>(hashed.data()),
+                 hashed.size(), expected.data(), &length),
+            nullptr);
+  EXPECT_EQ(r.hash, expected);
+  EXPECT_NE(r.hash, Sha256(hashed));
+
+  Result<Record> decoded = DecodeRecord(value, 5, key);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->chain_mode, ChainMode::kHmacSha256);
+}
+
+TEST(RecordCodecTest, KeyedRecordWithoutTheKeyOrWithAnotherIsCorruption) {
+  const std::string value = EncodeRecord(KeyedRecord(ChainKey("s3cret")));
+
+  Result<Record> without = DecodeRecord(value, 5, kNoKey);
+  EXPECT_EQ(without.status().code(), Code::kCorruption);
+  EXPECT_EQ(without.status().message(),
+            "event #5: run r1 is keyed (HMAC-SHA256 chain): set BACKOUT_JOURNAL_KEY to verify it");
+
+  Result<Record> wrong = DecodeRecord(value, 5, ChainKey("guess"));
+  EXPECT_EQ(wrong.status().code(), Code::kCorruption);
+  EXPECT_TRUE(wrong.status().message().starts_with(
+      "event #5: hash mismatch: record content was altered, or BACKOUT_JOURNAL_KEY is not this "
+      "run's key (wrong key?) (stored "))
+      << wrong.status().message();
+  EXPECT_EQ(wrong.status().message().find("s3cret"), std::string::npos);
+  EXPECT_EQ(wrong.status().message().find("guess"), std::string::npos);
+
+  // Relabelled as unkeyed, the HMAC no longer matches: the mode byte is hashed too.
+  std::string relabelled = value;
+  relabelled[1] = 0;
+  Result<Record> downgraded = DecodeRecord(relabelled, 5, kNoKey);
+  EXPECT_TRUE(downgraded.status().message().starts_with(
+      "event #5: hash mismatch: record content was altered (stored"))
+      << downgraded.status().message();
+}
+
+TEST(RecordCodecTest, CheckChainLinkNamesWhatDoesNotFollow) {
+  const ChainKey key("k");
+  Record first = SampleRecord(1);
+  first.prev_hash = Digest{};
+  first.hash = ComputeRecordHash(first, kNoKey);
+  EXPECT_TRUE(CheckChainLink(nullptr, first).ok());
+
+  const auto next = [&](const std::function<void(Record&)>& edit) {
+    Record r = SampleRecord(2);
+    r.prev_hash = first.hash;
+    edit(r);
+    r.hash = ComputeRecordHash(r, key);
+    return CheckChainLink(&first, r).message();
+  };
+  EXPECT_EQ(next([](Record&) {}), "");
+  EXPECT_EQ(next([](Record& r) { r.seq = 3; }),
+            "event #3: chain broken: expected event #2 here (events were deleted or reordered)");
+  EXPECT_EQ(next([](Record& r) { r.prev_hash[0] ^= 1; }),
+            "event #2: chain broken: prev_hash does not match the hash of event #1 (an event was "
+            "deleted, reordered or rewritten)");
+  EXPECT_EQ(next([](Record& r) { r.run_id = "r2"; }),
+            "event #2: record belongs to run 'r2', event #1 to run 'r1'");
+  EXPECT_EQ(next([](Record& r) { r.chain_mode = ChainMode::kHmacSha256; }),
+            "event #2: chain broken: chain mode changes from sha256 (event #1) to hmac-sha256 "
+            "(events were rewritten without the key)");
 }
 
 }  // namespace

@@ -1,0 +1,206 @@
+#include "journal/export.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "base/file_util.h"
+#include "journal/record_codec.h"
+
+namespace backout::journal {
+namespace {
+
+using nlohmann::json;
+
+// The fields of an export line, in the order ExportRecords writes them.
+constexpr std::string_view kFieldNames[] = {"run_id",  "seq",     "time_us", "type",
+                                            "operator", "host",    "payload", "chain",
+                                            "prev_hash", "hash"};
+
+Status BadField(std::string_view name, std::string_view problem) {
+  return Status::Corruption(fmt::format("field '{}' {}", name, problem));
+}
+
+// The member `name` of the object `line`, or nullptr.
+const json* Member(const json& line, std::string_view name) {
+  const auto it = line.find(name);
+  return it == line.end() ? nullptr : &*it;
+}
+
+Status ReadString(const json& line, std::string_view name, std::string* out) {
+  const json* value = Member(line, name);
+  if (value == nullptr || !value->is_string()) return BadField(name, "is missing or not a string");
+  const std::string& s = value->get_ref<const std::string&>();
+  if (s.size() > kMaxFieldBytes) {
+    return BadField(name, fmt::format("has {} bytes, over the {} MiB limit", s.size(),
+                                      kMaxFieldBytes >> 20));
+  }
+  *out = s;
+  return Status::Ok();
+}
+
+Status ReadSeq(const json& line, std::uint64_t* out) {
+  const json* value = Member(line, "seq");
+  if (value == nullptr || !value->is_number_unsigned()) {
+    return BadField("seq", "is missing or not an unsigned integer");
+  }
+  *out = value->get<std::uint64_t>();
+  return Status::Ok();
+}
+
+Status ReadTime(const json& line, std::int64_t* out) {
+  const json* value = Member(line, "time_us");
+  const bool fits = value != nullptr && value->is_number_integer() &&
+                    (!value->is_number_unsigned() ||
+                     value->get<std::uint64_t>() <=
+                         static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+  if (!fits) return BadField("time_us", "is missing or not a 64-bit integer");
+  *out = value->get<std::int64_t>();
+  return Status::Ok();
+}
+
+Status ReadChainMode(const json& line, ChainMode* out) {
+  std::string name;
+  BACKOUT_RETURN_IF_ERROR(ReadString(line, "chain", &name));
+  for (ChainMode mode : {ChainMode::kSha256, ChainMode::kHmacSha256}) {
+    if (name == ChainModeName(mode)) {
+      *out = mode;
+      return Status::Ok();
+    }
+  }
+  return BadField("chain", fmt::format("is '{}', expected 'sha256' or 'hmac-sha256'", name));
+}
+
+Status ReadDigest(const json& line, std::string_view name, Digest* out) {
+  const json* value = Member(line, name);
+  const std::optional<Digest> digest =
+      value != nullptr && value->is_string()
+          ? DigestFromHex(value->get_ref<const std::string&>())
+          : std::nullopt;
+  if (!digest) return BadField(name, "is missing or not 64 hex digits");
+  *out = *digest;
+  return Status::Ok();
+}
+
+// The record a parsed line describes, without checking its hash or chain.
+Result<Record> RecordFromLine(const json& line) {
+  if (!line.is_object()) return Status::Corruption("not a JSON object");
+  for (const auto& member : line.items()) {
+    if (std::find(std::begin(kFieldNames), std::end(kFieldNames), member.key()) ==
+        std::end(kFieldNames)) {
+      return Status::Corruption(fmt::format("unknown field '{}'", member.key()));
+    }
+  }
+  Record r;
+  BACKOUT_RETURN_IF_ERROR(ReadSeq(line, &r.seq));
+  const Status fields = [&] {
+    BACKOUT_RETURN_IF_ERROR(ReadString(line, "run_id", &r.run_id));
+    BACKOUT_RETURN_IF_ERROR(ReadTime(line, &r.time_us));
+    BACKOUT_RETURN_IF_ERROR(ReadString(line, "type", &r.type));
+    BACKOUT_RETURN_IF_ERROR(ReadString(line, "operator", &r.operator_name));
+    BACKOUT_RETURN_IF_ERROR(ReadString(line, "host", &r.host));
+    BACKOUT_RETURN_IF_ERROR(ReadString(line, "payload", &r.payload));
+    BACKOUT_RETURN_IF_ERROR(ReadChainMode(line, &r.chain_mode));
+    BACKOUT_RETURN_IF_ERROR(ReadDigest(line, "prev_hash", &r.prev_hash));
+    return ReadDigest(line, "hash", &r.hash);
+  }();
+  if (!fields.ok()) return fields.WithContext(fmt::format("event #{}", r.seq));
+  return r;
+}
+
+// The record on one line of an export, checked as a stored record (by re-encoding it) and as
+// the successor of `prev` (nullptr for the first line).
+Result<Record> CheckedRecordFromLine(std::string_view text, const Record* prev,
+                                     const ChainKey& key) {
+  const json line = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (line.is_discarded()) return Status::Corruption("not valid JSON");
+  Result<Record> parsed = RecordFromLine(line);
+  if (!parsed.ok()) return parsed;
+  Result<Record> record = DecodeRecord(EncodeRecord(*parsed), parsed->seq, key);
+  if (!record.ok()) return record;
+  BACKOUT_RETURN_IF_ERROR(CheckChainLink(prev, *record));
+  return record;
+}
+
+nlohmann::ordered_json LineOf(const Record& r) {
+  return {{"run_id", r.run_id},
+          {"seq", r.seq},
+          {"time_us", r.time_us},
+          {"type", r.type},
+          {"operator", r.operator_name},
+          {"host", r.host},
+          {"payload", r.payload},
+          {"chain", ChainModeName(r.chain_mode)},
+          {"prev_hash", ToHex(r.prev_hash)},
+          {"hash", ToHex(r.hash)}};
+}
+
+}  // namespace
+
+Result<std::string> ExportRecords(const std::vector<Record>& records) {
+  std::string out;
+  for (const Record& r : records) {
+    try {
+      out += LineOf(r).dump(-1, ' ', /*ensure_ascii=*/false);
+    } catch (const json::type_error&) {
+      return Status::InvalidArgument(fmt::format(
+          "run {}: event #{}: a field is not valid UTF-8, which JSON cannot carry", r.run_id,
+          r.seq));
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+Result<std::vector<Record>> ParseExport(std::string_view text, std::string_view source,
+                                        const ChainKey& key) {
+  std::vector<Record> records;
+  std::size_t line_number = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    ++line_number;
+    Result<Record> record = CheckedRecordFromLine(text.substr(start, end - start),
+                                                  records.empty() ? nullptr : &records.back(),
+                                                  key);
+    if (!record.ok()) {
+      return record.status().WithContext(fmt::format("{}:{}", source, line_number));
+    }
+    records.push_back(std::move(record).value());
+    start = end + 1;
+  }
+  if (records.empty()) {
+    return Status::Corruption(fmt::format("{}: no records (an export holds one line per event "
+                                          "of a run)", source));
+  }
+  return records;
+}
+
+Result<std::vector<Record>> ReadExportFile(const std::filesystem::path& path,
+                                           const ChainKey& key) {
+  Result<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  return ParseExport(*text, path.string(), key);
+}
+
+std::optional<Digest> DigestFromHex(std::string_view hex) {
+  Digest digest{};
+  if (hex.size() != 2 * digest.size()) return std::nullopt;
+  const auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    const int high = nibble(hex[2 * i]);
+    const int low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    digest[i] = static_cast<std::uint8_t>(high << 4 | low);
+  }
+  return digest;
+}
+
+}  // namespace backout::journal

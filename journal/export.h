@@ -1,0 +1,50 @@
+// Runs as JSON Lines, for moving a run between journals and for reading it elsewhere
+// (`backout export` / `import`, `replay --file`). docs/journal-format.md#export-format.
+//
+// One line per record, in seq order, each a JSON object holding every field of the record
+// and nothing else, in this order:
+//   {"run_id":"R","seq":1,"time_us":1763747481123456,"type":"RunStarted","operator":"alice",
+//    "host":"vm","payload":"{\"plan_name\":...}","chain":"sha256","prev_hash":"00...",
+//    "hash":"9c..."}
+// `payload` is the stored text as a JSON string (not parsed JSON), so that an import
+// re-encodes each record byte for byte and recomputes its hash. Nothing in a line is derived
+// or decorative: every field is covered by the record's hash, so every edit is detected.
+//
+// Thread safety: every function is safe to call concurrently.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/sha256.h"
+#include "base/status.h"
+#include "journal/chain_key.h"
+#include "journal/journal.h"
+
+namespace backout::journal {
+
+// The export of `records` (a run as ReadRun returns it): one newline-terminated line each.
+// kInvalidArgument naming the event if one of its fields is not valid UTF-8, which a JSON
+// string cannot carry.
+Result<std::string> ExportRecords(const std::vector<Record>& records);
+
+// Parses an export and checks it as ReadRun checks a stored run: each line becomes a record
+// that is re-encoded, decoded and has its hash recomputed (with `key` for keyed records),
+// then linked to the previous one (seq 1..n, prev_hash, one run, one chain mode). Every
+// failure is kCorruption "SOURCE:LINE: problem" for the first bad line, the problem naming
+// the event ("event #N: ...") once its seq is known. An export without records is
+// kCorruption too.
+Result<std::vector<Record>> ParseExport(std::string_view text, std::string_view source,
+                                        const ChainKey& key);
+
+// ParseExport of a file, SOURCE being its path. kNotFound or kIOError if it cannot be read.
+Result<std::vector<Record>> ReadExportFile(const std::filesystem::path& path,
+                                           const ChainKey& key);
+
+// The digest written as exactly 64 hex digits, either case; nullopt for anything else.
+std::optional<Digest> DigestFromHex(std::string_view hex);
+
+}  // namespace backout::journal
