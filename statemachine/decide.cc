@@ -8,7 +8,13 @@ namespace backout::sm {
 namespace {
 
 bool RetriesLeft(const StepState& st, const plan::Step& step) {
+#ifdef BACKOUT_DECIDE_MUTANT
+  // Exists only for tests/replay_mutant_test.cc: one deliberately wrong rule (one retry too
+  // many) that replaying the recorded fixtures must catch. Never defined in a real build.
+  return st.attempts_in_round <= step.retry.attempts;
+#else
   return st.attempts_in_round < step.retry.attempts;
+#endif
 }
 
 std::chrono::milliseconds BackoffBefore(int attempt_in_round, const plan::Step& step) {

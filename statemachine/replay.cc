@@ -1,0 +1,97 @@
+#include "statemachine/replay.h"
+
+#include <fmt/format.h>
+
+#include "statemachine/state.h"
+
+namespace backout::sm {
+namespace {
+
+// True when `event` finishes the AwaitApproval that `previous` (its ApprovalRequested)
+// began: the engine pauses, or takes the phrase typed at the prompt, right after asking.
+bool ContinuesApprovalRequest(const EventBody& event, const EventBody* previous) {
+  const auto* request = previous == nullptr ? nullptr : std::get_if<ApprovalRequested>(previous);
+  if (request == nullptr) return false;
+  if (const auto* paused = std::get_if<RunPaused>(&event)) {
+    return paused->reason == RunPaused::Reason::kApproval && paused->step == request->step;
+  }
+  if (const auto* granted = std::get_if<ApprovalGranted>(&event)) {
+    return granted->via == "prompt" && granted->step == request->step;
+  }
+  return false;
+}
+
+std::optional<Command> CommandOfPause(const RunPaused& paused) {
+  switch (paused.reason) {
+    case RunPaused::Reason::kApproval: return AwaitApproval{paused.step};
+    case RunPaused::Reason::kInDoubt: return AwaitResolve{paused.step};
+    case RunPaused::Reason::kStepFailed: return PauseRun{paused.reason, paused.step};
+    case RunPaused::Reason::kSignal: return std::nullopt;  // the operator stopped the runner
+  }
+  return std::nullopt;
+}
+
+// The decision as the journal can show it: the retry backoff is not journaled.
+Command WithoutDelay(Command command) {
+  if (auto* start = std::get_if<StartStep>(&command)) start->delay = {};
+  return command;
+}
+
+std::string DescribeEvent(const EventBody& event) {
+  return fmt::format("{} {}", TypeName(event), EncodePayload(event).dump());
+}
+
+}  // namespace
+
+std::optional<Command> RecordedDecision(const EventBody& event, const EventBody* previous) {
+  if (ContinuesApprovalRequest(event, previous)) return std::nullopt;
+  return std::visit(
+      [](const auto& e) -> std::optional<Command> {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, StepStarted>) {
+          return StartStep{e.step, e.attempt, {}};
+        } else if constexpr (std::is_same_v<T, StepChecked>) {
+          return RunCheck{e.step};
+        } else if constexpr (std::is_same_v<T, StepSkipped>) {
+          return SkipStep{e.step, e.reason};
+        } else if constexpr (std::is_same_v<T, ApprovalRequested>) {
+          return AwaitApproval{e.step};
+        } else if constexpr (std::is_same_v<T, ApprovalGranted>) {
+          // `backout approve` is an operator's input; the other two are the engine acting
+          // on an AwaitApproval (a phrase given with --approve or typed at the prompt).
+          if (e.via == "approve") return std::nullopt;
+          return AwaitApproval{e.step};
+        } else if constexpr (std::is_same_v<T, RunPaused>) {
+          return CommandOfPause(e);
+        } else if constexpr (std::is_same_v<T, RunFinished>) {
+          return FinishRun{e.outcome};
+        } else {
+          return std::nullopt;
+        }
+      },
+      event);
+}
+
+Result<ReplayOutcome> Replay(std::span<const Event> events, const plan::Plan& plan) {
+  ReplayOutcome outcome;
+  RunState state;
+  const EventBody* previous = nullptr;
+  for (const Event& event : events) {
+    if (std::optional<Command> recorded = RecordedDecision(event.body, previous)) {
+      ++outcome.decisions_checked;
+      const Command derived = Decide(state, plan);
+      if (!(WithoutDelay(derived) == *recorded)) {
+        outcome.divergence = Divergence{.seq = event.seq,
+                                        .event_type = std::string(TypeName(event.body)),
+                                        .recorded = DescribeEvent(event.body),
+                                        .derived = Describe(derived)};
+        return outcome;
+      }
+    }
+    BACKOUT_RETURN_IF_ERROR(Apply(state, event));
+    previous = &event.body;
+  }
+  return outcome;
+}
+
+}  // namespace backout::sm
