@@ -10,6 +10,7 @@ rules=(
   "journal:plan statemachine engine adapters cli"
   "plan:journal statemachine engine adapters cli"
   "statemachine:journal engine adapters cli"
+  "report:engine adapters cli"
   "adapters:journal plan statemachine engine cli"
   "engine:cli"
 )

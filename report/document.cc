@@ -1,0 +1,487 @@
+#include "report/document.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "report/text.h"
+
+namespace backout::report {
+namespace {
+
+constexpr std::size_t kCellMax = 200;  // longer free text is cut in tables (JSON has it all)
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  return fmt::format("{}", fmt::join(parts, sep));
+}
+
+Cell Code(std::string text) { return Cell{std::move(text), Tone::kCode}; }
+
+// A value from adapter outputs, as a person reads it.
+std::string ValueText(const nlohmann::json& v) {
+  if (v.is_null()) return "—";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object()) {
+    std::vector<std::string> parts;
+    for (const auto& [key, value] : v.items()) parts.push_back(key + ": " + ValueText(value));
+    return Join(parts, ", ");
+  }
+  if (v.is_array()) {
+    std::vector<std::string> parts;
+    for (const nlohmann::json& item : v) parts.push_back(ValueText(item));
+    return Join(parts, ", ");
+  }
+  return v.dump();
+}
+
+std::string Bytes(std::int64_t n) {
+  constexpr double kMiB = 1024.0 * 1024.0;
+  if (n < 1024 * 1024) return fmt::format("{} bytes", n);
+  return fmt::format("{:.1f} MiB ({} bytes)", static_cast<double>(n) / kMiB, n);
+}
+
+std::string ActionWords(const std::string& action) {
+  if (action == "rollback_now") return "roll back now";
+  if (action == "forward_fix") return "fix forward";
+  return action;
+}
+
+// A run's outcome or a step's status: done, gone wrong, or anything else (in between).
+Tone ResultTone(const std::string& status) {
+  if (status == "succeeded") return Tone::kGood;
+  if (status == "failed" || status == "aborted") return Tone::kBad;
+  return Tone::kWarn;
+}
+
+bool Finished(const Summary& s) {
+  return s.outcome == "succeeded" || s.outcome == "failed" || s.outcome == "aborted";
+}
+
+bool OverPlan(const StepReport& s) {
+  return s.planned_ms && s.actual_ms && *s.actual_ms > *s.planned_ms;
+}
+
+std::string DowntimeText(const Downtime& d) {
+  switch (d.state) {
+    case Downtime::State::kNotMarked:
+      return "not marked in the plan (mark steps `downtime: start` and `downtime: end`)";
+    case Downtime::State::kNotStarted:
+      return fmt::format("not started: `{}` never began", d.start_step);
+    case Downtime::State::kOpen:
+      return fmt::format("at least {} and still open: `{}` began {}; `{}` has not succeeded",
+                         HumanDuration(d.duration_ms), d.start_step, HumanTime(d.start_us),
+                         d.end_step);
+    case Downtime::State::kClosed:
+      return fmt::format("{}, from `{}` starting ({}) to `{}` succeeding ({})",
+                         HumanDuration(d.duration_ms), d.start_step, HumanTime(d.start_us),
+                         d.end_step, HumanTime(d.end_us));
+  }
+  return "";
+}
+
+std::string InDoubtText(const InDoubt& d) {
+  const std::string found = fmt::format("in doubt after attempt {}", d.attempt);
+  switch (d.settled) {
+    case InDoubt::Settled::kUnsettled:
+      return found + (d.detail.empty() ? ", still unsettled"
+                                       : ", still unsettled (the check could not tell: " +
+                                             OneLine(d.detail, kCellMax) + ")");
+    case InDoubt::Settled::kCheck:
+      return found + (d.effect_in_place.value_or(false)
+                          ? ": the check found the effect in place, recovered without re-running"
+                          : ": the check found the effect absent, ran again");
+    case InDoubt::Settled::kResolve:
+      return found +
+             fmt::format(": {} resolved it as {}", d.by,
+                         d.effect_in_place.value_or(false) ? "applied" : "not applied (ran again)");
+    case InDoubt::Settled::kRerun:
+      return found + ": idempotent, ran again";
+  }
+  return found;
+}
+
+// The approval decision for a step, if any.
+const Decision* ApprovalOf(const Report& r, const std::string& step) {
+  for (const Decision& d : r.decisions) {
+    if (d.kind == Decision::Kind::kApproval && d.step == step) return &d;
+  }
+  return nullptr;
+}
+
+std::string StepNotes(const Report& r, const StepReport& s) {
+  std::vector<std::string> notes;
+  if (s.downtime == plan::Downtime::kStart) notes.push_back("downtime starts");
+  if (s.downtime == plan::Downtime::kEnd) notes.push_back("downtime ends");
+  if (s.always) notes.push_back("always runs");
+  if (const Decision* approval = ApprovalOf(r, s.id)) {
+    notes.push_back(fmt::format("approved by {} via {}", approval->by, approval->via));
+  }
+  for (const InDoubt& d : s.in_doubt) notes.push_back(InDoubtText(d));
+  if (!s.skip_reason.empty()) notes.push_back("skipped: " + s.skip_reason);
+  if (!s.error.empty()) notes.push_back("error: " + OneLine(s.error, kCellMax));
+  return Join(notes, "; ");
+}
+
+std::string InterruptionText(const Interruption& i) {
+  std::string text =
+      i.kind == Interruption::Kind::kPause
+          ? fmt::format("paused: {}{}{}", i.reason, i.step.empty() ? "" : ", step ", i.step)
+          : "the runner stopped without journaling a pause (killed, crashed or lost)";
+  if (!i.in_doubt_steps.empty()) {
+    text += fmt::format("; found in doubt on resume: {}", Join(i.in_doubt_steps, ", "));
+  }
+  return text;
+}
+
+std::string StandingStill(const Interruption& i) {
+  // Only a pause can still stand: a crash gap ends at the RunResumed that reveals it.
+  return i.gap_ms ? HumanDuration(i.gap_ms) : "still paused";
+}
+
+std::string TimelineLine(const TimelineEntry& e) {
+  return fmt::format("{} (+{}) {}: {}{}", HumanTime(e.time_us), HumanDuration(e.since_start_ms),
+                     e.operator_name, e.step.empty() ? "" : "`" + e.step + "` ", e.text);
+}
+
+// --- post-mortem ---------------------------------------------------------------------
+
+std::string StepCounts(const std::vector<StepReport>& steps) {
+  auto count = [&](std::string_view status) {
+    return std::count_if(steps.begin(), steps.end(),
+                         [&](const StepReport& s) { return s.status == status; });
+  };
+  std::string text = fmt::format("{} of {} steps succeeded", count("succeeded"), steps.size());
+  for (std::string_view status :
+       {"failed", "skipped", "pending", "running", "in_doubt", "awaiting_approval"}) {
+    if (const auto n = count(status); n > 0) text += fmt::format(", {} {}", n, status);
+  }
+  return text + ".";
+}
+
+PostMortemSection PostMortemSummary(const Report& r) {
+  const Summary& s = r.summary;
+  const std::string incident = s.incident.empty() ? "" : " for " + s.incident;
+  PostMortemSection out{.title = "Summary"};
+  if (Finished(s)) {
+    out.facts.push_back(fmt::format("Run {} of plan {}{} started {} and {} {} later.", r.run_id,
+                                    s.plan, incident, HumanTime(s.started_us),
+                                    s.outcome == "aborted" ? "was aborted" : s.outcome,
+                                    HumanDuration(s.total_ms)));
+  } else {
+    out.facts.push_back(
+        fmt::format("Run {} of plan {}{} started {}; at its last event ({}, {} later) it was {}.",
+                    r.run_id, s.plan, incident, HumanTime(s.started_us), HumanTime(s.ended_us),
+                    HumanDuration(s.total_ms), s.outcome_detail));
+  }
+  out.facts.push_back(StepCounts(r.steps));
+  if (!s.abort_reason.empty()) out.facts.push_back("Abort requested: " + s.abort_reason + ".");
+  if (s.rehearsal)
+    out.facts.push_back("This was a rehearsal against throwaway copies of the targets.");
+  out.facts.push_back("Operators: " + Join(s.operators, ", ") + ".");
+  if (!r.interruptions.empty()) {
+    std::int64_t still_ms = 0;
+    for (const Interruption& i : r.interruptions) still_ms += i.gap_ms.value_or(0);
+    const std::size_t n = r.interruptions.size();
+    out.facts.push_back(fmt::format("The run was interrupted {} and stood still for {}.",
+                                    n == 1 ? "once" : fmt::format("{} times", n),
+                                    HumanDuration(still_ms)));
+  }
+  out.blank =
+      "What went wrong and why it was rolled back, in two or three sentences for someone "
+      "who was not there.";
+  return out;
+}
+
+PostMortemSection PostMortemImpact(const Report& r) {
+  const Downtime& d = r.summary.downtime;
+  PostMortemSection out{.title = "Impact"};
+  switch (d.state) {
+    case Downtime::State::kNotMarked:
+      break;
+    case Downtime::State::kNotStarted:
+      out.facts.push_back(fmt::format("The downtime window (`{}` to `{}`) never opened.",
+                                      d.start_step, d.end_step));
+      break;
+    case Downtime::State::kOpen:
+      out.facts.push_back(fmt::format(
+          "The downtime window was still open at the last event: at least {} since `{}` began.",
+          HumanDuration(d.duration_ms), d.start_step));
+      break;
+    case Downtime::State::kClosed:
+      out.facts.push_back(fmt::format("Downtime during the rollback: {} (from `{}` to `{}`).",
+                                      HumanDuration(d.duration_ms), d.start_step, d.end_step));
+      break;
+  }
+  if (r.summary.rehearsal) out.facts.push_back("A rehearsal: no production target was touched.");
+  out.blank = "Who and what was affected (users, requests, data), and for how long.";
+  return out;
+}
+
+PostMortemSection PostMortemTrigger(const Report& r) {
+  PostMortemSection out{.title = "Trigger and root cause"};
+  for (const Triage& t : r.triage) {
+    out.facts.push_back(
+        fmt::format("Triage by {} at {}: {} at severity {}; recommended action: {}{}.", t.by,
+                    HumanTime(t.at_us), t.issue, t.severity, ActionWords(t.action),
+                    t.note.empty() ? "" : " (" + t.note + ")"));
+  }
+  if (r.triage.empty()) out.facts.push_back("No triage decision was recorded in this run.");
+  if (!r.summary.description.empty()) {
+    out.facts.push_back("What the plan undoes: " + OneLine(r.summary.description, 1000));
+  }
+  out.blank = "The change or event that caused the incident, and why it did.";
+  return out;
+}
+
+PostMortemSection PostMortemDetection() {
+  return PostMortemSection{
+      .title = "Detection",
+      .blank =
+          "How and when the problem was noticed (alert, dashboard, user report), and how "
+          "long that took."};
+}
+
+PostMortemSection PostMortemResolution(const Report& r) {
+  PostMortemSection out{.title = "Resolution"};
+  for (const StepReport& s : r.steps) {
+    std::string line = fmt::format("{} (`{}`): {}", s.title, s.id, s.status);
+    if (s.actual_ms) line += " in " + HumanDuration(s.actual_ms);
+    if (!s.recovered.empty()) line += ", recovered by " + s.recovered;
+    out.facts.push_back(line);
+  }
+  if (!r.verification.empty()) {
+    std::vector<std::string> failed;
+    for (const VerificationCheck& c : r.verification) {
+      if (!c.pass) failed.push_back(c.check);
+    }
+    out.facts.push_back(fmt::format("Verification: {} of {} checks passed{}.",
+                                    r.verification.size() - failed.size(), r.verification.size(),
+                                    failed.empty() ? "" : "; failed: " + Join(failed, ", ")));
+  }
+  for (const Backup& b : r.backups) {
+    out.facts.push_back(
+        fmt::format("Backup taken: `{}` ({}, sha256 `{}`).", b.path, Bytes(b.bytes), b.sha256));
+  }
+  if (!Finished(r.summary)) {
+    out.blank = fmt::format("What remains to be done: the run is {}.", r.summary.outcome_detail);
+  }
+  return out;
+}
+
+PostMortemSection PostMortemTimeline(const Report& r) {
+  PostMortemSection out{.title = "Timeline"};
+  for (const TimelineEntry& e : r.timeline) {
+    if (e.key) out.facts.push_back(TimelineLine(e));
+  }
+  out.blank =
+      "What happened before the rollback (detection, escalation, the decision to roll "
+      "back) and after it.";
+  return out;
+}
+
+PostMortemSection PostMortemActionItems(const Report& r) {
+  PostMortemSection out{.title = "Action items"};
+  for (const VerificationCheck& c : r.verification) {
+    if (c.pass) continue;
+    out.facts.push_back(
+        fmt::format("Find out why verification check '{}' (`{}`) failed: expected "
+                    "{}, observed {}.",
+                    c.check, c.step, OneLine(ValueText(c.expected), kCellMax),
+                    OneLine(ValueText(c.observed), kCellMax)));
+  }
+  for (const StepReport& s : r.steps) {
+    if (s.status == "failed") {
+      out.facts.push_back(fmt::format("Fix step `{}`: {}", s.id, OneLine(s.error, kCellMax)));
+    }
+    for (const InDoubt& d : s.in_doubt) {
+      if (d.settled == InDoubt::Settled::kResolve) {
+        out.facts.push_back(
+            fmt::format("Give step `{}` a `check:`, so that a crash there is settled without "
+                        "asking an operator.",
+                        s.id));
+      }
+    }
+    if (OverPlan(s)) {
+      out.facts.push_back(fmt::format("Revisit the estimate of step `{}`: planned {}, took {}.",
+                                      s.id, HumanDuration(s.planned_ms),
+                                      HumanDuration(s.actual_ms)));
+    }
+  }
+  for (const Interruption& i : r.interruptions) {
+    if (i.kind == Interruption::Kind::kCrash) {
+      out.facts.push_back(
+          fmt::format("Find out why the runner stopped after {} (nothing journaled for {}).",
+                      HumanTime(i.from_us), HumanDuration(i.gap_ms)));
+    }
+  }
+  out.blank = "Owner, action, ticket and due date for each follow-up.";
+  return out;
+}
+
+// --- detail tables -------------------------------------------------------------------
+
+std::vector<std::pair<std::string, Cell>> Overview(const Report& r) {
+  const Summary& s = r.summary;
+  return {
+      {"Plan", Code(s.plan)},
+      {"Incident", Cell{s.incident.empty() ? "—" : s.incident}},
+      {"Outcome", Cell{s.outcome_detail, ResultTone(s.outcome)}},
+      {"Rehearsal", Cell{s.rehearsal ? "yes: against throwaway copies of the targets" : "no"}},
+      {"Operators", Cell{Join(s.operators, ", ")}},
+      {"Started", Cell{HumanTime(s.started_us)}},
+      {"Ended (last event)", Cell{HumanTime(s.ended_us)}},
+      {"Total time", Cell{HumanDuration(s.total_ms)}},
+      {"Downtime", Cell{DowntimeText(s.downtime),
+                        s.downtime.state == Downtime::State::kOpen ? Tone::kWarn : Tone::kPlain}},
+      {"Run", Code(r.run_id)},
+      {"Plan file", Code(s.plan_file)},
+      {"Plan SHA-256", Code(s.plan_sha256)},
+  };
+}
+
+Section StepsSection(const Report& r) {
+  Section out{
+      .title = "Steps",
+      .lead =
+          "Planned and actual time of each step. The actual time runs from the step's "
+          "first start (an approval: its request) to its outcome, retries and "
+          "interruptions included.",
+      .table = {{"#", "Step", "Title", "Result", "Planned", "Actual", "Attempts", "Notes"}, {}},
+      .if_empty = "The plan has no steps.",
+      .figure = Section::Figure::kPlannedVsActual};
+  int n = 0;
+  for (const StepReport& s : r.steps) {
+    out.table.rows.push_back(
+        {Cell{std::to_string(++n)}, Code(s.id), Cell{s.title}, Cell{s.status, ResultTone(s.status)},
+         Cell{HumanDuration(s.planned_ms)},
+         Cell{HumanDuration(s.actual_ms), OverPlan(s) ? Tone::kWarn : Tone::kPlain},
+         Cell{std::to_string(s.attempts)}, Cell{StepNotes(r, s)}});
+  }
+  return out;
+}
+
+Section DecisionsSection(const Report& r) {
+  Section out{.title = "Approvals and resolves",
+              .lead = "Operators' answers, as journaled with their names.",
+              .table = {{"When", "Step", "Decision", "By", "Via", "Waited"}, {}},
+              .if_empty = "No approvals or resolves."};
+  for (const Decision& d : r.decisions) {
+    const std::string decision = d.kind == Decision::Kind::kApproval
+                                     ? "approved with phrase " + d.answer
+                                     : "resolved as " + d.answer;
+    out.table.rows.push_back({Cell{HumanTime(d.at_us)}, Code(d.step), Cell{decision}, Cell{d.by},
+                              Code(d.via), Cell{HumanDuration(d.waited_ms)}});
+  }
+  return out;
+}
+
+Section VerificationSection(const Report& r) {
+  Section out{.title = "Verification",
+              .lead = "Each check of the verify steps, as their outputs recorded it.",
+              .table = {{"Step", "Check", "Expected", "Observed", "Result"}, {}},
+              .if_empty = "No verify step recorded checks."};
+  for (const VerificationCheck& c : r.verification) {
+    out.table.rows.push_back({Code(c.step), Cell{c.check},
+                              Cell{OneLine(ValueText(c.expected), kCellMax)},
+                              Cell{OneLine(ValueText(c.observed), kCellMax)},
+                              c.pass ? Cell{"pass", Tone::kGood} : Cell{"FAIL", Tone::kBad}});
+  }
+  return out;
+}
+
+Section BackupsSection(const Report& r) {
+  Section out{.title = "Backups",
+              .table = {{"Step", "Path", "Size", "SHA-256"}, {}},
+              .if_empty = "No backups were taken."};
+  for (const Backup& b : r.backups) {
+    out.table.rows.push_back({Code(b.step), Code(b.path), Cell{Bytes(b.bytes)}, Code(b.sha256)});
+  }
+  return out;
+}
+
+Section ErrorsSection(const Report& r) {
+  Section out{.title = "Errors",
+              .lead = "Every failed attempt, with the adapter's message.",
+              .table = {{"When", "Step", "Attempt", "Message"}, {}},
+              .if_empty = "No step failed."};
+  for (const StepError& e : r.errors) {
+    out.table.rows.push_back({Cell{HumanTime(e.at_us)}, Code(e.step),
+                              Cell{std::to_string(e.attempt)}, Cell{OneLine(e.message, 2000)}});
+  }
+  return out;
+}
+
+Section InterruptionsSection(const Report& r) {
+  Section out{
+      .title = "Interruptions",
+      .lead =
+          "Each time the run stood still: pauses (until resumed) and crashes (from the "
+          "runner's last event to the resume that found it gone).",
+      .table = {{"Kind", "From", "Until", "Stood still", "What happened", "Resumed by"}, {}},
+      .if_empty = "The run was never interrupted."};
+  for (const Interruption& i : r.interruptions) {
+    out.table.rows.push_back({Cell{std::string(ToString(i.kind)),
+                                   i.kind == Interruption::Kind::kCrash ? Tone::kBad : Tone::kWarn},
+                              Cell{HumanTime(i.from_us)}, Cell{HumanTime(i.until_us)},
+                              Cell{StandingStill(i)}, Cell{InterruptionText(i)},
+                              Cell{i.resumed_by.empty() ? "—" : i.resumed_by}});
+  }
+  return out;
+}
+
+Section NotesSection(const Report& r) {
+  Section out{.title = "Operator notes",
+              .table = {{"When", "By", "Note"}, {}},
+              .if_empty = "No notes (add one with `backout note RUN TEXT`)."};
+  for (const Note& n : r.notes) {
+    out.table.rows.push_back({Cell{HumanTime(n.at_us)}, Cell{n.by}, Cell{OneLine(n.text, 4000)}});
+  }
+  return out;
+}
+
+Section TimelineSection(const Report& r) {
+  Section out{.title = "Event timeline",
+              .lead = "Every event in the journal, in order.",
+              .table = {{"#", "Time", "Since start", "Who", "Step", "What"}, {}},
+              .if_empty = "The journal has no events."};
+  for (const TimelineEntry& e : r.timeline) {
+    out.table.rows.push_back({Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
+                              Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name},
+                              e.step.empty() ? Cell{""} : Code(e.step), Cell{e.text}});
+  }
+  return out;
+}
+
+Section IntegritySection(const Report& r) {
+  const Integrity& i = r.integrity;
+  return Section{
+      .title = "Integrity",
+      .lead =
+          "Each event carries the SHA-256 of the one before it, so the head hash stands for the "
+          "whole history: record it in the ticket, and `backout verify` checks the chain "
+          "again later.",
+      .table = {
+          {"Events", "Head hash", "Hash chain"},
+          {{Cell{std::to_string(i.events)}, Code(i.head_hash),
+            i.chain_verified ? Cell{"verified", Tone::kGood} : Cell{"not verified", Tone::kBad}}}}};
+}
+
+}  // namespace
+
+Document BuildDocument(const Report& r) {
+  Document doc;
+  doc.title = "Rollback report: " + r.summary.plan;
+  doc.subtitle = (r.summary.incident.empty() ? "" : r.summary.incident + " · ") + "run " + r.run_id;
+  doc.description = OneLine(r.summary.description, 1000);
+  doc.outcome = Cell{r.summary.outcome_detail, ResultTone(r.summary.outcome)};
+  doc.overview = Overview(r);
+  doc.post_mortem = {PostMortemSummary(r),    PostMortemImpact(r),     PostMortemTrigger(r),
+                     PostMortemDetection(),   PostMortemResolution(r), PostMortemTimeline(r),
+                     PostMortemActionItems(r)};
+  doc.details = {StepsSection(r),   DecisionsSection(r), VerificationSection(r),
+                 BackupsSection(r), ErrorsSection(r),    InterruptionsSection(r),
+                 NotesSection(r),   TimelineSection(r),  IntegritySection(r)};
+  return doc;
+}
+
+}  // namespace backout::report

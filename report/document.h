@@ -1,0 +1,58 @@
+// The human-readable shape of a report, shared by the Markdown and HTML renderers: every
+// sentence, table cell and post-mortem blank is decided here once, and the renderers only add
+// markup. Deterministic: built from the Report alone.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "report/report.h"
+
+namespace backout::report {
+
+// How a cell wants to be shown: good/bad/warn colour a result; code is an identifier, path
+// or hash (monospace).
+enum class Tone { kPlain, kGood, kBad, kWarn, kCode };
+
+struct Cell {
+  std::string text;
+  Tone tone = Tone::kPlain;
+};
+
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<Cell>> rows;  // each as wide as `columns`
+};
+
+// A post-mortem section (Google SRE template): what the journal says, then what people
+// still have to write, shown as a marked blank.
+struct PostMortemSection {
+  std::string title;
+  std::vector<std::string> facts;
+  std::string blank;  // the question the blank asks; "" when the journal answers it all
+};
+
+// A detail section: a lead sentence and a table (or `if_empty` when it has no rows).
+struct Section {
+  enum class Figure { kNone, kPlannedVsActual };  // a chart the HTML form draws first
+  std::string title;
+  std::string lead;
+  Table table;
+  std::string if_empty;
+  Figure figure = Figure::kNone;
+};
+
+struct Document {
+  std::string title;     // "Rollback report: PLAN"
+  std::string subtitle;  // "INC-2041 · run RUN"
+  std::string description;
+  Cell outcome;                                        // the run's outcome, toned
+  std::vector<std::pair<std::string, Cell>> overview;  // the run summary, label -> value
+  std::vector<PostMortemSection> post_mortem;
+  std::vector<Section> details;
+};
+
+Document BuildDocument(const Report& report);
+
+}  // namespace backout::report

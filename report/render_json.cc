@@ -1,0 +1,158 @@
+// The JSON form of a report. Keys are sorted (nlohmann::json objects), times are ISO 8601 UTC
+// with microseconds, durations are integer milliseconds; a time or duration that does not
+// exist is null, a text that does not exist is "". docs/report.schema.json is its contract:
+// change both together.
+#include "base/time.h"
+#include "report/render.h"
+
+namespace backout::report {
+namespace {
+
+using nlohmann::json;
+
+// The JSON form's version: raise it when a field changes meaning or goes away.
+constexpr int kFormatVersion = 1;
+
+json Time(std::int64_t time_us) { return time_us == 0 ? json() : json(FormatUtcMicros(time_us)); }
+
+json Ms(const std::optional<std::int64_t>& ms) { return ms ? json(*ms) : json(); }
+
+json OptionalBool(const std::optional<bool>& b) { return b ? json(*b) : json(); }
+
+json SummaryJson(const Summary& s) {
+  const Downtime& d = s.downtime;
+  return {{"plan", s.plan},
+          {"description", s.description},
+          {"incident", s.incident},
+          {"plan_file", s.plan_file},
+          {"plan_sha256", s.plan_sha256},
+          {"outcome", s.outcome},
+          {"outcome_detail", s.outcome_detail},
+          {"abort_reason", s.abort_reason},
+          {"rehearsal", s.rehearsal},
+          {"operators", s.operators},
+          {"started", Time(s.started_us)},
+          {"ended", Time(s.ended_us)},
+          {"total_ms", s.total_ms},
+          {"downtime",
+           {{"state", ToString(d.state)},
+            {"start_step", d.start_step},
+            {"end_step", d.end_step},
+            {"start", Time(d.start_us)},
+            {"end", Time(d.end_us)},
+            {"duration_ms", Ms(d.duration_ms)}}}};
+}
+
+json TimelineJson(const TimelineEntry& e) {
+  return {{"seq", e.seq},
+          {"time", Time(e.time_us)},
+          {"since_start_ms", e.since_start_ms},
+          {"type", e.type},
+          {"operator", e.operator_name},
+          {"host", e.host},
+          {"step", e.step},
+          {"text", e.text},
+          {"key", e.key}};
+}
+
+json InDoubtJson(const InDoubt& d) {
+  return {{"attempt", d.attempt},
+          {"since", Time(d.since_us)},
+          {"settled", ToString(d.settled)},
+          {"effect_in_place", OptionalBool(d.effect_in_place)},
+          {"by", d.by},
+          {"at", Time(d.at_us)},
+          {"detail", d.detail}};
+}
+
+json StepJson(const StepReport& s) {
+  json in_doubt = json::array();
+  for (const InDoubt& d : s.in_doubt) in_doubt.push_back(InDoubtJson(d));
+  return {{"id", s.id},
+          {"title", s.title},
+          {"kind", s.kind},
+          {"status", s.status},
+          {"downtime", ToString(s.downtime)},
+          {"always", s.always},
+          {"attempts", s.attempts},
+          {"planned_ms", Ms(s.planned_ms)},
+          {"actual_ms", Ms(s.actual_ms)},
+          {"started", Time(s.started_us)},
+          {"finished", Time(s.finished_us)},
+          {"recovered", s.recovered},
+          {"in_doubt", std::move(in_doubt)},
+          {"skip_reason", s.skip_reason},
+          {"error", s.error}};
+}
+
+json DecisionJson(const Decision& d) {
+  return {{"kind", ToString(d.kind)},
+          {"step", d.step},
+          {"by", d.by},
+          {"at", Time(d.at_us)},
+          {"answer", d.answer},
+          {"via", d.via},
+          {"requested", Time(d.requested_us)},
+          {"waited_ms", Ms(d.waited_ms)}};
+}
+
+json CheckJson(const VerificationCheck& c) {
+  return {{"step", c.step},         {"check", c.check}, {"expected", c.expected},
+          {"observed", c.observed}, {"pass", c.pass},   {"message", c.message}};
+}
+
+json BackupJson(const Backup& b) {
+  return {{"step", b.step}, {"path", b.path}, {"bytes", b.bytes}, {"sha256", b.sha256}};
+}
+
+json ErrorJson(const StepError& e) {
+  return {{"step", e.step}, {"attempt", e.attempt}, {"at", Time(e.at_us)}, {"message", e.message}};
+}
+
+json NoteJson(const Note& n) { return {{"by", n.by}, {"at", Time(n.at_us)}, {"text", n.text}}; }
+
+json TriageJson(const Triage& t) {
+  return {{"by", t.by},         {"at", Time(t.at_us)}, {"issue", t.issue}, {"severity", t.severity},
+          {"action", t.action}, {"note", t.note}};
+}
+
+json InterruptionJson(const Interruption& i) {
+  return {{"kind", ToString(i.kind)},
+          {"reason", i.reason},
+          {"step", i.step},
+          {"from", Time(i.from_us)},
+          {"until", Time(i.until_us)},
+          {"gap_ms", Ms(i.gap_ms)},
+          {"resumed_by", i.resumed_by},
+          {"in_doubt_steps", i.in_doubt_steps}};
+}
+
+template <typename T, typename F>
+json ArrayOf(const std::vector<T>& items, F to_json) {
+  json out = json::array();
+  for (const T& item : items) out.push_back(to_json(item));
+  return out;
+}
+
+}  // namespace
+
+json RenderJson(const Report& r) {
+  return {{"format_version", kFormatVersion},
+          {"run_id", r.run_id},
+          {"summary", SummaryJson(r.summary)},
+          {"timeline", ArrayOf(r.timeline, TimelineJson)},
+          {"steps", ArrayOf(r.steps, StepJson)},
+          {"decisions", ArrayOf(r.decisions, DecisionJson)},
+          {"verification", ArrayOf(r.verification, CheckJson)},
+          {"backups", ArrayOf(r.backups, BackupJson)},
+          {"errors", ArrayOf(r.errors, ErrorJson)},
+          {"notes", ArrayOf(r.notes, NoteJson)},
+          {"triage", ArrayOf(r.triage, TriageJson)},
+          {"interruptions", ArrayOf(r.interruptions, InterruptionJson)},
+          {"integrity",
+           {{"events", r.integrity.events},
+            {"head_hash", r.integrity.head_hash},
+            {"chain_verified", r.integrity.chain_verified}}}};
+}
+
+}  // namespace backout::report

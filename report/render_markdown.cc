@@ -1,0 +1,98 @@
+// The Markdown form: the Document (report/document.h) with Markdown markup, written to read
+// well when pasted into a ticket (GitHub-flavoured tables, no HTML).
+#include <fmt/format.h>
+
+#include "report/document.h"
+#include "report/render.h"
+
+namespace backout::report {
+namespace {
+
+// A table cell on one line, with the column separator escaped.
+std::string CellText(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == '|') {
+      out += "\\|";
+    } else if (ch == '\n') {
+      out += ' ';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// `text`, with a longer fence when the text itself holds a backtick.
+std::string CodeSpan(std::string_view text) {
+  if (text.empty()) return "";
+  if (text.find('`') == std::string_view::npos) return fmt::format("`{}`", text);
+  return fmt::format("`` {} ``", text);
+}
+
+std::string CellMarkdown(const Cell& cell) {
+  switch (cell.tone) {
+    case Tone::kCode:
+      return CellText(CodeSpan(cell.text));
+    case Tone::kBad:
+      return CellText(cell.text.empty() ? "" : "**" + cell.text + "**");
+    default:
+      return CellText(cell.text);
+  }
+}
+
+std::string Row(const std::vector<std::string>& cells) {
+  return fmt::format("| {} |\n", fmt::join(cells, " | "));
+}
+
+std::string TableMarkdown(const Table& t) {
+  std::string out = Row(t.columns);
+  out += Row(std::vector<std::string>(t.columns.size(), "---"));
+  for (const std::vector<Cell>& row : t.rows) {
+    std::vector<std::string> cells;
+    for (const Cell& c : row) cells.push_back(CellMarkdown(c));
+    out += Row(cells);
+  }
+  return out;
+}
+
+std::string Overview(const Document& doc) {
+  Table t{{"Field", "Value"}, {}};
+  for (const auto& [label, value] : doc.overview) t.rows.push_back({Cell{label}, value});
+  return "## Run summary\n\n" + TableMarkdown(t) + "\n";
+}
+
+std::string PostMortem(const Document& doc) {
+  std::string out = "## Post-mortem\n\n";
+  for (const PostMortemSection& s : doc.post_mortem) {
+    out += fmt::format("### {}\n\n", s.title);
+    for (const std::string& fact : s.facts) out += "- " + fact + "\n";
+    if (!s.facts.empty()) out += "\n";
+    if (!s.blank.empty()) out += fmt::format("_to be filled in_: {}\n\n", s.blank);
+  }
+  return out;
+}
+
+std::string Detail(const Section& s) {
+  std::string out = fmt::format("## {}\n\n", s.title);
+  if (!s.lead.empty()) out += s.lead + "\n\n";
+  out += s.table.rows.empty() ? s.if_empty + "\n" : TableMarkdown(s.table);
+  return out + "\n";
+}
+
+}  // namespace
+
+std::string RenderMarkdown(const Report& report) {
+  const Document doc = BuildDocument(report);
+  std::string out =
+      fmt::format("# {}\n\n{} · outcome: **{}**\n\n", doc.title, doc.subtitle, doc.outcome.text);
+  if (!doc.description.empty()) out += "> " + doc.description + "\n\n";
+  out += Overview(doc);
+  out += PostMortem(doc);
+  for (const Section& s : doc.details) out += Detail(s);
+  // One final newline, not two.
+  out.pop_back();
+  return out;
+}
+
+}  // namespace backout::report

@@ -1,0 +1,228 @@
+// The three renderers on hand-built journals: what each form must contain, what it must
+// escape, and that the same journal always gives the same bytes.
+#include "report/render.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "report/test_journal.h"
+#include "report/text.h"
+
+namespace backout::report {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TestJournal;
+
+// Like HasSubstr, but a failure shows only the missing part, not a whole page.
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "missing: " << part;
+}
+::testing::AssertionResult Lacks(const std::string& text, const std::string& part) {
+  if (text.find(part) == std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "unexpected: " << part;
+}
+
+// A finished run touching every section: triage, a note with markup characters, a crash
+// settled by an operator, an approval, a backup, a failed verification check.
+void WriteEventfulRun(TestJournal& j) {
+  j.StartRun(0);
+  j.At(1).Add(sm::TriageRecorded{"data_corruption", "critical", "rollback_now", "within 15m"},
+              "erin");
+  j.At(2).Add(sm::NoteAdded{"a | b\n<script>alert(1)</script>"}, "erin");
+  j.At(10).Add(sm::StepStarted{"stop-app", 1});
+  j.At(70).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(70).Add(sm::StepInDoubt{"stop-app", 1}, "bob");
+  j.At(71).Add(sm::StepChecked{"stop-app", sm::StepChecked::Finding::kUnknown, "no answer"}, "bob");
+  j.At(71).Add(sm::RunPaused{sm::RunPaused::Reason::kInDoubt, "stop-app"}, "bob");
+  j.At(80).Add(sm::StepResolved{"stop-app", true}, "dave");
+  j.At(81).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(82).Add(sm::StepStarted{"backup", 1}, "bob");
+  j.At(83).Add(
+      sm::StepSucceeded{
+          "backup",
+          1,
+          {{"path", "/b/app.db"}, {"bytes", 3 << 20}, {"sha256", std::string(64, 'c')}}},
+      "bob");
+  j.At(84).Add(sm::ApprovalGranted{"confirm", "GO", "--approve"}, "bob");
+  j.At(85).Add(sm::StepStarted{"drop", 1}, "bob");
+  j.At(86).Add(sm::StepSucceeded{"drop", 1}, "bob");
+  j.At(87).Add(sm::StepStarted{"verify", 1}, "bob");
+  j.At(88).Add(sm::StepFailed{"verify",
+                              1,
+                              "1 of 1 checks failed",
+                              {{"checks",
+                                {{{"check", "row_count images"},
+                                  {"expected", 100},
+                                  {"observed", 99},
+                                  {"pass", false},
+                                  {"message", "expected 100, observed 99"}}}}}},
+               "bob");
+  j.At(89).Add(sm::StepSkipped{"start-app", "an earlier step failed"}, "bob");
+  j.At(90).Add(sm::RunFinished{sm::RunFinished::Outcome::kFailed}, "bob");
+}
+
+Report EventfulReport() {
+  TestJournal j;
+  WriteEventfulRun(j);
+  return j.Build();
+}
+
+const std::vector<std::string> kSectionTitles = {"Run summary",
+                                                 "Post-mortem",
+                                                 "Summary",
+                                                 "Impact",
+                                                 "Trigger and root cause",
+                                                 "Detection",
+                                                 "Resolution",
+                                                 "Timeline",
+                                                 "Action items",
+                                                 "Steps",
+                                                 "Approvals and resolves",
+                                                 "Verification",
+                                                 "Backups",
+                                                 "Errors",
+                                                 "Interruptions",
+                                                 "Operator notes",
+                                                 "Event timeline",
+                                                 "Integrity"};
+
+TEST(RenderMarkdown, HasEverySectionHeadingAndMarkedBlanks) {
+  const std::string md = RenderMarkdown(EventfulReport());
+  EXPECT_TRUE(Contains(md, "# Rollback report: test-rollback\n"));
+  for (const std::string& title : kSectionTitles) {
+    EXPECT_TRUE(Contains(md, "# " + title + "\n")) << title;
+  }
+  EXPECT_TRUE(Contains(md, "### Detection\n\n_to be filled in_: How and when"));
+  EXPECT_EQ(md.back(), '\n');
+  EXPECT_NE(md.substr(md.size() - 2), "\n\n");
+}
+
+TEST(RenderMarkdown, FillsThePostMortemFromTheJournal) {
+  const std::string md = RenderMarkdown(EventfulReport());
+  EXPECT_TRUE(Contains(md,
+                       "- Triage by erin at 2027-01-15 08:00:01 UTC: data_corruption at "
+                       "severity critical; recommended action: roll back now (within 15m).\n"));
+  EXPECT_TRUE(Contains(md, "- Verification: 0 of 1 checks passed; failed: row_count images.\n"));
+  EXPECT_TRUE(Contains(md, "- Give step `stop-app` a `check:`"));
+  EXPECT_TRUE(Contains(md,
+                       "- Find out why verification check 'row_count images' (`verify`) "
+                       "failed: expected 100, observed 99.\n"));
+  EXPECT_TRUE(Contains(md,
+                       "Find out why the runner stopped after 2027-01-15 08:00:10 UTC "
+                       "(nothing journaled for 1m00s)."));
+  EXPECT_TRUE(Contains(md,
+                       "| **crash** | 2027-01-15 08:00:10 UTC | 2027-01-15 08:01:10 UTC | "
+                       "1m00s |"));
+  EXPECT_TRUE(Contains(md, std::string(64, 'c')));
+}
+
+TEST(RenderMarkdown, WithoutTriageSaysSoAndKeepsTheRootCauseBlank) {
+  TestJournal j;
+  j.StartRun(0);
+  const std::string md = RenderMarkdown(j.Build());
+  EXPECT_TRUE(Contains(md, "- No triage decision was recorded in this run.\n"));
+  EXPECT_TRUE(Contains(md, "_to be filled in_: The change or event that caused the incident"));
+  EXPECT_TRUE(Contains(md, "No approvals or resolves.\n"));
+}
+
+TEST(RenderMarkdown, EscapesTheColumnSeparatorInJournalText) {
+  const std::string md = RenderMarkdown(EventfulReport());
+  EXPECT_TRUE(Contains(md, "| erin | a \\| b <script>alert(1)</script> |"));
+}
+
+TEST(RenderHtml, HasEverySectionHeadingAndMarkedBlanks) {
+  const std::string html = RenderHtml(EventfulReport());
+  for (const std::string& title : kSectionTitles) {
+    EXPECT_TRUE(Contains(html, "<h2>" + title + "</h2>") ||
+                Contains(html, "<h3>" + title + "</h3>"))
+        << title;
+  }
+  EXPECT_TRUE(Contains(html, "<p class=\"blank\"><em>to be filled in</em>: How and when"));
+  EXPECT_TRUE(Contains(html, "Give step <code>stop-app</code> a <code>check:</code>"));
+}
+
+TEST(RenderHtml, EscapesJournalTextAndFetchesNothing) {
+  const std::string html = RenderHtml(EventfulReport());
+  EXPECT_TRUE(Lacks(html, "<script"));
+  EXPECT_TRUE(Contains(html, "a | b &lt;script&gt;alert(1)&lt;/script&gt;"));
+  // Self-contained: the only URL is the SVG namespace.
+  std::string without_namespace = html;
+  const std::string ns = "http://www.w3.org/2000/svg";
+  without_namespace.erase(without_namespace.find(ns), ns.size());
+  EXPECT_TRUE(Lacks(without_namespace, "http"));
+  EXPECT_TRUE(Lacks(html, " src="));
+  EXPECT_TRUE(Lacks(html, " href="));
+}
+
+TEST(RenderHtml, ChartsPlannedAndActualTimeOfEachStep) {
+  const std::string html = RenderHtml(EventfulReport());
+  EXPECT_TRUE(Contains(html, "<svg xmlns="));
+  // stop-app: planned 30s; actual from +10s to the resolve at +80s, over its plan.
+  EXPECT_TRUE(Contains(html, "fill=\"#c5ced8\"><title>stop-app: planned 30.0s</title>"));
+  EXPECT_TRUE(Contains(html, "fill=\"#d4a72c\"><title>stop-app: actual 1m10s</title>"));
+  // The longest duration fills the whole bar width.
+  EXPECT_TRUE(Contains(html, "width=\"480\" height=\"12\" rx=\"3\" fill=\"#d4a72c\">"));
+  // verify failed: red; start-app never ran: no actual bar.
+  EXPECT_TRUE(Contains(html, "fill=\"#cf222e\"><title>verify: actual 1.0s</title>"));
+  EXPECT_TRUE(Lacks(html, "<title>start-app: actual"));
+}
+
+TEST(RenderJson, UsesNullForWhatNeverHappenedAndKeepsEveryList) {
+  const nlohmann::json j = RenderJson(EventfulReport());
+  EXPECT_EQ(j["format_version"], 1);
+  EXPECT_EQ(j["run_id"], "run-1");
+  EXPECT_EQ(j["summary"]["outcome"], "failed");
+  EXPECT_EQ(j["summary"]["downtime"]["state"], "open");
+  EXPECT_TRUE(j["summary"]["downtime"]["end"].is_null());
+  EXPECT_EQ(j["summary"]["started"], "2027-01-15T08:00:00.000000Z");
+  const nlohmann::json& start_app = j["steps"][5];
+  EXPECT_EQ(start_app["id"], "start-app");
+  EXPECT_EQ(start_app["downtime"], "end");
+  EXPECT_TRUE(start_app["started"].is_null());
+  EXPECT_TRUE(start_app["actual_ms"].is_null());
+  const nlohmann::json& stop_app = j["steps"][0];
+  EXPECT_EQ(stop_app["recovered"], "resolve");
+  EXPECT_EQ(stop_app["in_doubt"][0]["settled"], "resolve");
+  EXPECT_EQ(stop_app["in_doubt"][0]["effect_in_place"], true);
+  EXPECT_EQ(j["decisions"].size(), 2u);
+  EXPECT_EQ(j["decisions"][1]["via"], "--approve");
+  EXPECT_TRUE(j["decisions"][1]["waited_ms"].is_null());
+  EXPECT_EQ(j["interruptions"][0]["kind"], "crash");
+  EXPECT_EQ(j["interruptions"][1]["kind"], "pause");
+  EXPECT_EQ(j["verification"][0]["observed"], 99);
+  EXPECT_EQ(j["backups"][0]["bytes"], 3 << 20);
+  EXPECT_EQ(j["triage"][0]["action"], "rollback_now");
+  EXPECT_EQ(j["notes"][0]["by"], "erin");
+  EXPECT_EQ(j["errors"][0]["message"], "1 of 1 checks failed");
+  EXPECT_EQ(j["timeline"].size(), 19u);
+  EXPECT_EQ(j["integrity"]["events"], 19);
+}
+
+TEST(Render, SameJournalGivesTheSameBytesInEveryFormat) {
+  for (const std::string format : {"md", "html", "json"}) {
+    const Result<std::string> first = Render(EventfulReport(), format);
+    const Result<std::string> second = Render(EventfulReport(), format);
+    ASSERT_TRUE(first.ok()) << format;
+    ASSERT_TRUE(second.ok()) << format;
+    EXPECT_TRUE(*first == *second) << format;
+  }
+}
+
+TEST(Render, RefusesAnUnknownFormat) {
+  const Result<std::string> out = Render(EventfulReport(), "pdf");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(out.status().message(), HasSubstr("'pdf'"));
+}
+
+TEST(OneLine, JoinsLinesAndNeverCutsAUtf8CharacterInTwo) {
+  EXPECT_EQ(OneLine("a\nb", 10), "a b");
+  EXPECT_EQ(OneLine("folded\n", 10), "folded");
+  EXPECT_EQ(OneLine("ééé", 3), "é…");  // é is two bytes: a cut at 3 backs off to 2
+  EXPECT_EQ(OneLine("abcdef", 4), "abcd…");
+}
+
+}  // namespace
+}  // namespace backout::report

@@ -1,0 +1,495 @@
+#include "report/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <variant>
+
+#include "base/sha256.h"
+#include "report/text.h"
+
+namespace backout::report {
+namespace {
+
+std::int64_t MsBetween(std::int64_t from_us, std::int64_t to_us) {
+  return (to_us - from_us) / 1000;
+}
+
+// Typed reads of adapter outputs, which are free-form JSON: a missing or mistyped field reads
+// as empty rather than throwing.
+std::string StringField(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+std::int64_t IntField(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+bool BoolField(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+nlohmann::json AnyField(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() ? *it : nlohmann::json();
+}
+
+// The step an event is about ("" for run-level events without one).
+std::string StepOf(const sm::EventBody& body) {
+  return std::visit(
+      [](const auto& b) -> std::string {
+        if constexpr (requires { b.step; }) {
+          return b.step;
+        } else {
+          return "";
+        }
+      },
+      body);
+}
+
+// Whether a runner (run, resume, abort driving the plan) journaled this event, rather than an
+// operator's command beside a stopped run: notes, triage, `approve`, `resolve`, and the abort
+// request. Only the runner's events show it was alive, so only they bound a crash gap.
+bool WrittenByTheRunner(const sm::EventBody& body) {
+  if (const auto* granted = std::get_if<sm::ApprovalGranted>(&body))
+    return granted->via != "approve";
+  return !std::holds_alternative<sm::NoteAdded>(body) &&
+         !std::holds_alternative<sm::TriageRecorded>(body) &&
+         !std::holds_alternative<sm::StepResolved>(body) &&
+         !std::holds_alternative<sm::AbortRequested>(body);
+}
+
+std::string OutcomeDetail(const sm::RunState& state) {
+  std::string s(sm::ToString(state.status));
+  if (state.status == sm::RunStatus::kPaused && state.pause) {
+    s += fmt::format(" ({}{}{})", sm::ToString(state.pause->reason),
+                     state.pause->step.empty() ? "" : ": ", state.pause->step);
+  }
+  if (state.abort_requested && !state.Finished()) s += ", abort requested";
+  return s;
+}
+
+StepReport StepFromState(const sm::StepState& st, const plan::Plan& plan) {
+  StepReport r;
+  r.id = st.id;
+  r.title = st.id;
+  if (const plan::Step* step = plan.FindStep(st.id)) {
+    r.title = step->title;
+    r.kind = step->action.kind;
+    r.downtime = step->downtime;
+    r.always = step->always;
+    if (step->planned) r.planned_ms = step->planned->count();
+  }
+  r.status = std::string(sm::ToString(st.status));
+  r.attempts = st.attempts;
+  r.started_us = st.first_started_us;
+  r.finished_us = st.finished_us;
+  r.recovered = st.recovered;
+  r.skip_reason = st.skip_reason;
+  r.error = st.error;
+  return r;
+}
+
+// One pass over the events, in order: the timeline and every list that follows the journal.
+// Handlers see the current event as `e_`; each fills `entry_` (text, key) for the timeline.
+class Pass {
+ public:
+  Pass(Report* report, std::int64_t started_us) : report_(report), started_us_(started_us) {
+    for (std::size_t i = 0; i < report_->steps.size(); ++i) step_index_[report_->steps[i].id] = i;
+  }
+
+  void Add(const sm::Event& e) {
+    e_ = &e;
+    entry_ = TimelineEntry{.seq = e.seq,
+                           .time_us = e.time_us,
+                           .since_start_ms = MsBetween(started_us_, e.time_us),
+                           .type = std::string(sm::TypeName(e.body)),
+                           .operator_name = e.operator_name,
+                           .host = e.host,
+                           .step = StepOf(e.body)};
+    if (!std::holds_alternative<sm::StepInDoubt>(e.body)) resumed_ = std::nullopt;
+    std::visit([this](const auto& body) { On(body); }, e.body);
+    if (WrittenByTheRunner(e.body)) last_runner_event_us_ = e.time_us;
+    NoteOperator(e.operator_name);
+    report_->timeline.push_back(std::move(entry_));
+  }
+
+  // When each approval step was asked for (0: never asked, granted up front).
+  std::int64_t ApprovalRequestedAt(const std::string& step) const {
+    const auto it = approval_requested_us_.find(step);
+    return it == approval_requested_us_.end() ? 0 : it->second;
+  }
+
+ private:
+  void Say(std::string text, bool key) {
+    entry_.text = std::move(text);
+    entry_.key = key;
+  }
+
+  StepReport* Step(const std::string& id) {
+    const auto it = step_index_.find(id);
+    return it == step_index_.end() ? nullptr : &report_->steps[it->second];
+  }
+
+  // The step's in-doubt episode still waiting to be settled, if any.
+  InDoubt* OpenInDoubt(const std::string& id) {
+    StepReport* step = Step(id);
+    if (step == nullptr || step->in_doubt.empty()) return nullptr;
+    InDoubt& last = step->in_doubt.back();
+    return last.settled == InDoubt::Settled::kUnsettled ? &last : nullptr;
+  }
+
+  void Settle(const std::string& id, InDoubt::Settled how, std::optional<bool> effect_in_place) {
+    if (InDoubt* open = OpenInDoubt(id)) {
+      open->settled = how;
+      open->effect_in_place = effect_in_place;
+      open->by = e_->operator_name;
+      open->at_us = e_->time_us;
+    }
+  }
+
+  void NoteOperator(const std::string& name) {
+    std::vector<std::string>& ops = report_->summary.operators;
+    if (std::find(ops.begin(), ops.end(), name) == ops.end()) ops.push_back(name);
+  }
+
+  // " (downtime starts)" on the first start of the step that opens the window.
+  std::string DowntimeStarts(const sm::StepStarted& b) const {
+    const bool opens = b.step == report_->summary.downtime.start_step && b.attempt == 1;
+    return opens ? " (downtime starts)" : "";
+  }
+  std::string DowntimeEnds(const sm::StepSucceeded& b) const {
+    return b.step == report_->summary.downtime.end_step ? " (downtime ends)" : "";
+  }
+
+  void On(const sm::RunStarted& b) {
+    Say(fmt::format("run started: plan {}, {} steps{}", b.plan_name, b.step_ids.size(),
+                    b.rehearsal ? ", rehearsal" : ""),
+        true);
+  }
+
+  void On(const sm::StepStarted& b) {
+    if (OpenInDoubt(b.step) != nullptr) Settle(b.step, InDoubt::Settled::kRerun, std::nullopt);
+    const std::string mark = DowntimeStarts(b);
+    Say(fmt::format("started, attempt {}{}", b.attempt, mark), !mark.empty());
+  }
+
+  void On(const sm::StepSucceeded& b) {
+    const std::string mark = DowntimeEnds(b);
+    Say(b.attempt > 1 ? fmt::format("succeeded on attempt {}{}", b.attempt, mark)
+                      : "succeeded" + mark,
+        !mark.empty());
+  }
+
+  void On(const sm::StepFailed& b) {
+    report_->errors.push_back(StepError{b.step, b.attempt, e_->time_us, b.error});
+    Say(fmt::format("failed, attempt {}: {}", b.attempt, OneLine(b.error, 160)), true);
+  }
+
+  void On(const sm::StepSkipped& b) { Say("skipped: " + b.reason, false); }
+
+  void On(const sm::StepInDoubt& b) {
+    if (StepReport* step = Step(b.step)) {
+      step->in_doubt.push_back(InDoubt{.attempt = b.attempt, .since_us = e_->time_us});
+    }
+    if (resumed_) report_->interruptions[*resumed_].in_doubt_steps.push_back(b.step);
+    Say(fmt::format("in doubt: attempt {} started and has no outcome", b.attempt), true);
+  }
+
+  void On(const sm::StepChecked& b) {
+    if (InDoubt* open = OpenInDoubt(b.step)) open->detail = b.detail;
+    switch (b.finding) {
+      case sm::StepChecked::Finding::kPresent:
+        Settle(b.step, InDoubt::Settled::kCheck, true);
+        Say("check found the effect in place: recovered without running it again", true);
+        break;
+      case sm::StepChecked::Finding::kAbsent:
+        Settle(b.step, InDoubt::Settled::kCheck, false);
+        Say("check found the effect absent: it runs again", true);
+        break;
+      case sm::StepChecked::Finding::kUnknown:
+        Say("check could not tell: " + OneLine(b.detail, 160), true);
+        break;
+    }
+  }
+
+  void On(const sm::StepResolved& b) {
+    const std::string answer = b.applied ? "applied" : "not applied";
+    Settle(b.step, InDoubt::Settled::kResolve, b.applied);
+    report_->decisions.push_back(Decision{.kind = Decision::Kind::kResolve,
+                                          .step = b.step,
+                                          .by = e_->operator_name,
+                                          .at_us = e_->time_us,
+                                          .answer = answer,
+                                          .via = "resolve"});
+    Say(fmt::format("resolved by {}: {}", e_->operator_name, answer), true);
+  }
+
+  void On(const sm::ApprovalRequested& b) {
+    approval_requested_us_.try_emplace(b.step, e_->time_us);
+    Say("approval requested: " + OneLine(b.prompt, 160), false);
+  }
+
+  void On(const sm::ApprovalGranted& b) {
+    const std::int64_t requested = ApprovalRequestedAt(b.step);
+    Decision d{.kind = Decision::Kind::kApproval,
+               .step = b.step,
+               .by = e_->operator_name,
+               .at_us = e_->time_us,
+               .answer = b.phrase,
+               .via = b.via,
+               .requested_us = requested};
+    if (requested != 0) d.waited_ms = MsBetween(requested, e_->time_us);
+    report_->decisions.push_back(std::move(d));
+    Say(fmt::format("approved by {} (via {})", e_->operator_name, b.via), true);
+  }
+
+  void On(const sm::RunPaused& b) {
+    paused_ = report_->interruptions.size();
+    report_->interruptions.push_back(Interruption{.kind = Interruption::Kind::kPause,
+                                                  .reason = std::string(sm::ToString(b.reason)),
+                                                  .step = b.step,
+                                                  .from_us = e_->time_us});
+    Say(fmt::format("run paused: {}", sm::ToString(b.reason)), true);  // the entry names the step
+  }
+
+  void On(const sm::RunResumed& b) {
+    const std::string plan_note = b.plan_file_note == "unchanged"
+                                      ? ""
+                                      : fmt::format(" (the plan file is {})", b.plan_file_note);
+    if (paused_) {
+      Interruption& pause = report_->interruptions[*paused_];
+      pause.until_us = e_->time_us;
+      pause.gap_ms = MsBetween(pause.from_us, e_->time_us);
+      pause.resumed_by = e_->operator_name;
+      resumed_ = paused_;
+      paused_ = std::nullopt;
+      Say(fmt::format("run resumed by {} after a pause of {}{}", e_->operator_name,
+                      HumanDuration(pause.gap_ms), plan_note),
+          true);
+      return;
+    }
+    // The run was still running: the previous runner died without journaling a pause.
+    const std::int64_t gap_ms = MsBetween(last_runner_event_us_, e_->time_us);
+    resumed_ = report_->interruptions.size();
+    report_->interruptions.push_back(Interruption{.kind = Interruption::Kind::kCrash,
+                                                  .from_us = last_runner_event_us_,
+                                                  .until_us = e_->time_us,
+                                                  .gap_ms = gap_ms,
+                                                  .resumed_by = e_->operator_name});
+    Say(fmt::format("run resumed by {} after the runner stopped without pausing (crash); "
+                    "nothing journaled for {}{}",
+                    e_->operator_name, HumanDuration(gap_ms), plan_note),
+        true);
+  }
+
+  void On(const sm::AbortRequested& b) { Say("abort requested: " + OneLine(b.reason, 160), true); }
+
+  void On(const sm::RunFinished& b) {
+    Say(fmt::format("run finished: {}", sm::ToString(b.outcome)), true);
+  }
+
+  void On(const sm::NoteAdded& b) {
+    report_->notes.push_back(Note{e_->operator_name, e_->time_us, b.text});
+    Say("note: " + OneLine(b.text, 160), true);
+  }
+
+  void On(const sm::TriageRecorded& b) {
+    report_->triage.push_back(
+        Triage{e_->operator_name, e_->time_us, b.issue, b.severity, b.action, b.note});
+    Say(fmt::format("triage: {} at severity {}: {}", b.issue, b.severity, b.action), true);
+  }
+
+  Report* report_;
+  std::int64_t started_us_;
+  std::map<std::string, std::size_t, std::less<>> step_index_;
+  std::map<std::string, std::int64_t, std::less<>> approval_requested_us_;
+  const sm::Event* e_ = nullptr;
+  TimelineEntry entry_;
+  std::optional<std::size_t> paused_;      // the interruption of the pause that still stands
+  std::optional<std::size_t> resumed_;     // the interruption a RunResumed just ended: the
+                                           // StepInDoubt events of its batch belong to it
+  std::int64_t last_runner_event_us_ = 0;  // where a crash gap starts
+};
+
+// Approval steps have no StepStarted: a granted one ran from its request (or, granted up
+// front, took no time) to its grant.
+void TimeApprovalSteps(const Pass& pass, std::vector<StepReport>& steps) {
+  for (StepReport& step : steps) {
+    if (step.kind != "approval" || step.status != "succeeded") continue;
+    const std::int64_t requested = pass.ApprovalRequestedAt(step.id);
+    step.started_us = requested != 0 ? requested : step.finished_us;
+  }
+}
+
+void TimeSteps(std::vector<StepReport>& steps) {
+  for (StepReport& step : steps) {
+    if (step.started_us != 0 && step.finished_us != 0) {
+      step.actual_ms = MsBetween(step.started_us, step.finished_us);
+    }
+  }
+}
+
+// The steps that open and close the outage window: the first marked `downtime: start`, and
+// the last marked `downtime: end` after it (the outage lasts until everything is back). Not
+// yet measured.
+Downtime MarkedWindow(const std::vector<StepReport>& steps) {
+  Downtime d;
+  const auto start = std::find_if(steps.begin(), steps.end(), [](const StepReport& s) {
+    return s.downtime == plan::Downtime::kStart;
+  });
+  if (start == steps.end()) return d;
+  const auto after_start = std::make_reverse_iterator(start + 1);
+  const auto end = std::find_if(steps.rbegin(), after_start, [](const StepReport& s) {
+    return s.downtime == plan::Downtime::kEnd;
+  });
+  if (end == after_start) return d;
+  d.state = Downtime::State::kNotStarted;
+  d.start_step = start->id;
+  d.end_step = end->id;
+  return d;
+}
+
+void MeasureWindow(const std::vector<StepReport>& steps, std::int64_t last_event_us, Downtime& d) {
+  if (d.state == Downtime::State::kNotMarked) return;
+  auto step_named = [&](const std::string& id) -> const StepReport& {
+    return *std::find_if(steps.begin(), steps.end(),
+                         [&](const StepReport& s) { return s.id == id; });
+  };
+  const StepReport& start = step_named(d.start_step);
+  const StepReport& end = step_named(d.end_step);
+  d.start_us = start.started_us;
+  if (d.start_us == 0) return;  // kNotStarted
+  if (end.status == "succeeded") {
+    d.state = Downtime::State::kClosed;
+    d.end_us = end.finished_us;
+    d.duration_ms = MsBetween(d.start_us, d.end_us);
+  } else {
+    d.state = Downtime::State::kOpen;
+    d.duration_ms = MsBetween(d.start_us, last_event_us);
+  }
+}
+
+std::vector<VerificationCheck> VerificationOf(const std::vector<StepReport>& steps,
+                                              const sm::RunState& state) {
+  std::vector<VerificationCheck> out;
+  for (const StepReport& step : steps) {
+    if (step.kind != "verify") continue;
+    const nlohmann::json& outputs = state.FindStep(step.id)->outputs;
+    const auto checks = outputs.find("checks");
+    if (checks == outputs.end() || !checks->is_array()) continue;
+    for (const nlohmann::json& c : *checks) {
+      if (!c.is_object()) continue;
+      out.push_back(VerificationCheck{step.id, StringField(c, "check"), AnyField(c, "expected"),
+                                      AnyField(c, "observed"), BoolField(c, "pass"),
+                                      StringField(c, "message")});
+    }
+  }
+  return out;
+}
+
+std::vector<Backup> BackupsOf(const std::vector<StepReport>& steps, const sm::RunState& state) {
+  std::vector<Backup> out;
+  for (const StepReport& step : steps) {
+    if (step.kind != "backup") continue;
+    const nlohmann::json& outputs = state.FindStep(step.id)->outputs;
+    if (StringField(outputs, "path").empty()) continue;  // it never produced a backup
+    out.push_back(Backup{step.id, StringField(outputs, "path"), IntField(outputs, "bytes"),
+                         StringField(outputs, "sha256")});
+  }
+  return out;
+}
+
+Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
+  Summary s;
+  s.plan = state.start.plan_name;
+  s.description = plan.description;
+  s.incident = state.start.incident;
+  s.plan_file = state.start.plan_file;
+  s.plan_sha256 = state.start.plan_sha256;
+  s.outcome = std::string(sm::ToString(state.status));
+  s.outcome_detail = OutcomeDetail(state);
+  s.abort_reason = state.abort_reason;
+  s.rehearsal = state.start.rehearsal;
+  s.started_us = state.started_us;
+  s.ended_us = state.last_event_us;
+  s.total_ms = MsBetween(state.started_us, state.last_event_us);
+  return s;
+}
+
+}  // namespace
+
+Report BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
+                   const std::vector<sm::Event>& events, const sm::RunState& state,
+                   const plan::Plan& plan, bool chain_verified) {
+  Report report;
+  report.run_id = run_id;
+  report.summary = SummaryOf(state, plan);
+  for (const sm::StepState& st : state.steps) report.steps.push_back(StepFromState(st, plan));
+  report.summary.downtime = MarkedWindow(report.steps);
+
+  Pass pass(&report, state.started_us);
+  for (const sm::Event& e : events) pass.Add(e);
+  TimeApprovalSteps(pass, report.steps);
+  TimeSteps(report.steps);
+
+  MeasureWindow(report.steps, state.last_event_us, report.summary.downtime);
+  report.verification = VerificationOf(report.steps, state);
+  report.backups = BackupsOf(report.steps, state);
+  report.integrity.events = records.size();
+  if (!records.empty()) report.integrity.head_hash = ToHex(records.back().hash);
+  report.integrity.chain_verified = chain_verified;
+  return report;
+}
+
+std::string_view ToString(Downtime::State s) {
+  switch (s) {
+    case Downtime::State::kNotMarked:
+      return "not_marked";
+    case Downtime::State::kNotStarted:
+      return "not_started";
+    case Downtime::State::kOpen:
+      return "open";
+    case Downtime::State::kClosed:
+      return "closed";
+  }
+  return "?";
+}
+
+std::string_view ToString(InDoubt::Settled s) {
+  switch (s) {
+    case InDoubt::Settled::kUnsettled:
+      return "unsettled";
+    case InDoubt::Settled::kCheck:
+      return "check";
+    case InDoubt::Settled::kResolve:
+      return "resolve";
+    case InDoubt::Settled::kRerun:
+      return "rerun";
+  }
+  return "?";
+}
+
+std::string_view ToString(Decision::Kind k) {
+  return k == Decision::Kind::kApproval ? "approval" : "resolve";
+}
+
+std::string_view ToString(Interruption::Kind k) {
+  return k == Interruption::Kind::kPause ? "pause" : "crash";
+}
+
+std::string_view ToString(plan::Downtime d) {
+  switch (d) {
+    case plan::Downtime::kNone:
+      return "";
+    case plan::Downtime::kStart:
+      return "start";
+    case plan::Downtime::kEnd:
+      return "end";
+  }
+  return "?";
+}
+
+}  // namespace backout::report

@@ -1,0 +1,215 @@
+// The post-incident report of a run: every figure in it is replayed from the run's journal
+// (its events, and the plan text journaled in RunStarted). BuildReport() is pure: no clock,
+// no I/O, no randomness, so the same journal always gives the same report, byte for byte,
+// once rendered (report/render.h).
+//
+// Conventions of the model: times are UTC microseconds since the epoch as journaled (0 means
+// "never happened"); durations are milliseconds; an empty string means "none". Lists keep
+// journal order (timeline, decisions, errors, notes, triage, interruptions) or plan order
+// (steps, verification, backups).
+//
+// docs/report.md says where each section comes from; docs/report.schema.json describes the
+// JSON form.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "journal/journal.h"
+#include "plan/plan.h"
+#include "statemachine/events.h"
+#include "statemachine/state.h"
+
+namespace backout::report {
+
+// The outage window marked in the plan with `downtime: start` / `downtime: end`.
+struct Downtime {
+  enum class State {
+    kNotMarked,   // the plan lacks a `downtime: start` or a `downtime: end` step
+    kNotStarted,  // the start step never began
+    kOpen,        // begun, and the end step has not succeeded (yet): still down at the end
+    kClosed,      // the end step succeeded
+  };
+  State state = State::kNotMarked;
+  std::string start_step;     // the first step marked `downtime: start`
+  std::string end_step;       // the last step marked `downtime: end`
+  std::int64_t start_us = 0;  // the start step began (its first StepStarted)
+  std::int64_t end_us = 0;    // the end step succeeded (0 unless kClosed)
+  // kClosed: end - start; kOpen: from the start to the run's last event (a lower bound).
+  std::optional<std::int64_t> duration_ms;
+};
+
+struct Summary {
+  std::string plan;
+  std::string description;
+  std::string incident;
+  std::string plan_file;
+  std::string plan_sha256;
+  std::string outcome;         // the run's status: "succeeded", "failed", "paused", ...
+  std::string outcome_detail;  // "paused (approval: confirm)", "running, abort requested", ...
+  std::string abort_reason;
+  bool rehearsal = false;
+  std::vector<std::string> operators;  // distinct, in order of their first event
+  std::int64_t started_us = 0;         // RunStarted
+  std::int64_t ended_us = 0;           // the last event
+  std::int64_t total_ms = 0;
+  Downtime downtime;
+};
+
+struct TimelineEntry {
+  std::uint64_t seq = 0;
+  std::int64_t time_us = 0;
+  std::int64_t since_start_ms = 0;
+  std::string type;  // the event type
+  std::string operator_name;
+  std::string host;
+  std::string step;  // the step the event is about, or ""
+  std::string text;  // what happened, in words
+  bool key = false;  // a key moment: shown in the post-mortem timeline too
+};
+
+// One time a step was found in doubt (started, no outcome) and how that was settled.
+struct InDoubt {
+  enum class Settled {
+    kUnsettled,  // still in doubt at the end of the journal
+    kCheck,      // the step's check answered (effect_in_place says what it found)
+    kResolve,    // an operator answered with `backout resolve`
+    kRerun,      // run again without asking (idempotent)
+  };
+  int attempt = 0;
+  std::int64_t since_us = 0;  // StepInDoubt
+  Settled settled = Settled::kUnsettled;
+  std::optional<bool> effect_in_place;  // check: present/absent; resolve: applied/not
+  std::string by;                       // operator of the settling event
+  std::int64_t at_us = 0;               // the settling event
+  std::string detail;                   // the check's detail (also of inconclusive checks)
+};
+
+struct StepReport {
+  std::string id;
+  std::string title;
+  std::string kind;    // the action: "sql", "backup", "approval", ...
+  std::string status;  // the step's final status ("succeeded", "skipped", ...)
+  plan::Downtime downtime = plan::Downtime::kNone;
+  bool always = false;
+  int attempts = 0;
+  std::optional<std::int64_t> planned_ms;
+  // From the step's start (first StepStarted; for an approval, its request) to its outcome;
+  // includes retries and any interruption in between. Unset until both are journaled.
+  std::optional<std::int64_t> actual_ms;
+  std::int64_t started_us = 0;
+  std::int64_t finished_us = 0;
+  std::string recovered;  // "" | "check" | "resolve" (as the state machine records it)
+  std::vector<InDoubt> in_doubt;
+  std::string skip_reason;
+  std::string error;  // the last failure's message
+};
+
+// An approval granted, or an in-doubt step resolved.
+struct Decision {
+  enum class Kind { kApproval, kResolve };
+  Kind kind = Kind::kApproval;
+  std::string step;
+  std::string by;
+  std::int64_t at_us = 0;
+  std::string answer;  // the phrase, or "applied" / "not applied"
+  std::string via;     // approvals: "prompt", "--approve", "approve"; resolves: "resolve"
+  std::int64_t requested_us = 0;          // approvals: ApprovalRequested (0: given up front)
+  std::optional<std::int64_t> waited_ms;  // approvals: from the request to the grant
+};
+
+// One check of a `verify` step, as its outputs recorded it (adapters/sqlite's `checks`).
+struct VerificationCheck {
+  std::string step;
+  std::string check;
+  nlohmann::json expected;
+  nlohmann::json observed;
+  bool pass = false;
+  std::string message;
+};
+
+// The outputs of a `backup` step.
+struct Backup {
+  std::string step;
+  std::string path;
+  std::int64_t bytes = 0;
+  std::string sha256;
+};
+
+struct StepError {
+  std::string step;
+  int attempt = 0;
+  std::int64_t at_us = 0;
+  std::string message;
+};
+
+struct Note {
+  std::string by;
+  std::int64_t at_us = 0;
+  std::string text;
+};
+
+struct Triage {
+  std::string by;
+  std::int64_t at_us = 0;
+  std::string issue;
+  std::string severity;
+  std::string action;  // "rollback_now" | "forward_fix" | "monitor"
+  std::string note;
+};
+
+// A time the run stood still: a pause (RunPaused until the next RunResumed), or a crash (a
+// RunResumed found the run still running: its runner died without pausing). A crash gap runs
+// from the runner's last event to that RunResumed; events other commands journaled meanwhile
+// (notes, triage, `approve`, `resolve`, the abort request) do not shorten it.
+struct Interruption {
+  enum class Kind { kPause, kCrash };
+  Kind kind = Kind::kPause;
+  std::string reason;  // pauses: "approval", "in_doubt", "signal", "step_failed"
+  std::string step;    // pauses: the step concerned, or ""
+  std::int64_t from_us = 0;
+  std::int64_t until_us = 0;           // the RunResumed; 0 while it still stands
+  std::optional<std::int64_t> gap_ms;  // unset while it still stands
+  std::string resumed_by;
+  std::vector<std::string> in_doubt_steps;  // found in doubt by that RunResumed
+};
+
+struct Integrity {
+  std::size_t events = 0;
+  std::string head_hash;  // hex SHA-256 of the last record
+  bool chain_verified = false;
+};
+
+struct Report {
+  std::string run_id;
+  Summary summary;
+  std::vector<TimelineEntry> timeline;
+  std::vector<StepReport> steps;
+  std::vector<Decision> decisions;
+  std::vector<VerificationCheck> verification;
+  std::vector<Backup> backups;
+  std::vector<StepError> errors;
+  std::vector<Note> notes;
+  std::vector<Triage> triage;
+  std::vector<Interruption> interruptions;
+  Integrity integrity;
+};
+
+// Builds the report of run `run_id`. Preconditions: `events` are `records` decoded, in order,
+// and `state` is their fold; `plan` is the plan journaled in their RunStarted (see
+// engine::ReadSnapshot and engine::PlanFromJournal). `chain_verified` says whether the
+// records' hash chain was checked (the report cannot check it itself: it is pure).
+Report BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
+                   const std::vector<sm::Event>& events, const sm::RunState& state,
+                   const plan::Plan& plan, bool chain_verified);
+
+std::string_view ToString(Downtime::State s);     // "not_marked", "not_started", ...
+std::string_view ToString(InDoubt::Settled s);    // "unsettled", "check", "resolve", "rerun"
+std::string_view ToString(Decision::Kind k);      // "approval", "resolve"
+std::string_view ToString(Interruption::Kind k);  // "pause", "crash"
+std::string_view ToString(plan::Downtime d);      // "", "start", "end"
+
+}  // namespace backout::report

@@ -1,0 +1,22 @@
+// Text helpers shared by the report's builder and renderers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace backout::report {
+
+// `text` on one line (trailing whitespace dropped, newlines become spaces), cut to at most
+// `max` bytes plus "…". A cut never splits a UTF-8 character, so JSON built from it stays
+// valid.
+std::string OneLine(std::string_view text, std::size_t max);
+
+// "2026-11-21 17:16:14 UTC"; "—" for 0 (never happened).
+std::string HumanTime(std::int64_t time_us);
+
+// "850ms", "12.4s", "3m05s" (base/time.h); "—" when unknown.
+std::string HumanDuration(std::optional<std::int64_t> ms);
+
+}  // namespace backout::report
