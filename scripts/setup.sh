@@ -10,6 +10,8 @@ packages=(
   libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-jsonschema   # tests/report_test.cc checks reports against docs/report.schema.json
+  chromium                     # tests/browser_test.cc loads the HTML report in headless Chromium
 )
 
 missing=()
