@@ -2,7 +2,8 @@
 # The main job, end to end: installs dependencies, builds backout, generates the seed-004
 # SQLite database (images + docs merged into media), starts the rollback plan, kills the
 # runner with SIGKILL in the middle of a step, resumes the run from its journal, and prints
-# the final status and the journal's verification.
+# the final status, the journal's verification and the post-incident report (Markdown on the
+# terminal; HTML and JSON beside it).
 #
 #   scripts/demo.sh [ROWS]      (default 200000 rows each in images and docs)
 set -euo pipefail
@@ -48,6 +49,14 @@ echo "== final status"
 "$backout" status "$run_id"
 echo
 "$backout" verify "$run_id"
+
 echo
-echo "journal: $BACKOUT_JOURNAL   database: $work/data/app.db"
-echo "see every event with: $backout events $run_id --journal $BACKOUT_JOURNAL"
+echo "== post-incident report (replayed from the journal alone)"
+"$backout" report "$run_id" --format md
+"$backout" report "$run_id" --format html -o "$work/report.html"
+"$backout" report "$run_id" --format json -o "$work/report.json"
+echo
+echo "journal:  $BACKOUT_JOURNAL"
+echo "database: $work/data/app.db"
+echo "reports:  $work/report.html  $work/report.json"
+echo "events:   $backout events $run_id --journal $BACKOUT_JOURNAL"
