@@ -20,16 +20,6 @@ std::string Shorten(std::string text, std::size_t max) {
 
 }  // namespace
 
-std::string DescribeRunStatus(const sm::RunState& state) {
-  std::string s(sm::ToString(state.status));
-  if (state.status == sm::RunStatus::kPaused && state.pause) {
-    s += fmt::format(" ({}{}{})", sm::ToString(state.pause->reason),
-                     state.pause->step.empty() ? "" : ": ", state.pause->step);
-  }
-  if (state.abort_requested && !state.Finished()) s += ", abort requested";
-  return s;
-}
-
 nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
                          std::size_t event_count) {
   nlohmann::json steps = nlohmann::json::array();
@@ -70,7 +60,7 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
                                 state.start.plan_file);
   if (!state.start.incident.empty()) out += fmt::format("incident {}\n", state.start.incident);
   out += fmt::format("status   {}\nstarted  {}\nevents   {} (last {})\n\n",
-                     DescribeRunStatus(state), FormatUtcMicros(state.started_us), event_count,
+                     sm::DescribeStatus(state), FormatUtcMicros(state.started_us), event_count,
                      FormatUtcMicros(state.last_event_us));
   out += fmt::format("  {:>2}  {:<24} {:<18} {:>8}  {:>9}  {}\n", "#", "step", "status",
                      "attempts", "time", "note");
@@ -88,7 +78,7 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
 }
 
 std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state) {
-  return fmt::format("{:<26} {:<28} {:<30} {}", run_id, DescribeRunStatus(state),
+  return fmt::format("{:<26} {:<28} {:<30} {}", run_id, sm::DescribeStatus(state),
                      state.start.plan_name, FormatUtcMicros(state.started_us));
 }
 

@@ -22,7 +22,5 @@ std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state)
 nlohmann::json EventToJson(const journal::Record& record);
 std::string EventToText(const journal::Record& record, const sm::Event& event);
 
-// "paused (approval: confirm)", "running", ...
-std::string DescribeRunStatus(const sm::RunState& state);
 
 }  // namespace backout::cli

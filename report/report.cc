@@ -61,15 +61,6 @@ bool WrittenByTheRunner(const sm::EventBody& body) {
          !std::holds_alternative<sm::AbortRequested>(body);
 }
 
-std::string OutcomeDetail(const sm::RunState& state) {
-  std::string s(sm::ToString(state.status));
-  if (state.status == sm::RunStatus::kPaused && state.pause) {
-    s += fmt::format(" ({}{}{})", sm::ToString(state.pause->reason),
-                     state.pause->step.empty() ? "" : ": ", state.pause->step);
-  }
-  if (state.abort_requested && !state.Finished()) s += ", abort requested";
-  return s;
-}
 
 StepReport StepFromState(const sm::StepState& st, const plan::Plan& plan) {
   StepReport r;
@@ -410,7 +401,7 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   s.plan_file = state.start.plan_file;
   s.plan_sha256 = state.start.plan_sha256;
   s.outcome = std::string(sm::ToString(state.status));
-  s.outcome_detail = OutcomeDetail(state);
+  s.outcome_detail = sm::DescribeStatus(state);
   s.abort_reason = state.abort_reason;
   s.rehearsal = state.start.rehearsal;
   s.started_us = state.started_us;

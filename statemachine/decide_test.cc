@@ -17,20 +17,10 @@ using Finding = StepChecked::Finding;
 using Outcome = RunFinished::Outcome;
 using std::chrono::milliseconds;
 
-// a: plain sql (not idempotent, no check); b: sql with a check; c: idempotent sql;
-// gate: approval; z: always.
-const plan::Plan kPlan = MakePlan({
-    {.id = "a"},
-    {.id = "b", .has_check = true},
-    {.id = "c", .idempotent = true},
-    {.id = "gate", .kind = "approval"},
-    {.id = "z", .always = true},
-});
-const RunStarted kStart = Started({"a", "b", "c", "gate", "z"});
+const plan::Plan& kPlan = testing::FiveStepPlan();
+const RunStarted kStart = testing::FiveStepStart();
 
-std::vector<EventBody> Ok(const std::string& id, int attempt = 1) {
-  return {StepStarted{id, attempt}, StepSucceeded{id, attempt, {}}};
-}
+using testing::Ok;
 
 std::vector<EventBody> Concat(std::initializer_list<std::vector<EventBody>> parts) {
   std::vector<EventBody> out;

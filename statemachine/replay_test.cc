@@ -17,22 +17,12 @@ using Finding = StepChecked::Finding;
 using Outcome = RunFinished::Outcome;
 using Reason = RunPaused::Reason;
 
-// a: plain sql (not idempotent, no check); b: sql with a check; c: idempotent sql;
-// gate: approval; z: always.
-const plan::Plan kPlan = MakePlan({
-    {.id = "a"},
-    {.id = "b", .has_check = true},
-    {.id = "c", .idempotent = true},
-    {.id = "gate", .kind = "approval"},
-    {.id = "z", .always = true},
-});
-const RunStarted kStart = Started({"a", "b", "c", "gate", "z"});
+const plan::Plan& kPlan = testing::FiveStepPlan();
+const RunStarted kStart = testing::FiveStepStart();
 const std::string kFailing = "an earlier step failed";
 const std::string kAborted = "the run was aborted";
 
-std::vector<EventBody> Ok(const std::string& id, int attempt = 1) {
-  return {StepStarted{id, attempt}, StepSucceeded{id, attempt, {}}};
-}
+using testing::Ok;
 std::vector<EventBody> Fails(const std::string& id, int attempt = 1) {
   return {StepStarted{id, attempt}, StepFailed{id, attempt, "boom", {}}};
 }

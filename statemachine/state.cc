@@ -31,6 +31,16 @@ std::string_view ToString(StepStatus s) {
   return "?";
 }
 
+std::string DescribeStatus(const RunState& state) {
+  std::string s(ToString(state.status));
+  if (state.status == RunStatus::kPaused && state.pause) {
+    s += fmt::format(" ({}{}{})", ToString(state.pause->reason),
+                     state.pause->step.empty() ? "" : ": ", state.pause->step);
+  }
+  if (state.abort_requested && !state.Finished()) s += ", abort requested";
+  return s;
+}
+
 const StepState* RunState::FindStep(std::string_view id) const {
   auto it = step_index.find(id);
   return it == step_index.end() ? nullptr : &steps[it->second];

@@ -38,6 +38,11 @@ enum class StepStatus {
 std::string_view ToString(RunStatus s);
 std::string_view ToString(StepStatus s);
 
+struct RunState;
+// The run's status for people: "running", "paused (approval: confirm)",
+// "running, abort requested".
+std::string DescribeStatus(const RunState& state);
+
 struct StepState {
   std::string id;
   StepStatus status = StepStatus::kPending;

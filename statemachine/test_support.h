@@ -58,6 +58,27 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& param) {
   return n;
 }
 
+inline plan::Plan MakePlan(const std::vector<StepSpec>& specs);
+
+// The plan most decide and replay cases use. a: plain sql (not idempotent, no check);
+// b: sql with a check; c: idempotent sql; gate: approval; z: always.
+inline const plan::Plan& FiveStepPlan() {
+  static const plan::Plan plan = MakePlan({
+      {.id = "a"},
+      {.id = "b", .has_check = true},
+      {.id = "c", .idempotent = true},
+      {.id = "gate", .kind = "approval"},
+      {.id = "z", .always = true},
+  });
+  return plan;
+}
+inline RunStarted FiveStepStart() { return Started({"a", "b", "c", "gate", "z"}); }
+
+// One successful attempt of a step: StepStarted + StepSucceeded.
+inline std::vector<EventBody> Ok(const std::string& id, int attempt = 1) {
+  return {StepStarted{id, attempt}, StepSucceeded{id, attempt, {}}};
+}
+
 inline plan::Plan MakePlan(const std::vector<StepSpec>& specs) {
   plan::Plan p;
   p.name = "test";

@@ -33,16 +33,7 @@ constexpr int kRows = 500;
 constexpr std::uint64_t kTamperedSeq = 5;
 constexpr char kKey[] = "k3y-f0r-the-t4mper-test";
 
-std::string Show(const ProcessResult& r) {
-  std::ostringstream s;
-  s << "exit " << r.exit_code << " signal " << r.signal << "\n--- stdout\n"
-    << r.out << "--- stderr\n" << r.err;
-  return s.str();
-}
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::unique_ptr<rocksdb::DB> OpenRunDb(const fs::path& db_dir) {
   rocksdb::Options options;

@@ -53,12 +53,6 @@ bool MediaTableExists(const Example& ex) {
 }
 
 // Everything a command printed, for failure messages.
-std::string Show(const ProcessResult& r) {
-  std::ostringstream s;
-  s << "exit " << r.exit_code << " signal " << r.signal << "\n--- stdout\n"
-    << r.out << "--- stderr\n" << r.err;
-  return s.str();
-}
 
 json StatusJson(const Example& ex, const std::string& run_id) {
   const ProcessResult r = ex.Backout({"status", run_id, "--json"});

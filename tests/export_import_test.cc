@@ -27,16 +27,7 @@ namespace fs = std::filesystem;
 constexpr int kRows = 200;
 constexpr char kKey[] = "export-test-key";
 
-std::string Show(const ProcessResult& r) {
-  std::ostringstream s;
-  s << "exit " << r.exit_code << " signal " << r.signal << "\n--- stdout\n"
-    << r.out << "--- stderr\n" << r.err;
-  return s.str();
-}
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;

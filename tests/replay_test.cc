@@ -29,16 +29,7 @@ fs::path Fixture(const std::string& name) {
   return SourceDir() / "tests" / "fixtures" / (name + ".jsonl");
 }
 
-std::string Show(const ProcessResult& r) {
-  std::ostringstream s;
-  s << "exit " << r.exit_code << " signal " << r.signal << "\n--- stdout\n"
-    << r.out << "--- stderr\n" << r.err;
-  return s.str();
-}
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // `backout ARGS...` outside any example (replay --file and triage need no journal).
 ProcessResult Backout(const std::vector<std::string>& args) {

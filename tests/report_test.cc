@@ -60,16 +60,8 @@ std::vector<std::string> HtmlHeadings() {
   return out;
 }
 
-std::string Show(const ProcessResult& r) {
-  std::ostringstream s;
-  s << "exit " << r.exit_code << " signal " << r.signal << "\n--- stdout\n"
-    << r.out.substr(0, 4000) << "--- stderr\n"
-    << r.err;
-  return s.str();
-}
-
 // Like HasSubstr, but a failure shows only the missing part, not a whole report.
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+::testing::AssertionResult HasPart(const std::string& text, const std::string& part) {
   if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "missing: " << part;
 }
@@ -116,11 +108,11 @@ Reports ReportAll(const Example& ex, const std::string& run_id) {
 // computed from the file on disk.
 void ExpectCompleteReports(const Example& ex, const std::string& run_id, const Reports& r) {
   for (const std::string& heading : kMarkdownHeadings) {
-    EXPECT_TRUE(Contains(r.md, "\n" + heading + "\n"));
+    EXPECT_TRUE(HasPart(r.md, "\n" + heading + "\n"));
   }
-  for (const std::string& heading : HtmlHeadings()) EXPECT_TRUE(Contains(r.html, heading));
-  EXPECT_TRUE(Contains(r.md, "_to be filled in_"));
-  EXPECT_TRUE(Contains(r.html, "<em>to be filled in</em>"));
+  for (const std::string& heading : HtmlHeadings()) EXPECT_TRUE(HasPart(r.html, heading));
+  EXPECT_TRUE(HasPart(r.md, "_to be filled in_"));
+  EXPECT_TRUE(HasPart(r.html, "<em>to be filled in</em>"));
 
   const ProcessResult schema = CheckSchema({r.json_file});
   EXPECT_EQ(schema.exit_code, 0) << "the JSON report does not match docs/report.schema.json\n"
@@ -134,7 +126,7 @@ void ExpectCompleteReports(const Example& ex, const std::string& run_id, const R
   const ProcessResult verify = ex.Backout({"verify", run_id});
   ASSERT_EQ(verify.exit_code, 0) << Show(verify);
   const std::string head = r.report["integrity"]["head_hash"];
-  EXPECT_TRUE(Contains(verify.out, "head hash " + head));
+  EXPECT_TRUE(HasPart(verify.out, "head hash " + head));
   EXPECT_EQ(r.report["integrity"]["chain_verified"], true);
 
   ASSERT_EQ(r.report["backups"].size(), 1u);
@@ -143,8 +135,8 @@ void ExpectCompleteReports(const Example& ex, const std::string& run_id, const R
   ASSERT_TRUE(on_disk.ok()) << on_disk.status().message();
   EXPECT_EQ(backup["sha256"], on_disk->sha256_hex);
   EXPECT_EQ(backup["bytes"], on_disk->bytes);
-  EXPECT_TRUE(Contains(r.md, on_disk->sha256_hex));
-  EXPECT_TRUE(Contains(r.html, on_disk->sha256_hex));
+  EXPECT_TRUE(HasPart(r.md, on_disk->sha256_hex));
+  EXPECT_TRUE(HasPart(r.html, on_disk->sha256_hex));
 }
 
 const json& StepOf(const json& report, const std::string& id) {
@@ -200,9 +192,9 @@ TEST(CliReport, ApprovalPauseApproveAndResume) {
   EXPECT_EQ(r.report["verification"].size(), 10u);  // table_present counts each table
   for (const json& check : r.report["verification"]) EXPECT_EQ(check["pass"], true) << check;
 
-  EXPECT_TRUE(Contains(r.md, "| `confirm` | approved with phrase ROLLBACK_MEDIA | carol |"));
-  EXPECT_TRUE(Contains(r.html, ">carol</td>"));
-  EXPECT_TRUE(Contains(r.html, "<svg xmlns="));
+  EXPECT_TRUE(HasPart(r.md, "| `confirm` | approved with phrase ROLLBACK_MEDIA | carol |"));
+  EXPECT_TRUE(HasPart(r.html, ">carol</td>"));
+  EXPECT_TRUE(HasPart(r.html, "<svg xmlns="));
 
   // Default format is Markdown on stdout, the same bytes as the file; and it is stable.
   const ProcessResult stdout_md = ex.Backout({"report", run_id});
@@ -249,11 +241,11 @@ TEST(CliReport, CrashedAndResumedRun) {
   EXPECT_EQ(r.report["triage"][0]["by"], "erin");
   EXPECT_EQ(r.report["triage"][0]["action"], "rollback_now");
 
-  EXPECT_TRUE(Contains(r.md, "| **crash** |"));
-  EXPECT_TRUE(Contains(r.md, "found in doubt on resume: record-rollback"));
-  EXPECT_TRUE(Contains(r.md, "- Triage by erin at "));
-  EXPECT_TRUE(Contains(r.html, "<span class=\"bad\">crash</span>"));
-  EXPECT_TRUE(Contains(r.html, "after the runner stopped without pausing (crash)"));
+  EXPECT_TRUE(HasPart(r.md, "| **crash** |"));
+  EXPECT_TRUE(HasPart(r.md, "found in doubt on resume: record-rollback"));
+  EXPECT_TRUE(HasPart(r.md, "- Triage by erin at "));
+  EXPECT_TRUE(HasPart(r.html, "<span class=\"bad\">crash</span>"));
+  EXPECT_TRUE(HasPart(r.html, "after the runner stopped without pausing (crash)"));
 }
 
 TEST(CliReport, FailedRunListsItsErrorsAndSkippedSteps) {
@@ -298,8 +290,8 @@ TEST(CliReport, SchemaCheckRejectsAReportThatDoesNotMatch) {
   EXPECT_EQ(CheckSchema({dir.path() / "good.json"}).exit_code, 0);
   const ProcessResult bad = CheckSchema({dir.path() / "extra.json", dir.path() / "missing.json"});
   EXPECT_EQ(bad.exit_code, 1) << Show(bad);
-  EXPECT_TRUE(Contains(bad.err, "extra.json: /steps/0: Additional properties are not allowed"));
-  EXPECT_TRUE(Contains(bad.err, "missing.json: /summary: 'downtime' is a required property"));
+  EXPECT_TRUE(HasPart(bad.err, "extra.json: /steps/0: Additional properties are not allowed"));
+  EXPECT_TRUE(HasPart(bad.err, "missing.json: /summary: 'downtime' is a required property"));
 }
 
 TEST(CliReport, DamagedJournalExits4NamingTheEvent) {
@@ -328,8 +320,8 @@ TEST(CliReport, DamagedJournalExits4NamingTheEvent) {
   const fs::path file = ex.dir() / "damaged.md";
   const ProcessResult report = ex.Backout({"report", run_id, "-o", file.string()});
   EXPECT_EQ(report.exit_code, 4) << Show(report);
-  EXPECT_TRUE(Contains(report.err, "report: "));
-  EXPECT_TRUE(Contains(report.err, "event #3"));
+  EXPECT_TRUE(HasPart(report.err, "report: "));
+  EXPECT_TRUE(HasPart(report.err, "event #3"));
   EXPECT_FALSE(fs::exists(file)) << "no report from a damaged journal";
 }
 
@@ -344,7 +336,7 @@ TEST(CliReport, UsageErrorsExit2) {
   const ProcessResult unwritable =
       ex.Backout({"report", run_id, "-o", (ex.dir() / "no-such-dir" / "r.md").string()});
   EXPECT_EQ(unwritable.exit_code, 2) << Show(unwritable);
-  EXPECT_TRUE(Contains(unwritable.err, "cannot write the report"));
+  EXPECT_TRUE(HasPart(unwritable.err, "cannot write the report"));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -82,6 +82,17 @@ std::string ReadFile(const fs::path& path) {
   return ss.str();
 }
 
+std::string Show(const ProcessResult& r) {
+  std::ostringstream s;
+  s << "exit " << r.exit_code << " signal " << r.signal << "\n--- stdout\n"
+    << r.out << "--- stderr\n" << r.err;
+  return s.str();
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;

@@ -63,6 +63,11 @@ class TempDir {
 };
 
 std::string ReadFile(const std::filesystem::path& path);
+
+// "exit N signal S" with both outputs: the failure message of an end-to-end assertion.
+std::string Show(const ProcessResult& r);
+
+bool Contains(const std::string& text, const std::string& part);
 void WriteFile(const std::filesystem::path& path, const std::string& text);
 
 // Polls `condition` every 10 ms until it holds or `limit` passes; returns whether it held.
