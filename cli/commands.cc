@@ -427,13 +427,20 @@ int Export(const Common& c, const std::string& run_id, const std::string& output
   return kExitOk;
 }
 
-int Import(const Common& c, const std::string& export_file) {
-  Result<std::vector<journal::Record>> records =
-      journal::ReadExportFile(export_file, c.journal_key);
-  if (!records.ok()) return Fail(records.status().WithContext("import refused"));
-  // The same checks as any read of a run: what is imported must pass `verify` afterwards.
+// An export file read back and checked as a stored run is: its chain, then every event
+// decoded and folded.
+Result<engine::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key) {
+  Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, key);
+  if (!records.ok()) return records.status();
   Result<engine::RunSnapshot> snap = engine::SnapshotOfRecords(std::move(records).value());
-  if (!snap.ok()) return Fail(snap.status().WithContext(export_file).WithContext("import refused"));
+  if (!snap.ok()) return snap.status().WithContext(file);
+  return snap;
+}
+
+int Import(const Common& c, const std::string& export_file) {
+  // The same checks as any read of a run: what is imported must pass `verify` afterwards.
+  Result<engine::RunSnapshot> snap = ReadExport(export_file, c.journal_key);
+  if (!snap.ok()) return Fail(snap.status().WithContext("import refused"));
   WarnIfUnkeyed(c, snap->records);
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (backout::Status s = journal.ImportRun(snap->records); !s.ok()) {
@@ -447,15 +454,6 @@ int Import(const Common& c, const std::string& export_file) {
 
 namespace {
 
-// An export file read back and checked as a stored run is: its chain, then every event
-// decoded and folded.
-Result<engine::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key) {
-  Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, key);
-  if (!records.ok()) return records.status();
-  Result<engine::RunSnapshot> snap = engine::SnapshotOfRecords(std::move(records).value());
-  if (!snap.ok()) return snap.status().WithContext(file);
-  return snap;
-}
 
 // What `replay` prints for its outcome; returns the exit code.
 int PrintReplay(const std::string& run_id, std::size_t event_count,

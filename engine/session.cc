@@ -103,11 +103,9 @@ Result<std::unique_ptr<RunSession>> RunSession::Open(const journal::Journal& jou
   std::unique_ptr<RunSession> session(
       new RunSession(journal, std::move(writer).value(), std::move(options)));
   BACKOUT_RETURN_IF_ERROR(CheckNotEmpty(journal, run_id, session->writer_->records()));
-  Result<std::vector<sm::Event>> events = DecodeEvents(session->writer_->records());
-  if (!events.ok()) return events.status().WithContext(fmt::format("run {}", run_id));
-  Result<sm::RunState> state = sm::Fold(*events);
-  if (!state.ok()) return state.status().WithContext(fmt::format("run {}", run_id));
-  session->state_ = std::move(state).value();
+  Result<RunSnapshot> snap = SnapshotOfRecords(session->writer_->records());
+  if (!snap.ok()) return snap.status();
+  session->state_ = std::move(snap->state);
   Result<plan::Plan> plan = PlanFromJournal(session->state_);
   if (!plan.ok()) return plan.status().WithContext(fmt::format("run {}", run_id));
   session->plan_ = std::move(plan).value();
