@@ -71,6 +71,15 @@ struct ParamError {
   bool in_target = false;
 };
 
+// Where a rehearsal (`backout run --rehearse`) keeps its throwaway copies of one target.
+struct RehearsalScratch {
+  std::string name;                 // deterministic per run and target: [a-z0-9_], <= 48 chars
+  std::filesystem::path dir;        // a private directory of the run for file copies (exists)
+  std::filesystem::path base_dir;   // relative paths in the target config start here
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(std::string_view)> progress;  // optional
+};
+
 class Adapter {
  public:
   virtual ~Adapter() = default;
@@ -85,6 +94,18 @@ class Adapter {
                                            const nlohmann::json& params) const = 0;
 
   virtual Outcome Run(const Invocation& invocation) = 0;
+
+  // Rehearsal support. A database adapter copies the target's data to a throwaway place and
+  // returns the target config that points at the copy (the engine uses it in place of the
+  // real one for every step of the run). Called at the start of every `run`/`resume` of a
+  // rehearsal: when a complete copy named `scratch.name` exists already, return it as is; a
+  // copy must never be seen half made (build it under a temporary name, then rename).
+  // The returned config may hold the expanded secrets of `target`; it is never journaled.
+  virtual bool CanCopyForRehearsal() const { return false; }
+  virtual Result<nlohmann::json> MakeRehearsalCopy(const nlohmann::json& target,
+                                                   const RehearsalScratch& scratch);
+  // Removes the copy when the rehearsal has finished. Removing a copy that is gone is ok.
+  virtual Status DropRehearsalCopy(const nlohmann::json& copy, const RehearsalScratch& scratch);
 };
 
 // Adapters by target type.

@@ -1,8 +1,22 @@
 #include "adapters/adapter.h"
+
+#include <fmt/format.h>
+
 #include "adapters/command/command_adapter.h"
 #include "adapters/sqlite/sqlite_adapter.h"
 
 namespace backout::adapters {
+
+Result<nlohmann::json> Adapter::MakeRehearsalCopy(const nlohmann::json& /*target*/,
+                                                  const RehearsalScratch& /*scratch*/) {
+  return Status::FailedPrecondition(
+      fmt::format("a {} target cannot be copied for a rehearsal", type()));
+}
+
+Status Adapter::DropRehearsalCopy(const nlohmann::json& /*copy*/,
+                                  const RehearsalScratch& /*scratch*/) {
+  return Status::Ok();
+}
 
 void Registry::Add(std::unique_ptr<Adapter> adapter) {
   std::string key(adapter->type());

@@ -39,11 +39,15 @@ class StepRunner {
   adapters::Outcome Run(const plan::Step& step, int attempt, bool as_check) {
     const plan::Action& action = as_check ? *step.check : step.action;
     const plan::Plan& plan = session_.plan();
-    const plan::Target& target = plan.targets.at(action.target);
-    adapters::Adapter* adapter = options_.registry->Find(target.type);
+    // A notification is served by the notify adapter whatever its target (none, or the
+    // webhook's http target).
+    static const plan::Target kNoTarget;
+    const plan::Target& target =
+        action.target.empty() ? kNoTarget : plan.targets.at(action.target);
+    const std::string type = AdapterTypeFor(action, target);
+    adapters::Adapter* adapter = options_.registry->Find(type);
     if (adapter == nullptr) {
-      return {Status::InvalidArgument(fmt::format("no adapter for target type '{}'", target.type)),
-              {}};
+      return {Status::InvalidArgument(fmt::format("no adapter for target type '{}'", type)), {}};
     }
     plan::Lookups lookups;
     lookups.variable = [this](const std::string& name) { return session_.env()->GetVar(name); };
@@ -52,7 +56,9 @@ class StepRunner {
       return st == nullptr ? std::nullopt : OutputAt(st->outputs, path);
     };
     std::vector<std::string> secrets;
-    Result<nlohmann::json> target_config = plan::ExpandTree(target.config.value, lookups, &secrets);
+    const nlohmann::json unexpanded_target =
+        action.target.empty() ? nlohmann::json{{"type", type}} : target.config.value;
+    Result<nlohmann::json> target_config = plan::ExpandTree(unexpanded_target, lookups, &secrets);
     Result<nlohmann::json> params = plan::ExpandTree(action.params.value, lookups, &secrets);
     for (std::string& s : secrets) redactor_.Add(std::move(s));
     if (!target_config.ok()) return {target_config.status().WithContext("target " + target.name), {}};
@@ -65,6 +71,8 @@ class StepRunner {
             session_.state().steps[static_cast<std::size_t>(baseline)].outputs;
       }
     }
+
+    if (action.kind == "notify") (*params)["$run"] = RunFacts(step);
 
     adapters::Invocation inv;
     inv.action = action.kind;
@@ -91,6 +99,31 @@ class StepRunner {
   }
 
  private:
+  // What a notification may say about the run (see docs/adapters/notify.md).
+  nlohmann::json RunFacts(const plan::Step& step) const {
+    const sm::RunState& state = session_.state();
+    const std::int64_t now = session_.env()->NowMicros();
+    nlohmann::json failed = nlohmann::json::array();
+    int done = 0;
+    for (const sm::StepState& st : state.steps) {
+      if (st.status == StepStatus::kFailed) failed.push_back(st.id);
+      if (st.status == StepStatus::kSucceeded) ++done;
+    }
+    return {{"run_id", session_.run_id()},
+            {"plan", state.start.plan_name},
+            {"incident", state.start.incident},
+            {"step", step.id},
+            {"step_title", step.title},
+            {"status", sm::DescribeStatus(state)},
+            {"operator", session_.identity().operator_name},
+            {"elapsed", FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::microseconds(now - state.started_us)))},
+            {"steps_done", done},
+            {"steps_total", state.steps.size()},
+            {"failed_steps", failed},
+            {"rehearsal", state.start.rehearsal}};
+  }
+
   RunSession& session_;
   const DriveOptions& options_;
   Redactor redactor_;

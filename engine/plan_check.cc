@@ -16,17 +16,21 @@ Diagnostic Error(const plan::Plan& p, plan::SourceLoc loc, std::string message) 
 void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action,
                  const adapters::Registry& registry, std::vector<Diagnostic>& out) {
   if (action.kind == "approval") return;  // no target; the parser checked prompt and phrase
+  static const plan::Target kNoTarget;
   const auto target_it = p.targets.find(action.target);
-  if (target_it == p.targets.end()) return;  // the parser reported it
-  const plan::Target& target = target_it->second;
-  const adapters::Adapter* adapter = registry.Find(target.type);
+  if (target_it == p.targets.end() && !action.target.empty()) return;  // the parser reported it
+  const plan::Target& target = action.target.empty() ? kNoTarget : target_it->second;
+  const std::string type = AdapterTypeFor(action, target);
+  const adapters::Adapter* adapter = registry.Find(type);
   if (adapter == nullptr) {
-    out.push_back(Error(p, target.loc,
-                        fmt::format("no adapter for target type '{}' in this build", target.type)));
+    out.push_back(Error(p, action.target.empty() ? action.loc : target.loc,
+                        fmt::format("no adapter for target type '{}' in this build", type)));
     return;
   }
+  const nlohmann::json target_config =
+      action.target.empty() ? nlohmann::json{{"type", type}} : target.config.value;
   for (const adapters::ParamError& e :
-       adapter->Validate(action.kind, target.config.value, action.params.value)) {
+       adapter->Validate(action.kind, target_config, action.params.value)) {
     const plan::SourceLoc loc =
         e.in_target ? target.config.LocOf(e.pointer) : action.params.LocOf(e.pointer);
     out.push_back(Error(p, loc, e.message));
@@ -51,6 +55,10 @@ void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action
 }
 
 }  // namespace
+
+std::string AdapterTypeFor(const plan::Action& action, const plan::Target& target) {
+  return action.kind == "notify" ? std::string("notify") : target.type;
+}
 
 int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target) {
   for (int i = step_index - 1; i >= 0; --i) {

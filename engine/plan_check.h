@@ -29,6 +29,10 @@ std::vector<plan::Diagnostic> CheckParsedPlan(const plan::Plan& plan,
                                               const adapters::Registry& registry,
                                               const plan::VarLookup& vars);
 
+// The adapter (by type) that serves `action`: the notify adapter for every notification
+// (its target, when it has one, is the webhook), otherwise the adapter of the target's type.
+std::string AdapterTypeFor(const plan::Action& action, const plan::Target& target);
+
 // The index of the latest step before `step_index` whose action is a baseline on `target`,
 // or -1.
 int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target);

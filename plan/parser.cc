@@ -34,18 +34,39 @@ constexpr std::array<std::string_view, 4> kTriggerFields = {"issue", "severity",
                                                             "note"};
 constexpr std::array<std::string_view, 3> kTriggerActions = {"rollback_now", "forward_fix",
                                                              "monitor"};
-constexpr std::array<std::string_view, 8> kActionKinds = {
-    "sql", "backup", "restore", "baseline", "verify", "query", "command", "approval"};
-// Action kinds of the design that this build does not implement yet.
-constexpr std::array<std::string_view, 3> kUnavailableActionKinds = {"http", "file", "notify"};
-// A check may be any action but an approval, which is listed last.
+// Every action kind a step may hold. `approval` asks the operator and has no target;
+// `notify` may name a target (a webhook) or none (stdout, a file). Approval is listed last:
+// a check may be any action but an approval.
+constexpr std::array<std::string_view, 15> kActionKinds = {
+    "sql",    "backup", "restore",      "baseline",       "verify", "query",  "command", "http",
+    "file",   "export", "import",       "delete_table",   "update_billing", "notify", "approval"};
 constexpr Names kCheckKinds = Names(kActionKinds).first(kActionKinds.size() - 1);
 constexpr std::array<std::string_view, 2> kRetryFields = {"attempts", "backoff"};
 constexpr std::array<std::string_view, 3> kOnFailureValues = {"abort", "pause", "continue"};
-constexpr std::array<std::string_view, 2> kTargetTypes = {"sqlite", "command"};
-constexpr std::array<std::string_view, 6> kSqliteActions = {"sql",      "backup", "restore",
-                                                            "baseline", "verify", "query"};
-constexpr std::array<std::string_view, 1> kCommandActions = {"command"};
+
+// The actions each target type offers (the adapters in adapters/ implement them).
+struct TargetTypeActions {
+  std::string_view type;
+  std::vector<std::string_view> actions;
+};
+const std::array<TargetTypeActions, 7>& TargetTypes() {
+  static const std::array<TargetTypeActions, 7> kTypes = {{
+      {"sqlite", {"sql", "backup", "restore", "baseline", "verify", "query"}},
+      {"postgres", {"sql", "backup", "restore", "baseline", "verify", "query"}},
+      {"command", {"command"}},
+      {"http", {"http", "notify"}},
+      {"file", {"file"}},
+      {"json_store", {"backup", "restore", "baseline", "verify"}},
+      {"dynamodb", {"baseline", "verify", "export", "import", "delete_table", "update_billing"}},
+  }};
+  return kTypes;
+}
+
+std::vector<std::string_view> TargetTypeNames() {
+  std::vector<std::string_view> names;
+  for (const TargetTypeActions& t : TargetTypes()) names.push_back(t.type);
+  return names;
+}
 
 // Nesting and size limits for action and target parameters. YAML aliases can build cyclic or
 // exponentially large trees from a few lines; these bound what a hostile plan can cost.
@@ -522,8 +543,18 @@ void Parser::ParseTarget(const Field& field, Plan* plan) {
     target.type = NonEmptyString(*type).value_or("");
     if (!target.type.empty() && ActionsForTargetType(target.type).empty()) {
       Error(type->value_loc(), fmt::format("unknown target type '{}' (this build supports: {})",
-                                           target.type, Join(kTargetTypes)));
+                                           target.type, Join(TargetTypeNames())));
     }
+  }
+  if (const Field* rehearsal = FindField(fields, "rehearsal")) {
+    const std::optional<std::string> mode = StringValue(*rehearsal);
+    if (mode == "live") {
+      target.rehearsal = Target::Rehearsal::kLive;
+    } else if (mode && mode != "copy") {
+      Error(rehearsal->value_loc(),
+            fmt::format("{}: 'rehearsal' must be 'copy' or 'live', not '{}'", owner, *mode));
+    }
+    target.config.value.erase("rehearsal");  // the engine's business, not the adapter's
   }
   plan->targets[target.name] = std::move(target);
 }
@@ -595,12 +626,6 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
 }
 
 void Parser::ReportUnknownStepField(const Field& field, const std::string& label) {
-  if (Contains(kUnavailableActionKinds, field.key)) {
-    Error(field.key_loc, fmt::format("{}: action '{}' is not available in this build "
-                                     "(available: {})",
-                                     label, field.key, Join(kActionKinds)));
-    return;
-  }
   Error(field.key_loc,
         fmt::format("unknown field '{}' in {} (expected one of: {}; and one action: {})",
                     field.key, label, Join(kStepFields), Join(kActionKinds)));
@@ -737,9 +762,11 @@ std::optional<Action> Parser::ParseAction(const Field& field, const std::string&
     ParseApprovalFields(fields, action_owner, field.key_loc);
     return action;
   }
-  if (const Field* target = RequiredField(fields, "target", action_owner, field.key_loc)) {
-    action.target = StringValue(*target).value_or("");
-  }
+  // A notification goes to stdout, a file or a URL unless it names a webhook target.
+  const Field* target = action.kind == "notify"
+                            ? FindField(fields, "target")
+                            : RequiredField(fields, "target", action_owner, field.key_loc);
+  if (target != nullptr) action.target = StringValue(*target).value_or("");
   if (const Field* timeout = FindField(fields, "timeout")) action.timeout = DurationValue(*timeout);
   return action;
 }
@@ -827,10 +854,10 @@ void Parser::CheckReferences(const Plan& plan) {
 }  // namespace
 
 std::vector<std::string> ActionsForTargetType(std::string_view type) {
-  Names actions;
-  if (type == "sqlite") actions = kSqliteActions;
-  if (type == "command") actions = kCommandActions;
-  return {actions.begin(), actions.end()};
+  for (const TargetTypeActions& t : TargetTypes()) {
+    if (t.type == type) return {t.actions.begin(), t.actions.end()};
+  }
+  return {};
 }
 
 ParseOutcome ParsePlan(std::string_view text, std::string_view source_file) {

@@ -87,9 +87,12 @@ const MalformedCase kMalformedCases[] = {
     {"UnknownAction", WithHeader("  - id: a\n    sqll: { target: appdb }\n"), 8, 5,
      "unknown field 'sqll' in step 'a' (expected one of: id, title, planned, timeout, retry, "
      "idempotent, always, on_failure, check, downtime; and one action: sql, backup, restore, baseline, "
-     "verify, query, command, approval)"},
-    {"UnavailableAction", WithHeader("  - id: a\n    http: { target: app, path: / }\n"), 8, 5,
-     "step 'a': action 'http' is not available in this build (available: sql, backup"},
+     "verify, query, command, http, file, export, import, delete_table, update_billing, notify, "
+     "approval)"},
+    {"ActionTheTargetLacks",
+     "version: 1\nname: demo\ntargets:\n  ops: { type: command }\nsteps:\n"
+     "  - id: a\n    http: { target: ops, path: / }\n",
+     7, 21, "target 'ops' (type command) has no action 'http'; it offers: command"},
     {"UnknownStepField",
      WithHeader("  - id: a\n    backup: { target: appdb, to: b/ }\n    retries: 3\n"), 9, 5,
      "unknown field 'retries' in step 'a' (expected one of: id, title"},
@@ -165,9 +168,11 @@ const MalformedCase kMalformedCases[] = {
                 "  - id: b\n    restore: { target: appdb, from: \"${steps.a.path}\" }\n"),
      10, 37, "expected ${steps.ID.outputs.NAME}"},
     {"UnknownTargetType",
-     "version: 1\nname: demo\ntargets:\n  pg: { type: postgres, dsn: x }\nsteps:\n"
+     "version: 1\nname: demo\ntargets:\n  pg: { type: oracle, dsn: x }\nsteps:\n"
      "  - id: a\n    approval: {prompt: p, phrase: X}\n",
-     4, 15, "unknown target type 'postgres' (this build supports: sqlite, command)"},
+     4, 15,
+     "unknown target type 'oracle' (this build supports: sqlite, postgres, command, http, file, "
+     "json_store, dynamodb)"},
     {"TargetWithoutType",
      "version: 1\nname: demo\ntargets:\n  db: { path: x }\nsteps:\n"
      "  - id: a\n    approval: {prompt: p, phrase: X}\n",
@@ -522,7 +527,10 @@ TEST(ActionsForTargetTypeTest, KnownAndUnknownTypes) {
   EXPECT_EQ(ActionsForTargetType("sqlite"),
             (std::vector<std::string>{"sql", "backup", "restore", "baseline", "verify", "query"}));
   EXPECT_EQ(ActionsForTargetType("command"), std::vector<std::string>{"command"});
-  EXPECT_TRUE(ActionsForTargetType("postgres").empty());
+  EXPECT_EQ(ActionsForTargetType("dynamodb"),
+            (std::vector<std::string>{"baseline", "verify", "export", "import", "delete_table",
+                                      "update_billing"}));
+  EXPECT_TRUE(ActionsForTargetType("oracle").empty());
 }
 
 TEST(CheckVariablesTest, ReportsEachMissingVariableOncePerString) {

@@ -101,8 +101,12 @@ struct Step {
 struct Target {
   std::string name;
   std::string type;    // "sqlite", "command", ...
-  LocatedJson config;  // the whole mapping, `type` included; strings unexpanded
+  LocatedJson config;  // the whole mapping, `type` included, `rehearsal` taken out; unexpanded
   SourceLoc loc;
+  // What `run --rehearse` does with this target: work on a throwaway copy (databases), or
+  // use the real thing ("live": a stand-in service, a command that only reads).
+  enum class Rehearsal { kCopy, kLive };
+  Rehearsal rehearsal = Rehearsal::kCopy;
 };
 
 struct Plan {

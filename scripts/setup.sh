@@ -12,12 +12,18 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jsonschema   # tests/report_test.cc checks reports against docs/report.schema.json
   chromium                     # tests/browser_test.cc loads the HTML report in headless Chromium
+  ccache                       # shared compile cache for the several build trees
+  clang libclang-rt-14-dev     # libFuzzer targets (fuzz/) and LeakSanitizer
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# The DynamoDB-compatible test server (dynalite) comes from npm. Some machines carry a
+# Node.js build with npm bundled (which conflicts with Debian's npm package): use it if so.
+command -v npm >/dev/null || missing+=(nodejs npm)
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
