@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 
 #include "adapters/command/command_adapter.h"
+#include "adapters/dynamodb/dynamodb_adapter.h"
+#include "adapters/file/file_adapter.h"
+#include "adapters/http/http_adapter.h"
+#include "adapters/notify/notify_adapter.h"
+#include "adapters/postgres/postgres_adapter.h"
 #include "adapters/sqlite/sqlite_adapter.h"
 
 namespace backout::adapters {
@@ -31,7 +36,13 @@ Adapter* Registry::Find(std::string_view type) const {
 Registry Registry::Default() {
   Registry r;
   r.Add(MakeSqliteAdapter());
+  r.Add(MakePostgresAdapter());
   r.Add(MakeCommandAdapter());
+  r.Add(MakeHttpAdapter());
+  r.Add(MakeNotifyAdapter());
+  r.Add(MakeDynamoDbAdapter());
+  r.Add(MakeFileAdapter());
+  r.Add(MakeJsonStoreAdapter());
   return r;
 }
 

@@ -40,10 +40,17 @@ Status SyncPath(const std::filesystem::path& path) {
   return Status::Ok();
 }
 
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents) {
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           unsigned int mode) {
   const std::filesystem::path tmp = path.string() + ".tmp-backout";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("create", tmp);
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    Status s = Errno("chmod", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
   std::size_t done = 0;
   while (done < contents.size()) {
     const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);

@@ -15,7 +15,11 @@ namespace backout {
 
 Result<std::string> ReadFileToString(const std::filesystem::path& path);
 
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);
+// The new file gets exactly `mode` (umask does not apply), so a caller can keep the mode of
+// the file it replaces. The temp file is `path` + ".tmp-backout"; one left by a crash is
+// replaced by the next write to the same path.
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           unsigned int mode = 0600);
 
 // fsync of a file or directory by path.
 Status SyncPath(const std::filesystem::path& path);

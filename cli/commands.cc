@@ -17,6 +17,7 @@
 #include "cli/render.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
+#include "engine/rehearsal.h"
 #include "engine/session.h"
 #include "journal/export.h"
 #include "report/render.h"
@@ -221,14 +222,19 @@ int Validate(const std::string& plan_file) {
 }
 
 int Run(const Common& c, const std::string& plan_file,
-        const std::map<std::string, std::string>& approvals, bool dry_run) {
+        const std::map<std::string, std::string>& approvals, RunMode mode) {
   const adapters::Registry registry = adapters::Registry::Default();
   std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
   if (!plan) return kExitUsage;
   if (backout::Status s = engine::CheckApprovals(*plan, approvals); !s.ok()) {
     return Fail(s.WithContext("--approve"));
   }
-  if (dry_run) {
+  if (mode.rehearse) {
+    if (backout::Status s = engine::CheckRehearsable(*plan, registry); !s.ok()) {
+      return Fail(s.WithContext("--rehearse"));
+    }
+  }
+  if (mode.dry_run) {
     std::cout << fmt::format("plan '{}' is valid; a run would do, in order:\n", plan->name);
     int n = 0;
     for (const plan::Step& step : plan->steps) {
@@ -242,7 +248,7 @@ int Run(const Common& c, const std::string& plan_file,
   std::cout << run_id << std::endl;  // first line, on its own: scripts read it
   journal::Journal journal(c.journal_dir, c.journal_key);
   Result<std::unique_ptr<engine::RunSession>> session =
-      engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c));
+      engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c), mode.rehearse);
   if (!session.ok()) return Fail(session.status());
   return DriveSession(**session, approvals);
 }

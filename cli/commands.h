@@ -19,8 +19,12 @@ struct Common {
 };
 
 int Validate(const std::string& plan_file);
+struct RunMode {
+  bool dry_run = false;   // validate and list the steps only
+  bool rehearse = false;  // against throwaway copies of the database targets
+};
 int Run(const Common& c, const std::string& plan_file,
-        const std::map<std::string, std::string>& approvals, bool dry_run);
+        const std::map<std::string, std::string>& approvals, RunMode mode);
 int Resume(const Common& c, const std::string& run_id,
            const std::map<std::string, std::string>& approvals);
 int Status(const Common& c, const std::string& run_id, bool json);  // empty id: all runs

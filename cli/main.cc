@@ -7,6 +7,7 @@
 
 #include "base/env.h"
 #include "cli/commands.h"
+#include "journal/fault_injection.h"
 
 namespace {
 
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
 
   std::string plan_file, run_id, step, phrase, reason, text;
   std::vector<std::string> approve_raw;
-  bool dry_run = false, json = false, applied = false, not_applied = false;
+  bool dry_run = false, rehearse = false, json = false, applied = false, not_applied = false;
 
   CLI::App* validate = app.add_subcommand("validate", "Check a plan without running it");
   validate->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
       ->expected(1)
       ->take_all();
   run->add_flag("--dry-run", dry_run, "Validate and list the steps; touch nothing");
+  run->add_flag("--rehearse", rehearse,
+                "Run against throwaway copies of the database targets (dropped at the end); "
+                "journaled and reported as a rehearsal");
 
   CLI::App* resume = app.add_subcommand(
       "resume", "Continue a paused or interrupted run from its journal");
@@ -202,10 +206,18 @@ int main(int argc, char** argv) {
       backout::journal::ChainKey(env->GetVar("BACKOUT_JOURNAL_KEY").value_or(""));
   // The commands of plan steps must not inherit the key.
   ::unsetenv("BACKOUT_JOURNAL_KEY");
+  // Test hook: injected write faults below the journal (docs/cli.md, BACKOUT_JOURNAL_FAULT).
+  if (std::optional<std::string> fault = env->GetVar("BACKOUT_JOURNAL_FAULT");
+      fault && !fault->empty()) {
+    if (backout::Status s = backout::journal::EnableJournalFaults(*fault); !s.ok()) {
+      std::cerr << "backout: error: " << s.message() << "\n";
+      return 2;
+    }
+  }
   InstallSignalHandlers();
 
   if (validate->parsed()) return cli::Validate(plan_file);
-  if (run->parsed()) return cli::Run(common, plan_file, approvals, dry_run);
+  if (run->parsed()) return cli::Run(common, plan_file, approvals, {.dry_run = dry_run, .rehearse = rehearse});
   if (resume->parsed()) return cli::Resume(common, run_id, approvals);
   if (status->parsed()) return cli::Status(common, run_id, json);
   if (events->parsed()) return cli::Events(common, run_id, json);

@@ -7,6 +7,7 @@
 #include "base/time.h"
 #include "engine/plan_check.h"
 #include "engine/redactor.h"
+#include "engine/rehearsal.h"
 #include "plan/interpolate.h"
 #include "statemachine/decide.h"
 
@@ -32,8 +33,9 @@ std::optional<nlohmann::json> OutputAt(const nlohmann::json& outputs, const std:
 
 class StepRunner {
  public:
-  StepRunner(RunSession& session, const DriveOptions& options)
-      : session_(session), options_(options) {}
+  // `copies` (may be null: not a rehearsal) must outlive the runner.
+  StepRunner(RunSession& session, const DriveOptions& options, const RehearsalCopies* copies)
+      : session_(session), options_(options), copies_(copies) {}
 
   // Runs the step's action (or, with `as_check`, its check) with everything resolved.
   adapters::Outcome Run(const plan::Step& step, int attempt, bool as_check) {
@@ -77,6 +79,9 @@ class StepRunner {
     adapters::Invocation inv;
     inv.action = action.kind;
     inv.target = std::move(target_config).value();
+    if (const nlohmann::json* copy = copies_ ? copies_->Find(action.target) : nullptr) {
+      inv.target = *copy;  // a rehearsal works on the copy
+    }
     inv.params = std::move(params).value();
     inv.run_id = session_.run_id();
     inv.step_id = as_check ? step.id + ".check" : step.id;  // a check keeps its own log
@@ -126,13 +131,14 @@ class StepRunner {
 
   RunSession& session_;
   const DriveOptions& options_;
+  const RehearsalCopies* copies_;
   Redactor redactor_;
 };
 
 class Driver {
  public:
-  Driver(RunSession& session, const DriveOptions& options)
-      : session_(session), options_(options), steps_(session, options) {}
+  Driver(RunSession& session, const DriveOptions& options, const RehearsalCopies* copies)
+      : session_(session), options_(options), steps_(session, options, copies) {}
 
   Result<RunStatus> Loop() {
     while (true) {
@@ -319,7 +325,30 @@ class Driver {
 }  // namespace
 
 Result<RunStatus> Drive(RunSession& session, const DriveOptions& options) {
-  return Driver(session, options).Loop();
+  if (!session.state().start.rehearsal) return Driver(session, options, nullptr).Loop();
+  auto say = [&](std::string_view text) {
+    if (options.progress != nullptr) options.progress->Note(text);
+  };
+  Result<std::filesystem::path> scratch = session.journal().ScratchDir(session.run_id());
+  if (!scratch.ok()) return scratch.status();
+  Result<RehearsalCopies> copies = RehearsalCopies::Prepare(
+      session.plan(),
+      RehearsalContext{
+          .registry = options.registry,
+          .env = session.env(),
+          .run_id = session.run_id(),
+          .scratch_dir = *scratch,
+          .base_dir = std::filesystem::path(session.state().start.plan_file).parent_path(),
+          .cancel = options.cancel,
+          .progress = say});
+  if (!copies.ok()) return copies.status();
+  Result<RunStatus> status = Driver(session, options, &*copies).Loop();
+  if (status.ok() && session.state().Finished()) {
+    const Status dropped = copies->DropAll();
+    say(dropped.ok() ? "rehearsal copies dropped"
+                     : fmt::format("warning: {} (remove it by hand)", dropped.message()));
+  }
+  return status;
 }
 
 Status MarkResumed(RunSession& session, const std::string& plan_file_note,

@@ -54,6 +54,24 @@ void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action
   }
 }
 
+// A full restore replaces a whole database: a plan should make a person confirm it first.
+void CheckFullRestoreIsApproved(const plan::Plan& p, std::vector<Diagnostic>& out) {
+  bool approved = false;
+  for (const plan::Step& step : p.steps) {
+    if (step.action.kind == "approval") approved = true;
+    const nlohmann::json& params = step.action.params.value;
+    if (step.action.kind != "restore" || approved || params.value("full", false) != true) {
+      continue;
+    }
+    out.push_back(Diagnostic{
+        Diagnostic::Severity::kWarning, p.source_file, step.action.loc,
+        fmt::format("step '{}' restores the whole database of target '{}' with no approval "
+                    "step before it; add one (approval: {{prompt: ..., phrase: ...}}) so that "
+                    "a person confirms it",
+                    step.id, step.action.target)});
+  }
+}
+
 }  // namespace
 
 std::string AdapterTypeFor(const plan::Action& action, const plan::Target& target) {
@@ -76,6 +94,7 @@ std::vector<Diagnostic> CheckParsedPlan(const plan::Plan& p, const adapters::Reg
     CheckAction(p, static_cast<int>(i), step.action, registry, out);
     if (step.check) CheckAction(p, static_cast<int>(i), *step.check, registry, out);
   }
+  CheckFullRestoreIsApproved(p, out);
   std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.loc.line, a.loc.col) < std::tie(b.loc.line, b.loc.col);
   });

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <thread>
+
 #include "plan/parser.h"
 
 namespace backout::engine {
@@ -19,22 +21,49 @@ Status CheckNotEmpty(const journal::Journal& journal, const std::string& run_id,
 }
 }  // namespace
 
-Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& records) {
-  std::vector<sm::Event> events;
-  events.reserve(records.size());
-  for (const journal::Record& r : records) {
+namespace {
+// Decodes records[begin, end) into events[begin, end).
+Status DecodeRange(const std::vector<journal::Record>& records, std::size_t begin,
+                   std::size_t end, std::vector<sm::Event>& events) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const journal::Record& r = records[i];
     nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, /*allow_exceptions=*/false);
     if (payload.is_discarded()) {
       return Status::Corruption(fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
     }
     Result<sm::EventBody> body = sm::DecodePayload(r.type, payload);
     if (!body.ok()) return body.status().WithContext(fmt::format("event #{}", r.seq));
-    events.push_back(sm::Event{.seq = r.seq,
-                               .time_us = r.time_us,
-                               .operator_name = r.operator_name,
-                               .host = r.host,
-                               .body = std::move(body).value()});
+    events[i] = sm::Event{.seq = r.seq,
+                          .time_us = r.time_us,
+                          .operator_name = r.operator_name,
+                          .host = r.host,
+                          .body = std::move(body).value()};
   }
+  return Status::Ok();
+}
+
+// Parsing the JSON payloads is most of the time it takes to read a long run (resume, status,
+// report); records decode independently, so from this many on the second half is parsed on
+// another thread.
+constexpr std::size_t kParallelDecodeRecords = 20'000;
+}  // namespace
+
+Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& records) {
+  std::vector<sm::Event> events(records.size());
+  const bool split =
+      records.size() >= kParallelDecodeRecords && std::thread::hardware_concurrency() > 1;
+  const std::size_t half = split ? records.size() / 2 : records.size();
+  Status second_half;
+  std::thread worker;
+  if (split) {
+    worker = std::thread(
+        [&] { second_half = DecodeRange(records, half, records.size(), events); });
+  }
+  const Status first_half = DecodeRange(records, 0, half, events);
+  if (worker.joinable()) worker.join();
+  // The first bad record in seq order is the one reported.
+  BACKOUT_RETURN_IF_ERROR(first_half);
+  BACKOUT_RETURN_IF_ERROR(second_half);
   return events;
 }
 
@@ -45,17 +74,26 @@ Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::str
   return SnapshotOfRecords(std::move(records).value());
 }
 
-Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records) {
+namespace {
+// The events of `records` (read and chain-checked already) and the state they fold to.
+Status DecodeAndFold(const std::vector<journal::Record>& records, std::vector<sm::Event>* events,
+                     sm::RunState* state) {
   if (records.empty()) return Status::Corruption("no events to read");
+  const std::string& run_id = records.front().run_id;
+  Result<std::vector<sm::Event>> decoded = DecodeEvents(records);
+  if (!decoded.ok()) return decoded.status().WithContext(fmt::format("run {}", run_id));
+  *events = std::move(decoded).value();
+  Result<sm::RunState> folded = sm::Fold(*events);
+  if (!folded.ok()) return folded.status().WithContext(fmt::format("run {}", run_id));
+  *state = std::move(folded).value();
+  return Status::Ok();
+}
+}  // namespace
+
+Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records) {
   RunSnapshot snap;
   snap.records = std::move(records);
-  const std::string& run_id = snap.records.front().run_id;
-  Result<std::vector<sm::Event>> events = DecodeEvents(snap.records);
-  if (!events.ok()) return events.status().WithContext(fmt::format("run {}", run_id));
-  snap.events = std::move(events).value();
-  Result<sm::RunState> state = sm::Fold(snap.events);
-  if (!state.ok()) return state.status().WithContext(fmt::format("run {}", run_id));
-  snap.state = std::move(state).value();
+  BACKOUT_RETURN_IF_ERROR(DecodeAndFold(snap.records, &snap.events, &snap.state));
   return snap;
 }
 
@@ -78,7 +116,7 @@ Result<std::unique_ptr<RunSession>> RunSession::Create(const journal::Journal& j
                                                        const std::string& run_id,
                                                        const plan::Plan& plan,
                                                        const std::string& plan_file,
-                                                       SessionOptions options) {
+                                                       SessionOptions options, bool rehearsal) {
   Result<std::unique_ptr<journal::RunWriter>> writer = journal.CreateRun(run_id);
   if (!writer.ok()) return writer.status();
   std::unique_ptr<RunSession> session(
@@ -90,6 +128,7 @@ Result<std::unique_ptr<RunSession>> RunSession::Create(const journal::Journal& j
   started.plan_text = plan.text;
   started.plan_sha256 = plan.sha256;
   started.incident = plan.incident;
+  started.rehearsal = rehearsal;
   for (const plan::Step& s : plan.steps) started.step_ids.push_back(s.id);
   BACKOUT_RETURN_IF_ERROR(session->Append({std::move(started)}));
   return session;
@@ -103,9 +142,9 @@ Result<std::unique_ptr<RunSession>> RunSession::Open(const journal::Journal& jou
   std::unique_ptr<RunSession> session(
       new RunSession(journal, std::move(writer).value(), std::move(options)));
   BACKOUT_RETURN_IF_ERROR(CheckNotEmpty(journal, run_id, session->writer_->records()));
-  Result<RunSnapshot> snap = SnapshotOfRecords(session->writer_->records());
-  if (!snap.ok()) return snap.status();
-  session->state_ = std::move(snap->state);
+  // The writer keeps the records; folding them in place spares a copy of a long run.
+  std::vector<sm::Event> events;
+  BACKOUT_RETURN_IF_ERROR(DecodeAndFold(session->writer_->records(), &events, &session->state_));
   Result<plan::Plan> plan = PlanFromJournal(session->state_);
   if (!plan.ok()) return plan.status().WithContext(fmt::format("run {}", run_id));
   session->plan_ = std::move(plan).value();

@@ -56,12 +56,14 @@ Result<plan::Plan> PlanFromJournal(const sm::RunState& state);
 
 class RunSession {
  public:
-  // Creates a run and journals its RunStarted.
+  // Creates a run and journals its RunStarted (`rehearsal`: against throwaway copies of the
+  // targets, see engine/rehearsal.h).
   static Result<std::unique_ptr<RunSession>> Create(const journal::Journal& journal,
                                                     const std::string& run_id,
                                                     const plan::Plan& plan,
                                                     const std::string& plan_file,
-                                                    SessionOptions options);
+                                                    SessionOptions options,
+                                                    bool rehearsal = false);
 
   // Opens an existing run for writing (kLocked when another runner holds it).
   static Result<std::unique_ptr<RunSession>> Open(const journal::Journal& journal,

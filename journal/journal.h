@@ -120,6 +120,10 @@ class Journal {
   // Directory for the full output logs of a run (created 0700 by CreateRun).
   std::filesystem::path LogDir(const std::string& run_id) const;
 
+  // Directory for a rehearsal's throwaway copies of file-based targets (private like the
+  // journal, so copied data stays as protected as the journal is). Created 0700 on demand.
+  Result<std::filesystem::path> ScratchDir(const std::string& run_id) const;
+
  private:
   std::filesystem::path dir_;
   ChainKey key_;

@@ -159,9 +159,11 @@ std::string EncodeRecord(const Record& record) {
   return out;
 }
 
-Digest ComputeRecordHash(const Record& record, const ChainKey& key) {
-  const std::string hashed = EncodeHashedPart(record);
-  switch (record.chain_mode) {
+namespace {
+
+// The hash of `hashed`, the bytes of a record's encoding that its hash covers, in `mode`.
+Digest HashOf(std::string_view hashed, ChainMode mode, const ChainKey& key) {
+  switch (mode) {
     case ChainMode::kSha256: return Sha256(hashed);
     case ChainMode::kHmacSha256: return key.Mac(hashed);
   }
@@ -169,19 +171,31 @@ Digest ComputeRecordHash(const Record& record, const ChainKey& key) {
   return Digest{};
 }
 
-Status VerifyRecordHash(const Record& record, const ChainKey& key) {
+// VerifyRecordHash, given the bytes the hash covers: the stored ones when decoding (the
+// encoding is canonical, so they equal a re-encoding, which the hot read path then saves).
+Status VerifyHashOf(const Record& record, std::string_view hashed, const ChainKey& key) {
   const bool keyed = record.chain_mode == ChainMode::kHmacSha256;
   if (keyed && key.empty()) {
     return EventCorruption(record.seq, "run {} is keyed (HMAC-SHA256 chain): set "
                            "BACKOUT_JOURNAL_KEY to verify it", record.run_id);
   }
-  const Digest computed = ComputeRecordHash(record, key);
+  const Digest computed = HashOf(hashed, record.chain_mode, key);
   if (computed == record.hash) return Status::Ok();
   return EventCorruption(record.seq, "hash mismatch: {} (stored {}, computed {})",
                          keyed ? "record content was altered, or BACKOUT_JOURNAL_KEY is not "
                                  "this run's key (wrong key?)"
                                : "record content was altered",
                          ToHex(record.hash), ToHex(computed));
+}
+
+}  // namespace
+
+Digest ComputeRecordHash(const Record& record, const ChainKey& key) {
+  return HashOf(EncodeHashedPart(record), record.chain_mode, key);
+}
+
+Status VerifyRecordHash(const Record& record, const ChainKey& key) {
+  return VerifyHashOf(record, EncodeHashedPart(record), key);
 }
 
 Status CheckChainLink(const Record* prev, const Record& r) {
@@ -245,7 +259,7 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const
   if (r.seq != key_seq) {
     return EventCorruption(key_seq, "key says seq {} but record says {}", key_seq, r.seq);
   }
-  BACKOUT_RETURN_IF_ERROR(VerifyRecordHash(r, key));
+  BACKOUT_RETURN_IF_ERROR(VerifyHashOf(r, value.substr(0, value.size() - sizeof(Digest)), key));
   if (r.run_id.empty()) return EventCorruption(key_seq, "field 'run_id' is empty");
   if (r.type.empty()) return EventCorruption(key_seq, "field 'type' is empty");
   return r;

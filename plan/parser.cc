@@ -807,7 +807,9 @@ void Parser::CheckActionTargets(const Plan& plan) {
 
 void Parser::CheckReferences(const Plan& plan) {
   for (const auto& [name, target] : plan.targets) {
-    ForEachString(target.config, [&](SourceLoc loc, const std::string& text) {
+    // An init-capture, not a plain one: clang before 16 (the fuzz build) cannot capture a
+    // structured binding.
+    ForEachString(target.config, [&, &name = name](SourceLoc loc, const std::string& text) {
       Result<std::vector<Reference>> refs = FindReferences(text);
       if (!refs.ok()) {
         Error(loc, refs.status().message());

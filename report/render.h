@@ -14,6 +14,9 @@ namespace backout::report {
 // Every field of the report; docs/report.schema.json describes it exactly.
 nlohmann::json RenderJson(const Report& report);
 
+// RenderJson(report) dumped with indent 2 (no final newline), rendered a piece at a time.
+std::string DumpJson(const Report& report);
+
 // For a ticket: headings, tables and lists, post-mortem sections first.
 std::string RenderMarkdown(const Report& report);
 

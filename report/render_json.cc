@@ -134,25 +134,89 @@ json ArrayOf(const std::vector<T>& items, F to_json) {
   return out;
 }
 
-}  // namespace
-
-json RenderJson(const Report& r) {
+// Everything but the two lists with an entry per event (timeline, notes), which a long run
+// makes large: DumpJson renders those one entry at a time.
+json RenderJsonWithoutEventLists(const Report& r) {
   return {{"format_version", kFormatVersion},
           {"run_id", r.run_id},
           {"summary", SummaryJson(r.summary)},
-          {"timeline", ArrayOf(r.timeline, TimelineJson)},
           {"steps", ArrayOf(r.steps, StepJson)},
           {"decisions", ArrayOf(r.decisions, DecisionJson)},
           {"verification", ArrayOf(r.verification, CheckJson)},
           {"backups", ArrayOf(r.backups, BackupJson)},
           {"errors", ArrayOf(r.errors, ErrorJson)},
-          {"notes", ArrayOf(r.notes, NoteJson)},
           {"triage", ArrayOf(r.triage, TriageJson)},
           {"interruptions", ArrayOf(r.interruptions, InterruptionJson)},
           {"integrity",
            {{"events", r.integrity.events},
             {"head_hash", r.integrity.head_hash},
             {"chain_verified", r.integrity.chain_verified}}}};
+}
+
+std::string Dump(const json& value) {
+  // Every string came from the journal's JSON payloads, so it is valid UTF-8; `replace`
+  // only makes sure a dump can never throw.
+  return value.dump(2, ' ', false, json::error_handler_t::replace);
+}
+
+// Appends `value` as json::dump(2) writes it `depth` levels deep: its lines after the first
+// indented by 2 * depth more (a dump has no raw newline inside strings).
+void AppendDumped(const json& value, int depth, std::string* out) {
+  const std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+  for (const char c : Dump(value)) {
+    out->push_back(c);
+    if (c == '\n') out->append(pad);
+  }
+}
+
+// Appends a member array of the top-level object, one item's document at a time.
+template <typename T, typename F>
+void AppendArray(const std::vector<T>& items, F to_json, std::string* out) {
+  if (items.empty()) {
+    out->append("[]");
+    return;
+  }
+  out->append("[\n");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out->append(",\n");
+    out->append("    ");
+    AppendDumped(to_json(items[i]), 2, out);
+  }
+  out->append("\n  ]");
+}
+
+}  // namespace
+
+json RenderJson(const Report& r) {
+  json j = RenderJsonWithoutEventLists(r);
+  j["timeline"] = ArrayOf(r.timeline, TimelineJson);
+  j["notes"] = ArrayOf(r.notes, NoteJson);
+  return j;
+}
+
+std::string DumpJson(const Report& r) {
+  // The same bytes as Dump(RenderJson(r)), without holding a document of every event: a
+  // million-event run's would take gigabytes. Null placeholders put the two lists in their
+  // sorted place among the keys.
+  json rest = RenderJsonWithoutEventLists(r);
+  rest["timeline"] = nullptr;
+  rest["notes"] = nullptr;
+  std::string out = "{\n";
+  bool first = true;
+  for (const auto& [key, value] : rest.items()) {
+    if (!first) out.append(",\n");
+    first = false;
+    out.append("  ").append(json(key).dump()).append(": ");
+    if (key == "timeline") {
+      AppendArray(r.timeline, TimelineJson, &out);
+    } else if (key == "notes") {
+      AppendArray(r.notes, NoteJson, &out);
+    } else {
+      AppendDumped(value, 1, &out);
+    }
+  }
+  out.append("\n}");
+  return out;
 }
 
 }  // namespace backout::report

@@ -33,4 +33,11 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# dynalite itself, at the version tools/dynalite/package-lock.json pins (in memory: no
+# native LevelDB build needed).
+dynalite_dir="$(dirname "$0")/../tools/dynalite"
+if [[ ! -d "$dynalite_dir/node_modules" ]]; then
+  echo "setup: installing dynalite (npm ci --prefix tools/dynalite)"
+  npm ci --prefix "$dynalite_dir" --no-audit --no-fund >/dev/null
+fi
 echo "setup: all dependencies present"

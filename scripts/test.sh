@@ -21,5 +21,7 @@ run_suite() {  # run_suite BUILD_DIR LABEL CMAKE_ARGS...
 }
 
 run_suite build "release build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== benchmark smoke run (small sizes, no goals; the real run is scripts/bench.sh)"
+scripts/bench.sh --quick --build-dir build >/dev/null
 run_suite build-asan "ASan+UBSan build" -DCMAKE_BUILD_TYPE=Debug -DBACKOUT_SANITIZE=ON
 echo "== all tests passed (release and ASan+UBSan builds)"

@@ -3,10 +3,14 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <memory>
 #include <mutex>
+
+#include "base/time.h"
 
 namespace backout::adapters::net {
 namespace {
@@ -71,14 +75,21 @@ void GlobalInitOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// "POST http://host/path": how messages name a request.
+std::string Describe(const HttpRequest& req) {
+  return fmt::format("{} {}",
+                     req.method,
+                     req.url_for_messages.empty() ? UrlForMessages(req.url) : req.url_for_messages);
+}
+
 Status TransportError(const HttpRequest& req, CURLcode code, const char* detail,
                       const Transfer& t) {
-  const std::string what = fmt::format("{} {}", req.method, UrlForMessages(req.url));
+  const std::string what = Describe(req);
   const std::string reason = detail[0] != '\0' ? detail : curl_easy_strerror(code);
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return Status::Timeout(fmt::format("{}: no complete answer within {} ({})", what,
-                                         fmt::format("{}ms", req.timeout.count()), reason));
+                                         FormatDuration(req.timeout), reason));
     case CURLE_ABORTED_BY_CALLBACK:
       return Status::Cancelled(fmt::format("{}: cancelled", what));
     case CURLE_WRITE_ERROR:
@@ -116,7 +127,41 @@ std::string UrlForMessages(std::string_view url) {
   return shown;
 }
 
+std::string OriginOf(std::string_view url) {
+  const std::string shown = UrlForMessages(url);
+  const std::size_t scheme = shown.find("://");
+  const std::size_t slash = shown.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return shown.substr(0, slash);
+}
+
+std::string TextExcerpt(std::string_view body, std::size_t max_bytes) {
+  const bool cut = body.size() > max_bytes;
+  std::size_t end = std::min(body.size(), max_bytes);
+  // Back to the start of a character, so that the cut does not make one invalid.
+  while (cut && end > 0 && (static_cast<unsigned char>(body[end]) & 0xC0) == 0x80) --end;
+  // Dumping with `replace` turns every invalid byte into U+FFFD; parsing the dump back
+  // yields the repaired text.
+  const std::string quoted = nlohmann::json(std::string(body.substr(0, end)))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string text = nlohmann::json::parse(quoted).get<std::string>();
+  if (cut) text += "...";
+  return text;
+}
+
 Result<HttpResponse> Send(const HttpRequest& req) {
+  constexpr std::string_view kLineBreaks("\r\n\0", 3);
+  for (const auto& [name, value] : req.headers) {
+    if (name.empty() || name.find_first_of(kLineBreaks) != std::string::npos ||
+        name.find(':') != std::string::npos ||
+        value.find_first_of(kLineBreaks) != std::string::npos) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: header '{}' is empty, holds a colon in its name, or a line break or NUL",
+          Describe(req), name.substr(0, name.find_first_of(kLineBreaks))));
+    }
+  }
+  if (req.cancel != nullptr && req.cancel->load()) {
+    return Status::Cancelled(fmt::format("{}: cancelled before it was sent", Describe(req)));
+  }
   GlobalInitOnce();
   CurlHandle curl(curl_easy_init());
   if (!curl) return Status::IOError("cannot create a curl handle");

@@ -41,6 +41,9 @@ struct ActionContext {
   StopCondition stop;
 };
 
+// Removes a database file and the journal/WAL files SQLite may keep beside it.
+void RemoveWithSideFiles(const std::filesystem::path& path);
+
 // Each returns the action's outputs.
 Result<nlohmann::json> RunSql(const ActionContext& context);
 Result<nlohmann::json> RunBackup(const ActionContext& context);

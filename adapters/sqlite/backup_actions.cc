@@ -3,39 +3,39 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <future>
 #include <string>
 #include <system_error>
 #include <utility>
 
+#include "adapters/common/files.h"
 #include "adapters/sqlite/actions.h"
 #include "adapters/sqlite/content.h"
 #include "adapters/sqlite/page_copy.h"
 #include "base/file_util.h"
 #include "base/sha256.h"
-#include "base/time.h"
 
 namespace backout::adapters::sqlite {
 namespace {
 
 namespace fs = std::filesystem;
+using common::ErrnoError;
 using nlohmann::json;
 
-Status ErrnoError(std::string_view what, const fs::path& path) {
-  return Status::IOError(fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
-}
+}  // namespace
 
 // Removes `path` and the files SQLite keeps beside a database, where they exist. For a
 // `.partial` file of the same name left by an earlier attempt that crashed, and for our own
-// after a failure: a stale -journal or -wal next to a new file of the same name would be
-// taken as the new file's own.
+// after a failure (a stale -journal or -wal next to a new file of the same name would be
+// taken as the new file's own), and for a rehearsal's copy.
 void RemoveWithSideFiles(const fs::path& path) {
   std::error_code ignored;  // nothing there is the usual case
   fs::remove(path, ignored);
   for (const char* suffix : {"-journal", "-wal", "-shm"})
     fs::remove(path.string() + suffix, ignored);
 }
+
+namespace {
 
 // Creates `path` empty with mode 0600 (SQLite then writes into the file as it finds it): a
 // backup holds all the data of the database and must not be readable by other users.
@@ -57,22 +57,11 @@ Status RequireOtherFile(const fs::path& file, const ActionContext& context, std:
   return Status::Ok();
 }
 
-// Where the backup goes. When `to` ends with '/' or names an existing directory: a file in
-// it named after the database, the time, the step and the attempt, so every backup is a new
-// file. Otherwise `to` itself. Creates missing directories (mode 0700).
+// Where the backup goes (common::BackupFilePath): a file named after the database when `to`
+// is a directory.
 Result<fs::path> BackupPath(const ActionContext& context) {
-  const std::string& to = context.Param("to");
-  const fs::path resolved = context.Resolve(to);
-  std::error_code ignored;  // "cannot tell" counts as "not a directory"
-  if (to.ends_with('/') || fs::is_directory(resolved, ignored)) {
-    BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(resolved));
-    const Invocation& invocation = context.invocation;
-    return resolved / fmt::format("{}-{}-{}-a{}.db", context.database.stem().string(),
-                                  FormatUtcCompact(invocation.now_micros), invocation.step_id,
-                                  invocation.attempt);
-  }
-  BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(resolved.parent_path()));
-  return resolved;
+  return common::BackupFilePath(context.invocation, context.Param("to"),
+                                context.database.stem().string(), ".db");
 }
 
 // Copies `live` (holding a read snapshot) into a new file at `path`.
@@ -90,22 +79,21 @@ Status WriteBackupFile(Connection& live, const fs::path& path, const ActionConte
   return copy.Exec("PRAGMA journal_mode=DELETE", "backup");
 }
 
-// Makes the finished `partial` file durable under its final name. A crash before the rename
-// leaves only the .partial (the next attempt removes it); after it, the complete file.
-Status Publish(const fs::path& partial, const fs::path& final_path) {
-  BACKOUT_RETURN_IF_ERROR(SyncPath(partial));
+// Makes the finished `partial` file durable under its final name and returns its digest. A
+// crash before the rename leaves only the .partial (the next attempt removes it); after it,
+// the complete file. The file is hashed while it is being synced: the fsync waits on the
+// disk, the hash on the CPU (the pages are still in the page cache), so the checksum costs
+// little on top of the sync.
+Result<FileDigest> Publish(const fs::path& partial, const fs::path& final_path) {
+  std::future<Status> synced = std::async(std::launch::async, [&] { return SyncPath(partial); });
+  Result<FileDigest> digest = Sha256File(partial);
+  BACKOUT_RETURN_IF_ERROR(synced.get());
+  if (!digest.ok()) return digest.status();
   if (::rename(partial.c_str(), final_path.c_str()) != 0) {
     return ErrnoError("backup: cannot rename the finished copy to", final_path);
   }
-  return SyncPath(final_path.parent_path());
-}
-
-Status CheckDigest(const ActionContext& context, const fs::path& from, const FileDigest& digest) {
-  const auto expected = context.params.find("sha256");
-  if (expected == context.params.end() || *expected == digest.sha256_hex) return Status::Ok();
-  return Status::ExpectationFailed(
-      fmt::format("backup file {} changed since it was taken (sha256 {} expected {})",
-                  from.string(), digest.sha256_hex, expected->get_ref<const std::string&>()));
+  BACKOUT_RETURN_IF_ERROR(SyncPath(final_path.parent_path()));
+  return digest;
 }
 
 // The backup must be a sound database before it replaces the live one. A file SQLite cannot
@@ -138,13 +126,11 @@ Result<json> RunBackup(const ActionContext& context) {
   RemoveWithSideFiles(partial);
   Status status = WriteBackupFile(*live, partial, context);
   live.reset();  // ends the snapshot: writers need not wait for the fsync and the hashing
-  if (status.ok()) status = Publish(partial, *final_path);
-  if (!status.ok()) {
+  Result<FileDigest> digest = status.ok() ? Publish(partial, *final_path) : status;
+  if (!digest.ok()) {
     RemoveWithSideFiles(partial);
-    return status;
+    return digest.status();
   }
-  Result<FileDigest> digest = Sha256File(*final_path);
-  if (!digest.ok()) return digest.status();
   return json{{"path", final_path->string()},
               {"bytes", digest->bytes},
               {"sha256", digest->sha256_hex},
@@ -160,7 +146,8 @@ Result<json> RunRestore(const ActionContext& context) {
   BACKOUT_RETURN_IF_ERROR(RequireOtherFile(from, context, "restore"));
   Result<FileDigest> digest = Sha256File(from);
   if (!digest.ok()) return digest.status();
-  BACKOUT_RETURN_IF_ERROR(CheckDigest(context, from, *digest));
+  BACKOUT_RETURN_IF_ERROR(common::CheckRecordedDigest(
+      context.params, fmt::format("backup file {}", from.string()), digest->sha256_hex));
   Result<std::unique_ptr<Connection>> backup = context.Open(from, AccessMode::kReadOnly);
   if (!backup.ok()) return backup.status();
   BACKOUT_RETURN_IF_ERROR(CheckBackupSound(**backup));

@@ -6,7 +6,6 @@
 #include <thread>
 #include <utility>
 
-#include "base/time.h"
 
 namespace backout::adapters::sqlite {
 namespace {
@@ -20,25 +19,6 @@ constexpr int kInstructionsPerStopCheck = 1000;
 constexpr std::chrono::milliseconds kLockPollInterval{10};
 
 }  // namespace
-
-StopCondition::StopCondition(const std::atomic<bool>* cancel, std::chrono::milliseconds timeout)
-    : cancel_(cancel), timeout_(timeout) {
-  if (timeout.count() > 0) deadline_ = std::chrono::steady_clock::now() + timeout;
-}
-
-bool StopCondition::Cancelled() const { return cancel_ != nullptr && cancel_->load(); }
-
-bool StopCondition::Fired() const {
-  return Cancelled() || (deadline_.has_value() && std::chrono::steady_clock::now() >= *deadline_);
-}
-
-Status StopCondition::Check() const {
-  if (Cancelled()) return Status::Cancelled("cancelled");
-  if (Fired()) {
-    return Status::Timeout(fmt::format("deadline of {} passed", FormatDuration(timeout_)));
-  }
-  return Status::Ok();
-}
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::filesystem::path& path,
                                                      AccessMode mode,

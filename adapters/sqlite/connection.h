@@ -21,31 +21,14 @@
 #include <string>
 #include <string_view>
 
+#include "adapters/common/stop.h"
 #include "base/status.h"
 
 namespace backout::adapters::sqlite {
 
 // Tells long-running work to stop: the run was cancelled (SIGINT/SIGTERM) or the step's
-// deadline passed.
-class StopCondition {
- public:
-  // `cancel` may be null (never cancelled); a zero `timeout` means no deadline. The deadline
-  // starts counting now.
-  StopCondition(const std::atomic<bool>* cancel, std::chrono::milliseconds timeout);
-
-  // True once work must stop. Cheap enough to call every few thousand SQLite instructions.
-  bool Fired() const;
-
-  // OK while work may go on; otherwise kCancelled or kTimeout saying which.
-  Status Check() const;
-
- private:
-  bool Cancelled() const;
-
-  const std::atomic<bool>* cancel_;
-  std::chrono::milliseconds timeout_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_;
-};
+// deadline passed ("cancelled", "deadline of 5s passed").
+using StopCondition = common::StopCondition;
 
 struct StatementFinalizer {
   void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }

@@ -6,13 +6,13 @@
 // read parameters with nlohmann::json's typed accessors without further type checks.
 #pragma once
 
-#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "adapters/adapter.h"
+#include "adapters/common/params.h"
 
 namespace backout::adapters::sqlite {
 
@@ -22,20 +22,15 @@ std::optional<Action> ParseAction(std::string_view name);
 enum class CheckKind { kTablePresent, kTableAbsent, kRowCount, kChecksum, kIntegrity, kQuery };
 std::optional<CheckKind> ParseCheckKind(std::string_view name);
 
-enum class References {
-  // Plan time: a string holding "${" stands for a value known only at run time (an
-  // environment variable, an earlier step's output) and is accepted wherever a value goes.
-  kUnresolved,
-  // Run time: every reference has been expanded; each value must have its final type.
-  kResolved,
-};
+// kUnresolved at plan time, kResolved when the step runs (adapters/common/params.h).
+using References = common::References;
 
 // Every problem with `action` (unknown), the target's config and the action's params.
 std::vector<ParamError> ValidateInvocation(std::string_view action, const nlohmann::json& target,
                                            const nlohmann::json& params, References references);
 
 // Integer parameters (busy_timeout, row_count's equals) may also be written as a string of
-// decimal digits, which is what expanding `${VAR}` produces. nullopt for anything else.
-std::optional<std::int64_t> AsInteger(const nlohmann::json& value);
+// decimal digits, which is what expanding `${VAR}` produces.
+using common::AsInteger;
 
 }  // namespace backout::adapters::sqlite

@@ -1,21 +1,21 @@
 #include "adapters/sqlite/sqlite_adapter.h"
 
-#include <fmt/format.h>
-
 #include <chrono>
-#include <exception>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include "adapters/common/files.h"
+#include "adapters/common/run.h"
 #include "adapters/sqlite/actions.h"
 #include "adapters/sqlite/params.h"
 
 namespace backout::adapters {
 namespace {
 
+using common::FromResult;
 using nlohmann::json;
 using sqlite::Action;
 using sqlite::ActionContext;
@@ -23,35 +23,10 @@ using sqlite::References;
 
 constexpr std::chrono::milliseconds kDefaultBusyTimeout{5000};
 
-std::filesystem::path ResolvePath(const std::filesystem::path& base_dir, const std::string& path) {
-  std::filesystem::path joined = base_dir / path;  // an absolute `path` replaces base_dir
-  std::error_code ignored;  // without a working directory, keep the path as joined
-  std::filesystem::path absolute = std::filesystem::absolute(joined, ignored);
-  if (!absolute.empty()) joined = std::move(absolute);
-  joined = joined.lexically_normal();
-  // "backups/" names the directory itself.
-  if (!joined.has_filename() && joined.has_relative_path()) joined = joined.parent_path();
-  return joined;
-}
-
 std::chrono::milliseconds BusyTimeout(const json& target) {
   const auto it = target.find("busy_timeout");
   if (it == target.end()) return kDefaultBusyTimeout;
   return std::chrono::milliseconds(*sqlite::AsInteger(*it));
-}
-
-std::string Describe(const std::vector<ParamError>& errors) {
-  std::vector<std::string> parts;
-  for (const ParamError& error : errors) {
-    parts.push_back(fmt::format("{}{}: {}", error.in_target ? "target" : "params", error.pointer,
-                                error.message));
-  }
-  return fmt::format("invalid {}", fmt::join(parts, "; "));
-}
-
-Outcome FromResult(Result<json> outputs) {
-  if (!outputs.ok()) return Outcome{outputs.status()};
-  return Outcome{Status::Ok(), std::move(outputs).value()};
 }
 
 Outcome Dispatch(Action action, const ActionContext& context) {
@@ -82,18 +57,41 @@ class SqliteAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    const std::vector<ParamError> errors = sqlite::ValidateInvocation(
-        invocation.action, invocation.target, invocation.params, References::kResolved);
-    if (!errors.empty()) return Outcome{Status::InvalidArgument(Describe(errors))};
-    try {
-      const ActionContext context(invocation);
-      return Dispatch(*sqlite::ParseAction(invocation.action), context);
-    } catch (const std::exception& e) {
-      // Parameters are checked above, so json accessors should not throw; should an
-      // overlooked case (or bad_alloc) throw, fail the step rather than the whole process.
-      return Outcome{
-          Status::IOError(fmt::format("{}: unexpected error: {}", invocation.action, e.what()))};
-    }
+    return common::RunChecked(invocation,
+                              sqlite::ValidateInvocation(invocation.action, invocation.target,
+                                                         invocation.params, References::kResolved),
+                              [&] {
+                                const ActionContext context(invocation);
+                                return Dispatch(*sqlite::ParseAction(invocation.action), context);
+                              });
+  }
+
+  // The copy is a backup (online backup API, one snapshot, written under a temporary name
+  // and renamed when complete) into the run's scratch directory.
+  bool CanCopyForRehearsal() const override { return true; }
+
+  Result<json> MakeRehearsalCopy(const json& target, const RehearsalScratch& scratch) override {
+    const std::filesystem::path copy = scratch.dir / (scratch.name + ".db");
+    json copy_target = target;
+    copy_target["path"] = copy.string();
+    std::error_code ignored;  // "cannot tell" makes a new copy, which replaces any old one
+    if (std::filesystem::exists(copy, ignored)) return copy_target;
+    Invocation backup;
+    backup.action = "backup";
+    backup.target = target;
+    backup.params = {{"target", "rehearsal"}, {"to", copy.string()}};
+    backup.step_id = "rehearsal-copy";
+    backup.base_dir = scratch.base_dir;
+    backup.cancel = scratch.cancel;
+    backup.progress = scratch.progress;
+    Outcome made = Run(backup);
+    if (!made.status.ok()) return made.status;
+    return copy_target;
+  }
+
+  Status DropRehearsalCopy(const json& copy, const RehearsalScratch& /*scratch*/) override {
+    sqlite::RemoveWithSideFiles(copy.at("path").get<std::string>());
+    return Status::Ok();
   }
 };
 
@@ -104,13 +102,13 @@ namespace sqlite {
 ActionContext::ActionContext(const Invocation& invocation_in)
     : invocation(invocation_in),
       params(invocation_in.params),
-      database(ResolvePath(invocation_in.base_dir,
+      database(common::ResolvePath(invocation_in.base_dir,
                            invocation_in.target.at("path").get_ref<const std::string&>())),
       busy_timeout(BusyTimeout(invocation_in.target)),
       stop(invocation_in.cancel, invocation_in.timeout) {}
 
 std::filesystem::path ActionContext::Resolve(const std::string& path) const {
-  return ResolvePath(invocation.base_dir, path);
+  return common::ResolvePath(invocation.base_dir, path);
 }
 
 Result<std::unique_ptr<Connection>> ActionContext::Open(const std::filesystem::path& path,

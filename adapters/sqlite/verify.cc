@@ -2,11 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "adapters/common/verify.h"
 #include "adapters/sqlite/content.h"
 #include "adapters/sqlite/params.h"
 
@@ -15,109 +14,39 @@ namespace {
 
 using nlohmann::json;
 
-// The verdict on one check. `status` is OK when the check passed, kExpectationFailed when
-// the database did not meet it, any other code when it could not be evaluated.
-struct CheckResult {
-  CheckResult(std::string label_in, json expected_in)
-      : label(std::move(label_in)), expected(std::move(expected_in)) {}
-
-  std::string label;  // "row_count images"
-  json expected;
-  json observed;  // null when nothing could be observed
-  Status status;
-};
-
-using CheckResults = std::vector<CheckResult>;
+using common::AsAnswer;
+using common::CheckResult;
+using common::CheckResults;
 
 const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
-// A missing table is an answer ("no"), not a failure to evaluate the check.
-Status AsAnswer(const Status& status) {
-  if (status.code() == Code::kNotFound) return Status::ExpectationFailed(status.message());
-  return status;
-}
-
-// For messages: checksums are long; their first digits are enough to tell them apart.
-std::string Brief(const json& value) {
-  if (value.is_string() && Text(value).size() > 16) return Text(value).substr(0, 12) + "...";
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 void TablePresence(Connection& db, const json& names, CheckKind kind, CheckResults* out) {
-  const bool want_present = kind == CheckKind::kTablePresent;
-  const json list = names.is_string() ? json::array({names}) : names;
-  for (const json& name : list) {
-    const std::string& table = Text(name);
-    CheckResult result(fmt::format("{} {}", want_present ? "table_present" : "table_absent", table),
-                       want_present ? "present" : "absent");
-    Result<bool> exists = TableExists(db, table);
-    if (!exists.ok()) {
-      result.status = exists.status();
-    } else {
-      result.observed = *exists ? "present" : "absent";
-      if (*exists != want_present) {
-        result.status =
-            Status::ExpectationFailed(*exists ? "table exists" : "table does not exist");
-      }
-    }
-    out->push_back(std::move(result));
-  }
-}
-
-// The baseline's `field` ("rows" or "checksum") for `table`. A missing baseline makes the
-// check fail (it cannot hold), with a message saying what is missing.
-Result<json> BaselineFigure(const json& baseline, const std::string& table,
-                            std::string_view field) {
-  if (baseline.is_null()) {
-    return Status::ExpectationFailed(
-        "no baseline to compare with (no earlier baseline step on this target)");
-  }
-  const auto tables = baseline.is_object() ? baseline.find("tables") : baseline.end();
-  if (tables == baseline.end() || !tables->is_object() || !tables->contains(table) ||
-      !(*tables)[table].contains(field)) {
-    return Status::ExpectationFailed(fmt::format("the baseline does not cover table '{}'", table));
-  }
-  return *(*tables)[table].find(field);
-}
-
-// row_count and checksum: a figure of the table now against the expected one, written in
-// the plan (`equals`) or taken from the baseline.
-CheckResult CompareFigure(std::string label, const json& equals, const Result<json>& expected,
-                          const Result<json>& observed) {
-  CheckResult result(std::move(label), expected.ok() ? *expected : equals);
-  if (!observed.ok()) {
-    result.status = AsAnswer(observed.status());
-  } else {
-    result.observed = *observed;
-    if (!expected.ok()) {
-      result.status = expected.status();
-    } else if (*observed != *expected) {
-      result.status = Status::ExpectationFailed(
-          fmt::format("expected {}, observed {}", Brief(*expected), Brief(*observed)));
-    }
-  }
-  return result;
+  common::PresenceChecks(names, kind == CheckKind::kTablePresent, "table",
+                         [&](const std::string& table) { return TableExists(db, table); }, out);
 }
 
 CheckResult RowCount(Connection& db, const json& spec, const json& baseline) {
   const std::string& table = Text(spec.at("table"));
   const json& equals = spec.at("equals");
-  const Result<json> expected = equals == "baseline" ? BaselineFigure(baseline, table, "rows")
-                                                     : Result<json>(json(*AsInteger(equals)));
+  const Result<json> expected = equals == "baseline"
+                                    ? common::BaselineFigure(baseline, "tables", "table", table,
+                                                             "rows")
+                                    : Result<json>(json(*AsInteger(equals)));
   Result<std::int64_t> rows = CountRows(db, table);
-  const Result<json> observed = rows.ok() ? Result<json>(json(*rows)) : rows.status();
-  return CompareFigure("row_count " + table, equals, expected, observed);
+  const Result<json> observed = rows.ok() ? Result<json>(json(*rows)) : AsAnswer(rows.status());
+  return common::CompareFigure("row_count " + table, equals, expected, observed);
 }
 
 CheckResult Checksum(Connection& db, const json& spec, const json& baseline) {
   const std::string& table = Text(spec.at("table"));
   const json& equals = spec.at("equals");
   const Result<json> expected =
-      equals == "baseline" ? BaselineFigure(baseline, table, "checksum") : Result<json>(equals);
+      equals == "baseline" ? common::BaselineFigure(baseline, "tables", "table", table, "checksum")
+                           : Result<json>(equals);
   Result<TableSummary> summary = SummarizeTable(db, table);
   const Result<json> observed =
-      summary.ok() ? Result<json>(json(summary->checksum)) : summary.status();
-  return CompareFigure("checksum " + table, equals, expected, observed);
+      summary.ok() ? Result<json>(json(summary->checksum)) : AsAnswer(summary.status());
+  return common::CompareFigure("checksum " + table, equals, expected, observed);
 }
 
 struct ForeignKeyViolations {
@@ -210,52 +139,12 @@ void RunCheck(Connection& db, const json& item, const json& baseline, CheckResul
   }
 }
 
-json Report(const CheckResults& results) {
-  json checks = json::array();
-  std::int64_t passed = 0;
-  for (const CheckResult& result : results) {
-    json entry = {{"check", result.label},
-                  {"expected", result.expected},
-                  {"observed", result.observed},
-                  {"pass", result.status.ok()}};
-    if (result.status.ok()) {
-      ++passed;
-    } else {
-      entry["message"] = result.status.message();
-    }
-    checks.push_back(std::move(entry));
-  }
-  const auto total = static_cast<std::int64_t>(results.size());
-  return {{"checks", std::move(checks)}, {"passed", passed}, {"failed", total - passed}};
-}
-
-Status Verdict(const CheckResults& results) {
-  std::vector<std::string> failures;
-  std::optional<Code> could_not_run;
-  for (const CheckResult& result : results) {
-    if (result.status.ok()) continue;
-    failures.push_back(fmt::format("{}: {}", result.label, result.status.message()));
-    if (result.status.code() != Code::kExpectationFailed && !could_not_run.has_value()) {
-      could_not_run = result.status.code();
-    }
-  }
-  if (failures.empty()) return Status::Ok();
-  return Status(could_not_run.value_or(Code::kExpectationFailed),
-                fmt::format("{} of {} checks failed: {}", failures.size(), results.size(),
-                            fmt::join(failures, "; ")));
-}
-
 }  // namespace
 
 Outcome RunChecks(Connection& db, const json& checks, const json& baseline) {
-  CheckResults results;
-  for (const json& item : checks) {
-    RunCheck(db, item, baseline, &results);
-    if (Status stop = db.stop().Check(); !stop.ok()) {
-      return Outcome{stop.WithContext("verify"), Report(results)};
-    }
-  }
-  return Outcome{Verdict(results), Report(results)};
+  return common::RunEachCheck(checks, db.stop(), [&](const json& item, CheckResults* out) {
+    RunCheck(db, item, baseline, out);
+  });
 }
 
 }  // namespace backout::adapters::sqlite

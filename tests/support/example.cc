@@ -8,10 +8,15 @@ namespace fs = std::filesystem;
 fs::path BackoutBinary() { return BACKOUT_BINARY; }
 fs::path SourceDir() { return BACKOUT_SOURCE_DIR; }
 
-Example::Example(const std::string& name, int rows) {
-  fs::copy(SourceDir() / "examples" / name, dir(), fs::copy_options::recursive);
+Example::Example(const std::string& name, int rows, std::map<std::string, std::string> env)
+    : Example(FromDir{SourceDir() / "examples" / name}, rows, std::move(env)) {}
+
+Example::Example(const FromDir& source, int rows, std::map<std::string, std::string> env)
+    : env_(std::move(env)) {
+  fs::copy(source.dir, dir(), fs::copy_options::recursive);
   const ProcessResult gen = RunProcess(
-      {.argv = {"/bin/bash", (dir() / "generate.sh").string(), dir().string(), std::to_string(rows)}});
+      {.argv = {"/bin/bash", (dir() / "generate.sh").string(), dir().string(), std::to_string(rows)},
+       .env = env_});
   if (gen.exit_code != 0) throw std::runtime_error("generate.sh failed: " + gen.err);
 }
 
@@ -20,6 +25,7 @@ ProcessSpec Example::BackoutSpec(const std::vector<std::string>& args,
   ProcessSpec spec;
   spec.argv.push_back(BackoutBinary().string());
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  env.insert(env_.begin(), env_.end());  // keeps the values given for this call
   env.emplace("BACKOUT_JOURNAL", journal().string());
   env.emplace("BACKOUT_OPERATOR", "tester");
   spec.env = std::move(env);

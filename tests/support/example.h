@@ -18,7 +18,15 @@ std::filesystem::path SourceDir();
 // A private copy of examples/NAME with its data generated (generate.sh DIR ROWS).
 class Example {
  public:
-  Example(const std::string& name, int rows);
+  // Another folder laid out like an example (plan.yaml, generate.sh), e.g. under tests/data.
+  struct FromDir {
+    std::filesystem::path dir;
+  };
+
+  // `env` reaches generate.sh and every Backout() call (a server's address, a DSN); a value
+  // given to Backout() for the same name wins.
+  Example(const std::string& name, int rows, std::map<std::string, std::string> env = {});
+  Example(const FromDir& source, int rows, std::map<std::string, std::string> env = {});
 
   const std::filesystem::path& dir() const { return tmp_.path(); }
   std::filesystem::path journal() const { return dir() / "journal"; }
@@ -31,8 +39,11 @@ class Example {
   ProcessSpec BackoutSpec(const std::vector<std::string>& args,
                           std::map<std::string, std::string> env = {}) const;
 
+  const std::map<std::string, std::string>& env() const { return env_; }
+
  private:
   TempDir tmp_;
+  std::map<std::string, std::string> env_;
 };
 
 // `sqlite3 DB .dump` of a database: its complete logical content.

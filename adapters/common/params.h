@@ -1,0 +1,202 @@
+// Shared by the adapters that check their params in the same way (sqlite,
+// postgres, file, json_store, dynamodb): a Checker that collects ParamErrors at
+// JSON pointers, the rules every one of them uses, and the integer spellings
+// they accept. What an adapter's params mean, its own rules and its vocabulary
+// stay in the adapter.
+//
+// A Rule checks one value found at a JSON pointer ("" is the top of the params
+// or target,
+// "/checks/1/row_count" below it; RFC 6901 escaping) and reports what is wrong
+// with it through the Checker. Rules never throw and never stop at the first
+// problem: every problem of an invocation is reported at once.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/adapter.h"
+
+namespace backout::adapters::common {
+
+enum class References {
+  // Plan time: a string holding "${" stands for a value known only at run time
+  // (an
+  // environment variable, an earlier step's output) and is accepted wherever a
+  // value goes.
+  kUnresolved,
+  // Run time: every reference has been expanded; each value must have its final
+  // type.
+  kResolved,
+};
+
+// An integer written as a JSON number or as a string of decimal digits, which
+// is what expanding `${VAR}` produces. nullopt for anything else, and for
+// numbers beyond int64.
+std::optional<std::int64_t> AsInteger(const nlohmann::json& value);
+
+// AsInteger(), and nullopt for a negative number too.
+std::optional<std::int64_t> AsCount(const nlohmann::json& value);
+
+// Whether `names` (an array or initializer list of string_view) holds `name`.
+template <typename Names>
+bool Contains(const Names& names, std::string_view name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+// "a, b, c": how messages list the names a value may take.
+template <typename Names>
+std::string ListNames(const Names& names) {
+  return fmt::format("{}", fmt::join(std::begin(names), std::end(names), ", "));
+}
+
+// The enumerator whose name is `name`, for a vocabulary whose names are listed
+// in the order of the enumerators of `Enum` (which count from 0).
+template <typename Enum, std::size_t N>
+std::optional<Enum> FindName(const std::string_view (&names)[N], std::string_view name) {
+  const auto* it = std::find(std::begin(names), std::end(names), name);
+  if (it == std::end(names)) return std::nullopt;
+  return static_cast<Enum>(it - std::begin(names));
+}
+
+// A JSON pointer one level below `parent`.
+std::string Child(const std::string& parent, std::string_view key);
+std::string Child(const std::string& parent, std::size_t index);
+
+// A string of exactly `digits` lowercase hex digits (how the adapters write
+// digests, so that they compare as strings).
+bool IsLowerHex(const nlohmann::json& value, std::size_t digits);
+
+enum class Presence { kRequired, kOptional };
+
+// Collects the problems found in one target config or one action's params.
+class Checker {
+ public:
+  using Rule = void (*)(Checker& checker, const nlohmann::json& value, const std::string& pointer);
+
+  // `in_target`: the errors are about the target's config
+  // (ParamError::in_target).
+  Checker(References references, bool in_target) : references_(references), in_target_(in_target) {}
+
+  std::vector<ParamError> TakeErrors() { return std::move(errors_); }
+
+  void Fail(const std::string& pointer, std::string message);
+
+  // True when `value` is a reference whose type can only be checked once it is
+  // expanded.
+  bool Deferred(const nlohmann::json& value) const;
+
+  // True when `value` is a mapping; else reports "must be a mapping".
+  bool Mapping(const nlohmann::json& value, const std::string& pointer);
+
+  // Reports each key of the mapping `object` that is not in `allowed`: typos
+  // must not pass silently. At the top of an action's params the keys the
+  // engine owns ("target", "timeout", "$baseline") are allowed too.
+  void KnownKeysOnly(const nlohmann::json& object, const std::string& pointer,
+                     std::initializer_list<std::string_view> allowed);
+
+  // Applies `rule` to the member `key` of the mapping `object`; reports it
+  // missing ("is required") when it is required.
+  void Field(const nlohmann::json& object, const std::string& pointer, std::string_view key,
+             Presence presence, Rule rule);
+
+ private:
+  References references_;
+  bool in_target_;
+  std::vector<ParamError> errors_;
+};
+
+// Rules that read the same in every adapter.
+
+// A non-empty string.
+void NonEmptyString(Checker& checker, const nlohmann::json& value, const std::string& pointer);
+// A number, string, boolean or null (what a query's `expect` compares with).
+void Scalar(Checker& checker, const nlohmann::json& value, const std::string& pointer);
+// 64 lowercase hex digits, or a reference.
+void Sha256Digest(Checker& checker, const nlohmann::json& value, const std::string& pointer);
+// true (a check that takes no parameters: `integrity: true`).
+void True(Checker& checker, const nlohmann::json& value, const std::string& pointer);
+
+// A non-empty list of `noun` names ("table": "must be a list of table names",
+// "must name at least one table"), each checked by `item`; or a reference.
+void NameList(Checker& checker, const nlohmann::json& value, const std::string& pointer,
+              std::string_view noun, Checker::Rule item);
+
+// `equals` of a count check: "baseline", a reference or a non-negative integer;
+// else "must be `what` or \"baseline\"" (`what`: "a row count").
+void CountOrBaseline(Checker& checker, const nlohmann::json& value, const std::string& pointer,
+                     std::string_view what);
+
+// `equals` of a digest check: "baseline", a reference or `digits` lowercase hex
+// digits; else "must be \"baseline\" or a `what` (`digits` lowercase hex
+// digits)".
+void DigestOrBaseline(Checker& checker, const nlohmann::json& value, const std::string& pointer,
+                      std::string_view what, std::size_t digits);
+
+// A figure check {SUBJECT_KEY: ..., equals: ...} ({table: T, equals: 100}): a
+// mapping with exactly those two keys, both required.
+void SubjectEquals(Checker& checker, const nlohmann::json& value, const std::string& pointer,
+                   std::string_view subject_key, Checker::Rule subject, Checker::Rule equals);
+
+// The SQL adapters' `query` check {sql: TEXT, expect: SCALAR} (a rule) and
+// `query` action's params {sql: TEXT, expect: SCALAR (optional)}.
+void QueryCheck(Checker& checker, const nlohmann::json& value, const std::string& pointer);
+void QueryParams(Checker& checker, const nlohmann::json& params);
+
+// A verify action's `checks`: a non-empty list of mappings with exactly one
+// key, the kind of check, one of `kinds`. Calls `check` with each known kind's
+// value and its pointer
+// ("/checks/0/row_count"); `Kind`'s enumerators are in the order of `kinds`.
+template <typename Kind, std::size_t N>
+void CheckList(Checker& checker, const nlohmann::json& value, const std::string& pointer,
+               const std::string_view (&kinds)[N],
+               void (*check)(Checker& checker, Kind kind, const nlohmann::json& value,
+                             const std::string& pointer));
+
+// The errors of one invocation: `check_target` runs on a Checker for the
+// target's config, `check_params` on one for the action's params; the target's
+// errors come first.
+std::vector<ParamError> CheckInvocation(References references,
+                                        const std::function<void(Checker&)>& check_target,
+                                        const std::function<void(Checker&)>& check_params);
+
+// The one error of an action that `type` targets do not offer: "sqlite targets
+// offer no action 'x' (expected one of sql, backup, ...)" ("(expected file)"
+// when there is one).
+std::vector<ParamError> NoSuchAction(std::string_view type, std::string_view action,
+                                     std::span<const std::string_view> actions);
+
+// "invalid params/copy/from: message; target/root: message": the message of the
+// kInvalidArgument a Run() returns when its params fail the run-time check.
+std::string DescribeErrors(const std::vector<ParamError>& errors);
+
+namespace detail {
+void CheckList(Checker& checker, const nlohmann::json& value, const std::string& pointer,
+               std::span<const std::string_view> kinds,
+               const std::function<void(std::size_t kind, const nlohmann::json& value,
+                                        const std::string& pointer)>& check);
+}  // namespace detail
+
+template <typename Kind, std::size_t N>
+void CheckList(Checker& checker, const nlohmann::json& value, const std::string& pointer,
+               const std::string_view (&kinds)[N],
+               void (*check)(Checker& checker, Kind kind, const nlohmann::json& value,
+                             const std::string& pointer)) {
+  detail::CheckList(checker, value, pointer, kinds,
+                    [&](std::size_t kind, const nlohmann::json& item, const std::string& at) {
+                      check(checker, static_cast<Kind>(kind), item, at);
+                    });
+}
+
+}  // namespace backout::adapters::common

@@ -1,0 +1,28 @@
+#include "adapters/common/run.h"
+
+#include <fmt/format.h>
+
+#include <exception>
+#include <utility>
+
+#include "adapters/common/params.h"
+
+namespace backout::adapters::common {
+
+Outcome FromResult(Result<nlohmann::json> outputs) {
+  if (!outputs.ok()) return Outcome{outputs.status()};
+  return Outcome{Status::Ok(), std::move(outputs).value()};
+}
+
+Outcome RunChecked(const Invocation& invocation, const std::vector<ParamError>& errors,
+                   const std::function<Outcome()>& run) {
+  if (!errors.empty()) return Outcome{Status::InvalidArgument(DescribeErrors(errors))};
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    return Outcome{
+        Status::IOError(fmt::format("{}: unexpected error: {}", invocation.action, e.what()))};
+  }
+}
+
+}  // namespace backout::adapters::common

@@ -1,0 +1,130 @@
+#include "adapters/common/verify.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace backout::adapters::common {
+namespace {
+
+using nlohmann::json;
+
+const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
+
+}  // namespace
+
+Status AsAnswer(const Status& status) {
+  if (status.code() == Code::kNotFound) return Status::ExpectationFailed(status.message());
+  return status;
+}
+
+std::string Brief(const json& value) {
+  if (value.is_string() && Text(value).size() > 16) return Text(value).substr(0, 12) + "...";
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json Report(const CheckResults& results) {
+  json checks = json::array();
+  std::int64_t passed = 0;
+  for (const CheckResult& result : results) {
+    json entry = {{"check", result.label},
+                  {"expected", result.expected},
+                  {"observed", result.observed},
+                  {"pass", result.status.ok()}};
+    if (result.status.ok()) {
+      ++passed;
+    } else {
+      entry["message"] = result.status.message();
+    }
+    checks.push_back(std::move(entry));
+  }
+  const auto total = static_cast<std::int64_t>(results.size());
+  return {{"checks", std::move(checks)}, {"passed", passed}, {"failed", total - passed}};
+}
+
+Status Verdict(const CheckResults& results) {
+  std::vector<std::string> failures;
+  std::optional<Code> could_not_run;
+  for (const CheckResult& result : results) {
+    if (result.status.ok()) continue;
+    failures.push_back(fmt::format("{}: {}", result.label, result.status.message()));
+    if (result.status.code() != Code::kExpectationFailed && !could_not_run.has_value()) {
+      could_not_run = result.status.code();
+    }
+  }
+  if (failures.empty()) return Status::Ok();
+  return Status(could_not_run.value_or(Code::kExpectationFailed),
+                fmt::format("{} of {} checks failed: {}", failures.size(), results.size(),
+                            fmt::join(failures, "; ")));
+}
+
+Outcome RunEachCheck(const json& checks, const StopCondition& stop,
+                     const std::function<void(const json& item, CheckResults* out)>& run_one) {
+  CheckResults results;
+  for (const json& item : checks) {
+    run_one(item, &results);
+    if (Status stopped = stop.Check(); !stopped.ok()) {
+      return Outcome{stopped.WithContext("verify"), Report(results)};
+    }
+  }
+  return Outcome{Verdict(results), Report(results)};
+}
+
+Result<json> BaselineFigure(const json& baseline, std::string_view group, std::string_view noun,
+                            const std::string& name, std::string_view field) {
+  if (baseline.is_null()) {
+    return Status::ExpectationFailed(
+        "no baseline to compare with (no earlier "
+        "baseline step on this target)");
+  }
+  const auto all = baseline.is_object() ? baseline.find(group) : baseline.end();
+  if (all == baseline.end() || !all->is_object() || !all->contains(name) ||
+      !(*all)[name].contains(field)) {
+    return Status::ExpectationFailed(
+        fmt::format("the baseline does not cover {} '{}'", noun, name));
+  }
+  return *(*all)[name].find(field);
+}
+
+CheckResult CompareFigure(std::string label, const json& equals, const Result<json>& expected,
+                          const Result<json>& observed) {
+  CheckResult result(std::move(label), expected.ok() ? *expected : equals);
+  if (!observed.ok()) {
+    result.status = observed.status();
+  } else {
+    result.observed = *observed;
+    if (!expected.ok()) {
+      result.status = expected.status();
+    } else if (*observed != *expected) {
+      result.status = Status::ExpectationFailed(
+          fmt::format("expected {}, observed {}", Brief(*expected), Brief(*observed)));
+    }
+  }
+  return result;
+}
+
+void PresenceChecks(const json& names, bool want_present, std::string_view noun,
+                    const std::function<Result<bool>(const std::string& name)>& exists,
+                    CheckResults* out) {
+  const json list = names.is_string() ? json::array({names}) : names;
+  for (const json& name : list) {
+    CheckResult result(
+        fmt::format("{}_{} {}", noun, want_present ? "present" : "absent", Text(name)),
+        want_present ? "present" : "absent");
+    Result<bool> found = exists(Text(name));
+    if (!found.ok()) {
+      result.status = found.status();
+    } else {
+      result.observed = *found ? "present" : "absent";
+      if (*found != want_present) {
+        result.status = Status::ExpectationFailed(
+            fmt::format("{} {}", noun, *found ? "exists" : "does not exist"));
+      }
+    }
+    out->push_back(std::move(result));
+  }
+}
+
+}  // namespace backout::adapters::common

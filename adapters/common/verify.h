@@ -1,0 +1,88 @@
+// Shared by the adapters' verify actions: per-check results, the report they
+// write into the outputs and the verdict they return, in one shape for every
+// adapter (reports read them alike):
+//   {"checks": [{"check": "row_count images", "expected": 100, "observed": 99,
+//                "pass": false, "message": "expected 100, observed 99"}, ...],
+//    "passed": N, "failed": M}
+// ("message" only on failed checks). A failing check does not stop the others.
+//
+// What a check looks at and how it is judged stays in the adapter.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/adapter.h"
+#include "adapters/common/stop.h"
+#include "base/status.h"
+
+namespace backout::adapters::common {
+
+// The verdict on one check. `status` is OK when the check passed,
+// kExpectationFailed when the target did not meet it, any other code when it
+// could not be evaluated.
+struct CheckResult {
+  CheckResult(std::string label_in, nlohmann::json expected_in)
+      : label(std::move(label_in)), expected(std::move(expected_in)) {}
+
+  std::string label;  // "row_count images"
+  nlohmann::json expected;
+  nlohmann::json observed;  // null when nothing could be observed
+  Status status;
+};
+
+using CheckResults = std::vector<CheckResult>;
+
+// A missing table (kNotFound) is an answer ("no"), not a failure to evaluate
+// the check.
+Status AsAnswer(const Status& status);
+
+// A value for messages: checksums are long, and their first digits are enough
+// to tell them apart ("3f2a9c01be44..."); anything else as compact JSON.
+std::string Brief(const nlohmann::json& value);
+
+// The outputs of a verify: every result, and how many passed and failed.
+nlohmann::json Report(const CheckResults& results);
+
+// OK when every check passed. Else the code of the first check that could not
+// be evaluated, if any, or kExpectationFailed; the message lists every failed
+// check ("2 of 5 checks failed: row_count t: expected 3, observed 2; ...").
+Status Verdict(const CheckResults& results);
+
+// Runs `run_one` for each item of `checks` (validated: one-key mappings), which
+// appends its result(s). Stops with `stop`'s kCancelled or kTimeout (context
+// "verify") as soon as it fires between checks; the outputs are the report of
+// the checks run so far either way.
+Outcome RunEachCheck(
+    const nlohmann::json& checks, const StopCondition& stop,
+    const std::function<void(const nlohmann::json& item, CheckResults* out)>& run_one);
+
+// The baseline's `field` ("rows", "checksum") for the `noun` `name` ("table",
+// "orders"), which the baseline keeps under `group` ({"tables": {"orders":
+// {"rows": 3, ...}}}). A missing baseline, or one that does not cover `name`,
+// is kExpectationFailed saying what is missing: the check cannot hold.
+Result<nlohmann::json> BaselineFigure(const nlohmann::json& baseline, std::string_view group,
+                                      std::string_view noun, const std::string& name,
+                                      std::string_view field);
+
+// A figure check (row_count, checksum): the figure now (`observed`) against the
+// one expected, written in the plan (`equals`) or taken from the baseline
+// (`expected`, an error when the baseline lacks it). An error in `observed` is
+// the result's status as it is (pass it through AsAnswer() where "missing" is
+// an answer).
+CheckResult CompareFigure(std::string label, const nlohmann::json& equals,
+                          const Result<nlohmann::json>& expected,
+                          const Result<nlohmann::json>& observed);
+
+// table_present / table_absent (collection_present ...): one result per name of
+// `names` (one name or a list of them), labelled "NOUN_present NAME" or
+// "NOUN_absent NAME". `exists` answers for one name; its error is the result's
+// status.
+void PresenceChecks(const nlohmann::json& names, bool want_present, std::string_view noun,
+                    const std::function<Result<bool>(const std::string& name)>& exists,
+                    CheckResults* out);
+
+}  // namespace backout::adapters::common

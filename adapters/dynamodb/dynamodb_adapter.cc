@@ -1,0 +1,85 @@
+#include "adapters/dynamodb/dynamodb_adapter.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/common/run.h"
+#include "adapters/dynamodb/actions.h"
+#include "adapters/dynamodb/client.h"
+#include "adapters/dynamodb/params.h"
+#include "base/env.h"
+
+namespace backout::adapters {
+namespace {
+
+using common::FromResult;
+using nlohmann::json;
+
+Outcome Dispatch(dynamodb::Action action, const dynamodb::ActionContext& context) {
+  switch (action) {
+    case dynamodb::Action::kBaseline:
+      return FromResult(dynamodb::RunBaseline(context));
+    case dynamodb::Action::kVerify:
+      return dynamodb::RunVerify(context);
+    case dynamodb::Action::kExport:
+      return FromResult(dynamodb::RunExport(context));
+    case dynamodb::Action::kImport:
+      return FromResult(dynamodb::RunImport(context));
+    case dynamodb::Action::kDeleteTable:
+      return FromResult(dynamodb::RunDeleteTable(context));
+    case dynamodb::Action::kUpdateBilling:
+      return FromResult(dynamodb::RunUpdateBilling(context));
+  }
+  return Outcome{Status::InvalidArgument("unknown dynamodb action")};  // unreachable: validated
+}
+
+// Everything the client needs, from the target config and the process environment.
+Result<dynamodb::ClientConfig> ClientConfigFor(const Invocation& invocation) {
+  Env& env = *Env::Default();
+  Result<dynamodb::Credentials> credentials = dynamodb::CredentialsFromEnvironment(env);
+  if (!credentials.ok()) return credentials.status();
+  Result<std::string> region = dynamodb::RegionFor(invocation.target, env);
+  if (!region.ok()) return region.status();
+  dynamodb::ClientConfig config;
+  config.endpoint = dynamodb::EndpointFor(invocation.target, *region);
+  config.region = std::move(region).value();
+  config.credentials = std::move(credentials).value();
+  if (const auto tries = invocation.target.find("max_tries"); tries != invocation.target.end()) {
+    config.retry.max_tries = static_cast<int>(*dynamodb::AsCount(*tries));
+  }
+  config.progress = invocation.progress;
+  return config;
+}
+
+class DynamoDbAdapter final : public Adapter {
+ public:
+  std::string_view type() const override { return "dynamodb"; }
+
+  std::vector<ParamError> Validate(std::string_view action, const json& target,
+                                   const json& params) const override {
+    return dynamodb::ValidateInvocation(action, target, params,
+                                        dynamodb::References::kUnresolved);
+  }
+
+  Outcome Run(const Invocation& invocation) override {
+    return common::RunChecked(
+        invocation,
+        dynamodb::ValidateInvocation(invocation.action, invocation.target, invocation.params,
+                                     dynamodb::References::kResolved),
+        [&] {
+          Result<dynamodb::ClientConfig> config = ClientConfigFor(invocation);
+          if (!config.ok()) return Outcome{config.status().WithContext(invocation.action)};
+          const dynamodb::Deadline deadline(invocation.cancel, invocation.timeout);
+          const dynamodb::Client client(std::move(config).value(), deadline);
+          const dynamodb::ActionContext context(invocation, client);
+          return Dispatch(*dynamodb::ParseAction(invocation.action), context);
+        });
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Adapter> MakeDynamoDbAdapter() { return std::make_unique<DynamoDbAdapter>(); }
+
+}  // namespace backout::adapters

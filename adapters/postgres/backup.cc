@@ -1,0 +1,638 @@
+// backup and restore.
+//
+// `full` and `schema_only` go through pg_dump's custom format (and pg_restore). `tables` use
+// backout's own table-data file, written from COPY ... TO STDOUT (FORMAT binary) and read
+// back with COPY ... FROM STDIN (FORMAT binary): no compression and no SQL text, so both
+// directions run at the speed the server copies rows. Its layout (all integers big-endian):
+//
+//   magic        8 bytes "BKPGTBL1"
+//   header       u32 length + JSON {"format":"backout-pg-tables","version":1,"database",
+//                "server_version","created_micros","tables":[{"name","relation","kind",
+//                "columns":[{"name","type"}]}]}   (columns quoted, generated ones left out)
+//   per table, in header order (referenced tables before the tables that refer to them):
+//     'T'        1 byte
+//     index      u32, the table's position in header.tables
+//     chunks     u32 length (> 0) + that many bytes of the COPY BINARY stream, repeated
+//     end        u32 0
+//     rows       u64, the row count COPY reported
+//   trailer      'E' + u32 number of tables
+//
+// Both kinds of file are written as NAME.partial (mode 0600), fsynced, renamed, and the
+// directory fsynced: a crash leaves either no file or the complete one.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <map>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "adapters/common/files.h"
+#include "adapters/postgres/actions.h"
+#include "adapters/postgres/client_programs.h"
+#include "adapters/postgres/content.h"
+#include "base/file_util.h"
+#include "base/sha256.h"
+
+namespace backout::adapters::postgres {
+namespace {
+
+namespace fs = std::filesystem;
+using common::ErrnoError;
+using nlohmann::json;
+
+constexpr std::string_view kMagic = "BKPGTBL1";
+constexpr std::string_view kFormatName = "backout-pg-tables";
+constexpr std::string_view kDumpMagic = "PGDMP";
+constexpr std::size_t kChunkBytes = 1 << 20;
+constexpr std::uint32_t kMaxChunkBytes = 64u << 20;  // a sanity bound when reading
+constexpr std::uint32_t kMaxHeaderBytes = 64u << 20;
+
+std::string BigEndian(std::uint64_t value, int bytes) {
+  std::string out(static_cast<std::size_t>(bytes), '\0');
+  for (int i = bytes - 1; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+  return out;
+}
+
+// Writes a new private file, hashing what it writes.
+class HashingWriter {
+ public:
+  HashingWriter() = default;
+  ~HashingWriter() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  HashingWriter(const HashingWriter&) = delete;
+  HashingWriter& operator=(const HashingWriter&) = delete;
+
+  Status Create(const fs::path& path) {
+    path_ = path;
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0) return ErrnoError("backup: cannot create", path);
+    return Status::Ok();
+  }
+
+  Status Write(std::string_view bytes) {
+    hash_.Update(bytes);
+    bytes_ += bytes.size();
+    while (!bytes.empty()) {
+      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError("backup: cannot write", path_);
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return Status::Ok();
+  }
+
+  // fsync and close.
+  Status Finish() {
+    if (::fsync(fd_) != 0) return ErrnoError("backup: cannot fsync", path_);
+    const int fd = std::exchange(fd_, -1);
+    if (::close(fd) != 0) return ErrnoError("backup: cannot close", path_);
+    return Status::Ok();
+  }
+
+  std::uint64_t bytes() const { return bytes_; }
+  std::string Sha256() { return ToHex(hash_.Finish()); }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  Sha256Stream hash_;
+  std::uint64_t bytes_ = 0;
+};
+
+// Reads a file front to back, hashing everything it reads.
+class HashingReader {
+ public:
+  HashingReader() = default;
+  ~HashingReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  HashingReader(const HashingReader&) = delete;
+  HashingReader& operator=(const HashingReader&) = delete;
+
+  Status Open(const fs::path& path) {
+    path_ = path;
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return ErrnoError("restore: cannot open", path);
+    return Status::Ok();
+  }
+
+  // Exactly `n` bytes into `out`; kCorruption when the file ends first.
+  Status Read(std::size_t n, std::string* out) {
+    out->resize(n);
+    std::size_t done = 0;
+    while (done < n) {
+      const ssize_t got = ::read(fd_, out->data() + done, n - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return ErrnoError("restore: cannot read", path_);
+      if (got == 0) {
+        return Status::Corruption(
+            fmt::format("restore: {} ends early: the file is truncated", path_.string()));
+      }
+      done += static_cast<std::size_t>(got);
+    }
+    hash_.Update(*out);
+    bytes_ += n;
+    return Status::Ok();
+  }
+
+  Result<std::uint64_t> ReadInteger(int bytes) {
+    BACKOUT_RETURN_IF_ERROR(Read(static_cast<std::size_t>(bytes), &scratch_));
+    std::uint64_t value = 0;
+    for (char ch : scratch_) value = (value << 8) | static_cast<unsigned char>(ch);
+    return value;
+  }
+
+  // True when nothing is left.
+  bool AtEnd() {
+    char byte = 0;
+    return ::read(fd_, &byte, 1) == 0;
+  }
+
+  std::uint64_t bytes() const { return bytes_; }
+  std::string Sha256() { return ToHex(hash_.Finish()); }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  Sha256Stream hash_;
+  std::uint64_t bytes_ = 0;
+  std::string scratch_;
+};
+
+// Where the backup goes (common::BackupFilePath): a file named after the database when `to`
+// is a directory.
+Result<fs::path> BackupPath(const ActionContext& context, std::string_view extension) {
+  return common::BackupFilePath(context.invocation, context.Param("to"),
+                                PQdb(context.conn.handle()), extension);
+}
+
+// Makes the finished `partial` durable under its final name.
+Status Publish(const fs::path& partial, const fs::path& final_path) {
+  if (::rename(partial.c_str(), final_path.c_str()) != 0) {
+    return ErrnoError("backup: cannot rename the finished file to", final_path);
+  }
+  return SyncPath(final_path.parent_path());
+}
+
+void RemoveQuietly(const fs::path& path) {
+  std::error_code ignored;  // nothing there is the usual case
+  fs::remove(path, ignored);
+}
+
+// The columns COPY moves: every column but generated ones (COPY FROM cannot write those).
+Result<json> CopyColumns(const ActionContext& context, const Table& table) {
+  Result<PgResult> rows = context.Query(
+      "SELECT quote_ident(attname), format_type(atttypid, atttypmod) FROM pg_attribute "
+      "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped AND attgenerated = '' "
+      "ORDER BY attnum",
+      {table.oid}, fmt::format("columns of table '{}'", table.name));
+  if (!rows.ok()) return rows.status();
+  json columns = json::array();
+  for (int i = 0; i < PQntuples(rows->get()); ++i) {
+    columns.push_back({{"name", *Value(rows->get(), i, 0)}, {"type", *Value(rows->get(), i, 1)}});
+  }
+  return columns;
+}
+
+std::string ColumnList(const json& columns) {
+  std::vector<std::string> names;
+  for (const json& column : columns) names.push_back(column.at("name").get<std::string>());
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// `tables` reordered so that a table comes after every table of the list it refers to
+// (COPY checks foreign keys per statement). Ties and cycles keep the plan's order.
+Result<std::vector<Table>> ParentsFirst(const ActionContext& context,
+                                        const std::vector<Table>& tables) {
+  Result<std::vector<ForeignKey>> keys = ForeignKeysTouching(context, tables);
+  if (!keys.ok()) return keys.status();
+  std::set<std::string> placed;
+  std::vector<Table> order;
+  while (order.size() < tables.size()) {
+    bool progress = false;
+    for (const Table& table : tables) {
+      if (placed.count(table.oid) > 0) continue;
+      const bool waits = std::any_of(keys->begin(), keys->end(), [&](const ForeignKey& key) {
+        return key.child_oid == table.oid && key.parent_oid != table.oid &&
+               placed.count(key.parent_oid) == 0 &&
+               std::any_of(tables.begin(), tables.end(),
+                           [&](const Table& t) { return t.oid == key.parent_oid; });
+      });
+      if (waits) continue;
+      order.push_back(table);
+      placed.insert(table.oid);
+      progress = true;
+    }
+    if (!progress) {  // a cycle: the rest in the plan's order
+      for (const Table& table : tables) {
+        if (placed.insert(table.oid).second) order.push_back(table);
+      }
+    }
+  }
+  return order;
+}
+
+Status WriteTablesFile(const ActionContext& context, const std::vector<Table>& tables,
+                       HashingWriter& out, json* rows_out) {
+  json header_tables = json::array();
+  for (const Table& table : tables) {
+    Result<json> columns = CopyColumns(context, table);
+    if (!columns.ok()) return columns.status();
+    header_tables.push_back({{"name", table.name},
+                             {"relation", table.relation},
+                             {"kind", std::string(1, table.kind)},
+                             {"columns", std::move(columns).value()}});
+  }
+  const json header = {{"format", kFormatName},
+                       {"version", 1},
+                       {"database", PQdb(context.conn.handle())},
+                       {"server_version", PQserverVersion(context.conn.handle())},
+                       {"created_micros", context.invocation.now_micros},
+                       {"tables", header_tables}};
+  const std::string header_text = header.dump();
+  BACKOUT_RETURN_IF_ERROR(out.Write(kMagic));
+  BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(header_text.size(), 4)));
+  BACKOUT_RETURN_IF_ERROR(out.Write(header_text));
+  std::string chunk;
+  chunk.reserve(kChunkBytes + 65536);
+  auto flush = [&]() -> Status {
+    if (chunk.empty()) return Status::Ok();
+    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(chunk.size(), 4)));
+    BACKOUT_RETURN_IF_ERROR(out.Write(chunk));
+    chunk.clear();
+    return Status::Ok();
+  };
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const Table& table = tables[i];
+    const json& columns = header_tables[i].at("columns");
+    context.Progress(fmt::format("table {} ({}/{})", table.name, i + 1, tables.size()));
+    BACKOUT_RETURN_IF_ERROR(out.Write("T"));
+    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(i, 4)));
+    const std::string copy =
+        table.kind == 'p'
+            ? fmt::format("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
+                          ColumnList(columns), table.relation)
+            : fmt::format("COPY {} ({}) TO STDOUT (FORMAT binary)", table.relation,
+                          ColumnList(columns));
+    Result<std::int64_t> rows = context.conn.CopyOut(
+        copy,
+        [&](std::string_view data) -> Status {
+          chunk.append(data);
+          return chunk.size() >= kChunkBytes ? flush() : Status::Ok();
+        },
+        fmt::format("backup: copying table '{}'", table.name), context.stop);
+    if (!rows.ok()) return rows.status();
+    BACKOUT_RETURN_IF_ERROR(flush());
+    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(0, 4)));
+    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(static_cast<std::uint64_t>(*rows), 8)));
+    (*rows_out)[table.name] = {{"rows", *rows}};
+  }
+  BACKOUT_RETURN_IF_ERROR(out.Write("E"));
+  return out.Write(BigEndian(tables.size(), 4));
+}
+
+Result<json> BackupTables(const ActionContext& context) {
+  Result<fs::path> final_path = BackupPath(context, ".pgtables");
+  if (!final_path.ok()) return final_path.status();
+  // One snapshot for all tables: the file holds the tables as they were at one moment.
+  BACKOUT_RETURN_IF_ERROR(BeginSnapshot(context, "backup"));
+  std::vector<Table> tables;
+  for (const json& name : context.params.at("tables")) {
+    Result<Table> table = RequireTable(context, name.get<std::string>(), "backup");
+    if (!table.ok()) return table.status();
+    tables.push_back(std::move(table).value());
+  }
+  Result<std::vector<Table>> ordered = ParentsFirst(context, tables);
+  if (!ordered.ok()) return ordered.status();
+  const fs::path partial = final_path->string() + ".partial";
+  RemoveQuietly(partial);  // left by an earlier attempt that crashed
+  HashingWriter out;
+  json rows = json::object();
+  Status status = out.Create(partial);
+  if (status.ok()) status = WriteTablesFile(context, *ordered, out, &rows);
+  if (status.ok()) status = context.Exec("COMMIT", "backup: COMMIT").status();
+  if (status.ok()) status = out.Finish();
+  if (status.ok()) status = Publish(partial, *final_path);
+  if (!status.ok()) {
+    RemoveQuietly(partial);
+    return status;
+  }
+  return json{{"path", final_path->string()}, {"bytes", out.bytes()},
+              {"sha256", out.Sha256()},        {"format", kFormatName},
+              {"tables", std::move(rows)}};
+}
+
+std::string AppName(const ActionContext& context, std::string_view program) {
+  return fmt::format("backout run {} {}", context.invocation.run_id, program);
+}
+
+ClientCall MakeCall(const ActionContext& context, std::string program,
+                    std::vector<std::string> args) {
+  ClientCall call;
+  call.program = std::move(program);
+  call.args = std::move(args);
+  call.connection = *ConnInfo::Parse(context.dsn());  // validated before the action ran
+  call.application_name = AppName(context, call.program);
+  call.lock_timeout = context.lock_timeout;
+  call.cancel = context.invocation.cancel;
+  call.timeout = context.stop.Remaining().value_or(std::chrono::milliseconds(0));
+  if (call.timeout.count() == 0 && context.stop.Remaining().has_value()) {
+    call.timeout = std::chrono::milliseconds(1);  // the deadline has already passed
+  }
+  return call;
+}
+
+// pg_dump of the whole database (or its schema) in the custom format, from a snapshot this
+// connection exports, so that the row counts reported are those of the dump.
+Result<json> BackupWithPgDump(const ActionContext& context, bool schema_only) {
+  Result<fs::path> final_path = BackupPath(context, ".dump");
+  if (!final_path.ok()) return final_path.status();
+  BACKOUT_RETURN_IF_ERROR(BeginSnapshot(context, "backup"));
+  Result<PgResult> snapshot = context.Exec("SELECT pg_export_snapshot()", "backup");
+  if (!snapshot.ok()) return snapshot.status();
+  const fs::path partial = final_path->string() + ".partial";
+  RemoveQuietly(partial);
+  // Created here so that the dump (all the data of the database) is private from the start.
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("backup: cannot create", partial);
+  ::close(fd);
+  std::vector<std::string> args = {"--format=custom", "--file=" + partial.string(),
+                                   "--snapshot=" + *Value(snapshot->get(), 0, 0)};
+  if (schema_only) args.push_back("--schema-only");
+  if (context.lock_timeout.has_value()) {
+    args.push_back(fmt::format("--lock-wait-timeout={}", context.lock_timeout->count()));
+  }
+  context.Progress(schema_only ? "pg_dump --schema-only" : "pg_dump");
+  Result<std::string> dumped = RunClientProgram(MakeCall(context, "pg_dump", std::move(args)));
+  if (!dumped.ok()) {
+    RemoveQuietly(partial);
+    return dumped.status().WithContext("backup");
+  }
+  // Every user table, with its rows counted in the dump's snapshot.
+  Result<PgResult> listed = context.Exec(
+      "SELECT c.oid, c.oid::regclass::text, c.relkind FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+      "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
+      "ORDER BY 2",
+      "backup: listing tables");
+  if (!listed.ok()) {
+    RemoveQuietly(partial);
+    return listed.status();
+  }
+  json tables = json::object();
+  Status status;
+  for (int i = 0; i < PQntuples(listed->get()) && status.ok(); ++i) {
+    const std::string relation = *Value(listed->get(), i, 1);
+    if (schema_only) {
+      tables[relation] = json::object();
+      continue;
+    }
+    Result<PgResult> count =
+        context.Exec(fmt::format("SELECT count(*) FROM {}", relation), "backup: counting rows");
+    if (!count.ok()) {
+      status = count.status();
+    } else {
+      tables[relation] = {{"rows", std::strtoll(PQgetvalue(count->get(), 0, 0), nullptr, 10)}};
+    }
+  }
+  if (status.ok()) status = context.Exec("COMMIT", "backup: COMMIT").status();
+  if (status.ok()) status = SyncPath(partial);
+  if (status.ok()) status = Publish(partial, *final_path);
+  if (!status.ok()) {
+    RemoveQuietly(partial);
+    return status;
+  }
+  Result<FileDigest> digest = Sha256File(*final_path);
+  if (!digest.ok()) return digest.status();
+  return json{{"path", final_path->string()},
+              {"bytes", digest->bytes},
+              {"sha256", digest->sha256_hex},
+              {"format", schema_only ? "pg_dump-custom-schema-only" : "pg_dump-custom"},
+              {"tables", std::move(tables)}};
+}
+
+Result<fs::path> ExistingBackup(const ActionContext& context) {
+  const fs::path from = context.Resolve(context.Param("from"));
+  std::error_code ignored;  // "cannot tell" is reported by the read that follows
+  if (!fs::exists(from, ignored)) {
+    return Status::NotFound(fmt::format("restore: backup file {} does not exist", from.string()));
+  }
+  return from;
+}
+
+Status CheckDigest(const ActionContext& context, const fs::path& from, const std::string& sha256) {
+  return common::CheckRecordedDigest(
+      context.params, fmt::format("restore: backup file {}", from.string()), sha256);
+}
+
+// Refuses a TRUNCATE that would empty tables the plan did not list, unless `cascade: true`.
+Status CheckReferencingTables(const ActionContext& context, const std::vector<Table>& tables) {
+  if (context.params.value("cascade", false)) return Status::Ok();
+  Result<std::vector<ForeignKey>> keys = ForeignKeysTouching(context, tables);
+  if (!keys.ok()) return keys.status();
+  std::set<std::string> listed;
+  for (const Table& table : tables) listed.insert(table.oid);
+  for (const ForeignKey& key : *keys) {
+    if (listed.count(key.parent_oid) > 0 && listed.count(key.child_oid) == 0) {
+      return Status::FailedPrecondition(fmt::format(
+          "restore: table {} refers to {} (foreign key {}) and is not in the list: TRUNCATE "
+          "... CASCADE would empty it too. Add it to `tables` (from a backup that holds it), "
+          "or set `cascade: true` to accept that it is emptied",
+          key.child, key.parent, key.name));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<json> RestoreTables(const ActionContext& context) {
+  Result<fs::path> from = ExistingBackup(context);
+  if (!from.ok()) return from.status();
+  HashingReader in;
+  BACKOUT_RETURN_IF_ERROR(in.Open(*from));
+  std::string buffer;
+  const Status not_ours = Status::InvalidArgument(fmt::format(
+      "restore: {} is not a backout table backup (made by a backup step with `tables:`)",
+      from->string()));
+  if (!in.Read(kMagic.size(), &buffer).ok() || buffer != kMagic) return not_ours;
+  Result<std::uint64_t> header_size = in.ReadInteger(4);
+  if (!header_size.ok()) return header_size.status();
+  if (*header_size > kMaxHeaderBytes) return not_ours;
+  BACKOUT_RETURN_IF_ERROR(in.Read(*header_size, &buffer));
+  const json header = json::parse(buffer, nullptr, /*allow_exceptions=*/false);
+  if (!header.is_object() || header.value("format", "") != kFormatName ||
+      !header.contains("tables") || !header.at("tables").is_array()) {
+    return not_ours;
+  }
+  const json& file_tables = header.at("tables");
+  // What to restore: the plan's tables, each found in the file and in the database.
+  std::map<std::size_t, Table> wanted;  // by index in the file
+  std::vector<Table> tables;
+  BACKOUT_RETURN_IF_ERROR(context.Exec("BEGIN", "restore: BEGIN").status());
+  for (const json& name_json : context.params.at("tables")) {
+    const std::string name = name_json.get<std::string>();
+    std::optional<std::size_t> index;
+    for (std::size_t i = 0; i < file_tables.size(); ++i) {
+      if (file_tables[i].value("name", "") == name) index = i;
+    }
+    if (!index.has_value()) {
+      std::vector<std::string> held;
+      for (const json& t : file_tables) held.push_back(t.value("name", "?"));
+      return Status::NotFound(fmt::format("restore: {} holds no table '{}' (it holds: {})",
+                                          from->string(), name, fmt::join(held, ", ")));
+    }
+    Result<Table> table = RequireTable(context, name, "restore");
+    if (!table.ok()) return table.status();
+    Result<json> columns = CopyColumns(context, *table);
+    if (!columns.ok()) return columns.status();
+    if (*columns != file_tables[*index].at("columns")) {
+      return Status::FailedPrecondition(fmt::format(
+          "restore: the columns of table '{}' are not those of the backup (now: {}; backup: "
+          "{}); restore the schema first",
+          name, columns->dump(), file_tables[*index].at("columns").dump()));
+    }
+    wanted[*index] = *table;
+    tables.push_back(std::move(table).value());
+  }
+  BACKOUT_RETURN_IF_ERROR(CheckReferencingTables(context, tables));
+  std::vector<std::string> relations;
+  for (const Table& table : tables) relations.push_back(table.relation);
+  context.Progress(fmt::format("TRUNCATE {}", fmt::join(relations, ", ")));
+  BACKOUT_RETURN_IF_ERROR(context
+                              .Exec(fmt::format("TRUNCATE {}{}", fmt::join(relations, ", "),
+                                                context.params.value("cascade", false)
+                                                    ? " CASCADE"
+                                                    : ""),
+                                    "restore: TRUNCATE")
+                              .status());
+  json restored = json::object();
+  for (std::size_t section = 0; section < file_tables.size(); ++section) {
+    Result<std::uint64_t> tag = in.ReadInteger(1);
+    if (!tag.ok()) return tag.status();
+    Result<std::uint64_t> index = in.ReadInteger(4);
+    if (!index.ok()) return index.status();
+    if (*tag != 'T' || *index >= file_tables.size()) {
+      return Status::Corruption(
+          fmt::format("restore: {} is damaged (bad table section)", from->string()));
+    }
+    const auto it = wanted.find(*index);
+    auto next_chunk = [&]() -> Result<std::string_view> {
+      Result<std::uint64_t> size = in.ReadInteger(4);
+      if (!size.ok()) return size.status();
+      if (*size > kMaxChunkBytes) {
+        return Status::Corruption(
+            fmt::format("restore: {} is damaged (chunk too large)", from->string()));
+      }
+      BACKOUT_RETURN_IF_ERROR(in.Read(*size, &buffer));
+      return std::string_view(buffer);
+    };
+    std::int64_t copied = 0;
+    if (it == wanted.end()) {
+      while (true) {  // a table the plan did not ask for: read past it
+        Result<std::string_view> chunk = next_chunk();
+        if (!chunk.ok()) return chunk.status();
+        if (chunk->empty()) break;
+      }
+    } else {
+      const Table& table = it->second;
+      context.Progress(fmt::format("table {}", table.name));
+      const std::string columns = ColumnList(file_tables[*index].at("columns"));
+      // FREEZE: the rows are written already frozen (no later vacuum pass rewriting every
+      // page), allowed because the table was truncated in this transaction. Not for
+      // partitioned tables.
+      const std::string copy =
+          fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary{})", table.relation, columns,
+                      table.kind == 'r' ? ", FREEZE" : "");
+      Result<std::int64_t> rows = context.conn.CopyIn(
+          copy, next_chunk, fmt::format("restore: loading table '{}'", table.name),
+          context.stop);
+      if (!rows.ok()) return rows.status();
+      copied = *rows;
+    }
+    Result<std::uint64_t> recorded = in.ReadInteger(8);
+    if (!recorded.ok()) return recorded.status();
+    if (it == wanted.end()) continue;
+    if (static_cast<std::uint64_t>(copied) != *recorded) {
+      return Status::Corruption(fmt::format(
+          "restore: table '{}' received {} rows, the backup recorded {}; rolled back",
+          it->second.name, copied, *recorded));
+    }
+    restored[it->second.name] = {{"rows", copied}};
+  }
+  Result<std::uint64_t> trailer = in.ReadInteger(1);
+  Result<std::uint64_t> count = in.ReadInteger(4);
+  if (!trailer.ok() || !count.ok() || *trailer != 'E' || *count != file_tables.size() ||
+      !in.AtEnd()) {
+    return Status::Corruption(
+        fmt::format("restore: {} is damaged (bad trailer); rolled back", from->string()));
+  }
+  const std::string sha256 = in.Sha256();
+  BACKOUT_RETURN_IF_ERROR(CheckDigest(context, *from, sha256));
+  BACKOUT_RETURN_IF_ERROR(context.Exec("COMMIT", "restore: COMMIT").status());
+  return json{{"from", from->string()}, {"bytes", in.bytes()},      {"sha256", sha256},
+              {"format", kFormatName},  {"tables", std::move(restored)}};
+}
+
+// pg_restore of a custom-format dump into the target, in one transaction.
+Result<json> RestoreFull(const ActionContext& context) {
+  Result<fs::path> from = ExistingBackup(context);
+  if (!from.ok()) return from.status();
+  Result<FileDigest> digest = Sha256File(*from);
+  if (!digest.ok()) return digest.status();
+  BACKOUT_RETURN_IF_ERROR(CheckDigest(context, *from, digest->sha256_hex));
+  HashingReader head;
+  std::string magic;
+  BACKOUT_RETURN_IF_ERROR(head.Open(*from));
+  if (!head.Read(kDumpMagic.size(), &magic).ok() || magic != kDumpMagic) {
+    return Status::InvalidArgument(fmt::format(
+        "restore: {} is not a pg_dump custom-format archive (made by a backup step with "
+        "`full: true`)",
+        from->string()));
+  }
+  // A schema-only archive restored with --clean would drop every table it names and
+  // create it again empty: refuse it.
+  ClientCall list = MakeCall(context, "pg_restore", {"--list", from->string()});
+  list.output_capacity = 64u << 20;
+  Result<std::string> toc = RunClientProgram(list);
+  if (!toc.ok()) return toc.status().WithContext("restore");
+  if (toc->find(" TABLE DATA ") == std::string::npos) {
+    return Status::FailedPrecondition(fmt::format(
+        "restore: {} holds no table data (a schema-only backup?); restoring it with --clean "
+        "would drop every table it names and recreate it empty",
+        from->string()));
+  }
+  context.Progress("pg_restore --clean --single-transaction");
+  Result<std::string> restored = RunClientProgram(MakeCall(
+      context, "pg_restore",
+      {"--clean", "--if-exists", "--single-transaction", "--exit-on-error", from->string()}));
+  if (!restored.ok()) return restored.status().WithContext("restore");
+  return json{{"from", from->string()},
+              {"bytes", digest->bytes},
+              {"sha256", digest->sha256_hex},
+              {"format", "pg_dump-custom"}};
+}
+
+}  // namespace
+
+Result<json> RunBackup(const ActionContext& context) {
+  if (context.params.contains("tables")) return BackupTables(context);
+  return BackupWithPgDump(context, context.params.contains("schema_only"));
+}
+
+Result<json> RunRestore(const ActionContext& context) {
+  if (context.params.contains("tables")) return RestoreTables(context);
+  return RestoreFull(context);
+}
+
+}  // namespace backout::adapters::postgres

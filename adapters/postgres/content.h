@@ -1,0 +1,105 @@
+// Internal to the PostgreSQL adapter: reading what a database holds, for baseline, verify,
+// backup and restore: tables by name, row counts and content checksums computed in the
+// server, the schema fingerprint, foreign keys, and query values.
+//
+// Callers run these inside one snapshot (BeginSnapshot) when figures must agree with each
+// other. None of them write.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/postgres/actions.h"
+#include "base/status.h"
+
+namespace backout::adapters::postgres {
+
+// A relation found by the name a plan gives it.
+struct Table {
+  std::string name;      // as the plan wrote it ("orders", "sales.orders")
+  std::string oid;       // pg_class.oid, in decimal
+  std::string relation;  // oid::regclass::text: quoted, schema-qualified unless on search_path
+  char kind = 'r';       // pg_class.relkind
+};
+
+// Opens a REPEATABLE READ READ ONLY transaction with the output formats that row text
+// depends on pinned (DateStyle, IntervalStyle, TimeZone, extra_float_digits, bytea_output),
+// so checksums taken in different sessions compare. The caller commits or rolls back.
+Status BeginSnapshot(const ActionContext& context, std::string_view what);
+
+// The relation `name` names (SQL syntax: unquoted parts fold to lower case), or nullopt when
+// there is none. Any relation kind.
+Result<std::optional<Table>> FindTable(const ActionContext& context, const std::string& name);
+// The table (ordinary or partitioned) `name` names; kNotFound "table 'name' does not exist".
+Result<Table> RequireTable(const ActionContext& context, const std::string& name,
+                           std::string_view what);
+// Every ordinary and partitioned table of `schema`, by relname; kNotFound for no such schema.
+Result<std::vector<Table>> TablesOfSchema(const ActionContext& context, const std::string& schema);
+
+struct TableSummary {
+  std::int64_t rows = 0;
+  std::string checksum;  // kChecksumHexDigits lowercase hex digits
+};
+
+// Row count and content checksum of `table`, in one scan in the server.
+//
+// For each row r, h = hashtextextended(r::text, 0): the server's 64-bit hash of the row's
+// text form (as `SELECT t::text` prints it, under the formats BeginSnapshot pins). The
+// checksum is the sum of h over all rows modulo 2^64, as 16 hex digits. Addition makes it
+// independent of row order (a restore changes physical order) without letting duplicate
+// rows cancel out as XOR would; the sum runs in the server's 128-bit integer aggregate, so
+// any table size works, and only two numbers leave the server. It costs about what one
+// COPY TO of the table costs (the row-to-text conversion dominates; md5 per row was 4x
+// slower). The hash is not cryptographic: it detects changes, not forgeries, and is
+// compared only between databases of one server build (a rehearsal copy, a restore).
+Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& table);
+
+// SHA-256 (hex) over the sorted canonical lines describing `tables`: for each table its
+// RLS flags, its columns in order (name, type, NOT NULL, default, identity, generated), its
+// constraints (pg_get_constraintdef), indexes (pg_get_indexdef), RLS policies (command,
+// permissive, roles, USING and WITH CHECK) and user triggers. `missing` names tables that do
+// not exist; each adds a line of its own so that a dropped table changes the fingerprint.
+Result<std::string> SchemaFingerprint(const ActionContext& context,
+                                      const std::vector<Table>& tables,
+                                      const std::vector<std::string>& missing);
+
+// The foreign keys where `tables` refer to others or others refer to them.
+struct ForeignKey {
+  std::string name;
+  std::string child;   // relation (regclass text)
+  std::string parent;  // relation
+  std::string child_oid;
+  std::string parent_oid;
+  bool validated = true;
+  std::vector<std::string> child_columns;   // quoted
+  std::vector<std::string> parent_columns;  // quoted
+};
+Result<std::vector<ForeignKey>> ForeignKeysTouching(const ActionContext& context,
+                                                    const std::vector<Table>& tables);
+
+// The rows of the child that refer to no row of the parent (MATCH SIMPLE: a row with a NULL
+// in the key refers to nothing and is never an orphan).
+Result<std::int64_t> CountOrphans(const ActionContext& context, const ForeignKey& key);
+
+// The first column of the first row `sql` returns, as JSON: integers and numerics as numbers,
+// booleans as true/false, NULL (or no row) as null, anything else as its text.
+Result<nlohmann::json> QueryFirstValue(const ActionContext& context, std::string_view sql,
+                                       std::string_view what);
+
+// Whether a query's value meets an expectation: numerically equal numbers (true and false
+// count as 1 and 0; a string of digits, as ${VAR} gives, counts as its number), equal
+// strings, or both null.
+bool ValuesMatch(const nlohmann::json& observed, const nlohmann::json& expected);
+
+// "returned 3, expected 0": for messages.
+std::string DescribeMismatch(const nlohmann::json& observed, const nlohmann::json& expected);
+
+// The start of a piece of SQL for messages: whitespace runs collapsed, cut after `max_chars`
+// bytes (never inside a UTF-8 character) with "...".
+std::string Abbreviate(std::string_view sql, std::size_t max_chars);
+
+}  // namespace backout::adapters::postgres

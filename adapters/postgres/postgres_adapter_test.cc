@@ -1,0 +1,534 @@
+// The PostgreSQL adapter against a real server (tests/support/pg_server.h): every action
+// and check, parameter validation, the failure messages and the DSN's secrecy, the advisory
+// lock, rehearsal copies, restore round trips and cancellation.
+#include "adapters/postgres/postgres_adapter.h"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "adapters/postgres/actions.h"
+#include "tests/support/pg_server.h"
+#include "tests/support/process.h"
+
+namespace backout::adapters {
+namespace {
+
+using nlohmann::json;
+using testing::PgServer;
+
+constexpr const char* kSchema = R"sql(
+SET ROLE backout_test;
+CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL, tenant int NOT NULL);
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+CREATE POLICY users_isolation ON users USING (tenant = 1);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL REFERENCES users (id),
+                     total numeric(10, 2), created timestamptz DEFAULT now(), note text);
+CREATE TABLE order_items (id int PRIMARY KEY, order_id int NOT NULL REFERENCES orders (id),
+                          sku text, qty int);
+CREATE TABLE legacy_orders (id int);
+INSERT INTO users SELECT g, 'user ' || g, g % 3 FROM generate_series(1, 50) g;
+INSERT INTO orders SELECT g, 1 + g % 50, g * 1.25, '2024-01-01'::timestamptz + g * interval '1 h',
+                          CASE WHEN g % 7 = 0 THEN NULL ELSE 'note ' || g END
+  FROM generate_series(1, 400) g;
+INSERT INTO order_items SELECT g, 1 + g % 400, 'sku-' || g, g % 5 FROM generate_series(1, 1000) g;
+)sql";
+
+// Whether `text` mentions the test role's password anywhere.
+bool LeaksPassword(const std::string& text) {
+  return text.find(PgServer::kTestPassword) != std::string::npos;
+}
+
+class PostgresAdapterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    db_ = "t_";
+    for (char ch : test) db_ += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    db_ = db_.substr(0, 40);
+    server().CreateDatabase(db_);
+    server().Psql(kSchema, db_);
+  }
+
+  static PgServer& server() { return PgServer::Shared(); }
+
+  json Target(const std::string& dsn) const { return {{"type", "postgres"}, {"dsn", dsn}}; }
+  json Target() const { return Target(server().dsn(db_)); }
+
+  Invocation Inv(const std::string& action, json params, json target = nullptr) {
+    Invocation inv;
+    inv.action = action;
+    inv.target = target.is_null() ? Target() : std::move(target);
+    params["target"] = "pg";
+    inv.params = std::move(params);
+    inv.run_id = "run-test";
+    inv.step_id = "step";
+    inv.base_dir = dir_.path();
+    inv.log_dir = dir_.path();
+    inv.now_micros = 1'700'000'000'000'000;
+    inv.cancel = &cancel_;
+    return inv;
+  }
+
+  Outcome Run(Adapter& adapter, const std::string& action, json params, json target = nullptr) {
+    Outcome outcome = adapter.Run(Inv(action, std::move(params), std::move(target)));
+    EXPECT_FALSE(LeaksPassword(outcome.status.message())) << outcome.status.message();
+    EXPECT_FALSE(LeaksPassword(outcome.outputs.dump())) << outcome.outputs.dump();
+    return outcome;
+  }
+
+  Outcome Run(const std::string& action, json params) {
+    return Run(*adapter_, action, std::move(params));
+  }
+
+  std::string Psql(const std::string& sql) { return server().Psql(sql, db_); }
+
+  json Baseline(const json& tables) {
+    Outcome out = Run("baseline", {{"tables", tables}});
+    EXPECT_TRUE(out.status.ok()) << out.status.ToString();
+    return out.outputs;
+  }
+
+  std::string db_;
+  testing::TempDir dir_;
+  std::atomic<bool> cancel_{false};
+  std::unique_ptr<Adapter> adapter_ = MakePostgresAdapter();
+};
+
+// --- validation --------------------------------------------------------------------------
+
+TEST(PostgresValidate, ReportsEveryProblemWithItsPointer) {
+  const auto adapter = MakePostgresAdapter();
+  const json target = {{"type", "postgres"}, {"dsn", "${DATABASE_URL}"}, {"lock_timeout", "soon"}};
+  auto pointers = [&](const std::string& action, const json& params) {
+    std::vector<std::string> out;
+    for (const ParamError& e : adapter->Validate(action, target, params)) {
+      out.push_back((e.in_target ? "target" : "") + e.pointer);
+    }
+    return out;
+  };
+  EXPECT_EQ(pointers("sql", {{"script", "x"}, {"file", "y"}}),
+            (std::vector<std::string>{"target/lock_timeout", ""}));
+  EXPECT_EQ(pointers("backup", {{"to", "b/"}}), (std::vector<std::string>{"target/lock_timeout", ""}));
+  EXPECT_EQ(pointers("restore", {{"from", "f"}, {"full", true}, {"cascade", true}}),
+            (std::vector<std::string>{"target/lock_timeout", "/cascade"}));
+  EXPECT_EQ(pointers("verify", {{"checks",
+                                 {{{"row_count", {{"table", "t"}, {"equals", "many"}}}},
+                                  {{"checksum", {{"table", "t"}, {"equals", "abc"}}}},
+                                  {{"fk_valid", json::object()}},
+                                  {{"rls_enabled", {{"table", "t"}, {"forced", "yes"}}}},
+                                  {{"integrity", true}}}}}),
+            (std::vector<std::string>{"target/lock_timeout", "/checks/0/row_count/equals",
+                                      "/checks/1/checksum/equals", "/checks/2/fk_valid/tables",
+                                      "/checks/3/rls_enabled/forced", "/checks/4/integrity"}));
+  EXPECT_EQ(pointers("baseline", {{"tables", {"a"}}, {"colour", 1}}),
+            (std::vector<std::string>{"target/lock_timeout", "/colour"}));
+  EXPECT_EQ(adapter->Validate("drop", target, json::object()).size(), 1u);
+}
+
+TEST(PostgresValidate, AcceptsReferencesAndNeverQuotesABadDsn) {
+  const auto adapter = MakePostgresAdapter();
+  const json good = {{"type", "postgres"}, {"dsn", "${DATABASE_URL}"}, {"lock_timeout", "5s"},
+                     {"schema", "public"}};
+  EXPECT_TRUE(adapter
+                  ->Validate("restore", good,
+                             {{"from", "${steps.backup.outputs.path}"}, {"tables", {"orders"}}})
+                  .empty());
+  EXPECT_TRUE(adapter->Validate("sql", good, {{"file", "r.sql"}, {"transaction", false},
+                                              {"lock_timeout", "250ms"}})
+                  .empty());
+  const json bad = {{"type", "postgres"}, {"dsn", "host=db password=Sup3rSecret oops"}};
+  const std::vector<ParamError> errors = adapter->Validate("query", bad, {{"sql", "SELECT 1"}});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].pointer, "/dsn");
+  EXPECT_TRUE(errors[0].in_target);
+  EXPECT_EQ(errors[0].message.find("Sup3rSecret"), std::string::npos) << errors[0].message;
+}
+
+TEST(PostgresSplit, RespectsQuotesCommentsAndDollarBodies) {
+  const auto parts = postgres::SplitStatements(
+      "SELECT ';'; -- a ; comment\n SELECT \"a;b\" FROM t; /* x ; /* y; */ */ "
+      "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;"
+      "SELECT E'\\';'; SELECT $1 ;  ;");
+  ASSERT_EQ(parts.size(), 5u);
+  EXPECT_EQ(parts[0], "SELECT ';'");
+  EXPECT_EQ(parts[1], "-- a ; comment\n SELECT \"a;b\" FROM t");
+  EXPECT_TRUE(parts[2].ends_with("$body$ LANGUAGE sql")) << parts[2];
+  EXPECT_EQ(parts[3], "SELECT E'\\';'");
+  EXPECT_EQ(parts[4], "SELECT $1");
+}
+
+// --- sql and query -------------------------------------------------------------------------
+
+TEST_F(PostgresAdapterTest, SqlRunsTheScriptInOneTransaction) {
+  Outcome out = Run("sql", {{"script", "DELETE FROM order_items; DELETE FROM nope;"}});
+  EXPECT_EQ(out.status.code(), Code::kNotFound) << out.status.ToString();
+  EXPECT_NE(out.status.message().find("relation \"nope\" does not exist"), std::string::npos)
+      << out.status.message();
+  EXPECT_EQ(Psql("SELECT count(*) FROM order_items"), "1000\n");
+
+  out = Run("sql", {{"script", "DELETE FROM order_items WHERE id > 10; DROP TABLE legacy_orders;"}});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.outputs["last_command"], "DROP TABLE");
+  EXPECT_EQ(Psql("SELECT count(*) FROM order_items"), "10\n");
+}
+
+TEST_F(PostgresAdapterTest, SqlOutsideATransactionRunsStatementsOneByOne) {
+  Outcome in_tx = Run("sql", {{"script", "CREATE INDEX CONCURRENTLY i1 ON orders (note)"}});
+  EXPECT_FALSE(in_tx.status.ok());
+  EXPECT_NE(in_tx.status.message().find("transaction: false"), std::string::npos)
+      << in_tx.status.message();
+  Outcome out = Run("sql", {{"script", "CREATE INDEX CONCURRENTLY i1 ON orders (note);\n"
+                                       "CREATE INDEX CONCURRENTLY i2 ON orders (total);"},
+                            {"transaction", false}});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.outputs["statements"], 2);
+  EXPECT_EQ(Psql("SELECT count(*) FROM pg_indexes WHERE indexname IN ('i1', 'i2')"), "2\n");
+
+  out = Run("sql", {{"script", "DROP INDEX i1; DROP INDEX nope; DROP INDEX i2"},
+                    {"transaction", false}});
+  EXPECT_NE(out.status.message().find("statement 2"), std::string::npos) << out.status.message();
+  EXPECT_EQ(Psql("SELECT count(*) FROM pg_indexes WHERE indexname IN ('i1', 'i2')"), "1\n");
+}
+
+TEST_F(PostgresAdapterTest, SqlFromAFileAndNoticesAreKept) {
+  testing::WriteFile(dir_.path() / "rollback.sql", "DROP TABLE IF EXISTS media;\n");
+  Outcome out = Run("sql", {{"file", "rollback.sql"}});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ASSERT_TRUE(out.outputs.contains("notices")) << out.outputs.dump();
+  EXPECT_NE(out.outputs["notices"][0].get<std::string>().find("does not exist, skipping"),
+            std::string::npos);
+}
+
+TEST_F(PostgresAdapterTest, SqlThatEndsTheStepTransactionIsReported) {
+  Outcome out = Run("sql", {{"script", "DELETE FROM legacy_orders; COMMIT;"}});
+  EXPECT_EQ(out.status.code(), Code::kFailedPrecondition);
+  EXPECT_NE(out.status.message().find("COMMIT or ROLLBACK"), std::string::npos);
+}
+
+TEST_F(PostgresAdapterTest, QueryComparesTheFirstValue) {
+  Outcome out = Run("query", {{"sql", "SELECT count(*) FROM orders"}, {"expect", 400}});
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.outputs["value"], 400);
+  out = Run("query", {{"sql", "SELECT count(*) FROM orders"}, {"expect", "400"}});
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString();
+  out = Run("query", {{"sql", "SELECT count(*) FROM legacy_orders"}, {"expect", 1}});
+  EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
+  EXPECT_EQ(out.status.message(), "query returned 0, expected 1");
+  out = Run("query", {{"sql", "SELECT name FROM users WHERE id = 2"}, {"expect", "user 2"}});
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString();
+  out = Run("query", {{"sql", "SELECT NULL"}, {"expect", nullptr}});
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString();
+}
+
+// --- baseline and verify -------------------------------------------------------------------
+
+TEST_F(PostgresAdapterTest, BaselineChecksumIgnoresRowOrderAndSeesEveryChange) {
+  const json before = Baseline({"orders", "users"});
+  EXPECT_EQ(before["tables"]["orders"]["rows"], 400);
+  EXPECT_EQ(before["tables"]["orders"]["checksum"].get<std::string>().size(), 16u);
+  EXPECT_EQ(before["schema_fingerprint"].get<std::string>().size(), 64u);
+  // Rewrite the table in another physical order: same content, same checksum.
+  Psql("CREATE TABLE shuffled AS SELECT * FROM orders ORDER BY random();"
+       "ALTER TABLE order_items DROP CONSTRAINT order_items_order_id_fkey;"
+       "TRUNCATE orders; INSERT INTO orders SELECT * FROM shuffled; DROP TABLE shuffled;"
+       "ALTER TABLE order_items ADD FOREIGN KEY (order_id) REFERENCES orders (id);");
+  EXPECT_EQ(Baseline({"orders", "users"}), before);
+  Psql("UPDATE orders SET note = 'changed' WHERE id = 17");
+  const json after = Baseline({"orders", "users"});
+  EXPECT_NE(after["tables"]["orders"]["checksum"], before["tables"]["orders"]["checksum"]);
+  EXPECT_EQ(after["tables"]["users"], before["tables"]["users"]);
+  EXPECT_EQ(after["schema_fingerprint"], before["schema_fingerprint"]);
+}
+
+TEST_F(PostgresAdapterTest, BaselineOfASchemaCoversEveryTable) {
+  Outcome out = Run("baseline", {{"schema", "public"}});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.outputs["tables"].size(), 4u) << out.outputs.dump();
+  EXPECT_EQ(out.outputs["scope"], json({{"schema", "public"}}));
+  out = Run("baseline", {{"schema", "nope"}});
+  EXPECT_EQ(out.status.code(), Code::kNotFound);
+}
+
+TEST_F(PostgresAdapterTest, VerifyPassesOnTheBaselineAndNamesEachDifference) {
+  const json baseline = Baseline({"users", "orders", "order_items"});
+  const json checks = {
+      {{"table_present", {"users", "orders"}}},
+      {{"table_absent", "media"}},
+      {{"row_count", {{"table", "orders"}, {"equals", "baseline"}}}},
+      {{"row_count", {{"table", "users"}, {"equals", 50}}}},
+      {{"checksum", {{"table", "orders"}, {"equals", "baseline"}}}},
+      {{"schema", {{"equals", "baseline"}}}},
+      {{"fk_valid", {{"tables", {"order_items"}}}}},
+      {{"rls_enabled", {{"table", "users"}, {"policy", "users_isolation"}}}},
+      {{"query", {{"sql", "SELECT count(*) FROM users WHERE tenant = 1"}, {"expect", 17}}}}};
+  Outcome out = Run("verify", {{"checks", checks}, {"$baseline", baseline}});
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString() << out.outputs.dump();
+  EXPECT_EQ(out.outputs["passed"], 10);
+
+  Psql("DELETE FROM order_items WHERE order_id = 5; DELETE FROM orders WHERE id = 5;"
+       "DROP POLICY users_isolation ON users; ALTER TABLE orders ADD COLUMN extra int;"
+       "CREATE TABLE media (id int);");
+  out = Run("verify", {{"checks", checks}, {"$baseline", baseline}});
+  EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
+  const std::string& message = out.status.message();
+  for (const char* part : {"table_absent media", "row_count orders: expected 400, observed 399",
+                           "checksum orders", "schema: schema fingerprint",
+                           "policy users_isolation is missing"}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
+  }
+  EXPECT_EQ(out.outputs["failed"], 5);
+}
+
+TEST_F(PostgresAdapterTest, FkValidFindsUnvalidatedKeysAndOrphans) {
+  Psql("ALTER TABLE order_items DROP CONSTRAINT order_items_order_id_fkey;"
+       "INSERT INTO order_items VALUES (5000, 99999, 'ghost', 1), (5001, 99998, 'ghost', 1);"
+       "ALTER TABLE order_items ADD CONSTRAINT items_fk FOREIGN KEY (order_id) "
+       "REFERENCES orders (id) NOT VALID;");
+  Outcome out = Run("verify", {{"checks", {{{"fk_valid", {{"tables", {"order_items"}}}}}}}});
+  EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
+  EXPECT_NE(out.status.message().find("items_fk on order_items is NOT VALID"), std::string::npos)
+      << out.status.message();
+  EXPECT_NE(out.status.message().find("2 row(s) of order_items refer to no row of orders"),
+            std::string::npos)
+      << out.status.message();
+  EXPECT_EQ(out.outputs["checks"][0]["observed"]["orphan_rows"], 2);
+}
+
+TEST_F(PostgresAdapterTest, VerifyOfAMissingTableIsAnAnswerAndOtherChecksStillRun) {
+  Outcome out = Run("verify", {{"checks",
+                                {{{"row_count", {{"table", "nope"}, {"equals", 0}}}},
+                                 {{"query", {{"sql", "SELECT broken syntax"}, {"expect", 1}}}},
+                                 {{"table_present", "orders"}}}}});
+  EXPECT_EQ(out.outputs["checks"][0]["message"], "table: table 'nope' does not exist");
+  EXPECT_EQ(out.outputs["checks"][2]["pass"], true) << out.outputs.dump();
+  EXPECT_EQ(out.status.code(), Code::kInvalidArgument);  // the query could not be evaluated
+}
+
+// --- backup and restore --------------------------------------------------------------------
+
+TEST_F(PostgresAdapterTest, TableBackupAndRestoreRoundTrip) {
+  const json baseline = Baseline({"orders", "order_items"});
+  Outcome backup = Run("backup", {{"to", "backups/"}, {"tables", {"order_items", "orders"}}});
+  ASSERT_TRUE(backup.status.ok()) << backup.status.ToString();
+  const std::string path = backup.outputs["path"];
+  EXPECT_EQ(backup.outputs["format"], "backout-pg-tables");
+  EXPECT_EQ(backup.outputs["tables"]["orders"]["rows"], 400);
+  EXPECT_EQ(backup.outputs["tables"]["order_items"]["rows"], 1000);
+  EXPECT_EQ(backup.outputs["sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(std::filesystem::file_size(path), backup.outputs["bytes"].get<std::uint64_t>());
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+
+  Psql("DELETE FROM order_items WHERE id % 2 = 0; UPDATE orders SET note = 'broken';");
+  Outcome restore = Run("restore", {{"from", path},
+                                    {"tables", {"orders", "order_items"}},
+                                    {"sha256", backup.outputs["sha256"]}});
+  ASSERT_TRUE(restore.status.ok()) << restore.status.ToString();
+  EXPECT_EQ(restore.outputs["tables"]["order_items"]["rows"], 1000);
+  EXPECT_EQ(Baseline({"orders", "order_items"}), baseline);
+}
+
+TEST_F(PostgresAdapterTest, RestoreRefusesToEmptyTablesItWasNotGiven) {
+  Outcome backup = Run("backup", {{"to", "b.pgtables"}, {"tables", {"orders"}}});
+  ASSERT_TRUE(backup.status.ok()) << backup.status.ToString();
+  Outcome restore = Run("restore", {{"from", "b.pgtables"}, {"tables", {"orders"}}});
+  EXPECT_EQ(restore.status.code(), Code::kFailedPrecondition);
+  EXPECT_NE(restore.status.message().find("table order_items refers to orders"),
+            std::string::npos)
+      << restore.status.message();
+  EXPECT_EQ(Psql("SELECT count(*) FROM order_items"), "1000\n");
+
+  restore = Run("restore", {{"from", "b.pgtables"}, {"tables", {"users"}}});
+  EXPECT_EQ(restore.status.code(), Code::kNotFound);
+  EXPECT_NE(restore.status.message().find("holds no table 'users'"), std::string::npos);
+
+  Outcome wrong_digest = Run("restore", {{"from", "b.pgtables"},
+                                         {"tables", {"orders"}},
+                                         {"cascade", true},
+                                         {"sha256", std::string(64, 'a')}});
+  EXPECT_EQ(wrong_digest.status.code(), Code::kExpectationFailed);
+  EXPECT_EQ(Psql("SELECT count(*) FROM order_items"), "1000\n");  // rolled back
+}
+
+TEST_F(PostgresAdapterTest, FullBackupAndRestore) {
+  const json baseline = Baseline({"users", "orders", "order_items"});
+  Outcome full = Run("backup", {{"to", "backups/full/"}, {"full", true}});
+  ASSERT_TRUE(full.status.ok()) << full.status.ToString();
+  EXPECT_EQ(full.outputs["format"], "pg_dump-custom");
+  EXPECT_EQ(full.outputs["tables"]["orders"]["rows"], 400) << full.outputs.dump();
+  Outcome schema = Run("backup", {{"to", "backups/schema/"}, {"schema_only", true}});
+  ASSERT_TRUE(schema.status.ok()) << schema.status.ToString();
+  EXPECT_EQ(schema.outputs["format"], "pg_dump-custom-schema-only");
+
+  Psql("DROP TABLE order_items; DELETE FROM orders WHERE id > 100;"
+       "ALTER TABLE users DISABLE ROW LEVEL SECURITY;");
+  Outcome refused = Run("restore", {{"from", schema.outputs["path"]}, {"full", true}});
+  EXPECT_EQ(refused.status.code(), Code::kFailedPrecondition) << refused.status.ToString();
+  Outcome restore = Run("restore", {{"from", full.outputs["path"]}, {"full", true}});
+  ASSERT_TRUE(restore.status.ok()) << restore.status.ToString();
+  EXPECT_EQ(Baseline({"users", "orders", "order_items"}), baseline);
+}
+
+// --- failures and secrecy ------------------------------------------------------------------
+
+TEST_F(PostgresAdapterTest, WrongPasswordIsOneClearMessage) {
+  const std::string dsn = "host=" + server().socket_dir().string() +
+                          " port=" + std::to_string(server().port()) + " dbname=" + db_ +
+                          " user=backout_test password=Wrong-Pw-123";
+  Outcome out = Run(*adapter_, "query", {{"sql", "SELECT 1"}}, Target(dsn));
+  EXPECT_EQ(out.status.code(), Code::kFailedPrecondition);
+  EXPECT_EQ(out.status.message(),
+            "postgres " + server().socket_dir().string() + ":" + std::to_string(server().port()) +
+                "/" + db_ + " user=backout_test: password authentication failed for user "
+                "\"backout_test\"");
+  EXPECT_EQ(out.status.message().find("Wrong-Pw-123"), std::string::npos);
+}
+
+TEST_F(PostgresAdapterTest, UnreachableServerIsOneClearMessage) {
+  // A URI with the password inline: it must not leak either.
+  const std::string dsn = "postgresql://backout_test:" + std::string(PgServer::kTestPassword) +
+                          "@127.0.0.1:1/" + db_;
+  Outcome out = Run(*adapter_, "query", {{"sql", "SELECT 1"}}, Target(dsn));
+  EXPECT_EQ(out.status.code(), Code::kUnavailable);
+  EXPECT_EQ(out.status.message().find('\n'), std::string::npos);
+  EXPECT_TRUE(out.status.message().starts_with("postgres 127.0.0.1:1/" + db_ +
+                                               " user=backout_test: cannot connect: Connection "
+                                               "refused"))
+      << out.status.message();
+}
+
+TEST_F(PostgresAdapterTest, MissingTableIsOneClearMessage) {
+  Outcome out = Run("baseline", {{"tables", {"orders", "nope"}}});
+  EXPECT_EQ(out.status.code(), Code::kNotFound);
+  EXPECT_EQ(out.status.message(), "baseline: table 'nope' does not exist");
+  out = Run("backup", {{"to", "b/"}, {"tables", {"nope"}}});
+  EXPECT_EQ(out.status.message(), "backup: table 'nope' does not exist");
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "b") &&
+               !std::filesystem::is_empty(dir_.path() / "b"));
+}
+
+TEST_F(PostgresAdapterTest, LockTimeoutIsOneClearMessage) {
+  PGconn* holder = PQconnectdb(server().dsn(db_).c_str());
+  ASSERT_EQ(PQstatus(holder), CONNECTION_OK);
+  PQclear(PQexec(holder, "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"));
+  Outcome out = Run("sql", {{"script", "DELETE FROM orders"}, {"lock_timeout", "200ms"}});
+  PQfinish(holder);
+  EXPECT_EQ(out.status.code(), Code::kTimeout);
+  EXPECT_EQ(out.status.message(),
+            "sql: waited longer than lock_timeout (200ms) for a lock another session holds; the "
+            "statement was cancelled");
+  EXPECT_EQ(Psql("SELECT count(*) FROM orders"), "400\n");
+}
+
+// --- advisory lock -------------------------------------------------------------------------
+
+TEST_F(PostgresAdapterTest, SecondRunnerIsRefusedUntilTheFirstConnectionEnds) {
+  auto first = MakePostgresAdapter();
+  ASSERT_TRUE(Run(*first, "query", {{"sql", "SELECT 1"}}).status.ok());
+  Outcome refused = Run(*adapter_, "query", {{"sql", "SELECT 1"}});
+  EXPECT_EQ(refused.status.code(), Code::kLocked);
+  EXPECT_NE(refused.status.message().find("another backout runner is working on database " + db_),
+            std::string::npos)
+      << refused.status.message();
+  EXPECT_NE(refused.status.message().find("application_name 'backout run run-test'"),
+            std::string::npos)
+      << refused.status.message();
+  EXPECT_NE(refused.status.message().find("pid "), std::string::npos);
+
+  // The runner's connection dies (as when its process is killed): the lock goes with it.
+  server().Psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                db_ + "' AND application_name = 'backout run run-test'");
+  EXPECT_TRUE(Run(*adapter_, "query", {{"sql", "SELECT 1"}}).status.ok());
+  // Now the first adapter is the second runner: it reconnects and is refused.
+  EXPECT_EQ(Run(*first, "query", {{"sql", "SELECT 1"}}).status.code(), Code::kLocked);
+  adapter_.reset();  // ends the connection, and the lock
+  EXPECT_TRUE(Run(*first, "query", {{"sql", "SELECT 1"}}).status.ok());
+}
+
+// --- rehearsal copies ----------------------------------------------------------------------
+
+TEST_F(PostgresAdapterTest, RehearsalCopyIsMadeReusedAndDropped) {
+  ASSERT_TRUE(adapter_->CanCopyForRehearsal());
+  const json baseline = Baseline({"users", "orders", "order_items"});
+  adapter_ = MakePostgresAdapter();  // no session on the source: the TEMPLATE path
+  RehearsalScratch scratch;
+  scratch.name = "rh_" + db_.substr(2, 20);
+  scratch.dir = dir_.path();
+  scratch.base_dir = dir_.path();
+  Result<json> copy = adapter_->MakeRehearsalCopy(Target(), scratch);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ((*copy)["type"], "postgres");
+  Outcome on_copy = Run(*adapter_, "baseline", {{"tables", {"users", "orders", "order_items"}}},
+                        *copy);
+  ASSERT_TRUE(on_copy.status.ok()) << on_copy.status.ToString();
+  EXPECT_EQ(on_copy.outputs["tables"], baseline["tables"]);
+  ASSERT_TRUE(Run(*adapter_, "sql", {{"script", "DELETE FROM order_items"}}, *copy).status.ok());
+  EXPECT_EQ(Psql("SELECT count(*) FROM order_items"), "1000\n");  // the real one is untouched
+
+  Result<json> again = adapter_->MakeRehearsalCopy(Target(), scratch);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(server().Psql("SELECT count(*) FROM order_items", scratch.name), "0\n");  // reused
+
+  ASSERT_TRUE(adapter_->DropRehearsalCopy(*copy, scratch).ok());
+  EXPECT_EQ(server().Psql("SELECT count(*) FROM pg_database WHERE datname LIKE '" + scratch.name +
+                          "%'"),
+            "0\n");
+  EXPECT_TRUE(adapter_->DropRehearsalCopy(*copy, scratch).ok());  // gone already is fine
+}
+
+TEST_F(PostgresAdapterTest, RehearsalCopyOfADatabaseInUseGoesThroughPgDump) {
+  const json baseline = Baseline({"users", "orders", "order_items"});
+  PGconn* busy = PQconnectdb(server().dsn(db_).c_str());  // keeps TEMPLATE from working
+  ASSERT_EQ(PQstatus(busy), CONNECTION_OK);
+  RehearsalScratch scratch;
+  scratch.name = "rh_" + db_.substr(2, 20);
+  scratch.dir = dir_.path();
+  scratch.base_dir = dir_.path();
+  std::vector<std::string> progress;
+  scratch.progress = [&](std::string_view line) { progress.emplace_back(line); };
+  Result<json> copy = adapter_->MakeRehearsalCopy(Target(), scratch);
+  PQfinish(busy);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  ASSERT_FALSE(progress.empty());
+  EXPECT_NE(progress.back().find("pg_dump"), std::string::npos) << progress.back();
+  Outcome on_copy = Run(*adapter_, "baseline", {{"tables", {"users", "orders", "order_items"}}},
+                        *copy);
+  ASSERT_TRUE(on_copy.status.ok()) << on_copy.status.ToString();
+  EXPECT_EQ(on_copy.outputs, baseline);
+  EXPECT_TRUE(adapter_->DropRehearsalCopy(*copy, scratch).ok());
+}
+
+// --- cancellation and deadlines ------------------------------------------------------------
+
+TEST_F(PostgresAdapterTest, CancelStopsARunningStatement) {
+  std::thread canceller([&] {
+    testing::WaitFor(
+        [&] {
+          return server().Psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                               "'%pg_sleep(600)%' AND application_name LIKE 'backout run%'") ==
+                 "1\n";
+        },
+        std::chrono::minutes(2));
+    cancel_ = true;
+  });
+  Outcome out = Run("sql", {{"script", "SELECT pg_sleep(600)"}});
+  canceller.join();
+  EXPECT_EQ(out.status.code(), Code::kCancelled) << out.status.ToString();
+  cancel_ = false;
+  EXPECT_TRUE(Run("query", {{"sql", "SELECT 1"}, {"expect", 1}}).status.ok());  // still usable
+}
+
+TEST_F(PostgresAdapterTest, StepTimeoutBecomesStatementTimeout) {
+  Invocation inv = Inv("sql", {{"script", "SELECT pg_sleep(600)"}});
+  inv.timeout = std::chrono::milliseconds(300);
+  Outcome out = adapter_->Run(inv);
+  EXPECT_EQ(out.status.code(), Code::kTimeout) << out.status.ToString();
+}
+
+}  // namespace
+}  // namespace backout::adapters

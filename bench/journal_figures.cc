@@ -1,0 +1,278 @@
+// The journal figures of scripts/bench.sh, each next to its physical or library floor
+// measured in the same process on the same filesystem. One subcommand per figure; each
+// prints `name value` lines (times in microseconds) that the script turns into its table.
+//
+//   journal_figures latency    DIR N        one-event appends vs write+fdatasync of the bytes
+//   journal_figures throughput DIR N BATCH  events/s with BATCH events per append
+//   journal_figures make-run   JOURNAL RUN EVENTS PLAN   a paused run of EVENTS events
+//   journal_figures fold       JOURNAL RUN  read+verify+decode+fold vs a bare RocksDB scan
+//
+// Unlike journal_bench (Google Benchmark, for development), these run a fixed number of
+// iterations so that the whole suite fits its time budget, and report percentiles.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "base/file_util.h"
+#include "engine/session.h"
+#include "journal/journal.h"
+#include "journal/record_codec.h"
+#include "plan/parser.h"
+#include "statemachine/state.h"
+
+namespace backout::bench {
+namespace {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double MicrosSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+}
+
+void Print(std::string_view name, double value) { fmt::print("{} {:.3f}\n", name, value); }
+
+[[noreturn]] void Die(std::string_view what) {
+  std::cerr << "journal_figures: " << what << "\n";
+  std::exit(1);
+}
+
+void DieUnless(const Status& s, std::string_view what) {
+  if (!s.ok()) Die(fmt::format("{}: {}", what, s.ToString()));
+}
+
+// About 200 bytes once encoded, like a typical step event.
+journal::NewRecord TypicalEvent() {
+  return journal::NewRecord{
+      .time_us = 1'763'745'374'000'000,
+      .type = "StepSucceeded",
+      .operator_name = "alice",
+      .host = "db-admin-01",
+      .payload = R"({"step":"restore_orders","attempt":1,"outputs":{"rows":1234,"ms":87}})"};
+}
+
+// p-th percentile (0..100) of `samples`, which it sorts.
+double Percentile(std::vector<double>& samples, double p) {
+  std::sort(samples.begin(), samples.end());
+  const auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples.size() - 1));
+  return samples[index];
+}
+
+void PrintLatencies(std::string_view name, std::vector<double> samples) {
+  Print(fmt::format("{}_p50_us", name), Percentile(samples, 50));
+  Print(fmt::format("{}_p99_us", name), Percentile(samples, 99));
+}
+
+std::unique_ptr<journal::RunWriter> NewRun(const fs::path& dir) {
+  Result<std::unique_ptr<journal::RunWriter>> writer =
+      journal::Journal(dir).CreateRun("bench");
+  DieUnless(writer.status(), "create run");
+  return std::move(writer).value();
+}
+
+// The floor: `bytes` appended to a growing file and fdatasync'ed, `n` times; the file grows
+// as a WAL does, so each sync also commits the new size, as the journal's must.
+std::vector<double> RawAppendLatencies(const fs::path& file, std::size_t bytes, int n) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) Die("cannot create " + file.string());
+  const std::string block(bytes, 'x');
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const Clock::time_point start = Clock::now();
+    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) ||
+        ::fdatasync(fd) != 0) {
+      Die("write or fdatasync failed");
+    }
+    samples.push_back(MicrosSince(start));
+  }
+  ::close(fd);
+  return samples;
+}
+
+// A bare RocksDB (default options) synced Put of the same bytes: what the journal would
+// cost without its own options and code.
+std::vector<double> DefaultRocksPutLatencies(const fs::path& dir, std::size_t bytes, int n) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, dir.string(), &raw).ok()) Die("open default rocksdb");
+  const std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  const std::string value(bytes, 'x');
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const std::string key = journal::EncodeKey(static_cast<std::uint64_t>(i) + 1);
+    const Clock::time_point start = Clock::now();
+    if (!db->Put(sync, key, value).ok()) Die("rocksdb put");
+    samples.push_back(MicrosSince(start));
+  }
+  return samples;
+}
+
+// The three writers take turns in rounds, so that a burst of load from other processes
+// falls on all of them alike.
+int Latency(const fs::path& dir, int n) {
+  const std::unique_ptr<journal::RunWriter> writer = NewRun(dir / "journal");
+  const journal::NewRecord event = TypicalEvent();
+  // The bytes one event puts in the WAL: its value plus its key.
+  const std::size_t bytes =
+      journal::EncodeRecord(journal::Record{.run_id = "bench", .type = event.type,
+                                            .operator_name = event.operator_name,
+                                            .host = event.host, .payload = event.payload})
+          .size() + journal::kKeyBytes;
+  std::vector<double> raw, rocks, ours;
+  constexpr int kRounds = 5;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::vector<double> r =
+        RawAppendLatencies(dir / fmt::format("floor{}", round), bytes, n / kRounds);
+    raw.insert(raw.end(), r.begin(), r.end());
+    const std::vector<double> d =
+        DefaultRocksPutLatencies(dir / fmt::format("default-rocksdb{}", round), bytes, n / kRounds);
+    rocks.insert(rocks.end(), d.begin(), d.end());
+    for (int i = 0; i < n / kRounds; ++i) {
+      const Clock::time_point start = Clock::now();
+      DieUnless(writer->Append({&event, 1}).status(), "append");
+      ours.push_back(MicrosSince(start));
+    }
+  }
+  Print("event_bytes", static_cast<double>(bytes));
+  PrintLatencies("raw_fdatasync", std::move(raw));
+  PrintLatencies("default_rocksdb_put", std::move(rocks));
+  PrintLatencies("append", std::move(ours));
+  return 0;
+}
+
+int Throughput(const fs::path& dir, int n, int batch_size) {
+  const std::unique_ptr<journal::RunWriter> writer = NewRun(dir / "journal");
+  const std::vector<journal::NewRecord> batch(static_cast<std::size_t>(batch_size),
+                                              TypicalEvent());
+  const Clock::time_point start = Clock::now();
+  int done = 0;
+  for (; done < n; done += batch_size) DieUnless(writer->Append(batch).status(), "append");
+  Print("batched_events_per_s", done / (MicrosSince(start) / 1e6));
+  return 0;
+}
+
+// A run as a long incident leaves it: RunStarted with PLAN, EVENTS - 2 operator notes
+// (appended through RunSession, so every one passes the transition table), and RunPaused,
+// so that `backout resume` continues with the plan's first step.
+int MakeRun(const fs::path& journal_dir, const std::string& run_id, int events,
+            const fs::path& plan_file) {
+  Result<std::string> text = ReadFileToString(plan_file);
+  DieUnless(text.status(), "read plan");
+  plan::ParseOutcome parsed = plan::ParsePlan(*text, plan_file.string());
+  if (!parsed.ok()) Die("plan does not parse");
+  const journal::Journal journal(journal_dir);
+  Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(
+      journal, run_id, *parsed.plan, fs::absolute(plan_file).string(),
+      engine::SessionOptions{.env = Env::Default(),
+                             .who = {.operator_name = "alice", .host = "db-admin-01"}});
+  DieUnless(session.status(), "create run");
+  constexpr int kBatch = 1000;
+  for (int seq = 2; seq < events;) {
+    std::vector<sm::EventBody> notes;
+    for (; seq < events && notes.size() < kBatch; ++seq) {
+      notes.push_back(sm::NoteAdded{.text = fmt::format(
+          "event {}: replica lag back under 5 s after the restore of orders", seq)});
+    }
+    DieUnless((*session)->Append(std::move(notes)), "append notes");
+  }
+  DieUnless((*session)->Append({sm::RunPaused{.reason = sm::RunPaused::Reason::kSignal}}),
+            "append RunPaused");
+  return 0;
+}
+
+// Opens the run's database read-only with default options and touches every key and value:
+// the least any reader of the run must do.
+double BareIterationMicros(const fs::path& db_path, std::size_t* count) {
+  const Clock::time_point start = Clock::now();
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(rocksdb::Options(), db_path.string(), &raw).ok()) {
+    Die("open read-only");
+  }
+  const std::unique_ptr<rocksdb::DB> db(raw);
+  const std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  std::size_t bytes = 0;
+  *count = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    bytes += it->key().size() + it->value().size() +
+             static_cast<unsigned char>(it->value()[it->value().size() - 1]);
+    ++*count;
+  }
+  if (!it->status().ok()) Die("iterate");
+  const double micros = MicrosSince(start);
+  if (bytes == 0) Die("empty run");
+  return micros;
+}
+
+// Best of `reps` for each, alternating, so both see the same page cache and load.
+int FoldFigures(const fs::path& journal_dir, const std::string& run_id, int reps) {
+  const journal::Journal journal(journal_dir);
+  double bare = 1e300, read = 1e300, decode = 1e300, fold = 1e300, snapshot = 1e300;
+  std::size_t count = 0;
+  for (int rep = 0; rep < reps; ++rep) {
+    bare = std::min(bare, BareIterationMicros(journal_dir / run_id / "db", &count));
+    Clock::time_point start = Clock::now();
+    Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+    DieUnless(snap.status(), "read snapshot");
+    snapshot = std::min(snapshot, MicrosSince(start));
+    // The stages of ReadSnapshot, timed alone, to show where its time goes.
+    start = Clock::now();
+    Result<std::vector<journal::Record>> records = journal.ReadRun(run_id);
+    DieUnless(records.status(), "read run");
+    read = std::min(read, MicrosSince(start));
+    start = Clock::now();
+    Result<std::vector<sm::Event>> events = engine::DecodeEvents(*records);
+    DieUnless(events.status(), "decode");
+    decode = std::min(decode, MicrosSince(start));
+    start = Clock::now();
+    DieUnless(sm::Fold(*events).status(), "fold");
+    fold = std::min(fold, MicrosSince(start));
+  }
+  Print("events", static_cast<double>(count));
+  Print("bare_iteration_us", bare);
+  Print("snapshot_us", snapshot);
+  Print("read_verify_us", read);
+  Print("decode_us", decode);
+  Print("fold_only_us", fold);
+  return 0;
+}
+
+int Usage() {
+  std::cerr << "usage: journal_figures latency DIR N | throughput DIR N BATCH |\n"
+               "       make-run JOURNAL RUN EVENTS PLAN | fold JOURNAL RUN [REPS]\n";
+  return 2;
+}
+
+}  // namespace
+}  // namespace backout::bench
+
+int main(int argc, char** argv) {
+  using namespace backout::bench;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 3 && args[0] == "latency") return Latency(args[1], std::stoi(args[2]));
+  if (args.size() == 4 && args[0] == "throughput") {
+    return Throughput(args[1], std::stoi(args[2]), std::stoi(args[3]));
+  }
+  if (args.size() == 5 && args[0] == "make-run") {
+    return MakeRun(args[1], args[2], std::stoi(args[3]), args[4]);
+  }
+  if ((args.size() == 3 || args.size() == 4) && args[0] == "fold") {
+    return FoldFigures(args[1], args[2], args.size() == 4 ? std::stoi(args[3]) : 3);
+  }
+  return Usage();
+}

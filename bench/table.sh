@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The table of scripts/bench.sh from its results file (`name value` lines).
+#   bench/table.sh RESULTS QUICK     QUICK=1: report the figures, judge no goal
+set -euo pipefail
+results=${1:?usage: table.sh RESULTS QUICK}
+quick=${2:-0}
+
+v() { awk -v k="$1" '$1 == k { x = $2 } END { print x }' "$results"; }
+us_to_s() { [[ -n $1 ]] && awk -v x="$1" 'BEGIN { printf "%.3f", x / 1e6 }' || true; }
+
+big=$(v meta_big_run); mid=$(v meta_resume_size); rows=$(v meta_sqlite_big)
+
+# row FIGURE OURS PEER PEER_NAME GOAL: GOAL is "ratio<=X", "ratio>=X", "ours>=X" or "-";
+# the ratio is ours / peer.
+row() {
+  local figure=$1 ours=$2 peer=$3 peer_name=$4 goal=$5
+  awk -v f="$figure" -v o="$ours" -v p="$peer" -v pn="$peer_name" -v g="$goal" -v q="$quick" '
+    function num(x) { return x ~ /^[0-9.eE+-]+$/ }
+    BEGIN {
+      r = (num(o) && num(p) && p > 0) ? sprintf("%.2f", o / p) : "-"
+      met = "-"
+      if (g != "-" && q != 1 && num(o)) {
+        split(g, parts, /<=|>=/); limit = parts[2]; lhs = (g ~ /^ratio/) ? r : o
+        if (lhs != "-") met = ((g ~ /<=/) ? (lhs + 0 <= limit + 0) : (lhs + 0 >= limit + 0)) ? "yes" : "**no**"
+      }
+      printf "| %s | %s | %s | %s | %s | %s |\n", f, (o == "" ? "pending" : o),
+             (p == "" ? "-" : p " (" pn ")"), r, g, met
+    }'
+}
+
+sum() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }' || true; }
+pending_pg=$(v pg_adapter_pending)
+pg() {  # pg KEY: an adapter figure, or "pending adapter" until adapters/postgres lands
+  if [[ $pending_pg == 1 ]]; then echo "pending adapter"; else v "$1"; fi
+}
+pg_sum() {
+  if [[ $pending_pg == 1 ]]; then echo "pending adapter"; else sum "$(v "$1")" "$(v "$2")"; fi
+}
+
+echo "| figure | ours | peer | ratio | goal | met? |"
+echo "| --- | --- | --- | --- | --- | --- |"
+row "durable append, 1 event, p50 (us)" "$(v append_p50_us)" "$(v raw_fdatasync_p50_us)" \
+  "write+fdatasync" "ratio<=1.2"
+row "durable append, 1 event, p99 (us)" "$(v append_p99_us)" "$(v raw_fdatasync_p99_us)" \
+  "write+fdatasync" "-"
+row "default RocksDB synced Put, p50 (us)" "$(v default_rocksdb_put_p50_us)" \
+  "$(v raw_fdatasync_p50_us)" "write+fdatasync" "-"
+# The ceiling: one 64-event batch per write+fdatasync at the measured floor.
+ceiling=$(awk -v p="$(v raw_fdatasync_p50_us)" 'BEGIN { if (p > 0) printf "%.0f", 64e6 / p }')
+row "durable events/s, 64 per append" "$(v batched_events_per_s)" "$ceiling" \
+  "64 / fdatasync p50" "ours>=100000"
+row "read+verify+decode+fold, $big events (s)" "$(us_to_s "$(v fold_${big}_snapshot_us)")" \
+  "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=2.0"
+row "report --format json, $big events (s)" "$(v report_${big}_s)" \
+  "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=3.0"
+row "resume to next action, $mid events (s)" "$(v resume_${mid}_to_action_s)" \
+  "$(us_to_s "$(v fold_${mid}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=3.0"
+mb=$(awk -v b="$(v sqlite_${rows}_db_bytes)" 'BEGIN { printf "%d", b / 1e6 }')
+row "SQLite backup + sha256, $mb MB (s)" "$(v sqlite_${rows}_backup_ours_s)" \
+  "$(v sqlite_${rows}_backup_peer_s)" "sqlite3 .backup" "ratio<=1.0"
+row "SQLite backup + sha256, $mb MB (s)" "$(v sqlite_${rows}_backup_ours_s)" \
+  "$(v sqlite_${rows}_backup_cp_s)" "cp + sync" "-"
+row "SQLite restore, $mb MB (s)" "$(v sqlite_${rows}_restore_ours_s)" \
+  "$(v sqlite_${rows}_restore_peer_s)" "sqlite3 .restore" "ratio<=1.0"
+pgmb=$(awk -v b="$(v pg_table_bytes)" 'BEGIN { printf "%d", b / 1e6 }')
+row "PostgreSQL backup + restore tables, $pgmb MB (s)" \
+  "$(pg_sum pg_ours_backup_s pg_ours_restore_s)" "$(sum "$(v pg_dump_s)" "$(v pg_restore_s)")" \
+  "pg_dump -Fc + pg_restore" "ratio<=0.33"
+row "PostgreSQL baseline checksum, $pgmb MB (s)" "$(pg pg_ours_baseline_s)" \
+  "$(v pg_md5_string_agg_s)" "md5(string_agg)" "ratio<=0.25"
+row "PostgreSQL baseline checksum, $pgmb MB (s)" "$(pg pg_ours_baseline_s)" \
+  "$(v pg_copy_to_s)" "COPY TO" "ratio<=1.2"
+e2emb=$(awk -v b="$(v e2e_db_bytes)" 'BEGIN { printf "%d", b / 1e6 }')
+row "seed 004 plan end to end, $e2emb MB (s)" "$(v e2e_ours_s)" "$(v e2e_peer_s)" \
+  "bench/media-rollback.sh" "ratio<=1.1"
+
+echo
+echo "Growth with size (seconds; peak RSS of the process in MiB):"
+echo
+echo "| events | bare scan | read+verify+decode+fold | fold RSS | report json | report RSS | resume to action | resume RSS |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for n in $(awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' "$results"); do
+  mib() { awk -v k="$(v "$1")" 'BEGIN { printf "%.0f", k / 1024 }'; }
+  echo "| $n | $(us_to_s "$(v fold_${n}_bare_iteration_us)") | $(us_to_s "$(v fold_${n}_snapshot_us)") |" \
+       "$(mib fold_${n}_rss_kb) | $(v report_${n}_s) | $(mib report_${n}_rss_kb) |" \
+       "$(v resume_${n}_to_action_s) | $(mib resume_${n}_rss_kb) |"
+done
+echo
+echo "| SQLite database | backup ours | backup sqlite3 | backup RSS ours / sqlite3 | restore ours | restore sqlite3 |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for r in $(awk '$1 ~ /^sqlite_[0-9]+_db_bytes$/ { split($1, a, "_"); print a[2] }' "$results"); do
+  mb=$(awk -v b="$(v sqlite_${r}_db_bytes)" 'BEGIN { printf "%d", b / 1e6 }')
+  kb() { awk -v k="$(v "$1")" 'BEGIN { printf "%.0f", k / 1024 }'; }
+  echo "| $mb MB | $(v sqlite_${r}_backup_ours_s) | $(v sqlite_${r}_backup_peer_s) |" \
+       "$(kb sqlite_${r}_backup_ours_rss_kb) / $(kb sqlite_${r}_backup_peer_rss_kb) MiB |" \
+       "$(v sqlite_${r}_restore_ours_s) | $(v sqlite_${r}_restore_peer_s) |"
+done
+echo
+echo "End to end peak RSS: ours $(awk -v k="$(v e2e_ours_rss_kb)" 'BEGIN { printf "%.0f", k / 1024 }') MiB," \
+     "script $(awk -v k="$(v e2e_peer_rss_kb)" 'BEGIN { printf "%.0f", k / 1024 }') MiB."

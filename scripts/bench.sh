@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Every benchmark of docs/performance.md in one run, each next to its peer (the physical
+# floor or the native tool) measured in the same run on the same filesystem, then one table.
+#
+#   scripts/bench.sh            full sizes, within 10 minutes on 2 cores
+#   scripts/bench.sh --quick    small sizes, no goals judged (the CI smoke run)
+#   --build-dir DIR             use the configured build tree DIR (any build type) instead
+#                               of a Release build in build-bench/ (scripts/test.sh does)
+#
+# Builds Release in build-bench/. Data and scratch files go to $BACKOUT_BENCH_DIR (default
+# BUILD/bench-data, the same filesystem as the repository); they are removed at the start
+# of the next run, not at the end, so that a surprising figure can be looked into. Raw
+# figures: $BACKOUT_BENCH_DIR/results.txt; the table: $BACKOUT_BENCH_DIR/table.md.
+# PostgreSQL figures need initdb/postgres (run as the `postgres` user when we are root);
+# rows whose tools are missing say so instead of failing the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+quick=0
+build=
+while (($#)); do
+  case $1 in
+    --quick) quick=1 ;;
+    --build-dir) build=$(realpath "${2:?--build-dir needs a directory}"); shift ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--build-dir DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ -z $build ]]; then
+  build=$repo/build-bench
+  scripts/setup.sh
+  echo "== build (Release, $build)"
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+work=${BACKOUT_BENCH_DIR:-$build/bench-data}
+cmake --build "$build" -j "$(nproc)" --target backout journal_figures >/dev/null
+backout=$build/cli/backout
+figures=$build/bench/journal_figures
+
+rm -rf "$work"
+mkdir -p "$work"
+results=$work/results.txt
+: >"$results"
+started=$(date +%s)
+# The machine, for the table's footer: timings mean little without the load they ran under.
+{
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+       "kernel $(uname -r), $(findmnt -no FSTYPE,SOURCE -T "$work" | tr -s ' ' ' ')"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$work/machine.txt"
+
+if ((quick)); then
+  latency_n=100; batch_n=6400; run_sizes=(1000 10000); resume_size=10000
+  sqlite_rows=(20000); e2e_rows=20000; pg_rows=20000; reps=1
+else
+  latency_n=2000; batch_n=256000; run_sizes=(10000 100000 1000000); resume_size=100000
+  sqlite_rows=(400000 4000000); e2e_rows=4000000; pg_rows=4000000; reps=3
+fi
+big_run=${run_sizes[-1]}
+
+record() { echo "$1 $2" >>"$results"; }
+value() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$results"; }
+now_ns() { date +%s%N; }
+
+# timed NAME CMD...: wall seconds and peak RSS (KiB, of the command and its children) of CMD,
+# recorded as NAME_s and NAME_rss_kb. Output goes to $work/NAME.log.
+timed() {
+  local name=$1 start end
+  shift
+  start=$(now_ns)
+  /usr/bin/time -f %M -o "$work/$name.rss" "$@" >"$work/$name.log" 2>&1 || {
+    echo "bench: $name failed (exit $?); see $work/$name.log" >&2
+    tail -5 "$work/$name.log" >&2
+    return 1
+  }
+  end=$(now_ns)
+  record "${name}_s" "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+  record "${name}_rss_kb" "$(tail -1 "$work/$name.rss")"
+}
+
+# best NAME REPS CMD...: the fastest of REPS timed runs (the figure least disturbed by the
+# other processes on the machine) as NAME_s, with the peak RSS of that run.
+best() {
+  local name=$1 reps=$2 i
+  shift 2
+  for ((i = 1; i <= reps; i++)); do timed "$name.$i" "$@"; done
+  awk -v n="$name" '
+    index($1, n ".") == 1 && $1 ~ /_s$/ { s = $2; sub(/_s$/, "", $1); t[$1] = s }
+    index($1, n ".") == 1 && $1 ~ /_rss_kb$/ { r = $2; sub(/_rss_kb$/, "", $1); m[$1] = r }
+    END { for (k in t) if (best == "" || t[k] < best) { best = t[k]; rss = m[k] }
+          printf "%s_s %s\n%s_rss_kb %s\n", n, best, n, rss }' "$results" >>"$results"
+}
+
+###############################################################################
+echo "== journal: durable append latency and throughput ($work/journal)"
+record meta_big_run "$big_run"
+record meta_resume_size "$resume_size"
+record meta_sqlite_big "${sqlite_rows[-1]}"
+mkdir -p "$work/latency" "$work/throughput"
+"$figures" latency "$work/latency" "$latency_n" >>"$results"
+"$figures" throughput "$work/throughput" "$batch_n" 64 >>"$results"
+
+echo "== journal: runs of ${run_sizes[*]} events; fold, report, resume"
+cat >"$work/run-plan.yaml" <<'EOF'
+version: 1
+name: bench-run
+targets:
+  here: { type: command, cwd: . }
+steps:
+  - id: next-action
+    command: { target: here, argv: [/bin/sh, -c, "date +%s%N > action-started"] }
+EOF
+for n in "${run_sizes[@]}"; do
+  # One repetition of the slow million-event figures keeps the suite within its budget.
+  r=$((n >= 1000000 ? 1 : reps))
+  "$figures" make-run "$work/journal" "run-$n" "$n" "$work/run-plan.yaml"
+  timed "fold_$n" "$figures" fold "$work/journal" "run-$n" "$r"
+  sed "s/^/fold_${n}_/" "$work/fold_$n.log" >>"$results"
+  best "report_$n" "$r" sh -c "'$backout' report run-$n --journal '$work/journal' \
+    --format json > '$work/report-$n.json'"
+done
+for n in "${run_sizes[@]}"; do
+  rm -f "$work/action-started"
+  start=$(now_ns)
+  timed "resume_$n" "$backout" resume "run-$n" --journal "$work/journal"
+  record "resume_${n}_to_action_s" \
+    "$(awk -v a="$start" -v b="$(cat "$work/action-started")" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+done
+
+###############################################################################
+# A seed-004 database: `generate.sh DIR ROWS` gives about 270 bytes per row (images, docs
+# and media), so 4,000,000 rows make about 1 GB.
+generate() {  # generate DIR ROWS
+  APP_DRAIN_SECONDS=0 bash examples/media-rollback/generate.sh "$1" "$2" >/dev/null
+  cp examples/media-rollback/app-ctl "$1/"
+  rm -rf "$1/backups"/*
+  cp "$1/data/app.db" "$1/pristine.db"
+}
+
+echo "== sqlite: backup and restore vs the sqlite3 shell"
+for rows in "${sqlite_rows[@]}"; do
+  d=$work/sqlite-$rows
+  generate "$d" "$rows"
+  record "sqlite_${rows}_db_bytes" "$(stat -c %s "$d/data/app.db")"
+  cat >"$d/backup.yaml" <<'EOF'
+version: 1
+name: bench-backup
+targets:
+  db: { type: sqlite, path: data/app.db }
+steps:
+  - id: backup
+    backup: { target: db, to: backups/ours.db }
+EOF
+  cat >"$d/restore.yaml" <<'EOF'
+version: 1
+name: bench-restore
+targets:
+  db: { type: sqlite, path: data/app.db }
+steps:
+  - id: restore
+    restore: { target: db, from: backups/ours.db }
+EOF
+  r=$((rows >= 1000000 ? 1 : reps))
+  for ((i = 1; i <= r; i++)); do
+    rm -f "$d/backups/ours.db" "$d/backups/peer.db" "$d/backups/cp.db"
+    timed "sqlite_${rows}_backup_ours.$i" "$backout" run "$d/backup.yaml" --journal "$work/journal"
+    timed "sqlite_${rows}_backup_peer.$i" sqlite3 "$d/data/app.db" ".backup '$d/backups/peer.db'"
+    timed "sqlite_${rows}_backup_cp.$i" sh -c "cp '$d/data/app.db' '$d/backups/cp.db' && sync '$d/backups/cp.db'"
+    timed "sqlite_${rows}_restore_ours.$i" "$backout" run "$d/restore.yaml" --journal "$work/journal"
+    timed "sqlite_${rows}_restore_peer.$i" sqlite3 "$d/data/app.db" ".restore '$d/backups/peer.db'"
+  done
+  for what in backup_ours backup_peer backup_cp restore_ours restore_peer; do
+    best "sqlite_${rows}_$what" 0
+  done
+done
+
+###############################################################################
+echo "== end to end: seed 004 plan vs bench/media-rollback.sh ($e2e_rows rows per table)"
+d=$work/sqlite-$e2e_rows
+[[ -f $d/pristine.db ]] || generate "$d" "$e2e_rows"
+cp examples/media-rollback/plan.yaml "$d/plan.yaml"
+reset_app() { cp "$d/pristine.db" "$d/data/app.db"; rm -rf "$d/backups"/*; echo running >"$d/app.state"; sync; }
+reset_app
+APP_DRAIN_SECONDS=0 timed e2e_ours "$backout" run "$d/plan.yaml" --journal "$work/journal" \
+  --approve confirm=ROLLBACK_MEDIA
+reset_app
+APP_DRAIN_SECONDS=0 timed e2e_peer bash bench/media-rollback.sh "$d"
+record e2e_db_bytes "$(stat -c %s "$d/pristine.db")"
+
+###############################################################################
+echo "== postgresql"
+bash bench/pg_bench.sh "$work/pg" "$pg_rows" "$backout" "$work/journal" >>"$results" ||
+  echo "bench: the PostgreSQL benchmarks failed; see above" >&2
+
+###############################################################################
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); whole run $(($(date +%s) - started)) s" \
+  >>"$work/machine.txt"
+echo "== table"
+{ bash bench/table.sh "$results" "$quick"; echo; cat "$work/machine.txt"; } | tee "$work/table.md"

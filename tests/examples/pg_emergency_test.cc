@@ -1,0 +1,99 @@
+// Seed 003 (examples/pg-emergency-rollback) end to end: a real PostgreSQL, the scripted HTTP
+// server (tests/support/http_server.h) as the application's admin API through the http
+// adapter, and the example's recording kubectl stand-in. The database must end exactly in
+// its pre-migration state (PgServer::Snapshot), the application must have been scaled down
+// and up and put behind the maintenance page and taken out again, in that order.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/examples/pg_example.h"
+#include "tests/support/http_server.h"
+
+namespace backout::testing {
+namespace {
+
+constexpr int kRows = 400;
+
+TEST(Seed003, EmergencyRollbackEndToEnd) {
+  Result<std::unique_ptr<HttpServer>> started = HttpServer::Start();
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  const HttpServer& app = **started;
+  // The application comes back slowly: the health step has to poll.
+  ASSERT_TRUE(app.SetHealth({503, 503}).ok());
+
+  const std::string db = TestDatabase();
+  std::map<std::string, std::string> env = PgExampleEnv(db);
+  env["APP_URL"] = app.base_url();
+  Example ex("pg-emergency-rollback", kRows, env);
+  ASSERT_NE(PgServer::Shared().Snapshot(db), PreMigrationSnapshot("pg-emergency-rollback", kRows))
+      << "the generator must apply the bad migration";
+
+  const ProcessResult run = ex.Backout({"run", "plan.yaml"});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  const std::string run_id = RunIdFrom(run);
+  EXPECT_EQ(PgServer::Shared().Snapshot(db), PreMigrationSnapshot("pg-emergency-rollback", kRows));
+  ExpectVerifiedAndReported(ex, run_id, "succeeded");
+
+  EXPECT_EQ(ReadFile(ex.dir() / "kubectl.calls"),
+            "scale deployment app --replicas=0\n"
+            "scale deployment app --replicas=3\n"
+            "rollout status deployment/app\n");
+  EXPECT_EQ(ReadFile(ex.dir() / "kubectl.state"), "replicas=3\n");
+
+  Result<nlohmann::json> recorded = app.Recorded();
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  std::vector<std::string> requests;
+  for (const nlohmann::json& r : *recorded) {
+    requests.push_back(r["method"].get<std::string>() + " " + r["path"].get<std::string>());
+  }
+  EXPECT_EQ(requests, (std::vector<std::string>{
+                          "POST /admin/maintenance", "GET /metrics/errors",
+                          "DELETE /admin/maintenance", "GET /healthz", "GET /healthz",
+                          "GET /healthz", "GET /metrics/errors"}))
+      << recorded->dump(2);
+  EXPECT_EQ((*recorded)[0]["body"], R"({"enabled": true})");
+  Result<nlohmann::json> state = app.State();
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ((*state)["maintenance"], false);
+  EXPECT_EQ((*state)["maintenance_changes"], 2);
+
+  // The emergency pg_dump is in the report's backups and on disk.
+  const nlohmann::json backups = ReportJson(ex, run_id)["backups"];
+  ASSERT_EQ(backups.size(), 1u) << backups.dump(2);
+  EXPECT_EQ(backups[0]["step"], "emergency-backup");
+  EXPECT_EQ(std::filesystem::file_size(backups[0]["path"].get<std::string>()),
+            backups[0]["bytes"].get<std::uintmax_t>());
+}
+
+// A step fails (a table the plan baselines is gone): the run stops before the app is scaled
+// up, so it stays down behind the maintenance page for the operator, and nothing of the
+// database changed.
+TEST(Seed003, FailedRunLeavesTheAppDownBehindTheMaintenancePage) {
+  Result<std::unique_ptr<HttpServer>> started = HttpServer::Start();
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  const HttpServer& app = **started;
+  const std::string db = TestDatabase();
+  std::map<std::string, std::string> env = PgExampleEnv(db);
+  env["APP_URL"] = app.base_url();
+  Example ex("pg-emergency-rollback", kRows, env);
+  PgServer::Shared().Psql("DROP TABLE order_items", db);
+  const std::string post = PgServer::Shared().Snapshot(db);
+
+  const ProcessResult run = ex.Backout({"run", "plan.yaml"});
+  EXPECT_EQ(run.exit_code, 1) << Show(run);
+  EXPECT_TRUE(Contains(run.out, "step 5/13 baseline: failed")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "table 'order_items' does not exist")) << run.out;
+  EXPECT_EQ(PgServer::Shared().Snapshot(db), post);
+  EXPECT_EQ(ReadFile(ex.dir() / "kubectl.state"), "replicas=0\n");
+  Result<nlohmann::json> state = app.State();
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ((*state)["maintenance"], true);
+  ExpectVerifiedAndReported(ex, RunIdFrom(run), "failed");
+}
+
+}  // namespace
+}  // namespace backout::testing

@@ -1,0 +1,86 @@
+// A real DynamoDB-compatible server for tests: dynalite (tools/dynalite, installed by
+// scripts/setup.sh with `npm ci`) started on 127.0.0.1 on a free port as a child process,
+// in memory, and killed by the destructor. Plus the throttling proxy
+// (tests/support/throttling_proxy.py) that answers DynamoDB's ThrottlingException before
+// passing requests on.
+//
+// Table set-up goes through the DynamoDB adapter's own client (adapters/dynamodb/client.h),
+// signed with the test credentials of SetTestCredentials().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "tests/support/process.h"
+
+namespace backout::testing {
+
+// Credentials and region that dynalite accepts (it checks that requests are signed, not by
+// whom), set in this process's environment for the adapter to read.
+inline constexpr const char* kTestAccessKeyId = "AKIDBACKOUTTEST";
+inline constexpr const char* kTestSecretAccessKey = "backout-test-secret-5f3c9e1a7d";
+void SetTestCredentials();
+
+class DynamoServer {
+ public:
+  // Starts dynalite and waits until it answers. Tables are created and deleted in
+  // `table_delay_ms` (dynalite's CREATING / DELETING phases).
+  static Result<std::unique_ptr<DynamoServer>> Start(int table_delay_ms = 50);
+  ~DynamoServer() = default;
+
+  int port() const { return port_; }
+  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  // {"type": "dynamodb", "endpoint": ..., "region": "us-east-1"}
+  nlohmann::json Target() const;
+
+  // One API call through the adapter's client.
+  Result<nlohmann::json> Call(const std::string& operation, const nlohmann::json& request) const;
+
+  // A table with the string hash key `key`, provisioned 5/5, waited for until ACTIVE.
+  Status CreateTable(const std::string& table, const std::string& key = "id") const;
+  // Puts `items` (DynamoDB JSON) with BatchWriteItem, 25 at a time.
+  Status PutItems(const std::string& table, const std::vector<nlohmann::json>& items) const;
+  // `count` items {"id": {"S": "item-N"}, "n": {"N": "N"}, "payload": {"S": ...}}.
+  Status PutNumberedItems(const std::string& table, int count) const;
+  // Every table on the server, one line each in name order: "NAME: N items, sha256 HEX",
+  // HEX digesting the items' JSON (keys sorted) in sorted order, read with consistent Scans.
+  // Two equal snapshots mean no table was created, deleted or changed in between.
+  Result<std::string> Snapshot() const;
+
+ private:
+  DynamoServer(int port, std::unique_ptr<BackgroundProcess> process)
+      : port_(port), process_(std::move(process)) {}
+
+  int port_;
+  std::unique_ptr<BackgroundProcess> process_;
+};
+
+// tests/support/throttling_proxy.py in front of `upstream`: it answers the first
+// `throttled` requests (all of them when negative) with HTTP 400 and DynamoDB's
+// ThrottlingException JSON, and passes the others on.
+class ThrottlingProxy {
+ public:
+  static Result<std::unique_ptr<ThrottlingProxy>> Start(const std::string& upstream,
+                                                        int throttled);
+  ~ThrottlingProxy() = default;
+
+  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+
+ private:
+  ThrottlingProxy(int port, std::unique_ptr<TempDir> dir,
+                  std::unique_ptr<BackgroundProcess> process)
+      : port_(port), dir_(std::move(dir)), process_(std::move(process)) {}
+
+  int port_;
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<BackgroundProcess> process_;
+};
+
+// A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
+Result<int> FreePort();
+
+}  // namespace backout::testing
