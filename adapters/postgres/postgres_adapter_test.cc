@@ -429,25 +429,41 @@ TEST_F(PostgresAdapterTest, LockTimeoutIsOneClearMessage) {
 
 TEST_F(PostgresAdapterTest, SecondRunnerIsRefusedUntilTheFirstConnectionEnds) {
   auto first = MakePostgresAdapter();
-  ASSERT_TRUE(Run(*first, "query", {{"sql", "SELECT 1"}}).status.ok());
+  Invocation other_run = Inv("query", {{"sql", "SELECT 1"}});
+  other_run.run_id = "run-other";
+  ASSERT_TRUE(first->Run(other_run).status.ok());
   Outcome refused = Run(*adapter_, "query", {{"sql", "SELECT 1"}});
   EXPECT_EQ(refused.status.code(), Code::kLocked);
   EXPECT_NE(refused.status.message().find("another backout runner is working on database " + db_),
             std::string::npos)
       << refused.status.message();
-  EXPECT_NE(refused.status.message().find("application_name 'backout run run-test'"),
+  EXPECT_NE(refused.status.message().find("application_name 'backout run run-other'"),
             std::string::npos)
       << refused.status.message();
   EXPECT_NE(refused.status.message().find("pid "), std::string::npos);
 
   // The runner's connection dies (as when its process is killed): the lock goes with it.
   server().Psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
-                db_ + "' AND application_name = 'backout run run-test'");
+                db_ + "' AND application_name = 'backout run run-other'");
   EXPECT_TRUE(Run(*adapter_, "query", {{"sql", "SELECT 1"}}).status.ok());
   // Now the first adapter is the second runner: it reconnects and is refused.
-  EXPECT_EQ(Run(*first, "query", {{"sql", "SELECT 1"}}).status.code(), Code::kLocked);
+  EXPECT_EQ(first->Run(other_run).status.code(), Code::kLocked);
   adapter_.reset();  // ends the connection, and the lock
-  EXPECT_TRUE(Run(*first, "query", {{"sql", "SELECT 1"}}).status.ok());
+  EXPECT_TRUE(first->Run(other_run).status.ok());
+}
+
+// A resume right after its runner was SIGKILLed can find the killed runner's connection
+// still holding the lock (the server has not noticed yet): same run, so it is ended.
+TEST_F(PostgresAdapterTest, StaleConnectionOfTheSameRunIsEnded) {
+  auto killed = MakePostgresAdapter();
+  ASSERT_TRUE(Run(*killed, "query", {{"sql", "SELECT 1"}}).status.ok());
+  const std::string stale_pid =
+      server().Psql("SELECT pid FROM pg_stat_activity WHERE datname = '" + db_ +
+                    "' AND application_name = 'backout run run-test'");
+  Outcome resumed = Run(*adapter_, "query", {{"sql", "SELECT 1"}});
+  EXPECT_TRUE(resumed.status.ok()) << resumed.status.ToString();
+  EXPECT_EQ(server().Psql("SELECT count(*) FROM pg_stat_activity WHERE pid = " + stale_pid),
+            "0\n");
 }
 
 // --- rehearsal copies ----------------------------------------------------------------------

@@ -51,15 +51,15 @@ TEST(PgConsolidationCrashMatrix, FullRestoreKilledAfterEveryAppend) {
 // The slow step: restore-tables loading tens of thousands of rows. It has started when its
 // COPY shows in pg_stat_activity.
 TEST(PgConsolidationCrashMatrix, TablesKilledAtRandomMomentsDuringTheRestore) {
-  const CrashScenario scenario = Consolidation("plan-tables.yaml", 30000, 12);
+  const CrashScenario scenario = Consolidation("plan-tables.yaml", 40000, 12);
   const std::string db = TestDatabase();
   RecordProperty(
       "random_kills_landed",
       KillAtRandomMoments(
           scenario,
           {.step = "restore-tables",
-           .kills = 6,
-           .window_ms = 1500,
+           .kills = 8,
+           .window_ms = 500,
            .started = [db](const Example&) {
              return PgServer::Shared().Psql(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
