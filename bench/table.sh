@@ -30,12 +30,14 @@ row() {
 
 sum() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }' || true; }
 pending_pg=$(v pg_adapter_pending)
-pg() {  # pg KEY: an adapter figure, or "pending adapter" until adapters/postgres lands
-  if [[ $pending_pg == 1 ]]; then echo "pending adapter"; else v "$1"; fi
+# An adapter figure, or why there is none: no server binaries, or no adapter in this build.
+pg_absent() {
+  if [[ $(v pg_missing) == 1 ]]; then echo "no PostgreSQL server"
+  elif [[ $pending_pg == 1 ]]; then echo "pending adapter"
+  fi
 }
-pg_sum() {
-  if [[ $pending_pg == 1 ]]; then echo "pending adapter"; else sum "$(v "$1")" "$(v "$2")"; fi
-}
+pg() { [[ -n $(pg_absent) ]] && pg_absent || v "$1"; }
+pg_sum() { [[ -n $(pg_absent) ]] && pg_absent || sum "$(v "$1")" "$(v "$2")"; }
 
 echo "| figure | ours | peer | ratio | goal | met? |"
 echo "| --- | --- | --- | --- | --- | --- |"

@@ -4,9 +4,9 @@
 
 #include <filesystem>
 
+#include "base/redactor.h"
 #include "base/time.h"
 #include "engine/plan_check.h"
-#include "engine/redactor.h"
 #include "engine/rehearsal.h"
 #include "plan/interpolate.h"
 #include "statemachine/decide.h"

@@ -131,9 +131,13 @@ Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& r
                                            const ChainKey& key) {
   std::vector<Record> records;
   // Growing the vector of a long run copies it again and again into freshly faulted pages;
-  // the estimate is exact for a run as written (no deletes, no overwrites).
+  // the estimate is exact for a run as written (no deletes, no overwrites). Capped, because
+  // it comes from table properties that a damaged file could make absurd.
+  constexpr std::uint64_t kMaxReserved = std::uint64_t{1} << 22;
   std::uint64_t estimated = 0;
-  if (db->GetIntProperty("rocksdb.estimate-num-keys", &estimated)) records.reserve(estimated);
+  if (db->GetIntProperty("rocksdb.estimate-num-keys", &estimated)) {
+    records.reserve(static_cast<std::size_t>(std::min(estimated, kMaxReserved)));
+  }
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;  // read once, start to end
   // Start to end: read the table files in large sequential chunks, not block by block.

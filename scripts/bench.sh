@@ -61,7 +61,6 @@ fi
 big_run=${run_sizes[-1]}
 
 record() { echo "$1 $2" >>"$results"; }
-value() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$results"; }
 now_ns() { date +%s%N; }
 
 # timed NAME CMD...: wall seconds and peak RSS (KiB, of the command and its children) of CMD,

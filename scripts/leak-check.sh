@@ -1,29 +1,22 @@
 #!/usr/bin/env bash
 # Leak check of the demo flow (issue 7): the steps of scripts/demo.sh (run killed with
 # SIGKILL mid-run, resume, status, verify, report in md/html/json), plus events, export,
-# import into a second journal, replay and triage, each under a leak detector:
-#   scripts/leak-check.sh            LeakSanitizer: the ASan+UBSan build of `backout`
-#                                    (build-asan/, the tree scripts/test.sh uses), detect_leaks=1
-#   scripts/leak-check.sh --valgrind valgrind --leak-check=full on the RelWithDebInfo binary
-#                                    (build-rel/)
+# import into a second journal, replay, triage, validate, and a second run paused for its
+# approval, approved and resumed; each under valgrind --leak-check=full on the
+# RelWithDebInfo binary (build-rel/). Not in CI (a few minutes).
+#
+#   scripts/leak-check.sh          ROWS=N for the size of the generated database (2000)
+#
 # Prints each command's verdict and "leak check: clean" or "leak check: N reports"; exits 1
-# on any leak or memory error. A process killed with SIGKILL cannot report leaks, so the
-# killed `run` is not judged (its resume is).
+# on any leak (definite, indirect or possible) or memory error. A process killed with
+# SIGKILL cannot report, so the killed `run` is not judged (its resume is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${1:-asan}
 rows=${ROWS:-2000}
-
-if [[ $mode == --valgrind ]]; then
-  command -v valgrind >/dev/null || { echo "leak check: valgrind is not installed" >&2; exit 2; }
-  cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build-rel --target backout -j "$(nproc)" >/dev/null
-  binary=$PWD/build-rel/cli/backout
-else
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBACKOUT_SANITIZE=ON >/dev/null
-  cmake --build build-asan --target backout -j "$(nproc)" >/dev/null
-  binary=$PWD/build-asan/cli/backout
-fi
+command -v valgrind >/dev/null || scripts/setup.sh
+cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-rel --target backout -j "$(nproc)" >/dev/null
+binary=$PWD/build-rel/cli/backout
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/backout-leaks.XXXXXX")
 reports=$work/reports
@@ -33,24 +26,20 @@ cp -r examples/media-rollback "$work/demo"
 cd "$work/demo"
 export BACKOUT_JOURNAL=$work/demo/journal BACKOUT_OPERATOR=leak-check APP_DRAIN_SECONDS=0.2
 
-# Runs `backout ARGS` under the detector; a report file in $reports means a finding.
+# Runs `backout ARGS` under valgrind; a log left in $reports means a finding.
 check() {
   local name=$1
   shift
   local rc=0
-  if [[ $mode == --valgrind ]]; then
-    valgrind --leak-check=full --child-silent-after-fork=yes \
-      --show-leak-kinds=definite,indirect,possible \
-      --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-      --log-file="$reports/$name.%p" "$binary" "$@" >"$work/$name.out" 2>&1 || rc=$?
-    # Leaks of the kinds above count as errors; keep only the logs that have some. (A log
-    # may also hold warnings such as RocksDB's write-hint fcntl that valgrind does not know.)
-    for f in "$reports/$name".*; do
-      grep -q "ERROR SUMMARY: 0 errors" "$f" && rm -f "$f"
-    done
-  else
-    ASAN_OPTIONS=detect_leaks=1:log_path=$reports/$name "$binary" "$@" >"$work/$name.out" 2>&1 || rc=$?
-  fi
+  valgrind --leak-check=full --child-silent-after-fork=yes \
+    --show-leak-kinds=definite,indirect,possible \
+    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+    --log-file="$reports/$name.%p" "$binary" "$@" >"$work/$name.out" 2>&1 || rc=$?
+  # Leaks of the kinds above count as errors; keep only the logs that have some. (A log
+  # may also hold warnings such as RocksDB's write-hint fcntl that valgrind does not know.)
+  for f in "$reports/$name".*; do
+    grep -q "ERROR SUMMARY: 0 errors" "$f" && rm -f "$f"
+  done
   if compgen -G "$reports/$name.*" >/dev/null; then
     echo "  $name: LEAK or memory error (exit $rc): $(ls "$reports/$name".*)"
   else
@@ -58,7 +47,7 @@ check() {
   fi
 }
 
-echo "leak check ($mode) of the demo flow in $work"
+echo "leak check (valgrind) of the demo flow in $work"
 # The run, killed with SIGKILL during the verify step as in the demo (not judged).
 "$binary" run plan.yaml --approve confirm=ROLLBACK_MEDIA >run.log 2>&1 &
 pid=$!
@@ -70,7 +59,6 @@ done
 kill -KILL "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 run_id=$(head -n 1 run.log)
-rm -f "$reports"/*  # the killed run's sanitizer may have left a partial log
 
 check status-killed status "$run_id"
 check resume resume "$run_id" --approve confirm=ROLLBACK_MEDIA

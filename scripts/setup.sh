@@ -14,6 +14,7 @@ packages=(
   chromium                     # tests/browser_test.cc loads the HTML report in headless Chromium
   ccache                       # shared compile cache for the several build trees
   clang libclang-rt-14-dev     # libFuzzer targets (fuzz/) and LeakSanitizer
+  valgrind                     # scripts/leak-check.sh
 )
 
 missing=()

@@ -67,25 +67,6 @@ const json& StepOf(const json& status, const std::string& id) {
   throw std::runtime_error("no step " + id + " in status " + status.dump());
 }
 
-std::vector<json> EventsJson(const Example& ex, const std::string& run_id) {
-  const ProcessResult r = ex.Backout({"events", run_id, "--json"});
-  EXPECT_EQ(r.exit_code, 0) << Show(r);
-  std::vector<json> events;
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) events.push_back(json::parse(line));
-  }
-  return events;
-}
-
-std::vector<json> EventsOfType(const std::vector<json>& events, const std::string& type) {
-  std::vector<json> out;
-  for (const json& e : events) {
-    if (e.at("type") == type) out.push_back(e);
-  }
-  return out;
-}
-
 // The run directories in a journal directory (none when it does not exist).
 std::vector<std::string> RunDirs(const Example& ex) {
   std::vector<std::string> runs;
@@ -217,7 +198,7 @@ TEST(CliApproval, PausesWithoutTerminalThenApproveAndResumeFinish) {
       ex.Backout({"approve", run_id, "confirm", "--phrase", "WRONG", "--operator", "mallory"});
   EXPECT_EQ(wrong.exit_code, 2) << Show(wrong);
   EXPECT_EQ(StatusJson(ex, run_id)["status"], "paused");
-  EXPECT_TRUE(EventsOfType(EventsJson(ex, run_id), "ApprovalGranted").empty())
+  EXPECT_TRUE(EventsOfType(Events(ex, run_id), "ApprovalGranted").empty())
       << "a wrong phrase must not be journaled as an approval";
 
   const ProcessResult approve = ex.Backout(
@@ -238,7 +219,7 @@ TEST(CliApproval, PausesWithoutTerminalThenApproveAndResumeFinish) {
   }
   EXPECT_TRUE(granted_by_carol_text) << text.out;
 
-  const std::vector<json> granted = EventsOfType(EventsJson(ex, run_id), "ApprovalGranted");
+  const std::vector<json> granted = EventsOfType(Events(ex, run_id), "ApprovalGranted");
   ASSERT_EQ(granted.size(), 1u);
   EXPECT_EQ(granted[0]["operator"], "carol");
   EXPECT_EQ(granted[0]["payload"]["step"], "confirm");
@@ -286,7 +267,7 @@ TEST(CliLock, SecondWriterIsRefusedWithExit5WhileReadersWork) {
   EXPECT_EQ(RunIdFrom(finished), run_id);
 
   // Afterwards: the refused writers left no trace, and the run is simply finished.
-  const std::vector<json> all = EventsJson(ex, run_id);
+  const std::vector<json> all = Events(ex, run_id);
   EXPECT_TRUE(EventsOfType(all, "NoteAdded").empty());
   EXPECT_TRUE(EventsOfType(all, "AbortRequested").empty());
   EXPECT_EQ(StatusJson(ex, run_id)["status"], "succeeded");
@@ -319,7 +300,7 @@ TEST_P(CliStopSignal, PausesWithExit3AndResumeFinishes) {
   const json status = StatusJson(ex, run_id);
   EXPECT_EQ(status["status"], "paused");
   EXPECT_EQ(status["pause"]["reason"], "signal");
-  const std::vector<json> events = EventsJson(ex, run_id);
+  const std::vector<json> events = Events(ex, run_id);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back()["type"], "RunPaused");
   EXPECT_EQ(events.back()["payload"]["reason"], "signal");
@@ -384,7 +365,7 @@ TEST(CliInDoubt, CrashAfterStepStartedThenResolveNotAppliedRunsTheStepOnce) {
   Example ex("media-rollback", kRows);
   const std::string run_id = RunInDoubtFixtureAndCrash(ex);
   ASSERT_FALSE(run_id.empty());
-  const std::vector<json> before = EventsJson(ex, run_id);
+  const std::vector<json> before = Events(ex, run_id);
   ASSERT_EQ(before.size(), 4u);
   EXPECT_EQ(before.back()["type"], "StepStarted");
   EXPECT_EQ(before.back()["payload"]["step"], "append-line");
@@ -405,7 +386,7 @@ TEST(CliInDoubt, CrashAfterStepStartedThenResolveNotAppliedRunsTheStepOnce) {
   EXPECT_EQ(status["status"], "succeeded");
   EXPECT_EQ(StepOf(status, "append-line")["status"], "succeeded");
   EXPECT_EQ(StepOf(status, "append-line")["attempts"], 2);
-  const std::vector<json> resolved = EventsOfType(EventsJson(ex, run_id), "StepResolved");
+  const std::vector<json> resolved = EventsOfType(Events(ex, run_id), "StepResolved");
   ASSERT_EQ(resolved.size(), 1u);
   EXPECT_EQ(resolved[0]["operator"], "dave");
   EXPECT_EQ(resolved[0]["payload"]["applied"], false);
@@ -430,7 +411,7 @@ TEST(CliInDoubt, KilledAfterTheEffectThenResolveAppliedDoesNotRunItAgain) {
     run_id = RunIdFrom(killed);
   }
   fs::remove(ex.dir() / "hold");  // lets the orphaned shell loop end
-  EXPECT_EQ(EventsJson(ex, run_id).back()["type"], "StepStarted");
+  EXPECT_EQ(Events(ex, run_id).back()["type"], "StepStarted");
 
   ExpectResumePausesInDoubt(ex, run_id);
   const ProcessResult resolve =
@@ -446,7 +427,7 @@ TEST(CliInDoubt, KilledAfterTheEffectThenResolveAppliedDoesNotRunItAgain) {
   EXPECT_EQ(step["status"], "succeeded");
   EXPECT_EQ(step["recovered"], "resolve");
   EXPECT_EQ(step["attempts"], 1);
-  const std::vector<json> resolved = EventsOfType(EventsJson(ex, run_id), "StepResolved");
+  const std::vector<json> resolved = EventsOfType(Events(ex, run_id), "StepResolved");
   ASSERT_EQ(resolved.size(), 1u);
   EXPECT_EQ(resolved[0]["operator"], "dave");
   EXPECT_EQ(resolved[0]["payload"]["applied"], true);
@@ -457,7 +438,7 @@ TEST(CliInDoubt, ResolveRefusesStepsNotInDoubtAndBadFlagCombinations) {
   const std::string run_id = RunInDoubtFixtureAndCrash(ex);
   ASSERT_FALSE(run_id.empty());
   ExpectResumePausesInDoubt(ex, run_id);
-  const std::size_t events_before = EventsJson(ex, run_id).size();
+  const std::size_t events_before = Events(ex, run_id).size();
 
   const ProcessResult succeeded_step = ex.Backout({"resolve", run_id, "baseline", "--applied"});
   EXPECT_EQ(succeeded_step.exit_code, 2) << Show(succeeded_step);
@@ -472,7 +453,7 @@ TEST(CliInDoubt, ResolveRefusesStepsNotInDoubtAndBadFlagCombinations) {
   const ProcessResult neither = ex.Backout({"resolve", run_id, "append-line"});
   EXPECT_EQ(neither.exit_code, 2) << Show(neither);
 
-  EXPECT_EQ(EventsJson(ex, run_id).size(), events_before)
+  EXPECT_EQ(Events(ex, run_id).size(), events_before)
       << "a refused resolve journaled something";
   EXPECT_EQ(StatusJson(ex, run_id)["pause"]["reason"], "in_doubt");
 }
@@ -502,7 +483,7 @@ TEST(CliAbort, AbortAtApprovalRunsAlwaysStepsAndSkipsTheRest) {
   EXPECT_TRUE(MediaTableExists(ex)) << "nothing destructive may run after an abort";
   EXPECT_EQ(Sql(AppDb(ex), "SELECT count(*) FROM rollback_log"), "0\n");
 
-  const std::vector<json> requested = EventsOfType(EventsJson(ex, run_id), "AbortRequested");
+  const std::vector<json> requested = EventsOfType(Events(ex, run_id), "AbortRequested");
   ASSERT_EQ(requested.size(), 1u);
   EXPECT_NE(requested[0]["payload"].dump().find("wrong incident"), std::string::npos);
 
@@ -530,7 +511,7 @@ TEST(CliFailures, RetryWithBackoffSucceedsOnTheThirdAttempt) {
   EXPECT_EQ(status["status"], "succeeded");
   EXPECT_EQ(StepOf(status, "flaky")["status"], "succeeded");
   EXPECT_EQ(StepOf(status, "flaky")["attempts"], 3);
-  const std::vector<json> events = EventsJson(ex, run_id);
+  const std::vector<json> events = Events(ex, run_id);
   EXPECT_EQ(EventsOfType(events, "StepFailed").size(), 2u);
   EXPECT_EQ(EventsOfType(events, "StepStarted").size(), 4u);  // flaky x3, after x1
 }
@@ -590,7 +571,7 @@ TEST(CliPlanChanged, ResumeWarnsAndUsesTheJournaledPlan) {
   EXPECT_NE(resume.err.find("warning"), std::string::npos) << Show(resume);
   EXPECT_NE(resume.err.find("changed"), std::string::npos) << Show(resume);
 
-  const std::vector<json> resumed = EventsOfType(EventsJson(ex, run_id), "RunResumed");
+  const std::vector<json> resumed = EventsOfType(Events(ex, run_id), "RunResumed");
   ASSERT_EQ(resumed.size(), 1u);
   EXPECT_NE(resumed[0]["payload"].dump().find("changed"), std::string::npos)
       << resumed[0].dump();

@@ -42,11 +42,8 @@ std::string Sql(const Example& ex, const std::string& query) {
 
 // "Type step" of each event of a run, in order (`events --json`).
 std::vector<std::string> EventNames(const Example& ex, const std::string& run_id) {
-  const ProcessResult r = ex.Backout({"events", run_id, "--json"});
   std::vector<std::string> names;
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    const nlohmann::json e = nlohmann::json::parse(line);
+  for (const nlohmann::json& e : Events(ex, run_id)) {
     names.push_back(e.at("type").get<std::string>() + " " + e.at("payload").value("step", ""));
   }
   return names;

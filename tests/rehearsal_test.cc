@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "tests/support/example.h"
@@ -85,16 +84,10 @@ TEST(Rehearsal, ResumeAfterSigkillFindsTheSameCopy) {
   const ProcessResult full =
       measure.Backout({"run", "plan.yaml", "--rehearse", kApprove}, kFastApp);
   ASSERT_EQ(full.exit_code, 0) << Show(full);
-  const ProcessResult events = measure.Backout({"events", RunIdFrom(full), "--json"});
-  int crash_after = 0;
-  std::istringstream lines(events.out);
-  for (std::string line; std::getline(lines, line);) {
-    const json e = json::parse(line);
-    if (e["type"] == "StepSucceeded" && e["payload"]["step"] == "drop-media") {
-      crash_after = e["seq"].get<int>();
-    }
-  }
-  ASSERT_GT(crash_after, 0) << events.out;
+  const std::vector<json> succeeded =
+      EventsOfType(Events(measure, RunIdFrom(full)), "StepSucceeded", "drop-media");
+  const int crash_after = succeeded.empty() ? 0 : succeeded.back()["seq"].get<int>();
+  ASSERT_GT(crash_after, 0) << json(succeeded);
 
   Example ex("media-rollback", kRows);
   MarkAppLive(ex);

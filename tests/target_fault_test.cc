@@ -19,13 +19,8 @@ namespace fs = std::filesystem;
 
 // The run's StepFailed event for `step` (`events --json`), or null.
 nlohmann::json StepFailed(const Example& ex, const std::string& run_id, const std::string& step) {
-  std::istringstream lines(ex.Backout({"events", run_id, "--json"}).out);
-  for (std::string line; std::getline(lines, line);) {
-    const nlohmann::json e = nlohmann::json::parse(line);
-    if (e.at("type") != "StepFailed") continue;
-    if (e.at("payload").value("step", "") == step) return e.at("payload");
-  }
-  return nullptr;
+  const std::vector<nlohmann::json> failed = EventsOfType(Events(ex, run_id), "StepFailed", step);
+  return failed.empty() ? nullptr : failed.front().at("payload");
 }
 
 // Whether process `pid` is gone (or a zombie nobody has reaped yet: it runs nothing).

@@ -16,7 +16,6 @@ namespace {
 using http::HttpTarget;
 using http::ParamReader;
 using http::Place;
-using http::References;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
@@ -391,24 +390,17 @@ class HttpAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    if (action != kAction) return {ParamError{"", UnsupportedAction(action), false}};
-    ParamReader reader(References::kUnresolved);
-    ReadAction(target, params, reader);
-    return reader.TakeErrors();
+    return http::ValidateOneAction(action, target, params, kAction, UnsupportedAction,
+                                   ReadAction);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    if (invocation.action != kAction) {
-      return {Status::InvalidArgument(UnsupportedAction(invocation.action))};
-    }
-    ParamReader reader(References::kResolved);
-    const HttpAction action = ReadAction(invocation.target, invocation.params, reader);
-    if (!reader.errors().empty()) {
-      return {Status::InvalidArgument(
-          fmt::format("invalid http action: {}", http::DescribeErrors(reader.errors())))};
-    }
-    Exchange exchange(action, invocation);
-    return action.wait ? exchange.Wait(*action.wait) : exchange.Once();
+    return http::RunOneAction(invocation, kAction, UnsupportedAction, ReadAction,
+                              [&](const HttpAction& action) {
+                                Exchange exchange(action, invocation);
+                                return action.wait ? exchange.Wait(*action.wait)
+                                                   : exchange.Once();
+                              });
   }
 };
 

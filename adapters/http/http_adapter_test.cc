@@ -5,37 +5,22 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
+#include <atomic>
 
-#include "tests/support/http_server.h"
+#include "adapters/http/validate_case_test.h"
+#include "tests/support/http_server_fixture.h"
 
 namespace backout::adapters {
 namespace {
 
 namespace fs = std::filesystem;
+using http::ValidateCase;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using testing::HttpServer;
 
-class HttpAdapterTest : public ::testing::Test {
+class HttpAdapterTest : public testing::HttpServerTest {
  protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<HttpServer>> started = HttpServer::Start();
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    server_ = std::move(started).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(server_->Reset().ok()); }
-
-  json Target(json extra = json::object()) const {
-    json target = {{"type", "http"}, {"base_url", server_->base_url()}};
-    target.update(extra);
-    return target;
-  }
-
   Invocation MakeInvocation(json params, json target) {
     params["target"] = "app";
     Invocation invocation;
@@ -53,20 +38,12 @@ class HttpAdapterTest : public ::testing::Test {
     invocation.timeout = timeout;
     return adapter_->Run(invocation);
   }
-  Outcome Run(json params) { return Run(std::move(params), Target()); }
+  Outcome Run(json params) { return Run(std::move(params), HttpTarget()); }
 
-  json Recorded() const {
-    Result<json> recorded = server_->Recorded();
-    EXPECT_TRUE(recorded.ok()) << recorded.status().ToString();
-    return recorded.ok() ? *recorded : json::array();
-  }
-
-  static HttpServer* server_;
   testing::TempDir dir_;
   std::vector<std::string> progress_;
   std::unique_ptr<Adapter> adapter_ = MakeHttpAdapter();
 };
-HttpServer* HttpAdapterTest::server_ = nullptr;
 
 TEST_F(HttpAdapterTest, GetWithDefaultsReportsStatusBodyAndParsedJson) {
   const Outcome out = Run({{"path", "/healthz"}});
@@ -92,7 +69,7 @@ TEST_F(HttpAdapterTest, PostSendsBodyAndMergesHeadersActionFirst) {
            {"body", R"({"on":true})"},
            {"headers", {{"x-both", "from-action"}, {"Content-Type", "application/json"}}},
            {"expect_status", {200, 204}}},
-          Target({{"headers", {{"X-Team", "db"}, {"X-Both", "from-target"}}}}));
+          HttpTarget({{"headers", {{"X-Team", "db"}, {"X-Both", "from-target"}}}}));
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_EQ(out.outputs["method"], "POST");
   EXPECT_EQ(out.outputs["json"]["maintenance"], true);
@@ -128,10 +105,10 @@ TEST_F(HttpAdapterTest, FullUrlInsteadOfPathAndTheBaseUrlAlone) {
   EXPECT_EQ(by_url.outputs["body"], "");
   EXPECT_FALSE(by_url.outputs.contains("json"));
   // A base URL with a path and a trailing slash joins a path without doubling the slash.
-  const Outcome joined = Run({{"path", "/x"}}, Target({{"base_url", server_->base_url() + "/echo/"}}));
+  const Outcome joined = Run({{"path", "/x"}}, HttpTarget({{"base_url", server_->base_url() + "/echo/"}}));
   ASSERT_TRUE(joined.status.ok()) << joined.status.ToString();
   EXPECT_EQ(joined.outputs["json"]["path"], "/echo/x");
-  const Outcome base_only = Run(json::object(), Target({{"base_url", server_->base_url() + "/healthz"}}));
+  const Outcome base_only = Run(json::object(), HttpTarget({{"base_url", server_->base_url() + "/healthz"}}));
   ASSERT_TRUE(base_only.status.ok()) << base_only.status.ToString();
   EXPECT_EQ(base_only.outputs["url"], server_->base_url() + "/healthz");
 }
@@ -193,7 +170,7 @@ TEST_F(HttpAdapterTest, WaitUntilSucceedsAfter503s) {
                              {"body_contains", R"("ok")"},
                              {"json", {{"path", "/poll"}, {"equals", "4"}}},
                              {"interval", "10ms"}}}},
-                          Target(), milliseconds(60'000));
+                          HttpTarget(), milliseconds(60'000));
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_EQ(out.outputs["polls"], 4);
   EXPECT_EQ(out.outputs["status"], 200);
@@ -213,7 +190,7 @@ TEST_F(HttpAdapterTest, WaitUntilDefaultsToExpectStatus) {
   const Outcome out = Run({{"path", "/healthz"},
                            {"expect_status", 200},
                            {"wait_until", {{"interval", "10ms"}}}},
-                          Target(), milliseconds(60'000));
+                          HttpTarget(), milliseconds(60'000));
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_EQ(out.outputs["polls"], 2);
 }
@@ -221,7 +198,7 @@ TEST_F(HttpAdapterTest, WaitUntilDefaultsToExpectStatus) {
 TEST_F(HttpAdapterTest, WaitUntilTimesOutNamingTheLastAnswer) {
   ASSERT_TRUE(server_->SetHealth({}, 503).ok());
   const Outcome out = Run({{"path", "/healthz"}, {"wait_until", {{"interval", "50ms"}}}},
-                          Target(), milliseconds(400));
+                          HttpTarget(), milliseconds(400));
   ASSERT_EQ(out.status.code(), Code::kTimeout) << out.status.ToString();
   const std::string& message = out.status.message();
   EXPECT_NE(message.find("GET " + server_->base_url() + "/healthz: status 2xx did not hold within 400ms"),
@@ -235,13 +212,8 @@ TEST_F(HttpAdapterTest, WaitUntilTimesOutNamingTheLastAnswer) {
 }
 
 TEST_F(HttpAdapterTest, UnreachableEndpointIsUnavailableWithOneMessage) {
-  std::string url;
-  {
-    Result<std::unique_ptr<HttpServer>> gone = HttpServer::Start();
-    ASSERT_TRUE(gone.ok()) << gone.status().ToString();
-    url = (*gone)->base_url();
-  }  // stopped: its port is closed now
-  const Outcome out = Run({{"path", "/healthz"}}, Target({{"base_url", url}}));
+  const std::string url = StoppedServerUrl();
+  const Outcome out = Run({{"path", "/healthz"}}, HttpTarget({{"base_url", url}}));
   ASSERT_EQ(out.status.code(), Code::kUnavailable) << out.status.ToString();
   EXPECT_TRUE(out.status.message().starts_with("GET " + url + "/healthz: "))
       << out.status.message();
@@ -250,7 +222,7 @@ TEST_F(HttpAdapterTest, UnreachableEndpointIsUnavailableWithOneMessage) {
 
   // While waiting, an unreachable service is one more reason to poll again.
   const Outcome waited = Run({{"path", "/healthz"}, {"wait_until", {{"interval", "50ms"}}}},
-                             Target({{"base_url", url}}), milliseconds(300));
+                             HttpTarget({{"base_url", url}}), milliseconds(300));
   ASSERT_EQ(waited.status.code(), Code::kTimeout) << waited.status.ToString();
   EXPECT_NE(waited.status.message().find("; last error: GET " + url + "/healthz: "),
             std::string::npos)
@@ -258,7 +230,7 @@ TEST_F(HttpAdapterTest, UnreachableEndpointIsUnavailableWithOneMessage) {
 }
 
 TEST_F(HttpAdapterTest, HangingEndpointStopsAtTheStepTimeout) {
-  const Outcome out = Run({{"path", "/hang/step"}}, Target(), milliseconds(300));
+  const Outcome out = Run({{"path", "/hang/step"}}, HttpTarget(), milliseconds(300));
   EXPECT_EQ(out.status.code(), Code::kTimeout) << out.status.ToString();
   EXPECT_NE(out.status.message().find("/hang/step"), std::string::npos);
 }
@@ -267,7 +239,7 @@ TEST_F(HttpAdapterTest, HangingEndpointStopsAtTheRequestTimeout) {
   const Outcome from_action = Run({{"path", "/hang/a"}, {"request_timeout", "200ms"}});
   EXPECT_EQ(from_action.status.code(), Code::kTimeout) << from_action.status.ToString();
   EXPECT_NE(from_action.status.message().find("within 200ms"), std::string::npos);
-  const Outcome from_target = Run({{"path", "/hang/t"}}, Target({{"request_timeout", "250ms"}}));
+  const Outcome from_target = Run({{"path", "/hang/t"}}, HttpTarget({{"request_timeout", "250ms"}}));
   EXPECT_EQ(from_target.status.code(), Code::kTimeout) << from_target.status.ToString();
   EXPECT_NE(from_target.status.message().find("within 250ms"), std::string::npos);
 }
@@ -279,20 +251,15 @@ TEST_F(HttpAdapterTest, CancelStopsAHangingRequestAndAWait) {
     ASSERT_TRUE(server_->Reset().ok());
     ASSERT_TRUE(server_->SetHealth({}, 503).ok());
     std::atomic<bool> cancel{false};
-    Invocation invocation = MakeInvocation(params, Target());
+    Invocation invocation = MakeInvocation(params, HttpTarget());
     invocation.cancel = &cancel;
-    std::thread canceller([&] {
-      testing::WaitFor([&] { return !Recorded().empty(); }, std::chrono::seconds(30));
-      cancel = true;
-    });
-    const Outcome out = adapter_->Run(invocation);
-    canceller.join();
+    const Outcome out = CancelOnceRecorded(cancel, [&] { return adapter_->Run(invocation); });
     EXPECT_EQ(out.status.code(), Code::kCancelled) << params.dump() << out.status.ToString();
   }
 }
 
 TEST_F(HttpAdapterTest, SecretHeaderValuesNeverReachOutputsMessagesOrProgress) {
-  const json target = Target({{"headers",
+  const json target = HttpTarget({{"headers",
                                {{"Authorization", "Bearer tok-AAAA1111"},
                                 {"X-Custom-Secret", "cust-BBBB2222"},
                                 {"X-Visible", "visible-value"}}},
@@ -339,7 +306,7 @@ TEST_F(HttpAdapterTest, LargeBodyIsCutInTheOutputs) {
 TEST_F(HttpAdapterTest, TlsIsVerifiedByDefault) {
   // https:// to a plain HTTP server fails; it never passes as if nothing were wrong.
   const Outcome plain = Run({{"path", "/healthz"}},
-                            Target({{"base_url", "https://127.0.0.1:" + std::to_string(server_->port())}}));
+                            HttpTarget({{"base_url", "https://127.0.0.1:" + std::to_string(server_->port())}}));
   EXPECT_EQ(plain.status.code(), Code::kUnavailable) << plain.status.ToString();
 
   ASSERT_TRUE(testing::MakeSelfSignedCertificate(dir_.path()).ok());
@@ -366,15 +333,8 @@ TEST_F(HttpAdapterTest, RunRefusesParametersThatAreWrongOnceExpanded) {
   EXPECT_TRUE(Recorded().empty());
 }
 
-struct ValidateCase {
-  std::string name;
-  json params;
-  json target;  // merged into {type: http, base_url: http://127.0.0.1:1}
-  std::string pointer;  // "" and no message: no error expected
-  bool in_target;
-  std::string message;  // a part of the message
-};
-
+// ValidateCase::target is merged into {type: http, base_url: http://127.0.0.1:1}; a null
+// value removes that key.
 class HttpValidateTest : public ::testing::TestWithParam<ValidateCase> {};
 
 TEST_P(HttpValidateTest, NamesThePointer) {
@@ -390,14 +350,7 @@ TEST_P(HttpValidateTest, NamesThePointer) {
   json params = c.params;
   params["target"] = "app";
   const std::vector<ParamError> errors = MakeHttpAdapter()->Validate("http", target, params);
-  if (c.message.empty()) {
-    EXPECT_TRUE(errors.empty()) << errors.front().pointer << ": " << errors.front().message;
-    return;
-  }
-  ASSERT_EQ(errors.size(), 1u) << (errors.empty() ? "" : errors[1].message);
-  EXPECT_EQ(errors[0].pointer, c.pointer);
-  EXPECT_EQ(errors[0].in_target, c.in_target);
-  EXPECT_NE(errors[0].message.find(c.message), std::string::npos) << errors[0].message;
+  http::ExpectCaseErrors(errors, c);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -461,7 +414,7 @@ INSTANTIATE_TEST_SUITE_P(
                      "/headers/X", true, "line break"},
         ValidateCase{"target_unknown_key", json::object(), {{"proxy", "http://p"}}, "/proxy", true,
                      "unknown key 'proxy'"}),
-    [](const ::testing::TestParamInfo<ValidateCase>& case_info) { return case_info.param.name; });
+    http::CaseName);
 
 TEST(HttpValidate, OnlyTheHttpAction) {
   const std::vector<ParamError> errors =

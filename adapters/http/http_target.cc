@@ -13,7 +13,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-constexpr std::size_t kMinSecretLength = 4;
 constexpr std::array<std::string_view, 4> kAlwaysSecret = {"authorization", "proxy-authorization",
                                                            "cookie", "x-api-key"};
 
@@ -174,44 +173,18 @@ Scrubber::Scrubber(const HttpTarget& target, const net::Headers& sent) {
         std::find(target.secret_headers.begin(), target.secret_headers.end(), lower) !=
             target.secret_headers.end();
     if (!secret) continue;
-    secrets_.push_back(value);
+    redactor_.Add(value);
     // The credential after a scheme ("Bearer TOKEN"), which a server may echo alone.
     const std::size_t space = value.find(' ');
     const std::size_t credential =
         space == std::string::npos ? space : value.find_first_not_of(' ', space);
-    if (credential != std::string::npos) secrets_.push_back(value.substr(credential));
+    if (credential != std::string::npos) redactor_.Add(value.substr(credential));
   }
-  std::erase_if(secrets_, [](const std::string& s) { return s.size() < kMinSecretLength; });
-  std::sort(secrets_.begin(), secrets_.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
-std::string Scrubber::operator()(std::string_view text) const {
-  std::string out(text);
-  for (const std::string& secret : secrets_) {
-    for (std::size_t pos = out.find(secret); pos != std::string::npos;
-         pos = out.find(secret, pos + 3)) {
-      out.replace(pos, secret.size(), "***");
-    }
-  }
-  return out;
-}
+std::string Scrubber::operator()(std::string_view text) const { return redactor_.Scrub(text); }
 
-json Scrubber::Json(const json& tree) const {
-  if (secrets_.empty()) return tree;
-  if (tree.is_string()) return (*this)(tree.get_ref<const std::string&>());
-  if (tree.is_array()) {
-    json out = json::array();
-    for (const json& item : tree) out.push_back(Json(item));
-    return out;
-  }
-  if (tree.is_object()) {
-    json out = json::object();
-    for (const auto& [key, value] : tree.items()) out[(*this)(key)] = Json(value);
-    return out;
-  }
-  return tree;
-}
+json Scrubber::Json(const json& tree) const { return redactor_.ScrubJson(tree); }
 
 Status Scrubber::operator()(const Status& status) const {
   return Status(status.code(), (*this)(status.message()));

@@ -14,6 +14,7 @@
 
 #include "adapters/http/param_reader.h"
 #include "adapters/net/http_client.h"
+#include "base/redactor.h"
 
 namespace backout::adapters::http {
 
@@ -57,8 +58,8 @@ std::chrono::milliseconds RequestTimeout(
 // Replaces secret header values by "***". Secret are the values of Authorization,
 // Proxy-Authorization, Cookie and X-Api-Key, and of every header the target lists in
 // `secret_headers`; for a value with a scheme ("Bearer TOKEN") the credential alone too, so
-// that a server echoing only the token is caught. Like the engine's redactor, values shorter
-// than 4 bytes are left alone: replacing every "1" would destroy outputs and hide nothing.
+// that a server echoing only the token is caught. As with every Redactor, values shorter than
+// Redactor::kMinLength bytes are left alone.
 class Scrubber {
  public:
   Scrubber(const HttpTarget& target, const net::Headers& sent);
@@ -68,7 +69,7 @@ class Scrubber {
   Status operator()(const Status& status) const;
 
  private:
-  std::vector<std::string> secrets_;  // longest first, so a secret holding another goes whole
+  Redactor redactor_;
 };
 
 // At most `max_bytes` of `body` on one line (line breaks become spaces), for messages and

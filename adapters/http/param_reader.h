@@ -42,6 +42,9 @@ class ParamReader {
  public:
   explicit ParamReader(References references) : references_(references) {}
 
+  // Plan time: the `${...}` references are not expanded yet.
+  bool unresolved() const { return references_ == References::kUnresolved; }
+
   void Problem(const Place& place, std::string message);
   const std::vector<ParamError>& errors() const { return errors_; }
   std::vector<ParamError> TakeErrors() { return std::move(errors_); }
@@ -72,5 +75,37 @@ class ParamReader {
 
 // "target config /headers/X: expected a string", or "/path: ..." for the action's params.
 std::string DescribeErrors(const std::vector<ParamError>& errors);
+
+// The frame of Validate() and Run() for an adapter that serves the one action `served` (its
+// type's name: "http", "notify"). `read(target, params, reader)` reads the invocation into
+// the action's typed value, recording its problems; `unsupported(action)` is the message
+// for any other action.
+template <typename Read>
+std::vector<ParamError> ValidateOneAction(std::string_view action, const nlohmann::json& target,
+                                          const nlohmann::json& params, std::string_view served,
+                                          std::string (*unsupported)(std::string_view),
+                                          Read read) {
+  if (action != served) return {ParamError{"", unsupported(action), false}};
+  ParamReader reader(References::kUnresolved);
+  read(target, params, reader);
+  return reader.TakeErrors();
+}
+
+// Reads the expanded invocation and runs `act(value)` on what `read` returned; a problem
+// left after expansion is kInvalidArgument "invalid SERVED action: ..." and runs nothing.
+template <typename Read, typename Act>
+Outcome RunOneAction(const Invocation& invocation, std::string_view served,
+                     std::string (*unsupported)(std::string_view), Read read, Act act) {
+  if (invocation.action != served) {
+    return {Status::InvalidArgument(unsupported(invocation.action))};
+  }
+  ParamReader reader(References::kResolved);
+  const auto value = read(invocation.target, invocation.params, reader);
+  if (!reader.errors().empty()) {
+    return {Status::InvalidArgument(
+        "invalid " + std::string(served) + " action: " + DescribeErrors(reader.errors()))};
+  }
+  return act(value);
+}
 
 }  // namespace backout::adapters::http

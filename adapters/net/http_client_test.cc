@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
+#include <atomic>
 
-#include "tests/support/http_server.h"
+#include "tests/support/http_server_fixture.h"
 
 namespace backout::adapters::net {
 namespace {
@@ -14,35 +14,15 @@ namespace {
 using nlohmann::json;
 using testing::HttpServer;
 
-class HttpClientTest : public ::testing::Test {
+class HttpClientTest : public testing::HttpServerTest {
  protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<HttpServer>> started = HttpServer::Start();
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    server_ = std::move(started).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(server_->Reset().ok()); }
-
   static HttpRequest Request(const std::string& method, const std::string& path) {
     HttpRequest request;
     request.method = method;
     request.url = server_->base_url() + path;
     return request;
   }
-
-  static json Recorded() {
-    Result<json> recorded = server_->Recorded();
-    EXPECT_TRUE(recorded.ok()) << recorded.status().ToString();
-    return recorded.ok() ? *recorded : json::array();
-  }
-
-  static HttpServer* server_;
 };
-HttpServer* HttpClientTest::server_ = nullptr;
 
 TEST_F(HttpClientTest, GetReturnsStatusBodyAndLowercasedHeaders) {
   Result<HttpResponse> response = Send(Request("GET", "/healthz"));
@@ -88,12 +68,7 @@ TEST_F(HttpClientTest, DeleteAndHeadWithoutBody) {
 }
 
 TEST_F(HttpClientTest, UnreachableIsUnavailableNamingTheUrlWithoutItsQuery) {
-  std::string url;
-  {
-    Result<std::unique_ptr<HttpServer>> gone = HttpServer::Start();
-    ASSERT_TRUE(gone.ok()) << gone.status().ToString();
-    url = (*gone)->base_url() + "/x?token=s3cr3t-token";
-  }  // stopped: its port is closed now
+  const std::string url = StoppedServerUrl() + "/x?token=s3cr3t-token";
   HttpRequest request;
   request.url = url;
   Result<HttpResponse> response = Send(request);
@@ -128,13 +103,7 @@ TEST_F(HttpClientTest, CancelStopsAHangingRequest) {
   HttpRequest request = Request("GET", "/hang/until-cancelled");
   request.timeout = std::chrono::milliseconds(0);  // none: only the flag can end it
   request.cancel = &cancel;
-  std::thread canceller([&] {
-    // Cancel once the server has the request, so the flag is seen mid-flight.
-    testing::WaitFor([&] { return !Recorded().empty(); }, std::chrono::seconds(30));
-    cancel = true;
-  });
-  Result<HttpResponse> response = Send(request);
-  canceller.join();
+  Result<HttpResponse> response = CancelOnceRecorded(cancel, [&] { return Send(request); });
   EXPECT_EQ(response.status().code(), Code::kCancelled) << response.status().ToString();
 }
 

@@ -18,7 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using http::ParamReader;
 using http::Place;
-using http::References;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
@@ -132,8 +131,8 @@ void ReadTo(const json& value, const Place& place, ParamReader& reader, Notifica
   }
 }
 
-Notification ReadNotification(const json& target, const json& params, ParamReader& reader,
-                              bool unresolved) {
+Notification ReadNotification(const json& target, const json& params, ParamReader& reader) {
+  const bool unresolved = reader.unresolved();
   Notification n;
   const Place root;
   if (!reader.Mapping(params, root,
@@ -226,30 +225,25 @@ class NotifyAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    if (action != kAction) return {ParamError{"", UnsupportedAction(action), false}};
-    ParamReader reader(References::kUnresolved);
-    ReadNotification(target, params, reader, /*unresolved=*/true);
-    return reader.TakeErrors();
+    return http::ValidateOneAction(action, target, params, kAction, UnsupportedAction,
+                                   ReadNotification);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    if (invocation.action != kAction) {
-      return {Status::InvalidArgument(UnsupportedAction(invocation.action))};
-    }
-    ParamReader reader(References::kResolved);
-    const Notification n =
-        ReadNotification(invocation.target, invocation.params, reader, /*unresolved=*/false);
-    if (!reader.errors().empty()) {
-      return {Status::InvalidArgument(
-          fmt::format("invalid notify action: {}", http::DescribeErrors(reader.errors())))};
-    }
-    json outputs = {{"message", n.message}};
-    Status status = Deliver(n, invocation, outputs);
-    outputs["delivered"] = status.ok();
-    if (status.ok() || status.code() == Code::kCancelled) return {status, std::move(outputs)};
-    outputs["error"] = status.message();
-    // A notification that did not go out must not stop a rollback, unless the plan says so.
-    return {n.required ? status : Status::Ok(), std::move(outputs)};
+    return http::RunOneAction(
+        invocation, kAction, UnsupportedAction, ReadNotification,
+        [&](const Notification& n) -> Outcome {
+          json outputs = {{"message", n.message}};
+          Status status = Deliver(n, invocation, outputs);
+          outputs["delivered"] = status.ok();
+          if (status.ok() || status.code() == Code::kCancelled) {
+            return {status, std::move(outputs)};
+          }
+          outputs["error"] = status.message();
+          // A notification that did not go out must not stop a rollback, unless the plan
+          // says so.
+          return {n.required ? status : Status::Ok(), std::move(outputs)};
+        });
   }
 
  private:

@@ -6,17 +6,18 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <thread>
+#include <atomic>
 
-#include "tests/support/http_server.h"
+#include "adapters/http/validate_case_test.h"
+#include "tests/support/http_server_fixture.h"
 
 namespace backout::adapters {
 namespace {
 
 namespace fs = std::filesystem;
+using http::ValidateCase;
 using nlohmann::json;
 using std::chrono::milliseconds;
-using testing::HttpServer;
 
 // What the engine passes as params["$run"].
 json Facts() {
@@ -34,19 +35,8 @@ json Facts() {
           {"rehearsal", false}};
 }
 
-class NotifyAdapterTest : public ::testing::Test {
+class NotifyAdapterTest : public testing::HttpServerTest {
  protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<HttpServer>> started = HttpServer::Start();
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    server_ = std::move(started).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(server_->Reset().ok()); }
-
   Invocation MakeInvocation(json params, json target = {{"type", "notify"}}) {
     params["$run"] = Facts();
     Invocation invocation;
@@ -67,22 +57,9 @@ class NotifyAdapterTest : public ::testing::Test {
     return ::testing::internal::GetCapturedStdout();
   }
 
-  json HttpTarget(json extra = json::object()) const {
-    json target = {{"type", "http"}, {"base_url", server_->base_url()}};
-    target.update(extra);
-    return target;
-  }
-  json Recorded() const {
-    Result<json> recorded = server_->Recorded();
-    EXPECT_TRUE(recorded.ok()) << recorded.status().ToString();
-    return recorded.ok() ? *recorded : json::array();
-  }
-
-  static HttpServer* server_;
   testing::TempDir dir_;
   std::unique_ptr<Adapter> adapter_ = MakeNotifyAdapter();
 };
-HttpServer* NotifyAdapterTest::server_ = nullptr;
 
 TEST_F(NotifyAdapterTest, StdoutGetsTheRenderedMessageOnOneLine) {
   Outcome out;
@@ -192,12 +169,7 @@ TEST_F(NotifyAdapterTest, FailingWebhookFailsTheStepOnlyWhenRequired) {
 }
 
 TEST_F(NotifyAdapterTest, UnreachableWebhookFailsTheStepOnlyWhenRequired) {
-  std::string url;
-  {
-    Result<std::unique_ptr<HttpServer>> gone = HttpServer::Start();
-    ASSERT_TRUE(gone.ok()) << gone.status().ToString();
-    url = (*gone)->base_url() + "/hooks/x";
-  }  // stopped: its port is closed now
+  const std::string url = StoppedServerUrl() + "/hooks/x";
   const Outcome optional = Run({{"message", "m"}, {"to", {{"url", url}}}});
   ASSERT_TRUE(optional.status.ok()) << optional.status.ToString();
   EXPECT_EQ(optional.outputs["delivered"], false);
@@ -239,24 +211,11 @@ TEST_F(NotifyAdapterTest, HangingWebhookStopsAtTheStepTimeoutOrOnCancel) {
   std::atomic<bool> cancel{false};
   Invocation cancelled = MakeInvocation(params, HttpTarget());
   cancelled.cancel = &cancel;
-  std::thread canceller([&] {
-    testing::WaitFor([&] { return !Recorded().empty(); }, std::chrono::seconds(30));
-    cancel = true;
-  });
-  const Outcome out = adapter_->Run(cancelled);
-  canceller.join();
+  const Outcome out = CancelOnceRecorded(cancel, [&] { return adapter_->Run(cancelled); });
   EXPECT_EQ(out.status.code(), Code::kCancelled) << "even when not required";
 }
 
-struct ValidateCase {
-  std::string name;
-  json params;
-  json target;          // null: no target ({type: notify})
-  std::string pointer;  // no message: no error expected
-  bool in_target;
-  std::string message;  // a part of the message
-};
-
+// ValidateCase::target null: no target ({type: notify}).
 class NotifyValidateTest : public ::testing::TestWithParam<ValidateCase> {};
 
 TEST_P(NotifyValidateTest, NamesThePointer) {
@@ -265,14 +224,7 @@ TEST_P(NotifyValidateTest, NamesThePointer) {
   json params = c.params;
   if (!c.target.is_null()) params["target"] = "app";
   const std::vector<ParamError> errors = MakeNotifyAdapter()->Validate("notify", target, params);
-  if (c.message.empty()) {
-    EXPECT_TRUE(errors.empty()) << errors.front().pointer << ": " << errors.front().message;
-    return;
-  }
-  ASSERT_EQ(errors.size(), 1u) << (errors.empty() ? "" : errors[1].message);
-  EXPECT_EQ(errors[0].pointer, c.pointer);
-  EXPECT_EQ(errors[0].in_target, c.in_target);
-  EXPECT_NE(errors[0].message.find(c.message), std::string::npos) << errors[0].message;
+  http::ExpectCaseErrors(errors, c);
 }
 
 const json kHttpTarget = {{"type", "http"}, {"base_url", "http://127.0.0.1:1"}};
@@ -321,7 +273,7 @@ INSTANTIATE_TEST_SUITE_P(
                      "/verify_tls", true, "true or false"},
         ValidateCase{"unknown_key", {{"message", "m"}, {"channel", "#ops"}}, nullptr, "/channel",
                      false, "unknown key 'channel'"}),
-    [](const ::testing::TestParamInfo<ValidateCase>& case_info) { return case_info.param.name; });
+    http::CaseName);
 
 }  // namespace
 }  // namespace backout::adapters

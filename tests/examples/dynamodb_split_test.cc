@@ -49,18 +49,6 @@ std::string TableLine(const std::string& snapshot, const std::string& table) {
   return "";
 }
 
-// (step, error) of every StepFailed in `backout events RUN --json`.
-std::vector<std::pair<std::string, std::string>> FailedSteps(const std::string& events) {
-  std::vector<std::pair<std::string, std::string>> failed;
-  std::istringstream lines(events);
-  for (std::string line; std::getline(lines, line);) {
-    const nlohmann::json event = nlohmann::json::parse(line);
-    if (event["type"] != "StepFailed") continue;
-    failed.emplace_back(event["payload"]["step"], event["payload"]["error"]);
-  }
-  return failed;
-}
-
 std::string Git(const Example& ex, const std::vector<std::string>& args) {
   ProcessSpec spec{.argv = {"/usr/bin/git", "-C", (ex.dir() / "app").string()}};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
@@ -198,10 +186,11 @@ TEST_F(DynamoSplitRollback, UnreachableEndpointFailsTheBaselineWithOneMessage) {
   EXPECT_TRUE(Contains(run.out, "step 3/11 baseline: failed in ")) << run.out;
   EXPECT_TRUE(Contains(run.out, "baseline sc-accounts: POST ")) << run.out;
 
-  const auto failed = FailedSteps(ex.Backout({"events", RunIdFrom(run), "--json"}).out);
+  const auto failed = EventsOfType(Events(ex, RunIdFrom(run)), "StepFailed");
   ASSERT_EQ(failed.size(), 1u);
-  EXPECT_EQ(failed[0].first, "baseline");
-  EXPECT_TRUE(Contains(failed[0].second, "Couldn't connect to server")) << failed[0].second;
+  EXPECT_EQ(failed[0]["payload"]["step"], "baseline");
+  const std::string error = failed[0]["payload"]["error"];
+  EXPECT_TRUE(Contains(error, "Couldn't connect to server")) << error;
 
   // Nothing after the baseline ran: every table, the configuration and the code are as the
   // migration left them (the application stays stopped for the operator).
@@ -224,10 +213,11 @@ TEST_F(DynamoSplitRollback, MalformedEnvBackupStopsTheRunBeforeAnythingChanges) 
   EXPECT_EQ(Occurrences(run.out + run.err, message), 1) << Show(run);
   EXPECT_TRUE(Contains(run.out, "step 1/11 preflight: failed in ")) << run.out;
 
-  const auto failed = FailedSteps(ex.Backout({"events", RunIdFrom(run), "--json"}).out);
+  const auto failed = EventsOfType(Events(ex, RunIdFrom(run)), "StepFailed");
   ASSERT_EQ(failed.size(), 1u);
-  EXPECT_EQ(failed[0].first, "preflight");
-  EXPECT_TRUE(Contains(failed[0].second, message)) << failed[0].second;
+  EXPECT_EQ(failed[0]["payload"]["step"], "preflight");
+  const std::string error = failed[0]["payload"]["error"];
+  EXPECT_TRUE(Contains(error, message)) << error;
 
   // The application still runs on schema 2 and every table is there.
   EXPECT_EQ(EndState(ex), before);

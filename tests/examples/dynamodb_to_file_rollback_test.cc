@@ -179,16 +179,9 @@ class DynamoToFileRollback : public ::testing::Test {
   // The journaled StepFailed of `step`: exactly one, with its error message.
   static std::string JournaledFailure(const Example& ex, const std::string& run_id,
                                       const std::string& step) {
-    const ProcessResult events = ex.Backout({"events", run_id, "--json"});
-    EXPECT_EQ(events.exit_code, 0) << Show(events);
-    std::vector<std::string> errors;
-    for (const json& event : ParseLines(events.out)) {
-      if (event["type"] == "StepFailed" && event["payload"]["step"] == step) {
-        errors.push_back(event["payload"]["error"].get<std::string>());
-      }
-    }
-    EXPECT_EQ(errors.size(), 1u) << "StepFailed events of " << step << ":\n" << events.out;
-    return errors.empty() ? "" : errors.front();
+    const std::vector<json> failed = EventsOfType(Events(ex, run_id), "StepFailed", step);
+    EXPECT_EQ(failed.size(), 1u) << "StepFailed events of " << step << ":\n" << json(failed);
+    return failed.empty() ? "" : failed.front()["payload"]["error"].get<std::string>();
   }
 
   // No secret in the journal folder (logs included), the exports, backups and store, the

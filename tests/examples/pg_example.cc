@@ -107,17 +107,6 @@ LockHolder::~LockHolder() {
   session_->Wait();
 }
 
-nlohmann::json Events(const Example& ex, const std::string& run_id) {
-  const ProcessResult r = ex.Backout({"events", run_id, "--json"});
-  EXPECT_EQ(r.exit_code, 0) << Show(r);
-  nlohmann::json events = nlohmann::json::array();
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    events.push_back(nlohmann::json::parse(line));
-  }
-  return events;
-}
-
 nlohmann::json ReportJson(const Example& ex, const std::string& run_id) {
   const ProcessResult r = ex.Backout({"report", run_id, "--format", "json"});
   EXPECT_EQ(r.exit_code, 0) << Show(r);

@@ -54,9 +54,6 @@ class LockHolder {
   std::unique_ptr<BackgroundProcess> session_;
 };
 
-// The run's events (`backout events RUN --json`), oldest first.
-nlohmann::json Events(const Example& ex, const std::string& run_id);
-
 // `backout verify RUN` passes, and the JSON and Markdown reports say the run ended with
 // `outcome` (succeeded, failed, ...).
 void ExpectVerifiedAndReported(const Example& ex, const std::string& run_id,

@@ -1,5 +1,8 @@
 #include "tests/support/example.h"
 
+#include <gtest/gtest.h>
+
+#include <sstream>
 #include <stdexcept>
 
 namespace backout::testing {
@@ -48,6 +51,30 @@ std::string RunIdFrom(const ProcessResult& run) {
   std::string line = run.out.substr(0, run.out.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();  // a terminal's line ending
   return line;
+}
+
+std::vector<nlohmann::json> Events(const Example& ex, const std::string& run_id) {
+  const ProcessResult r = ex.Backout({"events", run_id, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  std::vector<nlohmann::json> events;
+  if (r.exit_code != 0) return events;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) events.push_back(nlohmann::json::parse(line));
+  }
+  return events;
+}
+
+std::vector<nlohmann::json> EventsOfType(const std::vector<nlohmann::json>& events,
+                                         std::string_view type,
+                                         std::optional<std::string_view> step) {
+  std::vector<nlohmann::json> out;
+  for (const nlohmann::json& e : events) {
+    if (e.at("type") != type) continue;
+    if (step && e.at("payload").value("step", "") != *step) continue;
+    out.push_back(e);
+  }
+  return out;
 }
 
 }  // namespace backout::testing

@@ -4,8 +4,12 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/support/process.h"
 
@@ -51,5 +55,15 @@ std::string DumpDatabase(const std::filesystem::path& db);
 
 // The run id a `backout run` printed on its first line.
 std::string RunIdFrom(const ProcessResult& run);
+
+// The run's events (`backout events RUN --json`, one JSON object a line), oldest first. A
+// failing command fails the calling test and gives no events.
+std::vector<nlohmann::json> Events(const Example& ex, const std::string& run_id);
+
+// Those of `events` of `type` ("StepFailed"), in order; with `step`, only those whose
+// payload names that step.
+std::vector<nlohmann::json> EventsOfType(const std::vector<nlohmann::json>& events,
+                                         std::string_view type,
+                                         std::optional<std::string_view> step = std::nullopt);
 
 }  // namespace backout::testing

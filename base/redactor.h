@@ -1,8 +1,8 @@
-// Redactor: keeps expanded `${VAR}` values out of everything backout writes.
+// Redactor: keeps secrets out of everything backout writes.
 //
-// The engine registers every value it expands from the environment; before an adapter's
-// outputs or error message are journaled, printed or logged, each occurrence of a registered
-// value is replaced by "***". Values shorter than kMinLength are not registered: replacing
+// The engine registers every value it expands from the environment (`${VAR}`), the http and
+// notify adapters the values of their secret headers; before outputs or an error message are
+// journaled, printed or logged, each occurrence of a registered value is replaced by "***". Values shorter than kMinLength are not registered: replacing
 // every "1" or "db" would destroy outputs while protecting nothing a secret would look like.
 #pragma once
 
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace backout::engine {
+namespace backout {
 
 class Redactor {
  public:
@@ -32,4 +32,4 @@ class Redactor {
   std::set<std::string, LongerFirst> secrets_;
 };
 
-}  // namespace backout::engine
+}  // namespace backout

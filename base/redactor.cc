@@ -1,6 +1,6 @@
-#include "engine/redactor.h"
+#include "base/redactor.h"
 
-namespace backout::engine {
+namespace backout {
 
 void Redactor::Add(std::string value) {
   if (value.size() >= kMinLength) secrets_.insert(std::move(value));
@@ -33,4 +33,4 @@ nlohmann::json Redactor::ScrubJson(const nlohmann::json& tree) const {
   return tree;
 }
 
-}  // namespace backout::engine
+}  // namespace backout

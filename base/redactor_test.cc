@@ -1,8 +1,8 @@
-#include "engine/redactor.h"
+#include "base/redactor.h"
 
 #include <gtest/gtest.h>
 
-namespace backout::engine {
+namespace backout {
 namespace {
 
 TEST(Redactor, ScrubsEveryOccurrenceLongestFirst) {
@@ -40,4 +40,4 @@ TEST(Redactor, ReplacementCannotRecreateTheSecret) {
 }
 
 }  // namespace
-}  // namespace backout::engine
+}  // namespace backout
