@@ -153,11 +153,21 @@ Result<json> Client::Call(std::string_view operation, const json& request,
                              config_.credentials.secret_access_key,
                              config_.credentials.session_token};
   const std::string what = fmt::format("DynamoDB {}", operation);
+  std::string last;  // the last retryable answer, for the message when time runs out
   for (int tries = 1;; ++tries) {
-    if (Status stop = deadline_.Check(); !stop.ok()) return stop.WithContext(what);
+    const std::string after =
+        last.empty() ? what : fmt::format("{} (after {} tries; {})", what, tries - 1, last);
+    if (Status stop = deadline_.Check(); !stop.ok()) return stop.WithContext(after);
     http.timeout = deadline_.Cap(kRequestTimeout);
     Result<net::HttpResponse> response = net::Send(http);
-    if (!response.ok()) return response.status();  // names the method and URL
+    if (!response.ok()) {
+      // The step's time can run out in a request that follows a throttled one: say why the
+      // request was still being made then.
+      if (response.status().code() == Code::kTimeout && !last.empty()) {
+        return response.status().WithContext(after);
+      }
+      return response.status();  // names the method and URL
+    }
     if (response->status == 200) {
       json answer = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
       if (!answer.is_object()) {
@@ -168,7 +178,7 @@ Result<json> Client::Call(std::string_view operation, const json& request,
     const ApiError error = DecodeError(*response);
     if (error_name != nullptr) *error_name = error.name;
     if (!error.retryable) return ToStatus(operation, error);
-    const std::string last = fmt::format("last answer {}: {}", error.name, error.message);
+    last = fmt::format("last answer {}: {}", error.name, error.message);
     if (tries >= config_.retry.max_tries) {
       return Status::Unavailable(
           OneOf(error.name, kThrottlingErrors)
