@@ -41,15 +41,13 @@ class StepRunner {
   adapters::Outcome Run(const plan::Step& step, int attempt, bool as_check) {
     const plan::Action& action = as_check ? *step.check : step.action;
     const plan::Plan& plan = session_.plan();
-    // A notification is served by the notify adapter whatever its target (none, or the
-    // webhook's http target).
-    static const plan::Target kNoTarget;
-    const plan::Target& target =
-        action.target.empty() ? kNoTarget : plan.targets.at(action.target);
-    const std::string type = AdapterTypeFor(action, target);
-    adapters::Adapter* adapter = options_.registry->Find(type);
+    // Validated when the run started, so the target exists.
+    const ActionTarget served = *TargetOf(plan, action);
+    adapters::Adapter* adapter = options_.registry->Find(served.adapter_type);
     if (adapter == nullptr) {
-      return {Status::InvalidArgument(fmt::format("no adapter for target type '{}'", type)), {}};
+      return {Status::InvalidArgument(
+                  fmt::format("no adapter for target type '{}'", served.adapter_type)),
+              {}};
     }
     plan::Lookups lookups;
     lookups.variable = [this](const std::string& name) { return session_.env()->GetVar(name); };
@@ -58,12 +56,12 @@ class StepRunner {
       return st == nullptr ? std::nullopt : OutputAt(st->outputs, path);
     };
     std::vector<std::string> secrets;
-    const nlohmann::json unexpanded_target =
-        action.target.empty() ? nlohmann::json{{"type", type}} : target.config.value;
-    Result<nlohmann::json> target_config = plan::ExpandTree(unexpanded_target, lookups, &secrets);
+    Result<nlohmann::json> target_config = plan::ExpandTree(served.config, lookups, &secrets);
     Result<nlohmann::json> params = plan::ExpandTree(action.params.value, lookups, &secrets);
     for (std::string& s : secrets) redactor_.Add(std::move(s));
-    if (!target_config.ok()) return {target_config.status().WithContext("target " + target.name), {}};
+    if (!target_config.ok()) {
+      return {target_config.status().WithContext("target " + served.target->name), {}};
+    }
     if (!params.ok()) return {params.status(), {}};
 
     if (action.kind == "verify") {

@@ -16,21 +16,18 @@ Diagnostic Error(const plan::Plan& p, plan::SourceLoc loc, std::string message) 
 void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action,
                  const adapters::Registry& registry, std::vector<Diagnostic>& out) {
   if (action.kind == "approval") return;  // no target; the parser checked prompt and phrase
-  static const plan::Target kNoTarget;
-  const auto target_it = p.targets.find(action.target);
-  if (target_it == p.targets.end() && !action.target.empty()) return;  // the parser reported it
-  const plan::Target& target = action.target.empty() ? kNoTarget : target_it->second;
-  const std::string type = AdapterTypeFor(action, target);
-  const adapters::Adapter* adapter = registry.Find(type);
+  const std::optional<ActionTarget> served = TargetOf(p, action);
+  if (!served) return;  // the parser reported the unknown target
+  const plan::Target& target = *served->target;
+  const adapters::Adapter* adapter = registry.Find(served->adapter_type);
   if (adapter == nullptr) {
     out.push_back(Error(p, action.target.empty() ? action.loc : target.loc,
-                        fmt::format("no adapter for target type '{}' in this build", type)));
+                        fmt::format("no adapter for target type '{}' in this build",
+                                    served->adapter_type)));
     return;
   }
-  const nlohmann::json target_config =
-      action.target.empty() ? nlohmann::json{{"type", type}} : target.config.value;
   for (const adapters::ParamError& e :
-       adapter->Validate(action.kind, target_config, action.params.value)) {
+       adapter->Validate(action.kind, served->config, action.params.value)) {
     const plan::SourceLoc loc =
         e.in_target ? target.config.LocOf(e.pointer) : action.params.LocOf(e.pointer);
     out.push_back(Error(p, loc, e.message));
@@ -74,8 +71,16 @@ void CheckFullRestoreIsApproved(const plan::Plan& p, std::vector<Diagnostic>& ou
 
 }  // namespace
 
-std::string AdapterTypeFor(const plan::Action& action, const plan::Target& target) {
-  return action.kind == "notify" ? std::string("notify") : target.type;
+std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action) {
+  static const plan::Target kNoTarget;
+  const bool notify = action.kind == "notify";
+  if (action.target.empty()) {
+    return ActionTarget{action.kind, &kNoTarget, nlohmann::json{{"type", action.kind}}};
+  }
+  const auto it = plan.targets.find(action.target);
+  if (it == plan.targets.end()) return std::nullopt;
+  return ActionTarget{notify ? std::string("notify") : it->second.type, &it->second,
+                      it->second.config.value};
 }
 
 int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target) {

@@ -29,9 +29,17 @@ std::vector<plan::Diagnostic> CheckParsedPlan(const plan::Plan& plan,
                                               const adapters::Registry& registry,
                                               const plan::VarLookup& vars);
 
-// The adapter (by type) that serves `action`: the notify adapter for every notification
-// (its target, when it has one, is the webhook), otherwise the adapter of the target's type.
-std::string AdapterTypeFor(const plan::Action& action, const plan::Target& target);
+// What serves `action`, as validation and the engine both need it: the adapter's type and
+// the unexpanded target config it is given. Every notification goes to the notify adapter
+// (its target, when it has one, is the webhook); any other action to its target's adapter.
+// An action without a target gets a config holding only the adapter's type, and `target`
+// then points at an empty Target. nullopt when the action names a target the plan lacks.
+struct ActionTarget {
+  std::string adapter_type;
+  const plan::Target* target;
+  nlohmann::json config;
+};
+std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action);
 
 // The index of the latest step before `step_index` whose action is a baseline on `target`,
 // or -1.

@@ -155,16 +155,18 @@ Result<json> Client::Call(std::string_view operation, const json& request,
   const std::string what = fmt::format("DynamoDB {}", operation);
   std::string last;  // the last retryable answer, for the message when time runs out
   for (int tries = 1;; ++tries) {
-    const std::string after =
-        last.empty() ? what : fmt::format("{} (after {} tries; {})", what, tries - 1, last);
-    if (Status stop = deadline_.Check(); !stop.ok()) return stop.WithContext(after);
+    // Only for the failures below: the tries so far and DynamoDB's last answer.
+    auto after = [&] {
+      return last.empty() ? what : fmt::format("{} (after {} tries; {})", what, tries - 1, last);
+    };
+    if (Status stop = deadline_.Check(); !stop.ok()) return stop.WithContext(after());
     http.timeout = deadline_.Cap(kRequestTimeout);
     Result<net::HttpResponse> response = net::Send(http);
     if (!response.ok()) {
       // The step's time can run out in a request that follows a throttled one: say why the
       // request was still being made then.
       if (response.status().code() == Code::kTimeout && !last.empty()) {
-        return response.status().WithContext(after);
+        return response.status().WithContext(after());
       }
       return response.status();  // names the method and URL
     }
