@@ -97,7 +97,7 @@ void BM_Append(benchmark::State& state) {
   }
   const std::vector<NewRecord> batch(static_cast<std::size_t>(state.range(0)), TypicalEvent());
   for (auto _ : state) {
-    Result<std::vector<Record>> stored = (*writer)->Append(batch);
+    Result<std::span<const Record>> stored = (*writer)->Append(batch);
     if (!stored.ok()) {
       state.SkipWithError(stored.status().ToString().c_str());
       break;
@@ -119,7 +119,7 @@ void BM_ReadRun(benchmark::State& state) {
     Result<std::unique_ptr<RunWriter>> writer = journal.CreateRun("bench");
     const std::vector<NewRecord> batch(500, TypicalEvent());
     for (int done = 0; writer.ok() && done < kReadRunEvents; done += 500) {
-      Result<std::vector<Record>> stored = (*writer)->Append(batch);
+      Result<std::span<const Record>> stored = (*writer)->Append(batch);
       if (!stored.ok()) writer = stored.status();
     }
     if (!writer.ok()) {

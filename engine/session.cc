@@ -173,7 +173,7 @@ Status RunSession::Append(std::vector<sm::EventBody> bodies) {
                                          .host = options_.who.host,
                                          .payload = sm::EncodePayload(event.body).dump()});
   }
-  Result<std::vector<journal::Record>> stored = writer_->Append(records);
+  Result<std::span<const journal::Record>> stored = writer_->Append(records);
   if (!stored.ok()) return stored.status().WithContext("journal append");
   ++appends_;
   if (options_.after_append) options_.after_append(appends_);

@@ -186,15 +186,21 @@ class DbRunWriter final : public RunWriter {
     if (::stat(db_path_.c_str(), &db_dir_) != 0) db_dir_ = {};  // then every append fails
   }
 
-  Result<std::vector<Record>> Append(std::span<const NewRecord> batch) override {
+  Result<std::span<const Record>> Append(std::span<const NewRecord> batch) override {
     BACKOUT_RETURN_IF_ERROR(write_failure_);
-    std::vector<Record> stored;
-    stored.reserve(batch.size());  // `prev` points into it
-    const Record* prev = records_.empty() ? nullptr : &records_.back();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (Status invalid = ValidateNewRecord(batch[i]); !invalid.ok()) {
+        return invalid.WithContext(fmt::format("run {}: record {} of the batch", run_id_, i + 1));
+      }
+    }
+    // The records go straight into records_ and each is encoded once, for its hash and its
+    // stored value alike: per event, the CPU an append costs beside its sync.
+    const std::size_t first = records_.size();
+    rocksdb::WriteBatch write_batch;
+    Status status;
     for (const NewRecord& n : batch) {
-      BACKOUT_RETURN_IF_ERROR(ValidateNewRecord(n).WithContext(
-          fmt::format("run {}: record {} of the batch", run_id_, stored.size() + 1)));
-      Record& r = stored.emplace_back(Record{
+      const Record* prev = records_.empty() ? nullptr : &records_.back();
+      Record r{
           .run_id = run_id_,
           .seq = prev == nullptr ? 1 : prev->seq + 1,
           .time_us = n.time_us,
@@ -204,12 +210,17 @@ class DbRunWriter final : public RunWriter {
           .payload = n.payload,
           .chain_mode = chain_mode(),
           .prev_hash = prev == nullptr ? Digest{} : prev->hash,
-      });
-      r.hash = ComputeRecordHash(r, key_);
-      prev = &r;
+      };
+      status = Put(&write_batch, r.seq, EncodeRecordWithHash(&r, key_));
+      if (!status.ok()) break;
+      records_.push_back(std::move(r));
     }
-    BACKOUT_RETURN_IF_ERROR(Write(stored));
-    return stored;
+    if (status.ok()) status = Commit(&write_batch);
+    if (!status.ok()) {
+      records_.resize(first);
+      return status;
+    }
+    return std::span<const Record>(records_).subspan(first);
   }
 
   // Writes `stored` (complete records that continue this run's chain) as one synced batch.
@@ -218,25 +229,9 @@ class DbRunWriter final : public RunWriter {
     if (stored.empty()) return Status::Ok();
     rocksdb::WriteBatch write_batch;
     for (const Record& r : stored) {
-      const rocksdb::Status put = write_batch.Put(ToSlice(EncodeKey(r.seq)),
-                                                  ToSlice(EncodeRecord(r)));
-      if (!put.ok()) return FromRocks(put, fmt::format("run {}: batch event #{}", run_id_, r.seq));
+      BACKOUT_RETURN_IF_ERROR(Put(&write_batch, r.seq, EncodeRecord(r)));
     }
-    rocksdb::WriteOptions write_options;
-    write_options.sync = true;
-    const rocksdb::Status s = db_->Write(write_options, &write_batch);
-    if (!s.ok()) {
-      write_failure_ = FromRocks(s, fmt::format("append to run {} ({})", run_id_,
-                                                db_path_.string()));
-      return write_failure_;
-    }
-    // A synced write into a database whose directory was deleted or replaced meanwhile lands
-    // in an unlinked WAL and is gone at the next open: treat it as a failed write, so that no
-    // effect starts on the strength of it.
-    if (Status gone = CheckDatabaseInPlace(); !gone.ok()) {
-      write_failure_ = gone;
-      return gone;
-    }
+    BACKOUT_RETURN_IF_ERROR(Commit(&write_batch));
     records_.insert(records_.end(), stored.begin(), stored.end());
     return Status::Ok();
   }
@@ -249,6 +244,33 @@ class DbRunWriter final : public RunWriter {
   // mode (CheckChainLink refuses a change).
   ChainMode chain_mode() const {
     return records_.empty() ? key_.ModeForNewRuns() : records_.front().chain_mode;
+  }
+
+  Status Put(rocksdb::WriteBatch* write_batch, std::uint64_t seq, const std::string& value) const {
+    const rocksdb::Status put = write_batch->Put(ToSlice(EncodeKey(seq)), ToSlice(value));
+    if (put.ok()) return Status::Ok();
+    return FromRocks(put, fmt::format("run {}: batch event #{}", run_id_, seq));
+  }
+
+  // Writes `write_batch` synced. A failure is remembered: whether the batch reached the WAL
+  // is unknown, so every later append is refused with it.
+  Status Commit(rocksdb::WriteBatch* write_batch) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    const rocksdb::Status s = db_->Write(write_options, write_batch);
+    if (!s.ok()) {
+      write_failure_ = FromRocks(s, fmt::format("append to run {} ({})", run_id_,
+                                                db_path_.string()));
+      return write_failure_;
+    }
+    // A synced write into a database whose directory was deleted or replaced meanwhile lands
+    // in an unlinked WAL and is gone at the next open: treat it as a failed write, so that no
+    // effect starts on the strength of it.
+    if (Status gone = CheckDatabaseInPlace(); !gone.ok()) {
+      write_failure_ = gone;
+      return gone;
+    }
+    return Status::Ok();
   }
 
   // kIOError unless db_path_ is still the directory opened (same device and inode) and

@@ -69,11 +69,12 @@ class RunWriter {
  public:
   virtual ~RunWriter() = default;
 
-  // Appends `records` as one synced WriteBatch and returns them as stored. kInvalidArgument
-  // (nothing written) if a record has an empty type or a field over 64 MiB. After a failed
-  // write the batch may or may not be on disk, so the writer refuses every later Append with
-  // the same error; reopen the run to read what was stored.
-  virtual Result<std::vector<Record>> Append(std::span<const NewRecord> records) = 0;
+  // Appends `records` as one synced WriteBatch and returns them as stored: the tail of
+  // records(), valid until the next Append. kInvalidArgument (nothing written) if a record
+  // has an empty type or a field over 64 MiB. After a failed write the batch may or may not
+  // be on disk, so the writer refuses every later Append with the same error; reopen the run
+  // to read what was stored.
+  virtual Result<std::span<const Record>> Append(std::span<const NewRecord> records) = 0;
 
   // Records of this run so far (as read when opened, plus what was appended since).
   virtual const std::vector<Record>& records() const = 0;

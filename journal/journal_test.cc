@@ -43,7 +43,7 @@ std::vector<NewRecord> Events(int first, int count) {
 }
 
 // The codec is canonical and tested on its own, so equal encodings mean equal records.
-std::vector<std::string> Encoded(const std::vector<Record>& records) {
+std::vector<std::string> Encoded(std::span<const Record> records) {
   std::vector<std::string> out;
   for (const Record& r : records) out.push_back(EncodeRecord(r));
   return out;
@@ -138,7 +138,7 @@ TEST_F(JournalTest, BatchIsChainedAndAllOrNothingOnInvalidInput) {
 
   std::vector<NewRecord> bad = Events(6, 3);
   bad[1].type.clear();
-  Result<std::vector<Record>> rejected = writer->Append(bad);
+  Result<std::span<const Record>> rejected = writer->Append(bad);
   EXPECT_EQ(rejected.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(rejected.status().message(), "run r1: record 2 of the batch: type is empty");
   EXPECT_EQ(writer->records().size(), 5u);
@@ -154,7 +154,7 @@ TEST_F(JournalTest, AppendRejectsAFieldTheReaderWouldRefuse) {
   ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
   NewRecord huge = Event(1);
   huge.payload.assign(kMaxFieldBytes + 1, 'x');
-  Result<std::vector<Record>> rejected = writer->Append({&huge, 1});
+  Result<std::span<const Record>> rejected = writer->Append({&huge, 1});
   EXPECT_EQ(rejected.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(rejected.status().message(),
             "run r1: record 1 of the batch: payload of 67108865 bytes exceeds the 64 MiB limit");
@@ -320,10 +320,10 @@ TEST_F(JournalTest, TornBatchWriteFailsAndLeavesNothingOfTheBatch) {
     limited.rlim_cur = largest_wal + 16 * 1024;
     ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
 
-    Result<std::vector<Record>> appended = writer->Append(batch);
+    Result<std::span<const Record>> appended = writer->Append(batch);
     const std::size_t records_after_failure = writer->records().size();
     const NewRecord single = Event(100);
-    Result<std::vector<Record>> after = writer->Append({&single, 1});
+    Result<std::span<const Record>> after = writer->Append({&single, 1});
     writer.reset();  // closes the database while writes past the limit still fail
 
     ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);

@@ -194,6 +194,13 @@ Digest ComputeRecordHash(const Record& record, const ChainKey& key) {
   return HashOf(EncodeHashedPart(record), record.chain_mode, key);
 }
 
+std::string EncodeRecordWithHash(Record* record, const ChainKey& key) {
+  std::string out = EncodeHashedPart(*record);
+  record->hash = HashOf(out, record->chain_mode, key);
+  PutDigest(&out, record->hash);
+  return out;
+}
+
 Status VerifyRecordHash(const Record& record, const ChainKey& key) {
   return VerifyHashOf(record, EncodeHashedPart(record), key);
 }

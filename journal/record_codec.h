@@ -62,6 +62,10 @@ std::string EncodeRecord(const Record& record);
 // kSha256).
 Digest ComputeRecordHash(const Record& record, const ChainKey& key);
 
+// Sets record->hash (as ComputeRecordHash does) and returns the full value: one encoding
+// serves the hash and the stored bytes, which the append path needs for every event.
+std::string EncodeRecordWithHash(Record* record, const ChainKey& key);
+
 // Decodes the value stored under the key for `key_seq`. Checks the structure, that the
 // record's seq equals `key_seq`, its hash (VerifyRecordHash), and that run_id and type are
 // non-empty. Every failure is kCorruption "event #<key_seq>: <what is wrong>".

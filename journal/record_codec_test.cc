@@ -80,6 +80,18 @@ TEST(RecordCodecTest, SampleLayoutMatchesTheDocumentedOffsets) {
   EXPECT_EQ(static_cast<std::uint8_t>(value[59]), 0xab);
 }
 
+TEST(RecordCodecTest, EncodeRecordWithHashSetsTheHashAndEqualsEncodeRecord) {
+  for (const ChainKey& key : {kNoKey, ChainKey("secret")}) {
+    Record expected = SampleRecord(7);
+    expected.chain_mode = key.empty() ? ChainMode::kSha256 : ChainMode::kHmacSha256;
+    expected.hash = ComputeRecordHash(expected, key);
+    Record r = expected;
+    r.hash.fill(0);
+    EXPECT_EQ(EncodeRecordWithHash(&r, key), EncodeRecord(expected));
+    EXPECT_EQ(r.hash, expected.hash);
+  }
+}
+
 TEST(RecordCodecTest, HashDependsOnEveryField) {
   const Record base = SampleRecord(5);
   const ChainKey key("k");  // used by the edit that makes the record keyed
