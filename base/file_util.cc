@@ -40,6 +40,11 @@ Status SyncPath(const std::filesystem::path& path) {
   return Status::Ok();
 }
 
+void StartWriteback(int fd, std::uint64_t offset, std::uint64_t length) {
+  (void)::sync_file_range(fd, static_cast<off64_t>(offset), static_cast<off64_t>(length),
+                          SYNC_FILE_RANGE_WRITE);
+}
+
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
                            unsigned int mode) {
   const std::filesystem::path tmp = path.string() + ".tmp-backout";

@@ -5,6 +5,7 @@
 // the target and fsyncs the directory.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -23,6 +24,13 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
 
 // fsync of a file or directory by path.
 Status SyncPath(const std::filesystem::path& path);
+
+// Asks the kernel to start writing bytes [offset, offset + length) of the open file `fd` to
+// disk now (sync_file_range SYNC_FILE_RANGE_WRITE), without waiting. A large file written
+// this way in steps has little left for its final fsync, so the disk works while the writer
+// produces the rest. Durability still comes only from that fsync, which also reports any
+// write error, so failures here are ignored.
+void StartWriteback(int fd, std::uint64_t offset, std::uint64_t length);
 
 // mkdir -p with mode 0700 for every directory it creates.
 Status CreatePrivateDirectories(const std::filesystem::path& dir);

@@ -3,7 +3,9 @@
 // `full` and `schema_only` go through pg_dump's custom format (and pg_restore). `tables` use
 // backout's own table-data file, written from COPY ... TO STDOUT (FORMAT binary) and read
 // back with COPY ... FROM STDIN (FORMAT binary): no compression and no SQL text, so both
-// directions run at the speed the server copies rows. Its layout (all integers big-endian):
+// directions run at the speed the server copies rows (a restore also builds a table's indexes
+// after its load rather than row by row, where that loses nothing). Its layout (all integers
+// big-endian):
 //
 //   magic        8 bytes "BKPGTBL1"
 //   header       u32 length + JSON {"format":"backout-pg-tables","version":1,"database",
@@ -26,6 +28,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -52,6 +55,8 @@ constexpr std::string_view kDumpMagic = "PGDMP";
 constexpr std::size_t kChunkBytes = 1 << 20;
 constexpr std::uint32_t kMaxChunkBytes = 64u << 20;  // a sanity bound when reading
 constexpr std::uint32_t kMaxHeaderBytes = 64u << 20;
+// How much a backup file grows between two StartWriteback calls.
+constexpr std::uint64_t kWritebackBytes = std::uint64_t{8} << 20;
 
 std::string BigEndian(std::uint64_t value, int bytes) {
   std::string out(static_cast<std::size_t>(bytes), '\0');
@@ -88,6 +93,12 @@ class HashingWriter {
       if (n < 0) return ErrnoError("backup: cannot write", path_);
       bytes.remove_prefix(static_cast<std::size_t>(n));
     }
+    // The disk writes what COPY has sent so far while the server sends the rest, instead of
+    // all of it in the final fsync.
+    if (bytes_ - written_back_ >= kWritebackBytes) {
+      StartWriteback(fd_, written_back_, bytes_ - written_back_);
+      written_back_ = bytes_;
+    }
     return Status::Ok();
   }
 
@@ -107,6 +118,7 @@ class HashingWriter {
   int fd_ = -1;
   Sha256Stream hash_;
   std::uint64_t bytes_ = 0;
+  std::uint64_t written_back_ = 0;  // bytes handed to StartWriteback
 };
 
 // Reads a file front to back, hashing everything it reads.
@@ -456,6 +468,118 @@ Status CheckReferencingTables(const ActionContext& context, const std::vector<Ta
   return Status::Ok();
 }
 
+// An index of a table being restored that is dropped before the table's COPY and built
+// again after it, under the same name and with the same definition: one sort per index
+// instead of an index insertion per row (on 4 M rows with a bigint primary key, COPY took
+// 9.7 s with the key in place, 3.7 s without it plus 1.5 s to build it).
+struct RebuiltIndex {
+  std::string name;
+  std::string drop;    // DROP INDEX, or ALTER TABLE ... DROP CONSTRAINT for the one owning it
+  std::string create;  // pg_get_indexdef, or ALTER TABLE ... ADD CONSTRAINT name <definition>
+};
+
+// The indexes of `table` that can be dropped and built again with nothing lost. Left in place
+// (maintained row by row): every index of a table the role does not own (DROP needs
+// ownership, TRUNCATE does not), of a partitioned table or a partition, or of a table with
+// INSERT triggers (they may read the table through its indexes); and any index that carries
+// something its definition does not say or that something else refers to (see the query).
+Result<std::vector<RebuiltIndex>> RebuildableIndexes(const ActionContext& context,
+                                                     const Table& table) {
+  Result<PgResult> rows = context.Query(
+      R"sql(
+SELECT ic.relname,
+       CASE WHEN k.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass)
+            ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', t.oid::regclass, k.conname) END,
+       CASE WHEN k.oid IS NULL THEN pg_get_indexdef(i.indexrelid)
+            ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', t.oid::regclass, k.conname,
+                        pg_get_constraintdef(k.oid)) END
+  FROM pg_index i
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_class t ON t.oid = i.indrelid
+  LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = t.oid
+                           AND k.contype IN ('p', 'u', 'x')
+ WHERE t.oid = $1::oid
+   AND t.relkind = 'r' AND NOT t.relispartition AND pg_has_role(t.relowner, 'USAGE')
+   AND NOT EXISTS (SELECT 1 FROM pg_trigger g  -- 4: TRIGGER_TYPE_INSERT
+                    WHERE g.tgrelid = t.oid AND NOT g.tgisinternal AND (g.tgtype & 4) <> 0)
+   -- state the definitions do not hold: validity, replica identity, CLUSTER, tablespace,
+   -- per-column statistics targets, attachment to a partitioned index
+   AND i.indisvalid AND i.indisready AND i.indislive
+   AND NOT i.indisreplident AND NOT i.indisclustered AND ic.reltablespace = 0
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = i.indexrelid AND coalesce(a.attstattarget, -1) <> -1)
+   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+   AND NOT EXISTS (SELECT 1 FROM pg_description d
+                    WHERE (d.classoid = 'pg_class'::regclass AND d.objoid = i.indexrelid)
+                       OR (d.classoid = 'pg_constraint'::regclass AND d.objoid = k.oid))
+   AND NOT EXISTS (SELECT 1 FROM pg_seclabel l
+                    WHERE (l.classoid = 'pg_class'::regclass AND l.objoid = i.indexrelid)
+                       OR (l.classoid = 'pg_constraint'::regclass AND l.objoid = k.oid))
+   -- objects that depend on it (a foreign key referencing it, a view grouping by its primary
+   -- key); internal dependents, such as a deferrable constraint's trigger, come back with it
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE ((d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indexrelid)
+                        OR (d.refclassid = 'pg_constraint'::regclass AND d.refobjid = k.oid))
+                      AND d.deptype <> 'i')
+   -- membership of an extension, which the new index would not have
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE ((d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid)
+                        OR (d.classid = 'pg_constraint'::regclass AND d.objid = k.oid))
+                      AND d.deptype IN ('e', 'x'))
+ ORDER BY ic.relname COLLATE "C")sql",
+      {table.oid}, fmt::format("restore: the indexes of table '{}'", table.name));
+  if (!rows.ok()) return rows.status();
+  std::vector<RebuiltIndex> indexes;
+  for (int i = 0; i < PQntuples(rows->get()); ++i) {
+    indexes.push_back({*Value(rows->get(), i, 0), *Value(rows->get(), i, 1),
+                       *Value(rows->get(), i, 2)});
+  }
+  return indexes;
+}
+
+// TRUNCATE'd `table` filled from the file's chunks: its rebuildable indexes dropped, the
+// COPY, the indexes built again. Returns the rows copied.
+Result<std::int64_t> LoadTable(const ActionContext& context, const Table& table,
+                               const std::string& columns,
+                               const std::function<Result<std::string_view>()>& next_chunk) {
+  Result<std::vector<RebuiltIndex>> indexes = RebuildableIndexes(context, table);
+  if (!indexes.ok()) return indexes.status();
+  std::vector<std::string> drops;
+  for (const RebuiltIndex& index : *indexes) drops.push_back(index.drop);
+  if (!drops.empty()) {
+    BACKOUT_RETURN_IF_ERROR(
+        context
+            .Exec(fmt::format("{}", fmt::join(drops, "; ")),
+                  fmt::format("restore: dropping the indexes of table '{}'", table.name))
+            .status());
+  }
+  context.Progress(fmt::format("table {}", table.name));
+  // FREEZE: the rows are written already frozen (no later vacuum pass rewriting every page),
+  // allowed because the table was truncated in this transaction. Not for partitioned tables.
+  const std::string copy = fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary{})",
+                                       table.relation, columns,
+                                       table.kind == 'r' ? ", FREEZE" : "");
+  Result<std::int64_t> rows = context.conn.CopyIn(
+      copy, next_chunk, fmt::format("restore: loading table '{}'", table.name), context.stop);
+  if (!rows.ok()) return rows.status();
+  for (const RebuiltIndex& index : *indexes) {
+    context.Progress(fmt::format("table {}: index {}", table.name, index.name));
+    BACKOUT_RETURN_IF_ERROR(
+        context
+            .Exec(index.create, fmt::format("restore: building index {} of table '{}'",
+                                            index.name, table.name))
+            .status());
+  }
+  return rows;
+}
+
+// The `tables` restore, in ONE transaction: the listed tables checked against the file (same
+// columns) and against foreign keys from tables not listed; one TRUNCATE of them all; then
+// per table, in file order (referenced tables first): its rebuildable indexes dropped, COPY
+// ... FROM STDIN (FORMAT binary, FREEZE), those indexes built again (LoadTable); the row
+// counts and the file's digest checked; COMMIT. A failure, cancel, deadline or crash anywhere
+// rolls it all back, the dropped indexes with it: no session ever sees a table half loaded
+// or without its indexes (the TRUNCATE's ACCESS EXCLUSIVE locks keep everyone out until then).
 Result<json> RestoreTables(const ActionContext& context) {
   Result<fs::path> from = ExistingBackup(context);
   if (!from.ok()) return from.status();
@@ -545,18 +669,9 @@ Result<json> RestoreTables(const ActionContext& context) {
         if (chunk->empty()) break;
       }
     } else {
-      const Table& table = it->second;
-      context.Progress(fmt::format("table {}", table.name));
-      const std::string columns = ColumnList(file_tables[*index].at("columns"));
-      // FREEZE: the rows are written already frozen (no later vacuum pass rewriting every
-      // page), allowed because the table was truncated in this transaction. Not for
-      // partitioned tables.
-      const std::string copy =
-          fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary{})", table.relation, columns,
-                      table.kind == 'r' ? ", FREEZE" : "");
-      Result<std::int64_t> rows = context.conn.CopyIn(
-          copy, next_chunk, fmt::format("restore: loading table '{}'", table.name),
-          context.stop);
+      Result<std::int64_t> rows =
+          LoadTable(context, it->second, ColumnList(file_tables[*index].at("columns")),
+                    next_chunk);
       if (!rows.ok()) return rows.status();
       copied = *rows;
     }

@@ -145,13 +145,46 @@ Result<std::vector<Table>> TablesOfSchema(const ActionContext& context,
   return tables;
 }
 
+Result<RowHash> ChooseRowHash(const ActionContext& context, const Table& table) {
+  if (PQserverVersion(context.conn.handle()) < 140000) return RowHash::kText;
+  // Each column's type with its domains peeled off; a domain carries the type modifier of
+  // its base type (numeric(10,2)), and at most one level of the chain sets one.
+  Result<PgResult> allowed = context.Query(
+      R"sql(
+WITH RECURSIVE columns AS (
+  SELECT a.attnum, a.atttypid AS typid, a.atttypmod AS typmod, a.attcollation AS collid
+    FROM pg_attribute a
+   WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT c.attnum, t.typbasetype, greatest(c.typmod, t.typtypmod), c.collid
+    FROM columns c JOIN pg_type t ON t.oid = c.typid
+   WHERE t.typtype = 'd'
+)
+SELECT coalesce(bool_and(
+         (c.typid = ANY ('{bool,int2,int4,int8,oid,text,varchar,name,bytea,date,time,timestamp,
+                           timestamptz,uuid,inet}'::regtype[])
+          OR (c.typid = ANY ('{numeric,bpchar}'::regtype[]) AND c.typmod <> -1))
+         AND (c.collid = 0 OR coalesce((SELECT l.collisdeterministic FROM pg_collation l
+                                          WHERE l.oid = c.collid), false))), true)
+  FROM columns c JOIN pg_type t ON t.oid = c.typid
+ WHERE t.typtype <> 'd')sql",
+      {table.oid}, fmt::format("checksum method of table '{}'", table.name));
+  if (!allowed.ok()) return allowed.status();
+  return *Value(allowed->get(), 0, 0) == "t" ? RowHash::kRecord : RowHash::kText;
+}
+
 Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& table) {
+  Result<RowHash> row_hash = ChooseRowHash(context, table);
+  if (!row_hash.ok()) return row_hash.status();
   // ONLY: the rows of this table, as COPY sees them; a partitioned table has none of its own,
   // so its partitions are read through it.
   const std::string from =
       table.kind == 'p' ? table.relation : fmt::format("ONLY {}", table.relation);
   Result<PgResult> sums = context.Exec(
-      fmt::format("SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {} AS t",
+      fmt::format("SELECT count(*), coalesce(sum({}), 0) FROM {} AS t",
+                  *row_hash == RowHash::kRecord
+                      ? "hashtextextended(hash_record_extended(t, 0)::text, 0)"
+                      : "hashtextextended(t::text, 0)",
                   from),
       fmt::format("checksum of table '{}'", table.name));
   if (!sums.ok()) return sums.status();

@@ -45,17 +45,44 @@ struct TableSummary {
   std::string checksum;  // kChecksumHexDigits lowercase hex digits
 };
 
+// How SummarizeTable hashes one row.
+enum class RowHash {
+  // hash_record_extended(r, 0): each column hashed as its type hashes for hash joins,
+  // combined in column order. Only where equal hashes mean equal values (ChooseRowHash).
+  kRecord,
+  // hashtextextended(r::text, 0): the row's text form (as `SELECT t::text` prints it, under
+  // the formats BeginSnapshot pins) hashed as a string.
+  kText,
+};
+
+// The row hash for `table`, decided from the server version and the catalog only (never from
+// the rows, so an empty table and a full one with the same columns get the same method, and
+// baseline, verify and a rehearsal copy agree). kRecord needs hash_record_extended (server
+// 14 or later) and every column's type, domains resolved to their base type, on a list of
+// built-in types whose hash equality is value equality: bool, int2/4/8, oid, text, varchar
+// and name with a deterministic collation, bytea, date, time, timestamp, timestamptz, uuid,
+// inet, and numeric and bpchar only with a type modifier. Left out because values that print
+// differently are equal and hash alike: float4/float8 (0 and -0), interval ('1 day' and
+// '24 hours'), jsonb (its numbers: 1.0 and 1.00), numeric without a scale (1.0 and 1.00;
+// numeric(p,s) stores every value with scale s), bpchar without a length (trailing blanks),
+// arrays (their bounds are not hashed). Anything else is kText.
+Result<RowHash> ChooseRowHash(const ActionContext& context, const Table& table);
+
 // Row count and content checksum of `table`, in one scan in the server.
 //
-// For each row r, h = hashtextextended(r::text, 0): the server's 64-bit hash of the row's
-// text form (as `SELECT t::text` prints it, under the formats BeginSnapshot pins). The
-// checksum is the sum of h over all rows modulo 2^64, as 16 hex digits. Addition makes it
-// independent of row order (a restore changes physical order) without letting duplicate
-// rows cancel out as XOR would; the sum runs in the server's 128-bit integer aggregate, so
-// any table size works, and only two numbers leave the server. It costs about what one
-// COPY TO of the table costs (the row-to-text conversion dominates; md5 per row was 4x
-// slower). The hash is not cryptographic: it detects changes, not forgeries, and is
-// compared only between databases of one server build (a rehearsal copy, a restore).
+// For each row r, h is a 64-bit hash of the whole row: hashtextextended(r::text, 0) or, with
+// RowHash::kRecord, hashtextextended(hash_record_extended(r, 0)::text, 0) — the record hash
+// is linear in its column hashes (h = 31 * h + column hash), so summed as it is it would be
+// a weighted sum of per-column sums, blind to values swapped between rows; hashing its
+// decimal text once more makes each row's term depend on the row as a whole. The checksum is
+// the sum of h over all rows modulo 2^64, as 16 hex digits. Addition makes it independent of
+// row order (a restore changes physical order) without letting duplicate rows cancel out as
+// XOR would; the sum runs in the server's 128-bit integer aggregate, so any table size
+// works, and only two numbers leave the server. The text form costs about what one COPY TO
+// of the table costs (the row-to-text conversion dominates; md5 per row was 4x slower); the
+// record form well under half of that. The hash is not cryptographic: it detects changes, not
+// forgeries, and is compared only between databases of one server build (a rehearsal copy,
+// a restore).
 Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& table);
 
 // SHA-256 (hex) over the sorted canonical lines describing `tables`: for each table its

@@ -1,17 +1,28 @@
 // The PostgreSQL adapter against a real server (tests/support/pg_server.h): every action
 // and check, parameter validation, the failure messages and the DSN's secrecy, the advisory
-// lock, rehearsal copies, restore round trips and cancellation.
+// lock, rehearsal copies, restore round trips (indexes built again after the load) and
+// cancellation.
 #include "adapters/postgres/postgres_adapter.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "adapters/postgres/actions.h"
+#include "adapters/postgres/content.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/process.h"
 
@@ -91,6 +102,28 @@ class PostgresAdapterTest : public ::testing::Test {
     Outcome out = Run("baseline", {{"tables", tables}});
     EXPECT_TRUE(out.status.ok()) << out.status.ToString();
     return out.outputs;
+  }
+
+  // Index name -> OID, for every index of the public schema.
+  std::map<std::string, std::string> IndexOids() {
+    std::istringstream lines(Psql(
+        "SELECT c.relname || ' ' || c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = "
+        "c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('i', 'I')"));
+    std::map<std::string, std::string> oids;
+    for (std::string name, oid; lines >> name >> oid;) oids[name] = oid;
+    return oids;
+  }
+
+  // The indexes whose OID changed between two IndexOids(): those dropped and built again.
+  static std::set<std::string> Rebuilt(const std::map<std::string, std::string>& before,
+                                       const std::map<std::string, std::string>& after) {
+    EXPECT_EQ(before.size(), after.size());
+    std::set<std::string> names;
+    for (const auto& [name, oid] : before) {
+      const auto it = after.find(name);
+      if (it == after.end() || it->second != oid) names.insert(name);
+    }
+    return names;
   }
 
   std::string db_;
@@ -245,6 +278,115 @@ TEST_F(PostgresAdapterTest, BaselineChecksumIgnoresRowOrderAndSeesEveryChange) {
   EXPECT_EQ(after["schema_fingerprint"], before["schema_fingerprint"]);
 }
 
+// The row hash is decided from the column types alone: the record hash only for types whose
+// hash tells every two different values apart; the same for an empty table and a full one.
+TEST_F(PostgresAdapterTest, ChecksumRowHashIsChosenFromTheColumnTypes) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a bigint, b int, c smallint, d boolean, e oid", "record"},
+      {"a text, b varchar(9), c name, d bytea, e uuid, f inet, g text COLLATE \"C\"", "record"},
+      {"a date, b time, c timestamp, d timestamptz", "record"},
+      {"a numeric(10, 2), b char(3), c price", "record"},  // price: a domain of numeric(10,2)
+      {"a int, b int GENERATED ALWAYS AS (a * 2) STORED", "record"},
+      {"a numeric", "text"},  // 1.0 = 1.00
+      {"a amount", "text"},   // a domain of numeric
+      {"a bpchar", "text"},   // 'a' = 'a '
+      {"a float8", "text"},   // 0 = -0
+      {"a real", "text"},
+      {"a interval", "text"},  // '1 day' = '24 hours'
+      {"a jsonb", "text"},     // '1.0' = '1.00'
+      {"a json", "text"},
+      {"a point", "text"},
+      {"a int[]", "text"},
+      {"a text COLLATE loose", "text"},  // 'A' = 'a'
+      {"a int, b float8", "text"},
+  };
+  std::string ddl =
+      "SET ROLE backout_test; CREATE DOMAIN cents AS numeric(10, 2); "
+      "CREATE DOMAIN price AS cents; CREATE DOMAIN amount AS numeric; "
+      "CREATE COLLATION loose (provider = icu, locale = 'und-u-ks-level2', "
+      "deterministic = false);";
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    ddl += fmt::format("CREATE TABLE rh_{} ({});", i, cases[i].first);
+  }
+  Psql(ddl + "CREATE TABLE rh_dropped (a int, b float8); ALTER TABLE rh_dropped DROP COLUMN b;");
+
+  const postgres::StopCondition stop(nullptr, std::chrono::milliseconds(0));
+  Result<std::unique_ptr<postgres::Connection>> conn =
+      postgres::Connection::Open(server().dsn(db_), {}, stop);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  const Invocation inv = Inv("baseline", json::object());
+  const postgres::ActionContext context{inv, inv.params, **conn, stop, std::nullopt};
+  auto row_hash = [&](const std::string& name) -> std::string {
+    Result<postgres::Table> table = postgres::RequireTable(context, name, "test");
+    if (!table.ok()) return table.status().ToString();
+    Result<postgres::RowHash> chosen = postgres::ChooseRowHash(context, *table);
+    if (!chosen.ok()) return chosen.status().ToString();
+    return *chosen == postgres::RowHash::kRecord ? "record" : "text";
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(row_hash(fmt::format("rh_{}", i)), cases[i].second) << cases[i].first;
+  }
+  EXPECT_EQ(row_hash("rh_dropped"), "record");  // a dropped column is no column
+
+  std::string fill;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    fill += fmt::format("INSERT INTO rh_{} DEFAULT VALUES;", i);
+  }
+  Psql(fill);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(row_hash(fmt::format("rh_{}", i)), cases[i].second) << cases[i].first << ", full";
+  }
+}
+
+// Either row hash: the checksum is the documented formula, it sees a changed value and values
+// swapped between rows (a plain sum of record hashes would not), and not the rows' order.
+TEST_F(PostgresAdapterTest, ChecksumOfEitherRowHashSeesChangesAndSwapsButNotOrder) {
+  Psql("SET ROLE backout_test;"
+       "CREATE TABLE hashed (id int, amount numeric(10, 2), label text, at timestamptz);"
+       "CREATE TABLE printed (id int, doc json, spot point, ratio numeric);"
+       "INSERT INTO hashed VALUES (1, 1.5, 'a', '2024-01-01 10:00+00');"
+       "INSERT INTO printed VALUES (1, '{\"k\": 1}', '(1,2)', 1.0);");
+  // One row: the checksum is that row's hash, as 16 hex digits of its 64 bits.
+  const json one = Baseline({"hashed", "printed"});
+  EXPECT_EQ(one["tables"]["hashed"]["checksum"].get<std::string>() + "\n",
+            Psql("SELECT lpad(to_hex(hashtextextended(hash_record_extended(t, 0)::text, 0)), "
+                 "16, '0') FROM hashed t"));
+  EXPECT_EQ(one["tables"]["printed"]["checksum"].get<std::string>() + "\n",
+            Psql("SELECT lpad(to_hex(hashtextextended(t::text, 0)), 16, '0') FROM printed t"));
+
+  Psql("INSERT INTO hashed VALUES (2, 2.5, 'b', '2024-01-02 10:00+00'),"
+       "  (3, 3.5, 'c', '2024-01-03 10:00+00');"
+       "INSERT INTO printed VALUES (2, '{\"k\": 2}', '(3,4)', 2.0),"
+       "  (3, '{\"k\": 3}', '(5,6)', 3.0);");
+  struct Case {
+    std::string table;
+    std::string swapped;  // rows 1 and 2 exchange their values of this column
+    std::string change;   // one value changes
+  };
+  const Case cases[] = {
+      {"hashed", "label", "UPDATE hashed SET at = at + interval '1 microsecond' WHERE id = 3"},
+      {"printed", "spot", "UPDATE printed SET ratio = 1.00 WHERE id = 1"},  // equal numbers
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.table);
+    auto checksum = [&] { return Baseline({c.table})["tables"][c.table]["checksum"]; };
+    const json before = checksum();
+    Psql(fmt::format("CREATE TABLE reordered AS SELECT * FROM {0} ORDER BY id DESC;"
+                     "TRUNCATE {0}; INSERT INTO {0} SELECT * FROM reordered; DROP TABLE reordered",
+                     c.table));
+    EXPECT_EQ(checksum(), before);
+    const std::string swap =
+        fmt::format("UPDATE {0} x SET {1} = o.{1} FROM {0} o WHERE x.id < 3 AND o.id = 3 - x.id",
+                    c.table, c.swapped);
+    Psql(swap);
+    EXPECT_NE(checksum(), before);
+    Psql(swap);  // and back
+    EXPECT_EQ(checksum(), before);
+    Psql(c.change);
+    EXPECT_NE(checksum(), before);
+  }
+}
+
 TEST_F(PostgresAdapterTest, BaselineOfASchemaCoversEveryTable) {
   Outcome out = Run("baseline", {{"schema", "public"}});
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
@@ -331,6 +473,102 @@ TEST_F(PostgresAdapterTest, TableBackupAndRestoreRoundTrip) {
   ASSERT_TRUE(restore.status.ok()) << restore.status.ToString();
   EXPECT_EQ(restore.outputs["tables"]["order_items"]["rows"], 1000);
   EXPECT_EQ(Baseline({"orders", "order_items"}), baseline);
+}
+
+// The restore drops the indexes it can build again exactly and builds them after each
+// table's load: same names and definitions (the fingerprint and an independent picture of the
+// schema are unchanged), every constraint enforced again; the primary key another table's
+// foreign key refers to stays as it was (same OID), every other index is new.
+TEST_F(PostgresAdapterTest, RestoreBuildsIndexesAgainAfterTheLoad) {
+  Psql("SET ROLE backout_test;"
+       "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, seat int,"
+       "  score int, during int4range,"
+       "  CONSTRAINT accounts_seat_key UNIQUE (seat) DEFERRABLE INITIALLY DEFERRED,"
+       "  CONSTRAINT accounts_during_excl EXCLUDE USING gist (during WITH &&));"
+       "CREATE INDEX accounts_scored ON accounts (score) WHERE score > 0;"
+       "CREATE INDEX accounts_email_lower ON accounts (lower(email));"
+       "CREATE TABLE entries (id bigint PRIMARY KEY,"
+       "  account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE, amount int);"
+       "CREATE INDEX entries_account ON entries (account_id);"
+       "INSERT INTO accounts SELECT g, 'user' || g || '@example.com', g, g % 7 - 3,"
+       "  int4range(g * 10, g * 10 + 5) FROM generate_series(1, 300) g;"
+       "INSERT INTO entries SELECT g, 1 + g % 300, g FROM generate_series(1, 900) g;");
+  const std::string picture = server().Snapshot(db_);
+  const json baseline = Baseline({"accounts", "entries"});
+  const std::map<std::string, std::string> before = IndexOids();
+  Outcome backup = Run("backup", {{"to", "b.pgtables"}, {"tables", {"accounts", "entries"}}});
+  ASSERT_TRUE(backup.status.ok()) << backup.status.ToString();
+
+  Psql("DELETE FROM entries WHERE id > 100; UPDATE accounts SET score = 0, seat = -id;");
+  Outcome restore = Run("restore", {{"from", "b.pgtables"}, {"tables", {"accounts", "entries"}}});
+  ASSERT_TRUE(restore.status.ok()) << restore.status.ToString();
+  EXPECT_EQ(Baseline({"accounts", "entries"}), baseline);
+  EXPECT_EQ(server().Snapshot(db_), picture);
+  EXPECT_EQ(Rebuilt(before, IndexOids()),
+            (std::set<std::string>{"accounts_during_excl", "accounts_email_key",
+                                   "accounts_email_lower", "accounts_scored", "accounts_seat_key",
+                                   "entries_account", "entries_pkey"}));
+
+  // Each constraint in turn: entries_pkey, the foreign key, accounts_pkey, accounts_email_key,
+  // accounts_seat_key (deferred: at COMMIT), accounts_during_excl; then a row that fits.
+  EXPECT_THROW(Psql("INSERT INTO entries VALUES (1, 1, 0)"), std::runtime_error);
+  EXPECT_THROW(Psql("INSERT INTO entries VALUES (5000, 5000, 0)"), std::runtime_error);
+  EXPECT_THROW(Psql("INSERT INTO accounts VALUES (1, 'new@example.com')"), std::runtime_error);
+  EXPECT_THROW(Psql("INSERT INTO accounts VALUES (1000, 'user1@example.com')"),
+               std::runtime_error);
+  EXPECT_THROW(Psql("INSERT INTO accounts VALUES (1000, 'new@example.com', 1)"),
+               std::runtime_error);
+  EXPECT_THROW(Psql("INSERT INTO accounts VALUES (1000, 'new@example.com', 1000, 0, '[12,13)')"),
+               std::runtime_error);
+  EXPECT_NO_THROW(Psql("INSERT INTO accounts VALUES (1000, 'new@example.com', 1000, 0, '[1,2)')"));
+}
+
+// Indexes whose definition does not say everything about them, that something refers to, or
+// of tables the restore may not or should not rebuild: all left as they were.
+TEST_F(PostgresAdapterTest, RestoreLeavesInPlaceTheIndexesItCannotBuildAgainExactly) {
+  Psql("DO $$BEGIN CREATE ROLE backout_other; EXCEPTION WHEN duplicate_object THEN NULL; END$$;"
+       "CREATE TABLE foreign_owned (id int PRIMARY KEY);"
+       "ALTER TABLE foreign_owned OWNER TO backout_other;"
+       "GRANT ALL ON foreign_owned TO backout_test;"
+       "SET ROLE backout_test;"
+       "CREATE TABLE marked (id int PRIMARY KEY, a int NOT NULL, b int, c int, d int);"
+       "CREATE UNIQUE INDEX marked_a ON marked (a);"
+       "ALTER TABLE marked REPLICA IDENTITY USING INDEX marked_a;"
+       "CREATE INDEX marked_b ON marked (b); CLUSTER marked USING marked_b;"
+       "CREATE INDEX marked_c ON marked (c); COMMENT ON INDEX marked_c IS 'kept';"
+       "CREATE INDEX marked_sum ON marked ((b + c));"
+       "ALTER INDEX marked_sum ALTER COLUMN 1 SET STATISTICS 500;"
+       "CREATE INDEX marked_d ON marked (d);"
+       "CREATE TABLE grouped (id int PRIMARY KEY, v int);"
+       "CREATE VIEW grouped_view AS SELECT id, v FROM grouped GROUP BY id;"
+       "CREATE TABLE audited (id int PRIMARY KEY);"
+       "CREATE FUNCTION pass() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+       "CREATE TRIGGER audited_insert BEFORE INSERT ON audited FOR EACH ROW "
+       "  EXECUTE FUNCTION pass();"
+       "CREATE TABLE parts (id int PRIMARY KEY) PARTITION BY RANGE (id);"
+       "CREATE TABLE parts_low PARTITION OF parts FOR VALUES FROM (0) TO (1000);"
+       "CREATE TABLE slices (id int PRIMARY KEY) PARTITION BY RANGE (id);"
+       "CREATE TABLE slices_low PARTITION OF slices FOR VALUES FROM (0) TO (1000);"
+       "INSERT INTO marked SELECT g, g, g, g, g FROM generate_series(1, 200) g;"
+       "INSERT INTO grouped SELECT g, g FROM generate_series(1, 200) g;"
+       "INSERT INTO audited SELECT generate_series(1, 200);"
+       "INSERT INTO parts SELECT generate_series(1, 200);"
+       "INSERT INTO slices SELECT generate_series(1, 200);"
+       "INSERT INTO foreign_owned SELECT generate_series(1, 200);");
+  const json tables = {"marked", "grouped", "audited", "parts", "slices_low", "foreign_owned"};
+  const std::string picture = server().Snapshot(db_);
+  const json baseline = Baseline(tables);
+  const std::map<std::string, std::string> before = IndexOids();
+  Outcome backup = Run("backup", {{"to", "b.pgtables"}, {"tables", tables}});
+  ASSERT_TRUE(backup.status.ok()) << backup.status.ToString();
+  Psql("DELETE FROM marked WHERE id > 10; DELETE FROM parts; DELETE FROM foreign_owned;");
+  Outcome restore = Run("restore", {{"from", "b.pgtables"}, {"tables", tables}});
+  ASSERT_TRUE(restore.status.ok()) << restore.status.ToString();
+  EXPECT_EQ(Baseline(tables), baseline);
+  EXPECT_EQ(server().Snapshot(db_), picture);
+  EXPECT_EQ(Rebuilt(before, IndexOids()), (std::set<std::string>{"marked_d", "marked_pkey"}));
+  EXPECT_EQ(Psql("SELECT indisclustered FROM pg_index WHERE indexrelid = 'marked_b'::regclass"),
+            "t\n");
 }
 
 TEST_F(PostgresAdapterTest, RestoreRefusesToEmptyTablesItWasNotGiven) {
