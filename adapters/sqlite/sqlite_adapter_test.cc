@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::Contains;
+using ::testing::Each;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -125,6 +127,11 @@ class SqliteAdapterTest : public ::testing::Test {
     Outcome outcome = Run("backup", {{"to", to}});
     EXPECT_TRUE(outcome.status.ok()) << outcome.status.ToString();
     return outcome.outputs;
+  }
+
+  static std::string Contents(const fs::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
   }
 
   std::vector<fs::path> FilesIn(const fs::path& dir) {
@@ -260,10 +267,42 @@ TEST_F(SqliteAdapterTest, BackupToFilePathCreatesParentDirectories) {
   EXPECT_EQ(RawDb(dir_ / "out" / "nested" / "copy.db").Integer("SELECT count(*) FROM images"), 100);
 }
 
+TEST_F(SqliteAdapterTest, BackupOfRollbackJournalDatabaseIsItsFileByteForByte) {
+  Grow();
+  const json outputs = Backup("backups/");
+  const std::string copy = Contents(outputs.at("path").get<std::string>());
+  EXPECT_EQ(copy, Contents(db_));
+  EXPECT_EQ(outputs.at("bytes"), copy.size());
+  EXPECT_EQ(outputs.at("sha256"), Sha256Hex(copy));
+}
+
+TEST_F(SqliteAdapterTest, BackupHoldsWritersOffUntilTheCopyIsComplete) {
+  Grow();
+  const json before = Baseline(db_, {"docs"});
+  Invocation invocation = MakeInvocation("backup", {{"to", "backups/"}});
+  std::vector<std::string> refusals;
+  invocation.progress = [&](std::string_view line) {
+    if (line.find("100%") == std::string_view::npos) {
+      refusals.push_back(RawDb(db_).Exec("DELETE FROM docs WHERE id > 100"));
+    }
+  };
+  Outcome outcome = adapter_->Run(invocation);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+  ASSERT_FALSE(refusals.empty());
+  EXPECT_THAT(refusals, Each(HasSubstr("locked")));
+  EXPECT_EQ(Baseline(outcome.outputs.at("path").get<std::string>(), {"docs"}), before);
+  EXPECT_EQ(RawDb(db_).Exec("DELETE FROM docs WHERE id > 100"), "");  // the copy let go
+}
+
 TEST_F(SqliteAdapterTest, BackupOfWalDatabaseIsOneSelfContainedFile) {
   RawDb writer(db_);
   ASSERT_EQ(writer.Exec("PRAGMA journal_mode=WAL; INSERT INTO media VALUES (3, 'wal');"), "");
-  const fs::path path = Backup("backups/").at("path").get<std::string>();
+  const json outputs = Backup("backups/");
+  const fs::path path = outputs.at("path").get<std::string>();
+  Result<FileDigest> digest = Sha256File(path);
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(outputs.at("sha256"), digest->sha256_hex);
+  EXPECT_EQ(outputs.at("bytes"), digest->bytes);
   std::ifstream file(path, std::ios::binary);
   char header[20] = {};
   file.read(header, sizeof(header));
@@ -380,6 +419,43 @@ TEST_F(SqliteAdapterTest, RestoreRefusesFileThatIsNotASoundDatabase) {
   std::ofstream(dir_ / "garbage.db") << std::string(8192, 'x');
   Outcome outcome = Run("restore", {{"from", "garbage.db"}});
   EXPECT_EQ(outcome.status.code(), Code::kExpectationFailed) << outcome.status.ToString();
+  EXPECT_THAT(outcome.status.message(), HasSubstr("is not a sound database"));
+  EXPECT_EQ(RawDb(db_).Integer("SELECT count(*) FROM images"), 100);
+}
+
+TEST_F(SqliteAdapterTest, RestoreRefusesDamagedBackupEvenWhenItsDigestMatches) {
+  Grow();
+  const fs::path path = Backup("backups/").at("path").get<std::string>();
+  // Damage a page of the docs table inside a file that still starts as a database, as a
+  // backup of an already damaged database would.
+  std::int64_t page_size = 0;
+  std::int64_t root = 0;
+  {
+    RawDb backup(path);
+    page_size = backup.Integer("PRAGMA page_size");
+    root = backup.Integer("SELECT rootpage FROM sqlite_schema WHERE name = 'docs'");
+  }
+  {
+    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp((root - 1) * page_size);
+    file.write(std::string(16, '\xff').data(), 16);
+  }
+  ASSERT_EQ(RawDb(db_).Exec("DELETE FROM images"), "");
+  Outcome outcome =
+      Run("restore", {{"from", path.string()}, {"sha256", Sha256Hex(Contents(path))}});
+  EXPECT_EQ(outcome.status.code(), Code::kExpectationFailed) << outcome.status.ToString();
+  EXPECT_THAT(outcome.status.message(), HasSubstr("is not a sound database"));
+  EXPECT_EQ(RawDb(db_).Integer("SELECT count(*) FROM images"), 0);
+}
+
+TEST_F(SqliteAdapterTest, RestoreReportsChangedDigestBeforeDamage) {
+  std::ofstream(dir_ / "garbage.db") << std::string(8192, 'x');
+  Outcome outcome = Run("restore", {{"from", "garbage.db"}, {"sha256", std::string(64, '0')}});
+  EXPECT_EQ(outcome.status.code(), Code::kExpectationFailed);
+  EXPECT_THAT(outcome.status.message(),
+              HasSubstr("changed since it was taken (sha256 " + Sha256Hex(std::string(8192, 'x'))));
+  // With its true digest, the same file passes the hash and fails the check.
+  outcome = Run("restore", {{"from", "garbage.db"}, {"sha256", Sha256Hex(std::string(8192, 'x'))}});
   EXPECT_THAT(outcome.status.message(), HasSubstr("is not a sound database"));
   EXPECT_EQ(RawDb(db_).Integer("SELECT count(*) FROM images"), 100);
 }
