@@ -45,6 +45,13 @@ void StartWriteback(int fd, std::uint64_t offset, std::uint64_t length) {
                           SYNC_FILE_RANGE_WRITE);
 }
 
+void StartWritebackAsItGrows(int fd, std::uint64_t written, std::uint64_t* started) {
+  constexpr std::uint64_t kStepBytes = std::uint64_t{8} << 20;
+  if (written - *started < kStepBytes) return;
+  StartWriteback(fd, *started, written - *started);
+  *started = written;
+}
+
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
                            unsigned int mode) {
   const std::filesystem::path tmp = path.string() + ".tmp-backout";

@@ -32,6 +32,12 @@ Status SyncPath(const std::filesystem::path& path);
 // write error, so failures here are ignored.
 void StartWriteback(int fd, std::uint64_t offset, std::uint64_t length);
 
+// For a file written front to back: StartWriteback of what it gained since the writeback last
+// started, once that is at least 8 MiB (fewer calls, and the disk gets large sequential
+// writes). `written` is the file's size so far; `*started` is where the writeback not yet
+// started begins (0 for a new file), and is advanced.
+void StartWritebackAsItGrows(int fd, std::uint64_t written, std::uint64_t* started);
+
 // mkdir -p with mode 0700 for every directory it creates.
 Status CreatePrivateDirectories(const std::filesystem::path& dir);
 

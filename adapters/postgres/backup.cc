@@ -55,8 +55,6 @@ constexpr std::string_view kDumpMagic = "PGDMP";
 constexpr std::size_t kChunkBytes = 1 << 20;
 constexpr std::uint32_t kMaxChunkBytes = 64u << 20;  // a sanity bound when reading
 constexpr std::uint32_t kMaxHeaderBytes = 64u << 20;
-// How much a backup file grows between two StartWriteback calls.
-constexpr std::uint64_t kWritebackBytes = std::uint64_t{8} << 20;
 
 std::string BigEndian(std::uint64_t value, int bytes) {
   std::string out(static_cast<std::size_t>(bytes), '\0');
@@ -95,10 +93,7 @@ class HashingWriter {
     }
     // The disk writes what COPY has sent so far while the server sends the rest, instead of
     // all of it in the final fsync.
-    if (bytes_ - written_back_ >= kWritebackBytes) {
-      StartWriteback(fd_, written_back_, bytes_ - written_back_);
-      written_back_ = bytes_;
-    }
+    StartWritebackAsItGrows(fd_, bytes_, &written_back_);
     return Status::Ok();
   }
 
@@ -118,7 +113,7 @@ class HashingWriter {
   int fd_ = -1;
   Sha256Stream hash_;
   std::uint64_t bytes_ = 0;
-  std::uint64_t written_back_ = 0;  // bytes handed to StartWriteback
+  std::uint64_t written_back_ = 0;  // StartWritebackAsItGrows's mark
 };
 
 // Reads a file front to back, hashing everything it reads.

@@ -18,6 +18,7 @@
 
 #include "adapters/common/files.h"
 #include "adapters/sqlite/content.h"
+#include "base/file_util.h"
 
 namespace backout::adapters::sqlite {
 namespace {
@@ -35,9 +36,6 @@ constexpr std::size_t kChunkBytes = 1 << 20;
 // ride out the hash thread losing its core for a few scheduler ticks. On the shared 2-core
 // benchmark machine a ring of 4 copied 1.1 GB at half the speed of a ring of 8 or 16.
 constexpr std::size_t kHashBuffers = 16;
-
-// How much of a file copy may be written before its writeback is started.
-constexpr std::uint64_t kWritebackBytes = 8 << 20;
 
 constexpr std::chrono::seconds kProgressInterval{1};
 
@@ -274,11 +272,7 @@ Result<FileDigest> CopyDatabaseFile(Connection& source, const std::filesystem::p
         // end, which would then wait for all of it to reach the disk. Starting the writeback
         // as the copy goes makes the disk write while we copy. Only a hint: durability
         // comes from that fsync, which also reports any write error.
-        if (done - written_back >= kWritebackBytes) {
-          ::sync_file_range(out.get(), static_cast<off_t>(written_back),
-                            static_cast<off_t>(done - written_back), SYNC_FILE_RANGE_WRITE);
-          written_back = done;
-        }
+        StartWritebackAsItGrows(out.get(), done, &written_back);
         reporter.Update(static_cast<int>(done / static_cast<std::uint64_t>(*page_size)), total,
                         false);
         return Status::Ok();
