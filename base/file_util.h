@@ -1,14 +1,17 @@
-// Small durable-file helpers built on POSIX calls.
+// Small durable-file helpers built on POSIX calls, and an owning file descriptor.
 //
 // Crash semantics: WriteFileAtomically either leaves the old file in place or the complete
 // new one, never a mix: it writes a temp file beside the target, fsyncs it, renames it over
 // the target and fsyncs the directory.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/status.h"
 
@@ -24,6 +27,31 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
 
 // fsync of a file or directory by path.
 Status SyncPath(const std::filesystem::path& path);
+
+// A file descriptor that is closed when this object goes away (-1: none).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    Reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 // Asks the kernel to start writing bytes [offset, offset + length) of the open file `fd` to
 // disk now (sync_file_range SYNC_FILE_RANGE_WRITE), without waiting. A large file written

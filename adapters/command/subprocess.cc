@@ -17,6 +17,8 @@
 #include <string_view>
 #include <utility>
 
+#include "base/file_util.h"
+
 namespace backout::adapters {
 namespace {
 
@@ -30,31 +32,6 @@ constexpr milliseconds kDrainWindow{250};
 // flag: quickly at first (short commands end fast), then backing off to this interval.
 constexpr milliseconds kMaxPollInterval{50};
 constexpr int kExecFailedExitCode = 127;  // what shells use for "command not found"
-
-// A file descriptor that is closed when this object goes away.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    Reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 Status ErrnoStatus(std::string_view what, int error) {
   const std::string message = fmt::format("{}: {}", what, std::strerror(error));

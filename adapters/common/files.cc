@@ -1,6 +1,8 @@
 #include "adapters/common/files.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -53,6 +55,48 @@ Status CheckRecordedDigest(const nlohmann::json& spec, std::string_view subject,
   return Status::ExpectationFailed(
       fmt::format("{} changed since it was taken (sha256 {} expected {})", subject, sha256,
                   recorded->get_ref<const std::string&>()));
+}
+
+StreamedFile::StreamedFile(fs::path path, std::string_view temp_suffix)
+    : path_(std::move(path)), temp_(path_.string() + std::string(temp_suffix)) {}
+
+StreamedFile::~StreamedFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+Status StreamedFile::Open() {
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  return fd_ < 0 ? ErrnoError("cannot create", temp_) : Status::Ok();
+}
+
+Status StreamedFile::Append(std::string_view bytes) {
+  hash_.Update(bytes);
+  bytes_ += bytes.size();
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("cannot write", temp_);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  // The disk writes what is here while the caller produces the rest, instead of all of it in
+  // Commit's fsync.
+  StartWritebackAsItGrows(fd_, bytes_, &written_back_);
+  return Status::Ok();
+}
+
+Result<FileDigest> StreamedFile::Commit() {
+  if (::fsync(fd_) != 0) return ErrnoError("cannot fsync", temp_);
+  const int rc = ::close(std::exchange(fd_, -1));
+  if (rc != 0) return ErrnoError("cannot close", temp_);
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    return ErrnoError("cannot rename into place", path_);
+  }
+  committed_ = true;
+  BACKOUT_RETURN_IF_ERROR(SyncPath(path_.parent_path()));
+  return FileDigest{bytes_, ToHex(hash_.Finish())};
 }
 
 }  // namespace backout::adapters::common

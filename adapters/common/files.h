@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "adapters/adapter.h"
+#include "base/sha256.h"
 #include "base/status.h"
 
 namespace backout::adapters::common {
@@ -37,5 +38,32 @@ Result<std::filesystem::path> BackupFilePath(const Invocation& invocation, const
 // since it was taken (sha256 NOW expected RECORDED)".
 Status CheckRecordedDigest(const nlohmann::json& spec, std::string_view subject,
                            const std::string& sha256);
+
+// A file written front to back that appears complete or not at all, hashed on the way: the
+// bytes go to PATH + `temp_suffix` (mode 0600; one left by an attempt that crashed is started
+// over), whose writeback starts as it grows; Commit() fsyncs it, renames it over PATH and
+// fsyncs the folder. Destroyed before Commit() succeeds, it removes the temp file. For exports
+// and backups too large to hold in memory, which WriteFileAtomically would need.
+class StreamedFile {
+ public:
+  StreamedFile(std::filesystem::path path, std::string_view temp_suffix);
+  ~StreamedFile();
+  StreamedFile(const StreamedFile&) = delete;
+  StreamedFile& operator=(const StreamedFile&) = delete;
+
+  Status Open();
+  Status Append(std::string_view bytes);
+  // The size and SHA-256 of everything appended, once the file is durable under PATH.
+  Result<FileDigest> Commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+  Sha256Stream hash_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t written_back_ = 0;  // StartWritebackAsItGrows's mark
+};
 
 }  // namespace backout::adapters::common

@@ -1,12 +1,8 @@
 // baseline, export, import, delete_table and update_billing; verify is in verify.cc.
 #include "adapters/dynamodb/actions.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <system_error>
 #include <utility>
@@ -32,65 +28,6 @@ constexpr milliseconds kFirstPoll{100};
 constexpr milliseconds kMaxPoll{2000};
 
 const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
-
-Status Errno(std::string_view what, const std::filesystem::path& path) {
-  return Status::IOError(fmt::format("{}: {}: {}", path.string(), what, std::strerror(errno)));
-}
-
-// A file written in one go that appears complete or not at all: the bytes go to
-// PATH.tmp-backout, which Commit() fsyncs and renames over PATH (then fsyncs the folder).
-// Unlike WriteFileAtomically it streams, so an export never holds a whole table in memory;
-// it hashes what it writes on the way.
-class StreamedFile {
- public:
-  explicit StreamedFile(std::filesystem::path path)
-      : path_(std::move(path)), temp_(path_.string() + ".tmp-backout") {}
-  ~StreamedFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(temp_.c_str());
-  }
-  StreamedFile(const StreamedFile&) = delete;
-  StreamedFile& operator=(const StreamedFile&) = delete;
-
-  // O_TRUNC: a temp file left by an attempt that crashed is simply started over.
-  Status Open() {
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    return fd_ < 0 ? Errno("create", temp_) : Status::Ok();
-  }
-
-  Status Append(std::string_view bytes) {
-    hash_.Update(bytes);
-    bytes_ += bytes.size();
-    while (!bytes.empty()) {
-      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("write", temp_);
-      }
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return Status::Ok();
-  }
-
-  Result<FileDigest> Commit() {
-    if (::fsync(fd_) != 0) return Errno("fsync", temp_);
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    if (rc != 0) return Errno("close", temp_);
-    if (::rename(temp_.c_str(), path_.c_str()) != 0) return Errno("rename into place", path_);
-    committed_ = true;
-    BACKOUT_RETURN_IF_ERROR(SyncPath(path_.parent_path()));
-    return FileDigest{bytes_, ToHex(hash_.Finish())};
-  }
-
- private:
-  std::filesystem::path path_;
-  std::filesystem::path temp_;
-  int fd_ = -1;
-  bool committed_ = false;
-  Sha256Stream hash_;
-  std::uint64_t bytes_ = 0;
-};
 
 // Polls DescribeTable until `settled` says yes about what it saw (the table, or nullopt
 // once it is gone), within the step's deadline or kDefaultSettleWait when there is none.
@@ -125,7 +62,7 @@ bool IsActive(const std::optional<json>& table) {
 Result<json> ExportTable(const ActionContext& context, const std::string& table,
                          const std::filesystem::path& dir) {
   const std::filesystem::path path = dir / (table + ".jsonl");
-  StreamedFile file(path);
+  common::StreamedFile file(path, ".tmp-backout");
   BACKOUT_RETURN_IF_ERROR(file.Open());
   std::int64_t items = 0;
   // One line per item in DynamoDB JSON, {"Item": {...}}: the line format of DynamoDB's own
@@ -168,7 +105,7 @@ Result<json> ParseImportLine(const std::string& line, std::int64_t number,
 Status ForEachImportItem(const std::filesystem::path& path,
                          const std::function<Status(json item)>& on_item) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Errno("cannot open", path);
+  if (!in) return common::ErrnoError("cannot open", path);
   std::string line;
   for (std::int64_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -176,7 +113,7 @@ Status ForEachImportItem(const std::filesystem::path& path,
     if (!item.ok()) return item.status();
     BACKOUT_RETURN_IF_ERROR(on_item(std::move(item).value()));
   }
-  if (in.bad()) return Errno("read failed", path);
+  if (in.bad()) return common::ErrnoError("cannot read", path);
   return Status::Ok();
 }
 

@@ -65,57 +65,6 @@ std::string BigEndian(std::uint64_t value, int bytes) {
   return out;
 }
 
-// Writes a new private file, hashing what it writes.
-class HashingWriter {
- public:
-  HashingWriter() = default;
-  ~HashingWriter() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  HashingWriter(const HashingWriter&) = delete;
-  HashingWriter& operator=(const HashingWriter&) = delete;
-
-  Status Create(const fs::path& path) {
-    path_ = path;
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd_ < 0) return ErrnoError("backup: cannot create", path);
-    return Status::Ok();
-  }
-
-  Status Write(std::string_view bytes) {
-    hash_.Update(bytes);
-    bytes_ += bytes.size();
-    while (!bytes.empty()) {
-      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError("backup: cannot write", path_);
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    // The disk writes what COPY has sent so far while the server sends the rest, instead of
-    // all of it in the final fsync.
-    StartWritebackAsItGrows(fd_, bytes_, &written_back_);
-    return Status::Ok();
-  }
-
-  // fsync and close.
-  Status Finish() {
-    if (::fsync(fd_) != 0) return ErrnoError("backup: cannot fsync", path_);
-    const int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0) return ErrnoError("backup: cannot close", path_);
-    return Status::Ok();
-  }
-
-  std::uint64_t bytes() const { return bytes_; }
-  std::string Sha256() { return ToHex(hash_.Finish()); }
-
- private:
-  fs::path path_;
-  int fd_ = -1;
-  Sha256Stream hash_;
-  std::uint64_t bytes_ = 0;
-  std::uint64_t written_back_ = 0;  // StartWritebackAsItGrows's mark
-};
-
 // Reads a file front to back, hashing everything it reads.
 class HashingReader {
  public:
@@ -250,7 +199,7 @@ Result<std::vector<Table>> ParentsFirst(const ActionContext& context,
 }
 
 Status WriteTablesFile(const ActionContext& context, const std::vector<Table>& tables,
-                       HashingWriter& out, json* rows_out) {
+                       common::StreamedFile& out, json* rows_out) {
   json header_tables = json::array();
   for (const Table& table : tables) {
     Result<json> columns = CopyColumns(context, table);
@@ -267,15 +216,15 @@ Status WriteTablesFile(const ActionContext& context, const std::vector<Table>& t
                        {"created_micros", context.invocation.now_micros},
                        {"tables", header_tables}};
   const std::string header_text = header.dump();
-  BACKOUT_RETURN_IF_ERROR(out.Write(kMagic));
-  BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(header_text.size(), 4)));
-  BACKOUT_RETURN_IF_ERROR(out.Write(header_text));
+  BACKOUT_RETURN_IF_ERROR(out.Append(kMagic));
+  BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(header_text.size(), 4)));
+  BACKOUT_RETURN_IF_ERROR(out.Append(header_text));
   std::string chunk;
   chunk.reserve(kChunkBytes + 65536);
   auto flush = [&]() -> Status {
     if (chunk.empty()) return Status::Ok();
-    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(chunk.size(), 4)));
-    BACKOUT_RETURN_IF_ERROR(out.Write(chunk));
+    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(chunk.size(), 4)));
+    BACKOUT_RETURN_IF_ERROR(out.Append(chunk));
     chunk.clear();
     return Status::Ok();
   };
@@ -283,8 +232,8 @@ Status WriteTablesFile(const ActionContext& context, const std::vector<Table>& t
     const Table& table = tables[i];
     const json& columns = header_tables[i].at("columns");
     context.Progress(fmt::format("table {} ({}/{})", table.name, i + 1, tables.size()));
-    BACKOUT_RETURN_IF_ERROR(out.Write("T"));
-    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(i, 4)));
+    BACKOUT_RETURN_IF_ERROR(out.Append("T"));
+    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(i, 4)));
     const std::string copy =
         table.kind == 'p'
             ? fmt::format("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
@@ -300,12 +249,12 @@ Status WriteTablesFile(const ActionContext& context, const std::vector<Table>& t
         fmt::format("backup: copying table '{}'", table.name), context.stop);
     if (!rows.ok()) return rows.status();
     BACKOUT_RETURN_IF_ERROR(flush());
-    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(0, 4)));
-    BACKOUT_RETURN_IF_ERROR(out.Write(BigEndian(static_cast<std::uint64_t>(*rows), 8)));
+    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(0, 4)));
+    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(static_cast<std::uint64_t>(*rows), 8)));
     (*rows_out)[table.name] = {{"rows", *rows}};
   }
-  BACKOUT_RETURN_IF_ERROR(out.Write("E"));
-  return out.Write(BigEndian(tables.size(), 4));
+  BACKOUT_RETURN_IF_ERROR(out.Append("E"));
+  return out.Append(BigEndian(tables.size(), 4));
 }
 
 Result<json> BackupTables(const ActionContext& context) {
@@ -321,21 +270,15 @@ Result<json> BackupTables(const ActionContext& context) {
   }
   Result<std::vector<Table>> ordered = ParentsFirst(context, tables);
   if (!ordered.ok()) return ordered.status();
-  const fs::path partial = final_path->string() + ".partial";
-  RemoveQuietly(partial);  // left by an earlier attempt that crashed
-  HashingWriter out;
+  common::StreamedFile out(*final_path, ".partial");
   json rows = json::object();
-  Status status = out.Create(partial);
+  Status status = out.Open();
   if (status.ok()) status = WriteTablesFile(context, *ordered, out, &rows);
   if (status.ok()) status = context.Exec("COMMIT", "backup: COMMIT").status();
-  if (status.ok()) status = out.Finish();
-  if (status.ok()) status = Publish(partial, *final_path);
-  if (!status.ok()) {
-    RemoveQuietly(partial);
-    return status;
-  }
-  return json{{"path", final_path->string()}, {"bytes", out.bytes()},
-              {"sha256", out.Sha256()},        {"format", kFormatName},
+  Result<FileDigest> digest = status.ok() ? out.Commit() : status;
+  if (!digest.ok()) return digest.status();
+  return json{{"path", final_path->string()}, {"bytes", digest->bytes},
+              {"sha256", digest->sha256_hex},  {"format", kFormatName},
               {"tables", std::move(rows)}};
 }
 

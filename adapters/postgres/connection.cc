@@ -357,21 +357,25 @@ Result<PgResult> Connection::ExecParams(std::string_view sql,
   return CollectResults(what);
 }
 
-Result<std::int64_t> Connection::CopyOut(std::string_view copy_sql,
-                                         const std::function<Status(std::string_view)>& sink,
-                                         std::string_view what, const StopCondition& stop) {
+Status Connection::StartCopy(std::string_view copy_sql, ExecStatusType copy_mode,
+                             std::string_view what, const StopCondition& stop) {
   cancelled_by_us_.reset();
   const std::string text(copy_sql);
   if (PQsendQuery(conn_, text.c_str()) == 0) return ConnectionError(what);
   BACKOUT_RETURN_IF_ERROR(AwaitReady(what, stop));
   PgResult start(PQgetResult(conn_));
   if (start == nullptr) return ConnectionError(what);
-  if (PQresultStatus(start.get()) != PGRES_COPY_OUT) {
-    Status error = ErrorFromResult(start.get(), what);
-    start.reset();
-    (void)CollectResults(what);  // drains what is left of the query
-    return error;
-  }
+  if (PQresultStatus(start.get()) == copy_mode) return Status::Ok();
+  Status error = ErrorFromResult(start.get(), what);
+  start.reset();
+  (void)CollectResults(what);  // drains what is left of the query
+  return error;
+}
+
+Result<std::int64_t> Connection::CopyOut(std::string_view copy_sql,
+                                         const std::function<Status(std::string_view)>& sink,
+                                         std::string_view what, const StopCondition& stop) {
+  BACKOUT_RETURN_IF_ERROR(StartCopy(copy_sql, PGRES_COPY_OUT, what, stop));
   std::optional<Status> sink_error;
   std::optional<Clock::time_point> cancel_sent;
   while (true) {
@@ -412,18 +416,7 @@ Result<std::int64_t> Connection::CopyOut(std::string_view copy_sql,
 Result<std::int64_t> Connection::CopyIn(std::string_view copy_sql,
                                         const std::function<Result<std::string_view>()>& source,
                                         std::string_view what, const StopCondition& stop) {
-  cancelled_by_us_.reset();
-  const std::string text(copy_sql);
-  if (PQsendQuery(conn_, text.c_str()) == 0) return ConnectionError(what);
-  BACKOUT_RETURN_IF_ERROR(AwaitReady(what, stop));
-  PgResult start(PQgetResult(conn_));
-  if (start == nullptr) return ConnectionError(what);
-  if (PQresultStatus(start.get()) != PGRES_COPY_IN) {
-    Status error = ErrorFromResult(start.get(), what);
-    start.reset();
-    (void)CollectResults(what);
-    return error;
-  }
+  BACKOUT_RETURN_IF_ERROR(StartCopy(copy_sql, PGRES_COPY_IN, what, stop));
   std::optional<Status> abort;
   while (true) {
     if (Status s = stop.Check(); !s.ok()) {

@@ -142,6 +142,10 @@ class Connection {
   Status AwaitReady(std::string_view what, const StopCondition& stop);
   // Collects every result of the current query: the first error, else the last result.
   Result<PgResult> CollectResults(std::string_view what);
+  // Sends `copy_sql` and waits for the server to enter `copy_mode` (PGRES_COPY_OUT or
+  // PGRES_COPY_IN); on any other result, returns its error with the query drained.
+  Status StartCopy(std::string_view copy_sql, ExecStatusType copy_mode, std::string_view what,
+                   const StopCondition& stop);
   Status ErrorFromResult(const PGresult* result, std::string_view what) const;
   Status ConnectionError(std::string_view what);
   void Cancel();

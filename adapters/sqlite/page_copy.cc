@@ -67,22 +67,6 @@ class ProgressReporter {
       std::chrono::steady_clock::now() - kProgressInterval;
 };
 
-// Closes the file descriptor it owns, however the copy ends.
-class OwnedFd {
- public:
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  ~OwnedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // The handle SQLite reads `db`'s main database file with. The file is read through it, not
 // through a descriptor of our own: closing any descriptor of a file drops every POSIX lock
 // this process holds on that file, including the shared lock of a read transaction.
@@ -259,7 +243,7 @@ Result<FileDigest> CopyDatabaseFile(Connection& source, const std::filesystem::p
   Result<std::int64_t> page_count =
       QueryInteger(source, "SELECT page_count FROM pragma_page_count", label);
   if (!page_count.ok()) return page_count.status();
-  const OwnedFd out(::open(destination.c_str(), O_WRONLY | O_CLOEXEC));
+  const UniqueFd out(::open(destination.c_str(), O_WRONLY | O_CLOEXEC));
   if (out.get() < 0) return common::ErrnoError(fmt::format("{}: cannot open", label), destination);
   const int total = static_cast<int>(*page_count);
   ProgressReporter reporter(progress, label);
