@@ -87,14 +87,17 @@ void PrintDiagnostics(const std::vector<plan::Diagnostic>& diags) {
 }
 
 // Full check of a plan file; prints diagnostics. nullopt when it has errors.
+// With a non-empty `journal_dir`, a plan with paths into it is refused too.
 std::optional<plan::Plan> LoadPlan(const std::string& plan_file,
-                                   const adapters::Registry& registry) {
+                                   const adapters::Registry& registry,
+                                   const std::string& journal_dir = "") {
   Result<std::string> text = ReadFileToString(plan_file);
   if (!text.ok()) {
     std::cerr << plan_file << ": error: " << text.status().message() << "\n";
     return std::nullopt;
   }
-  engine::PlanCheck check = engine::CheckPlanText(*text, plan_file, registry, EnvLookup());
+  engine::PlanCheck check =
+      engine::CheckPlanText(*text, plan_file, registry, EnvLookup(), journal_dir);
   PrintDiagnostics(check.diagnostics);
   return std::move(check.plan);
 }
@@ -112,7 +115,8 @@ std::optional<std::string> AskOnTerminal(const std::string& prompt) {
   return line;
 }
 
-int DriveSession(engine::RunSession& session, const std::map<std::string, std::string>& approvals) {
+int DriveSession(const Common& c, engine::RunSession& session,
+                 const std::map<std::string, std::string>& approvals) {
   const adapters::Registry registry = adapters::Registry::Default();
   engine::Progress progress(std::cout, isatty(STDOUT_FILENO) != 0);
   engine::DriveOptions options;
@@ -121,6 +125,7 @@ int DriveSession(engine::RunSession& session, const std::map<std::string, std::s
   if (isatty(STDIN_FILENO) != 0) options.ask = AskOnTerminal;
   options.progress = &progress;
   options.cancel = &CancelFlag();
+  options.secrets = c.secrets;
   Result<sm::RunStatus> status = engine::Drive(session, options);
   if (!status.ok()) return Fail(status.status());
   return ExitCodeFor(*status);
@@ -212,9 +217,9 @@ std::atomic<bool>& CancelFlag() {
   return flag;
 }
 
-int Validate(const std::string& plan_file) {
+int Validate(const Common& c, const std::string& plan_file) {
   const adapters::Registry registry = adapters::Registry::Default();
-  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
+  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry, c.journal_dir);
   if (!plan) return kExitUsage;
   std::cout << fmt::format("{}: ok: plan '{}', {} steps, {} targets\n", plan_file, plan->name,
                            plan->steps.size(), plan->targets.size());
@@ -224,7 +229,7 @@ int Validate(const std::string& plan_file) {
 int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode) {
   const adapters::Registry registry = adapters::Registry::Default();
-  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
+  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry, c.journal_dir);
   if (!plan) return kExitUsage;
   if (backout::Status s = engine::CheckApprovals(*plan, approvals); !s.ok()) {
     return Fail(s.WithContext("--approve"));
@@ -250,7 +255,7 @@ int Run(const Common& c, const std::string& plan_file,
   Result<std::unique_ptr<engine::RunSession>> session =
       engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c), mode.rehearse);
   if (!session.ok()) return Fail(session.status());
-  return DriveSession(**session, approvals);
+  return DriveSession(c, **session, approvals);
 }
 
 int Resume(const Common& c, const std::string& run_id,
@@ -268,7 +273,7 @@ int Resume(const Common& c, const std::string& run_id,
   }
   if (int prepared = PrepareToContinue(*session); prepared != kExitOk) return prepared;
   std::cout << fmt::format("resuming run {} at event #{}\n", run_id, session->state().last_seq);
-  return DriveSession(*session, approvals);
+  return DriveSession(c, *session, approvals);
 }
 
 int Status(const Common& c, const std::string& run_id, bool json) {
@@ -371,7 +376,7 @@ int Abort(const Common& c, const std::string& run_id, const std::string& reason)
     return prepared;
   }
   std::cout << fmt::format("aborting run {}: running its `always` steps\n", run_id);
-  const int driven = DriveSession(*session, {});
+  const int driven = DriveSession(c, *session, {});
   // For `abort`, a run that ended aborted is the command doing what it was asked.
   return session->state().status == sm::RunStatus::kAborted ? kExitOk : driven;
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "journal/chain_key.h"
 
@@ -16,9 +17,12 @@ struct Common {
   std::string operator_name;  // resolved: --operator, $BACKOUT_OPERATOR, login name
   // $BACKOUT_JOURNAL_KEY, read once by main; empty: unkeyed. Never printed or journaled.
   journal::ChainKey journal_key;
+  // Values to mask in everything a run writes (the journal key's text, when there is one).
+  std::vector<std::string> secrets;
 };
 
-int Validate(const std::string& plan_file);
+// Full validation; also refuses paths into the journal directory (c.journal_dir).
+int Validate(const Common& c, const std::string& plan_file);
 struct RunMode {
   bool dry_run = false;   // validate and list the steps only
   bool rehearse = false;  // against throwaway copies of the database targets

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "base/env.h"
+#include "base/secret_env.h"
 #include "cli/commands.h"
 #include "journal/fault_injection.h"
 
@@ -37,11 +38,32 @@ std::map<std::string, std::string> ParseApprovals(const std::vector<std::string>
   return out;
 }
 
+// The journal key, from $BACKOUT_JOURNAL_KEY or the file $BACKOUT_JOURNAL_KEY_FILE names ("":
+// none). Both variables leave the environment here, for good: see TakeFromEnvironment for why
+// the entries are wiped in place. The file's path is no secret, but a step has no business
+// knowing where the key lies, so it goes too.
+backout::Result<std::string> TakeJournalKey() {
+  std::optional<std::string> key = backout::TakeFromEnvironment("BACKOUT_JOURNAL_KEY");
+  std::optional<std::string> file = backout::TakeFromEnvironment("BACKOUT_JOURNAL_KEY_FILE");
+  const bool has_key = key && !key->empty();
+  const bool has_file = file && !file->empty();
+  if (has_key && has_file) {
+    return backout::Status::InvalidArgument(
+        "both BACKOUT_JOURNAL_KEY and BACKOUT_JOURNAL_KEY_FILE are set; set one");
+  }
+  if (!has_file) return has_key ? std::move(*key) : std::string();
+  backout::Result<std::string> read = backout::ReadSecretFile(*file);
+  if (!read.ok()) return read.status().WithContext("BACKOUT_JOURNAL_KEY_FILE");
+  return read;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using backout::Env;
   namespace cli = backout::cli;
+  // First of all: before CLI11, a thread or a child could copy the environment.
+  backout::Result<std::string> journal_key = TakeJournalKey();
 
   CLI::App app{
       "backout: runs database rollback plans as event-sourced state machines.\n"
@@ -70,6 +92,8 @@ int main(int argc, char** argv) {
 
   CLI::App* validate = app.add_subcommand("validate", "Check a plan without running it");
   validate->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
+  // Only to refuse plan paths that lead into it.
+  add_journal(validate);
 
   CLI::App* run = app.add_subcommand("run", "Start a new run of a plan (prints the run id first)");
   run->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
@@ -202,10 +226,14 @@ int main(int argc, char** argv) {
   cli::Common common;
   common.journal_dir = first_set(journal_flag, "BACKOUT_JOURNAL", ".backout");
   common.operator_name = first_set(operator_flag, "BACKOUT_OPERATOR", env->LoginName());
-  common.journal_key =
-      backout::journal::ChainKey(env->GetVar("BACKOUT_JOURNAL_KEY").value_or(""));
-  // The commands of plan steps must not inherit the key.
-  ::unsetenv("BACKOUT_JOURNAL_KEY");
+  if (!journal_key.ok()) {
+    std::cerr << "backout: error: " << journal_key.status().message() << "\n";
+    return 2;
+  }
+  common.journal_key = backout::journal::ChainKey(*journal_key);
+  // Masked like a `${VAR}` value wherever a step's output or error is written: a step that
+  // finds the key elsewhere (a copy in a file) still cannot get it into the journal.
+  if (!journal_key->empty()) common.secrets.push_back(*journal_key);
   // Test hook: injected write faults below the journal (docs/cli.md, BACKOUT_JOURNAL_FAULT).
   if (std::optional<std::string> fault = env->GetVar("BACKOUT_JOURNAL_FAULT");
       fault && !fault->empty()) {
@@ -216,7 +244,7 @@ int main(int argc, char** argv) {
   }
   InstallSignalHandlers();
 
-  if (validate->parsed()) return cli::Validate(plan_file);
+  if (validate->parsed()) return cli::Validate(common, plan_file);
   if (run->parsed()) return cli::Run(common, plan_file, approvals, {.dry_run = dry_run, .rehearse = rehearse});
   if (resume->parsed()) return cli::Resume(common, run_id, approvals);
   if (status->parsed()) return cli::Status(common, run_id, json);

@@ -35,7 +35,9 @@ class StepRunner {
  public:
   // `copies` (may be null: not a rehearsal) must outlive the runner.
   StepRunner(RunSession& session, const DriveOptions& options, const RehearsalCopies* copies)
-      : session_(session), options_(options), copies_(copies) {}
+      : session_(session), options_(options), copies_(copies) {
+    for (const std::string& s : options.secrets) redactor_.Add(s);
+  }
 
   // Runs the step's action (or, with `as_check`, its check) with everything resolved.
   adapters::Outcome Run(const plan::Step& step, int attempt, bool as_check) {

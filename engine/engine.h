@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/adapter.h"
 #include "engine/progress.h"
@@ -34,6 +35,9 @@ struct DriveOptions {
   std::function<std::optional<std::string>(const std::string& prompt)> ask;
   Progress* progress = nullptr;
   const std::atomic<bool>* cancel = nullptr;
+  // Values no output, error or progress line may carry, besides the `${VAR}` values the
+  // engine registers itself (the journal key: a step could still print it from a file).
+  std::vector<std::string> secrets;
 };
 
 // Runs decisions until the run finishes or pauses; returns the run's status then.

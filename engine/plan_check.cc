@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+
+#include "plan/interpolate.h"
 
 namespace backout::engine {
 namespace {
@@ -69,7 +72,122 @@ void CheckFullRestoreIsApproved(const plan::Plan& p, std::vector<Diagnostic>& ou
   }
 }
 
+// Target types whose paths name files backout reads or writes.
+bool HasFilePaths(std::string_view type) {
+  return type == "sqlite" || type == "postgres" || type == "file" || type == "json_store" ||
+         type == "dynamodb";
+}
+
+bool IsPathKey(std::string_view key) {
+  return key == "path" || key == "to" || key == "from" || key == "file";
+}
+
+// Whether `path` is `dir` or below it, component by component (so /j2 is not inside /j).
+bool IsWithin(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  auto it = path.begin();
+  for (const std::filesystem::path& part : dir) {
+    if (part.empty()) break;  // a trailing separator
+    if (it == path.end() || *it != part) return false;
+    ++it;
+  }
+  return true;
+}
+
+// Checks the path-valued strings of `node` (and below it), resolving them against `base`.
+class JournalPathCheck {
+ public:
+  JournalPathCheck(const plan::Plan& p, std::filesystem::path journal, const plan::VarLookup& vars,
+                   std::vector<Diagnostic>& out)
+      : plan_(p), journal_(std::move(journal)), vars_(vars), out_(out) {}
+
+  // The path `text` as an adapter would open it; nullopt when it cannot be known now.
+  std::optional<std::filesystem::path> Resolve(const std::string& text,
+                                               const std::filesystem::path& base) const {
+    if (text.find("://") != std::string::npos) return std::nullopt;  // a URL (s3://...)
+    Result<std::vector<plan::Reference>> refs = plan::FindReferences(text);
+    if (!refs.ok()) return std::nullopt;  // the parser reported it
+    for (const plan::Reference& ref : *refs) {
+      if (ref.kind == plan::Reference::Kind::kStepOutput) return std::nullopt;
+    }
+    plan::Lookups lookups;
+    lookups.variable = vars_;
+    Result<nlohmann::json> expanded = plan::Expand(text, lookups, nullptr);
+    if (!expanded.ok() || !expanded->is_string()) return std::nullopt;
+    const std::filesystem::path path(expanded->get<std::string>());
+    std::error_code ignored;  // what cannot be resolved further is compared as written
+    std::filesystem::path joined = (path.is_absolute() ? path : base / path).lexically_normal();
+    std::filesystem::path real = std::filesystem::weakly_canonical(joined, ignored);
+    return real.empty() ? joined : real;
+  }
+
+  void Walk(const plan::LocatedJson& located, const nlohmann::json& node,
+            const nlohmann::json::json_pointer& where, const std::filesystem::path& base,
+            bool path_key) {
+    if (node.is_string() && path_key) {
+      const std::string& text = node.get_ref<const std::string&>();
+      std::optional<std::filesystem::path> resolved = Resolve(text, base);
+      if (resolved && IsWithin(*resolved, journal_)) {
+        out_.push_back(Error(plan_, located.LocOf(where.to_string()),
+                             fmt::format("path '{}' resolves to {}, inside the journal directory "
+                                         "{}; a plan must not read or write journal files",
+                                         text, resolved->string(), journal_.string())));
+      }
+      return;
+    }
+    if (!node.is_structured()) return;
+    std::size_t index = 0;
+    for (auto it = node.begin(); it != node.end(); ++it, ++index) {
+      const bool is_object = node.is_object();
+      Walk(located, *it, is_object ? where / it.key() : where / index, base,
+           is_object && IsPathKey(it.key()));
+    }
+  }
+
+ private:
+  const plan::Plan& plan_;
+  std::filesystem::path journal_;
+  const plan::VarLookup& vars_;
+  std::vector<Diagnostic>& out_;
+};
+
 }  // namespace
+
+std::vector<Diagnostic> CheckPathsOutsideJournal(const plan::Plan& p,
+                                                 const std::filesystem::path& journal_dir,
+                                                 const plan::VarLookup& vars) {
+  std::vector<Diagnostic> out;
+  std::error_code ignored;
+  const std::filesystem::path absolute_journal = std::filesystem::absolute(journal_dir, ignored);
+  std::filesystem::path journal = std::filesystem::weakly_canonical(absolute_journal, ignored);
+  if (journal.empty()) journal = absolute_journal.lexically_normal();
+  const std::filesystem::path plan_dir =
+      std::filesystem::absolute(p.source_file, ignored).parent_path();
+  JournalPathCheck check(p, journal, vars, out);
+  std::map<std::string, std::filesystem::path> roots;  // file targets: where their paths start
+  for (const auto& [name, target] : p.targets) {
+    if (!HasFilePaths(target.type)) continue;
+    const nlohmann::json& path = target.config.value.contains("path")
+                                     ? target.config.value["path"]
+                                     : nlohmann::json();
+    check.Walk(target.config, path, nlohmann::json::json_pointer("/path"), plan_dir, true);
+    if (target.type == "file" && path.is_string()) {
+      if (auto root = check.Resolve(path.get<std::string>(), plan_dir)) roots[name] = *root;
+    }
+  }
+  auto check_action = [&](const plan::Action& action) {
+    const auto target = p.targets.find(action.target);
+    if (target == p.targets.end() || !HasFilePaths(target->second.type)) return;
+    const auto root = roots.find(action.target);
+    const bool in_root = action.kind == "file" && root != roots.end();
+    check.Walk(action.params, action.params.value, nlohmann::json::json_pointer(),
+               in_root ? root->second : plan_dir, false);
+  };
+  for (const plan::Step& step : p.steps) {
+    check_action(step.action);
+    if (step.check) check_action(*step.check);
+  }
+  return out;
+}
 
 std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action) {
   static const plan::Target kNoTarget;
@@ -107,12 +225,20 @@ std::vector<Diagnostic> CheckParsedPlan(const plan::Plan& p, const adapters::Reg
 }
 
 PlanCheck CheckPlanText(std::string_view text, const std::string& source_file,
-                        const adapters::Registry& registry, const plan::VarLookup& vars) {
+                        const adapters::Registry& registry, const plan::VarLookup& vars,
+                        const std::filesystem::path& journal_dir) {
   PlanCheck result;
   plan::ParseOutcome parsed = plan::ParsePlan(text, source_file);
   result.diagnostics = std::move(parsed.diagnostics);
   if (!parsed.ok()) return result;
   std::vector<Diagnostic> more = CheckParsedPlan(*parsed.plan, registry, vars);
+  if (!journal_dir.empty()) {
+    std::vector<Diagnostic> paths = CheckPathsOutsideJournal(*parsed.plan, journal_dir, vars);
+    more.insert(more.end(), paths.begin(), paths.end());
+    std::stable_sort(more.begin(), more.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.loc.line, a.loc.col) < std::tie(b.loc.line, b.loc.col);
+    });
+  }
   const bool has_error = std::any_of(more.begin(), more.end(), [](const Diagnostic& d) {
     return d.severity == Diagnostic::Severity::kError;
   });

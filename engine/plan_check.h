@@ -4,6 +4,7 @@
 // earlier baseline step on the same target). Nothing here touches a target or the journal.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,8 +22,23 @@ struct PlanCheck {
   bool ok() const { return plan.has_value(); }
 };
 
+// With a non-empty `journal_dir`, also refuses every path of the plan that resolves into the
+// journal directory (see CheckPathsOutsideJournal).
 PlanCheck CheckPlanText(std::string_view text, const std::string& source_file,
-                        const adapters::Registry& registry, const plan::VarLookup& vars);
+                        const adapters::Registry& registry, const plan::VarLookup& vars,
+                        const std::filesystem::path& journal_dir = {});
+
+// An error for every file path of the plan that resolves into `journal_dir`: a target's
+// `path` and an action's `path`, `to`, `from` and `file` (SQLite, PostgreSQL, DynamoDB, file
+// and JSON-store targets), resolved as the adapters resolve them (against the plan's folder,
+// a file target's action paths against its root), `${VAR}` expanded from `vars`, and symlinks
+// followed as far as the path exists. A plan writing a backup over a journal file, or
+// restoring a database from one, would corrupt another run (a reader then sees exit 4), so
+// this is refused before any run is created. Not checked: paths holding a
+// `${steps...}` reference (known only while the run goes), URLs (s3://), command arguments.
+std::vector<plan::Diagnostic> CheckPathsOutsideJournal(const plan::Plan& plan,
+                                                       const std::filesystem::path& journal_dir,
+                                                       const plan::VarLookup& vars);
 
 // The same checks for a plan already parsed (used on resume for the journaled plan).
 std::vector<plan::Diagnostic> CheckParsedPlan(const plan::Plan& plan,
