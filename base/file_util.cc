@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,36 +53,55 @@ void StartWritebackAsItGrows(int fd, std::uint64_t written, std::uint64_t* start
   *started = written;
 }
 
+Result<ExclusiveFile> CreateExclusiveFile(const std::filesystem::path& target,
+                                          std::string_view suffix, unsigned int mode) {
+  constexpr int kTries = 8;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    std::uint64_t random = 0;
+    if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+      return Errno("getrandom for a temp name", target);
+    }
+    std::filesystem::path path = fmt::format("{}.{:016x}{}", target.string(), random, suffix);
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) {
+      if (errno == EEXIST) continue;
+      return Errno("create", path);
+    }
+    if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
+      Status s = Errno("chmod", path);
+      ::unlink(path.c_str());
+      return s;
+    }
+    return ExclusiveFile{std::move(fd), std::move(path)};
+  }
+  return Status::IOError(
+      fmt::format("{}: create: {} random temp names in a row were taken", target.string(), kTries));
+}
+
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
                            unsigned int mode) {
-  const std::filesystem::path tmp = path.string() + ".tmp-backout";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("create", tmp);
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
-    Status s = Errno("chmod", tmp);
-    ::close(fd);
+  Result<ExclusiveFile> created = CreateExclusiveFile(path, ".tmp-backout", mode);
+  if (!created.ok()) return created.status();
+  const std::filesystem::path tmp = created->path;
+  UniqueFd fd = std::move(created->fd);
+  auto fail = [&](std::string_view what) {
+    Status s = Errno(what, tmp);
+    fd.Reset();
     ::unlink(tmp.c_str());
     return s;
-  }
+  };
   std::size_t done = 0;
   while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    const ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status s = Errno("write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
+      return fail("write");
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    Status s = Errno("fsync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  ::close(fd);
+  if (::fsync(fd.get()) != 0) return fail("fsync");
+  if (::close(fd.Release()) != 0) return fail("close");
+  // rename() replaces `path` itself even when it is a symlink: the link is never followed.
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Status s = Errno("rename into place", path);
     ::unlink(tmp.c_str());

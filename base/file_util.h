@@ -19,12 +19,6 @@ namespace backout {
 
 Result<std::string> ReadFileToString(const std::filesystem::path& path);
 
-// The new file gets exactly `mode` (umask does not apply), so a caller can keep the mode of
-// the file it replaces. The temp file is `path` + ".tmp-backout"; one left by a crash is
-// replaced by the next write to the same path.
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
-                           unsigned int mode = 0600);
-
 // fsync of a file or directory by path.
 Status SyncPath(const std::filesystem::path& path);
 
@@ -48,10 +42,32 @@ class UniqueFd {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
   }
+  // Gives up ownership without closing (for a caller that closes it to see close's error).
+  int Release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;
 };
+
+// A new, empty file beside `target` ("TARGET.<16 random hex digits>SUFFIX", mode `mode`
+// whatever the umask), created with O_CREAT | O_EXCL | O_NOFOLLOW and open for writing.
+// Every file backout writes is built this way and then renamed over its final name, because a
+// fixed temp name ("TARGET.tmp") lets anyone who can write the folder plant a symlink there
+// and have us overwrite (and chmod) the file it points to; O_EXCL fails on any existing name,
+// a symlink included, and the random part means no name can be planted in advance. A name
+// taken by chance is retried with new random digits.
+struct ExclusiveFile {
+  UniqueFd fd;
+  std::filesystem::path path;
+};
+Result<ExclusiveFile> CreateExclusiveFile(const std::filesystem::path& target,
+                                          std::string_view suffix, unsigned int mode = 0600);
+
+// The new file gets exactly `mode` (umask does not apply), so a caller can keep the mode of
+// the file it replaces. The temp file is CreateExclusiveFile(path, ".tmp-backout"); one left
+// by a crash stays as garbage beside the file (safe to delete).
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           unsigned int mode = 0600);
 
 // Asks the kernel to start writing bytes [offset, offset + length) of the open file `fd` to
 // disk now (sync_file_range SYNC_FILE_RANGE_WRITE), without waiting. A large file written

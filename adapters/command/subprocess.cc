@@ -69,8 +69,10 @@ Result<UniqueFd> OpenDevNull() {
 
 Result<UniqueFd> OpenLog(const std::filesystem::path& path) {
   // Appending: if the same attempt is run again (a resume after a crash), both runs' output
-  // stays for the post-mortem.
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // stays for the post-mortem. Never through a link: a log is appended to in place (no
+  // temp-and-rename), so O_NOFOLLOW is what keeps a planted symlink from aiming it elsewhere.
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus(fmt::format("cannot open log {}", path.string()), errno);
   return UniqueFd(fd);
 }

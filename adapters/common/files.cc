@@ -58,16 +58,19 @@ Status CheckRecordedDigest(const nlohmann::json& spec, std::string_view subject,
 }
 
 StreamedFile::StreamedFile(fs::path path, std::string_view temp_suffix)
-    : path_(std::move(path)), temp_(path_.string() + std::string(temp_suffix)) {}
+    : path_(std::move(path)), temp_suffix_(temp_suffix) {}
 
 StreamedFile::~StreamedFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(temp_.c_str());
+  if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
 }
 
 Status StreamedFile::Open() {
-  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  return fd_ < 0 ? ErrnoError("cannot create", temp_) : Status::Ok();
+  Result<ExclusiveFile> created = CreateExclusiveFile(path_, temp_suffix_);
+  if (!created.ok()) return created.status();
+  temp_ = std::move(created->path);
+  fd_ = created->fd.Release();
+  return Status::Ok();
 }
 
 Status StreamedFile::Append(std::string_view bytes) {

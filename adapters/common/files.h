@@ -40,8 +40,9 @@ Status CheckRecordedDigest(const nlohmann::json& spec, std::string_view subject,
                            const std::string& sha256);
 
 // A file written front to back that appears complete or not at all, hashed on the way: the
-// bytes go to PATH + `temp_suffix` (mode 0600; one left by an attempt that crashed is started
-// over), whose writeback starts as it grows; Commit() fsyncs it, renames it over PATH and
+// bytes go to a new file CreateExclusiveFile(PATH, `temp_suffix`) (mode 0600, an unpredictable
+// name, never an existing file or link; one left by an attempt that crashed stays as
+// garbage), whose writeback starts as it grows; Commit() fsyncs it, renames it over PATH and
 // fsyncs the folder. Destroyed before Commit() succeeds, it removes the temp file. For exports
 // and backups too large to hold in memory, which WriteFileAtomically would need.
 class StreamedFile {
@@ -58,7 +59,8 @@ class StreamedFile {
 
  private:
   std::filesystem::path path_;
-  std::filesystem::path temp_;
+  std::string temp_suffix_;
+  std::filesystem::path temp_;  // set by Open()
   int fd_ = -1;
   bool committed_ = false;
   Sha256Stream hash_;

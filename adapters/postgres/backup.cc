@@ -19,8 +19,9 @@
 //     rows       u64, the row count COPY reported
 //   trailer      'E' + u32 number of tables
 //
-// Both kinds of file are written as NAME.partial (mode 0600), fsynced, renamed, and the
-// directory fsynced: a crash leaves either no file or the complete one.
+// Both kinds of file are written as NAME.<random>.partial (mode 0600, created exclusively),
+// fsynced, renamed, and the directory fsynced: a crash leaves either no file or the complete
+// one.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -310,12 +311,12 @@ Result<json> BackupWithPgDump(const ActionContext& context, bool schema_only) {
   BACKOUT_RETURN_IF_ERROR(BeginSnapshot(context, "backup"));
   Result<PgResult> snapshot = context.Exec("SELECT pg_export_snapshot()", "backup");
   if (!snapshot.ok()) return snapshot.status();
-  const fs::path partial = final_path->string() + ".partial";
-  RemoveQuietly(partial);
-  // Created here so that the dump (all the data of the database) is private from the start.
-  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("backup: cannot create", partial);
-  ::close(fd);
+  // Created here so that the dump (all the data of the database) is private from the start,
+  // under a new unpredictable name that cannot be a planted link (CreateExclusiveFile).
+  Result<ExclusiveFile> created = CreateExclusiveFile(*final_path, ".partial");
+  if (!created.ok()) return created.status().WithContext("backup");
+  const fs::path partial = created->path;
+  created->fd.Reset();
   std::vector<std::string> args = {"--format=custom", "--file=" + partial.string(),
                                    "--snapshot=" + *Value(snapshot->get(), 0, 0)};
   if (schema_only) args.push_back("--schema-only");

@@ -25,10 +25,8 @@ using nlohmann::json;
 
 }  // namespace
 
-// Removes `path` and the files SQLite keeps beside a database, where they exist. For a
-// `.partial` file of the same name left by an earlier attempt that crashed, and for our own
-// after a failure (a stale -journal or -wal next to a new file of the same name would be
-// taken as the new file's own), and for a rehearsal's copy.
+// Removes `path` and the files SQLite keeps beside a database, where they exist: for our own
+// `.partial` file after a failure, and for a rehearsal's copy.
 void RemoveWithSideFiles(const fs::path& path) {
   std::error_code ignored;  // nothing there is the usual case
   fs::remove(path, ignored);
@@ -37,15 +35,6 @@ void RemoveWithSideFiles(const fs::path& path) {
 }
 
 namespace {
-
-// Creates `path` empty with mode 0600 (SQLite then writes into the file as it finds it): a
-// backup holds all the data of the database and must not be readable by other users.
-Status CreatePrivateFile(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("backup: cannot create", path);
-  ::close(fd);
-  return Status::Ok();
-}
 
 // Copying the database onto itself would replace it (backup) or wait on its own lock
 // (restore); refuse before touching anything.
@@ -88,7 +77,7 @@ Status CopyWithBackupApi(Connection& live, const fs::path& path, const ActionCon
   return copy.Exec("PRAGMA journal_mode=DELETE", "backup");
 }
 
-// Copies `live` (holding a read snapshot) into a new file at `path`. Returns the copy's
+// Copies `live` (holding a read snapshot) into the new empty file at `path`. Returns the copy's
 // digest when the copy computed it.
 //
 // A database in rollback-journal mode is copied as the bytes of its file, hashed as they
@@ -96,7 +85,6 @@ Status CopyWithBackupApi(Connection& live, const fs::path& path, const ActionCon
 // per call and the hash would read the copy again.
 Result<std::optional<FileDigest>> WriteBackupFile(Connection& live, const fs::path& path,
                                                   const ActionContext& context) {
-  BACKOUT_RETURN_IF_ERROR(CreatePrivateFile(path));
   Result<bool> wal = UsesWal(live);
   if (!wal.ok()) return wal.status();
   if (*wal) {
@@ -110,7 +98,7 @@ Result<std::optional<FileDigest>> WriteBackupFile(Connection& live, const fs::pa
 
 // Makes the finished `partial` file durable under its final name and returns its digest
 // (`digest`, or computed now when the copy did not). A crash before the rename leaves only
-// the .partial (the next attempt removes it); after it, the complete file. A file still to
+// the .partial (garbage, safe to delete); after it, the complete file. A file still to
 // hash is hashed while it is being synced: the fsync waits on the disk, the hash on the CPU
 // (the pages are still in the page cache), so the checksum costs little on top of the sync.
 Result<FileDigest> Publish(const fs::path& partial, const fs::path& final_path,
@@ -162,8 +150,13 @@ Result<json> RunBackup(const ActionContext& context) {
   Result<fs::path> final_path = BackupPath(context);
   if (!final_path.ok()) return final_path.status();
   BACKOUT_RETURN_IF_ERROR(RequireOtherFile(*final_path, context, "backup"));
-  const fs::path partial = final_path->string() + ".partial";
-  RemoveWithSideFiles(partial);
+  // Created empty here, mode 0600 (a backup holds all the data of the database), under a new
+  // unpredictable name that cannot be a planted link (CreateExclusiveFile); SQLite and the
+  // page copy then write into it as they find it.
+  Result<ExclusiveFile> created = CreateExclusiveFile(*final_path, ".partial");
+  if (!created.ok()) return created.status().WithContext("backup");
+  const fs::path partial = created->path;
+  created->fd.Reset();
   Result<std::optional<FileDigest>> copied = WriteBackupFile(*live, partial, context);
   live.reset();  // ends the snapshot: writers need not wait for the fsync (and the hashing)
   Result<FileDigest> digest =
