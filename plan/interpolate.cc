@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/quote.h"
+
 namespace backout::plan {
 
 namespace {
@@ -12,6 +14,8 @@ using nlohmann::json;
 
 constexpr std::string_view kStepsPrefix = "steps.";
 constexpr std::string_view kOutputsInfix = ".outputs.";
+constexpr std::string_view kSqlPrefix = "sql:";
+constexpr std::string_view kShellPrefix = "sh:";
 // Longest part of a malformed reference quoted in an error (plan strings can be whole scripts).
 constexpr std::size_t kMaxQuoted = 60;
 
@@ -62,6 +66,18 @@ Result<Reference> ParseReference(std::string_view text, std::size_t offset,
                                  std::string_view body) {
   Reference ref;
   ref.offset = offset;
+  if (body.starts_with(kSqlPrefix)) {
+    ref.quoting = Reference::Quoting::kSql;
+    body.remove_prefix(kSqlPrefix.size());
+  } else if (body.starts_with(kShellPrefix)) {
+    ref.quoting = Reference::Quoting::kShell;
+    body.remove_prefix(kShellPrefix.size());
+  } else if (const std::size_t colon = body.find(':'); colon != std::string_view::npos) {
+    return Malformed(text, offset,
+                     fmt::format("unknown quoting '{}:'; expected 'sql:' (an SQL string "
+                                 "literal) or 'sh:' (a shell word)",
+                                 body.substr(0, std::min(colon, kMaxQuoted))));
+  }
   if (body.empty()) return Malformed(text, offset, "empty name");
   if (body == "steps" || body.starts_with(kStepsPrefix)) {
     const std::string_view rest = body.substr(std::min(body.size(), kStepsPrefix.size()));
@@ -150,15 +166,45 @@ Result<std::string> OutputAsText(const Reference& ref, const json& value) {
   return value.dump();
 }
 
+Result<std::string> Quoted(const Reference& ref, std::string_view value) {
+  switch (ref.quoting) {
+    case Reference::Quoting::kNone: return std::string(value);
+    case Reference::Quoting::kSql: return QuoteSqlLiteral(value);
+    case Reference::Quoting::kShell: return QuoteShellWord(value);
+  }
+  return std::string(value);
+}
+
 Result<std::string> PieceText(const Piece& piece, const Lookups& lookups,
                               std::vector<std::string>* secrets_out) {
   if (!piece.ref) return piece.literal;
-  if (piece.ref->kind == Reference::Kind::kVariable) {
-    return LookUpVariable(*piece.ref, lookups, secrets_out);
+  const Reference& ref = *piece.ref;
+  if (ref.kind == Reference::Kind::kVariable) {
+    Result<std::string> value = LookUpVariable(ref, lookups, secrets_out);
+    if (!value.ok() || ref.quoting == Reference::Quoting::kNone) return value;
+    Result<std::string> quoted = Quoted(ref, *value);
+    if (!quoted.ok()) {
+      return Status::InvalidArgument(
+          fmt::format("environment variable {}: {}", ref.name, quoted.status().message()));
+    }
+    // The quoted text differs from the value when the value holds a quote; the journal must
+    // see neither.
+    if (secrets_out != nullptr && !value->empty() &&
+        std::find(secrets_out->begin(), secrets_out->end(), *quoted) == secrets_out->end()) {
+      secrets_out->push_back(*quoted);
+    }
+    return quoted;
   }
-  Result<json> value = LookUpOutput(*piece.ref, lookups);
+  Result<json> value = LookUpOutput(ref, lookups);
   if (!value.ok()) return value.status();
-  return OutputAsText(*piece.ref, *value);
+  Result<std::string> text = OutputAsText(ref, *value);
+  if (!text.ok()) return text;
+  Result<std::string> quoted = Quoted(ref, *text);
+  if (!quoted.ok()) {
+    return Status::InvalidArgument(fmt::format("step '{}' output '{}': {}", ref.name,
+                                               ref.output_path, quoted.status().message()));
+  }
+  return quoted;
 }
 
 Result<json> ExpandAt(const json& node, const json::json_pointer& where, const Lookups& lookups,
@@ -188,6 +234,31 @@ Result<json> ExpandAt(const json& node, const json::json_pointer& where, const L
 
 }  // namespace
 
+Result<std::string> QuoteSqlLiteral(std::string_view value) {
+  if (value.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("a value holding a NUL byte cannot be an SQL literal");
+  }
+  return QuoteByDoubling(value, '\'');
+}
+
+Result<std::string> QuoteShellWord(std::string_view value) {
+  if (value.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("a value holding a NUL byte cannot be a shell word");
+  }
+  // Inside '...' the shell takes every byte literally, newlines included; only ' itself
+  // cannot appear, so each one closes the quote, adds an escaped quote and reopens it.
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
 Result<std::vector<Reference>> FindReferences(std::string_view text) {
   Result<std::vector<Piece>> pieces = Split(text);
   if (!pieces.ok()) return pieces.status();
@@ -203,7 +274,8 @@ Result<json> Expand(std::string_view text, const Lookups& lookups,
   Result<std::vector<Piece>> pieces = Split(text);
   if (!pieces.ok()) return pieces.status();
   if (pieces->size() == 1 && (*pieces)[0].ref &&
-      (*pieces)[0].ref->kind == Reference::Kind::kStepOutput) {
+      (*pieces)[0].ref->kind == Reference::Kind::kStepOutput &&
+      (*pieces)[0].ref->quoting == Reference::Quoting::kNone) {
     return LookUpOutput(*(*pieces)[0].ref, lookups);
   }
   std::string out;

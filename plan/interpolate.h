@@ -6,6 +6,16 @@
 //                                 into nested outputs (tables.images.rows)
 // `$${` is a literal `${`. Anything else after `${` is an error.
 //
+// Either form may carry a quoting prefix, for values pasted into SQL or shell text, where
+// a bare value is code (a quote, a `;` or a newline in it would end the literal and start a
+// statement or a command):
+//   ${sql:NAME}  ${sql:steps.ID.outputs.PATH}  one SQL string literal: '...' with every '
+//                                              doubled ('it''s'); for PostgreSQL this relies
+//                                              on standard_conforming_strings (on by default)
+//   ${sh:NAME}   ${sh:steps.ID.outputs.PATH}   one POSIX shell word: '...' with every ' as
+//                                              '\'' (it'\''s)
+// A value holding a NUL byte cannot be quoted and is an error.
+//
 // Expansion is pure: values come from the two lookups the caller passes in.
 #pragma once
 
@@ -23,7 +33,9 @@ namespace backout::plan {
 
 struct Reference {
   enum class Kind { kVariable, kStepOutput };
+  enum class Quoting { kNone, kSql, kShell };
   Kind kind = Kind::kVariable;
+  Quoting quoting = Quoting::kNone;
   std::string name;         // variable name, or the step id
   std::string output_path;  // for kStepOutput: "path" or "tables.images.rows"
   std::size_t offset = 0;   // byte offset of "${" in the string
@@ -40,10 +52,15 @@ struct Lookups {
       step_output;
 };
 
-// Expands every reference in `text`. When `text` is exactly one step-output reference, the
-// output's JSON value is returned as is (a number stays a number); otherwise the result is a
-// string. Values of expanded variables are appended to `secrets_out` (when given) so callers
-// can keep them out of the journal and logs.
+// `value` as one SQL string literal / one shell word (see above); InvalidArgument for a NUL.
+Result<std::string> QuoteSqlLiteral(std::string_view value);
+Result<std::string> QuoteShellWord(std::string_view value);
+
+// Expands every reference in `text`. When `text` is exactly one unquoted step-output
+// reference, the output's JSON value is returned as is (a number stays a number); otherwise
+// the result is a string. Values of expanded variables are appended to `secrets_out` (when
+// given), and for a quoted reference the quoted text too (a value with a quote in it reads
+// differently once quoted), so callers can keep both out of the journal and logs.
 Result<nlohmann::json> Expand(std::string_view text, const Lookups& lookups,
                               std::vector<std::string>* secrets_out);
 

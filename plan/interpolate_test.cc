@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
+#include <optional>
 
 namespace backout::plan {
 namespace {
@@ -60,7 +62,83 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"${1ABC}", "'${1ABC}' at offset 0: a variable name"},
         MalformedCase{"${DATABASE-URL}", "'${DATABASE-URL}'"},
         MalformedCase{"${A B}", "'${A B}'"},
-        MalformedCase{"ok ${A} then ${", "at offset 13: missing '}'"}));
+        MalformedCase{"ok ${A} then ${", "at offset 13: missing '}'"},
+        MalformedCase{"${url:A}", "unknown quoting 'url:'"},
+        MalformedCase{"${sql:}", "empty name"},
+        MalformedCase{"${sh:1A}", "a variable name"},
+        MalformedCase{"${sql:steps.x}", "expected ${steps.ID.outputs.NAME}"}));
+
+TEST(FindReferencesTest, QuotingPrefixIsKeptApartFromTheName) {
+  Result<std::vector<Reference>> refs =
+      FindReferences("${sql:NAME} ${sh:steps.b.outputs.path} ${PLAIN}");
+  ASSERT_TRUE(refs.ok()) << refs.status().ToString();
+  ASSERT_EQ(refs->size(), 3u);
+  EXPECT_EQ((*refs)[0].name, "NAME");
+  EXPECT_EQ((*refs)[0].quoting, Reference::Quoting::kSql);
+  EXPECT_EQ((*refs)[1].kind, Reference::Kind::kStepOutput);
+  EXPECT_EQ((*refs)[1].name, "b");
+  EXPECT_EQ((*refs)[1].quoting, Reference::Quoting::kShell);
+  EXPECT_EQ((*refs)[2].quoting, Reference::Quoting::kNone);
+}
+
+// What an SQL string literal means: the inverse of QuoteSqlLiteral, as an SQL lexer reads it.
+// nullopt when `text` is not exactly one literal (the literal ends early: injection).
+std::optional<std::string> ReadSqlLiteral(std::string_view text) {
+  if (text.size() < 2 || text.front() != '\'' || text.back() != '\'') return std::nullopt;
+  std::string out;
+  for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] == '\'') {
+      if (i + 2 >= text.size() || text[i + 1] != '\'') return std::nullopt;
+      ++i;
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+const std::vector<std::string> kHostileValues = {
+    "plain",
+    "it's",
+    "'; DROP TABLE users; --",
+    "a\nb;\nDELETE FROM t;",
+    "''''",
+    "'",
+    "$(touch /tmp/pwned) `id` ${HOME} \\ \" ; ' \n",
+    "",
+};
+
+TEST(QuoteTest, SqlLiteralHoldsAnyValueAsOneLiteral) {
+  for (const std::string& value : kHostileValues) {
+    Result<std::string> quoted = QuoteSqlLiteral(value);
+    ASSERT_TRUE(quoted.ok()) << value;
+    EXPECT_EQ(ReadSqlLiteral(*quoted), value) << *quoted;
+  }
+  EXPECT_EQ(*QuoteSqlLiteral("it's"), "'it''s'");
+}
+
+TEST(QuoteTest, ShellWordHoldsAnyValueAsOneWord) {
+  EXPECT_EQ(*QuoteShellWord("it's"), "'it'\\''s'");
+  // The real shell is the judge: printf gets exactly one argument, byte for byte the value.
+  for (const std::string& value : kHostileValues) {
+    Result<std::string> quoted = QuoteShellWord(value);
+    ASSERT_TRUE(quoted.ok()) << value;
+    const std::string script = "set -- " + *quoted + "; printf '%s|%d' \"$1\" $#";
+    Result<std::string> sh_quoted = QuoteShellWord(script);
+    FILE* pipe = ::popen(("/bin/sh -c " + *sh_quoted).c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string out;
+    char buffer[256];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    ASSERT_EQ(::pclose(pipe), 0) << script;
+    EXPECT_EQ(out, value + "|1") << script;
+  }
+}
+
+TEST(QuoteTest, NulByteIsRefused) {
+  const std::string nul("a\0b", 3);
+  EXPECT_EQ(QuoteSqlLiteral(nul).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(QuoteShellWord(nul).status().code(), Code::kInvalidArgument);
+}
 
 TEST(MalformedReferenceTest, LongTextIsCutInTheMessage) {
   const std::string text = "${" + std::string(500, 'A');
@@ -118,6 +196,34 @@ TEST_F(ExpandTest, VariableValuesAreRecordedAsSecrets) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out, "dsn=postgres://u:hunter2@db user=ann again=ann");
   EXPECT_EQ(secrets_, (std::vector<std::string>{"postgres://u:hunter2@db", "ann"}));
+}
+
+TEST_F(ExpandTest, QuotedVariableIsOneLiteralAndBothFormsAreSecrets) {
+  variables_["PW"] = "pa'ss;\nDROP TABLE t;--";
+  Result<json> out = Run("SELECT ${sql:PW}; echo ${sh:PW}");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "SELECT 'pa''ss;\nDROP TABLE t;--'; echo 'pa'\\''ss;\nDROP TABLE t;--'");
+  EXPECT_EQ(secrets_, (std::vector<std::string>{"pa'ss;\nDROP TABLE t;--",
+                                                "'pa''ss;\nDROP TABLE t;--'",
+                                                "'pa'\\''ss;\nDROP TABLE t;--'"}));
+}
+
+TEST_F(ExpandTest, QuotedStepOutputIsAlwaysText) {
+  outputs_["backup:path"] = "/b/it's.db";
+  Result<json> out = Run("${sql:steps.backup.outputs.path}");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "'/b/it''s.db'");
+  out = Run("${sh:steps.backup.outputs.bytes}");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "'4096'");  // a number quoted is a string, not a number
+  EXPECT_TRUE(secrets_.empty());  // step outputs are journaled already: no secrets
+}
+
+TEST_F(ExpandTest, QuotingANulIsAnErrorNamingTheVariable) {
+  variables_["BIN"] = std::string("a\0b", 3);
+  Result<json> out = Run("${sql:BIN}");
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(out.status().message(), HasSubstr("environment variable BIN: "));
 }
 
 TEST_F(ExpandTest, EmptyVariableExpandsButIsNoSecret) {

@@ -5,6 +5,8 @@
 #include <bit>
 #include <optional>
 
+#include "base/quote.h"
+
 namespace backout::adapters::sqlite {
 namespace {
 
@@ -125,15 +127,7 @@ std::string Show(const json& value) {
 
 }  // namespace
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char ch : name) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  out += '"';
-  return out;
-}
+std::string QuoteIdentifier(std::string_view name) { return QuoteByDoubling(name, '"'); }
 
 Result<bool> TableExists(Connection& db, std::string_view name) {
   const std::string what = fmt::format("looking up table '{}'", name);
