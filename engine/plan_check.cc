@@ -166,12 +166,14 @@ std::vector<Diagnostic> CheckPathsOutsideJournal(const plan::Plan& p,
   std::map<std::string, std::filesystem::path> roots;  // file targets: where their paths start
   for (const auto& [name, target] : p.targets) {
     if (!HasFilePaths(target.type)) continue;
-    const nlohmann::json& path = target.config.value.contains("path")
-                                     ? target.config.value["path"]
-                                     : nlohmann::json();
-    check.Walk(target.config, path, nlohmann::json::json_pointer("/path"), plan_dir, true);
-    if (target.type == "file" && path.is_string()) {
-      if (auto root = check.Resolve(path.get<std::string>(), plan_dir)) roots[name] = *root;
+    // A database file or a json_store folder is `path`; a file target's folder is `root`.
+    for (const char* key : {"path", "root"}) {
+      const nlohmann::json& path =
+          target.config.value.contains(key) ? target.config.value[key] : nlohmann::json();
+      check.Walk(target.config, path, nlohmann::json::json_pointer() / key, plan_dir, true);
+      if (target.type == "file" && path.is_string()) {
+        if (auto root = check.Resolve(path.get<std::string>(), plan_dir)) roots[name] = *root;
+      }
     }
   }
   auto check_action = [&](const plan::Action& action) {

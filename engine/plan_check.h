@@ -29,7 +29,7 @@ PlanCheck CheckPlanText(std::string_view text, const std::string& source_file,
                         const std::filesystem::path& journal_dir = {});
 
 // An error for every file path of the plan that resolves into `journal_dir`: a target's
-// `path` and an action's `path`, `to`, `from` and `file` (SQLite, PostgreSQL, DynamoDB, file
+// `path` or `root` and an action's `path`, `to`, `from` and `file` (SQLite, PostgreSQL, DynamoDB, file
 // and JSON-store targets), resolved as the adapters resolve them (against the plan's folder,
 // a file target's action paths against its root), `${VAR}` expanded from `vars`, and symlinks
 // followed as far as the path exists. A plan writing a backup over a journal file, or
