@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -168,24 +170,35 @@ TEST_F(FileAdapterTest, RestoreNeedsItsSourceAndChecksItsDigest) {
 }
 
 TEST_F(FileAdapterTest, AWriteLeavesTheOldFileUntilTheNewOneIsComplete) {
-  // A stale temp file of a crashed attempt does not matter: it is replaced, then renamed.
+  // A stale temp file at the old fixed name (a crashed attempt's, or a planted one) is
+  // neither reused nor removed: the new temp file has a name of its own.
   Write(root_ / ".env.tmp-backout", "half a fi");
   Write(root_ / ".env.backup", "DATABASE_TYPE=file\n");
   const Outcome out = RunFile({{"restore", {{"from", ".env.backup"}, {"to", ".env"}}}});
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_EQ(Read(root_ / ".env"), "DATABASE_TYPE=file\n");
-  EXPECT_THAT(Listing(root_), ElementsAre(".env", ".env.backup"));
+  EXPECT_EQ(Read(root_ / ".env.tmp-backout"), "half a fi");
+  EXPECT_THAT(Listing(root_), ElementsAre(".env", ".env.backup", ".env.tmp-backout"));
 }
 
 TEST_F(FileAdapterTest, AFailedWriteChangesNothing) {
   Write(root_ / ".env.backup", "DATABASE_TYPE=file\n");
-  // A directory where the temp file must go: creating the temp file fails (as root too).
-  fs::create_directories(root_ / ".env.tmp-backout/blocker");
+  // A real write failure, as root too: a file size limit below the new file's size makes
+  // write() fail with EFBIG (SIGXFSZ ignored so that it is an error, not a kill).
+  struct rlimit old_limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore {}, old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit tiny = old_limit;
+  tiny.rlim_cur = 4;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
   const Outcome out = RunFile({{"restore", {{"from", ".env.backup"}, {"to", ".env"}}}});
-  EXPECT_EQ(out.status.code(), Code::kIOError);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  EXPECT_EQ(out.status.code(), Code::kIOError) << out.status.ToString();
   EXPECT_EQ(Read(root_ / ".env"), kEnv);
-  EXPECT_THAT(Listing(root_), ElementsAre(".env", ".env.backup", ".env.tmp-backout",
-                                          ".env.tmp-backout/blocker"));
+  EXPECT_THAT(Listing(root_), ElementsAre(".env", ".env.backup"));  // the temp file removed
 }
 
 // ---- paths ---------------------------------------------------------------------------------

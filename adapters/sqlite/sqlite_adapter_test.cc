@@ -311,14 +311,22 @@ TEST_F(SqliteAdapterTest, BackupOfWalDatabaseIsOneSelfContainedFile) {
   EXPECT_EQ(RawDb(path).Integer("SELECT count(*) FROM media"), 3);
 }
 
-TEST_F(SqliteAdapterTest, BackupReplacesLeftoversOfAnInterruptedAttempt) {
+TEST_F(SqliteAdapterTest, BackupNeverWritesThroughFilesOrLinksAtOldPartialNames) {
+  // What an interrupted attempt of the old fixed-name scheme left, and a planted link: the
+  // copy goes to a new file of its own, and neither is followed, reused or removed.
   const fs::path final_path = dir_ / "out" / "copy.db";
   fs::create_directories(final_path.parent_path());
   std::ofstream(final_path.string() + ".partial") << "half a copy";
   std::ofstream(final_path.string() + ".partial-journal") << "stale journal";
+  std::ofstream(dir_ / "victim") << "victim";
+  fs::create_symlink(dir_ / "victim", final_path.string() + ".0000000000000000.partial");
   Backup("out/copy.db");
-  EXPECT_EQ(FilesIn(final_path.parent_path()), std::vector<fs::path>{final_path});
   EXPECT_EQ(RawDb(final_path).Integer("SELECT count(*) FROM images"), 100);
+  EXPECT_EQ(FilesIn(final_path.parent_path()).size(), 4u);  // copy.db and the three above
+  std::ifstream partial(final_path.string() + ".partial");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(partial), {}), "half a copy");
+  std::ifstream victim(dir_ / "victim");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(victim), {}), "victim");
 }
 
 TEST_F(SqliteAdapterTest, BackupOrRestoreOntoTheDatabaseItselfIsRefused) {
