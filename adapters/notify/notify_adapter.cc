@@ -201,7 +201,10 @@ Status ToStdout(const std::string& line) {
 Status AppendToFile(const fs::path& path, const std::string& line) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  // Appended in place (a log shared by runs), so no temp-and-rename: O_NOFOLLOW is what keeps
+  // a symlink planted at the name from aiming the write at another file.
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Status::IOError(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
   }

@@ -119,6 +119,16 @@ TEST_F(NotifyAdapterTest, FileIsAppendedRelativeToThePlanDirectory) {
   EXPECT_EQ(first.outputs["delivered"], true);
 }
 
+TEST_F(NotifyAdapterTest, FileIsNeverAppendedThroughALink) {
+  testing::WriteFile(dir_.path() / "victim", "victim\n");
+  fs::create_directories(dir_.path() / "notes");
+  fs::create_symlink(dir_.path() / "victim", dir_.path() / "notes" / "incident.log");
+  const Outcome out =
+      Run({{"message", "m"}, {"to", {{"file", "notes/incident.log"}}}, {"required", true}});
+  EXPECT_EQ(out.status.code(), Code::kIOError) << out.status.ToString();
+  EXPECT_EQ(testing::ReadFile(dir_.path() / "victim"), "victim\n");
+}
+
 TEST_F(NotifyAdapterTest, UnwritableFileFailsTheStepOnlyWhenRequired) {
   testing::WriteFile(dir_.path() / "blocker", "a file where a directory should be");
   const json params = {{"message", "m"}, {"to", {{"file", "blocker/incident.log"}}}};
