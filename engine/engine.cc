@@ -65,6 +65,14 @@ class StepRunner {
       return {target_config.status().WithContext("target " + served.target->name), {}};
     }
     if (!params.ok()) return {params.status(), {}};
+    // Validation refused the plan's own paths into the journal; one made of step outputs is
+    // known only now, and must not overwrite another run's journal files either.
+    if (std::optional<std::string> into = PathIntoJournal(
+            served.adapter_type, action.kind, *target_config, *params,
+            std::filesystem::path(session_.state().start.plan_file).parent_path(),
+            session_.journal().dir())) {
+      return {Status::InvalidArgument(redactor_.Scrub(*into)), {}};
+    }
 
     if (action.kind == "verify") {
       const int baseline = BaselineStepFor(plan, plan.IndexOf(step.id), action.target);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "plan/interpolate.h"
@@ -93,62 +94,93 @@ bool IsWithin(const std::filesystem::path& path, const std::filesystem::path& di
   return true;
 }
 
-// Checks the path-valued strings of `node` (and below it), resolving them against `base`.
+// Finds the path-valued strings of a target config or action params that resolve into the
+// journal directory. Before a run (`vars` given) `${VAR}` is expanded and a path holding a
+// `${steps...}` reference is skipped; at run time (`vars` null) the values are already expanded.
 class JournalPathCheck {
  public:
-  JournalPathCheck(const plan::Plan& p, std::filesystem::path journal, const plan::VarLookup& vars,
-                   std::vector<Diagnostic>& out)
-      : plan_(p), journal_(std::move(journal)), vars_(vars), out_(out) {}
+  // Called for each path into the journal: its JSON pointer, its text, where it resolves.
+  using Hit = std::function<void(const nlohmann::json::json_pointer&, const std::string&,
+                                 const std::filesystem::path&)>;
+
+  JournalPathCheck(const std::filesystem::path& journal_dir, const plan::VarLookup* vars)
+      : vars_(vars) {
+    std::error_code ignored;
+    const std::filesystem::path absolute = std::filesystem::absolute(journal_dir, ignored);
+    journal_ = std::filesystem::weakly_canonical(absolute, ignored);
+    if (journal_.empty()) journal_ = absolute.lexically_normal();
+  }
+
+  const std::filesystem::path& journal() const { return journal_; }
 
   // The path `text` as an adapter would open it; nullopt when it cannot be known now.
   std::optional<std::filesystem::path> Resolve(const std::string& text,
                                                const std::filesystem::path& base) const {
     if (text.find("://") != std::string::npos) return std::nullopt;  // a URL (s3://...)
-    Result<std::vector<plan::Reference>> refs = plan::FindReferences(text);
-    if (!refs.ok()) return std::nullopt;  // the parser reported it
-    for (const plan::Reference& ref : *refs) {
-      if (ref.kind == plan::Reference::Kind::kStepOutput) return std::nullopt;
+    std::string expanded_text = text;
+    if (vars_ != nullptr) {
+      Result<std::vector<plan::Reference>> refs = plan::FindReferences(text);
+      if (!refs.ok()) return std::nullopt;  // the parser reported it
+      for (const plan::Reference& ref : *refs) {
+        if (ref.kind == plan::Reference::Kind::kStepOutput) return std::nullopt;
+      }
+      plan::Lookups lookups;
+      lookups.variable = *vars_;
+      Result<nlohmann::json> expanded = plan::Expand(text, lookups, nullptr);
+      if (!expanded.ok() || !expanded->is_string()) return std::nullopt;
+      expanded_text = expanded->get<std::string>();
     }
-    plan::Lookups lookups;
-    lookups.variable = vars_;
-    Result<nlohmann::json> expanded = plan::Expand(text, lookups, nullptr);
-    if (!expanded.ok() || !expanded->is_string()) return std::nullopt;
-    const std::filesystem::path path(expanded->get<std::string>());
+    const std::filesystem::path path(expanded_text);
     std::error_code ignored;  // what cannot be resolved further is compared as written
     std::filesystem::path joined = (path.is_absolute() ? path : base / path).lexically_normal();
     std::filesystem::path real = std::filesystem::weakly_canonical(joined, ignored);
     return real.empty() ? joined : real;
   }
 
-  void Walk(const plan::LocatedJson& located, const nlohmann::json& node,
-            const nlohmann::json::json_pointer& where, const std::filesystem::path& base,
-            bool path_key) {
+  void Walk(const nlohmann::json& node, const nlohmann::json::json_pointer& where,
+            const std::filesystem::path& base, bool path_key, const Hit& hit) const {
     if (node.is_string() && path_key) {
       const std::string& text = node.get_ref<const std::string&>();
       std::optional<std::filesystem::path> resolved = Resolve(text, base);
-      if (resolved && IsWithin(*resolved, journal_)) {
-        out_.push_back(Error(plan_, located.LocOf(where.to_string()),
-                             fmt::format("path '{}' resolves to {}, inside the journal directory "
-                                         "{}; a plan must not read or write journal files",
-                                         text, resolved->string(), journal_.string())));
-      }
+      if (resolved && IsWithin(*resolved, journal_)) hit(where, text, *resolved);
       return;
     }
     if (!node.is_structured()) return;
     std::size_t index = 0;
     for (auto it = node.begin(); it != node.end(); ++it, ++index) {
       const bool is_object = node.is_object();
-      Walk(located, *it, is_object ? where / it.key() : where / index, base,
-           is_object && IsPathKey(it.key()));
+      Walk(*it, is_object ? where / it.key() : where / index, base,
+           is_object && IsPathKey(it.key()), hit);
     }
   }
 
+  // A target's own paths (`path`; `root` for a file target); returns a file target's root,
+  // against which its actions' paths resolve.
+  std::optional<std::filesystem::path> WalkTarget(std::string_view type,
+                                                  const nlohmann::json& config,
+                                                  const std::filesystem::path& base,
+                                                  const Hit& hit) const {
+    std::optional<std::filesystem::path> root;
+    for (const char* key : {"path", "root"}) {
+      if (!config.is_object() || !config.contains(key)) continue;
+      const nlohmann::json& path = config[key];
+      Walk(path, nlohmann::json::json_pointer() / key, base, true, hit);
+      if (type == "file" && path.is_string()) root = Resolve(path.get<std::string>(), base);
+    }
+    return root;
+  }
+
  private:
-  const plan::Plan& plan_;
+  const plan::VarLookup* vars_;
   std::filesystem::path journal_;
-  const plan::VarLookup& vars_;
-  std::vector<Diagnostic>& out_;
 };
+
+std::string IntoJournalMessage(const std::string& text, const std::filesystem::path& resolved,
+                               const std::filesystem::path& journal) {
+  return fmt::format("path '{}' resolves to {}, inside the journal directory {}; a plan must "
+                     "not read or write journal files",
+                     text, resolved.string(), journal.string());
+}
 
 }  // namespace
 
@@ -156,39 +188,61 @@ std::vector<Diagnostic> CheckPathsOutsideJournal(const plan::Plan& p,
                                                  const std::filesystem::path& journal_dir,
                                                  const plan::VarLookup& vars) {
   std::vector<Diagnostic> out;
+  const JournalPathCheck check(journal_dir, &vars);
+  auto hit_in = [&](const plan::LocatedJson& located) -> JournalPathCheck::Hit {
+    return [&out, &p, &check, &located](const nlohmann::json::json_pointer& where,
+                                        const std::string& text,
+                                        const std::filesystem::path& resolved) {
+      out.push_back(Error(p, located.LocOf(where.to_string()),
+                          IntoJournalMessage(text, resolved, check.journal())));
+    };
+  };
   std::error_code ignored;
-  const std::filesystem::path absolute_journal = std::filesystem::absolute(journal_dir, ignored);
-  std::filesystem::path journal = std::filesystem::weakly_canonical(absolute_journal, ignored);
-  if (journal.empty()) journal = absolute_journal.lexically_normal();
   const std::filesystem::path plan_dir =
       std::filesystem::absolute(p.source_file, ignored).parent_path();
-  JournalPathCheck check(p, journal, vars, out);
   std::map<std::string, std::filesystem::path> roots;  // file targets: where their paths start
   for (const auto& [name, target] : p.targets) {
     if (!HasFilePaths(target.type)) continue;
-    // A database file or a json_store folder is `path`; a file target's folder is `root`.
-    for (const char* key : {"path", "root"}) {
-      const nlohmann::json& path =
-          target.config.value.contains(key) ? target.config.value[key] : nlohmann::json();
-      check.Walk(target.config, path, nlohmann::json::json_pointer() / key, plan_dir, true);
-      if (target.type == "file" && path.is_string()) {
-        if (auto root = check.Resolve(path.get<std::string>(), plan_dir)) roots[name] = *root;
-      }
-    }
+    const std::optional<std::filesystem::path> root =
+        check.WalkTarget(target.type, target.config.value, plan_dir, hit_in(target.config));
+    if (root) roots[name] = *root;
   }
   auto check_action = [&](const plan::Action& action) {
     const auto target = p.targets.find(action.target);
     if (target == p.targets.end() || !HasFilePaths(target->second.type)) return;
     const auto root = roots.find(action.target);
     const bool in_root = action.kind == "file" && root != roots.end();
-    check.Walk(action.params, action.params.value, nlohmann::json::json_pointer(),
-               in_root ? root->second : plan_dir, false);
+    check.Walk(action.params.value, nlohmann::json::json_pointer(),
+               in_root ? root->second : plan_dir, false, hit_in(action.params));
   };
   for (const plan::Step& step : p.steps) {
     check_action(step.action);
     if (step.check) check_action(*step.check);
   }
   return out;
+}
+
+std::optional<std::string> PathIntoJournal(std::string_view target_type,
+                                           std::string_view action_kind,
+                                           const nlohmann::json& target_config,
+                                           const nlohmann::json& params,
+                                           const std::filesystem::path& base_dir,
+                                           const std::filesystem::path& journal_dir) {
+  if (!HasFilePaths(target_type)) return std::nullopt;
+  const JournalPathCheck check(journal_dir, nullptr);
+  std::optional<std::string> found;
+  const JournalPathCheck::Hit hit = [&](const nlohmann::json::json_pointer&,
+                                        const std::string& text,
+                                        const std::filesystem::path& resolved) {
+    if (!found) found = IntoJournalMessage(text, resolved, check.journal());
+  };
+  std::error_code ignored;
+  const std::filesystem::path base = std::filesystem::absolute(base_dir, ignored);
+  const std::optional<std::filesystem::path> root =
+      check.WalkTarget(target_type, target_config, base, hit);
+  check.Walk(params, nlohmann::json::json_pointer(),
+             action_kind == "file" && root ? *root : base, false, hit);
+  return found;
 }
 
 std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action) {

@@ -34,11 +34,22 @@ PlanCheck CheckPlanText(std::string_view text, const std::string& source_file,
 // a file target's action paths against its root), `${VAR}` expanded from `vars`, and symlinks
 // followed as far as the path exists. A plan writing a backup over a journal file, or
 // restoring a database from one, would corrupt another run (a reader then sees exit 4), so
-// this is refused before any run is created. Not checked: paths holding a
-// `${steps...}` reference (known only while the run goes), URLs (s3://), command arguments.
+// this is refused before any run is created. Not checked here: paths holding a
+// `${steps...}` reference (PathIntoJournal checks them when the step runs), URLs (s3://),
+// command arguments.
 std::vector<plan::Diagnostic> CheckPathsOutsideJournal(const plan::Plan& plan,
                                                        const std::filesystem::path& journal_dir,
                                                        const plan::VarLookup& vars);
+
+// The same check at run time, on one action's expanded target config and params (a path
+// made of `${steps...}` outputs is known only then): the message for the first path into
+// `journal_dir`, or nullopt. `base_dir` is the plan's directory.
+std::optional<std::string> PathIntoJournal(std::string_view target_type,
+                                           std::string_view action_kind,
+                                           const nlohmann::json& target_config,
+                                           const nlohmann::json& params,
+                                           const std::filesystem::path& base_dir,
+                                           const std::filesystem::path& journal_dir);
 
 // The same checks for a plan already parsed (used on resume for the journaled plan).
 std::vector<plan::Diagnostic> CheckParsedPlan(const plan::Plan& plan,

@@ -300,6 +300,34 @@ steps:
   EXPECT_EQ(verify.exit_code, 0) << Show(verify);
 }
 
+TEST(JournalPaths, APathFromAStepOutputIntoTheJournalFailsTheStepWhenItRuns) {
+  Workspace ws;
+  Sqlite(ws.dir() / "app.db", "CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+  ws.Plan("plan.yaml", kBackupPlan);
+  const ProcessResult first = ws.Backout({"run", "plan.yaml"});
+  ASSERT_EQ(first.exit_code, 0) << Show(first);
+  const std::string other = RunIdFrom(first);
+  const std::string current = ReadFile(ws.journal() / other / "db" / "CURRENT");
+  // Known only once `where` has run, so validation cannot see it.
+  ws.Plan("evil.yaml", R"(version: 1
+name: evil-later
+targets:
+  db: { type: sqlite, path: app.db }
+steps:
+  - id: where
+    query: { target: db, sql: "SELECT 'journal/)" + other + R"(/db/CURRENT'" }
+  - id: backup
+    backup: { target: db, to: "${steps.where.outputs.value}" }
+)");
+  EXPECT_EQ(ws.Backout({"validate", "evil.yaml"}).exit_code, 0);
+  const ProcessResult run = ws.Backout({"run", "evil.yaml"});
+  EXPECT_EQ(run.exit_code, 1) << Show(run);
+  EXPECT_TRUE(Contains(run.out + run.err, "inside the journal directory")) << Show(run);
+  EXPECT_EQ(ReadFile(ws.journal() / other / "db" / "CURRENT"), current);
+  const ProcessResult verify = ws.Backout({"verify", other});
+  EXPECT_EQ(verify.exit_code, 0) << Show(verify);
+}
+
 // ---------------------------------------------------------------------------------------
 // Item 12: quoting forms keep a value one literal.
 // ---------------------------------------------------------------------------------------
