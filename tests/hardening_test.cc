@@ -374,14 +374,27 @@ targets:
   sh: { type: command, cwd: . }
 steps:
   - id: echo
-    command: { target: sh, shell: "set -- ${sh:NOTE}; printf '%s|%s' \"$#\" \"$1\" > got.txt" }
+    command:
+      target: sh
+      shell: "set -- ${sh:NOTE}; printf '%s|%s' \"$#\" \"$1\" > got.txt; printf 'got %s' \"$1\""
 )");
   const ProcessResult run = ws.Backout({"run", "plan.yaml"}, {{"NOTE", kHostile}});
   ASSERT_EQ(run.exit_code, 0) << Show(run);
   EXPECT_EQ(ReadFile(ws.dir() / "got.txt"), "1|" + kHostile);
   EXPECT_FALSE(fs::exists(ws.dir() / "pwned"));
   EXPECT_FALSE(fs::exists(ws.dir() / "pwned2"));
-  EXPECT_FALSE(Contains(AllBytesUnder(ws.journal()), "DROP TABLE notes"));
+  // The value came from ${sh:NOTE}: the journaled output shows it masked, as with ${NOTE}.
+  // Only the command's raw log (its own output, kept as written) holds it, which also shows
+  // that this scan would find it.
+  const std::string run_id = RunIdFrom(run);
+  const ProcessResult events = ws.Backout({"events", run_id, "--json"});
+  EXPECT_TRUE(Contains(events.out, "got ***")) << events.out;
+  const fs::path logs = ws.journal() / run_id / "logs";
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(ws.journal())) {
+    if (!e.is_regular_file() || e.path().parent_path() == logs) continue;
+    EXPECT_FALSE(Contains(ReadFile(e.path()), "DROP TABLE notes")) << e.path();
+  }
+  EXPECT_TRUE(Contains(AllBytesUnder(logs), "got " + kHostile));
 }
 
 }  // namespace
