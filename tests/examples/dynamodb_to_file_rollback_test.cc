@@ -427,7 +427,10 @@ TEST_F(DynamoToFileRollback, MalformedEnvFileFailsTheFlipAndWritesNothing) {
   EXPECT_FALSE(Contains(error, "on-demand")) << "the line itself may hold a secret";
   EXPECT_EQ(ReadFile(env_file), env);
   const std::vector<std::string> entries = Entries(ex.dir());
-  EXPECT_EQ(std::find(entries.begin(), entries.end(), ".env.tmp-backout"), entries.end());
+  // No temp file left (they are .env.<random>.tmp-backout).
+  EXPECT_EQ(std::count_if(entries.begin(), entries.end(),
+                          [](const std::string& e) { return e.ends_with(".tmp-backout"); }),
+            0);
   const json status = StatusOf(ex, run_id);
   EXPECT_EQ(StepOf(status, "start-app")["status"], "skipped");
   EXPECT_EQ(ReadFile(ex.dir() / "app.state"), "stopped\n");
