@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/process.h"
+
 namespace backout {
 namespace {
 
@@ -36,20 +38,14 @@ TEST(TakeFromEnvironment, LeavesOtherVariablesAndPrefixesAlone) {
 
 class SecretFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("backout-secret-file-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   fs::path Write(const std::string& contents, mode_t mode) {
     const fs::path path = dir_ / "key";
     std::ofstream(path, std::ios::binary) << contents;
     ::chmod(path.c_str(), mode);
     return path;
   }
-  fs::path dir_;
+  const testing::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SecretFile, OwnerOnlyFileIsReadWithoutItsTrailingNewline) {

@@ -1,10 +1,11 @@
 #include "engine/plan_check.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <string>
+
+#include "tests/support/process.h"
 
 namespace backout::engine {
 namespace {
@@ -14,13 +15,7 @@ namespace fs = std::filesystem;
 // Plans under a private folder `dir_`, whose journal is `dir_/j`.
 class JournalPathCheckTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("backout-plan-check-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_ / "j");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { fs::create_directories(dir_ / "j"); }
 
   // The messages of CheckPathsOutsideJournal for a plan with these targets and steps.
   std::vector<std::string> Problems(const std::string& targets, const std::string& steps) {
@@ -39,7 +34,8 @@ class JournalPathCheckTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  const backout::testing::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
 };
 
 const char* kDb = "  db: { type: sqlite, path: app.db }\n";
