@@ -13,8 +13,25 @@
 namespace backout::report {
 namespace {
 
+// Event times are the host's wall clock, which can step back (NTP, a VM restored): a
+// duration is then counted as 0, and the report says the clock stepped back.
 std::int64_t MsBetween(std::int64_t from_us, std::int64_t to_us) {
-  return (to_us - from_us) / 1000;
+  return std::max<std::int64_t>(0, (to_us - from_us) / 1000);
+}
+
+// Where the clock first stepped back, and by how much at most.
+std::optional<Summary::ClockStep> ClockSteppedBack(const std::vector<sm::Event>& events) {
+  std::optional<Summary::ClockStep> step;
+  std::int64_t latest_us = 0;
+  for (const sm::Event& e : events) {
+    if (e.time_us < latest_us) {
+      const std::int64_t back_ms = (latest_us - e.time_us + 999) / 1000;
+      if (!step) step = Summary::ClockStep{.seq = e.seq, .ms = back_ms};
+      step->ms = std::max(step->ms, back_ms);
+    }
+    latest_us = std::max(latest_us, e.time_us);
+  }
+  return step;
 }
 
 // Typed reads of adapter outputs, which are free-form JSON: a missing or mistyped field reads
@@ -418,6 +435,7 @@ Report BuildReport(const std::string& run_id, const std::vector<journal::Record>
   Report report;
   report.run_id = run_id;
   report.summary = SummaryOf(state, plan);
+  report.summary.clock_stepped_back = ClockSteppedBack(events);
   for (const sm::StepState& st : state.steps) report.steps.push_back(StepFromState(st, plan));
   report.summary.downtime = MarkedWindow(report.steps);
 
