@@ -73,7 +73,7 @@ void ReadersWork(const Example& ex, const std::string& run_id,
 // runner after the backup was written, and every resume wrote another one.
 TEST(HostileBytes, BackupPathWithAByteThatIsNotUtf8IsJournaledAndNothingRepeats) {
   Example ex("media-rollback", kRows);
-  WriteFile(ex.dir() / "hostile.yaml", R"(version: 1
+  WriteFile(ex.dir() / "hostile.yaml", R"yaml(version: 1
 name: hostile-backup
 targets:
   appdb: { type: sqlite, path: data/app.db }
@@ -83,7 +83,9 @@ steps:
     backup: { target: appdb, to: "bk-${D}/" }
   - id: backup-is-there
     command: { target: ops, argv: [test, -s, "${steps.backup.outputs.path}"] }
-)");
+  - id: odd-text
+    query: { target: appdb, sql: "SELECT CAST(x'61ff62' AS TEXT)" }
+)yaml");
   const std::map<std::string, std::string> env = {{"D", "x\xFFy"}};
   const fs::path backups = ex.dir() / "bk-x\xFFy";
 
@@ -97,6 +99,8 @@ steps:
   const std::string path = OutputsOf(events, "backup").at("path");
   EXPECT_NE(path.find(std::string("bk-x") + kMark + "FFy/"), std::string::npos) << path;
   EXPECT_EQ(EventsOfType(events, "StepSucceeded", "backup-is-there").size(), 1u);
+  // SQLite TEXT that is not UTF-8, marked the same way.
+  EXPECT_EQ(OutputsOf(events, "odd-text").at("value"), std::string("a") + kMark + "FFb");
 
   const ProcessResult resume = ex.Backout({"resume", run_id}, env);
   EXPECT_NE(resume.signal, SIGABRT) << Show(resume);
