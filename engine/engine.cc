@@ -142,8 +142,8 @@ class StepRunner {
             {"step_title", step.title},
             {"status", sm::DescribeStatus(state)},
             {"operator", session_.identity().operator_name},
-            {"elapsed", FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::microseconds(now - state.started_us)))},
+            {"elapsed",
+             FormatDuration(std::chrono::milliseconds(ElapsedMs(state.started_us, now)))},
             {"steps_done", done},
             {"steps_total", state.steps.size()},
             {"failed_steps", failed},

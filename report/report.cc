@@ -8,16 +8,15 @@
 #include <variant>
 
 #include "base/sha256.h"
+#include "base/time.h"
 #include "report/text.h"
 
 namespace backout::report {
 namespace {
 
-// Event times are the host's wall clock, which can step back (NTP, a VM restored): a
-// duration is then counted as 0, and the report says the clock stepped back.
-std::int64_t MsBetween(std::int64_t from_us, std::int64_t to_us) {
-  return std::max<std::int64_t>(0, (to_us - from_us) / 1000);
-}
+// Durations below are ElapsedMs: event times are the host's wall clock, which can step back
+// (NTP, a VM restored); a duration across such a step counts as 0, and the report says the
+// clock stepped back.
 
 // Where the clock first stepped back, and by how much at most.
 std::optional<Summary::ClockStep> ClockSteppedBack(const std::vector<sm::Event>& events) {
@@ -112,7 +111,7 @@ class Pass {
     e_ = &e;
     entry_ = TimelineEntry{.seq = e.seq,
                            .time_us = e.time_us,
-                           .since_start_ms = MsBetween(started_us_, e.time_us),
+                           .since_start_ms = ElapsedMs(started_us_, e.time_us),
                            .type = std::string(sm::TypeName(e.body)),
                            .operator_name = e.operator_name,
                            .host = e.host,
@@ -249,7 +248,7 @@ class Pass {
                .answer = b.phrase,
                .via = b.via,
                .requested_us = requested};
-    if (requested != 0) d.waited_ms = MsBetween(requested, e_->time_us);
+    if (requested != 0) d.waited_ms = ElapsedMs(requested, e_->time_us);
     report_->decisions.push_back(std::move(d));
     Say(fmt::format("approved by {} (via {})", e_->operator_name, b.via), true);
   }
@@ -270,7 +269,7 @@ class Pass {
     if (paused_) {
       Interruption& pause = report_->interruptions[*paused_];
       pause.until_us = e_->time_us;
-      pause.gap_ms = MsBetween(pause.from_us, e_->time_us);
+      pause.gap_ms = ElapsedMs(pause.from_us, e_->time_us);
       pause.resumed_by = e_->operator_name;
       resumed_ = paused_;
       paused_ = std::nullopt;
@@ -280,7 +279,7 @@ class Pass {
       return;
     }
     // The run was still running: the previous runner died without journaling a pause.
-    const std::int64_t gap_ms = MsBetween(last_runner_event_us_, e_->time_us);
+    const std::int64_t gap_ms = ElapsedMs(last_runner_event_us_, e_->time_us);
     resumed_ = report_->interruptions.size();
     report_->interruptions.push_back(Interruption{.kind = Interruption::Kind::kCrash,
                                                   .from_us = last_runner_event_us_,
@@ -335,7 +334,7 @@ void TimeApprovalSteps(const Pass& pass, std::vector<StepReport>& steps) {
 void TimeSteps(std::vector<StepReport>& steps) {
   for (StepReport& step : steps) {
     if (step.started_us != 0 && step.finished_us != 0) {
-      step.actual_ms = MsBetween(step.started_us, step.finished_us);
+      step.actual_ms = ElapsedMs(step.started_us, step.finished_us);
     }
   }
 }
@@ -373,10 +372,10 @@ void MeasureWindow(const std::vector<StepReport>& steps, std::int64_t last_event
   if (end.status == "succeeded") {
     d.state = Downtime::State::kClosed;
     d.end_us = end.finished_us;
-    d.duration_ms = MsBetween(d.start_us, d.end_us);
+    d.duration_ms = ElapsedMs(d.start_us, d.end_us);
   } else {
     d.state = Downtime::State::kOpen;
-    d.duration_ms = MsBetween(d.start_us, last_event_us);
+    d.duration_ms = ElapsedMs(d.start_us, last_event_us);
   }
 }
 
@@ -423,7 +422,7 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   s.rehearsal = state.start.rehearsal;
   s.started_us = state.started_us;
   s.ended_us = state.last_event_us;
-  s.total_ms = MsBetween(state.started_us, state.last_event_us);
+  s.total_ms = ElapsedMs(state.started_us, state.last_event_us);
   return s;
 }
 
