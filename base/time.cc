@@ -30,6 +30,10 @@ std::string FormatUtcCompact(std::int64_t micros) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+std::int64_t ElapsedMs(std::int64_t from_us, std::int64_t to_us) {
+  return to_us > from_us ? (to_us - from_us) / 1000 : 0;
+}
+
 std::string FormatDuration(std::chrono::milliseconds d) {
   const std::int64_t ms = d.count();
   if (ms < 1000) return fmt::format("{}ms", ms);

@@ -16,6 +16,11 @@ std::string FormatUtcMicros(std::int64_t micros_since_epoch);
 // "20261121T171614Z": for file names (sortable, no colons).
 std::string FormatUtcCompact(std::int64_t micros_since_epoch);
 
+// Milliseconds from `from_us` to `to_us` (wall-clock microseconds, as events carry them),
+// never negative: the host clock can step back between two events (NTP, a restored VM), and
+// a negative duration would be nonsense in a report or a status.
+std::int64_t ElapsedMs(std::int64_t from_us, std::int64_t to_us);
+
 // Human durations: "850ms", "12.4s", "3m05s", "1h02m".
 std::string FormatDuration(std::chrono::milliseconds d);
 

@@ -78,5 +78,11 @@ TEST(FormatUtcTest, Examples) {
   EXPECT_EQ(FormatUtcCompact(1'700'000'000'123'456), "20231114T221320Z");
 }
 
+TEST(ElapsedMs, IsNeverNegativeWhenTheClockSteppedBack) {
+  EXPECT_EQ(ElapsedMs(1'000'000, 3'500'000), 2'500);
+  EXPECT_EQ(ElapsedMs(3'500'000, 1'000'000), 0);
+  EXPECT_EQ(ElapsedMs(7, 7), 0);
+}
+
 }  // namespace
 }  // namespace backout

@@ -14,6 +14,7 @@
 #include "base/file_util.h"
 #include "base/sha256.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "cli/render.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
@@ -133,7 +134,8 @@ int DriveSession(const Common& c, engine::RunSession& session,
 
 // How the plan file on disk compares with the journaled text.
 std::string PlanFileNote(const sm::RunState& state) {
-  Result<std::string> text = ReadFileToString(state.start.plan_file);
+  // The path is journaled with bytes that are not UTF-8 marked (base/utf8.h).
+  Result<std::string> text = ReadFileToString(UnmarkInvalidUtf8(state.start.plan_file));
   if (!text.ok()) return "missing";
   return Sha256Hex(*text) == state.start.plan_sha256 ? "unchanged" : "changed";
 }
@@ -282,7 +284,7 @@ int Status(const Common& c, const std::string& run_id, bool json) {
     Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
     if (!snap.ok()) return Fail(snap.status());
     if (json) {
-      std::cout << RunToJson(run_id, snap->state, snap->events.size()).dump(2) << "\n";
+      std::cout << DumpJson(RunToJson(run_id, snap->state, snap->events.size()), 2) << "\n";
     } else {
       std::cout << RunToText(run_id, snap->state, snap->events.size());
     }
@@ -305,7 +307,7 @@ int Status(const Common& c, const std::string& run_id, bool json) {
       std::cout << RunSummaryLine(id, snap->state) << "\n";
     }
   }
-  if (json) std::cout << all.dump(2) << "\n";
+  if (json) std::cout << DumpJson(all, 2) << "\n";
   return worst;
 }
 
@@ -314,7 +316,7 @@ int Events(const Common& c, const std::string& run_id, bool json) {
   Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status());
   for (std::size_t i = 0; i < snap->records.size(); ++i) {
-    std::cout << (json ? EventToJson(snap->records[i]).dump()
+    std::cout << (json ? DumpJson(EventToJson(snap->records[i]))
                        : EventToText(snap->records[i], snap->events[i]))
               << "\n";
   }

@@ -9,7 +9,7 @@ namespace {
 
 std::string StepDuration(const sm::StepState& st) {
   if (st.first_started_us == 0 || st.finished_us == 0) return "";
-  return FormatDuration(std::chrono::milliseconds((st.finished_us - st.first_started_us) / 1000));
+  return FormatDuration(std::chrono::milliseconds(ElapsedMs(st.first_started_us, st.finished_us)));
 }
 
 std::string Shorten(std::string text, std::size_t max) {
@@ -33,7 +33,7 @@ nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
     if (!st.skip_reason.empty()) j["skip_reason"] = st.skip_reason;
     if (!st.approved_by.empty()) j["approved_by"] = st.approved_by;
     if (st.first_started_us != 0 && st.finished_us != 0) {
-      j["duration_ms"] = (st.finished_us - st.first_started_us) / 1000;
+      j["duration_ms"] = ElapsedMs(st.first_started_us, st.finished_us);
     }
     steps.push_back(std::move(j));
   }

@@ -6,6 +6,7 @@
 
 #include "base/redactor.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "engine/plan_check.h"
 #include "engine/rehearsal.h"
 #include "plan/interpolate.h"
@@ -31,6 +32,11 @@ std::optional<nlohmann::json> OutputAt(const nlohmann::json& outputs, const std:
   return *node;
 }
 
+// The directory of the plan file the run started from (journaled marked: see base/utf8.h).
+std::filesystem::path PlanDir(const sm::RunState& state) {
+  return std::filesystem::path(UnmarkInvalidUtf8(state.start.plan_file)).parent_path();
+}
+
 class StepRunner {
  public:
   // `copies` (may be null: not a rehearsal) must outlive the runner.
@@ -39,8 +45,21 @@ class StepRunner {
     for (const std::string& s : options.secrets) redactor_.Add(s);
   }
 
-  // Runs the step's action (or, with `as_check`, its check) with everything resolved.
-  adapters::Outcome Run(const plan::Step& step, int attempt, bool as_check) {
+  // Runs the step's action (or, with `as_check`, its check) with everything resolved. An
+  // exception (a bug: adapters report through Status) is an error here, never a crash:
+  // whether the effect happened is then unknown, so the caller journals no outcome for it.
+  Result<adapters::Outcome> Run(const plan::Step& step, int attempt, bool as_check) {
+    try {
+      return RunUnguarded(step, attempt, as_check);
+    } catch (const std::exception& e) {
+      return Status::FailedPrecondition(
+          fmt::format("internal error: step {}{}: {}", step.id, as_check ? " (check)" : "",
+                      redactor_.Scrub(e.what())));
+    }
+  }
+
+ private:
+  adapters::Outcome RunUnguarded(const plan::Step& step, int attempt, bool as_check) {
     const plan::Action& action = as_check ? *step.check : step.action;
     const plan::Plan& plan = session_.plan();
     // Validated when the run started, so the target exists.
@@ -55,7 +74,12 @@ class StepRunner {
     lookups.variable = [this](const std::string& name) { return session_.env()->GetVar(name); };
     lookups.step_output = [this](const std::string& id, const std::string& path) {
       const sm::StepState* st = session_.state().FindStep(id);
-      return st == nullptr ? std::nullopt : OutputAt(st->outputs, path);
+      if (st == nullptr) return std::optional<nlohmann::json>();
+      std::optional<nlohmann::json> value = OutputAt(st->outputs, path);
+      // Outputs are journaled with bytes that are not UTF-8 marked; the step gets the
+      // original bytes (a backup path with a 0xFF byte names the same file).
+      if (value) value = UnmarkInvalidUtf8Json(*value);
+      return value;
     };
     std::vector<std::string> secrets;
     Result<nlohmann::json> target_config = plan::ExpandTree(served.config, lookups, &secrets);
@@ -77,8 +101,8 @@ class StepRunner {
     if (action.kind == "verify") {
       const int baseline = BaselineStepFor(plan, plan.IndexOf(step.id), action.target);
       if (baseline >= 0) {
-        (*params)["$baseline"] =
-            session_.state().steps[static_cast<std::size_t>(baseline)].outputs;
+        (*params)["$baseline"] = UnmarkInvalidUtf8Json(
+            session_.state().steps[static_cast<std::size_t>(baseline)].outputs);
       }
     }
 
@@ -94,7 +118,7 @@ class StepRunner {
     inv.run_id = session_.run_id();
     inv.step_id = as_check ? step.id + ".check" : step.id;  // a check keeps its own log
     inv.attempt = attempt;
-    inv.base_dir = std::filesystem::path(session_.state().start.plan_file).parent_path();
+    inv.base_dir = PlanDir(session_.state());
     inv.log_dir = session_.journal().LogDir(session_.run_id());
     inv.timeout = action.timeout.value_or(step.timeout.value_or(std::chrono::milliseconds(0)));
     inv.now_micros = session_.env()->NowMicros();
@@ -111,7 +135,6 @@ class StepRunner {
     return outcome;
   }
 
- private:
   // What a notification may say about the run (see docs/adapters/notify.md).
   nlohmann::json RunFacts(const plan::Step& step) const {
     const sm::RunState& state = session_.state();
@@ -129,8 +152,8 @@ class StepRunner {
             {"step_title", step.title},
             {"status", sm::DescribeStatus(state)},
             {"operator", session_.identity().operator_name},
-            {"elapsed", FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::microseconds(now - state.started_us)))},
+            {"elapsed",
+             FormatDuration(std::chrono::milliseconds(ElapsedMs(state.started_us, now)))},
             {"steps_done", done},
             {"steps_total", state.steps.size()},
             {"failed_steps", failed},
@@ -199,7 +222,14 @@ class Driver {
       options_.progress->StepStarted(Position(c.step), Total(), c.step, step.title, c.attempt);
     }
     const auto began = std::chrono::steady_clock::now();
-    adapters::Outcome outcome = steps_.Run(step, c.attempt, /*as_check=*/false);
+    Result<adapters::Outcome> ran = steps_.Run(step, c.attempt, /*as_check=*/false);
+    if (!ran.ok()) {
+      // The effect may or may not have happened: no outcome is journaled, so the step stays
+      // in doubt and resume settles it (idempotent, check, or resolve).
+      return ran.status().WithContext(fmt::format(
+          "run {}: step {} is left in doubt", session_.run_id(), c.step));
+    }
+    adapters::Outcome outcome = std::move(ran).value();
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - began);
 
@@ -223,7 +253,10 @@ class Driver {
   Step Handle(const sm::RunCheck& c) {
     const plan::Step& step = PlanStep(c.step);
     const sm::StepState* st = session_.state().FindStep(c.step);
-    adapters::Outcome outcome = steps_.Run(step, st->attempts, /*as_check=*/true);
+    Result<adapters::Outcome> ran = steps_.Run(step, st->attempts, /*as_check=*/true);
+    // A check that threw found nothing out: its finding is unknown.
+    adapters::Outcome outcome =
+        ran.ok() ? std::move(ran).value() : adapters::Outcome{ran.status(), {}};
     // An interrupted check found nothing out: journal no finding, so resume checks again.
     if (outcome.status.code() == Code::kCancelled) return PauseForSignal("");
     sm::StepChecked checked{c.step, sm::StepChecked::Finding::kUnknown, outcome.status.message()};
@@ -346,7 +379,7 @@ Result<RunStatus> Drive(RunSession& session, const DriveOptions& options) {
           .env = session.env(),
           .run_id = session.run_id(),
           .scratch_dir = *scratch,
-          .base_dir = std::filesystem::path(session.state().start.plan_file).parent_path(),
+          .base_dir = PlanDir(session.state()),
           .cancel = options.cancel,
           .progress = say});
   if (!copies.ok()) return copies.status();

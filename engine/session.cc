@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "base/utf8.h"
 #include "plan/parser.h"
 
 namespace backout::engine {
@@ -153,13 +154,31 @@ Result<std::unique_ptr<RunSession>> RunSession::Open(const journal::Journal& jou
 
 Status RunSession::Append(std::vector<sm::EventBody> bodies) {
   const std::int64_t now = options_.env->NowMicros();
+  // The envelope's names come from the command line and the system: any bytes.
+  const std::string operator_name = MarkInvalidUtf8(options_.who.operator_name);
+  const std::string host = MarkInvalidUtf8(options_.who.host);
   std::vector<journal::NewRecord> records;
   records.reserve(bodies.size());
   for (sm::EventBody& body : bodies) {
+    // Paths, environment values, outputs and command output may hold bytes that are not
+    // UTF-8, which JSON cannot carry (dump() would throw, after the effect). Marking them
+    // here, for every event, makes an unencodable event impossible; the body is rebuilt from
+    // the marked payload so that the state holds exactly what a later fold of the journal
+    // will (a resumed run sees the same values).
+    nlohmann::json payload = sm::EncodePayload(body);
+    if (MarkInvalidUtf8InPlace(payload)) {
+      Result<sm::EventBody> marked = sm::DecodePayload(sm::TypeName(body), payload);
+      if (!marked.ok()) {
+        return Status::FailedPrecondition(fmt::format(
+            "internal error: an event with marked bytes does not decode: {}",
+            marked.status().message()));
+      }
+      body = std::move(marked).value();
+    }
     sm::Event event{.seq = state_.last_seq + 1,
                     .time_us = now,
-                    .operator_name = options_.who.operator_name,
-                    .host = options_.who.host,
+                    .operator_name = operator_name,
+                    .host = host,
                     .body = std::move(body)};
     Status applied = sm::Apply(state_, event);
     if (!applied.ok()) {
@@ -169,9 +188,13 @@ Status RunSession::Append(std::vector<sm::EventBody> bodies) {
     }
     records.push_back(journal::NewRecord{.time_us = now,
                                          .type = std::string(sm::TypeName(event.body)),
-                                         .operator_name = options_.who.operator_name,
-                                         .host = options_.who.host,
-                                         .payload = sm::EncodePayload(event.body).dump()});
+                                         .operator_name = operator_name,
+                                         .host = host,
+                                         // Marked above, so `replace` never acts; no
+                                         // input can make this throw.
+                                         .payload = payload.dump(
+                                             -1, ' ', false,
+                                             nlohmann::json::error_handler_t::replace)});
   }
   Result<std::span<const journal::Record>> stored = writer_->Append(records);
   if (!stored.ok()) return stored.status().WithContext("journal append");

@@ -1,6 +1,7 @@
 #include "plan/parser.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +15,7 @@
 
 #include "base/sha256.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "plan/interpolate.h"
 
 namespace backout::plan {
@@ -73,6 +75,9 @@ std::vector<std::string_view> TargetTypeNames() {
 constexpr int kMaxDepth = 64;
 constexpr std::size_t kMaxParamNodes = 100'000;
 constexpr std::int64_t kMaxAttempts = 1000;
+// Step ids name files: logs (`ID.check.ATTEMPT.log`), backups (`STEM-TIME-ID-aN.EXT`). 100
+// leaves room in a 255-byte file name for the rest (docs/plan-format.md).
+constexpr std::size_t kMaxStepIdLength = 100;
 
 template <typename Range>
 bool Contains(const Range& names, std::string_view name) {
@@ -94,6 +99,18 @@ void SortByLocation(std::vector<Diagnostic>* diagnostics) {
 SourceLoc ToLoc(const YAML::Mark& mark) {
   if (mark.is_null()) return {};
   return {mark.line + 1, mark.column + 1};
+}
+
+// Line and column (counted in characters, as yaml-cpp does) of byte `offset` of `text`.
+SourceLoc LocOfByte(std::string_view text, std::size_t offset) {
+  const std::string_view before = text.substr(0, offset);
+  const std::size_t newline = before.rfind('\n');
+  const std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
+  const auto is_lead = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
+  const auto line = std::count(before.begin(), before.end(), '\n');
+  const auto col = std::count_if(before.begin() + static_cast<std::ptrdiff_t>(line_start),
+                                 before.end(), is_lead);
+  return {static_cast<int>(line) + 1, static_cast<int>(col) + 1};
 }
 
 // [a-z0-9] followed by [a-z0-9] or any of `extra`: the syntax of step ids and target names.
@@ -468,10 +485,23 @@ ParseOutcome Parser::Parse(std::string_view text) {
   plan.source_file = file_;
   plan.text = std::string(text);
   plan.sha256 = Sha256Hex(text);
-  try {
-    if (LoadsOneDocument(plan.text)) ParseDocument(YAML::Load(plan.text), &plan);
-  } catch (const YAML::Exception& e) {
-    Error(ToLoc(e.mark), e.msg);
+  if (const std::size_t bad = FindInvalidUtf8(plan.text); bad != std::string_view::npos) {
+    // Checked before YAML sees it: yaml-cpp passes such bytes through (even in a comment),
+    // and a plan's text is journaled as JSON, which must be UTF-8.
+    Error(LocOfByte(plan.text, bad),
+          fmt::format("byte 0x{:02X} is not UTF-8; a plan must be UTF-8 text",
+                      static_cast<unsigned char>(plan.text[bad])));
+  } else {
+    try {
+      if (LoadsOneDocument(plan.text)) ParseDocument(YAML::Load(plan.text), &plan);
+    } catch (const YAML::DeepRecursion& e) {
+      // yaml-cpp says only "bad file" here.
+      Error(ToLoc(e.mark), fmt::format("the plan nests deeper than {} levels, the most the "
+                                       "YAML reader allows",
+                                       e.depth() - 1));
+    } catch (const YAML::Exception& e) {
+      Error(ToLoc(e.mark), e.msg);
+    }
   }
   SortByLocation(&diagnostics_);
   ParseOutcome outcome;
@@ -596,6 +626,9 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
             fmt::format("invalid step id '{}' (expected lowercase letters, digits and '-', "
                         "starting with a letter or digit)",
                         step.id));
+    } else if (step.id.size() > kMaxStepIdLength) {
+      Error(id->value_loc(), fmt::format("step id is {} characters long; the limit is {}",
+                                         step.id.size(), kMaxStepIdLength));
     }
     if (!step.id.empty()) label = fmt::format("step '{}'", step.id);
   }

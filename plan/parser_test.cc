@@ -222,10 +222,27 @@ const MalformedCase kMalformedCases[] = {
          "triggers:\n  - { issue: slow, severity: minor, action: monitor }\n"
          "  - { issue: slow, severity: minor, action: forward_fix }\n",
      11, 5, "is already given at line 10"},
+    // Counted in characters: the "é" before the bad byte is one column.
+    {"NotUtf8InAComment", "version: 1\n# caf\xC3\xA9 \xFF\nname: demo\n", 2, 8,
+     "byte 0xFF is not UTF-8"},
+    {"NotUtf8CutShort", "version: 1\nname: \"x\xE2\x82\"\n", 2, 9, "byte 0xE2 is not UTF-8"},
+    {"StepIdTooLong",
+     WithHeader("  - id: " + std::string(101, 'a') + "\n    sql: { target: appdb, script: x }\n"),
+     7, 9, "step id is 101 characters long; the limit is 100"},
+    // yaml-cpp reports the depth where the nested value ends (after its 1,200 brackets).
+    {"NestedTooDeep", "version: 1\nname: " + std::string(600, '[') + std::string(600, ']') + "\n",
+     2, 1207, "the plan nests deeper than 499 levels"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Plans, MalformedPlanTest, ::testing::ValuesIn(kMalformedCases),
                          [](const auto& param_info) { return param_info.param.name; });
+
+TEST(ParsePlanTest, AStepIdOfExactlyTheLimitIsValid) {
+  const ParseOutcome outcome = ParsePlan(
+      WithHeader("  - id: " + std::string(100, 'a') + "\n    sql: { target: appdb, script: x }\n"),
+      "plan.yaml");
+  EXPECT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
+}
 
 TEST(ParsePlanTest, ReportsEveryProblemInFileOrder) {
   const std::string yaml = WithHeader(

@@ -158,6 +158,13 @@ std::string StepCounts(const std::vector<StepReport>& steps) {
   return text + ".";
 }
 
+std::string ClockText(const Summary::ClockStep& c) {
+  return fmt::format(
+      "The host clock stepped back during the run (event #{} is {} earlier than an event "
+      "before it); durations across the step are counted as 0, so times here may be short",
+      c.seq, HumanDuration(c.ms));
+}
+
 PostMortemSection PostMortemSummary(const Report& r) {
   const Summary& s = r.summary;
   const std::string incident = s.incident.empty() ? "" : " for " + s.incident;
@@ -177,6 +184,7 @@ PostMortemSection PostMortemSummary(const Report& r) {
   if (!s.abort_reason.empty()) out.facts.push_back("Abort requested: " + s.abort_reason + ".");
   if (s.rehearsal)
     out.facts.push_back("This was a rehearsal against throwaway copies of the targets.");
+  if (s.clock_stepped_back) out.facts.push_back(ClockText(*s.clock_stepped_back) + ".");
   out.facts.push_back("Operators: " + Join(s.operators, ", ") + ".");
   if (!r.interruptions.empty()) {
     std::int64_t still_ms = 0;
@@ -322,7 +330,7 @@ PostMortemSection PostMortemActionItems(const Report& r) {
 
 std::vector<std::pair<std::string, Cell>> Overview(const Report& r) {
   const Summary& s = r.summary;
-  return {
+  std::vector<std::pair<std::string, Cell>> rows = {
       {"Plan", Code(s.plan)},
       {"Incident", Cell{s.incident.empty() ? "—" : s.incident}},
       {"Outcome", Cell{s.outcome_detail, ResultTone(s.outcome)}},
@@ -337,6 +345,10 @@ std::vector<std::pair<std::string, Cell>> Overview(const Report& r) {
       {"Plan file", Code(s.plan_file)},
       {"Plan SHA-256", Code(s.plan_sha256)},
   };
+  if (s.clock_stepped_back) {
+    rows.insert(rows.begin() + 8, {"Clock", Cell{ClockText(*s.clock_stepped_back), Tone::kWarn}});
+  }
+  return rows;
 }
 
 Section StepsSection(const Report& r) {

@@ -3,6 +3,7 @@
 // exist is null, a text that does not exist is "". docs/report.schema.json is its contract:
 // change both together.
 #include "base/time.h"
+#include "base/utf8.h"
 #include "report/render.h"
 
 namespace backout::report {
@@ -34,6 +35,10 @@ json SummaryJson(const Summary& s) {
           {"started", Time(s.started_us)},
           {"ended", Time(s.ended_us)},
           {"total_ms", s.total_ms},
+          {"clock_stepped_back",
+           s.clock_stepped_back ? json{{"seq", s.clock_stepped_back->seq},
+                                       {"ms", s.clock_stepped_back->ms}}
+                                : json()},
           {"downtime",
            {{"state", ToString(d.state)},
             {"start_step", d.start_step},
@@ -154,9 +159,9 @@ json RenderJsonWithoutEventLists(const Report& r) {
 }
 
 std::string Dump(const json& value) {
-  // Every string came from the journal's JSON payloads, so it is valid UTF-8; `replace`
-  // only makes sure a dump can never throw.
-  return value.dump(2, ' ', false, json::error_handler_t::replace);
+  // Every string came from the journal's JSON payloads (bytes that are not UTF-8 already
+  // marked there); DumpJson marks anything else the same way and never throws.
+  return backout::DumpJson(value, 2);
 }
 
 // Appends `value` as json::dump(2) writes it `depth` levels deep: its lines after the first

@@ -210,6 +210,46 @@ TEST(Render, SameJournalGivesTheSameBytesInEveryFormat) {
   }
 }
 
+TEST(Render, AClockThatSteppedBackGivesNoNegativeDurationAndIsNamedInEveryFormat) {
+  // Given a run whose host clock stepped back 6 s between backup's start and its outcome
+  TestJournal j;
+  j.StartRun(0);
+  j.At(10).Add(sm::StepStarted{"stop-app", 1});
+  j.At(15).Add(sm::StepSucceeded{"stop-app", 1});
+  j.At(16).Add(sm::StepStarted{"backup", 1});
+  j.At(10).Add(sm::StepSucceeded{"backup", 1});
+  // When the report is built
+  const Report r = j.Build();
+  // Then no duration is negative, and the report says where the clock stepped back
+  ASSERT_TRUE(r.summary.clock_stepped_back.has_value());
+  EXPECT_EQ(r.summary.clock_stepped_back->seq, 5u);
+  EXPECT_EQ(r.summary.clock_stepped_back->ms, 6'000);
+  EXPECT_EQ(TestJournal::StepOf(r, "backup").actual_ms, 0);
+  for (const TimelineEntry& e : r.timeline) EXPECT_GE(e.since_start_ms, 0) << e.type;
+  for (const std::string format : {"md", "html"}) {
+    const Result<std::string> text = Render(r, format);
+    ASSERT_TRUE(text.ok()) << format;
+    EXPECT_THAT(*text, HasSubstr("The host clock stepped back during the run (event #5 is 6.0s "
+                                 "earlier than an event before it)"))
+        << format;
+  }
+  const Result<std::string> json_text = Render(r, "json");
+  ASSERT_TRUE(json_text.ok());
+  const nlohmann::json j_report = nlohmann::json::parse(*json_text);
+  EXPECT_EQ(j_report["summary"]["clock_stepped_back"], (nlohmann::json{{"seq", 5}, {"ms", 6000}}));
+  EXPECT_TRUE(j_report["summary"]["total_ms"].get<std::int64_t>() >= 0);
+}
+
+TEST(Render, NoClockNoteWhenTimeOnlyGoesForward) {
+  TestJournal j;
+  j.StartRun(0);
+  j.At(10).Add(sm::StepStarted{"stop-app", 1});
+  j.At(10).Add(sm::StepSucceeded{"stop-app", 1});
+  const Report r = j.Build();
+  EXPECT_FALSE(r.summary.clock_stepped_back.has_value());
+  EXPECT_TRUE(Render(r, "json")->find("\"clock_stepped_back\": null") != std::string::npos);
+}
+
 TEST(Render, RefusesAnUnknownFormat) {
   const Result<std::string> out = Render(EventfulReport(), "pdf");
   ASSERT_FALSE(out.ok());

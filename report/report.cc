@@ -8,13 +8,29 @@
 #include <variant>
 
 #include "base/sha256.h"
+#include "base/time.h"
 #include "report/text.h"
 
 namespace backout::report {
 namespace {
 
-std::int64_t MsBetween(std::int64_t from_us, std::int64_t to_us) {
-  return (to_us - from_us) / 1000;
+// Durations below are ElapsedMs: event times are the host's wall clock, which can step back
+// (NTP, a VM restored); a duration across such a step counts as 0, and the report says the
+// clock stepped back.
+
+// Where the clock first stepped back, and by how much at most.
+std::optional<Summary::ClockStep> ClockSteppedBack(const std::vector<sm::Event>& events) {
+  std::optional<Summary::ClockStep> step;
+  std::int64_t latest_us = 0;
+  for (const sm::Event& e : events) {
+    if (e.time_us < latest_us) {
+      const std::int64_t back_ms = (latest_us - e.time_us + 999) / 1000;
+      if (!step) step = Summary::ClockStep{.seq = e.seq, .ms = back_ms};
+      step->ms = std::max(step->ms, back_ms);
+    }
+    latest_us = std::max(latest_us, e.time_us);
+  }
+  return step;
 }
 
 // Typed reads of adapter outputs, which are free-form JSON: a missing or mistyped field reads
@@ -95,7 +111,7 @@ class Pass {
     e_ = &e;
     entry_ = TimelineEntry{.seq = e.seq,
                            .time_us = e.time_us,
-                           .since_start_ms = MsBetween(started_us_, e.time_us),
+                           .since_start_ms = ElapsedMs(started_us_, e.time_us),
                            .type = std::string(sm::TypeName(e.body)),
                            .operator_name = e.operator_name,
                            .host = e.host,
@@ -232,7 +248,7 @@ class Pass {
                .answer = b.phrase,
                .via = b.via,
                .requested_us = requested};
-    if (requested != 0) d.waited_ms = MsBetween(requested, e_->time_us);
+    if (requested != 0) d.waited_ms = ElapsedMs(requested, e_->time_us);
     report_->decisions.push_back(std::move(d));
     Say(fmt::format("approved by {} (via {})", e_->operator_name, b.via), true);
   }
@@ -253,7 +269,7 @@ class Pass {
     if (paused_) {
       Interruption& pause = report_->interruptions[*paused_];
       pause.until_us = e_->time_us;
-      pause.gap_ms = MsBetween(pause.from_us, e_->time_us);
+      pause.gap_ms = ElapsedMs(pause.from_us, e_->time_us);
       pause.resumed_by = e_->operator_name;
       resumed_ = paused_;
       paused_ = std::nullopt;
@@ -263,7 +279,7 @@ class Pass {
       return;
     }
     // The run was still running: the previous runner died without journaling a pause.
-    const std::int64_t gap_ms = MsBetween(last_runner_event_us_, e_->time_us);
+    const std::int64_t gap_ms = ElapsedMs(last_runner_event_us_, e_->time_us);
     resumed_ = report_->interruptions.size();
     report_->interruptions.push_back(Interruption{.kind = Interruption::Kind::kCrash,
                                                   .from_us = last_runner_event_us_,
@@ -318,7 +334,7 @@ void TimeApprovalSteps(const Pass& pass, std::vector<StepReport>& steps) {
 void TimeSteps(std::vector<StepReport>& steps) {
   for (StepReport& step : steps) {
     if (step.started_us != 0 && step.finished_us != 0) {
-      step.actual_ms = MsBetween(step.started_us, step.finished_us);
+      step.actual_ms = ElapsedMs(step.started_us, step.finished_us);
     }
   }
 }
@@ -356,10 +372,10 @@ void MeasureWindow(const std::vector<StepReport>& steps, std::int64_t last_event
   if (end.status == "succeeded") {
     d.state = Downtime::State::kClosed;
     d.end_us = end.finished_us;
-    d.duration_ms = MsBetween(d.start_us, d.end_us);
+    d.duration_ms = ElapsedMs(d.start_us, d.end_us);
   } else {
     d.state = Downtime::State::kOpen;
-    d.duration_ms = MsBetween(d.start_us, last_event_us);
+    d.duration_ms = ElapsedMs(d.start_us, last_event_us);
   }
 }
 
@@ -406,7 +422,7 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   s.rehearsal = state.start.rehearsal;
   s.started_us = state.started_us;
   s.ended_us = state.last_event_us;
-  s.total_ms = MsBetween(state.started_us, state.last_event_us);
+  s.total_ms = ElapsedMs(state.started_us, state.last_event_us);
   return s;
 }
 
@@ -418,6 +434,7 @@ Report BuildReport(const std::string& run_id, const std::vector<journal::Record>
   Report report;
   report.run_id = run_id;
   report.summary = SummaryOf(state, plan);
+  report.summary.clock_stepped_back = ClockSteppedBack(events);
   for (const sm::StepState& st : state.steps) report.steps.push_back(StepFromState(st, plan));
   report.summary.downtime = MarkedWindow(report.steps);
 

@@ -57,6 +57,13 @@ struct Summary {
   std::int64_t ended_us = 0;           // the last event
   std::int64_t total_ms = 0;
   Downtime downtime;
+  // The host clock stepped back during the run: event `seq` is `ms` earlier than an event
+  // before it. Durations across such a step are counted as 0, never negative.
+  struct ClockStep {
+    std::uint64_t seq = 0;
+    std::int64_t ms = 0;
+  };
+  std::optional<ClockStep> clock_stepped_back;  // the first (and the largest step's size)
 };
 
 struct TimelineEntry {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/utf8.h"
 #include "statemachine/state.h"
 
 namespace backout::sm {
@@ -38,7 +39,7 @@ Command WithoutDelay(Command command) {
 }
 
 std::string DescribeEvent(const EventBody& event) {
-  return fmt::format("{} {}", TypeName(event), EncodePayload(event).dump());
+  return fmt::format("{} {}", TypeName(event), DumpJson(EncodePayload(event)));
 }
 
 }  // namespace

@@ -124,6 +124,11 @@ const std::vector<MalformedCase> kMalformed = {
     {"unset-variable.yaml", 11, 42,
      "environment variable BACKOUT_E2E_SURELY_UNSET_VAR is not set"},
     {"bad-step-id.yaml", 7, 9, "invalid step id 'Drop_Media'"},
+    {"step-id-too-long.yaml", 7, 9, "step id is 101 characters long; the limit is 100"},
+    {"non-utf8-comment.yaml", 7, 8, "byte 0xFF is not UTF-8; a plan must be UTF-8 text"},
+    // yaml-cpp reports its depth limit where the nested value of line 8 ends.
+    {"nested-too-deep.yaml", 8, 6035,
+     "the plan nests deeper than 499 levels, the most the YAML reader allows"},
     {"unknown-step-field.yaml", 9, 5, "unknown field 'idempotant'"},
     {"forward-output-ref.yaml", 10, 37,
      "refers to outputs of 'backup', which does not come before it"},

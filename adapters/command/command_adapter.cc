@@ -309,67 +309,21 @@ SubprocessOptions MakeOptions(const CommandSpec& spec, const Invocation& invocat
   return options;
 }
 
-// Length of the well-formed UTF-8 sequence at the start of `s`, or 0 when there is none
-// (Unicode table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t Utf8SequenceLength(std::string_view s) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char second_min = 0x80;
-  unsigned char second_max = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_min = 0xA0;
-    if (lead == 0xED) second_max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_min = 0x90;
-    if (lead == 0xF4) second_max = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < length || byte(1) < second_min || byte(1) > second_max) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return length;
-}
-
-// `bytes` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD, so the
-// text can go into JSON.
-std::string ToValidUtf8(std::string_view bytes) {
-  std::string text;
-  text.reserve(bytes.size());
-  while (!bytes.empty()) {
-    std::size_t n = Utf8SequenceLength(bytes);
-    if (n == 0) {
-      text += "\uFFFD";
-      n = 1;
-    } else {
-      text.append(bytes.substr(0, n));
-    }
-    bytes.remove_prefix(n);
-  }
-  return text;
-}
-
 bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
-// The output tail as text. When the tail window is full it may start inside a character;
-// that fragment is dropped rather than shown as replacement characters.
+// The output tail as the command wrote it. When the tail window is full it may start inside
+// a character; that fragment is dropped rather than shown as bytes that are not UTF-8. Other
+// such bytes stay: the engine marks them when it journals the outputs (base/utf8.h).
 std::string TailText(std::string_view tail) {
   if (tail.size() >= kTailBytes) {
     for (int i = 0; i < 3 && !tail.empty() && IsUtf8Continuation(tail.front()); ++i) {
       tail.remove_prefix(1);
     }
   }
-  return ToValidUtf8(tail);
+  return std::string(tail);
 }
 
-// The last non-blank line of `text` (valid UTF-8), shortened to fit in a one-line message.
+// The last non-blank line of `text`, shortened to fit in a one-line message.
 std::string LastLine(std::string_view text) {
   constexpr std::string_view kBlank = " \t\r\n";
   const std::size_t end = text.find_last_not_of(kBlank);

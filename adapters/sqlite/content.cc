@@ -62,12 +62,6 @@ void AddModulo256Bits(const Digest& addend, Digest* sum) {
   }
 }
 
-// Strings in outputs are journaled as JSON, which must be valid UTF-8; SQLite does not
-// enforce that for TEXT. nlohmann's "replace" error handler substitutes U+FFFD.
-json Utf8String(std::string_view bytes) {
-  return json::parse(json(std::string(bytes)).dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 std::string HexBytes(const void* data, int size) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* bytes = static_cast<const unsigned char*>(data);
@@ -88,8 +82,9 @@ json ColumnAsJson(sqlite3_stmt* row, int column) {
       return sqlite3_column_double(row, column);
     case SQLITE_TEXT: {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(row, column));
-      return Utf8String(
-          std::string_view(text, static_cast<std::size_t>(sqlite3_column_bytes(row, column))));
+      // SQLite does not enforce UTF-8 for TEXT. The bytes are kept: the engine marks what is
+      // not UTF-8 when it journals the outputs, losslessly (base/utf8.h).
+      return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(row, column)));
     }
     case SQLITE_BLOB: {
       const void* blob = sqlite3_column_blob(row, column);

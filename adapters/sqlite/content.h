@@ -71,7 +71,7 @@ struct TableSummary {
 Result<TableSummary> SummarizeTable(Connection& db, std::string_view table);
 
 // Runs `sql`, which must be exactly one statement that does not write, and returns the first
-// column of its first row as JSON: integer, real, string (invalid UTF-8 replaced by U+FFFD),
+// column of its first row as JSON: integer, real, string (its bytes as stored, UTF-8 or not),
 // null; a blob as lowercase hex. Null when there are no rows. `what` prefixes errors.
 Result<nlohmann::json> QueryFirstValue(Connection& db, std::string_view sql, std::string_view what);
 

@@ -1,0 +1,78 @@
+#include "base/utf8.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace backout {
+namespace {
+
+using namespace std::string_literals;
+
+TEST(Utf8, FindsTheFirstByteThatIsNotUtf8) {
+  EXPECT_EQ(FindInvalidUtf8("plain ascii"), std::string_view::npos);
+  EXPECT_EQ(FindInvalidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), std::string_view::npos);
+  EXPECT_EQ(FindInvalidUtf8("x\xFFy"), 1u);
+  EXPECT_EQ(FindInvalidUtf8("ab\xC3"), 2u);            // cut short
+  EXPECT_EQ(FindInvalidUtf8("\xC0\xAF"), 0u);          // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xED\xA0\x80"), 0u);      // a surrogate
+  EXPECT_EQ(FindInvalidUtf8("\xF4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("a\x80"), 1u);             // a lone continuation byte
+}
+
+TEST(Utf8, MarksEachBadByteAsReplacementCharacterAndHex) {
+  EXPECT_EQ(MarkInvalidUtf8("x\xFFy"), "x\xEF\xBF\xBD" "FFy");
+  EXPECT_EQ(MarkInvalidUtf8("\xC3"), "\xEF\xBF\xBD" "C3");
+  EXPECT_EQ(MarkInvalidUtf8("caf\xC3\xA9"), "caf\xC3\xA9");  // valid text is unchanged
+  // A U+FFFD of the original is marked too, so that unmarking cannot mistake it.
+  EXPECT_EQ(MarkInvalidUtf8("\xEF\xBF\xBD" "AB"),
+            "\xEF\xBF\xBD" "EF" "\xEF\xBF\xBD" "BF" "\xEF\xBF\xBD" "BDAB");
+}
+
+TEST(Utf8, MarkingIsLossless) {
+  const std::string samples[] = {
+      "", "x\xFFy", "\xEF\xBF\xBD" "FF", "\xEF\xBF\xBD", "a\0b\xFE"s, "\xC0\xAF\xED\xA0\x80",
+      "caf\xC3\xA9", "\xEF\xBF", "tail \xE2\x82"};
+  for (const std::string& s : samples) {
+    const std::string marked = MarkInvalidUtf8(s);
+    EXPECT_TRUE(IsValidUtf8(marked)) << marked;
+    EXPECT_EQ(UnmarkInvalidUtf8(marked), s) << marked;
+  }
+  // Every single byte and every pair of bytes.
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string s{static_cast<char>(a), static_cast<char>(b)};
+      ASSERT_EQ(UnmarkInvalidUtf8(MarkInvalidUtf8(s)), s) << a << " " << b;
+    }
+  }
+}
+
+TEST(Utf8, AReplacementCharacterWithoutHexStaysAsItIs) {
+  // Journals written before marking existed may hold adapters' U+FFFD replacements.
+  EXPECT_EQ(UnmarkInvalidUtf8("a\xEF\xBF\xBDz"), "a\xEF\xBF\xBDz");
+  EXPECT_EQ(UnmarkInvalidUtf8("a\xEF\xBF\xBD" "F"), "a\xEF\xBF\xBD" "F");
+}
+
+TEST(Utf8, MarksStringsAndKeysOfJsonAndDumpNeverThrows) {
+  nlohmann::json value = {{"path", "bk-x\xFFy/app.db"},
+                          {"list", {"ok", "\xFE"}},
+                          {"tables", {{"t\xFF", {{"rows", 1}}}}},
+                          {"n", 3}};
+  EXPECT_THROW((void)value.dump(), nlohmann::json::type_error);
+  const std::string dumped = DumpJson(value);
+  const nlohmann::json parsed = nlohmann::json::parse(dumped);
+  EXPECT_EQ(parsed["path"], "bk-x\xEF\xBF\xBD" "FFy/app.db");
+  EXPECT_EQ(parsed["list"][1], "\xEF\xBF\xBD" "FE");
+  EXPECT_TRUE(parsed["tables"].contains("t\xEF\xBF\xBD" "FF"));
+  EXPECT_EQ(UnmarkInvalidUtf8Json(parsed), value);
+
+  nlohmann::json clean = {{"a", "b"}};
+  EXPECT_FALSE(MarkInvalidUtf8InPlace(clean));
+  EXPECT_TRUE(MarkInvalidUtf8InPlace(value));
+  EXPECT_EQ(value.dump(), dumped);
+  // Printing journaled (already marked) JSON leaves its marks alone.
+  EXPECT_EQ(DumpJson(value), dumped);
+}
+
+}  // namespace
+}  // namespace backout
