@@ -145,9 +145,7 @@ class Driver {
                .run_id = session.run_id(),
                .base_dir = std::filesystem::path(session.state().start.plan_file).parent_path(),
                .cancel = options.cancel,
-               .copies = copies} {
-    if (options.same_run_lock_wait.has_value()) locks_.same_run_wait = *options.same_run_lock_wait;
-  }
+               .copies = copies} {}
 
   Result<RunStatus> Loop() {
     // Every target the plan uses is locked before the first decision, so a second runner
@@ -209,7 +207,7 @@ class Driver {
     return Stop(RunStatus::kPaused);
   }
 
-  // The targets of `step`'s action (and of its check, when `with_check`), locked again
+  // The targets of `step`'s action (when `action`) and of its check (when `check`), locked again
   // before anything of the step is journaled: a PostgreSQL connection that broke since the
   // last step takes its lock here, not inside the step.
   Step LockStepTargets(const plan::Step& step, bool action, bool check) {

@@ -34,9 +34,6 @@ struct DriveOptions {
   std::function<std::optional<std::string>(const std::string& prompt)> ask;
   Progress* progress = nullptr;
   const std::atomic<bool>* cancel = nullptr;
-  // How long a target lock held by a dying session of this same run is waited for
-  // (engine/target_locks.h); unset: LockContext's default.
-  std::optional<std::chrono::milliseconds> same_run_lock_wait;
 };
 
 // Runs decisions until the run finishes or pauses; returns the run's status then.

@@ -170,7 +170,8 @@ TEST_F(SqliteAdapterTest, LockRefusesAnotherRunNamingTheHolder) {
   EXPECT_THAT(refused.message(), HasSubstr("another backout runner is working on this database"));
   EXPECT_THAT(refused.message(), HasSubstr("pid " + std::to_string(::getpid())));
   EXPECT_THAT(refused.message(), HasSubstr("run run-1"));
-  EXPECT_TRUE(Run("sql", {{"script", "CREATE TABLE t (x); INSERT INTO t VALUES (1);"}}).status.ok());
+  const Outcome own = Run("sql", {{"script", "CREATE TABLE t (x); INSERT INTO t VALUES (1);"}});
+  EXPECT_TRUE(own.status.ok()) << own.status.ToString();
   adapter_.reset();  // the holder goes: the lock with it
   EXPECT_TRUE(other->Lock(LockFor(dir_, "run-2", std::chrono::milliseconds(0))).ok());
 }

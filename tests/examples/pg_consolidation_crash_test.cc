@@ -91,7 +91,8 @@ TEST(PgConsolidationCrashMatrix, TablesKilledInTheRestoreAndResumedAtOnce) {
            .started = [db, seen](const Example&) {
              const std::string pids = PgServer::Shared().Psql(
                  "SELECT pid FROM pg_stat_activity WHERE datname = '" + db +
-                 "' AND application_name LIKE 'backout run %' AND query LIKE 'COPY %FROM STDIN%'");
+                 "' AND application_name LIKE 'backout run %' "
+                 "AND query LIKE 'COPY %FROM STDIN%'");
              std::istringstream lines(pids);
              for (std::string pid; std::getline(lines, pid);) {
                if (!pid.empty() && seen->insert(pid).second) return true;
