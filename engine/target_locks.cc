@@ -27,7 +27,8 @@ Status LockTarget(const plan::Plan& plan, const std::string& name, const LockCon
     Result<nlohmann::json> config = plan::ExpandTree(target.config.value, lookups, &secrets);
     for (std::string& s : secrets) redactor.Add(std::move(s));
     // A config that needs more than the environment (an earlier step's output) is expanded
-    // only when its step runs, and that step reports any problem with it.
+    // only when its step runs, and that step reports any problem with it; such a target is
+    // not locked (docs/architecture.md says so).
     if (!config.ok()) return Status::Ok();
     request.target = std::move(config).value();
   }
