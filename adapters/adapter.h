@@ -80,6 +80,17 @@ struct RehearsalScratch {
   std::function<void(std::string_view)> progress;  // optional
 };
 
+// What the engine asks of Adapter::Lock: the target's runner lock, for one run.
+struct LockRequest {
+  nlohmann::json target;           // the target's config, expanded (as in Invocation)
+  std::string run_id;
+  std::filesystem::path base_dir;  // relative paths are resolved against this
+  // How long to wait for a holder that belongs to this very run (a killed runner whose
+  // session the target has not finished closing) before giving up with kLocked.
+  std::chrono::milliseconds same_run_wait{30000};
+  const std::atomic<bool>* cancel = nullptr;
+};
+
 class Adapter {
  public:
   virtual ~Adapter() = default;
@@ -94,6 +105,14 @@ class Adapter {
                                            const nlohmann::json& params) const = 0;
 
   virtual Outcome Run(const Invocation& invocation) = 0;
+
+  // Takes (or confirms that this adapter still holds) the lock that keeps a second backout
+  // runner off the target, and holds it until the adapter is destroyed or its process dies.
+  // The engine calls it before a step's StepStarted is journaled, so "could not lock" never
+  // becomes a step's outcome. kLocked names the holder (pid, host or client, run) when
+  // another runner has it; kCancelled when `cancel` fired while waiting. Targets without
+  // such a lock (files, commands, HTTP) keep the default: nothing to take.
+  virtual Status Lock(const LockRequest& request);
 
   // Rehearsal support. A database adapter copies the target's data to a throwaway place and
   // returns the target config that points at the copy (the engine uses it in place of the

@@ -23,6 +23,8 @@ Status Adapter::DropRehearsalCopy(const nlohmann::json& /*copy*/,
   return Status::Ok();
 }
 
+Status Adapter::Lock(const LockRequest& /*request*/) { return Status::Ok(); }
+
 void Registry::Add(std::unique_ptr<Adapter> adapter) {
   std::string key(adapter->type());
   adapters_[key] = std::move(adapter);

@@ -20,6 +20,7 @@
 #include "engine/plan_check.h"
 #include "engine/rehearsal.h"
 #include "engine/session.h"
+#include "engine/target_locks.h"
 #include "journal/export.h"
 #include "report/render.h"
 #include "statemachine/replay.h"
@@ -116,12 +117,16 @@ std::optional<std::string> AskOnTerminal(const std::string& prompt) {
   return line;
 }
 
+// `registry` is the one whose adapters may already hold the run's target locks (Run takes
+// them before the run is created); a fresh one is made when none is given.
 int DriveSession(const Common& c, engine::RunSession& session,
-                 const std::map<std::string, std::string>& approvals) {
-  const adapters::Registry registry = adapters::Registry::Default();
+                 const std::map<std::string, std::string>& approvals,
+                 const adapters::Registry* registry = nullptr) {
+  const adapters::Registry fresh =
+      registry == nullptr ? adapters::Registry::Default() : adapters::Registry();
   engine::Progress progress(std::cout, isatty(STDOUT_FILENO) != 0);
   engine::DriveOptions options;
-  options.registry = &registry;
+  options.registry = registry == nullptr ? &fresh : registry;
   options.approvals = approvals;
   if (isatty(STDIN_FILENO) != 0) options.ask = AskOnTerminal;
   options.progress = &progress;
@@ -252,12 +257,24 @@ int Run(const Common& c, const std::string& plan_file,
   }
   const std::string run_id = NewRunId();
   const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
+  if (!mode.rehearse) {
+    // A target that another runner holds refuses the run before it exists (exit 5), so
+    // nothing of it is journaled and no step of it starts. A rehearsal locks its copies,
+    // which exist only once the run does (engine::Drive).
+    const backout::Status locked = engine::LockPlanTargets(
+        *plan, engine::LockContext{.registry = &registry,
+                                   .env = Env::Default(),
+                                   .run_id = run_id,
+                                   .base_dir = fs::path(abs_plan).parent_path(),
+                                   .cancel = &CancelFlag()});
+    if (!locked.ok()) return Fail(locked.WithContext("run refused"));
+  }
   std::cout << run_id << std::endl;  // first line, on its own: scripts read it
   journal::Journal journal(c.journal_dir, c.journal_key);
   Result<std::unique_ptr<engine::RunSession>> session =
       engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c), mode.rehearse);
   if (!session.ok()) return Fail(session.status());
-  return DriveSession(c, **session, approvals);
+  return DriveSession(c, **session, approvals, &registry);
 }
 
 int Resume(const Common& c, const std::string& run_id,

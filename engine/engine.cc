@@ -9,6 +9,7 @@
 #include "base/utf8.h"
 #include "engine/plan_check.h"
 #include "engine/rehearsal.h"
+#include "engine/target_locks.h"
 #include "plan/interpolate.h"
 #include "statemachine/decide.h"
 
@@ -169,9 +170,24 @@ class StepRunner {
 class Driver {
  public:
   Driver(RunSession& session, const DriveOptions& options, const RehearsalCopies* copies)
-      : session_(session), options_(options), steps_(session, options, copies) {}
+      : session_(session),
+        options_(options),
+        steps_(session, options, copies),
+        locks_{.registry = options.registry,
+               .env = session.env(),
+               .run_id = session.run_id(),
+               .base_dir = std::filesystem::path(session.state().start.plan_file).parent_path(),
+               .cancel = options.cancel,
+               .copies = copies} {}
 
   Result<RunStatus> Loop() {
+    // Every target the plan uses is locked before the first decision, so a second runner
+    // is stopped before any step of this run goes on, not at the first step on the
+    // contended target.
+    if (Step locked = PauseIfNotLocked(LockPlanTargets(session_.plan(), locks_), "");
+        !locked.ok() || locked->has_value()) {
+      return locked.ok() ? Result<RunStatus>(**locked) : Result<RunStatus>(locked.status());
+    }
     while (true) {
       if (Cancelled()) {
         Result<std::optional<RunStatus>> paused = PauseForSignal("");
@@ -211,11 +227,42 @@ class Driver {
     return Stop(RunStatus::kPaused);
   }
 
+  // What a failed Lock means for the run: a value (the run paused) when the lock could not
+  // be had or the wait for it was interrupted; kContinue when it is held.
+  Step PauseIfNotLocked(const Status& locked, const std::string& step) {
+    if (locked.code() == Code::kCancelled) return PauseForSignal(step);
+    if (locked.code() != Code::kLocked) return kContinue;
+    BACKOUT_RETURN_IF_ERROR(
+        session_.Append({sm::RunPaused{sm::RunPaused::Reason::kLocked, step}}));
+    Say(fmt::format("run {} paused{}: {}\n  when that runner has finished: backout resume {}",
+                    session_.run_id(), step.empty() ? "" : " before step " + step,
+                    locked.message(), session_.run_id()));
+    return Stop(RunStatus::kPaused);
+  }
+
+  // The targets of `step`'s action (when `action`) and of its check (when `check`), locked again
+  // before anything of the step is journaled: a PostgreSQL connection that broke since the
+  // last step takes its lock here, not inside the step.
+  Step LockStepTargets(const plan::Step& step, bool action, bool check) {
+    if (action) {
+      Step locked = PauseIfNotLocked(LockTarget(session_.plan(), step.action.target, locks_),
+                                     step.id);
+      if (!locked.ok() || locked->has_value()) return locked;
+    }
+    if (check && step.check) {
+      return PauseIfNotLocked(LockTarget(session_.plan(), step.check->target, locks_), step.id);
+    }
+    return kContinue;
+  }
+
   Step Handle(const sm::StartStep& c) {
     const plan::Step& step = PlanStep(c.step);
     if (c.delay.count() > 0) {
       Say(fmt::format("retrying {} in {}", c.step, FormatDuration(c.delay)));
       if (!session_.env()->SleepFor(c.delay, options_.cancel)) return PauseForSignal("");
+    }
+    if (Step locked = LockStepTargets(step, true, false); !locked.ok() || locked->has_value()) {
+      return locked;
     }
     BACKOUT_RETURN_IF_ERROR(session_.Append({sm::StepStarted{c.step, c.attempt}}));
     if (options_.progress != nullptr) {
@@ -252,6 +299,9 @@ class Driver {
 
   Step Handle(const sm::RunCheck& c) {
     const plan::Step& step = PlanStep(c.step);
+    if (Step locked = LockStepTargets(step, false, true); !locked.ok() || locked->has_value()) {
+      return locked;
+    }
     const sm::StepState* st = session_.state().FindStep(c.step);
     Result<adapters::Outcome> ran = steps_.Run(step, st->attempts, /*as_check=*/true);
     // A check that threw found nothing out: its finding is unknown.
@@ -361,6 +411,7 @@ class Driver {
   RunSession& session_;
   const DriveOptions& options_;
   StepRunner steps_;
+  LockContext locks_;
 };
 
 }  // namespace

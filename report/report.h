@@ -175,7 +175,7 @@ struct Triage {
 struct Interruption {
   enum class Kind { kPause, kCrash };
   Kind kind = Kind::kPause;
-  std::string reason;  // pauses: "approval", "in_doubt", "signal", "step_failed"
+  std::string reason;  // pauses: "approval", "in_doubt", "signal", "step_failed", "locked"
   std::string step;    // pauses: the step concerned, or ""
   std::int64_t from_us = 0;
   std::int64_t until_us = 0;           // the RunResumed; 0 while it still stands

@@ -11,6 +11,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jsonschema   # tests/report_test.cc checks reports against docs/report.schema.json
+  python3-botocore             # tests/support/throttling_proxy.py checks every SigV4 signature
   chromium                     # tests/browser_test.cc loads the HTML report in headless Chromium
   ccache                       # shared compile cache for the several build trees
   clang libclang-rt-14-dev     # libFuzzer targets (fuzz/) and LeakSanitizer

@@ -33,11 +33,12 @@ constexpr EnumNames<StepChecked::Finding, 3> kFindings{{{
     {StepChecked::Finding::kAbsent, "absent"},
     {StepChecked::Finding::kUnknown, "unknown"},
 }}};
-constexpr EnumNames<RunPaused::Reason, 4> kPauseReasons{{{
+constexpr EnumNames<RunPaused::Reason, 5> kPauseReasons{{{
     {RunPaused::Reason::kApproval, "approval"},
     {RunPaused::Reason::kInDoubt, "in_doubt"},
     {RunPaused::Reason::kSignal, "signal"},
     {RunPaused::Reason::kStepFailed, "step_failed"},
+    {RunPaused::Reason::kLocked, "locked"},
 }}};
 constexpr EnumNames<RunFinished::Outcome, 3> kOutcomes{{{
     {RunFinished::Outcome::kSucceeded, "succeeded"},

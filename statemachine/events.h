@@ -90,9 +90,11 @@ struct ApprovalGranted {
 };
 
 struct RunPaused {
-  enum class Reason { kApproval, kInDoubt, kSignal, kStepFailed };
+  // kLocked: a target's runner lock (adapters/adapter.h, Adapter::Lock) could not be had
+  // before a step started; nothing of the step ran.
+  enum class Reason { kApproval, kInDoubt, kSignal, kStepFailed, kLocked };
   Reason reason = Reason::kSignal;
-  std::string step;  // the step concerned (empty for kSignal between steps)
+  std::string step;  // the step concerned (empty for kSignal and kLocked between steps)
 };
 
 // A runner took the run up again (after a pause or a crash).

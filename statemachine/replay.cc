@@ -28,6 +28,7 @@ std::optional<Command> CommandOfPause(const RunPaused& paused) {
     case RunPaused::Reason::kInDoubt: return AwaitResolve{paused.step};
     case RunPaused::Reason::kStepFailed: return PauseRun{paused.reason, paused.step};
     case RunPaused::Reason::kSignal: return std::nullopt;  // the operator stopped the runner
+    case RunPaused::Reason::kLocked: return std::nullopt;  // another runner had a target
   }
   return std::nullopt;
 }

@@ -207,6 +207,7 @@ const std::vector<MappingCase>& Mapping() {
       {"RunPaused step_failed", RunPaused{Reason::kStepFailed, "a"}, {},
        PauseRun{Reason::kStepFailed, "a"}},
       {"RunPaused signal", RunPaused{Reason::kSignal, ""}, {}, std::nullopt},
+      {"RunPaused locked", RunPaused{Reason::kLocked, "a"}, {}, std::nullopt},
       {"RunFinished", RunFinished{Outcome::kAborted}, {}, FinishRun{Outcome::kAborted}},
       {"RunStarted", kStart, {}, std::nullopt},
       {"StepSucceeded", StepSucceeded{"a", 1, {}}, {}, std::nullopt},

@@ -3,6 +3,8 @@
 // rehearsal, survives a SIGKILL (the resumed run finds the same copy), and drops its copy at
 // the end. A plan with a target that cannot be copied is refused before anything runs.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 
 #include <filesystem>
@@ -35,10 +37,15 @@ void MarkAppLive(const Example& ex) {
 }
 
 // Files left in the run's scratch directory (the rehearsal copies).
+// The copies in the run's scratch directory; a copy's runner lock file beside it
+// (<copy>.backout-lock, docs/adapters/sqlite.md) is not a copy.
 std::size_t ScratchFiles(const Example& ex, const std::string& run_id) {
   const fs::path dir = ex.journal() / run_id / "scratch";
   if (!fs::exists(dir)) return 0;
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), {}));
+  return static_cast<std::size_t>(
+      std::count_if(fs::directory_iterator(dir), fs::directory_iterator(), [](const auto& entry) {
+        return !entry.path().string().ends_with(".backout-lock");
+      }));
 }
 
 json ReportJson(const Example& ex, const std::string& run_id) {

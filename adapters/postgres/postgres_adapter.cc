@@ -80,6 +80,15 @@ class PostgresAdapter final : public Adapter {
         [&] { return RunValidated(invocation); });
   }
 
+  // The lock is the connection's: taken when the connection is opened, and held as long as
+  // the adapter keeps it. A cached connection that broke is replaced here, so the lock is
+  // taken again before the step rather than inside it.
+  Status Lock(const LockRequest& request) override {
+    const std::string& dsn = DsnOf(request.target);
+    const StopCondition stop(request.cancel, std::chrono::milliseconds(0));
+    return Acquire(dsn, request.run_id, stop, request.same_run_wait).status();
+  }
+
   bool CanCopyForRehearsal() const override { return true; }
 
   Result<json> MakeRehearsalCopy(const json& target, const RehearsalScratch& scratch) override;
@@ -138,7 +147,8 @@ class PostgresAdapter final : public Adapter {
 
   // The cached connection for `dsn`, or a new one holding the advisory lock.
   Result<Connection*> Acquire(const std::string& dsn, const std::string& run_id,
-                              const StopCondition& stop) {
+                              const StopCondition& stop,
+                              std::chrono::milliseconds same_run_wait = kSameRunWait) {
     auto it = connections_.find(dsn);
     if (it != connections_.end() && !it->second->broken()) return it->second.get();
     if (it != connections_.end()) connections_.erase(it);
@@ -146,19 +156,23 @@ class PostgresAdapter final : public Adapter {
     Result<std::unique_ptr<Connection>> opened =
         Connection::Open(dsn, {{"application_name", application_name}}, stop);
     if (!opened.ok()) return opened.status();
-    BACKOUT_RETURN_IF_ERROR(TakeAdvisoryLock(**opened, application_name, stop));
+    BACKOUT_RETURN_IF_ERROR(TakeAdvisoryLock(**opened, application_name, stop, same_run_wait));
     Connection* conn = opened->get();
     connections_[dsn] = std::move(opened).value();
     return conn;
   }
 
-  // How often a stale connection of this same run (below) is ended before giving up; any
-  // other holder is an error at once.
-  static constexpr int kStaleHolderTries = 100;
-
+  // Tries pg_try_advisory_lock until it is had, or until a holder that is not going away is
+  // found. Three holders are going away and are waited for, up to `same_run_wait`: a
+  // connection of this same run whose runner was killed (the server has not noticed yet, or
+  // is still rolling back the step that was under way; only one process drives a run, the
+  // journal's runner lock, so it is stale and is ended), a backend that is exiting (its
+  // pg_stat_activity row already gone), and a holder that is gone by the time it is looked
+  // up (its session was closing when the lock was tried).
   Status TakeAdvisoryLock(Connection& conn, const std::string& application_name,
-                          const StopCondition& stop) {
-    for (int stale_ended = 0;; ++stale_ended) {
+                          const StopCondition& stop, std::chrono::milliseconds same_run_wait) {
+    const auto give_up = std::chrono::steady_clock::now() + same_run_wait;
+    for (;;) {
       Result<PgResult> taken = conn.Exec(
           fmt::format("SELECT pg_try_advisory_lock(({}::bigint << 32) | d.oid::bigint), d.oid "
                       "FROM pg_database d WHERE d.datname = current_database()",
@@ -171,7 +185,7 @@ class PostgresAdapter final : public Adapter {
           fmt::format("SELECT l.pid, coalesce(a.application_name, ''), "
                       "coalesce(host(a.client_addr), 'local socket'), coalesce(a.usename, '?'), "
                       "coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', "
-                      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '?') "
+                      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '?'), a.pid IS NULL "
                       "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
                       "WHERE l.locktype = 'advisory' AND l.granted AND l.database = $1::oid "
                       "AND l.classid = {}::oid AND l.objid = $1::oid AND l.objsubid = 1",
@@ -179,18 +193,30 @@ class PostgresAdapter final : public Adapter {
           {database_oid}, fmt::format("{}: finding the advisory lock's holder", conn.Describe()),
           stop);
       if (!holders.ok()) return holders.status();
-      std::string holder = "a session that has since ended; try again";
-      if (PQntuples(holders->get()) > 0) {
+      const bool may_wait = std::chrono::steady_clock::now() < give_up;
+      std::string holder = fmt::format(
+          "a session that kept ending as it was looked up, for {}", FormatDuration(same_run_wait));
+      if (PQntuples(holders->get()) == 0) {
+        if (may_wait) {
+          BACKOUT_RETURN_IF_ERROR(stop.Sleep(std::chrono::milliseconds(20)));
+          continue;
+        }
+      } else {
         const PGresult* r = holders->get();
         const std::string pid = *postgres::Value(r, 0, 0);
         for (const auto& [dsn, own] : connections_) {
           // One of this adapter's own connections (another DSN for the same database).
           if (std::to_string(PQbackendPID(own->handle())) == pid) return Status::Ok();
         }
-        // A connection of this same run whose runner was killed: the server has not noticed
-        // yet, or is still rolling back the step that was under way. Only one process drives
-        // a run (the journal's runner lock), so it is stale: end it and try again.
-        if (*postgres::Value(r, 0, 1) == application_name && stale_ended < kStaleHolderTries) {
+        const bool same_run = *postgres::Value(r, 0, 1) == application_name;
+        // No pg_stat_activity row: a backend that is exiting (its row is cleared before its
+        // locks are released), as the killed runner's is; it is waited for like a holder
+        // that is already gone.
+        if (*postgres::Value(r, 0, 5) == "t" && may_wait) {
+          BACKOUT_RETURN_IF_ERROR(stop.Sleep(std::chrono::milliseconds(20)));
+          continue;
+        }
+        if (same_run && may_wait) {
           Result<PgResult> ended = conn.ExecParams(
               "SELECT pg_terminate_backend($1::int)", {pid},
               fmt::format("{}: ending this run's stale connection", conn.Describe()), stop);
@@ -199,8 +225,12 @@ class PostgresAdapter final : public Adapter {
           continue;
         }
         holder = fmt::format(
-            "pid {}, application_name '{}', client {}, user {}, connected since {}", pid, *postgres::Value(r, 0, 1), *postgres::Value(r, 0, 2),
-                             *postgres::Value(r, 0, 3), *postgres::Value(r, 0, 4));
+            "pid {}, application_name '{}', client {}, user {}, connected since {}{}", pid,
+            *postgres::Value(r, 0, 1), *postgres::Value(r, 0, 2), *postgres::Value(r, 0, 3),
+            *postgres::Value(r, 0, 4),
+            same_run ? fmt::format("; a session of this run that did not end within {}",
+                                   FormatDuration(same_run_wait))
+                     : "");
       }
       return Status::Locked(fmt::format(
           "{}: another backout runner is working on database {} ({}); wait for it to finish, "
@@ -221,6 +251,10 @@ class PostgresAdapter final : public Adapter {
     }
     return conn;
   }
+
+  // How long a step that has to reconnect in the middle of a run (Prepare) waits for a
+  // stale session of its own run; the engine passes its own bound to Lock.
+  static constexpr std::chrono::milliseconds kSameRunWait{30000};
 
   std::map<std::string, std::unique_ptr<Connection>> connections_;  // by expanded DSN
 };

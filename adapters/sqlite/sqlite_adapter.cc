@@ -1,6 +1,7 @@
 #include "adapters/sqlite/sqlite_adapter.h"
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -11,6 +12,7 @@
 #include "adapters/common/run.h"
 #include "adapters/sqlite/actions.h"
 #include "adapters/sqlite/params.h"
+#include "adapters/sqlite/target_lock.h"
 
 namespace backout::adapters {
 namespace {
@@ -66,6 +68,29 @@ class SqliteAdapter final : public Adapter {
                               });
   }
 
+  // One sidecar flock per database file, by its canonical path: two targets (or a symlink)
+  // naming one file share the lock, since a second flock from this process on another
+  // descriptor would be refused like anybody else's.
+  Status Lock(const LockRequest& request) override {
+    const auto path = request.target.find("path");
+    if (path == request.target.end() || !path->is_string()) {
+      return Status::InvalidArgument("sqlite target has no 'path'");
+    }
+    std::error_code error;
+    std::filesystem::path database =
+        common::ResolvePath(request.base_dir, path->get_ref<const std::string&>());
+    if (std::filesystem::path canonical = std::filesystem::weakly_canonical(database, error);
+        !error) {
+      database = std::move(canonical);
+    }
+    if (locks_.contains(database)) return Status::Ok();
+    Result<sqlite::TargetLock> lock =
+        sqlite::TargetLock::Take(database, request.run_id, request.same_run_wait, request.cancel);
+    if (!lock.ok()) return lock.status();
+    locks_.emplace(database, std::move(lock).value());
+    return Status::Ok();
+  }
+
   // The copy is a backup (online backup API, one snapshot, written under a temporary name
   // and renamed when complete) into the run's scratch directory.
   bool CanCopyForRehearsal() const override { return true; }
@@ -90,9 +115,18 @@ class SqliteAdapter final : public Adapter {
   }
 
   Status DropRehearsalCopy(const json& copy, const RehearsalScratch& /*scratch*/) override {
-    sqlite::RemoveWithSideFiles(copy.at("path").get<std::string>());
+    const std::filesystem::path path = copy.at("path").get<std::string>();
+    sqlite::RemoveWithSideFiles(path);
+    // The copy's own lock goes with it: the rehearsal that held it has finished.
+    std::error_code error;
+    const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, error);
+    locks_.erase(error ? path : canonical);
+    std::filesystem::remove(sqlite::LockFileOf(path), error);
     return Status::Ok();
   }
+
+ private:
+  std::map<std::filesystem::path, sqlite::TargetLock> locks_;  // held until destroyed
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -144,6 +145,53 @@ class SqliteAdapterTest : public ::testing::Test {
   fs::path dir_;
   fs::path db_;
 };
+
+// --- runner lock -----------------------------------------------------------------------
+
+LockRequest LockFor(const fs::path& dir, const std::string& run_id,
+                    std::chrono::milliseconds same_run_wait) {
+  LockRequest request;
+  request.target = {{"type", "sqlite"}, {"path", "app.db"}};
+  request.run_id = run_id;
+  request.base_dir = dir;
+  request.same_run_wait = same_run_wait;
+  return request;
+}
+
+// Another run is refused at once, naming the holder; the holder itself locks again freely;
+// the lock is the sidecar's flock, so SQLite's own locks on the database are untouched.
+TEST_F(SqliteAdapterTest, LockRefusesAnotherRunNamingTheHolder) {
+  ASSERT_TRUE(adapter_->Lock(LockFor(dir_, "run-1", std::chrono::milliseconds(0))).ok());
+  EXPECT_TRUE(adapter_->Lock(LockFor(dir_, "run-1", std::chrono::milliseconds(0))).ok());
+  EXPECT_TRUE(fs::exists(dir_ / "app.db.backout-lock"));
+  auto other = MakeSqliteAdapter();
+  const Status refused = other->Lock(LockFor(dir_, "run-2", std::chrono::seconds(60)));
+  EXPECT_EQ(refused.code(), Code::kLocked);
+  EXPECT_THAT(refused.message(), HasSubstr("another backout runner is working on this database"));
+  EXPECT_THAT(refused.message(), HasSubstr("pid " + std::to_string(::getpid())));
+  EXPECT_THAT(refused.message(), HasSubstr("run run-1"));
+  const Outcome own = Run("sql", {{"script", "CREATE TABLE t (x); INSERT INTO t VALUES (1);"}});
+  EXPECT_TRUE(own.status.ok()) << own.status.ToString();
+  adapter_.reset();  // the holder goes: the lock with it
+  EXPECT_TRUE(other->Lock(LockFor(dir_, "run-2", std::chrono::milliseconds(0))).ok());
+}
+
+// A holder of the same run is a runner of it that is going away: waited for, within bounds.
+TEST_F(SqliteAdapterTest, LockWaitsForAHolderOfTheSameRun) {
+  ASSERT_TRUE(adapter_->Lock(LockFor(dir_, "run-1", std::chrono::milliseconds(0))).ok());
+  auto resumed = MakeSqliteAdapter();
+  const Status no_wait = resumed->Lock(LockFor(dir_, "run-1", std::chrono::milliseconds(0)));
+  EXPECT_EQ(no_wait.code(), Code::kLocked);
+  EXPECT_THAT(no_wait.message(), HasSubstr("a runner of this run that did not exit within"));
+  Status waited = Status::Unavailable("not run");
+  std::thread resume([&] {
+    waited = resumed->Lock(LockFor(dir_, "run-1", std::chrono::seconds(60)));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // usually finds it held
+  adapter_.reset();
+  resume.join();
+  EXPECT_TRUE(waited.ok()) << waited.ToString();
+}
 
 // --- sql -------------------------------------------------------------------------------
 

@@ -5,6 +5,9 @@
 // (PgServer::Snapshot, plain SQL), the `ops` schema included.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,36 @@ TEST(PgConsolidationCrashMatrix, TablesKilledAtRandomMomentsDuringTheRestore) {
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
                         "' AND application_name LIKE 'backout run %' AND query LIKE 'COPY %FROM STDIN%'") !=
                     "0\n";
+           }}));
+}
+
+// Item 10 of issue 12: a resume started the moment its runner was SIGKILLed inside the
+// restore can find the killed runner's session still holding the advisory lock (still
+// rolling back, or gone between the lock attempt and the look-up of its holder). It must
+// wait for that session and take the lock, never fail or pause the run. 40 kills in a row,
+// each resumed at once; the step has started again when a COPY shows on a session that
+// was not seen before (the killed runner's may still be there).
+TEST(PgConsolidationCrashMatrix, TablesKilledInTheRestoreAndResumedAtOnce) {
+  const CrashScenario scenario = Consolidation("plan-tables.yaml", 40000, 12);
+  const std::string db = TestDatabase();
+  auto seen = std::make_shared<std::set<std::string>>();
+  RecordProperty(
+      "kills_resumed_at_once",
+      KillAndResumeAtOnce(
+          scenario,
+          {.step = "restore-tables",
+           .kills = 40,
+           .window_ms = 100,
+           .started = [db, seen](const Example&) {
+             const std::string pids = PgServer::Shared().Psql(
+                 "SELECT pid FROM pg_stat_activity WHERE datname = '" + db +
+                 "' AND application_name LIKE 'backout run %' "
+                 "AND query LIKE 'COPY %FROM STDIN%'");
+             std::istringstream lines(pids);
+             for (std::string pid; std::getline(lines, pid);) {
+               if (!pid.empty() && seen->insert(pid).second) return true;
+             }
+             return false;
            }}));
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -60,6 +61,12 @@ bool StepLogExists(const Example& ex, const std::string& step) {
   return false;
 }
 
+// BACKOUT_CRASH_SEED when set (to repeat a failed series), else a random one.
+unsigned CrashSeed() {
+  const char* fixed = std::getenv("BACKOUT_CRASH_SEED");
+  return fixed != nullptr ? static_cast<unsigned>(std::stoul(fixed)) : std::random_device{}();
+}
+
 }  // namespace
 
 int KillAfterEveryAppend(const CrashScenario& s) {
@@ -92,9 +99,7 @@ int KillAfterEveryAppend(const CrashScenario& s) {
 
 int KillAtRandomMoments(const CrashScenario& s, const RandomKills& k) {
   const std::string reference = ReferenceEndState(s);
-  const char* fixed = std::getenv("BACKOUT_CRASH_SEED");
-  const unsigned seed = fixed != nullptr ? static_cast<unsigned>(std::stoul(fixed))
-                                         : std::random_device{}();
+  const unsigned seed = CrashSeed();
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> delay_ms(0, k.window_ms);
   int landed = 0;
@@ -121,6 +126,52 @@ int KillAtRandomMoments(const CrashScenario& s, const RandomKills& k) {
   std::printf("crash matrix: %s: %d random kills during %s (%d landed before the run ended), "
               "seed %u, all resumed to the reference end state\n",
               Name(s).c_str(), k.kills, k.step.c_str(), landed, seed);
+  return landed;
+}
+
+int KillAndResumeAtOnce(const CrashScenario& s, const RandomKills& k) {
+  const std::string reference = ReferenceEndState(s);
+  const unsigned seed = CrashSeed();
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> delay_ms(0, k.window_ms);
+  const std::string name = Name(s) + ": kills in a row inside " + k.step + " (seed " +
+                           std::to_string(seed) + ")";
+  Example ex(s.example, s.rows, s.env);
+  auto started = [&](BackgroundProcess& runner) {
+    return WaitFor([&] { return !runner.Running() || k.started(ex); }, std::chrono::seconds(60));
+  };
+  auto process = std::make_unique<BackgroundProcess>(RunSpec(ex, s, k.env));
+  std::string run_id;
+  int landed = 0;
+  for (int i = 0; i < k.kills; ++i) {
+    const std::string label = name + ", kill " + std::to_string(i);
+    EXPECT_TRUE(started(*process)) << label << ": the step never started";
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    process->Signal(SIGKILL);
+    const ProcessResult killed = process->Wait();
+    if (run_id.empty()) run_id = RunIdFrom(killed);
+    if (killed.signal != SIGKILL) {
+      // It ended first: it must have finished the run, never failed or paused it.
+      EXPECT_EQ(killed.exit_code, 0) << label << "\n" << Show(killed);
+      break;
+    }
+    ++landed;
+    // At once: no waiting for the target to notice that the killed runner is gone.
+    process = std::make_unique<BackgroundProcess>(
+        ex.BackoutSpec(Args({"resume", run_id}, s.resume_args), k.env));
+  }
+  const ProcessResult last = process->Wait();
+  if (last.signal == 0) {
+    EXPECT_EQ(last.exit_code, 0) << name << ": last runner\n" << Show(last);
+  }
+  if (!::testing::Test::HasFailure()) {
+    ResumeToEnd(ex, s, run_id, name);  // "already succeeded" when the last runner finished
+    ExpectSameEndState(ex, s, run_id, reference, name);
+  }
+  std::printf("crash matrix: %s: %d kills in a row during %s, each resumed at once (%d landed "
+              "before the run ended), seed %u, %s\n",
+              Name(s).c_str(), k.kills, k.step.c_str(), landed, seed,
+              ::testing::Test::HasFailure() ? "FAILED" : "resumed to the reference end state");
   return landed;
 }
 

@@ -48,4 +48,12 @@ struct RandomKills {
 };
 int KillAtRandomMoments(const CrashScenario& scenario, const RandomKills& kills);
 
+// Case 3, for target locks held by the killed runner's session: one run, killed `kills` times
+// in a row inside `step`, each time resumed AT ONCE (while the target may still be closing
+// the killed runner's session and holding its lock), and that resume killed again in the
+// same step after a random 0..window_ms; then a last resume to the end. No resume may fail
+// or pause. `started` must tell the new runner's work from the killed one's (e.g. a new
+// server session). Returns the kills that landed; prints a "crash matrix:" line.
+int KillAndResumeAtOnce(const CrashScenario& scenario, const RandomKills& kills);
+
 }  // namespace backout::testing

@@ -182,16 +182,19 @@ Result<std::string> DynamoServer::Snapshot() const {
 }
 
 Result<std::unique_ptr<ThrottlingProxy>> ThrottlingProxy::Start(const std::string& upstream,
-                                                                int throttled) {
+                                                                int throttled,
+                                                                bool check_signatures) {
   auto dir = std::make_unique<TempDir>();
   const fs::path port_file = dir->path() / "port";
-  auto process = std::make_unique<BackgroundProcess>(ProcessSpec{
-      {BACKOUT_PYTHON3, (SourceDir() / "tests" / "support" / "throttling_proxy.py").string(),
-       "--upstream", upstream, "--throttle", std::to_string(throttled), "--port-file",
-       port_file.string()},
-      {},
-      {},
-      {}});
+  std::vector<std::string> argv = {
+      BACKOUT_PYTHON3, (SourceDir() / "tests" / "support" / "throttling_proxy.py").string(),
+      "--upstream", upstream, "--throttle", std::to_string(throttled), "--port-file",
+      port_file.string()};
+  if (check_signatures) {
+    argv.insert(argv.end(), {"--secret-access-key", kTestSecretAccessKey, "--signature-log",
+                             (dir->path() / "signatures.log").string()});
+  }
+  auto process = std::make_unique<BackgroundProcess>(ProcessSpec{argv, {}, {}, {}});
   if (!WaitFor([&] { return fs::exists(port_file) || !process->Running(); }, kStartLimit) ||
       !fs::exists(port_file)) {
     return Status::Unavailable("throttling_proxy.py did not start");

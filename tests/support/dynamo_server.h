@@ -8,6 +8,7 @@
 // signed with the test credentials of SetTestCredentials().
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,14 +62,20 @@ class DynamoServer {
 
 // tests/support/throttling_proxy.py in front of `upstream`: it answers the first
 // `throttled` requests (all of them when negative) with HTTP 400 and DynamoDB's
-// ThrottlingException JSON, and passes the others on.
+// ThrottlingException JSON, and passes the others on. With `check_signatures`, it first
+// checks every request's SigV4 signature with botocore against kTestSecretAccessKey (every
+// SignedHeader on the wire, the signature over what was received), answers a bad one with
+// InvalidSignatureException, and logs one verdict a request (signature_log()).
 class ThrottlingProxy {
  public:
   static Result<std::unique_ptr<ThrottlingProxy>> Start(const std::string& upstream,
-                                                        int throttled);
+                                                        int throttled,
+                                                        bool check_signatures = false);
   ~ThrottlingProxy() = default;
 
   std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  // "ok TARGET SIGNED-HEADERS" or "bad TARGET: why", one line a request.
+  std::filesystem::path signature_log() const { return dir_->path() / "signatures.log"; }
 
  private:
   ThrottlingProxy(int port, std::unique_ptr<TempDir> dir,
