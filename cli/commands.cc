@@ -245,11 +245,13 @@ int Run(const Common& c, const std::string& plan_file,
   }
   const std::string run_id = NewRunId();
   const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
-  std::cout << run_id << std::endl;  // first line, on its own: scripts read it
   journal::Journal journal(c.journal_dir, c.journal_key);
   Result<std::unique_ptr<engine::RunSession>> session =
       engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c), mode.rehearse);
   if (!session.ok()) return Fail(session.status());
+  // Printed once the run exists (its RunStarted is durable), so that no id is ever printed
+  // for a run that was not created. Still the first line, on its own: scripts read it.
+  std::cout << run_id << std::endl;
   return DriveSession(**session, approvals);
 }
 
