@@ -23,7 +23,8 @@ Status ErrnoError(std::string_view what, const fs::path& path) {
 }
 
 void PutU64(std::string* out, std::size_t at, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) (*out)[at + static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+  for (int i = 7; i >= 0; --i, v >>= 8)
+    (*out)[at + static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
 }
 
 std::uint64_t GetU64(std::string_view in, std::size_t at) {
@@ -57,9 +58,10 @@ Result<Head> DecodeSlot(std::string_view slot, const ChainKey& key) {
   }
   const Digest check = Check(slot.substr(0, kCheckedBytes), head.chain_mode, key);
   if (std::memcmp(check.data(), slot.data() + kCheckedBytes, check.size()) != 0) {
-    return Status::Corruption(head.chain_mode == ChainMode::kHmacSha256
-                                  ? "checksum mismatch (or BACKOUT_JOURNAL_KEY is not this run's key)"
-                                  : "checksum mismatch");
+    return Status::Corruption(
+        head.chain_mode == ChainMode::kHmacSha256
+            ? "checksum mismatch (or BACKOUT_JOURNAL_KEY is not this run's key)"
+            : "checksum mismatch");
   }
   return head;
 }
@@ -98,13 +100,13 @@ Result<Head> ReadHeadFile(const fs::path& path, const ChainKey& key, int* slot_r
   std::string problems;
   bool keyed_without_key = false;
   for (int i = 0; i < 2; ++i) {
-    const std::string_view slot =
-        std::string_view(*bytes).substr(static_cast<std::size_t>(i) * kHeadSlotStride, kHeadSlotBytes);
+    const std::string_view slot = std::string_view(*bytes).substr(
+        static_cast<std::size_t>(i) * kHeadSlotStride, kHeadSlotBytes);
     Result<Head> head = DecodeSlot(slot, key);
     if (!head.ok()) {
       keyed_without_key |= head.status().code() == Code::kFailedPrecondition;
-      problems += fmt::format("{}slot {}: {}", problems.empty() ? "" : "; ", i,
-                              head.status().message());
+      problems +=
+          fmt::format("{}slot {}: {}", problems.empty() ? "" : "; ", i, head.status().message());
       continue;
     }
     if (!best || head->seq > best->seq) {
@@ -117,12 +119,12 @@ Result<Head> ReadHeadFile(const fs::path& path, const ChainKey& key, int* slot_r
     return *best;
   }
   if (keyed_without_key) {
-    return Status::Corruption(fmt::format(
-        "head file {} is keyed (HMAC-SHA256): set BACKOUT_JOURNAL_KEY to verify it",
-        path.string()));
+    return Status::Corruption(
+        fmt::format("head file {} is keyed (HMAC-SHA256): set BACKOUT_JOURNAL_KEY to verify it",
+                    path.string()));
   }
-  return Status::Corruption(fmt::format("head file {} is damaged: no valid slot ({})",
-                                        path.string(), problems));
+  return Status::Corruption(
+      fmt::format("head file {} is damaged: no valid slot ({})", path.string(), problems));
 }
 
 Status CheckAgainstHead(const std::vector<Record>& records, const Head& head,
@@ -140,15 +142,15 @@ Status CheckAgainstHead(const std::vector<Record>& records, const Head& head,
   // Records are seq 1..n without gaps (checked while reading), so index = seq - 1.
   const Record& at = records[head.seq - 1];
   if (at.hash != head.hash) {
-    return Status::Corruption(fmt::format(
-        "event #{} has hash {} but the head file {} records {} for it: the journal was "
-        "rewritten after that event was acknowledged",
-        head.seq, ToHex(at.hash), head_path.string(), ToHex(head.hash)));
+    return Status::Corruption(
+        fmt::format("event #{} has hash {} but the head file {} records {} for it: the journal was "
+                    "rewritten after that event was acknowledged",
+                    head.seq, ToHex(at.hash), head_path.string(), ToHex(head.hash)));
   }
   if (at.chain_mode != head.chain_mode) {
     return Status::Corruption(fmt::format(
-        "the head file {} is {} but the run is {}: one of them was rewritten",
-        head_path.string(), ChainModeName(head.chain_mode), ChainModeName(at.chain_mode)));
+        "the head file {} is {} but the run is {}: one of them was rewritten", head_path.string(),
+        ChainModeName(head.chain_mode), ChainModeName(at.chain_mode)));
   }
   return Status::Ok();
 }

@@ -204,7 +204,7 @@ std::string DamagedRunAdvice(const fs::path& run_dir, const std::optional<Head>&
       ". The history of this run cannot be trusted, so nothing can be resumed from it; {}. "
       "Steps may have changed the targets: check them by hand. Keep the evidence: copy the "
       "whole directory first (cp -a {} {}.evidence) and do not remove it; what is still "
-      "readable can be listed with `ldb --db={} --readonly scan` "
+      "readable can be listed with `ldb --db={} --try_load_options=false scan` "
       "(docs/reliability.md#damaged-journal)",
       known, run_dir.string(), run_dir.string(), (run_dir / kDbDirName).string());
 }

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 
+#include "journal/head_file.h"
 #include "journal/record_codec.h"
 
 namespace backout::journal {
@@ -496,6 +497,136 @@ TEST_F(JournalTest, KeyedRunRewrittenWithoutTheKeyIsDetectedAtTheRewrittenEvent)
   EXPECT_EQ(with_key.code(), Code::kCorruption);
   EXPECT_TRUE(Contains(with_key.message(), "the journal was rewritten after that event was "
                                           "acknowledged")) << with_key.message();
+}
+
+// Issue 12: the head file records the last acknowledged event, so a journal that lost its
+// tail (here: the last two events deleted, as a lost WAL would) is corruption on every open,
+// naming the head file and the lost events.
+TEST_F(JournalTest, JournalShorterThanItsHeadFileIsCorruption) {
+  CreateRunWithEvents("r1", 5);
+  EditDb("r1", [](rocksdb::DB* db) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), EncodeKey(4)).ok());
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), EncodeKey(5)).ok());
+  });
+  const std::string head = (dir() / "r1" / "head").string();
+  for (const Status& s : {journal().ReadRun("r1").status(), journal().OpenRun("r1").status()}) {
+    EXPECT_EQ(s.code(), Code::kCorruption);
+    EXPECT_TRUE(Contains(s.message(), "the journal ends at event #3 but its head file " + head +
+                                          " records event #5"))
+        << s.message();
+    EXPECT_TRUE(Contains(s.message(), "events #4 to #5 are lost")) << s.message();
+  }
+}
+
+// A crash between a synced batch and its head write leaves the head one batch behind: not
+// damage. The next writer brings the head up to date.
+TEST_F(JournalTest, HeadLaggingByOneBatchIsAcceptedAndCaughtUp) {
+  CreateRunWithEvents("r1", 4);
+  ASSERT_OK_AND_ASSIGN(records, journal().ReadRun("r1"));
+  const fs::path head_path = dir() / "r1" / "head";
+  {
+    // Both slots name event #3, as if the write for event #4 never happened.
+    std::string bytes(kHeadFileBytes, '\0');
+    const std::vector<Record> first3(records.begin(), records.begin() + 3);
+    const std::string slot = EncodeHeadSlot(HeadOf(first3), ChainKey());
+    bytes.replace(0, slot.size(), slot);
+    bytes.replace(kHeadSlotStride, slot.size(), slot);
+    std::ofstream(head_path, std::ios::binary | std::ios::trunc) << bytes;
+  }
+  ASSERT_OK_AND_ASSIGN(lagging, ReadHeadFile(head_path, ChainKey()));
+  EXPECT_EQ(lagging.seq, 3u);
+  EXPECT_TRUE(journal().ReadRun("r1").ok());
+  { ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1")); }
+  ASSERT_OK_AND_ASSIGN(caught_up, ReadHeadFile(head_path, ChainKey()));
+  EXPECT_EQ(caught_up.seq, 4u);
+  EXPECT_EQ(caught_up.hash, records[3].hash);
+}
+
+// Writes alternate between the two slots: a torn write of the newer slot leaves the older
+// one, one batch behind, which is accepted; both slots damaged is corruption.
+TEST_F(JournalTest, TornHeadSlotFallsBackToTheOtherAndBothDamagedIsCorruption) {
+  CreateRunWithEvents("r1", 3);
+  const fs::path head_path = dir() / "r1" / "head";
+  int slot = -1;
+  ASSERT_OK_AND_ASSIGN(head, ReadHeadFile(head_path, ChainKey(), &slot));
+  EXPECT_EQ(head.seq, 3u);
+  std::string bytes = ReadFileToString(head_path).value();
+  bytes[static_cast<std::size_t>(slot) * kHeadSlotStride + 30] ^= 1;
+  std::ofstream(head_path, std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_OK_AND_ASSIGN(older, ReadHeadFile(head_path, ChainKey()));
+  EXPECT_EQ(older.seq, 2u);
+  EXPECT_TRUE(journal().ReadRun("r1").ok());
+
+  bytes[static_cast<std::size_t>(1 - slot) * kHeadSlotStride + 30] ^= 1;
+  std::ofstream(head_path, std::ios::binary | std::ios::trunc) << bytes;
+  const Status both = journal().ReadRun("r1").status();
+  EXPECT_EQ(both.code(), Code::kCorruption);
+  EXPECT_TRUE(Contains(both.message(), "head file " + head_path.string() +
+                                           " is damaged: no valid slot (slot 0: checksum "
+                                           "mismatch; slot 1: checksum mismatch)"))
+      << both.message();
+}
+
+TEST_F(JournalTest, MissingHeadFileIsCorruption) {
+  CreateRunWithEvents("r1", 2);
+  fs::remove(dir() / "r1" / "head");
+  const Status s = journal().ReadRun("r1").status();
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_TRUE(Contains(s.message(), "the head file " + (dir() / "r1" / "head").string() +
+                                        " is missing"))
+      << s.message();
+  EXPECT_TRUE(Contains(s.message(), "do not remove it")) << s.message();
+}
+
+// Without the key, a keyed run's head cannot be rewound: an unkeyed head naming an earlier
+// event does not match the keyed run, and a keyed slot cannot be computed.
+TEST_F(JournalTest, KeyedRunsHeadCannotBeRewoundWithoutTheKey) {
+  const Journal keyed(dir(), ChainKey("team-secret"));
+  {
+    ASSERT_OK_AND_ASSIGN(writer, keyed.CreateRun("r1"));
+    ASSERT_TRUE(writer->Append(Events(1, 5)).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(records, keyed.ReadRun("r1"));
+  EditDb("r1", [](rocksdb::DB* db) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), EncodeKey(5)).ok());
+  });
+  const std::vector<Record> first4(records.begin(), records.begin() + 4);
+  std::string bytes(kHeadFileBytes, '\0');
+  Head forged = HeadOf(first4);
+  forged.chain_mode = ChainMode::kSha256;
+  bytes.replace(0, kHeadSlotBytes, EncodeHeadSlot(forged, ChainKey()));
+  std::ofstream(dir() / "r1" / "head", std::ios::binary | std::ios::trunc) << bytes;
+  const Status s = keyed.ReadRun("r1").status();
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_TRUE(Contains(s.message(), "is sha256 but the run is hmac-sha256")) << s.message();
+}
+
+// Issue 12 item 11: a run exists whole or not at all. A created run that never got its first
+// batch leaves nothing behind; the first batch publishes it, with its head file.
+TEST_F(JournalTest, RunAppearsOnlyWithItsFirstBatch) {
+  {
+    ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+    ASSERT_OK_AND_ASSIGN(none, journal().ListRuns());
+    EXPECT_TRUE(none.empty()) << "a run being built is not listed";
+    EXPECT_EQ(journal().ReadRun("r1").status().code(), Code::kNotFound);
+  }
+  EXPECT_TRUE(fs::is_empty(dir())) << "an abandoned creation leaves nothing";
+  {
+    ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+    ASSERT_TRUE(writer->Append(Events(1, 2)).ok());
+    ASSERT_OK_AND_ASSIGN(runs, journal().ListRuns());
+    EXPECT_EQ(runs, std::vector<std::string>{"r1"});
+    ASSERT_TRUE(writer->Append(Events(3, 1)).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
+  EXPECT_EQ(read.size(), 3u);
+  ASSERT_OK_AND_ASSIGN(head, ReadHeadFile(dir() / "r1" / "head", ChainKey()));
+  EXPECT_EQ(head.seq, 3u);
+  std::vector<std::string> entries;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir())) {
+    entries.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(entries, std::vector<std::string>{"r1"}) << "no hidden build directory is left";
 }
 
 }  // namespace

@@ -118,9 +118,10 @@ class CliTamper : public ::testing::Test {
     std::unique_ptr<rocksdb::DB> db = OpenRunDb(DbDir());
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      Result<std::uint64_t> seq = journal::DecodeKey(std::string_view(it->key().data(), it->key().size()));
-      Result<journal::Record> r =
-          journal::DecodeRecord(std::string_view(it->value().data(), it->value().size()), *seq, journal::ChainKey());
+      const std::string_view key(it->key().data(), it->key().size());
+      const std::string_view value(it->value().data(), it->value().size());
+      Result<std::uint64_t> seq = journal::DecodeKey(key);
+      Result<journal::Record> r = journal::DecodeRecord(value, *seq, journal::ChainKey());
       EXPECT_TRUE(r.ok()) << r.status().ToString();
       if (r.ok()) records.push_back(*r);
     }
@@ -252,10 +253,10 @@ TEST_F(CliTamper, TruncatedTailIsCaughtByTheHeadRecordedEarlier) {
   // recorded elsewhere.
   const ProcessResult caught = Backout({"verify", run_id_});
   EXPECT_EQ(caught.exit_code, 4) << Show(caught);
+  const std::string head_file = (DbDir().parent_path() / "head").string();
   EXPECT_TRUE(Contains(caught.err, fmt::format("the journal ends at event #{} but its head file "
                                                "{} records event #{}",
-                                               new_head.seq, (DbDir().parent_path() / "head").string(),
-                                               records.back().seq)))
+                                               new_head.seq, head_file, records.back().seq)))
       << Show(caught);
 
   // An attacker who also rewrites the head file leaves a chain consistent in itself.
