@@ -222,5 +222,35 @@ TEST(CorruptionMatrix, EveryDamageOfAFinishedAndAPausedRunIsExit4) {
   EXPECT_GT(paused_cases, 20);
 }
 
+// The issue's own reproduction, on a keyed run: one byte overwritten two bytes into the first
+// StepStarted of the WAL. verify must fail (it said "1 events verified"), and resume must
+// refuse instead of running stop-app a second time.
+TEST(CorruptionMatrix, IssueReproductionOnAKeyedPausedRun) {
+  std::map<std::string, std::string> env = kEnv;
+  env["BACKOUT_JOURNAL_KEY"] = "issue-12-key";
+  const Example ex("media-rollback", 50, env);
+  const ProcessResult run = ex.Backout({"run", "plan.yaml"});
+  ASSERT_EQ(run.exit_code, 3) << Show(run);
+  const std::string id = RunIdFrom(run);
+  const std::vector<fs::path> wals = FilesOf(ex.journal() / id / "db", ".log");
+  ASSERT_EQ(wals.size(), 1u);
+  const std::string bytes = ReadFile(wals[0]);
+  const std::size_t at = bytes.find("StepStarted");
+  ASSERT_NE(at, std::string::npos) << "the WAL holds the steps' events";
+  {
+    std::fstream f(wals[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(at + 2));
+    f.put('\0');
+  }
+  const std::string app_state = ReadFile(ex.dir() / "app.state");
+  const ProcessResult verify = ex.Backout({"verify", id});
+  EXPECT_EQ(verify.exit_code, 4) << Show(verify);
+  EXPECT_TRUE(Contains(verify.err, wals[0].filename().string())) << Show(verify);
+  const ProcessResult resume = ex.Backout({"resume", id, "--approve=confirm=ROLLBACK_MEDIA"});
+  EXPECT_EQ(resume.exit_code, 4) << Show(resume);
+  EXPECT_FALSE(Contains(resume.out, "stop-app")) << "nothing may run again\n" << Show(resume);
+  EXPECT_EQ(ReadFile(ex.dir() / "app.state"), app_state);
+}
+
 }  // namespace
 }  // namespace backout::testing
