@@ -260,7 +260,8 @@ Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run
     }
     return Status::Corruption(with.message() + DamagedRunAdvice(run_dir, known));
   };
-  if (!fs::is_directory(db_path)) {
+  std::error_code ec;  // an error here reads as "missing", which the open below would confirm
+  if (!fs::is_directory(db_path, ec)) {
     return damaged(Status::Corruption(
         fmt::format("the database directory {} is missing", db_path.string())));
   }
