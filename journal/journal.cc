@@ -238,7 +238,36 @@ struct VerifiedRun {
   std::vector<Record> records;
   Head head;
   int head_slot = 0;
+  // The WAL is damaged only after the last acknowledged record (OpenTornTail): a writer must
+  // open it with point-in-time recovery, which drops that unacknowledged tail.
+  bool torn_tail = false;
 };
+
+// Options for a run whose WAL ends in a torn, unacknowledged write (VerifiedRun::torn_tail).
+rocksdb::Options TornTailOptions() {
+  rocksdb::Options options = JournalDbOptions();
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  return options;
+}
+
+// After the strict open failed with Corruption: a crash in the middle of a synced write can
+// leave zeros or garbage after the last acknowledged record rather than a clean cut (a
+// file system that extends the file before its data is written), which the strict mode
+// refuses. Point-in-time recovery reads up to the first damage; if that still reaches the
+// head, only bytes that were never acknowledged are damaged and the run is sound. Otherwise
+// (null) the strict error stands.
+std::unique_ptr<rocksdb::DB> OpenTornTail(const fs::path& db_path, const std::string& run_id,
+                                          const ChainKey& key, const Head& head,
+                                          const fs::path& head_path) {
+  rocksdb::DB* raw_db = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(TornTailOptions(), db_path.string(), &raw_db).ok()) {
+    return nullptr;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key);
+  if (!records.ok() || !CheckAgainstHead(*records, head, head_path).ok()) return nullptr;
+  return db;
+}
 
 Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run_id,
                                  const ChainKey& key) {
@@ -270,8 +299,13 @@ Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run
   rocksdb::DB* raw_db = nullptr;
   const rocksdb::Status s =
       rocksdb::DB::OpenForReadOnly(JournalDbOptions(), db_path.string(), &raw_db);
-  if (!s.ok()) return damaged(FromRocksOpen(s, db_path, "open"));
-  const std::unique_ptr<rocksdb::DB> db(raw_db);
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  bool torn_tail = false;
+  if (!s.ok() && s.IsCorruption() && head.ok()) {
+    db = OpenTornTail(db_path, run_id, key, *head, head_path);
+    torn_tail = db != nullptr;
+  }
+  if (db == nullptr) return damaged(FromRocksOpen(s, db_path, "open"));
   if (const rocksdb::Status c = db->VerifyFileChecksums(rocksdb::ReadOptions()); !c.ok()) {
     return damaged(FromRocksOpen(c, db_path, "table file checksums of"));
   }
@@ -287,7 +321,10 @@ Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run
                            "#the-head-file)")));
   }
   BACKOUT_RETURN_IF_ERROR(damaged(CheckAgainstHead(*records, *head, head_path)));
-  return VerifiedRun{.records = std::move(records).value(), .head = *head, .head_slot = slot};
+  return VerifiedRun{.records = std::move(records).value(),
+                     .head = *head,
+                     .head_slot = slot,
+                     .torn_tail = torn_tail};
 }
 
 Status PutRecord(rocksdb::WriteBatch* write_batch, const std::string& run_id, std::uint64_t seq,
@@ -325,8 +362,9 @@ Status EncodeNewRecords(const std::string& run_id, const ChainKey& key,
   return Status::Ok();
 }
 
-Result<std::unique_ptr<rocksdb::DB>> OpenReadWrite(const fs::path& db_path, bool create) {
-  rocksdb::Options options = JournalDbOptions();
+Result<std::unique_ptr<rocksdb::DB>> OpenReadWrite(const fs::path& db_path, bool create,
+                                                  bool torn_tail = false) {
+  rocksdb::Options options = torn_tail ? TornTailOptions() : JournalDbOptions();
   // Only ever for a database directory this process has just made itself (CreateNewRun
   // mkdirs the run directory exclusively), so error_if_exists is not needed, and it must not
   // be set: RocksDB stores it in the OPTIONS file, and RocksDB's own tools (ldb) that load
@@ -511,7 +549,8 @@ Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
   if (!lock.ok()) return lock.status();
   Result<VerifiedRun> run = ReadVerified(run_dir, run_id, key);
   if (!run.ok()) return run.status();
-  Result<std::unique_ptr<rocksdb::DB>> db = OpenReadWrite(run_dir / kDbDirName, false);
+  Result<std::unique_ptr<rocksdb::DB>> db =
+      OpenReadWrite(run_dir / kDbDirName, false, run->torn_tail);
   if (!db.ok()) return db.status().WithContext(fmt::format("run {}", run_id));
   Result<HeadFile> head = HeadFile::Open(run_dir / kHeadFileName, run->head_slot);
   if (!head.ok()) return head.status();

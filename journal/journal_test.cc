@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 
@@ -627,6 +628,44 @@ TEST_F(JournalTest, RunAppearsOnlyWithItsFirstBatch) {
     entries.push_back(e.path().filename().string());
   }
   EXPECT_EQ(entries, std::vector<std::string>{"r1"}) << "no hidden build directory is left";
+}
+
+// A crash in the middle of a synced write may leave the torn batch as zeros rather than a
+// clean cut. That batch was never acknowledged (its head write never happened), so the run
+// reads as one batch shorter, and a writer continues from there. The same zeros in an
+// acknowledged batch are corruption.
+TEST_F(JournalTest, TornWriteLeftAsZerosAfterTheHeadIsOnlyThatWriteLost) {
+  CreateRunWithEvents("r1", 3);  // event 1 publishes (and is flushed on reopen); 2, 3 in the WAL
+  fs::path wal;
+  for (const fs::directory_entry& e : fs::directory_iterator(DbPath("r1"))) {
+    if (e.path().extension() == ".log" && e.file_size() > 0) wal = e.path();
+  }
+  ASSERT_FALSE(wal.empty());
+  const std::string original = ReadFileToString(wal).value();
+  std::string zeroed = original;
+  std::fill(zeroed.end() - 40, zeroed.end(), '\0');
+  std::ofstream(wal, std::ios::binary | std::ios::trunc) << zeroed;
+  // Acknowledged (the head names event 3): corruption.
+  EXPECT_EQ(journal().ReadRun("r1").status().code(), Code::kCorruption);
+
+  // Not acknowledged: the head write for event 3 never happened (its slot erased).
+  const fs::path head_path = dir() / "r1" / "head";
+  int slot = -1;
+  ASSERT_OK_AND_ASSIGN(head, ReadHeadFile(head_path, ChainKey(), &slot));
+  ASSERT_EQ(head.seq, 3u);
+  std::string bytes = ReadFileToString(head_path).value();
+  std::fill_n(bytes.begin() + slot * static_cast<int>(kHeadSlotStride), kHeadSlotBytes, '\0');
+  std::ofstream(head_path, std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
+  EXPECT_EQ(read.size(), 2u);
+  {
+    ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1"));
+    EXPECT_EQ(writer->records().size(), 2u);
+    ASSERT_OK_AND_ASSIGN(stored, writer->Append(Events(3, 1)));
+    EXPECT_EQ(stored[0].seq, 3u);
+  }
+  ASSERT_OK_AND_ASSIGN(after, journal().ReadRun("r1"));
+  EXPECT_EQ(after.size(), 3u);
 }
 
 }  // namespace
