@@ -269,10 +269,17 @@ int Run(const Common& c, const std::string& plan_file,
                                    .cancel = &CancelFlag()});
     if (!locked.ok()) return Fail(locked.WithContext("run refused"));
   }
-  std::cout << run_id << std::endl;  // first line, on its own: scripts read it
   journal::Journal journal(c.journal_dir, c.journal_key);
-  Result<std::unique_ptr<engine::RunSession>> session =
-      engine::RunSession::Create(journal, run_id, *plan, abs_plan, SessionFor(c), mode.rehearse);
+  // The id is printed as soon as the run exists (its first append, RunStarted, is durable and
+  // published the run), before anything else can happen to the process, and never for a run
+  // that was not created. Still the first line, on its own: scripts read it.
+  engine::SessionOptions options = SessionFor(c);
+  options.after_append = [run_id, then = std::move(options.after_append)](int appends) {
+    if (appends == 1) std::cout << run_id << std::endl;
+    if (then) then(appends);
+  };
+  Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(
+      journal, run_id, *plan, abs_plan, std::move(options), mode.rehearse);
   if (!session.ok()) return Fail(session.status());
   return DriveSession(c, **session, approvals, &registry);
 }

@@ -10,15 +10,19 @@
 namespace backout::engine {
 
 namespace {
-// A run directory whose RunStarted never became durable: the runner died between creating
-// the run and its first append, so nothing ran.
+// A run with no events at all. The journal publishes a run only once its first batch
+// (RunStarted) and head file are durable, and checks the records against that head, so this
+// cannot come from a crash: the history was lost. Say what is known, and never advise removing
+// the directory, which is the only evidence of what the run did.
 Status CheckNotEmpty(const journal::Journal& journal, const std::string& run_id,
                      const std::vector<journal::Record>& records) {
   if (!records.empty()) return Status::Ok();
+  const std::string dir = (journal.dir() / run_id).string();
   return Status::Corruption(fmt::format(
-      "run {} has no events: its runner stopped before RunStarted was journaled, so nothing "
-      "ran; remove {} to clear it",
-      run_id, (journal.dir() / run_id).string()));
+      "run {} has no events in {}: its history was lost, so nothing can be resumed from it. "
+      "Steps may have changed the targets: check them by hand. Keep the evidence: copy the "
+      "whole directory (cp -a {} {}.evidence) and do not remove it",
+      run_id, dir, dir, dir));
 }
 }  // namespace
 

@@ -31,7 +31,8 @@ struct SessionOptions {
   Env* env = nullptr;
   Identity who;
   // Called after every durable append with the number of appends so far in this process.
-  // Used for fault injection (BACKOUT_CRASH_AFTER_APPENDS); empty for none.
+  // Used by `run` to print the run id once the first append has created the run, and for
+  // fault injection (BACKOUT_CRASH_AFTER_APPENDS); empty for none.
   std::function<void(int)> after_append;
 };
 

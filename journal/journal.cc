@@ -3,14 +3,19 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/file_checksum.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -20,6 +25,7 @@
 #include "base/file_util.h"
 #include "base/time.h"
 #include "journal/fault_injection.h"
+#include "journal/head_file.h"
 #include "journal/record_codec.h"
 
 namespace backout::journal {
@@ -31,6 +37,9 @@ constexpr char kDbDirName[] = "db";
 constexpr char kLockFileName[] = "runner.lock";
 constexpr char kLogDirName[] = "logs";
 constexpr char kScratchDirName[] = "scratch";
+// A run is built under DIR/.creating.RUN_ID.PID and renamed to DIR/RUN_ID once its first
+// batch and head file are durable. Run ids cannot start with '.', so no such name is a run.
+constexpr std::string_view kCreatingPrefix = ".creating.";
 
 Status ErrnoError(std::string_view what, const fs::path& path) {
   return Status::IOError(fmt::format("{}: {}: {}", path.string(), what, std::strerror(errno)));
@@ -62,9 +71,19 @@ rocksdb::Options JournalDbOptions() {
   // Test hook only (journal/fault_injection.h): null, RocksDB's default, unless enabled.
   if (rocksdb::Env* faulty = JournalFaultEnv()) options.env = faulty;
   // Durability comes from WriteOptions::sync on every batch, so the WAL must be written by
-  // each Write (manual_wal_flush stays false). recycle_log_file_num would save the inode
-  // update of each fdatasync, but RocksDB 7.8 silently disables it under the default
-  // kPointInTimeRecovery, which we keep: after a crash, replay stops at the first torn batch.
+  // each Write (manual_wal_flush stays false). Every batch is synced before it is
+  // acknowledged, so the only damage a crash can leave in a WAL is a torn *last* record.
+  // kTolerateCorruptedTailRecords drops exactly that and fails the open on anything else (a
+  // bad checksum anywhere), where the default kPointInTimeRecovery would silently treat the
+  // first damaged record as the end of the log and drop every later batch (issue 12, item
+  // 1). What no recovery mode can see (a WAL deleted, zeroed or cut at a record boundary) the
+  // head file catches (journal/head_file.h). docs/journal-format.md#recovery-mode.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  options.paranoid_checks = true;  // the default, stated: refuse a damaged MANIFEST or table
+  // A whole-file CRC32C of every table file, kept in the MANIFEST and checked on every open
+  // (VerifyFileChecksums): block checksums leave bytes such as a table footer's padding
+  // uncovered, so a flipped byte there would otherwise go unnoticed.
+  options.file_checksum_gen_factory = rocksdb::GetFileChecksumGenCrc32cFactory();
   return options;
 }
 
@@ -173,17 +192,223 @@ Status ValidateNewRecord(const NewRecord& r) {
   return Status::Ok();
 }
 
+// What to say after any damage that makes a run's history unreadable: what is known, that
+// nothing can be resumed from it, and how to keep the evidence. Never "remove it": the
+// directory is the only record of what the run did to the databases.
+std::string DamagedRunAdvice(const fs::path& run_dir, const std::optional<Head>& head) {
+  const std::string known =
+      head ? fmt::format("its head file records event #{} (hash {}) as the last acknowledged",
+                         head->seq, ToHex(head->hash))
+           : std::string("its last acknowledged event is not known");
+  return fmt::format(
+      ". The history of this run cannot be trusted, so nothing can be resumed from it; {}. "
+      "Steps may have changed the targets: check them by hand. Keep the evidence: copy the "
+      "whole directory first (cp -a {} {}.evidence) and do not remove it; what is still "
+      "readable can be listed with `ldb --db={} --try_load_options=false scan` "
+      "(docs/reliability.md#damaged-journal)",
+      known, run_dir.string(), run_dir.string(), (run_dir / kDbDirName).string());
+}
+
+// A RocksDB failure to open or read a run's database. Damage (a bad checksum, a file the
+// MANIFEST names but that is gone, a missing CURRENT) is kCorruption; the rest kIOError.
+// RocksDB does not name the WAL in a recovery error, so the WAL files are listed.
+Status FromRocksOpen(const rocksdb::Status& s, const fs::path& db_path, std::string_view what) {
+  std::string wals;
+  std::error_code ec;
+  for (fs::directory_iterator it(db_path, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() == ".log") {
+      wals += fmt::format("{}{}", wals.empty() ? "" : ", ", it->path().filename().string());
+    }
+  }
+  std::string message = fmt::format(
+      "{} {}: {} (write-ahead log: {})", what, db_path.string(), s.ToString(),
+      wals.empty() ? std::string("none") : wals);
+  const bool damage = s.IsCorruption() || s.IsInvalidArgument() || s.IsPathNotFound() ||
+                      (s.IsIOError() && s.subcode() == rocksdb::Status::kPathNotFound);
+  if (damage) return Status::Corruption(std::move(message));
+  return Status::IOError(std::move(message));
+}
+
+// A run's records, read and checked in full: the database opens under the strict recovery
+// mode, every table file matches its whole-file checksum, every record decodes and chains,
+// and the records reach the head file. Read-only: nothing in the run is changed, so a damaged
+// run stays exactly as it was found.
+struct VerifiedRun {
+  std::vector<Record> records;
+  Head head;
+  int head_slot = 0;
+  // The WAL is damaged only after the last acknowledged record (OpenTornTail): a writer must
+  // open it with point-in-time recovery, which drops that unacknowledged tail.
+  bool torn_tail = false;
+};
+
+// Options for a run whose WAL ends in a torn, unacknowledged write (VerifiedRun::torn_tail).
+rocksdb::Options TornTailOptions() {
+  rocksdb::Options options = JournalDbOptions();
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  return options;
+}
+
+// After the strict open failed with Corruption: a crash in the middle of a synced write can
+// leave zeros or garbage after the last acknowledged record rather than a clean cut (a
+// file system that extends the file before its data is written), which the strict mode
+// refuses. Point-in-time recovery reads up to the first damage; if that still reaches the
+// head, only bytes that were never acknowledged are damaged and the run is sound. Otherwise
+// (null) the strict error stands.
+std::unique_ptr<rocksdb::DB> OpenTornTail(const fs::path& db_path, const std::string& run_id,
+                                          const ChainKey& key, const Head& head,
+                                          const fs::path& head_path) {
+  rocksdb::DB* raw_db = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(TornTailOptions(), db_path.string(), &raw_db).ok()) {
+    return nullptr;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key);
+  if (!records.ok() || !CheckAgainstHead(*records, head, head_path).ok()) return nullptr;
+  return db;
+}
+
+Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run_id,
+                                 const ChainKey& key) {
+  const fs::path db_path = run_dir / kDbDirName;
+  const fs::path head_path = run_dir / kHeadFileName;
+  const std::string context = fmt::format("run {} ({})", run_id, db_path.string());
+  // The head is read first so that every later failure can say how far the run had got.
+  int slot = 0;
+  Result<Head> head = ReadHeadFile(head_path, key, &slot);
+  std::optional<Head> known;
+  if (head.ok()) known = *head;
+  const auto damaged = [&](const Status& s) {
+    if (s.ok()) return s;
+    Status with = s.WithContext(context);
+    if (with.code() != Code::kCorruption) return with;
+    // A keyed run read without the key is not damage: the message says what to do.
+    if (key.empty() && with.message().find("set BACKOUT_JOURNAL_KEY") != std::string::npos) {
+      return with;
+    }
+    return Status::Corruption(with.message() + DamagedRunAdvice(run_dir, known));
+  };
+  std::error_code ec;  // an error here reads as "missing", which the open below would confirm
+  if (!fs::is_directory(db_path, ec)) {
+    return damaged(Status::Corruption(
+        fmt::format("the database directory {} is missing", db_path.string())));
+  }
+  // A read-only instance takes no lock and replays the WAL itself, so it sees every batch
+  // synced before it opened, even while a writer is active.
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(JournalDbOptions(), db_path.string(), &raw_db);
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  bool torn_tail = false;
+  if (!s.ok() && s.IsCorruption() && head.ok()) {
+    db = OpenTornTail(db_path, run_id, key, *head, head_path);
+    torn_tail = db != nullptr;
+  }
+  if (db == nullptr) return damaged(FromRocksOpen(s, db_path, "open"));
+  if (const rocksdb::Status c = db->VerifyFileChecksums(rocksdb::ReadOptions()); !c.ok()) {
+    return damaged(FromRocksOpen(c, db_path, "table file checksums of"));
+  }
+  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key);
+  if (!records.ok()) return damaged(records.status());
+  if (!head.ok()) {
+    if (head.status().code() != Code::kNotFound) return damaged(head.status());
+    return damaged(Status::Corruption(fmt::format(
+        "the head file {} is missing{}", head_path.string(),
+        records->empty() ? ""
+                         : " (a journal written before head files existed must be exported "
+                           "and imported with the build that wrote it: docs/journal-format.md"
+                           "#the-head-file)")));
+  }
+  BACKOUT_RETURN_IF_ERROR(damaged(CheckAgainstHead(*records, *head, head_path)));
+  return VerifiedRun{.records = std::move(records).value(),
+                     .head = *head,
+                     .head_slot = slot,
+                     .torn_tail = torn_tail};
+}
+
+Status PutRecord(rocksdb::WriteBatch* write_batch, const std::string& run_id, std::uint64_t seq,
+                 const std::string& value) {
+  const rocksdb::Status put = write_batch->Put(ToSlice(EncodeKey(seq)), ToSlice(value));
+  if (put.ok()) return Status::Ok();
+  return FromRocks(put, fmt::format("run {}: batch event #{}", run_id, seq));
+}
+
+// Encodes `batch` as the records that follow `*records` (appended to it) into `*write_batch`.
+Status EncodeNewRecords(const std::string& run_id, const ChainKey& key,
+                        std::span<const NewRecord> batch, std::vector<Record>* records,
+                        rocksdb::WriteBatch* write_batch) {
+  // A run keeps the mode of its first record, whatever key later writers hold: one run, one
+  // mode (CheckChainLink refuses a change).
+  const ChainMode mode = records->empty() ? key.ModeForNewRuns() : records->front().chain_mode;
+  // The records go straight into *records and each is encoded once, for its hash and its
+  // stored value alike: per event, the CPU an append costs beside its sync.
+  for (const NewRecord& n : batch) {
+    const Record* prev = records->empty() ? nullptr : &records->back();
+    Record r{
+        .run_id = run_id,
+        .seq = prev == nullptr ? 1 : prev->seq + 1,
+        .time_us = n.time_us,
+        .type = n.type,
+        .operator_name = n.operator_name,
+        .host = n.host,
+        .payload = n.payload,
+        .chain_mode = mode,
+        .prev_hash = prev == nullptr ? Digest{} : prev->hash,
+    };
+    BACKOUT_RETURN_IF_ERROR(PutRecord(write_batch, run_id, r.seq, EncodeRecordWithHash(&r, key)));
+    records->push_back(std::move(r));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<rocksdb::DB>> OpenReadWrite(const fs::path& db_path, bool create,
+                                                  bool torn_tail = false) {
+  rocksdb::Options options = torn_tail ? TornTailOptions() : JournalDbOptions();
+  // Only ever for a database directory this process has just made itself (CreateNewRun
+  // mkdirs the run directory exclusively), so error_if_exists is not needed, and it must not
+  // be set: RocksDB stores it in the OPTIONS file, and RocksDB's own tools (ldb) that load
+  // that file would then refuse to open the run read-write.
+  options.create_if_missing = create;
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(options, db_path.string(), &raw_db);
+  if (!s.ok()) return FromRocksOpen(s, db_path, "open");
+  return std::unique_ptr<rocksdb::DB>(raw_db);
+}
+
 class DbRunWriter final : public RunWriter {
  public:
-  DbRunWriter(std::string run_id, fs::path db_path, ChainKey key, RunLock lock,
-              std::unique_ptr<rocksdb::DB> db, std::vector<Record> records)
+  // An existing run at `run_dir`, verified as `run`.
+  DbRunWriter(std::string run_id, fs::path run_dir, ChainKey key, RunLock lock,
+              std::unique_ptr<rocksdb::DB> db, std::vector<Record> records, HeadFile head)
       : run_id_(std::move(run_id)),
-        db_path_(std::move(db_path)),
+        run_dir_(std::move(run_dir)),
         key_(std::move(key)),
         lock_(std::move(lock)),
         db_(std::move(db)),
-        records_(std::move(records)) {
-    if (::stat(db_path_.c_str(), &db_dir_) != 0) db_dir_ = {};  // then every append fails
+        records_(std::move(records)),
+        head_file_(std::move(head)) {
+    RememberDatabaseDir();
+  }
+
+  // A run being created in the hidden directory `building_dir`: the first successful write
+  // publishes it as `final_dir` (Publish). Destroyed unpublished, it removes `building_dir`.
+  DbRunWriter(std::string run_id, fs::path building_dir, fs::path final_dir, ChainKey key,
+              RunLock lock, std::unique_ptr<rocksdb::DB> db)
+      : run_id_(std::move(run_id)),
+        run_dir_(std::move(building_dir)),
+        final_dir_(std::move(final_dir)),
+        key_(std::move(key)),
+        lock_(std::move(lock)),
+        db_(std::move(db)) {
+    RememberDatabaseDir();
+  }
+
+  ~DbRunWriter() override {
+    if (published()) return;
+    db_.reset();
+    std::error_code ignored;  // a leftover is ignored by readers and swept by CreateRun
+    fs::remove_all(run_dir_, ignored);
   }
 
   Result<std::span<const Record>> Append(std::span<const NewRecord> batch) override {
@@ -193,28 +418,9 @@ class DbRunWriter final : public RunWriter {
         return invalid.WithContext(fmt::format("run {}: record {} of the batch", run_id_, i + 1));
       }
     }
-    // The records go straight into records_ and each is encoded once, for its hash and its
-    // stored value alike: per event, the CPU an append costs beside its sync.
     const std::size_t first = records_.size();
     rocksdb::WriteBatch write_batch;
-    Status status;
-    for (const NewRecord& n : batch) {
-      const Record* prev = records_.empty() ? nullptr : &records_.back();
-      Record r{
-          .run_id = run_id_,
-          .seq = prev == nullptr ? 1 : prev->seq + 1,
-          .time_us = n.time_us,
-          .type = n.type,
-          .operator_name = n.operator_name,
-          .host = n.host,
-          .payload = n.payload,
-          .chain_mode = chain_mode(),
-          .prev_hash = prev == nullptr ? Digest{} : prev->hash,
-      };
-      status = Put(&write_batch, r.seq, EncodeRecordWithHash(&r, key_));
-      if (!status.ok()) break;
-      records_.push_back(std::move(r));
-    }
+    Status status = EncodeNewRecords(run_id_, key_, batch, &records_, &write_batch);
     if (status.ok()) status = Commit(&write_batch);
     if (!status.ok()) {
       records_.resize(first);
@@ -229,96 +435,130 @@ class DbRunWriter final : public RunWriter {
     if (stored.empty()) return Status::Ok();
     rocksdb::WriteBatch write_batch;
     for (const Record& r : stored) {
-      BACKOUT_RETURN_IF_ERROR(Put(&write_batch, r.seq, EncodeRecord(r)));
+      BACKOUT_RETURN_IF_ERROR(PutRecord(&write_batch, run_id_, r.seq, EncodeRecord(r)));
     }
-    BACKOUT_RETURN_IF_ERROR(Commit(&write_batch));
+    const std::size_t first = records_.size();
     records_.insert(records_.end(), stored.begin(), stored.end());
-    return Status::Ok();
+    const Status status = Commit(&write_batch);
+    if (!status.ok()) records_.resize(first);
+    return status;
   }
 
   const std::vector<Record>& records() const override { return records_; }
   const std::string& run_id() const override { return run_id_; }
 
+  // Brings a head file that lags the journal (a crash between a synced batch and its head
+  // write) up to the journal's end, so the lag never outlives the next writer.
+  Status CatchUpHead(const Head& head) {
+    if (records_.empty() || head.seq == records_.back().seq) return Status::Ok();
+    return head_file_->Write(HeadOf(records_), key_);
+  }
+
  private:
-  // A run keeps the mode of its first record, whatever key later writers hold: one run, one
-  // mode (CheckChainLink refuses a change).
-  ChainMode chain_mode() const {
-    return records_.empty() ? key_.ModeForNewRuns() : records_.front().chain_mode;
+  bool published() const { return final_dir_.empty(); }
+
+  void RememberDatabaseDir() {
+    if (::stat((run_dir_ / kDbDirName).c_str(), &db_dir_) != 0) db_dir_ = {};  // then appends fail
   }
 
-  Status Put(rocksdb::WriteBatch* write_batch, std::uint64_t seq, const std::string& value) const {
-    const rocksdb::Status put = write_batch->Put(ToSlice(EncodeKey(seq)), ToSlice(value));
-    if (put.ok()) return Status::Ok();
-    return FromRocks(put, fmt::format("run {}: batch event #{}", run_id_, seq));
-  }
-
-  // Writes `write_batch` synced. A failure is remembered: whether the batch reached the WAL
-  // is unknown, so every later append is refused with it.
+  // Writes `write_batch` (the records last added to records_) synced, then the head naming
+  // its last record: WAL first, so the head never claims a batch that is not durable. A
+  // failure is remembered: whether the batch reached the WAL is unknown, so every later
+  // append is refused with it.
   Status Commit(rocksdb::WriteBatch* write_batch) {
     rocksdb::WriteOptions write_options;
     write_options.sync = true;
     const rocksdb::Status s = db_->Write(write_options, write_batch);
     if (!s.ok()) {
       write_failure_ = FromRocks(s, fmt::format("append to run {} ({})", run_id_,
-                                                db_path_.string()));
+                                                (run_dir_ / kDbDirName).string()));
       return write_failure_;
     }
     // A synced write into a database whose directory was deleted or replaced meanwhile lands
     // in an unlinked WAL and is gone at the next open: treat it as a failed write, so that no
     // effect starts on the strength of it.
-    if (Status gone = CheckDatabaseInPlace(); !gone.ok()) {
-      write_failure_ = gone;
-      return gone;
+    Status done = CheckDatabaseInPlace();
+    if (done.ok()) done = published() ? head_file_->Write(HeadOf(records_), key_) : Publish();
+    if (!done.ok()) write_failure_ = done;
+    return done;
+  }
+
+  // Makes the run visible under its id, whole: its first batch is durable, its head file is
+  // written and synced, then the directory is renamed into place (never over an existing
+  // run) and the journal directory synced. The database is reopened under the final path,
+  // which RocksDB needs for every file it creates later.
+  Status Publish() {
+    Result<HeadFile> head = HeadFile::Create(run_dir_ / kHeadFileName, HeadOf(records_), key_);
+    if (!head.ok()) return head.status();
+    head_file_.emplace(std::move(head).value());
+    db_.reset();
+    BACKOUT_RETURN_IF_ERROR(SyncPath(run_dir_));
+    if (::renameat2(AT_FDCWD, run_dir_.c_str(), AT_FDCWD, final_dir_.c_str(), RENAME_NOREPLACE) !=
+        0) {
+      if (errno == EEXIST || errno == ENOTEMPTY) {
+        return Status::FailedPrecondition(fmt::format("run {} already exists in journal {}",
+                                                      run_id_, final_dir_.parent_path().string()));
+      }
+      return ErrnoError(fmt::format("rename to {}", final_dir_.string()), run_dir_);
     }
+    run_dir_ = std::exchange(final_dir_, fs::path());
+    // From here on the run exists: whatever fails below, it stays (and is complete).
+    BACKOUT_RETURN_IF_ERROR(SyncPath(run_dir_.parent_path()));
+    Result<std::unique_ptr<rocksdb::DB>> db = OpenReadWrite(run_dir_ / kDbDirName, false);
+    if (!db.ok()) return db.status();
+    db_ = std::move(db).value();
+    RememberDatabaseDir();
     return Status::Ok();
   }
 
-  // kIOError unless db_path_ is still the directory opened (same device and inode) and
-  // still holds its CURRENT file.
+  // kIOError unless the database directory is still the one opened (same device and inode)
+  // and still holds its CURRENT file.
   Status CheckDatabaseInPlace() const {
+    const fs::path db_path = run_dir_ / kDbDirName;
     struct stat now {};
-    const bool same = ::stat(db_path_.c_str(), &now) == 0 && now.st_dev == db_dir_.st_dev &&
-                      now.st_ino == db_dir_.st_ino && fs::exists(db_path_ / "CURRENT");
+    const bool same = ::stat(db_path.c_str(), &now) == 0 && now.st_dev == db_dir_.st_dev &&
+                      now.st_ino == db_dir_.st_ino && fs::exists(db_path / "CURRENT");
     if (same) return Status::Ok();
     return Status::IOError(fmt::format(
         "append to run {}: the journal database {} was deleted or replaced while the run was "
         "active; the events appended since are lost, so nothing more is done",
-        run_id_, db_path_.string()));
+        run_id_, db_path.string()));
   }
 
   std::string run_id_;
-  fs::path db_path_;
+  fs::path run_dir_;    // where the run is now
+  fs::path final_dir_;  // while unpublished: where it will be; empty once published
   struct stat db_dir_ {};  // the database directory as opened (CheckDatabaseInPlace)
   ChainKey key_;
   // Declared before db_ so that the database is closed before the lock is released.
   RunLock lock_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<Record> records_;
+  std::optional<HeadFile> head_file_;  // set once published
   // Once a write fails, whether its batch reached the WAL is unknown, so records_ may no
   // longer match the disk: refuse further appends; reopening the run reads the truth.
   Status write_failure_;
 };
 
-// Locks the run, opens its database read-write and loads its records.
+// Locks an existing run, checks it in full read-only (so that a damaged run is never opened
+// read-write, which could let RocksDB rewrite or delete what is left of it), then opens it
+// read-write.
 Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
-                                               const std::string& run_id, const ChainKey& key,
-                                               bool create) {
+                                               const std::string& run_id, const ChainKey& key) {
   Result<RunLock> lock = RunLock::Acquire(run_dir / kLockFileName, run_id);
   if (!lock.ok()) return lock.status();
-  const fs::path db_path = run_dir / kDbDirName;
-  rocksdb::Options options = JournalDbOptions();
-  options.create_if_missing = create;
-  options.error_if_exists = create;
-  rocksdb::DB* raw_db = nullptr;
-  const rocksdb::Status s = rocksdb::DB::Open(options, db_path.string(), &raw_db);
-  if (!s.ok()) return FromRocks(s, fmt::format("open run {} ({})", run_id, db_path.string()));
-  std::unique_ptr<rocksdb::DB> db(raw_db);
-  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key);
-  if (!records.ok()) {
-    return records.status().WithContext(fmt::format("run {} ({})", run_id, db_path.string()));
-  }
-  return std::make_unique<DbRunWriter>(run_id, db_path, key, std::move(lock).value(),
-                                       std::move(db), std::move(records).value());
+  Result<VerifiedRun> run = ReadVerified(run_dir, run_id, key);
+  if (!run.ok()) return run.status();
+  Result<std::unique_ptr<rocksdb::DB>> db =
+      OpenReadWrite(run_dir / kDbDirName, false, run->torn_tail);
+  if (!db.ok()) return db.status().WithContext(fmt::format("run {}", run_id));
+  Result<HeadFile> head = HeadFile::Open(run_dir / kHeadFileName, run->head_slot);
+  if (!head.ok()) return head.status();
+  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, std::move(lock).value(),
+                                              std::move(db).value(), std::move(run->records),
+                                              std::move(head).value());
+  BACKOUT_RETURN_IF_ERROR(writer->CatchUpHead(run->head));
+  return writer;
 }
 
 Status InvalidRunId(const std::string& run_id) {
@@ -327,14 +567,15 @@ Status InvalidRunId(const std::string& run_id) {
       "digit", run_id));
 }
 
-// Checks the id and that DIR/RUN/db exists: kInvalidArgument, kNotFound or kIOError.
+// Checks the id and that DIR/RUN exists: kInvalidArgument, kNotFound or kIOError. (What is
+// inside is ReadVerified's business: a run directory without its database is damage.)
 Status CheckRunExists(const fs::path& journal_dir, const std::string& run_id) {
   if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
-  const fs::path db_path = journal_dir / run_id / kDbDirName;
+  const fs::path run_dir = journal_dir / run_id;
   std::error_code ec;
-  const bool exists = fs::is_directory(db_path, ec);
+  const bool exists = fs::is_directory(run_dir, ec);
   if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
-    return Status::IOError(fmt::format("{}: {}", db_path.string(), ec.message()));
+    return Status::IOError(fmt::format("{}: {}", run_dir.string(), ec.message()));
   }
   if (!exists) {
     return Status::NotFound(fmt::format("no run {} in journal {}", run_id, journal_dir.string()));
@@ -342,48 +583,56 @@ Status CheckRunExists(const fs::path& journal_dir, const std::string& run_id) {
   return Status::Ok();
 }
 
-// Fills a freshly made, empty run directory and opens the new run.
-Result<std::unique_ptr<DbRunWriter>> InitRunDir(const fs::path& journal_dir,
-                                                const fs::path& run_dir,
-                                                const std::string& run_id, const ChainKey& key) {
-  // RocksDB would create db/ with mode 0755; create it first so it is private too.
-  BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(run_dir / kDbDirName));
-  BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(run_dir / kLogDirName));
-  Result<std::unique_ptr<DbRunWriter>> writer =
-      OpenWriter(run_dir, run_id, key, /*create=*/true);
-  if (!writer.ok()) return writer;
-  // RocksDB syncs db/ itself; make the entries leading to it durable too, so that a run
-  // whose appends returned cannot vanish in a crash.
-  BACKOUT_RETURN_IF_ERROR(SyncPath(run_dir));
-  BACKOUT_RETURN_IF_ERROR(SyncPath(journal_dir));
-  return writer;
+// Removes DIR/.creating.* directories whose creating process is gone: a run killed while
+// being built. They never held a published run (no effect ran on their strength), so
+// nothing is lost. Best effort: failures are ignored.
+void SweepAbandonedCreations(const fs::path& journal_dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(journal_dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(kCreatingPrefix)) continue;
+    const std::size_t dot = name.rfind('.');
+    const long pid = std::strtol(name.c_str() + dot + 1, nullptr, 10);
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  }
 }
 
-// Removes a run directory that CreateNewRun made and that holds no complete run. A failure
-// to clean up is secondary to the error being returned.
-void RemoveUnfinishedRun(const fs::path& run_dir) {
-  std::error_code ignored;
-  fs::remove_all(run_dir, ignored);
-}
-
-// Makes DIR/RUN_ID and an empty run in it.
+// Makes an empty run under a hidden name; the writer publishes it as DIR/RUN_ID with its
+// first write. A run thus exists whole (with a durable first batch and head) or not at all.
 Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
                                                   const std::string& run_id,
                                                   const ChainKey& key) {
   if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(journal_dir));
-  const fs::path run_dir = journal_dir / run_id;
-  // mkdir decides atomically which of two racing creators owns the id.
-  if (::mkdir(run_dir.c_str(), 0700) != 0) {
-    if (errno == EEXIST) {
-      return Status::FailedPrecondition(
-          fmt::format("run {} already exists in journal {}", run_id, journal_dir.string()));
-    }
-    return ErrnoError("mkdir", run_dir);
+  const fs::path final_dir = journal_dir / run_id;
+  std::error_code ec;
+  if (fs::exists(final_dir, ec)) {
+    return Status::FailedPrecondition(
+        fmt::format("run {} already exists in journal {}", run_id, journal_dir.string()));
   }
-  Result<std::unique_ptr<DbRunWriter>> writer = InitRunDir(journal_dir, run_dir, run_id, key);
-  if (!writer.ok()) RemoveUnfinishedRun(run_dir);
-  return writer;
+  SweepAbandonedCreations(journal_dir);
+  const fs::path building =
+      journal_dir / fmt::format("{}{}.{}", kCreatingPrefix, run_id, ::getpid());
+  // mkdir is exclusive: this directory is ours alone until it is renamed into place.
+  if (::mkdir(building.c_str(), 0700) != 0) return ErrnoError("mkdir", building);
+  auto fail = [&](const Status& s) {
+    std::error_code ignored;
+    fs::remove_all(building, ignored);
+    return s;
+  };
+  // RocksDB would create db/ with mode 0755; create it first so it is private too.
+  if (Status s = CreatePrivateDirectories(building / kDbDirName); !s.ok()) return fail(s);
+  if (Status s = CreatePrivateDirectories(building / kLogDirName); !s.ok()) return fail(s);
+  Result<RunLock> lock = RunLock::Acquire(building / kLockFileName, run_id);
+  if (!lock.ok()) return fail(lock.status());
+  Result<std::unique_ptr<rocksdb::DB>> db = OpenReadWrite(building / kDbDirName, true);
+  if (!db.ok()) return fail(db.status().WithContext(fmt::format("create run {}", run_id)));
+  return std::make_unique<DbRunWriter>(run_id, building, final_dir, key, std::move(lock).value(),
+                                       std::move(db).value());
 }
 
 }  // namespace
@@ -419,37 +668,23 @@ Status Journal::ImportRun(const std::vector<Record>& records) const {
   BACKOUT_RETURN_IF_ERROR(VerifyChain(records, key_).WithContext(fmt::format("run {}", run_id)));
   Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_);
   if (!writer.ok()) return writer.status();
-  const Status written = (*writer)->Write(records);
-  if (!written.ok()) {
-    // Nothing of the run may remain: close the database, then remove what was made.
-    writer->reset();
-    RemoveUnfinishedRun(dir_ / run_id);
-  }
-  return written;
+  // The one write publishes the run; if it fails, destroying the writer removes what was
+  // made, and nothing of the run remains.
+  return (*writer)->Write(records);
 }
 
 Result<std::unique_ptr<RunWriter>> Journal::OpenRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
-  Result<std::unique_ptr<DbRunWriter>> writer =
-      OpenWriter(dir_ / run_id, run_id, key_, /*create=*/false);
+  Result<std::unique_ptr<DbRunWriter>> writer = OpenWriter(dir_ / run_id, run_id, key_);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
 
 Result<std::vector<Record>> Journal::ReadRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
-  const fs::path db_path = dir_ / run_id / kDbDirName;
-  const std::string context = fmt::format("run {} ({})", run_id, db_path.string());
-  // A read-only instance takes no lock and replays the WAL itself, so it sees every batch
-  // synced before it opened, even while a writer is active.
-  rocksdb::DB* raw_db = nullptr;
-  const rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(JournalDbOptions(), db_path.string(), &raw_db);
-  if (!s.ok()) return FromRocks(s, context);
-  const std::unique_ptr<rocksdb::DB> db(raw_db);
-  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key_);
-  if (!records.ok()) return records.status().WithContext(context);
-  return records;
+  Result<VerifiedRun> run = ReadVerified(dir_ / run_id, run_id, key_);
+  if (!run.ok()) return run.status();
+  return std::move(run->records);
 }
 
 Result<std::vector<std::string>> Journal::ListRuns() const {
@@ -458,9 +693,14 @@ Result<std::vector<std::string>> Journal::ListRuns() const {
   fs::directory_iterator it(dir_, ec);
   if (ec == std::errc::no_such_file_or_directory) return runs;
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    // Runs being created (or abandoned while being created) have hidden names that are not
+    // run ids. Any other directory named like a run is listed, even if its database or head
+    // file is gone: reading it then reports the damage instead of hiding the run.
+    const std::string name = it->path().filename().string();
     std::error_code ignored;  // an entry that vanished or cannot be inspected is not a run
-    if (fs::is_directory(it->path() / kDbDirName, ignored)) {
-      runs.push_back(it->path().filename().string());
+    if (IsValidRunId(name) && (fs::is_directory(it->path() / kDbDirName, ignored) ||
+                               fs::exists(it->path() / kHeadFileName, ignored))) {
+      runs.push_back(name);
     }
   }
   if (ec) return Status::IOError(fmt::format("{}: list runs: {}", dir_.string(), ec.message()));

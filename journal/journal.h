@@ -5,8 +5,10 @@
 //   DIR/                      mode 0700
 //     RUN_ID/                 one run; mode 0700
 //       db/                   a RocksDB database holding only this run's records
+//       head                  the last acknowledged record (journal/head_file.h)
 //       runner.lock           flock()ed by the one process allowed to append
 //       logs/                 full output logs of steps (written by the engine)
+//     .creating.RUN_ID.PID/   a run being created; never a run (ids cannot start with '.')
 // One RocksDB database per run, because RocksDB admits one writing process per database and
 // two different runs in one journal directory must be able to proceed at once.
 //
@@ -18,7 +20,12 @@
 // record is verified in the mode it states (journal/chain_key.h).
 //
 // Crash semantics: Append() returns only after the whole batch is written with sync=true
-// (WAL fsynced); a batch is atomic (all of its records or none survive a crash).
+// (WAL fsynced) and then the head file naming its last record is fdatasynced; a batch is
+// atomic (all of its records or none survive a crash). A run is published under its id by
+// its first write, so it exists whole (first batch and head) or not at all. Every open
+// checks the records against the head file: a journal is only ever shorter than what was
+// acknowledged by losing its last, unacknowledged write; anything else is kCorruption, and a
+// run that fails its checks is never opened read-write (docs/journal-format.md#the-head-file).
 //
 // Concurrency: a RunWriter holds an exclusive flock on runner.lock for its lifetime; a second
 // writer of the same run (any process) gets Code::kLocked. Readers (ReadRun, ListRuns) never
@@ -93,8 +100,10 @@ class Journal {
   const std::filesystem::path& dir() const { return dir_; }
   const ChainKey& key() const { return key_; }
 
-  // Starts a new run. kInvalidArgument if the id is malformed, kFailedPrecondition if a
-  // run with this id exists.
+  // Starts a new run, built under a hidden name: it appears under `run_id` (for ListRuns,
+  // ReadRun, OpenRun) only with the writer's first successful Append; a writer destroyed
+  // before that leaves nothing. kInvalidArgument if the id is malformed, kFailedPrecondition
+  // if a run with this id exists (also from that first Append, if another creator won).
   Result<std::unique_ptr<RunWriter>> CreateRun(const std::string& run_id) const;
 
   // Creates a run holding exactly `records` (an exported run read back): the run id, seq,
@@ -107,11 +116,13 @@ class Journal {
 
   // Opens an existing run for appending (resume, approve, resolve, abort, note).
   // kNotFound if there is no such run, kLocked if another process holds it, kCorruption if
-  // its records do not decode or chain.
+  // its records do not decode or chain, or do not reach what its head file records.
   Result<std::unique_ptr<RunWriter>> OpenRun(const std::string& run_id) const;
 
   // Reads a run without locking. Records are decoded and the hash chain is checked;
-  // the first bad record gives kCorruption naming its sequence number.
+  // the first bad record gives kCorruption naming its sequence number. Then the records are
+  // checked against the run's head file. Every kCorruption ends with what is known of the
+  // run and how to keep the evidence.
   Result<std::vector<Record>> ReadRun(const std::string& run_id) const;
 
   // Run ids in this directory, sorted (ids start with a UTC timestamp, so this is

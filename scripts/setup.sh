@@ -16,6 +16,7 @@ packages=(
   ccache                       # shared compile cache for the several build trees
   clang libclang-rt-14-dev     # libFuzzer targets (fuzz/) and LeakSanitizer
   valgrind                     # scripts/leak-check.sh
+  rocksdb-tools                # ldb and sst_dump: tests/journal_tools_test.cc opens a run with them
 )
 
 missing=()

@@ -18,6 +18,8 @@ run_suite() {  # run_suite BUILD_DIR LABEL CMAKE_ARGS...
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
   # The crash matrix prints how many crash points it tried; show it.
   grep -h "crash matrix:" "$dir/Testing/Temporary/LastTest.log" || true
+  # So does the corruption matrix (tests/corruption_matrix_test.cc).
+  grep -h "corruption matrix:" "$dir/Testing/Temporary/LastTest.log" || true
 }
 
 run_suite build "release build" -DCMAKE_BUILD_TYPE=RelWithDebInfo

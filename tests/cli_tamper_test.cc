@@ -4,9 +4,11 @@
 // exit 4 and name what is wrong.
 //
 // Two attacks leave a chain that is consistent in itself: cutting off the tail, and rewriting
-// an event while recomputing every later hash. A plain SHA-256 chain cannot see them; the
-// head hash recorded earlier does (`verify --expect-head`), and so does the key of a keyed
-// chain for the second, because a forger without the key cannot compute valid HMACs.
+// an event while recomputing every later hash. A plain SHA-256 chain cannot see them. The
+// run's head file (journal/head_file.h) does, unless the attacker rewrites it too, which is
+// possible for an unkeyed run; then the head hash recorded earlier does (`verify
+// --expect-head`), and so does the key of a keyed chain for the second, because a forger
+// without the key cannot compute valid HMACs.
 //
 // The test uses journal/ for the record encoding (what an attacker would reimplement) and to
 // read the untouched records; it reads keyed records with the real key only for convenience.
@@ -17,10 +19,12 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <sstream>
 
+#include "journal/head_file.h"
 #include "journal/journal.h"
 #include "journal/record_codec.h"
 #include "tests/support/example.h"
@@ -95,6 +99,33 @@ class CliTamper : public ::testing::Test {
     sync.sync = true;
     edit(db.get(), sync);
     ASSERT_TRUE(db->Close().ok());
+  }
+
+  // What an attacker of an unkeyed run does after editing records: rewrite the head file to
+  // name the new last record (its checksum is a plain SHA-256 for unkeyed runs).
+  void ForgeHeadFile() {
+    const std::vector<journal::Record> records = ReadRecordsUnchecked();
+    ASSERT_FALSE(records.empty());
+    std::string bytes(journal::kHeadFileBytes, '\0');
+    const journal::Head head = journal::HeadOf(records);
+    bytes.replace(0, journal::kHeadSlotBytes, journal::EncodeHeadSlot(head, journal::ChainKey()));
+    std::ofstream(ex_->journal() / run_id_ / "head", std::ios::binary | std::ios::trunc) << bytes;
+  }
+
+  // The stored records as an attacker reads them: straight from RocksDB, nothing checked.
+  std::vector<journal::Record> ReadRecordsUnchecked() const {
+    std::vector<journal::Record> records;
+    std::unique_ptr<rocksdb::DB> db = OpenRunDb(DbDir());
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const std::string_view value(it->value().data(), it->value().size());
+      Result<std::uint64_t> seq = journal::DecodeKey(key);
+      Result<journal::Record> r = journal::DecodeRecord(value, *seq, journal::ChainKey());
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (r.ok()) records.push_back(*r);
+    }
+    return records;
   }
 
   // The attack a plain chain cannot see: event #kTamperedSeq (baseline's StepSucceeded) gets
@@ -218,6 +249,18 @@ TEST_F(CliTamper, TruncatedTailIsCaughtByTheHeadRecordedEarlier) {
   });
   const journal::Record& new_head = records[records.size() - kCut - 1];
 
+  // The head file records how far the run got, so the cut is caught without any head
+  // recorded elsewhere.
+  const ProcessResult caught = Backout({"verify", run_id_});
+  EXPECT_EQ(caught.exit_code, 4) << Show(caught);
+  const std::string head_file = (DbDir().parent_path() / "head").string();
+  EXPECT_TRUE(Contains(caught.err, fmt::format("the journal ends at event #{} but its head file "
+                                               "{} records event #{}",
+                                               new_head.seq, head_file, records.back().seq)))
+      << Show(caught);
+
+  // An attacker who also rewrites the head file leaves a chain consistent in itself.
+  ForgeHeadFile();
   const ProcessResult plain = Backout({"verify", run_id_});
   EXPECT_EQ(plain.exit_code, 0) << "a cut chain is consistent in itself\n" << Show(plain);
   EXPECT_EQ(HeadFrom(plain), ToHex(new_head.hash)) << Show(plain);
@@ -235,8 +278,14 @@ TEST_F(CliTamper, TruncatedTailIsCaughtByTheHeadRecordedEarlier) {
 
 TEST_F(CliTamper, RewrittenAndRehashedUnkeyedChainIsCaughtByTheHeadRecordedEarlier) {
   RewriteAndRehash(journal::ChainMode::kSha256, journal::ChainKey());
+  const ProcessResult caught = Backout({"verify", run_id_});
+  EXPECT_EQ(caught.exit_code, 4) << Show(caught);
+  EXPECT_TRUE(Contains(caught.err, "the journal was rewritten after that event was acknowledged"))
+      << Show(caught);
+  ForgeHeadFile();
   const ProcessResult plain = Backout({"verify", run_id_});
-  EXPECT_EQ(plain.exit_code, 0) << "a plain chain cannot see this alone\n" << Show(plain);
+  EXPECT_EQ(plain.exit_code, 0) << "a plain chain and its head file cannot see this alone\n"
+                                << Show(plain);
   EXPECT_NE(HeadFrom(plain), head_);
 
   const ProcessResult expected = Backout({"verify", run_id_, "--expect-head", head_});
@@ -270,10 +319,10 @@ TEST_F(CliTamper, ExpectHeadTakesTheFullHashInEitherCaseAndNamesAppendedEvents) 
       << Show(appended);
 }
 
-// A run whose RocksDB holds no record at all (every event deleted here; a SIGKILL between
-// creating a run's database and its first append leaves the same state) is a journal
-// integrity error (exit 4) saying the run has no events, for readers and writers alike.
-// (Regression: `verify` once crashed on it.)
+// A run whose RocksDB holds no record at all (every event deleted here) is a journal
+// integrity error (exit 4) naming the head file and the last acknowledged event, for readers
+// and writers alike, and the message keeps the evidence: it never advises removing the run.
+// (Regression: `verify` once crashed on it; it then advised removing the directory.)
 TEST_F(CliTamper, EveryEventDeletedIsAJournalErrorNotACrash) {
   EditDb([](rocksdb::DB* db, const rocksdb::WriteOptions& sync) {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
@@ -288,12 +337,19 @@ TEST_F(CliTamper, EveryEventDeletedIsAJournalErrorNotACrash) {
   const ProcessResult verify = Backout({"verify", run_id_});
   EXPECT_EQ(verify.signal, 0) << "backout verify crashed\n" << Show(verify);
   EXPECT_EQ(verify.exit_code, 4) << Show(verify);
-  EXPECT_TRUE(Contains(verify.err, "has no events")) << Show(verify);
-  for (const std::string command : {"status", "resume"}) {
+  const std::string lost = "the journal ends at event #0 but its head file";
+  EXPECT_TRUE(Contains(verify.err, lost)) << Show(verify);
+  for (const std::string command : {"status", "resume", "events", "report", "export"}) {
     const ProcessResult r = Backout({command, run_id_});
     EXPECT_EQ(r.exit_code, 4) << command << "\n" << Show(r);
-    EXPECT_TRUE(Contains(r.err, "has no events")) << command << "\n" << Show(r);
+    EXPECT_TRUE(Contains(r.err, lost)) << command << "\n" << Show(r);
+    EXPECT_TRUE(Contains(r.err, "nothing can be resumed from it")) << command << "\n" << Show(r);
+    EXPECT_TRUE(Contains(r.err, "cp -a ")) << command << "\n" << Show(r);
+    EXPECT_FALSE(Contains(r.err, "remove " + (ex_->journal() / run_id_).string()))
+        << command << "\n" << Show(r);
   }
+  // `status` of all runs reports the damaged run too.
+  EXPECT_EQ(Backout({"status"}).exit_code, 4);
 }
 
 // Every byte under `dir`, for looking for a secret.
@@ -353,6 +409,13 @@ TEST_F(CliTamperKeyed, RewriteRehashedWithAGuessedKeyIsCaughtWithoutAHead) {
 // recorded earlier catches it.
 TEST_F(CliTamperKeyed, WholeRunRewrittenUnkeyedIsFlaggedAndCaughtByTheHead) {
   RewriteAndRehash(journal::ChainMode::kSha256, journal::ChainKey(), /*first_seq=*/1);
+  // The keyed head file cannot be rewritten without the key...
+  const ProcessResult caught = Backout({"verify", run_id_});
+  EXPECT_EQ(caught.exit_code, 4) << Show(caught);
+  EXPECT_TRUE(Contains(caught.err, "the journal was rewritten after that event was acknowledged"))
+      << Show(caught);
+  // ...but it can be replaced by an unkeyed one, which makes the run look like an unkeyed run.
+  ForgeHeadFile();
   const ProcessResult plain = Backout({"verify", run_id_});
   EXPECT_EQ(plain.exit_code, 0) << Show(plain);
   EXPECT_TRUE(Contains(plain.err, "backout: warning: BACKOUT_JOURNAL_KEY is set, but run " +
