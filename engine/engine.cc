@@ -94,7 +94,7 @@ class StepRunner {
     // known only now, and must not overwrite another run's journal files either.
     if (std::optional<std::string> into = PathIntoJournal(
             served.adapter_type, action.kind, *target_config, *params,
-            std::filesystem::path(session_.state().start.plan_file).parent_path(),
+            PlanDir(session_.state()),
             session_.journal().dir())) {
       return {Status::InvalidArgument(redactor_.Scrub(*into)), {}};
     }
@@ -176,7 +176,7 @@ class Driver {
         locks_{.registry = options.registry,
                .env = session.env(),
                .run_id = session.run_id(),
-               .base_dir = std::filesystem::path(session.state().start.plan_file).parent_path(),
+               .base_dir = PlanDir(session.state()),
                .cancel = options.cancel,
                .copies = copies} {}
 

@@ -21,8 +21,9 @@ Status CheckNotEmpty(const journal::Journal& journal, const std::string& run_id,
   return Status::Corruption(fmt::format(
       "run {} has no events in {}: its history was lost, so nothing can be resumed from it. "
       "Steps may have changed the targets: check them by hand. Keep the evidence: copy the "
-      "whole directory (cp -a {} {}.evidence) and do not remove it",
-      run_id, dir, dir, dir));
+      "whole directory, out of the journal (cp -a {} ~/backout-evidence-{}), and do not remove "
+      "it",
+      run_id, dir, dir, run_id));
 }
 }  // namespace
 

@@ -203,10 +203,10 @@ std::string DamagedRunAdvice(const fs::path& run_dir, const std::optional<Head>&
   return fmt::format(
       ". The history of this run cannot be trusted, so nothing can be resumed from it; {}. "
       "Steps may have changed the targets: check them by hand. Keep the evidence: copy the "
-      "whole directory first (cp -a {} {}.evidence) and do not remove it; what is still "
-      "readable can be listed with `ldb --db={} --try_load_options=false scan` "
-      "(docs/reliability.md#damaged-journal)",
-      known, run_dir.string(), run_dir.string(), (run_dir / kDbDirName).string());
+      "whole directory first, out of the journal (cp -a {} ~/backout-evidence-{}), and do not "
+      "remove it; what is still readable can be listed with `ldb --db={} "
+      "--try_load_options=false scan` (docs/reliability.md#damaged-journal)",
+      known, run_dir.string(), run_dir.filename().string(), (run_dir / kDbDirName).string());
 }
 
 // A RocksDB failure to open or read a run's database. Damage (a bad checksum, a file the
