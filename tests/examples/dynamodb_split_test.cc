@@ -169,6 +169,27 @@ TEST_F(DynamoSplitRollback, RollsBackEndToEnd) {
   }
 }
 
+// Every request the real binary signs during the whole rollback (describe, scan, delete,
+// wait) is checked by an independent SigV4 verifier (botocore, in the proxy): each header
+// named in SignedHeaders is on the wire and the signature covers what was received.
+TEST_F(DynamoSplitRollback, EverySignedRequestOfTheRunCoversExactlyTheHeadersSent) {
+  Example ex(kExample, kRows, Env());
+  Result<std::unique_ptr<ThrottlingProxy>> proxy =
+      ThrottlingProxy::Start(server_->endpoint(), 0, /*check_signatures=*/true);
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  const ProcessResult run =
+      ex.Backout({"run", "plan.yaml", kApprove}, {{"DYNAMO_ENDPOINT", (*proxy)->endpoint()}});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  std::istringstream log(ReadFile((*proxy)->signature_log()));
+  int checked = 0;
+  for (std::string verdict; std::getline(log, verdict);) {
+    ++checked;
+    EXPECT_TRUE(verdict.starts_with("ok ")) << verdict;
+  }
+  // At least a describe per old table, a scan each, a delete and a wait per new table.
+  EXPECT_GE(checked, 10) << run.out;
+}
+
 TEST_F(DynamoSplitRollback, UnreachableEndpointFailsTheBaselineWithOneMessage) {
   Example ex(kExample, kRows, Env());
   const std::string before = Tables();
