@@ -24,7 +24,9 @@ constexpr int kRows = 500;
 const std::string kApprove = "--approve=confirm=ROLLBACK_MEDIA";
 // The environment most tests run with: a short drain so that `stop-app` is quick.
 const std::map<std::string, std::string> kFastApp = {{"APP_DRAIN_SECONDS", "0.05"}};
-const std::map<std::string, std::string> kSlowApp = {{"APP_DRAIN_SECONDS", "3"}};
+// Long enough for six commands to run while stop-app drains, even in the ASan build on a
+// loaded 2-core machine (3 s was not: each command takes about 0.6 s there when idle).
+const std::map<std::string, std::string> kSlowApp = {{"APP_DRAIN_SECONDS", "20"}};
 // Generous readiness limit for background processes (never a pass/fail timing threshold).
 constexpr std::chrono::seconds kReady{30};
 
@@ -241,7 +243,7 @@ TEST(CliApproval, PausesWithoutTerminalThenApproveAndResumeFinish) {
 TEST(CliLock, SecondWriterIsRefusedWithExit5WhileReadersWork) {
   Example ex("media-rollback", kRows);
   BackgroundProcess run(ex.BackoutSpec({"run", "plan.yaml", kApprove}, kSlowApp));
-  // stop-app drains for 3 s: the lock is certainly held while its log exists and the
+  // stop-app drains for 20 s: the lock is certainly held while its log exists and the
   // process is still running.
   const std::string run_id = WaitForStepLog(ex, "stop-app");
   ASSERT_FALSE(run_id.empty());
