@@ -1,6 +1,6 @@
 // The quoting SQL uses for literals ('it''s') and identifiers ("a""b"): the text between two
 // `quote` characters, with each `quote` inside it doubled. One helper for every SQL quoting
-// in the tree (plan `${sql:...}`, the SQLite adapter's identifiers).
+// in the tree (plan `${sql:...}`, the SQLite and PostgreSQL adapters' identifiers and literals).
 #pragma once
 
 #include <string>

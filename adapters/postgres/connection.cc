@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "base/quote.h"
+
 namespace backout::adapters::postgres {
 namespace {
 
@@ -448,23 +450,9 @@ void Connection::RollbackQuietly() {
   (void)Exec("ROLLBACK", "rollback", never);
 }
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char ch : name) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
-}
+std::string QuoteIdentifier(std::string_view name) { return QuoteByDoubling(name, '"'); }
 
-std::string QuoteLiteral(std::string_view text) {
-  std::string out = "'";
-  for (char ch : text) {
-    if (ch == '\'') out += '\'';
-    out += ch;
-  }
-  return out + "'";
-}
+std::string QuoteLiteral(std::string_view text) { return QuoteByDoubling(text, '\''); }
 
 std::optional<std::string> Value(const PGresult* result, int row, int column) {
   if (PQgetisnull(result, row, column) != 0) return std::nullopt;
