@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "adapters/common/params.h"
 #include "plan/interpolate.h"
 
 namespace backout::engine {
@@ -34,7 +35,7 @@ void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action
        adapter->Validate(action.kind, served->config, action.params.value)) {
     const plan::SourceLoc loc =
         e.in_target ? target.config.LocOf(e.pointer) : action.params.LocOf(e.pointer);
-    out.push_back(Error(p, loc, e.message));
+    out.push_back(Error(p, loc, adapters::common::NamedMessage(e)));
   }
   // A comparison with "baseline" needs an earlier baseline of the same target.
   const nlohmann::json& checks = action.params.value.contains("checks")

@@ -4,15 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <utility>
 
-#include "adapters/command/subprocess.h"
+#include "adapters/common/params.h"
+#include "adapters/common/run.h"
+#include "adapters/common/subprocess.h"
 #include "base/time.h"
 
 namespace backout::adapters {
@@ -20,11 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Pointer = json::json_pointer;
 using std::chrono::milliseconds;
 
 constexpr std::string_view kType = "command";    // the target type served
 constexpr std::string_view kAction = "command";  // the only action on such targets
+constexpr std::string_view kActions[] = {kAction};
 constexpr std::size_t kTailBytes = 4096;
 constexpr milliseconds kDefaultKillGrace{5000};
 constexpr std::size_t kMaxMessageLineBytes = 200;
@@ -40,226 +40,126 @@ struct CommandSpec {
   milliseconds kill_grace = kDefaultKillGrace;
 };
 
-// An integer written as a JSON number or as a string of digits (a plan parser may keep
-// scalars as text).
-std::optional<std::int64_t> IntegerOf(const json& value) {
-  if (value.is_number_unsigned()) {
-    const auto u = value.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
-    return static_cast<std::int64_t>(u);
+using common::Checker;
+using common::Child;
+
+// A map of environment variable names to strings (the target's `env` or the action's).
+void ReadEnv(Checker& checker, const json& env, const std::string& pointer, CommandSpec& spec) {
+  if (checker.Deferred(env)) return;
+  if (!env.is_object()) {
+    checker.Fail(pointer, "expected a mapping of variable names to strings");
+    return;
   }
-  if (value.is_number_integer()) return value.get<std::int64_t>();
-  if (!value.is_string()) return std::nullopt;
-  const std::string& text = value.get_ref<const std::string&>();
-  std::int64_t n = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-    return std::nullopt;
+  for (const auto& [name, value] : env.items()) {
+    if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
+      checker.Fail(Child(pointer, name), "not a valid environment variable name");
+      continue;
+    }
+    if (std::optional<std::string> text = checker.Text(value, Child(pointer, name))) {
+      spec.env.emplace_back(name, std::move(*text));
+    }
   }
-  return n;
 }
 
-// Reads a command target's config and a command action's params into a CommandSpec,
-// collecting every problem as a ParamError. Before expansion (Validate), a string holding
-// `${` may stand for a value of any type, known only when the step runs.
-class SpecReader {
- public:
-  explicit SpecReader(bool unexpanded) : unexpanded_(unexpanded) {}
-
-  CommandSpec Read(const json& target, const json& params) {
-    CommandSpec spec;
-    ReadTarget(target, spec);
-    ReadParams(params, spec);
-    return spec;
+void ReadTarget(Checker& checker, const json& target, CommandSpec& spec) {
+  if (!checker.Mapping(target, "", {"type", "cwd", "env"})) return;
+  if (auto it = target.find("type");
+      it != target.end() && !(it->is_string() && it->get_ref<const std::string&>() == kType)) {
+    checker.Fail("/type", fmt::format("expected '{}'", kType));
   }
-
-  std::vector<ParamError> TakeErrors() { return std::move(errors_); }
-
- private:
-  // Where a value sits: a pointer into the target's config or into the action's params.
-  struct Place {
-    Pointer pointer;
-    bool in_target = false;
-
-    Place operator/(const std::string& key) const { return {pointer / key, in_target}; }
-    Place operator/(std::size_t index) const { return {pointer / index, in_target}; }
-  };
-
-  void Problem(const Place& place, std::string message) {
-    errors_.push_back({place.pointer.to_string(), std::move(message), place.in_target});
+  if (auto it = target.find("cwd"); it != target.end()) {
+    spec.target_cwd = checker.Text(*it, "/cwd").value_or("");
   }
-
-  bool IsReference(const json& value) const {
-    return unexpanded_ && value.is_string() &&
-           value.get_ref<const std::string&>().find("${") != std::string::npos;
-  }
-
-  bool CheckObject(const json& object, const Place& place,
-                   std::initializer_list<std::string_view> known) {
-    if (!object.is_object()) {
-      Problem(place, "expected a mapping");
-      return false;
-    }
-    for (const auto& [key, value] : object.items()) {
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        Problem(place / key,
-                fmt::format("unknown key '{}' (expected one of: {})", key, fmt::join(known, ", ")));
-      }
-    }
-    return true;
-  }
-
-  // A string. Numbers are refused rather than turned into text: YAML would already have
-  // changed their spelling (`010` is 10, `1e3` is 1000.0).
-  std::optional<std::string> ReadText(const json& value, const Place& place) {
-    if (!value.is_string()) {
-      Problem(place,
-              value.is_number() ? "expected a string (quote the number)" : "expected a string");
-      return std::nullopt;
-    }
-    std::string text = value.get<std::string>();
-    if (text.find('\0') != std::string::npos) {
-      Problem(place, "must not contain a NUL character");
-      return std::nullopt;
-    }
-    return text;
-  }
-
-  void ReadEnv(const json& env, const Place& place, CommandSpec& spec) {
-    if (IsReference(env)) return;
-    if (!env.is_object()) {
-      Problem(place, "expected a mapping of variable names to strings");
-      return;
-    }
-    for (const auto& [name, value] : env.items()) {
-      if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
-        Problem(place / name, "not a valid environment variable name");
-        continue;
-      }
-      if (std::optional<std::string> text = ReadText(value, place / name)) {
-        spec.env.emplace_back(name, std::move(*text));
-      }
-    }
-  }
-
-  void ReadTarget(const json& target, CommandSpec& spec) {
-    const Place root{Pointer(), true};
-    if (!CheckObject(target, root, {"type", "cwd", "env"})) return;
-    if (auto it = target.find("type");
-        it != target.end() && !(it->is_string() && it->get_ref<const std::string&>() == kType)) {
-      Problem(root / "type", "expected 'command'");
-    }
-    if (auto it = target.find("cwd"); it != target.end()) {
-      spec.target_cwd = ReadText(*it, root / "cwd").value_or("");
-    }
-    if (auto it = target.find("env"); it != target.end()) ReadEnv(*it, root / "env", spec);
-  }
-
-  void ReadArgv(const json& argv, const Place& place, CommandSpec& spec) {
-    if (IsReference(argv)) return;
-    if (!argv.is_array() || argv.empty()) {
-      Problem(place, "expected a non-empty list: the program, then its arguments");
-      return;
-    }
-    for (std::size_t i = 0; i < argv.size(); ++i) {
-      if (std::optional<std::string> text = ReadText(argv[i], place / i)) {
-        spec.argv.push_back(std::move(*text));
-      }
-    }
-    if (!spec.argv.empty() && spec.argv[0].empty()) Problem(place / 0, "empty program name");
-  }
-
-  void ReadShell(const json& script, const Place& place, CommandSpec& spec) {
-    if (std::optional<std::string> text = ReadText(script, place)) {
-      spec.argv = {"/bin/sh", "-c", std::move(*text)};
-    }
-  }
-
-  void ReadAcceptExit(const json& codes, const Place& place, CommandSpec& spec) {
-    if (IsReference(codes)) return;
-    if (!codes.is_array() || codes.empty()) {
-      Problem(place, "expected a non-empty list of exit codes");
-      return;
-    }
-    spec.accept_exit.clear();
-    for (std::size_t i = 0; i < codes.size(); ++i) {
-      if (IsReference(codes[i])) continue;
-      const std::optional<std::int64_t> code = IntegerOf(codes[i]);
-      if (!code || *code < 0 || *code > 255) {
-        Problem(place / i, "expected an exit code from 0 to 255");
-        continue;
-      }
-      spec.accept_exit.push_back(static_cast<int>(*code));
-    }
-  }
-
-  // Milliseconds as an integer, or a plan duration ("300ms", "5s").
-  void ReadKillGrace(const json& grace, const Place& place, CommandSpec& spec) {
-    if (IsReference(grace)) return;
-    if (const std::optional<std::int64_t> ms = IntegerOf(grace); ms && *ms >= 0) {
-      spec.kill_grace = milliseconds(*ms);
-      return;
-    }
-    if (grace.is_string()) {
-      Result<milliseconds> parsed = ParseDuration(grace.get_ref<const std::string&>());
-      if (parsed.ok()) {
-        spec.kill_grace = *parsed;
-        return;
-      }
-    }
-    Problem(place, "expected milliseconds (a non-negative integer) or a duration such as 5s");
-  }
-
-  void ReadParams(const json& params, CommandSpec& spec) {
-    const Place root{Pointer(), false};
-    // `target` and `timeout` belong to the engine.
-    if (!CheckObject(
-            params, root,
-            {"target", "timeout", "argv", "shell", "cwd", "env", "accept_exit", "kill_grace"})) {
-      return;
-    }
-    const auto argv = params.find("argv");
-    const auto shell = params.find("shell");
-    if (argv != params.end() && shell != params.end()) {
-      Problem(root, "give either 'argv' or 'shell', not both");
-    } else if (argv != params.end()) {
-      ReadArgv(*argv, root / "argv", spec);
-    } else if (shell != params.end()) {
-      ReadShell(*shell, root / "shell", spec);
-    } else {
-      Problem(root, "expected 'argv' (a program and its arguments) or 'shell' (a script)");
-    }
-    if (auto it = params.find("cwd"); it != params.end()) {
-      spec.cwd = ReadText(*it, root / "cwd").value_or("");
-    }
-    if (auto it = params.find("env"); it != params.end()) ReadEnv(*it, root / "env", spec);
-    if (auto it = params.find("accept_exit"); it != params.end()) {
-      ReadAcceptExit(*it, root / "accept_exit", spec);
-    }
-    if (auto it = params.find("kill_grace"); it != params.end()) {
-      ReadKillGrace(*it, root / "kill_grace", spec);
-    }
-  }
-
-  bool unexpanded_;
-  std::vector<ParamError> errors_;
-};
-
-std::string UnsupportedAction(std::string_view action) {
-  return fmt::format("command targets support only the 'command' action, not '{}'", action);
+  if (auto it = target.find("env"); it != target.end()) ReadEnv(checker, *it, "/env", spec);
 }
 
-// "target config /env/X: expected a string", or "/argv/1: ..." for the action's params.
-std::string Describe(const ParamError& error) {
-  const std::string where = (error.in_target ? "target config " : "") + error.pointer;
-  return where.empty() ? error.message : fmt::format("{}: {}", where, error.message);
+void ReadArgv(Checker& checker, const json& argv, CommandSpec& spec) {
+  const std::string pointer = "/argv";
+  if (checker.Deferred(argv)) return;
+  if (!argv.is_array() || argv.empty()) {
+    checker.Fail(pointer, "expected a non-empty list: the program, then its arguments");
+    return;
+  }
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    if (std::optional<std::string> text = checker.Text(argv[i], Child(pointer, i))) {
+      spec.argv.push_back(std::move(*text));
+    }
+  }
+  if (!spec.argv.empty() && spec.argv[0].empty()) {
+    checker.Fail(Child(pointer, 0), "empty program name");
+  }
 }
 
-Status InvalidParams(const std::vector<ParamError>& errors) {
-  std::vector<std::string> problems;
-  for (const ParamError& error : errors) problems.push_back(Describe(error));
-  return Status::InvalidArgument(
-      fmt::format("invalid command action: {}", fmt::join(problems, "; ")));
+void ReadAcceptExit(Checker& checker, const json& codes, CommandSpec& spec) {
+  const std::string pointer = "/accept_exit";
+  if (checker.Deferred(codes)) return;
+  if (!codes.is_array() || codes.empty()) {
+    checker.Fail(pointer, "expected a non-empty list of exit codes");
+    return;
+  }
+  spec.accept_exit.clear();
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    if (checker.Deferred(codes[i])) continue;
+    const std::optional<std::int64_t> code = common::AsInteger(codes[i]);
+    if (!code || *code < 0 || *code > 255) {
+      checker.Fail(Child(pointer, i), "expected an exit code from 0 to 255");
+      continue;
+    }
+    spec.accept_exit.push_back(static_cast<int>(*code));
+  }
+}
+
+// Milliseconds as an integer, or a plan duration ("300ms", "5s").
+void ReadKillGrace(Checker& checker, const json& grace, CommandSpec& spec) {
+  if (checker.Deferred(grace)) return;
+  if (const std::optional<std::int64_t> ms = common::AsCount(grace)) {
+    spec.kill_grace = milliseconds(*ms);
+    return;
+  }
+  if (grace.is_string()) {
+    Result<milliseconds> parsed = ParseDuration(grace.get_ref<const std::string&>());
+    if (parsed.ok()) {
+      spec.kill_grace = *parsed;
+      return;
+    }
+  }
+  checker.Fail("/kill_grace",
+               "expected milliseconds (a non-negative integer) or a duration such as 5s");
+}
+
+void ReadParams(Checker& checker, const json& params, CommandSpec& spec) {
+  if (!checker.Mapping(params, "", {"argv", "shell", "cwd", "env", "accept_exit", "kill_grace"})) {
+    return;
+  }
+  const auto argv = params.find("argv");
+  const auto shell = params.find("shell");
+  if (argv != params.end() && shell != params.end()) {
+    checker.Fail("", "give either 'argv' or 'shell', not both");
+  } else if (argv != params.end()) {
+    ReadArgv(checker, *argv, spec);
+  } else if (shell != params.end()) {
+    if (std::optional<std::string> script = checker.Text(*shell, "/shell")) {
+      spec.argv = {"/bin/sh", "-c", std::move(*script)};
+    }
+  } else {
+    checker.Fail("", "expected 'argv' (a program and its arguments) or 'shell' (a script)");
+  }
+  if (auto it = params.find("cwd"); it != params.end()) {
+    spec.cwd = checker.Text(*it, "/cwd").value_or("");
+  }
+  if (auto it = params.find("env"); it != params.end()) ReadEnv(checker, *it, "/env", spec);
+  if (auto it = params.find("accept_exit"); it != params.end()) ReadAcceptExit(checker, *it, spec);
+  if (auto it = params.find("kill_grace"); it != params.end()) ReadKillGrace(checker, *it, spec);
+}
+
+// Reads a command action and its target into `spec`; every problem found. Before expansion
+// (Validate), a string holding `${` may stand for a value of any type.
+std::vector<ParamError> ReadSpec(std::string_view action, const json& target, const json& params,
+                                 common::References references, CommandSpec& spec) {
+  if (action != kAction) return common::NoSuchAction(kType, action, kActions);
+  return common::CheckInvocation(
+      references, [&](Checker& checker) { ReadTarget(checker, target, spec); },
+      [&](Checker& checker) { ReadParams(checker, params, spec); });
 }
 
 // The plan's directory, then the target's cwd, then the action's; an absolute one restarts.
@@ -392,21 +292,23 @@ class CommandAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    if (action != kAction) return {ParamError{"", UnsupportedAction(action), false}};
-    SpecReader reader(/*unexpanded=*/true);
-    reader.Read(target, params);
-    return reader.TakeErrors();
+    CommandSpec spec;
+    return ReadSpec(action, target, params, common::References::kUnresolved, spec);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    if (invocation.action != kAction) {
-      return {Status::InvalidArgument(UnsupportedAction(invocation.action))};
-    }
-    SpecReader reader(/*unexpanded=*/false);
-    CommandSpec spec = reader.Read(invocation.target, invocation.params);
-    if (std::vector<ParamError> errors = reader.TakeErrors(); !errors.empty()) {
-      return {InvalidParams(errors)};
-    }
+    CommandSpec spec;
+    return common::RunChecked(
+        invocation,
+        [&] {
+          return ReadSpec(invocation.action, invocation.target, invocation.params,
+                          common::References::kResolved, spec);
+        },
+        [&] { return RunSpec(spec, invocation); }, common::ParamsNoun::kAction);
+  }
+
+ private:
+  static Outcome RunSpec(const CommandSpec& spec, const Invocation& invocation) {
     const SubprocessOptions options = MakeOptions(spec, invocation);
     Result<SubprocessResult> run = RunSubprocess(options);
     if (!run.ok()) return {run.status()};

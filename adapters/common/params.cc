@@ -1,8 +1,12 @@
 #include "adapters/common/params.h"
 
+#include <strings.h>
+
 #include <charconv>
 #include <limits>
 #include <utility>
+
+#include "base/time.h"
 
 namespace backout::adapters::common {
 namespace {
@@ -12,7 +16,7 @@ using nlohmann::json;
 // Keys the engine puts into every action's params for its own use.
 constexpr std::string_view kEngineOwnedKeys[] = {"target", "timeout", "$baseline"};
 
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
+const std::string& StringOf(const json& value) { return value.get_ref<const std::string&>(); }
 
 }  // namespace
 
@@ -26,7 +30,7 @@ std::optional<std::int64_t> AsInteger(const json& value) {
   }
   if (value.is_number_integer()) return value.get<std::int64_t>();
   if (!value.is_string()) return std::nullopt;
-  const std::string& text = Text(value);
+  const std::string& text = StringOf(value);
   std::int64_t number = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
   if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
@@ -59,7 +63,7 @@ std::string Child(const std::string& parent, std::size_t index) {
 
 bool IsLowerHex(const json& value, std::size_t digits) {
   if (!value.is_string()) return false;
-  const std::string& text = Text(value);
+  const std::string& text = StringOf(value);
   return text.size() == digits && std::all_of(text.begin(), text.end(), [](char ch) {
            return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
          });
@@ -71,7 +75,7 @@ void Checker::Fail(const std::string& pointer, std::string message) {
 
 bool Checker::Deferred(const json& value) const {
   return references_ == References::kUnresolved && value.is_string() &&
-         Text(value).find("${") != std::string::npos;
+         StringOf(value).find("${") != std::string::npos;
 }
 
 bool Checker::Mapping(const json& value, const std::string& pointer) {
@@ -87,9 +91,74 @@ void Checker::KnownKeysOnly(const json& object, const std::string& pointer,
     if (Contains(allowed, key) || (engine_keys_allowed && Contains(kEngineOwnedKeys, key))) {
       continue;
     }
-    Fail(Child(pointer, key),
-         fmt::format("unknown key '{}' (expected {})", key, ListNames(allowed)));
+    Fail(Child(pointer, key), fmt::format("unknown key '{}' (expected {})", key, OneOf(allowed)));
   }
+}
+
+bool Checker::Mapping(const json& value, const std::string& pointer,
+                      std::initializer_list<std::string_view> allowed) {
+  if (!Mapping(value, pointer)) return false;
+  KnownKeysOnly(value, pointer, allowed);
+  return true;
+}
+
+std::optional<std::string> Checker::Text(const json& value, const std::string& pointer) {
+  if (!value.is_string()) {
+    Fail(pointer, value.is_number() ? "expected a string (quote the number)" : "expected a string");
+    return std::nullopt;
+  }
+  if (StringOf(value).find('\0') != std::string::npos) {
+    Fail(pointer, "must not contain a NUL character");
+    return std::nullopt;
+  }
+  return StringOf(value);
+}
+
+std::optional<std::string> Checker::NonEmptyText(const json& value, const std::string& pointer) {
+  std::optional<std::string> text = Text(value, pointer);
+  if (text && text->empty()) {
+    Fail(pointer, "must not be empty");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<bool> Checker::Flag(const json& value, const std::string& pointer) {
+  if (value.is_boolean()) return value.get<bool>();
+  if (Deferred(value)) return std::nullopt;
+  if (value == "true" || value == "false") return value == "true";
+  Fail(pointer, "expected true or false");
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> Checker::Integer(const json& value, const std::string& pointer) {
+  if (Deferred(value)) return std::nullopt;
+  std::optional<std::int64_t> number = AsInteger(value);
+  if (!number) Fail(pointer, "expected an integer");
+  return number;
+}
+
+std::optional<std::chrono::milliseconds> Checker::Duration(const json& value,
+                                                           const std::string& pointer) {
+  if (Deferred(value)) return std::nullopt;
+  if (value.is_string()) {
+    Result<std::chrono::milliseconds> parsed = ParseDuration(StringOf(value));
+    if (parsed.ok() && parsed->count() > 0) return *parsed;
+  }
+  Fail(pointer, "expected a duration greater than zero, such as 2s, 500ms or 1m30s");
+  return std::nullopt;
+}
+
+std::optional<std::string> Checker::Url(const json& value, const std::string& pointer) {
+  if (Deferred(value)) return std::nullopt;
+  std::optional<std::string> text = Text(value, pointer);
+  if (!text) return std::nullopt;
+  if (strncasecmp(text->c_str(), "http://", 7) != 0 &&
+      strncasecmp(text->c_str(), "https://", 8) != 0) {
+    Fail(pointer, "expected an http:// or https:// URL");
+    return std::nullopt;
+  }
+  return text;
 }
 
 void Checker::Field(const json& object, const std::string& pointer, std::string_view key,
@@ -103,8 +172,7 @@ void Checker::Field(const json& object, const std::string& pointer, std::string_
 }
 
 void NonEmptyString(Checker& checker, const json& value, const std::string& pointer) {
-  if (!value.is_string()) return checker.Fail(pointer, "must be a string");
-  if (Text(value).empty()) checker.Fail(pointer, "must not be empty");
+  checker.NonEmptyText(value, pointer);
 }
 
 void Scalar(Checker& checker, const json& value, const std::string& pointer) {
@@ -166,34 +234,52 @@ void QueryParams(Checker& checker, const json& params) {
   checker.Field(params, "", "expect", Presence::kOptional, Scalar);
 }
 
-std::vector<ParamError> CheckInvocation(References references,
-                                        const std::function<void(Checker&)>& check_target,
-                                        const std::function<void(Checker&)>& check_params) {
-  Checker target_checker(references, /*in_target=*/true);
-  check_target(target_checker);
-  Checker params_checker(references, /*in_target=*/false);
-  check_params(params_checker);
-  std::vector<ParamError> errors = target_checker.TakeErrors();
-  std::vector<ParamError> param_errors = params_checker.TakeErrors();
+std::vector<ParamError> InvocationChecker::TakeErrors() {
+  std::vector<ParamError> errors = target_.TakeErrors();
+  std::vector<ParamError> param_errors = params_.TakeErrors();
   errors.insert(errors.end(), param_errors.begin(), param_errors.end());
   return errors;
 }
 
-std::vector<ParamError> NoSuchAction(std::string_view type, std::string_view action,
-                                     std::span<const std::string_view> actions) {
-  const std::string expected = actions.size() == 1 ? std::string(actions.front())
-                                                   : fmt::format("one of {}", ListNames(actions));
-  return {ParamError{
-      "", fmt::format("{} targets offer no action '{}' (expected {})", type, action, expected)}};
+std::vector<ParamError> CheckInvocation(References references,
+                                        const std::function<void(Checker&)>& check_target,
+                                        const std::function<void(Checker&)>& check_params) {
+  InvocationChecker checker(references);
+  check_target(checker.target());
+  check_params(checker.params());
+  return checker.TakeErrors();
 }
 
-std::string DescribeErrors(const std::vector<ParamError>& errors) {
+std::vector<ParamError> NoSuchAction(std::string_view type, std::string_view action,
+                                     std::span<const std::string_view> actions) {
+  if (actions.size() == 1) {
+    return {ParamError{"", fmt::format("{} targets support only the '{}' action, not '{}'", type,
+                                       actions.front(), action)}};
+  }
+  return {ParamError{"", fmt::format("{} targets offer no action '{}' (expected {})", type, action,
+                                     OneOf(actions))}};
+}
+
+std::string Where(const ParamError& error) {
+  return (error.in_target ? "target" : "params") + error.pointer;
+}
+
+std::string NamedMessage(const ParamError& error) {
+  return fmt::format("{} ({})", error.message, Where(error));
+}
+
+std::string DescribeErrors(const std::vector<ParamError>& errors, ParamsNoun noun,
+                           std::string_view action) {
   std::vector<std::string> parts;
   for (const ParamError& error : errors) {
-    parts.push_back(fmt::format("{}{}: {}", error.in_target ? "target" : "params", error.pointer,
-                                error.message));
+    const std::string where = error.in_target || noun == ParamsNoun::kParams
+                                  ? Where(error)
+                                  : error.pointer;
+    parts.push_back(where.empty() ? error.message : fmt::format("{}: {}", where, error.message));
   }
-  return fmt::format("invalid {}", fmt::join(parts, "; "));
+  const std::string subject =
+      noun == ParamsNoun::kAction ? fmt::format("{} action: ", action) : std::string();
+  return fmt::format("invalid {}{}", subject, fmt::join(parts, "; "));
 }
 
 namespace detail {

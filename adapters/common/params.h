@@ -1,8 +1,13 @@
-// Shared by the adapters that check their params in the same way (sqlite,
-// postgres, file, json_store, dynamodb): a Checker that collects ParamErrors at
-// JSON pointers, the rules every one of them uses, and the integer spellings
-// they accept. What an adapter's params mean, its own rules and its vocabulary
-// stay in the adapter.
+// The one way every adapter reads its target's config and its action's params:
+// a Checker that collects ParamErrors at JSON pointers, the rules and typed
+// readers shared by the adapters, the integer spellings they accept, and how a
+// ParamError is told to a person (Where, NamedMessage, DescribeErrors). What an
+// adapter's params mean, its own rules and its vocabulary stay in the adapter.
+//
+// Wording: a value of the wrong type is "expected a string", "expected an
+// integer", "expected true or false"; a value that is not a mapping "must be a
+// mapping"; a missing one "is required"; a choice lists its names as
+// OneOf() does ("one of: a, b").
 //
 // A Rule checks one value found at a JSON pointer ("" is the top of the params
 // or target,
@@ -14,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -61,6 +67,14 @@ std::string ListNames(const Names& names) {
   return fmt::format("{}", fmt::join(std::begin(names), std::end(names), ", "));
 }
 
+// "one of: a, b, c", or "a" when there is only one: what a message says a
+// value may be ("expected one of: GET, HEAD").
+template <typename Names>
+std::string OneOf(const Names& names) {
+  if (std::next(std::begin(names)) == std::end(names)) return std::string(*std::begin(names));
+  return "one of: " + ListNames(names);
+}
+
 // The enumerator whose name is `name`, for a vocabulary whose names are listed
 // in the order of the enumerators of `Enum` (which count from 0).
 template <typename Enum, std::size_t N>
@@ -90,8 +104,12 @@ class Checker {
   Checker(References references, bool in_target) : references_(references), in_target_(in_target) {}
 
   std::vector<ParamError> TakeErrors() { return std::move(errors_); }
+  bool HasErrors() const { return !errors_.empty(); }
 
   void Fail(const std::string& pointer, std::string message);
+
+  // Plan time: `${...}` references are not expanded yet.
+  bool Unresolved() const { return references_ == References::kUnresolved; }
 
   // True when `value` is a reference whose type can only be checked once it is
   // expanded.
@@ -99,6 +117,29 @@ class Checker {
 
   // True when `value` is a mapping; else reports "must be a mapping".
   bool Mapping(const nlohmann::json& value, const std::string& pointer);
+
+  // Mapping() and KnownKeysOnly() in one.
+  bool Mapping(const nlohmann::json& value, const std::string& pointer,
+               std::initializer_list<std::string_view> allowed);
+
+  // Typed readers: the value when it is right; nullopt when it is wrong (a
+  // problem is reported) or, at plan time, a reference (Deferred) standing for
+  // a value of that type.
+  //
+  // A string without NUL characters. Numbers are refused rather than turned
+  // into text: YAML has already changed their spelling (`010` is 10).
+  std::optional<std::string> Text(const nlohmann::json& value, const std::string& pointer);
+  // Text(), not empty.
+  std::optional<std::string> NonEmptyText(const nlohmann::json& value, const std::string& pointer);
+  // true/false, or "true"/"false" (what expanding a `${VAR}` gives).
+  std::optional<bool> Flag(const nlohmann::json& value, const std::string& pointer);
+  // AsInteger().
+  std::optional<std::int64_t> Integer(const nlohmann::json& value, const std::string& pointer);
+  // A plan duration ("2s", "500ms", "1m30s") greater than zero.
+  std::optional<std::chrono::milliseconds> Duration(const nlohmann::json& value,
+                                                    const std::string& pointer);
+  // An http:// or https:// URL.
+  std::optional<std::string> Url(const nlohmann::json& value, const std::string& pointer);
 
   // Reports each key of the mapping `object` that is not in `allowed`: typos
   // must not pass silently. At the top of an action's params the keys the
@@ -164,6 +205,25 @@ void CheckList(Checker& checker, const nlohmann::json& value, const std::string&
                void (*check)(Checker& checker, Kind kind, const nlohmann::json& value,
                              const std::string& pointer));
 
+// The two Checkers of one invocation, for an adapter that reads its target's
+// config and its action's params together (a URL made of the target's base and
+// the action's path).
+class InvocationChecker {
+ public:
+  explicit InvocationChecker(References references)
+      : target_(references, /*in_target=*/true), params_(references, /*in_target=*/false) {}
+
+  Checker& target() { return target_; }
+  Checker& params() { return params_; }
+
+  // Every error found; the target's come first.
+  std::vector<ParamError> TakeErrors();
+
+ private:
+  Checker target_;
+  Checker params_;
+};
+
 // The errors of one invocation: `check_target` runs on a Checker for the
 // target's config, `check_params` on one for the action's params; the target's
 // errors come first.
@@ -172,14 +232,34 @@ std::vector<ParamError> CheckInvocation(References references,
                                         const std::function<void(Checker&)>& check_params);
 
 // The one error of an action that `type` targets do not offer: "sqlite targets
-// offer no action 'x' (expected one of sql, backup, ...)" ("(expected file)"
-// when there is one).
+// offer no action 'x' (expected one of: sql, backup, ...)"; when they offer one
+// action: "command targets support only the 'command' action, not 'x'".
 std::vector<ParamError> NoSuchAction(std::string_view type, std::string_view action,
                                      std::span<const std::string_view> actions);
 
+// Where a value came from, the same way in every message: "target/base_url"
+// (the target's config), "params/checks/1/row_count" (the action's params);
+// "target" or "params" alone for the whole of either.
+std::string Where(const ParamError& error);
+
+// What a plan diagnostic says about `error`: its message, then the parameter it
+// is about ("is required (params/to)"). The name comes last so that a message
+// still starts with what is wrong.
+std::string NamedMessage(const ParamError& error);
+
+// How a Run() names the action's params in its kInvalidArgument message: as
+// "params" (sqlite, postgres, dynamodb, file, json_store: "invalid
+// params/tables: ...") or as the action itself (command, http, notify, which
+// serve one action: "invalid http action: /expect_status: ..."). Both are kept
+// as their users already see them.
+enum class ParamsNoun { kParams, kAction };
+
 // "invalid params/copy/from: message; target/root: message": the message of the
 // kInvalidArgument a Run() returns when its params fail the run-time check.
-std::string DescribeErrors(const std::vector<ParamError>& errors);
+// With ParamsNoun::kAction and `action` "http": "invalid http action:
+// /expect_status: message; target/base_url: message".
+std::string DescribeErrors(const std::vector<ParamError>& errors,
+                           ParamsNoun noun = ParamsNoun::kParams, std::string_view action = {});
 
 namespace detail {
 void CheckList(Checker& checker, const nlohmann::json& value, const std::string& pointer,

@@ -14,10 +14,13 @@ Outcome FromResult(Result<nlohmann::json> outputs) {
   return Outcome{Status::Ok(), std::move(outputs).value()};
 }
 
-Outcome RunChecked(const Invocation& invocation, const std::vector<ParamError>& errors,
-                   const std::function<Outcome()>& run) {
-  if (!errors.empty()) return Outcome{Status::InvalidArgument(DescribeErrors(errors))};
+Outcome RunChecked(const Invocation& invocation,
+                   const std::function<std::vector<ParamError>()>& check,
+                   const std::function<Outcome()>& run, ParamsNoun noun) {
   try {
+    if (const std::vector<ParamError> errors = check(); !errors.empty()) {
+      return Outcome{Status::InvalidArgument(DescribeErrors(errors, noun, invocation.action))};
+    }
     return run();
   } catch (const std::exception& e) {
     return Outcome{

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
+#include "adapters/common/params.h"
 #include "base/status.h"
 
 namespace backout::adapters::common {
@@ -16,13 +17,15 @@ namespace backout::adapters::common {
 // outputs.
 Outcome FromResult(Result<nlohmann::json> outputs);
 
-// The frame of one Run(). `errors` are what checking the expanded invocation
-// found (References::kResolved): when there are any, returns kInvalidArgument
-// with DescribeErrors(errors) and runs nothing. Else returns `run()`; an
-// exception from it becomes kIOError "ACTION: unexpected error: WHAT" and fails
-// the step, not the process (params are checked first, so none is expected:
-// this is for an overlooked case, or bad_alloc).
-Outcome RunChecked(const Invocation& invocation, const std::vector<ParamError>& errors,
-                   const std::function<Outcome()>& run);
+// The frame of every adapter's Run(). `check()` checks the expanded invocation
+// (References::kResolved); when it finds errors, returns kInvalidArgument with
+// DescribeErrors(errors, noun, invocation.action) and runs nothing. Else
+// returns `run()`. An exception from either becomes kIOError "ACTION:
+// unexpected error: WHAT" and fails the step, not the process (params are
+// checked first, so none is expected: this is for an overlooked case, or
+// bad_alloc).
+Outcome RunChecked(const Invocation& invocation,
+                   const std::function<std::vector<ParamError>()>& check,
+                   const std::function<Outcome()>& run, ParamsNoun noun = ParamsNoun::kParams);
 
 }  // namespace backout::adapters::common

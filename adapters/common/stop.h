@@ -34,6 +34,9 @@ class StopCondition {
   StopCondition(const std::atomic<bool>* cancel, std::chrono::milliseconds timeout,
                 const StopWording& wording = kPlainStopWording);
 
+  // True once the cancel flag is set (the deadline aside).
+  bool Cancelled() const;
+
   // True once work must stop. Cheap enough to call every few thousand SQLite
   // instructions.
   bool Fired() const;
@@ -54,8 +57,6 @@ class StopCondition {
   const std::atomic<bool>* cancel() const { return cancel_; }
 
  private:
-  bool Cancelled() const;
-
   const std::atomic<bool>* cancel_;
   std::chrono::milliseconds timeout_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;

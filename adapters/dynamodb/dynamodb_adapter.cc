@@ -65,8 +65,10 @@ class DynamoDbAdapter final : public Adapter {
   Outcome Run(const Invocation& invocation) override {
     return common::RunChecked(
         invocation,
-        dynamodb::ValidateInvocation(invocation.action, invocation.target, invocation.params,
-                                     dynamodb::References::kResolved),
+        [&] {
+          return dynamodb::ValidateInvocation(invocation.action, invocation.target,
+                                              invocation.params, dynamodb::References::kResolved);
+        },
         [&] {
           Result<dynamodb::ClientConfig> config = ClientConfigFor(invocation);
           if (!config.ok()) return Outcome{config.status().WithContext(invocation.action)};

@@ -18,7 +18,10 @@ template <typename Action>
 Outcome CheckedRun(const Invocation& invocation, Validator validate, Action action) {
   return common::RunChecked(
       invocation,
-      validate(invocation.action, invocation.target, invocation.params, References::kResolved),
+      [&] {
+        return validate(invocation.action, invocation.target, invocation.params,
+                        References::kResolved);
+      },
       [&] { return action(invocation); });
 }
 

@@ -6,22 +6,25 @@
 #include <array>
 #include <cctype>
 
+#include "adapters/common/params.h"
+#include "adapters/common/run.h"
+#include "adapters/common/stop.h"
 #include "adapters/http/http_target.h"
-#include "base/env.h"
 #include "base/time.h"
 
 namespace backout::adapters {
 namespace {
 
+using common::Checker;
+using common::Child;
 using http::HttpTarget;
-using http::ParamReader;
-using http::Place;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kType = "http";
 constexpr std::string_view kAction = "http";
+constexpr std::string_view kActions[] = {kAction};
 constexpr std::size_t kBodyExcerptBytes = 2048;  // of a body in the outputs
 constexpr std::size_t kMessageExcerptBytes = 200;  // of a body in an error message
 constexpr std::size_t kProgressExcerptBytes = 80;
@@ -44,32 +47,32 @@ class StatusSet {
   const std::string& text() const { return text_; }
 
   // `value`: one status or class, or a list of them.
-  static std::optional<StatusSet> Read(const json& value, const Place& place,
-                                       ParamReader& reader) {
-    if (reader.IsReference(value)) return std::nullopt;
+  static std::optional<StatusSet> Read(const json& value, const std::string& pointer,
+                                       Checker& checker) {
+    if (checker.Deferred(value)) return std::nullopt;
     const json list = value.is_array() ? value : json::array({value});
     if (list.empty()) {
-      reader.Problem(place, "expected a status (200), a class (\"2xx\") or a list of them");
+      checker.Fail(pointer, "expected a status (200), a class (\"2xx\") or a list of them");
       return std::nullopt;
     }
     StatusSet set({}, "");
     std::vector<std::string> texts;
     for (std::size_t i = 0; i < list.size(); ++i) {
-      const Place at = value.is_array() ? place / i : place;
-      if (reader.IsReference(list[i])) return std::nullopt;
+      const std::string at = value.is_array() ? Child(pointer, i) : pointer;
+      if (checker.Deferred(list[i])) return std::nullopt;
       const std::string text = list[i].is_string() ? list[i].get<std::string>() : list[i].dump();
       if (text.size() == 3 && text[0] >= '1' && text[0] <= '5' &&
           (text.substr(1) == "xx" || text.substr(1) == "XX")) {
         const long base = (text[0] - '0') * 100;
         set.ranges_.emplace_back(base, base + 99);
-      } else if (std::optional<std::int64_t> code = reader.Integer(list[i], at)) {
+      } else if (std::optional<std::int64_t> code = checker.Integer(list[i], at)) {
         if (*code < 100 || *code > 599) {
-          reader.Problem(at, "expected an HTTP status from 100 to 599");
+          checker.Fail(at, "expected an HTTP status from 100 to 599");
           continue;
         }
         set.ranges_.emplace_back(*code, *code);
       } else {
-        continue;  // reader.Integer recorded the problem
+        continue;  // checker.Integer reported the problem
       }
       texts.push_back(text);
     }
@@ -126,14 +129,15 @@ struct HttpAction {
   std::optional<milliseconds> request_timeout;
 };
 
-std::optional<std::string> ReadMethod(const json& value, const Place& place, ParamReader& reader) {
-  if (reader.IsReference(value)) return std::nullopt;
-  std::optional<std::string> text = reader.Text(value, place);
+std::optional<std::string> ReadMethod(const json& value, Checker& checker) {
+  const std::string pointer = "/method";
+  if (checker.Deferred(value)) return std::nullopt;
+  std::optional<std::string> text = checker.Text(value, pointer);
   if (!text) return std::nullopt;
   std::transform(text->begin(), text->end(), text->begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   if (std::find(kMethods.begin(), kMethods.end(), *text) == kMethods.end()) {
-    reader.Problem(place, fmt::format("expected one of: {}", fmt::join(kMethods, ", ")));
+    checker.Fail(pointer, fmt::format("expected {}", common::OneOf(kMethods)));
     return std::nullopt;
   }
   return text;
@@ -150,10 +154,10 @@ bool HasHeader(const net::Headers& headers, std::string_view name) {
 
 // A text body is sent as is; a mapping or list as JSON. Without a Content-Type header, a
 // body that is JSON says so (curl would otherwise call it a form), any other text/plain.
-void ReadBody(const json& value, const Place& place, ParamReader& reader, HttpAction& action) {
+void ReadBody(const json& value, Checker& checker, HttpAction& action) {
   if (value.is_object() || value.is_array()) {
     action.body = value.dump();
-  } else if (std::optional<std::string> text = reader.Text(value, place)) {
+  } else if (std::optional<std::string> text = checker.Text(value, "/body")) {
     action.body = std::move(*text);
   } else {
     return;
@@ -163,31 +167,32 @@ void ReadBody(const json& value, const Place& place, ParamReader& reader, HttpAc
   action.headers.emplace_back("Content-Type", is_json ? "application/json" : "text/plain; charset=utf-8");
 }
 
-std::optional<WaitUntil> ReadWaitUntil(const json& value, const Place& place,
-                                       ParamReader& reader, const StatusSet& expect) {
-  if (!reader.Mapping(value, place, {"status", "body_contains", "json", "interval"})) {
+std::optional<WaitUntil> ReadWaitUntil(const json& value, Checker& checker,
+                                       const StatusSet& expect) {
+  const std::string pointer = "/wait_until";
+  if (!checker.Mapping(value, pointer, {"status", "body_contains", "json", "interval"})) {
     return std::nullopt;
   }
   WaitUntil wait;
   wait.status = expect;
   if (auto it = value.find("status"); it != value.end()) {
-    if (std::optional<StatusSet> set = StatusSet::Read(*it, place / "status", reader)) {
+    if (std::optional<StatusSet> set = StatusSet::Read(*it, Child(pointer, "status"), checker)) {
       wait.status = std::move(*set);
     }
   }
   if (auto it = value.find("body_contains"); it != value.end()) {
-    wait.body_contains = reader.NonEmptyText(*it, place / "body_contains");
+    wait.body_contains = checker.NonEmptyText(*it, Child(pointer, "body_contains"));
   }
   if (auto it = value.find("json"); it != value.end()) {
-    const Place at = place / "json";
-    if (reader.Mapping(*it, at, {"path", "equals"})) {
+    const std::string at = Child(pointer, "json");
+    if (checker.Mapping(*it, at, {"path", "equals"})) {
       const auto path = it->find("path");
       const auto equals = it->find("equals");
       if (path == it->end() || equals == it->end()) {
-        reader.Problem(at, "expected 'path' (a JSON pointer such as /status) and 'equals'");
-      } else if (std::optional<std::string> text = reader.Text(*path, at / "path")) {
+        checker.Fail(at, "expected 'path' (a JSON pointer such as /status) and 'equals'");
+      } else if (std::optional<std::string> text = checker.Text(*path, Child(at, "path"))) {
         if (!text->empty() && !text->starts_with('/')) {
-          reader.Problem(at / "path", "expected a JSON pointer such as /status or /checks/0/ok");
+          checker.Fail(Child(at, "path"), "expected a JSON pointer such as /status or /checks/0/ok");
         } else {
           // A pointer that starts with '/' can still be malformed ("/a~2"): the parse error is
           // a problem, and the only exception nlohmann raises here.
@@ -195,61 +200,58 @@ std::optional<WaitUntil> ReadWaitUntil(const json& value, const Place& place,
             wait.json_path = json::json_pointer(*text);
             wait.json_equals = *equals;
           } catch (const json::exception&) {
-            reader.Problem(at / "path", "not a valid JSON pointer ('~' must be followed by 0 or 1)");
+            checker.Fail(Child(at, "path"),
+                         "not a valid JSON pointer ('~' must be followed by 0 or 1)");
           }
         }
       }
     }
   }
   if (auto it = value.find("interval"); it != value.end()) {
-    wait.interval = reader.Duration(*it, place / "interval").value_or(kDefaultInterval);
+    wait.interval = checker.Duration(*it, Child(pointer, "interval")).value_or(kDefaultInterval);
   }
   return wait;
 }
 
-HttpAction ReadAction(const json& target, const json& params, ParamReader& reader) {
-  HttpAction action;
-  action.target = http::ReadHttpTarget(target, reader);
-  const Place root;
-  // `target` and `timeout` belong to the engine.
-  if (!reader.Mapping(params, root,
-                      {"target", "timeout", "method", "path", "url", "headers", "body",
-                       "expect_status", "wait_until", "request_timeout"})) {
-    return action;
+// Reads an http action and its target into `action`; every problem found.
+std::vector<ParamError> ReadAction(std::string_view name, const json& target, const json& params,
+                                   common::References references, HttpAction& action) {
+  if (name != kAction) return common::NoSuchAction(kType, name, kActions);
+  common::InvocationChecker checkers(references);
+  Checker& checker = checkers.params();
+  action.target = http::ReadHttpTarget(target, checkers.target());
+  if (!checker.Mapping(params, "",
+                       {"method", "path", "url", "headers", "body", "expect_status", "wait_until",
+                        "request_timeout"})) {
+    return checkers.TakeErrors();
   }
   if (auto it = params.find("method"); it != params.end()) {
-    action.method = ReadMethod(*it, root / "method", reader).value_or("GET");
+    action.method = ReadMethod(*it, checker).value_or("GET");
   }
-  action.url = http::ReadUrl(params, action.target, reader).value_or("");
+  action.url = http::ReadUrl(params, action.target, checker).value_or("");
   net::Headers own;
   if (auto it = params.find("headers"); it != params.end()) {
-    own = http::ReadHeaders(*it, root / "headers", reader);
+    own = http::ReadHeaders(*it, "/headers", checker);
   }
   action.headers = http::MergeHeaders(action.target.headers, own);
-  if (auto it = params.find("body"); it != params.end()) {
-    ReadBody(*it, root / "body", reader, action);
-  }
+  if (auto it = params.find("body"); it != params.end()) ReadBody(*it, checker, action);
   if (auto it = params.find("expect_status"); it != params.end()) {
-    if (std::optional<StatusSet> set = StatusSet::Read(*it, root / "expect_status", reader)) {
+    if (std::optional<StatusSet> set = StatusSet::Read(*it, "/expect_status", checker)) {
       action.expect = std::move(*set);
     }
   }
   if (auto it = params.find("wait_until"); it != params.end()) {
     if (params.contains("expect_status") && it->is_object() && it->contains("status")) {
-      reader.Problem(root / "wait_until" / "status",
-                     "give the awaited status here or in 'expect_status', not in both");
+      checker.Fail("/wait_until/status",
+                   "give the awaited status here or in 'expect_status', not in both");
     }
-    action.wait = ReadWaitUntil(*it, root / "wait_until", reader, action.expect);
+    action.wait = ReadWaitUntil(*it, checker, action.expect);
   }
   if (auto it = params.find("request_timeout"); it != params.end()) {
-    action.request_timeout = reader.Duration(*it, root / "request_timeout");
+    action.request_timeout = checker.Duration(*it, "/request_timeout");
   }
   if (!action.request_timeout) action.request_timeout = action.target.request_timeout;
-  return action;
-}
-
-std::string UnsupportedAction(std::string_view action) {
-  return fmt::format("http targets support only the 'http' action, not '{}'", action);
+  return checkers.TakeErrors();
 }
 
 // One running action: the request, the clock, what to keep out of the outputs.
@@ -261,16 +263,13 @@ class Exchange {
         scrub_(action.target, action.headers),
         request_(http::MakeRequest(action.target, action.method, action.url, action.headers,
                                    invocation.base_dir)),
-        started_(Clock::now()) {
+        started_(Clock::now()),
+        limit_(invocation.timeout.count() > 0 ? invocation.timeout
+               : action.wait                  ? kDefaultWaitLimit
+                                              : milliseconds(0)),
+        stop_(invocation.cancel, limit_) {
     request_.body = action.body;
-    request_.cancel = invocation.cancel;
-    if (invocation.timeout.count() > 0) {
-      deadline_ = started_ + invocation.timeout;
-      limit_ = invocation.timeout;
-    } else if (action.wait) {
-      deadline_ = started_ + kDefaultWaitLimit;
-      limit_ = kDefaultWaitLimit;
-    }
+    request_.cancel = stop_.cancel();
   }
 
   Outcome Once() {
@@ -288,7 +287,7 @@ class Exchange {
     Progress(fmt::format("{}: waiting for {}", what(), wait.Describe()));
     std::optional<net::HttpResponse> last;  // the last answer
     Status failed;                          // why the latest poll got none, if it did not
-    while (Clock::now() < *deadline_) {
+    while (stop_.Check().code() != Code::kTimeout) {
       ++polls_;
       Result<net::HttpResponse> response = Send();
       if (response.ok() && wait.Holds(*response)) return Finish(Status::Ok(), &*response);
@@ -304,9 +303,8 @@ class Exchange {
         failed = response.status();
         Progress(fmt::format("poll {}: {}", polls_, failed.message()));
       }
-      const auto left = std::chrono::ceil<milliseconds>(*deadline_ - Clock::now());
-      if (left.count() <= 0) break;
-      if (!Env::Default()->SleepFor(std::min(wait.interval, left), invocation_.cancel)) {
+      const Status slept = stop_.Sleep(wait.interval);
+      if (slept.code() == Code::kCancelled) {
         return Finish(Status::Cancelled(fmt::format("{}: cancelled while waiting", what())),
                       last ? &*last : nullptr);
       }
@@ -332,11 +330,11 @@ class Exchange {
   }
 
   Result<net::HttpResponse> Send() {
-    request_.timeout = http::RequestTimeout(deadline_, action_.request_timeout);
-    if (request_.timeout.count() <= 0) {
+    if (stop_.Check().code() == Code::kTimeout) {
       return Status::Timeout(fmt::format("{}: the step's timeout of {} has passed", what(),
                                          FormatDuration(limit_)));
     }
+    request_.timeout = http::RequestTimeout(stop_, action_.request_timeout);
     return net::Send(request_);
   }
 
@@ -379,8 +377,8 @@ class Exchange {
   http::Scrubber scrub_;
   net::HttpRequest request_;
   Clock::time_point started_;
-  std::optional<Clock::time_point> deadline_;
-  milliseconds limit_{0};
+  milliseconds limit_;  // the step's timeout, or kDefaultWaitLimit for a wait; 0: none
+  common::StopCondition stop_;
   int polls_ = 0;
 };
 
@@ -390,17 +388,23 @@ class HttpAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    return http::ValidateOneAction(action, target, params, kAction, UnsupportedAction,
-                                   ReadAction);
+    HttpAction read;
+    return ReadAction(action, target, params, common::References::kUnresolved, read);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return http::RunOneAction(invocation, kAction, UnsupportedAction, ReadAction,
-                              [&](const HttpAction& action) {
-                                Exchange exchange(action, invocation);
-                                return action.wait ? exchange.Wait(*action.wait)
-                                                   : exchange.Once();
-                              });
+    HttpAction action;
+    return common::RunChecked(
+        invocation,
+        [&] {
+          return ReadAction(invocation.action, invocation.target, invocation.params,
+                            common::References::kResolved, action);
+        },
+        [&] {
+          Exchange exchange(action, invocation);
+          return action.wait ? exchange.Wait(*action.wait) : exchange.Once();
+        },
+        common::ParamsNoun::kAction);
   }
 };
 

@@ -10,6 +10,8 @@
 namespace backout::adapters::http {
 namespace {
 
+using common::Checker;
+using common::Child;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
@@ -34,22 +36,23 @@ bool IsToken(std::string_view name) {
 
 }  // namespace
 
-net::Headers ReadHeaders(const json& value, const Place& place, ParamReader& reader) {
+net::Headers ReadHeaders(const json& value, const std::string& pointer, Checker& checker) {
   net::Headers headers;
-  if (reader.IsReference(value)) return headers;
+  if (checker.Deferred(value)) return headers;
   if (!value.is_object()) {
-    reader.Problem(place, "expected a mapping of header names to values");
+    checker.Fail(pointer, "expected a mapping of header names to values");
     return headers;
   }
   for (const auto& [name, item] : value.items()) {
+    const std::string at = Child(pointer, name);
     if (!IsToken(name)) {
-      reader.Problem(place / name, "not a valid header name");
+      checker.Fail(at, "not a valid header name");
       continue;
     }
-    std::optional<std::string> text = reader.Text(item, place / name);
+    std::optional<std::string> text = checker.Text(item, at);
     if (!text) continue;
     if (text->find_first_of("\r\n") != std::string::npos) {
-      reader.Problem(place / name, "a header value must not hold a line break");
+      checker.Fail(at, "a header value must not hold a line break");
       continue;
     }
     headers.emplace_back(name, std::move(*text));
@@ -57,40 +60,40 @@ net::Headers ReadHeaders(const json& value, const Place& place, ParamReader& rea
   return headers;
 }
 
-HttpTarget ReadHttpTarget(const json& target, ParamReader& reader) {
+HttpTarget ReadHttpTarget(const json& target, Checker& checker) {
   HttpTarget out;
-  const Place root{nlohmann::json::json_pointer(), true};
-  if (!reader.Mapping(target, root,
-                      {"type", "base_url", "headers", "verify_tls", "ca_file", "secret_headers",
-                       "request_timeout"})) {
+  if (!checker.Mapping(target, "",
+                       {"type", "base_url", "headers", "verify_tls", "ca_file", "secret_headers",
+                        "request_timeout"})) {
     return out;
   }
   if (auto it = target.find("type"); it != target.end() && *it != "http") {
-    reader.Problem(root / "type", "expected 'http'");
+    checker.Fail("/type", "expected 'http'");
   }
   if (auto it = target.find("base_url"); it != target.end()) {
     // Kept even when it is wrong (reported here) or a `${...}` reference (checked once
     // known): either way the target has a base URL, and paths are not reported again.
-    reader.Url(*it, root / "base_url");
+    checker.Url(*it, "/base_url");
     if (it->is_string()) out.base_url = it->get<std::string>();
   }
   if (auto it = target.find("headers"); it != target.end()) {
-    out.headers = ReadHeaders(*it, root / "headers", reader);
+    out.headers = ReadHeaders(*it, "/headers", checker);
   }
   if (auto it = target.find("verify_tls"); it != target.end()) {
-    out.verify_tls = reader.Flag(*it, root / "verify_tls").value_or(true);
+    out.verify_tls = checker.Flag(*it, "/verify_tls").value_or(true);
   }
   if (auto it = target.find("ca_file"); it != target.end()) {
-    out.ca_file = reader.NonEmptyText(*it, root / "ca_file").value_or("");
+    out.ca_file = checker.NonEmptyText(*it, "/ca_file").value_or("");
   }
-  if (auto it = target.find("secret_headers"); it != target.end() && !reader.IsReference(*it)) {
+  if (auto it = target.find("secret_headers"); it != target.end() && !checker.Deferred(*it)) {
     if (!it->is_array()) {
-      reader.Problem(root / "secret_headers", "expected a list of header names");
+      checker.Fail("/secret_headers", "expected a list of header names");
     } else {
       for (std::size_t i = 0; i < it->size(); ++i) {
-        std::optional<std::string> name = reader.Text((*it)[i], root / "secret_headers" / i);
+        const std::string at = Child("/secret_headers", i);
+        std::optional<std::string> name = checker.Text((*it)[i], at);
         if (name && !IsToken(*name)) {
-          reader.Problem(root / "secret_headers" / i, "not a valid header name");
+          checker.Fail(at, "not a valid header name");
         } else if (name) {
           out.secret_headers.push_back(Lower(*name));
         }
@@ -98,35 +101,34 @@ HttpTarget ReadHttpTarget(const json& target, ParamReader& reader) {
     }
   }
   if (auto it = target.find("request_timeout"); it != target.end()) {
-    out.request_timeout = reader.Duration(*it, root / "request_timeout");
+    out.request_timeout = checker.Duration(*it, "/request_timeout");
   }
   return out;
 }
 
 std::optional<std::string> ReadUrl(const json& params, const HttpTarget& target,
-                                   ParamReader& reader) {
-  const Place root;
+                                   Checker& checker) {
   const auto path = params.find("path");
   const auto url = params.find("url");
   if (path != params.end() && url != params.end()) {
-    reader.Problem(root, "give either 'path' (on the target's base_url) or 'url', not both");
+    checker.Fail("", "give either 'path' (on the target's base_url) or 'url', not both");
     return std::nullopt;
   }
-  if (url != params.end()) return reader.Url(*url, root / "url");
+  if (url != params.end()) return checker.Url(*url, "/url");
   // A `${...}` base URL is known at run time only; an empty one is missing.
   const bool has_base = !target.base_url.empty();
   if (path == params.end()) {
-    if (!has_base) reader.Problem(root, "expected 'path' or 'url' (the target has no base_url)");
+    if (!has_base) checker.Fail("", "expected 'path' or 'url' (the target has no base_url)");
     return target.base_url;
   }
-  std::optional<std::string> text = reader.Text(*path, root / "path");
+  std::optional<std::string> text = checker.Text(*path, "/path");
   if (!text) return std::nullopt;
   if (!has_base) {
-    reader.Problem(root / "path", "the target has no base_url; give a full 'url' instead");
+    checker.Fail("/path", "the target has no base_url; give a full 'url' instead");
     return std::nullopt;
   }
-  if (!text->starts_with('/') && !reader.IsReference(*path)) {
-    reader.Problem(root / "path", "expected a path starting with '/'");
+  if (!text->starts_with('/') && !checker.Deferred(*path)) {
+    checker.Fail("/path", "expected a path starting with '/'");
     return std::nullopt;
   }
   std::string base = target.base_url;
@@ -157,12 +159,9 @@ net::HttpRequest MakeRequest(const HttpTarget& target, std::string method, std::
   return request;
 }
 
-milliseconds RequestTimeout(std::optional<std::chrono::steady_clock::time_point> deadline,
+milliseconds RequestTimeout(const common::StopCondition& stop,
                             std::optional<milliseconds> configured) {
-  const milliseconds wanted = configured.value_or(kDefaultRequestTimeout);
-  if (!deadline) return wanted;
-  const auto left = std::chrono::ceil<milliseconds>(*deadline - std::chrono::steady_clock::now());
-  return std::min(wanted, left);
+  return stop.Cap(configured.value_or(kDefaultRequestTimeout));
 }
 
 Scrubber::Scrubber(const HttpTarget& target, const net::Headers& sent) {

@@ -12,7 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/http/param_reader.h"
+#include "adapters/common/params.h"
+#include "adapters/common/stop.h"
 #include "adapters/net/http_client.h"
 #include "base/redactor.h"
 
@@ -30,16 +31,18 @@ struct HttpTarget {
   std::optional<std::chrono::milliseconds> request_timeout;
 };
 
-// Reads (and checks) an `http` target's config.
-HttpTarget ReadHttpTarget(const nlohmann::json& target, ParamReader& reader);
+// Reads (and checks) an `http` target's config; `checker` is the target's.
+HttpTarget ReadHttpTarget(const nlohmann::json& target, common::Checker& checker);
 
 // Reads a mapping of header names to values (both checked: no line breaks, token names).
-net::Headers ReadHeaders(const nlohmann::json& value, const Place& place, ParamReader& reader);
+net::Headers ReadHeaders(const nlohmann::json& value, const std::string& pointer,
+                         common::Checker& checker);
 
 // Reads `path` (joined to the target's base URL) or `url` from `params`; neither: the base
 // URL itself. Problems: both given, a path without a base URL, a path not starting with '/'.
+// `checker` is the params'.
 std::optional<std::string> ReadUrl(const nlohmann::json& params, const HttpTarget& target,
-                                   ParamReader& reader);
+                                   common::Checker& checker);
 
 // `base` then `overrides`, a name in `overrides` replacing the same name (any case) in `base`.
 net::Headers MergeHeaders(const net::Headers& base, const net::Headers& overrides);
@@ -50,10 +53,9 @@ net::HttpRequest MakeRequest(const HttpTarget& target, std::string method, std::
                              net::Headers headers, const std::filesystem::path& base_dir);
 
 // The timeout of the next request: `configured` (else kDefaultRequestTimeout), cut to what
-// is left before `deadline` when there is one. Zero or less: the deadline has passed.
-std::chrono::milliseconds RequestTimeout(
-    std::optional<std::chrono::steady_clock::time_point> deadline,
-    std::optional<std::chrono::milliseconds> configured);
+// is left before the step's deadline (at least 1 ms: check stop.Fired() first).
+std::chrono::milliseconds RequestTimeout(const common::StopCondition& stop,
+                                         std::optional<std::chrono::milliseconds> configured);
 
 // Replaces secret header values by "***". Secret are the values of Authorization,
 // Proxy-Authorization, Cookie and X-Api-Key, and of every header the target lists in

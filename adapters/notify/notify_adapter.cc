@@ -10,20 +10,22 @@
 #include <cstring>
 #include <iostream>
 
+#include "adapters/common/params.h"
+#include "adapters/common/run.h"
+#include "adapters/common/stop.h"
 #include "adapters/http/http_target.h"
 
 namespace backout::adapters {
 namespace {
 
 namespace fs = std::filesystem;
-using http::ParamReader;
-using http::Place;
+using common::Checker;
+using common::Child;
 using nlohmann::json;
-using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kType = "notify";
 constexpr std::string_view kAction = "notify";
+constexpr std::string_view kActions[] = {kAction};
 constexpr std::string_view kFactsKey = "$run";  // where the engine puts the run's facts
 constexpr std::size_t kMessageExcerptBytes = 200;
 // The facts a message may name: what the engine puts in params["$run"].
@@ -112,64 +114,69 @@ struct Notification {
   bool required = false;
 };
 
-void ReadTo(const json& value, const Place& place, ParamReader& reader, Notification& n) {
-  if (value.is_string() && !reader.IsReference(value)) {
-    if (value != "stdout") reader.Problem(place, "expected stdout, {file: PATH} or {url: URL}");
+void ReadTo(const json& value, Checker& checker, Notification& n) {
+  const std::string pointer = "/to";
+  if (value.is_string() && !checker.Deferred(value)) {
+    if (value != "stdout") checker.Fail(pointer, "expected stdout, {file: PATH} or {url: URL}");
     return;
   }
   if (!value.is_object() || value.size() != 1) {
-    reader.Problem(place, "expected stdout, {file: PATH} or {url: URL}");
+    checker.Fail(pointer, "expected stdout, {file: PATH} or {url: URL}");
     return;
   }
-  if (!reader.Mapping(value, place, {"file", "url"})) return;
+  if (!checker.Mapping(value, pointer, {"file", "url"})) return;
   if (auto it = value.find("file"); it != value.end()) {
     n.to = Notification::To::kFile;
-    n.file = reader.NonEmptyText(*it, place / "file").value_or("");
+    n.file = checker.NonEmptyText(*it, Child(pointer, "file")).value_or("");
   } else if (auto url = value.find("url"); url != value.end()) {
     n.to = Notification::To::kUrl;
-    n.url = reader.Url(*url, place / "url").value_or("");
+    n.url = checker.Url(*url, Child(pointer, "url")).value_or("");
   }
 }
 
-Notification ReadNotification(const json& target, const json& params, ParamReader& reader) {
-  const bool unresolved = reader.unresolved();
-  Notification n;
-  const Place root;
-  if (!reader.Mapping(params, root,
-                      {"target", "timeout", "message", "to", "path", "required", kFactsKey})) {
-    return n;
+// Reads a notify action (and its http target, when it names one) into `n`; every problem
+// found.
+std::vector<ParamError> ReadNotification(std::string_view action, const json& target,
+                                         const json& params, common::References references,
+                                         Notification& n) {
+  if (action != kAction) return common::NoSuchAction(kType, action, kActions);
+  common::InvocationChecker checkers(references);
+  Checker& checker = checkers.params();
+  const bool unresolved = checker.Unresolved();
+  if (!checker.Mapping(params, "", {"message", "to", "path", "required", kFactsKey})) {
+    return checkers.TakeErrors();
   }
   if (params.contains("target")) {
     // A webhook on an http target: its base URL, headers and TLS settings.
     n.to = Notification::To::kTarget;
-    n.target = http::ReadHttpTarget(target, reader);
-    n.url = http::ReadUrl(params, n.target, reader).value_or("");
+    n.target = http::ReadHttpTarget(target, checkers.target());
+    n.url = http::ReadUrl(params, n.target, checker).value_or("");
     if (params.contains("to")) {
-      reader.Problem(root / "to", "a notification on a target goes to its webhook ('path'); "
-                                  "leave out 'to', or the target");
+      checker.Fail("/to", "a notification on a target goes to its webhook ('path'); "
+                          "leave out 'to', or the target");
     }
   } else {
     if (params.contains("path")) {
-      reader.Problem(root / "path", "'path' needs a target (an http target with a base_url)");
+      checker.Fail("/path", "'path' needs a target (an http target with a base_url)");
     }
-    if (auto it = params.find("to"); it != params.end()) ReadTo(*it, root / "to", reader, n);
+    if (auto it = params.find("to"); it != params.end()) ReadTo(*it, checker, n);
   }
   if (auto it = params.find("required"); it != params.end()) {
-    n.required = reader.Flag(*it, root / "required").value_or(false);
+    n.required = checker.Flag(*it, "/required").value_or(false);
   }
   const auto message = params.find("message");
   if (message == params.end()) {
-    reader.Problem(root, "expected 'message' (the text to send; {plan}, {status}... are "
-                         "replaced by the run's facts)");
-  } else if (std::optional<std::string> text = reader.NonEmptyText(*message, root / "message")) {
+    checker.Fail("", "expected 'message' (the text to send; {plan}, {status}... are "
+                     "replaced by the run's facts)");
+  } else if (std::optional<std::string> text = checker.NonEmptyText(*message, "/message")) {
     std::vector<std::string> problems;
     n.message = Render(*text, params.value(kFactsKey, json::object()), unresolved, &problems);
     // At run time a brace may come from an expanded value: only the plan's text is judged.
     if (unresolved) {
-      for (std::string& problem : problems) reader.Problem(root / "message", std::move(problem));
+      for (std::string& problem : problems) checker.Fail("/message", std::move(problem));
     }
   }
-  return n;
+  return checkers.TakeErrors();
 }
 
 // The message on one line: each run of line breaks becomes one space.
@@ -228,14 +235,19 @@ class NotifyAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    return http::ValidateOneAction(action, target, params, kAction, UnsupportedAction,
-                                   ReadNotification);
+    Notification n;
+    return ReadNotification(action, target, params, common::References::kUnresolved, n);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return http::RunOneAction(
-        invocation, kAction, UnsupportedAction, ReadNotification,
-        [&](const Notification& n) -> Outcome {
+    Notification n;
+    return common::RunChecked(
+        invocation,
+        [&] {
+          return ReadNotification(invocation.action, invocation.target, invocation.params,
+                                  common::References::kResolved, n);
+        },
+        [&]() -> Outcome {
           json outputs = {{"message", n.message}};
           Status status = Deliver(n, invocation, outputs);
           outputs["delivered"] = status.ok();
@@ -246,14 +258,11 @@ class NotifyAdapter final : public Adapter {
           // A notification that did not go out must not stop a rollback, unless the plan
           // says so.
           return {n.required ? status : Status::Ok(), std::move(outputs)};
-        });
+        },
+        common::ParamsNoun::kAction);
   }
 
  private:
-  static std::string UnsupportedAction(std::string_view action) {
-    return fmt::format("the notify adapter serves only the 'notify' action, not '{}'", action);
-  }
-
   // Sends the notification; fills outputs["to"] (and "status" for a webhook).
   static Status Deliver(const Notification& n, const Invocation& invocation, json& outputs) {
     switch (n.to) {
@@ -291,10 +300,9 @@ class NotifyAdapter final : public Adapter {
                      const std::string& message, const Invocation& invocation, json& outputs) {
     const http::Scrubber scrub(target, request.headers);
     request.body = json{{"text", message}}.dump();
-    request.cancel = invocation.cancel;
-    std::optional<Clock::time_point> deadline;
-    if (invocation.timeout.count() > 0) deadline = Clock::now() + invocation.timeout;
-    request.timeout = http::RequestTimeout(deadline, target.request_timeout);
+    const common::StopCondition stop(invocation.cancel, invocation.timeout);
+    request.cancel = stop.cancel();
+    request.timeout = http::RequestTimeout(stop, target.request_timeout);
     const std::string what =
         "POST " + (request.url_for_messages.empty() ? net::UrlForMessages(request.url)
                                                     : request.url_for_messages);

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <system_error>
 
-#include "adapters/command/subprocess.h"
+#include "adapters/common/subprocess.h"
 
 extern char** environ;
 

@@ -75,8 +75,10 @@ class PostgresAdapter final : public Adapter {
   Outcome Run(const Invocation& invocation) override {
     return common::RunChecked(
         invocation,
-        postgres::ValidateInvocation(invocation.action, invocation.target, invocation.params,
-                                     References::kResolved),
+        [&] {
+          return postgres::ValidateInvocation(invocation.action, invocation.target,
+                                              invocation.params, References::kResolved);
+        },
         [&] { return RunValidated(invocation); });
   }
 

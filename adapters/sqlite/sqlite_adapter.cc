@@ -59,9 +59,12 @@ class SqliteAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return common::RunChecked(invocation,
-                              sqlite::ValidateInvocation(invocation.action, invocation.target,
-                                                         invocation.params, References::kResolved),
+    return common::RunChecked(
+        invocation,
+        [&] {
+          return sqlite::ValidateInvocation(invocation.action, invocation.target,
+                                            invocation.params, References::kResolved);
+        },
                               [&] {
                                 const ActionContext context(invocation);
                                 return Dispatch(*sqlite::ParseAction(invocation.action), context);

@@ -1,4 +1,4 @@
-#include "adapters/command/subprocess.h"
+#include "adapters/common/subprocess.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,6 +17,7 @@
 #include <string_view>
 #include <utility>
 
+#include "adapters/common/stop.h"
 #include "base/file_util.h"
 
 namespace backout::adapters {
@@ -344,12 +345,12 @@ struct Supervision {
   UniqueFd output;
   OutputSink sink;
   Clock::time_point start;
+  common::StopCondition stop;  // options.cancel and options.timeout, counted from the spawn
 };
 
-std::optional<StopReason> DueStop(const SubprocessOptions& options, Clock::time_point start,
-                                  Clock::time_point now) {
-  if (options.cancel != nullptr && options.cancel->load()) return StopReason::kCancel;
-  if (options.timeout.count() > 0 && now >= start + options.timeout) return StopReason::kDeadline;
+std::optional<StopReason> DueStop(const common::StopCondition& stop) {
+  if (stop.Cancelled()) return StopReason::kCancel;
+  if (stop.Fired()) return StopReason::kDeadline;
   return std::nullopt;
 }
 
@@ -368,7 +369,7 @@ Result<Reaped> Supervise(Supervision& s, GroupKiller& group) {
   while (true) {
     const Clock::time_point now = Clock::now();
     if (!group.stopping()) {
-      if (std::optional<StopReason> due = DueStop(s.options, s.start, now)) group.Stop(*due, now);
+      if (std::optional<StopReason> due = DueStop(s.stop)) group.Stop(*due, now);
     }
     group.EscalateIfDue(now);
     if (!wait_status) {
@@ -386,8 +387,8 @@ Result<Reaped> Supervise(Supervision& s, GroupKiller& group) {
     if (std::optional<milliseconds> to_kill = group.TimeToKill(now))
       wait = std::min(wait, *to_kill);
     if (drain_until) wait = std::min(wait, std::chrono::ceil<milliseconds>(*drain_until - now));
-    if (!group.stopping() && s.options.timeout.count() > 0) {
-      wait = std::min(wait, std::chrono::ceil<milliseconds>(s.start + s.options.timeout - now));
+    if (std::optional<milliseconds> left = s.stop.Remaining(); left && !group.stopping()) {
+      wait = std::min(wait, *left);
     }
     interval = PumpOutput(s.output, s.sink, wait) ? milliseconds(1)
                                                   : std::min(interval * 2, kMaxPollInterval);
@@ -448,7 +449,8 @@ Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
 
   Supervision supervision{
       options, *pid, std::move(output->read_end),
-      OutputSink(std::move(log), options.log_path.string(), options.tail_capacity), start};
+      OutputSink(std::move(log), options.log_path.string(), options.tail_capacity), start,
+      common::StopCondition(options.cancel, options.timeout)};
   GroupKiller group(*pid, options.kill_grace);
   Result<Reaped> reaped = Supervise(supervision, group);
   if (!reaped.ok()) {

@@ -1,6 +1,6 @@
 // Tests of the process mechanics: what the child starts with, and how it is stopped.
 // Parameter handling and statuses are tested in command_adapter_test.cc.
-#include "adapters/command/subprocess.h"
+#include "adapters/common/subprocess.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
