@@ -96,5 +96,23 @@ TEST_F(JournalPathCheckTest, OtherTargetsPathsAreNotFiles) {
                   .empty());
 }
 
+// An adapter's ParamError becomes a diagnostic that names the parameter it is about.
+TEST(PlanCheckTest, AParamErrorNamesItsParameter) {
+  const std::string text =
+      "version: 1\nname: t\ntargets:\n  db: { type: sqlite, path: app.db }\n"
+      "  api: { type: http, base_url: ftp://host }\nsteps:\n"
+      "  - id: b\n    backup: { target: db }\n"
+      "  - id: h\n    http: { target: api, path: /healthz }\n";
+  const PlanCheck check = CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
+                                        [](const std::string&) { return std::nullopt; });
+  std::vector<std::string> messages;
+  for (const plan::Diagnostic& d : check.diagnostics) messages.push_back(d.ToString());
+  ASSERT_EQ(messages.size(), 2u);
+  // In file order: the target's error, then the step's.
+  EXPECT_EQ(messages[0],
+            "plan.yaml:5:32: error: expected an http:// or https:// URL (target/base_url)");
+  EXPECT_EQ(messages[1], "plan.yaml:8:13: error: is required (params/to)");
+}
+
 }  // namespace
 }  // namespace backout::engine
