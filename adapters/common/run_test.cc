@@ -3,12 +3,16 @@
 #include "adapters/common/run.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 namespace backout::adapters::common {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 
 Invocation MakeInvocation(std::string action, json target, json params) {
@@ -89,6 +93,24 @@ TEST_F(AdapterFrameTest, NotifyFailsTheStepOnAnOverlookedParamType) {
   EXPECT_EQ(outcome.status.code(), Code::kIOError);
   EXPECT_TRUE(outcome.status.message().starts_with("notify: unexpected error: "))
       << outcome.status.message();
+}
+
+TEST_F(AdapterFrameTest, SqliteFailsTheStepTheSameWay) {
+  std::string pattern = (fs::path(::testing::TempDir()) / "backout-frame-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const fs::path dir = pattern;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "app.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  Invocation invocation =
+      MakeInvocation("backup", json{{"type", "sqlite"}, {"path", "app.db"}},
+                     json{{"target", "db"}, {"to", "app.backup.db"}});
+  invocation.base_dir = dir;
+  const Outcome outcome = RunThrowing("sqlite", invocation);
+  EXPECT_EQ(outcome.status.code(), Code::kIOError);
+  EXPECT_EQ(outcome.status.message(), "backup: unexpected error: sink closed");
+  fs::remove_all(dir);
 }
 
 TEST_F(AdapterFrameTest, CommandChecksItsParamsInTheFrame) {
