@@ -304,7 +304,7 @@ void CheckList(Checker& checker, const json& value, const std::string& pointer,
     const auto kind = std::find(kinds.begin(), kinds.end(), name);
     if (kind == kinds.end()) {
       checker.Fail(child,
-                   fmt::format("unknown check '{}' (expected one of {})", name, ListNames(kinds)));
+                   fmt::format("unknown check '{}' (expected {})", name, OneOf(kinds)));
       continue;
     }
     check(static_cast<std::size_t>(kind - kinds.begin()), item.begin().value(), child);

@@ -114,6 +114,17 @@ TEST(CheckerTest, ErrorsSayWhetherTheyAreAboutTheTarget) {
   EXPECT_FALSE(errors[1].in_target);
 }
 
+enum class Kind { kRowCount, kIntegrity };
+constexpr std::string_view kKinds[] = {"row_count", "integrity"};
+void IgnoreCheck(Checker&, Kind, const json&, const std::string&) {}
+
+TEST(CheckerTest, UnknownCheckListsTheKnownOnes) {
+  EXPECT_EQ(OneError([](Checker& c) {
+              CheckList(c, json::array({json{{"rowcount", 1}}}), "/checks", kKinds, IgnoreCheck);
+            }),
+            "/checks/0/rowcount: unknown check 'rowcount' (expected one of: row_count, integrity)");
+}
+
 TEST(OneOfTest, NamesOneOrSeveral) {
   EXPECT_EQ(OneOf(std::initializer_list<std::string_view>{"GET"}), "GET");
   EXPECT_EQ(OneOf(std::initializer_list<std::string_view>{"GET", "HEAD"}), "one of: GET, HEAD");

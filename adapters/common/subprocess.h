@@ -10,7 +10,8 @@
 //   - runs argv[0] the way execvp() does: a name with a '/' is a path (relative to `cwd`),
 //     a bare name is searched in the PATH of `env`.
 //
-// Stopping: once the deadline passes or *cancel becomes true, the group gets SIGTERM, and
+// Stopping (through common::StopCondition, as every adapter stops): once the deadline
+// passes or *cancel becomes true, the group gets SIGTERM, and
 // SIGKILL `kill_grace` later if any member is still there. The child is always reaped before
 // RunSubprocess returns. Reading stops shortly after the child is reaped even if a surviving
 // grandchild still holds the pipe open (a command that starts a daemon must not hang us).
