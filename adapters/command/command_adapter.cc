@@ -292,19 +292,12 @@ class CommandAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    CommandSpec spec;
-    return ReadSpec(action, target, params, common::References::kUnresolved, spec);
+    return common::CheckRead<CommandSpec>(ReadSpec, action, target, params);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    CommandSpec spec;
-    return common::RunChecked(
-        invocation,
-        [&] {
-          return ReadSpec(invocation.action, invocation.target, invocation.params,
-                          common::References::kResolved, spec);
-        },
-        [&] { return RunSpec(spec, invocation); }, common::ParamsNoun::kAction);
+    return common::RunRead<CommandSpec>(
+        invocation, ReadSpec, [&](const CommandSpec& spec) { return RunSpec(spec, invocation); });
   }
 
  private:

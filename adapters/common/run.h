@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -27,5 +28,36 @@ Outcome FromResult(Result<nlohmann::json> outputs);
 Outcome RunChecked(const Invocation& invocation,
                    const std::function<std::vector<ParamError>()>& check,
                    const std::function<Outcome()>& run, ParamsNoun noun = ParamsNoun::kParams);
+
+// For an adapter that reads its invocation into a typed value as it checks it (command,
+// http, notify): `read(action, target, params, references, value)` fills `value` and
+// returns every problem found.
+template <typename Value>
+using InvocationReader = std::vector<ParamError> (*)(std::string_view action,
+                                                     const nlohmann::json& target,
+                                                     const nlohmann::json& params,
+                                                     References references, Value& value);
+
+// Its Validate(): `read` at plan time (References::kUnresolved).
+template <typename Value>
+std::vector<ParamError> CheckRead(InvocationReader<Value> read, std::string_view action,
+                                  const nlohmann::json& target, const nlohmann::json& params) {
+  Value value;
+  return read(action, target, params, References::kUnresolved, value);
+}
+
+// Its Run(): `read` at run time, then `act(value)`, in the frame of RunChecked (the params
+// named as the action: ParamsNoun::kAction).
+template <typename Value, typename Act>
+Outcome RunRead(const Invocation& invocation, InvocationReader<Value> read, Act act) {
+  Value value;
+  return RunChecked(
+      invocation,
+      [&] {
+        return read(invocation.action, invocation.target, invocation.params,
+                    References::kResolved, value);
+      },
+      [&] { return act(static_cast<const Value&>(value)); }, ParamsNoun::kAction);
+}
 
 }  // namespace backout::adapters::common

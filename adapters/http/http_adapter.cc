@@ -388,23 +388,14 @@ class HttpAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    HttpAction read;
-    return ReadAction(action, target, params, common::References::kUnresolved, read);
+    return common::CheckRead<HttpAction>(ReadAction, action, target, params);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    HttpAction action;
-    return common::RunChecked(
-        invocation,
-        [&] {
-          return ReadAction(invocation.action, invocation.target, invocation.params,
-                            common::References::kResolved, action);
-        },
-        [&] {
-          Exchange exchange(action, invocation);
-          return action.wait ? exchange.Wait(*action.wait) : exchange.Once();
-        },
-        common::ParamsNoun::kAction);
+    return common::RunRead<HttpAction>(invocation, ReadAction, [&](const HttpAction& action) {
+      Exchange exchange(action, invocation);
+      return action.wait ? exchange.Wait(*action.wait) : exchange.Once();
+    });
   }
 };
 

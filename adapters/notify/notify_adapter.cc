@@ -235,19 +235,12 @@ class NotifyAdapter final : public Adapter {
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    Notification n;
-    return ReadNotification(action, target, params, common::References::kUnresolved, n);
+    return common::CheckRead<Notification>(ReadNotification, action, target, params);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    Notification n;
-    return common::RunChecked(
-        invocation,
-        [&] {
-          return ReadNotification(invocation.action, invocation.target, invocation.params,
-                                  common::References::kResolved, n);
-        },
-        [&]() -> Outcome {
+    return common::RunRead<Notification>(
+        invocation, ReadNotification, [&](const Notification& n) -> Outcome {
           json outputs = {{"message", n.message}};
           Status status = Deliver(n, invocation, outputs);
           outputs["delivered"] = status.ok();
@@ -258,8 +251,7 @@ class NotifyAdapter final : public Adapter {
           // A notification that did not go out must not stop a rollback, unless the plan
           // says so.
           return {n.required ? status : Status::Ok(), std::move(outputs)};
-        },
-        common::ParamsNoun::kAction);
+        });
   }
 
  private:
