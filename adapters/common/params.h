@@ -68,7 +68,7 @@ std::string ListNames(const Names& names) {
 }
 
 // "one of: a, b, c", or "a" when there is only one: what a message says a
-// value may be ("expected one of: GET, HEAD").
+// value may be ("expected one of: GET, HEAD"). `names` must not be empty.
 template <typename Names>
 std::string OneOf(const Names& names) {
   if (std::next(std::begin(names)) == std::end(names)) return std::string(*std::begin(names));
