@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "base/utf8.h"
+
 namespace backout::adapters::common {
 namespace {
 
@@ -11,8 +13,6 @@ using nlohmann::json;
 
 // Keys the engine puts into every action's params for its own use.
 constexpr std::string_view kEngineOwnedKeys[] = {"target", "timeout", "$baseline"};
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 }  // namespace
 
