@@ -101,14 +101,15 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
   }
   if (::fsync(fd.get()) != 0) return fail("fsync");
   if (::close(fd.Release()) != 0) return fail("close");
-  // rename() replaces `path` itself even when it is a symlink: the link is never followed.
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status s = Errno("rename into place", path);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  return SyncPath(dir);
+  Status renamed = RenameDurably(tmp, path);
+  if (!renamed.ok()) ::unlink(tmp.c_str());  // nothing there once the rename is done
+  return renamed;
+}
+
+Status RenameDurably(const std::filesystem::path& from, const std::filesystem::path& to) {
+  // rename() replaces `to` itself even when it is a symlink: the link is never followed.
+  if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename into place", to);
+  return SyncPath(to.has_parent_path() ? to.parent_path() : std::filesystem::path("."));
 }
 
 Status CreatePrivateDirectories(const std::filesystem::path& dir) {

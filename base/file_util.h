@@ -22,6 +22,14 @@ Result<std::string> ReadFileToString(const std::filesystem::path& path);
 // fsync of a file or directory by path.
 Status SyncPath(const std::filesystem::path& path);
 
+// Puts `from` (a finished file or folder, already fsynced) in place under the name `to`:
+// rename(2), which replaces whatever `to` names (a symlink there is replaced, not followed),
+// then fsync of `to`'s folder, without which a crash can forget the rename. The last step of
+// every durable write (WriteFileAtomically, streamed files, backups). Errors: kIOError
+// "TO: rename into place: <strerror>" with nothing renamed, or SyncPath's error after the
+// rename (the new name may not survive a crash).
+Status RenameDurably(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // A file descriptor that is closed when this object goes away (-1: none).
 class UniqueFd {
  public:

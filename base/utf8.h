@@ -49,4 +49,11 @@ nlohmann::json UnmarkInvalidUtf8Json(const nlohmann::json& value);
 // they are (marking them again would mark their U+FFFD).
 std::string DumpJson(const nlohmann::json& value, int indent = -1);
 
+// The string `value` holds, by reference, for a value already known to be a string (a
+// validated parameter, a field a reader checked): anything else throws
+// nlohmann::json::type_error, which an adapter's frame turns into a failed step.
+inline const std::string& Text(const nlohmann::json& value) {
+  return value.get_ref<const std::string&>();
+}
+
 }  // namespace backout

@@ -74,5 +74,12 @@ TEST(Utf8, MarksStringsAndKeysOfJsonAndDumpNeverThrows) {
   EXPECT_EQ(DumpJson(value), dumped);
 }
 
+TEST(Text, IsTheStringHeldWithoutACopyAndThrowsForAnythingElse) {
+  const nlohmann::json value = {{"name", "orders"}, {"count", 3}};
+  EXPECT_EQ(Text(value.at("name")), "orders");
+  EXPECT_EQ(&Text(value.at("name")), &value.at("name").get_ref<const std::string&>());
+  EXPECT_THROW(Text(value.at("count")), nlohmann::json::type_error);
+}
+
 }  // namespace
 }  // namespace backout

@@ -19,20 +19,6 @@ namespace {
 using sm::RunStatus;
 using sm::StepStatus;
 
-// Follows a dotted path ("tables.images.rows") into a step's outputs.
-std::optional<nlohmann::json> OutputAt(const nlohmann::json& outputs, const std::string& path) {
-  const nlohmann::json* node = &outputs;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    const std::size_t dot = std::min(path.find('.', start), path.size());
-    const std::string key = path.substr(start, dot - start);
-    if (!node->is_object() || !node->contains(key)) return std::nullopt;
-    node = &(*node)[key];
-    start = dot + 1;
-  }
-  return *node;
-}
-
 // The directory of the plan file the run started from (journaled marked: see base/utf8.h).
 std::filesystem::path PlanDir(const sm::RunState& state) {
   return std::filesystem::path(UnmarkInvalidUtf8(state.start.plan_file)).parent_path();
@@ -76,7 +62,7 @@ class StepRunner {
     lookups.step_output = [this](const std::string& id, const std::string& path) {
       const sm::StepState* st = session_.state().FindStep(id);
       if (st == nullptr) return std::optional<nlohmann::json>();
-      std::optional<nlohmann::json> value = OutputAt(st->outputs, path);
+      std::optional<nlohmann::json> value = plan::OutputAt(st->outputs, path);
       // Outputs are journaled with bytes that are not UTF-8 marked; the step gets the
       // original bytes (a backup path with a 0xFF byte names the same file).
       if (value) value = UnmarkInvalidUtf8Json(*value);

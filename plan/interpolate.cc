@@ -287,6 +287,19 @@ Result<json> Expand(std::string_view text, const Lookups& lookups,
   return json(std::move(out));
 }
 
+std::optional<json> OutputAt(const json& outputs, std::string_view path) {
+  const json* node = &outputs;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t dot = std::min(path.find('.', start), path.size());
+    const std::string key(path.substr(start, dot - start));
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
+    node = &(*node)[key];
+    start = dot + 1;
+  }
+  return *node;
+}
+
 Result<json> ExpandTree(const json& tree, const Lookups& lookups,
                         std::vector<std::string>* secrets_out) {
   return ExpandAt(tree, json::json_pointer(), lookups, secrets_out);

@@ -64,6 +64,11 @@ Result<std::string> QuoteShellWord(std::string_view value);
 Result<nlohmann::json> Expand(std::string_view text, const Lookups& lookups,
                               std::vector<std::string>* secrets_out);
 
+// The value at a dotted output path ("tables.images.rows": each part an object key) inside
+// a step's `outputs`, or nullopt when a part is missing or names into a non-object. How the
+// engine resolves ${steps.ID.outputs.PATH} (its Lookups::step_output).
+std::optional<nlohmann::json> OutputAt(const nlohmann::json& outputs, std::string_view path);
+
 // Expands every string inside a JSON tree (keys are left alone).
 Result<nlohmann::json> ExpandTree(const nlohmann::json& tree, const Lookups& lookups,
                                   std::vector<std::string>* secrets_out);

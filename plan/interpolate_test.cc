@@ -345,5 +345,22 @@ TEST_F(ExpandTest, TreeErrorNamesThePointer) {
   EXPECT_THAT(out.status().message(), HasSubstr("MISSING"));
 }
 
+TEST(OutputAtTest, FollowsDottedKeys) {
+  const json outputs = {{"path", "/backups/app.db"},
+                        {"tables", {{"images", {{"rows", 12}}}, {"a.b", 1}}},
+                        {"list", {1, 2}},
+                        {"", "empty key"}};
+  EXPECT_EQ(OutputAt(outputs, "path"), json("/backups/app.db"));
+  EXPECT_EQ(OutputAt(outputs, "tables.images.rows"), json(12));
+  EXPECT_EQ(OutputAt(outputs, "tables.images"), json({{"rows", 12}}));
+  EXPECT_EQ(OutputAt(outputs, ""), json("empty key"));
+  EXPECT_EQ(OutputAt(outputs, "missing"), std::nullopt);
+  EXPECT_EQ(OutputAt(outputs, "tables.images.rows.more"), std::nullopt);  // into a number
+  EXPECT_EQ(OutputAt(outputs, "list.0"), std::nullopt);  // parts are keys, not indexes
+  EXPECT_EQ(OutputAt(outputs, "tables.a.b"), std::nullopt);  // a dot always splits
+  EXPECT_EQ(OutputAt(outputs, "path."), std::nullopt);
+  EXPECT_EQ(OutputAt(json(5), "x"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace backout::plan

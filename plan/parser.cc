@@ -1,22 +1,17 @@
 #include "plan/parser.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdint>
 #include <set>
 #include <span>
-#include <sstream>
 
 #include "base/sha256.h"
-#include "base/time.h"
-#include "base/utf8.h"
 #include "plan/interpolate.h"
+#include "plan/located_yaml.h"
 
 namespace backout::plan {
 
@@ -70,10 +65,6 @@ std::vector<std::string_view> TargetTypeNames() {
   return names;
 }
 
-// Nesting and size limits for action and target parameters. YAML aliases can build cyclic or
-// exponentially large trees from a few lines; these bound what a hostile plan can cost.
-constexpr int kMaxDepth = 64;
-constexpr std::size_t kMaxParamNodes = 100'000;
 constexpr std::int64_t kMaxAttempts = 1000;
 // Step ids name files: logs (`ID.check.ATTEMPT.log`), backups (`STEM-TIME-ID-aN.EXT`). 100
 // leaves room in a 255-byte file name for the rest (docs/plan-format.md).
@@ -96,23 +87,6 @@ void SortByLocation(std::vector<Diagnostic>* diagnostics) {
                    });
 }
 
-SourceLoc ToLoc(const YAML::Mark& mark) {
-  if (mark.is_null()) return {};
-  return {mark.line + 1, mark.column + 1};
-}
-
-// Line and column (counted in characters, as yaml-cpp does) of byte `offset` of `text`.
-SourceLoc LocOfByte(std::string_view text, std::size_t offset) {
-  const std::string_view before = text.substr(0, offset);
-  const std::size_t newline = before.rfind('\n');
-  const std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
-  const auto is_lead = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
-  const auto line = std::count(before.begin(), before.end(), '\n');
-  const auto col = std::count_if(before.begin() + static_cast<std::ptrdiff_t>(line_start),
-                                 before.end(), is_lead);
-  return {static_cast<int>(line) + 1, static_cast<int>(col) + 1};
-}
-
 // [a-z0-9] followed by [a-z0-9] or any of `extra`: the syntax of step ids and target names.
 bool IsName(std::string_view text, std::string_view extra) {
   auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -120,132 +94,6 @@ bool IsName(std::string_view text, std::string_view extra) {
   return std::all_of(text.begin() + 1, text.end(), [&](char c) {
     return lower_or_digit(c) || extra.find(c) != std::string_view::npos;
   });
-}
-
-// YAML 1.2 core schema for floats, without .inf and .nan (JSON has no such numbers):
-// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-bool IsCoreFloat(std::string_view s) {
-  auto digits = [&s]() {
-    std::size_t n = 0;
-    while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
-    s.remove_prefix(n);
-    return n;
-  };
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
-  const std::size_t int_digits = digits();
-  std::size_t frac_digits = 0;
-  if (!s.empty() && s[0] == '.') {
-    s.remove_prefix(1);
-    frac_digits = digits();
-  }
-  if (int_digits == 0 && frac_digits == 0) return false;
-  if (!s.empty() && (s[0] == 'e' || s[0] == 'E')) {
-    s.remove_prefix(1);
-    if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
-    if (digits() == 0) return false;
-  }
-  return s.empty();
-}
-
-// `text` as a number when all of it is one that fits. std::from_chars takes no '+' sign, so
-// one is dropped here (but not from "+-5").
-template <typename Number>
-std::optional<Number> ParseNumber(std::string_view text) {
-  if (text.size() > 1 && text[0] == '+' && text[1] != '-') text.remove_prefix(1);
-  Number value{};
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-json PlainScalarToJson(const std::string& text) {
-  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
-    return nullptr;
-  }
-  if (text == "true" || text == "True" || text == "TRUE") return true;
-  if (text == "false" || text == "False" || text == "FALSE") return false;
-  if (const std::optional<std::int64_t> integer = ParseNumber<std::int64_t>(text)) {
-    return *integer;
-  }
-  // Integers beyond 64 bits become doubles; numbers beyond a double's range stay text, as
-  // JSON has no infinity.
-  if (IsCoreFloat(text)) {
-    if (const std::optional<double> number = ParseNumber<double>(text)) return *number;
-  }
-  return text;
-}
-
-// A scalar's JSON value: plain scalars (tag "?") follow the YAML 1.2 core schema; every other
-// scalar is a string: quoted and block scalars (tag "!") and explicitly tagged ones (!!str).
-json ScalarToJson(const YAML::Node& node) {
-  if (node.IsNull()) return nullptr;
-  if (node.Tag() == "?") return PlainScalarToJson(node.Scalar());
-  return node.Scalar();
-}
-
-std::string_view JsonTypeName(const json& value) {
-  switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "a number";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "a sequence";
-    case json::value_t::object: return "a mapping";
-    default: return "something else";
-  }
-}
-
-// Records where the documents of a YAML stream start, and nothing else.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  const std::vector<YAML::Mark>& marks() const { return marks_; }
-
-  void OnDocumentStart(const YAML::Mark& mark) override { marks_.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
- private:
-  std::vector<YAML::Mark> marks_;
-};
-
-// Where the first two documents of `text` start. Not YAML::LoadAll: on some malformed input
-// (a stray ',' at the top level) yaml-cpp 0.7 reports empty documents forever without
-// consuming anything, and LoadAll never returns.
-std::vector<YAML::Mark> FirstDocumentStarts(const std::string& text) {
-  std::istringstream stream(text);
-  YAML::Parser parser(stream);
-  DocumentStarts starts;
-  while (starts.marks().size() < 2) {
-    if (!parser.HandleNextDocument(starts)) break;
-  }
-  return starts.marks();
-}
-
-// One `key: value` pair of a YAML mapping.
-struct Field {
-  std::string key;
-  SourceLoc key_loc;
-  YAML::Node value;
-
-  // Where the value is; an empty value (`key:`) has no position of its own.
-  SourceLoc value_loc() const { return value.IsNull() ? key_loc : ToLoc(value.Mark()); }
-};
-
-const Field* FindField(const std::vector<Field>& fields, std::string_view key) {
-  auto it = std::find_if(fields.begin(), fields.end(),
-                         [&](const Field& f) { return f.key == key; });
-  return it == fields.end() ? nullptr : &*it;
 }
 
 // Calls `visit(loc, text)` for every string inside `tree`.
@@ -272,41 +120,20 @@ void ForEachActionTree(const Plan& plan, const Visitor& visit) {
   }
 }
 
-class Parser {
+// The plan grammar, read through a LocatedYamlReader (which collects the diagnostics).
+class Parser : private LocatedYamlReader {
  public:
-  explicit Parser(std::string_view source_file) : file_(source_file) {}
+  explicit Parser(std::string_view source_file) : LocatedYamlReader(source_file) {}
 
   ParseOutcome Parse(std::string_view text);
 
  private:
-  void Error(SourceLoc loc, std::string message);
-
-  // Pairs of a mapping in file order; reports keys that are not scalars and repeated keys,
-  // keeping only the first of each.
-  std::vector<Field> Fields(const YAML::Node& map);
   void ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
                          std::string_view where);
   // The field named `key`, or nullptr after reporting "OWNER has no 'KEY'" at `loc`.
   const Field* RequiredField(const std::vector<Field>& fields, std::string_view key,
                              std::string_view owner, SourceLoc loc);
 
-  // YAML to JSON, recording every node's location under its JSON pointer in `out->locs`.
-  void ToJson(const YAML::Node& node, const Pointer& where, int depth, LocatedJson* out);
-  void FieldsToJson(const std::vector<Field>& fields, const Pointer& where, int depth,
-                    LocatedJson* out);
-  LocatedJson MappingToJson(const YAML::Node& map, const std::vector<Field>& fields);
-
-  // Typed values; each reports a mismatch at the value and returns nullopt.
-  std::optional<json> TypedValue(const Field& field, json::value_t type,
-                                 std::string_view expected);
-  std::optional<std::string> StringValue(const Field& field);
-  std::optional<std::string> NonEmptyString(const Field& field);
-  std::optional<bool> BoolValue(const Field& field);
-  std::optional<std::int64_t> IntegerValue(const Field& field);
-  std::optional<std::chrono::milliseconds> DurationValue(const Field& field);
-
-  // False, after reporting why, unless `text` holds exactly one YAML document.
-  bool LoadsOneDocument(const std::string& text);
   void ParseDocument(const YAML::Node& root, Plan* plan);
   void ParseVersion(const Field& field);
   void ParseTargets(const Field& field, Plan* plan);
@@ -326,34 +153,7 @@ class Parser {
   void CheckActionTargets(const Plan& plan);
   void CheckReferences(const Plan& plan);
 
-  std::string file_;
-  std::vector<Diagnostic> diagnostics_;
-  std::size_t param_nodes_ = 0;
-  bool too_large_reported_ = false;
 };
-
-void Parser::Error(SourceLoc loc, std::string message) {
-  diagnostics_.push_back({Diagnostic::Severity::kError, file_, loc, std::move(message)});
-}
-
-std::vector<Field> Parser::Fields(const YAML::Node& map) {
-  std::vector<Field> fields;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const SourceLoc key_loc = ToLoc(it->first.Mark());
-    if (!it->first.IsScalar()) {
-      Error(key_loc, "a mapping key must be a plain string");
-      continue;
-    }
-    std::string key = it->first.Scalar();
-    if (const Field* first = FindField(fields, key)) {
-      Error(key_loc, fmt::format("duplicate key '{}' (first at line {}, column {})", key,
-                                 first->key_loc.line, first->key_loc.col));
-      continue;
-    }
-    fields.push_back({std::move(key), key_loc, it->second});
-  }
-  return fields;
-}
 
 void Parser::ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
                                std::string_view where) {
@@ -372,145 +172,19 @@ const Field* Parser::RequiredField(const std::vector<Field>& fields, std::string
   return field;
 }
 
-void Parser::ToJson(const YAML::Node& node, const Pointer& where, int depth,
-                    LocatedJson* out) {
-  if (depth > kMaxDepth || param_nodes_ >= kMaxParamNodes) {
-    // Said once: the plan is rejected anyway, and each further node would repeat it.
-    if (!too_large_reported_) {
-      Error(ToLoc(node.Mark()), fmt::format("parameters nest deeper than {} levels or hold "
-                                            "more than {} values (a cyclic YAML alias?)",
-                                            kMaxDepth, kMaxParamNodes));
-    }
-    too_large_reported_ = true;
-    return;
-  }
-  ++param_nodes_;
-  if (!node.IsNull()) out->locs[where.to_string()] = ToLoc(node.Mark());
-  json& slot = out->value[where];
-  if (node.IsMap()) {
-    slot = json::object();
-    FieldsToJson(Fields(node), where, depth, out);
-  } else if (node.IsSequence()) {
-    slot = json::array();
-    for (std::size_t i = 0; i < node.size(); ++i) ToJson(node[i], where / i, depth + 1, out);
-  } else {
-    slot = ScalarToJson(node);
-  }
-}
-
-void Parser::FieldsToJson(const std::vector<Field>& fields, const Pointer& where, int depth,
-                          LocatedJson* out) {
-  for (const Field& field : fields) {
-    const Pointer child = where / field.key;
-    ToJson(field.value, child, depth + 1, out);
-    if (field.value.IsNull()) out->locs[child.to_string()] = field.key_loc;
-  }
-}
-
-LocatedJson Parser::MappingToJson(const YAML::Node& map, const std::vector<Field>& fields) {
-  LocatedJson tree;
-  tree.locs[""] = ToLoc(map.Mark());
-  FieldsToJson(fields, Pointer(), 0, &tree);
-  return tree;
-}
-
-std::optional<json> Parser::TypedValue(const Field& field, json::value_t type,
-                                       std::string_view expected) {
-  json value = field.value.IsScalar() || field.value.IsNull() ? ScalarToJson(field.value)
-               : field.value.IsMap()                          ? json::object()
-                                                              : json::array();
-  if (value.type() == type) return value;
-  Error(field.value_loc(),
-        fmt::format("'{}' must be {}, not {}", field.key, expected, JsonTypeName(value)));
-  return std::nullopt;
-}
-
-std::optional<std::string> Parser::StringValue(const Field& field) {
-  std::optional<json> value = TypedValue(field, json::value_t::string, "a string");
-  if (!value) return std::nullopt;
-  return value->get<std::string>();
-}
-
-std::optional<std::string> Parser::NonEmptyString(const Field& field) {
-  std::optional<std::string> value = StringValue(field);
-  if (value && value->empty()) {
-    Error(field.value_loc(), fmt::format("'{}' must not be empty", field.key));
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<bool> Parser::BoolValue(const Field& field) {
-  std::optional<json> value = TypedValue(field, json::value_t::boolean, "true or false");
-  if (!value) return std::nullopt;
-  return value->get<bool>();
-}
-
-std::optional<std::int64_t> Parser::IntegerValue(const Field& field) {
-  std::optional<json> value = TypedValue(field, json::value_t::number_integer, "an integer");
-  if (!value) return std::nullopt;
-  return value->get<std::int64_t>();
-}
-
-std::optional<std::chrono::milliseconds> Parser::DurationValue(const Field& field) {
-  // Taken as written, so `timeout: 0` gets ParseDuration's "expected a unit" advice.
-  if (!field.value.IsScalar()) {
-    Error(field.value_loc(), fmt::format("'{}' must be a duration such as 90s", field.key));
-    return std::nullopt;
-  }
-  Result<std::chrono::milliseconds> duration = ParseDuration(field.value.Scalar());
-  if (!duration.ok()) {
-    Error(field.value_loc(), duration.status().WithContext(field.key).message());
-    return std::nullopt;
-  }
-  return *duration;
-}
-
-bool Parser::LoadsOneDocument(const std::string& text) {
-  const std::vector<YAML::Mark> starts = FirstDocumentStarts(text);
-  if (starts.empty()) {
-    Error({1, 1}, "the plan is empty");
-  } else if (starts.size() > 1 && starts[1].pos == starts[0].pos) {
-    const auto pos = static_cast<std::size_t>(starts[1].pos);
-    Error(ToLoc(starts[1]), pos < text.size() ? fmt::format("unexpected '{}'", text[pos])
-                                              : std::string("unexpected end of the plan"));
-  } else if (starts.size() > 1) {
-    Error(ToLoc(starts[1]), "a plan file holds a single YAML document");
-  }
-  return starts.size() == 1;
-}
-
 ParseOutcome Parser::Parse(std::string_view text) {
   Plan plan;
-  plan.source_file = file_;
+  plan.source_file = file();
   plan.text = std::string(text);
   plan.sha256 = Sha256Hex(text);
-  if (const std::size_t bad = FindInvalidUtf8(plan.text); bad != std::string_view::npos) {
-    // Checked before YAML sees it: yaml-cpp passes such bytes through (even in a comment),
-    // and a plan's text is journaled as JSON, which must be UTF-8.
-    Error(LocOfByte(plan.text, bad),
-          fmt::format("byte 0x{:02X} is not UTF-8; a plan must be UTF-8 text",
-                      static_cast<unsigned char>(plan.text[bad])));
-  } else {
-    try {
-      if (LoadsOneDocument(plan.text)) ParseDocument(YAML::Load(plan.text), &plan);
-    } catch (const YAML::DeepRecursion& e) {
-      // yaml-cpp says only "bad file" here.
-      Error(ToLoc(e.mark), fmt::format("the plan nests deeper than {} levels, the most the "
-                                       "YAML reader allows",
-                                       e.depth() - 1));
-    } catch (const YAML::Exception& e) {
-      Error(ToLoc(e.mark), e.msg);
-    }
-  }
-  SortByLocation(&diagnostics_);
+  ReadDocument(plan.text, [&](const YAML::Node& root) { ParseDocument(root, &plan); });
   ParseOutcome outcome;
-  const bool has_error =
-      std::any_of(diagnostics_.begin(), diagnostics_.end(), [](const Diagnostic& d) {
-        return d.severity == Diagnostic::Severity::kError;
-      });
+  outcome.diagnostics = TakeDiagnostics();
+  SortByLocation(&outcome.diagnostics);
+  const bool has_error = std::any_of(
+      outcome.diagnostics.begin(), outcome.diagnostics.end(),
+      [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::kError; });
   if (!has_error) outcome.plan = std::move(plan);
-  outcome.diagnostics = std::move(diagnostics_);
   return outcome;
 }
 

@@ -94,11 +94,9 @@ Result<FileDigest> StreamedFile::Commit() {
   if (::fsync(fd_) != 0) return ErrnoError("cannot fsync", temp_);
   const int rc = ::close(std::exchange(fd_, -1));
   if (rc != 0) return ErrnoError("cannot close", temp_);
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-    return ErrnoError("cannot rename into place", path_);
-  }
+  // Once renamed, the temp name is free: the destructor's unlink of it finds nothing.
+  BACKOUT_RETURN_IF_ERROR(RenameDurably(temp_, path_));
   committed_ = true;
-  BACKOUT_RETURN_IF_ERROR(SyncPath(path_.parent_path()));
   return FileDigest{bytes_, ToHex(hash_.Finish())};
 }
 

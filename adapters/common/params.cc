@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/time.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::common {
 namespace {

@@ -6,14 +6,11 @@
 #include <optional>
 #include <utility>
 
+#include "base/utf8.h"
+
 namespace backout::adapters::common {
-namespace {
 
 using nlohmann::json;
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
-
-}  // namespace
 
 Status AsAnswer(const Status& status) {
   if (status.code() == Code::kNotFound) return Status::ExpectationFailed(status.message());
@@ -42,6 +39,11 @@ json Report(const CheckResults& results) {
   }
   const auto total = static_cast<std::int64_t>(results.size());
   return {{"checks", std::move(checks)}, {"passed", passed}, {"failed", total - passed}};
+}
+
+Status FailedExpectations(const std::vector<std::string>& problems) {
+  if (problems.empty()) return Status::Ok();
+  return Status::ExpectationFailed(fmt::format("{}", fmt::join(problems, "; ")));
 }
 
 Status Verdict(const CheckResults& results) {

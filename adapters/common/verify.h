@@ -47,6 +47,10 @@ std::string Brief(const nlohmann::json& value);
 // The outputs of a verify: every result, and how many passed and failed.
 nlohmann::json Report(const CheckResults& results);
 
+// The status of one check that found `problems` (what it saw that it should not have): OK
+// when there are none, else kExpectationFailed listing them ("a; b").
+Status FailedExpectations(const std::vector<std::string>& problems);
+
 // OK when every check passed. Else the code of the first check that could not
 // be evaluated, if any, or kExpectationFailed; the message lists every failed
 // check ("2 of 5 checks failed: row_count t: expected 3, observed 2; ...").

@@ -12,6 +12,7 @@
 #include "adapters/dynamodb/params.h"
 #include "base/file_util.h"
 #include "base/sha256.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::dynamodb {
 namespace {
@@ -26,8 +27,6 @@ constexpr std::size_t kBatchSize = 25;
 constexpr milliseconds kDefaultSettleWait{10 * 60 * 1000};
 constexpr milliseconds kFirstPoll{100};
 constexpr milliseconds kMaxPoll{2000};
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 // Polls DescribeTable until `settled` says yes about what it saw (the table, or nullopt
 // once it is gone), within the step's deadline or kDefaultSettleWait when there is none.

@@ -10,13 +10,12 @@
 #include "adapters/common/verify.h"
 #include "adapters/dynamodb/actions.h"
 #include "adapters/dynamodb/params.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::dynamodb {
 namespace {
 
 using nlohmann::json;
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 using common::CheckResult;
 using common::CheckResults;
@@ -124,9 +123,7 @@ CheckResult Describe(const ActionContext& context, const json& spec) {
           fmt::format("{} is {}, expected {}", key, Text(result.observed[key]), Text(value)));
     }
   }
-  if (!differences.empty()) {
-    result.status = Status::ExpectationFailed(fmt::format("{}", fmt::join(differences, "; ")));
-  }
+  result.status = common::FailedExpectations(differences);
   return result;
 }
 

@@ -13,6 +13,7 @@
 #include "adapters/file/params.h"
 #include "base/file_util.h"
 #include "base/sha256.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::file {
 namespace {
@@ -21,8 +22,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr std::string_view kAbsent = "absent";
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 // The target's root directory, with symbolic links resolved.
 class Root {

@@ -23,6 +23,7 @@
 #include "adapters/file/params.h"
 #include "base/file_util.h"
 #include "base/sha256.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::file {
 namespace {
@@ -36,8 +37,6 @@ using common::ErrnoError;
 using common::StopCondition;
 
 constexpr std::string_view kCollectionSuffix = ".json";
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 fs::path CollectionFile(const fs::path& store, const std::string& name) {
   return store / (name + std::string(kCollectionSuffix));
@@ -316,12 +315,10 @@ Result<json> Backup(const StoreContext& context) {
     RemoveLeftover(partial);
     return digest.status().WithContext("backup");
   }
-  if (::rename(partial.c_str(), final_path.c_str()) != 0) {
-    Status renamed = ErrnoError("backup: cannot rename the finished copy to", final_path);
+  if (Status renamed = RenameDurably(partial, final_path); !renamed.ok()) {
     RemoveLeftover(partial);
-    return renamed;
+    return renamed.WithContext("backup");
   }
-  BACKOUT_RETURN_IF_ERROR(SyncPath(to));
   return json{{"path", final_path.string()},  {"bytes", digest->bytes},
               {"sha256", digest->sha256},     {"files", digest->files},
               {"source", context.store.string()}, {"collections", *collections}};
@@ -490,9 +487,7 @@ CheckResult ValidJson(const StoreContext& context, CollectionCache& cache) {
   }
   result.observed = problems.empty() ? json(fmt::format("{} collections parse", names->size()))
                                      : json(problems);
-  if (!problems.empty()) {
-    result.status = Status::ExpectationFailed(fmt::format("{}", fmt::join(problems, "; ")));
-  }
+  result.status = common::FailedExpectations(problems);
   return result;
 }
 

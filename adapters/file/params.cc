@@ -7,6 +7,7 @@
 #include <string>
 
 #include "adapters/file/env_file.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::file {
 namespace {
@@ -25,8 +26,6 @@ constexpr std::string_view kFileActionNames[] = {"file"};
 constexpr std::string_view kStoreActionNames[] = {"backup", "restore", "baseline", "verify"};
 constexpr std::string_view kCheckNames[] = {"record_count", "checksum", "collection_present",
                                             "collection_absent", "valid_json"};
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 // A string that is not empty and holds no NUL (which no path or env file can hold).
 bool Word(Checker& checker, const json& value, const std::string& pointer) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "adapters/common/files.h"
+#include "adapters/common/query_check.h"
 #include "adapters/postgres/content.h"
 #include "base/file_util.h"
 
@@ -110,7 +111,7 @@ Result<json> RunStatementByStatement(const ActionContext& context, const std::st
   Result<PgResult> last = PgResult();
   for (std::size_t i = 0; i < statements.size(); ++i) {
     const std::string what =
-        fmt::format("sql: statement {} ({})", i + 1, Abbreviate(statements[i], 80));
+        fmt::format("sql: statement {} ({})", i + 1, common::AbbreviateSql(statements[i], 80));
     last = context.Exec(statements[i], what);
     if (!last.ok()) {
       context.conn.RollbackQuietly();  // a transaction the script opened itself
@@ -194,14 +195,8 @@ Result<json> RunSql(const ActionContext& context) {
 }
 
 Outcome RunQuery(const ActionContext& context) {
-  Result<json> value = QueryFirstValue(context, context.Param("sql"), "query");
-  if (!value.ok()) return Outcome{value.status()};
-  Outcome outcome{Status::Ok(), {{"value", *value}}};
-  const auto expect = context.params.find("expect");
-  if (expect != context.params.end() && !ValuesMatch(*value, *expect)) {
-    outcome.status = Status::ExpectationFailed("query " + DescribeMismatch(*value, *expect));
-  }
-  return outcome;
+  return common::QueryActionOutcome(QueryFirstValue(context, context.Param("sql"), "query"),
+                                    context.params);
 }
 
 Result<json> RunBaseline(const ActionContext& context) {

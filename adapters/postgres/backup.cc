@@ -1,36 +1,21 @@
 // backup and restore.
 //
 // `full` and `schema_only` go through pg_dump's custom format (and pg_restore). `tables` use
-// backout's own table-data file, written from COPY ... TO STDOUT (FORMAT binary) and read
-// back with COPY ... FROM STDIN (FORMAT binary): no compression and no SQL text, so both
-// directions run at the speed the server copies rows (a restore also builds a table's indexes
-// after its load rather than row by row, where that loses nothing). Its layout (all integers
-// big-endian):
-//
-//   magic        8 bytes "BKPGTBL1"
-//   header       u32 length + JSON {"format":"backout-pg-tables","version":1,"database",
-//                "server_version","created_micros","tables":[{"name","relation","kind",
-//                "columns":[{"name","type"}]}]}   (columns quoted, generated ones left out)
-//   per table, in header order (referenced tables before the tables that refer to them):
-//     'T'        1 byte
-//     index      u32, the table's position in header.tables
-//     chunks     u32 length (> 0) + that many bytes of the COPY BINARY stream, repeated
-//     end        u32 0
-//     rows       u64, the row count COPY reported
-//   trailer      'E' + u32 number of tables
+// backout's own table-data file (backup_format.h), written from COPY ... TO STDOUT (FORMAT
+// binary) and read back with COPY ... FROM STDIN (FORMAT binary): no compression and no SQL
+// text, so both directions run at the speed the server copies rows (a restore also builds a
+// table's indexes after its load rather than row by row, where that loses nothing).
 //
 // Both kinds of file are written as NAME.<random>.partial (mode 0600, created exclusively),
 // fsynced, renamed, and the directory fsynced: a crash leaves either no file or the complete
 // one.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -38,6 +23,7 @@
 
 #include "adapters/common/files.h"
 #include "adapters/postgres/actions.h"
+#include "adapters/postgres/backup_format.h"
 #include "adapters/postgres/client_programs.h"
 #include "adapters/postgres/content.h"
 #include "base/file_util.h"
@@ -47,98 +33,23 @@ namespace backout::adapters::postgres {
 namespace {
 
 namespace fs = std::filesystem;
-using common::ErrnoError;
 using nlohmann::json;
 
-constexpr std::string_view kMagic = "BKPGTBL1";
-constexpr std::string_view kFormatName = "backout-pg-tables";
 constexpr std::string_view kDumpMagic = "PGDMP";
-constexpr std::size_t kChunkBytes = 1 << 20;
-constexpr std::uint32_t kMaxChunkBytes = 64u << 20;  // a sanity bound when reading
-constexpr std::uint32_t kMaxHeaderBytes = 64u << 20;
 
-std::string BigEndian(std::uint64_t value, int bytes) {
-  std::string out(static_cast<std::size_t>(bytes), '\0');
-  for (int i = bytes - 1; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = static_cast<char>(value & 0xff);
-    value >>= 8;
-  }
-  return out;
+// Whether the file at `path` begins with `magic` (false too when it cannot be read).
+bool BeginsWith(const fs::path& path, std::string_view magic) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(magic.size(), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  return in.gcount() == static_cast<std::streamsize>(head.size()) && head == magic;
 }
-
-// Reads a file front to back, hashing everything it reads.
-class HashingReader {
- public:
-  HashingReader() = default;
-  ~HashingReader() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  HashingReader(const HashingReader&) = delete;
-  HashingReader& operator=(const HashingReader&) = delete;
-
-  Status Open(const fs::path& path) {
-    path_ = path;
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) return ErrnoError("restore: cannot open", path);
-    return Status::Ok();
-  }
-
-  // Exactly `n` bytes into `out`; kCorruption when the file ends first.
-  Status Read(std::size_t n, std::string* out) {
-    out->resize(n);
-    std::size_t done = 0;
-    while (done < n) {
-      const ssize_t got = ::read(fd_, out->data() + done, n - done);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return ErrnoError("restore: cannot read", path_);
-      if (got == 0) {
-        return Status::Corruption(
-            fmt::format("restore: {} ends early: the file is truncated", path_.string()));
-      }
-      done += static_cast<std::size_t>(got);
-    }
-    hash_.Update(*out);
-    bytes_ += n;
-    return Status::Ok();
-  }
-
-  Result<std::uint64_t> ReadInteger(int bytes) {
-    BACKOUT_RETURN_IF_ERROR(Read(static_cast<std::size_t>(bytes), &scratch_));
-    std::uint64_t value = 0;
-    for (char ch : scratch_) value = (value << 8) | static_cast<unsigned char>(ch);
-    return value;
-  }
-
-  // True when nothing is left.
-  bool AtEnd() {
-    char byte = 0;
-    return ::read(fd_, &byte, 1) == 0;
-  }
-
-  std::uint64_t bytes() const { return bytes_; }
-  std::string Sha256() { return ToHex(hash_.Finish()); }
-
- private:
-  fs::path path_;
-  int fd_ = -1;
-  Sha256Stream hash_;
-  std::uint64_t bytes_ = 0;
-  std::string scratch_;
-};
 
 // Where the backup goes (common::BackupFilePath): a file named after the database when `to`
 // is a directory.
 Result<fs::path> BackupPath(const ActionContext& context, std::string_view extension) {
   return common::BackupFilePath(context.invocation, context.Param("to"),
                                 PQdb(context.conn.handle()), extension);
-}
-
-// Makes the finished `partial` durable under its final name.
-Status Publish(const fs::path& partial, const fs::path& final_path) {
-  if (::rename(partial.c_str(), final_path.c_str()) != 0) {
-    return ErrnoError("backup: cannot rename the finished file to", final_path);
-  }
-  return SyncPath(final_path.parent_path());
 }
 
 void RemoveQuietly(const fs::path& path) {
@@ -201,40 +112,22 @@ Result<std::vector<Table>> ParentsFirst(const ActionContext& context,
 
 Status WriteTablesFile(const ActionContext& context, const std::vector<Table>& tables,
                        common::StreamedFile& out, json* rows_out) {
-  json header_tables = json::array();
+  TablesFileHeader header;
+  header.database = PQdb(context.conn.handle());
+  header.server_version = PQserverVersion(context.conn.handle());
+  header.created_micros = context.invocation.now_micros;
   for (const Table& table : tables) {
     Result<json> columns = CopyColumns(context, table);
     if (!columns.ok()) return columns.status();
-    header_tables.push_back({{"name", table.name},
-                             {"relation", table.relation},
-                             {"kind", std::string(1, table.kind)},
-                             {"columns", std::move(columns).value()}});
+    header.tables.push_back({table.name, table.relation, table.kind, std::move(columns).value()});
   }
-  const json header = {{"format", kFormatName},
-                       {"version", 1},
-                       {"database", PQdb(context.conn.handle())},
-                       {"server_version", PQserverVersion(context.conn.handle())},
-                       {"created_micros", context.invocation.now_micros},
-                       {"tables", header_tables}};
-  const std::string header_text = header.dump();
-  BACKOUT_RETURN_IF_ERROR(out.Append(kMagic));
-  BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(header_text.size(), 4)));
-  BACKOUT_RETURN_IF_ERROR(out.Append(header_text));
-  std::string chunk;
-  chunk.reserve(kChunkBytes + 65536);
-  auto flush = [&]() -> Status {
-    if (chunk.empty()) return Status::Ok();
-    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(chunk.size(), 4)));
-    BACKOUT_RETURN_IF_ERROR(out.Append(chunk));
-    chunk.clear();
-    return Status::Ok();
-  };
+  TablesFileWriter writer(out);
+  BACKOUT_RETURN_IF_ERROR(writer.WriteHeader(header));
   for (std::size_t i = 0; i < tables.size(); ++i) {
     const Table& table = tables[i];
-    const json& columns = header_tables[i].at("columns");
+    const json& columns = header.tables[i].columns;
     context.Progress(fmt::format("table {} ({}/{})", table.name, i + 1, tables.size()));
-    BACKOUT_RETURN_IF_ERROR(out.Append("T"));
-    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(i, 4)));
+    BACKOUT_RETURN_IF_ERROR(writer.BeginTable(i));
     const std::string copy =
         table.kind == 'p'
             ? fmt::format("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
@@ -242,20 +135,13 @@ Status WriteTablesFile(const ActionContext& context, const std::vector<Table>& t
             : fmt::format("COPY {} ({}) TO STDOUT (FORMAT binary)", table.relation,
                           ColumnList(columns));
     Result<std::int64_t> rows = context.conn.CopyOut(
-        copy,
-        [&](std::string_view data) -> Status {
-          chunk.append(data);
-          return chunk.size() >= kChunkBytes ? flush() : Status::Ok();
-        },
+        copy, [&](std::string_view data) { return writer.AppendData(data); },
         fmt::format("backup: copying table '{}'", table.name), context.stop);
     if (!rows.ok()) return rows.status();
-    BACKOUT_RETURN_IF_ERROR(flush());
-    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(0, 4)));
-    BACKOUT_RETURN_IF_ERROR(out.Append(BigEndian(static_cast<std::uint64_t>(*rows), 8)));
+    BACKOUT_RETURN_IF_ERROR(writer.EndTable(static_cast<std::uint64_t>(*rows)));
     (*rows_out)[table.name] = {{"rows", *rows}};
   }
-  BACKOUT_RETURN_IF_ERROR(out.Append("E"));
-  return out.Append(BigEndian(tables.size(), 4));
+  return writer.Finish();
 }
 
 Result<json> BackupTables(const ActionContext& context) {
@@ -279,7 +165,7 @@ Result<json> BackupTables(const ActionContext& context) {
   Result<FileDigest> digest = status.ok() ? out.Commit() : status;
   if (!digest.ok()) return digest.status();
   return json{{"path", final_path->string()}, {"bytes", digest->bytes},
-              {"sha256", digest->sha256_hex},  {"format", kFormatName},
+              {"sha256", digest->sha256_hex},  {"format", kTablesFileFormat},
               {"tables", std::move(rows)}};
 }
 
@@ -360,7 +246,7 @@ Result<json> BackupWithPgDump(const ActionContext& context, bool schema_only) {
   }
   if (status.ok()) status = context.Exec("COMMIT", "backup: COMMIT").status();
   if (status.ok()) status = SyncPath(partial);
-  if (status.ok()) status = Publish(partial, *final_path);
+  if (status.ok()) status = RenameDurably(partial, *final_path).WithContext("backup");
   if (!status.ok()) {
     RemoveQuietly(partial);
     return status;
@@ -522,23 +408,9 @@ Result<std::int64_t> LoadTable(const ActionContext& context, const Table& table,
 Result<json> RestoreTables(const ActionContext& context) {
   Result<fs::path> from = ExistingBackup(context);
   if (!from.ok()) return from.status();
-  HashingReader in;
-  BACKOUT_RETURN_IF_ERROR(in.Open(*from));
-  std::string buffer;
-  const Status not_ours = Status::InvalidArgument(fmt::format(
-      "restore: {} is not a backout table backup (made by a backup step with `tables:`)",
-      from->string()));
-  if (!in.Read(kMagic.size(), &buffer).ok() || buffer != kMagic) return not_ours;
-  Result<std::uint64_t> header_size = in.ReadInteger(4);
-  if (!header_size.ok()) return header_size.status();
-  if (*header_size > kMaxHeaderBytes) return not_ours;
-  BACKOUT_RETURN_IF_ERROR(in.Read(*header_size, &buffer));
-  const json header = json::parse(buffer, nullptr, /*allow_exceptions=*/false);
-  if (!header.is_object() || header.value("format", "") != kFormatName ||
-      !header.contains("tables") || !header.at("tables").is_array()) {
-    return not_ours;
-  }
-  const json& file_tables = header.at("tables");
+  TablesFileReader in;
+  BACKOUT_RETURN_IF_ERROR(in.Open(*from).WithContext("restore"));
+  const std::vector<TablesFileTable>& file_tables = in.header().tables;
   // What to restore: the plan's tables, each found in the file and in the database.
   std::map<std::size_t, Table> wanted;  // by index in the file
   std::vector<Table> tables;
@@ -547,11 +419,11 @@ Result<json> RestoreTables(const ActionContext& context) {
     const std::string name = name_json.get<std::string>();
     std::optional<std::size_t> index;
     for (std::size_t i = 0; i < file_tables.size(); ++i) {
-      if (file_tables[i].value("name", "") == name) index = i;
+      if (file_tables[i].name == name) index = i;
     }
     if (!index.has_value()) {
       std::vector<std::string> held;
-      for (const json& t : file_tables) held.push_back(t.value("name", "?"));
+      for (const TablesFileTable& t : file_tables) held.push_back(t.name);
       return Status::NotFound(fmt::format("restore: {} holds no table '{}' (it holds: {})",
                                           from->string(), name, fmt::join(held, ", ")));
     }
@@ -559,11 +431,11 @@ Result<json> RestoreTables(const ActionContext& context) {
     if (!table.ok()) return table.status();
     Result<json> columns = CopyColumns(context, *table);
     if (!columns.ok()) return columns.status();
-    if (*columns != file_tables[*index].at("columns")) {
+    if (*columns != file_tables[*index].columns) {
       return Status::FailedPrecondition(fmt::format(
           "restore: the columns of table '{}' are not those of the backup (now: {}; backup: "
           "{}); restore the schema first",
-          name, columns->dump(), file_tables[*index].at("columns").dump()));
+          name, columns->dump(), file_tables[*index].columns.dump()));
     }
     wanted[*index] = *table;
     tables.push_back(std::move(table).value());
@@ -581,61 +453,36 @@ Result<json> RestoreTables(const ActionContext& context) {
                               .status());
   json restored = json::object();
   for (std::size_t section = 0; section < file_tables.size(); ++section) {
-    Result<std::uint64_t> tag = in.ReadInteger(1);
-    if (!tag.ok()) return tag.status();
-    Result<std::uint64_t> index = in.ReadInteger(4);
-    if (!index.ok()) return index.status();
-    if (*tag != 'T' || *index >= file_tables.size()) {
-      return Status::Corruption(
-          fmt::format("restore: {} is damaged (bad table section)", from->string()));
-    }
+    Result<std::size_t> index = in.NextTable();
+    if (!index.ok()) return index.status().WithContext("restore");
     const auto it = wanted.find(*index);
-    auto next_chunk = [&]() -> Result<std::string_view> {
-      Result<std::uint64_t> size = in.ReadInteger(4);
-      if (!size.ok()) return size.status();
-      if (*size > kMaxChunkBytes) {
-        return Status::Corruption(
-            fmt::format("restore: {} is damaged (chunk too large)", from->string()));
-      }
-      BACKOUT_RETURN_IF_ERROR(in.Read(*size, &buffer));
-      return std::string_view(buffer);
-    };
-    std::int64_t copied = 0;
-    if (it == wanted.end()) {
-      while (true) {  // a table the plan did not ask for: read past it
-        Result<std::string_view> chunk = next_chunk();
-        if (!chunk.ok()) return chunk.status();
-        if (chunk->empty()) break;
-      }
-    } else {
-      Result<std::int64_t> rows =
-          LoadTable(context, it->second, ColumnList(file_tables[*index].at("columns")),
-                    next_chunk);
-      if (!rows.ok()) return rows.status();
-      copied = *rows;
+    if (it == wanted.end()) {  // a table the plan did not ask for: read past it
+      BACKOUT_RETURN_IF_ERROR(in.SkipTable().WithContext("restore"));
+      continue;
     }
-    Result<std::uint64_t> recorded = in.ReadInteger(8);
-    if (!recorded.ok()) return recorded.status();
-    if (it == wanted.end()) continue;
-    if (static_cast<std::uint64_t>(copied) != *recorded) {
+    Result<std::int64_t> rows = LoadTable(
+        context, it->second, ColumnList(file_tables[*index].columns),
+        [&]() -> Result<std::string_view> {
+          Result<std::string_view> chunk = in.NextChunk();
+          if (!chunk.ok()) return chunk.status().WithContext("restore");
+          return chunk;
+        });
+    if (!rows.ok()) return rows.status();
+    if (static_cast<std::uint64_t>(*rows) != in.recorded_rows()) {
       return Status::Corruption(fmt::format(
           "restore: table '{}' received {} rows, the backup recorded {}; rolled back",
-          it->second.name, copied, *recorded));
+          it->second.name, *rows, in.recorded_rows()));
     }
-    restored[it->second.name] = {{"rows", copied}};
+    restored[it->second.name] = {{"rows", *rows}};
   }
-  Result<std::uint64_t> trailer = in.ReadInteger(1);
-  Result<std::uint64_t> count = in.ReadInteger(4);
-  if (!trailer.ok() || !count.ok() || *trailer != 'E' || *count != file_tables.size() ||
-      !in.AtEnd()) {
-    return Status::Corruption(
-        fmt::format("restore: {} is damaged (bad trailer); rolled back", from->string()));
+  if (Status end = in.Finish(); !end.ok()) {
+    return Status(end.code(), fmt::format("restore: {}; rolled back", end.message()));
   }
   const std::string sha256 = in.Sha256();
   BACKOUT_RETURN_IF_ERROR(CheckDigest(context, *from, sha256));
   BACKOUT_RETURN_IF_ERROR(context.Exec("COMMIT", "restore: COMMIT").status());
-  return json{{"from", from->string()}, {"bytes", in.bytes()},      {"sha256", sha256},
-              {"format", kFormatName},  {"tables", std::move(restored)}};
+  return json{{"from", from->string()}, {"bytes", in.bytes()},        {"sha256", sha256},
+              {"format", kTablesFileFormat}, {"tables", std::move(restored)}};
 }
 
 // pg_restore of a custom-format dump into the target, in one transaction.
@@ -645,10 +492,7 @@ Result<json> RestoreFull(const ActionContext& context) {
   Result<FileDigest> digest = Sha256File(*from);
   if (!digest.ok()) return digest.status();
   BACKOUT_RETURN_IF_ERROR(CheckDigest(context, *from, digest->sha256_hex));
-  HashingReader head;
-  std::string magic;
-  BACKOUT_RETURN_IF_ERROR(head.Open(*from));
-  if (!head.Read(kDumpMagic.size(), &magic).ok() || magic != kDumpMagic) {
+  if (!BeginsWith(*from, kDumpMagic)) {
     return Status::InvalidArgument(fmt::format(
         "restore: {} is not a pg_dump custom-format archive (made by a backup step with "
         "`full: true`)",

@@ -79,18 +79,6 @@ Table TableFromRow(const PGresult* result, int row, std::string name) {
   return table;
 }
 
-std::optional<double> AsNumber(const json& value) {
-  if (value.is_number()) return value.get<double>();
-  if (value.is_boolean()) return value.get<bool>() ? 1.0 : 0.0;
-  if (value.is_string()) {
-    const auto& text = value.get_ref<const std::string&>();
-    double number = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (error == std::errc() && end == text.data() + text.size() && !text.empty()) return number;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 Status BeginSnapshot(const ActionContext& context, std::string_view what) {
@@ -329,42 +317,6 @@ Result<json> QueryFirstValue(const ActionContext& context, std::string_view sql,
     default:
       return json(text);
   }
-}
-
-bool ValuesMatch(const json& observed, const json& expected) {
-  if (expected.is_null() || observed.is_null()) return expected.is_null() && observed.is_null();
-  if (expected.is_string() && observed.is_string()) return expected == observed;
-  if (expected.is_boolean() && observed.is_boolean()) return expected == observed;
-  if (expected.is_number_integer() && observed.is_number_integer()) {
-    return expected.get<std::int64_t>() == observed.get<std::int64_t>();
-  }
-  const std::optional<double> a = AsNumber(observed);
-  const std::optional<double> b = AsNumber(expected);
-  return a.has_value() && b.has_value() && *a == *b;
-}
-
-std::string DescribeMismatch(const json& observed, const json& expected) {
-  return fmt::format("returned {}, expected {}",
-                     observed.dump(-1, ' ', false, json::error_handler_t::replace),
-                     expected.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-std::string Abbreviate(std::string_view sql, std::size_t max_chars) {
-  std::string out;
-  bool space = false;
-  for (char ch : sql) {
-    if (std::isspace(static_cast<unsigned char>(ch))) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += ch;
-  }
-  if (out.size() <= max_chars) return out;
-  std::size_t cut = max_chars;
-  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-  return out.substr(0, cut) + "...";
 }
 
 }  // namespace backout::adapters::postgres

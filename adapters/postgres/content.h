@@ -114,19 +114,8 @@ Result<std::int64_t> CountOrphans(const ActionContext& context, const ForeignKey
 
 // The first column of the first row `sql` returns, as JSON: integers and numerics as numbers,
 // booleans as true/false, NULL (or no row) as null, anything else as its text.
+// (common::QueryValueMatches judges the value against a plan's `expect`.)
 Result<nlohmann::json> QueryFirstValue(const ActionContext& context, std::string_view sql,
                                        std::string_view what);
-
-// Whether a query's value meets an expectation: numerically equal numbers (true and false
-// count as 1 and 0; a string of digits, as ${VAR} gives, counts as its number), equal
-// strings, or both null.
-bool ValuesMatch(const nlohmann::json& observed, const nlohmann::json& expected);
-
-// "returned 3, expected 0": for messages.
-std::string DescribeMismatch(const nlohmann::json& observed, const nlohmann::json& expected);
-
-// The start of a piece of SQL for messages: whitespace runs collapsed, cut after `max_chars`
-// bytes (never inside a UTF-8 character) with "...".
-std::string Abbreviate(std::string_view sql, std::size_t max_chars);
 
 }  // namespace backout::adapters::postgres

@@ -7,10 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/common/query_check.h"
 #include "adapters/common/verify.h"
 #include "adapters/postgres/actions.h"
 #include "adapters/postgres/content.h"
 #include "adapters/postgres/params.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::postgres {
 namespace {
@@ -21,8 +23,6 @@ using common::AsAnswer;
 using common::Brief;
 using common::CheckResult;
 using common::CheckResults;
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 std::vector<std::string> Names(const json& one_or_many) {
   std::vector<std::string> names;
@@ -170,9 +170,7 @@ CheckResult FkValid(const ActionContext& context, const json& spec) {
                      {"not_validated", std::move(not_validated)},
                      {"orphan_rows", orphan_total}};
   if (!orphans.empty()) result.observed["orphans"] = std::move(orphans);
-  if (!problems.empty()) {
-    result.status = Status::ExpectationFailed(fmt::format("{}", fmt::join(problems, "; ")));
-  }
+  result.status = common::FailedExpectations(problems);
   return result;
 }
 
@@ -216,24 +214,7 @@ CheckResult RlsEnabled(const ActionContext& context, const json& spec) {
   for (const std::string& policy : policies) {
     if (have.count(policy) == 0) problems.push_back(fmt::format("policy {} is missing", policy));
   }
-  if (!problems.empty()) {
-    result.status = Status::ExpectationFailed(fmt::format("{}", fmt::join(problems, "; ")));
-  }
-  return result;
-}
-
-CheckResult Query(const ActionContext& context, const json& spec) {
-  const std::string& sql = Text(spec.at("sql"));
-  CheckResult result("query " + Abbreviate(sql, 60), spec.at("expect"));
-  Result<json> value = QueryFirstValue(context, sql, "query");
-  if (!value.ok()) {
-    result.status = value.status();
-    return result;
-  }
-  result.observed = *value;
-  if (!ValuesMatch(*value, result.expected)) {
-    result.status = Status::ExpectationFailed(DescribeMismatch(*value, result.expected));
-  }
+  result.status = common::FailedExpectations(problems);
   return result;
 }
 
@@ -256,7 +237,9 @@ void RunCheck(const ActionContext& context, const json& item, const json& baseli
     case CheckKind::kRlsEnabled:
       return out->push_back(RlsEnabled(context, spec));
     case CheckKind::kQuery:
-      return out->push_back(Query(context, spec));
+      return out->push_back(common::RunQueryCheck(spec, [&](const std::string& sql) {
+        return QueryFirstValue(context, sql, "query");
+      }));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "adapters/common/query_check.h"
 #include "adapters/sqlite/content.h"
 #include "adapters/sqlite/verify.h"
 #include "base/file_util.h"
@@ -58,7 +59,7 @@ Status RunStatements(Connection& db, std::string_view script) {
   const TransactionControlBan ban(db);
   std::string_view rest = script;
   for (int number = 1;; ++number) {
-    const std::string what = fmt::format("sql: statement {} ({})", number, Abbreviate(rest, 80));
+    const std::string what = fmt::format("sql: statement {} ({})", number, common::AbbreviateSql(rest, 80));
     Result<Statement> statement = db.Prepare(rest, what, &rest);
     if (!statement.ok() && ban.refused()) {
       return Status::InvalidArgument(fmt::format(
@@ -130,14 +131,8 @@ Outcome RunVerify(const ActionContext& context) {
 Outcome RunQuery(const ActionContext& context) {
   Result<std::unique_ptr<Connection>> opened = context.OpenDatabase();
   if (!opened.ok()) return Outcome{opened.status()};
-  Result<json> value = QueryFirstValue(**opened, context.Param("sql"), "query");
-  if (!value.ok()) return Outcome{value.status()};
-  Outcome outcome{Status::Ok(), {{"value", *value}}};
-  const auto expect = context.params.find("expect");
-  if (expect != context.params.end() && !ValuesMatch(*value, *expect)) {
-    outcome.status = Status::ExpectationFailed("query " + DescribeMismatch(*value, *expect));
-  }
-  return outcome;
+  return common::QueryActionOutcome(QueryFirstValue(**opened, context.Param("sql"), "query"),
+                                    context.params);
 }
 
 }  // namespace backout::adapters::sqlite

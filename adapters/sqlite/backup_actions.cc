@@ -113,10 +113,7 @@ Result<FileDigest> Publish(const fs::path& partial, const fs::path& final_path,
     if (!hashed.ok()) return hashed.status();
     digest = std::move(hashed).value();
   }
-  if (::rename(partial.c_str(), final_path.c_str()) != 0) {
-    return ErrnoError("backup: cannot rename the finished copy to", final_path);
-  }
-  BACKOUT_RETURN_IF_ERROR(SyncPath(final_path.parent_path()));
+  BACKOUT_RETURN_IF_ERROR(RenameDurably(partial, final_path).WithContext("backup"));
   return *std::move(digest);
 }
 

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <bit>
-#include <optional>
 
 #include "base/quote.h"
 
@@ -106,16 +105,6 @@ Status RequireNothingMore(Connection& db, std::string_view rest, std::string_vie
   return Status::Ok();
 }
 
-// long double holds every int64 and every double exactly (x86-64's 64-bit mantissa), so one
-// comparison serves integers, reals and mixes of the two.
-std::optional<long double> AsNumber(const json& value) {
-  if (value.is_boolean()) return value.get<bool>() ? 1.0L : 0.0L;
-  if (value.is_number_unsigned()) return static_cast<long double>(value.get<std::uint64_t>());
-  if (value.is_number_integer()) return static_cast<long double>(value.get<std::int64_t>());
-  if (value.is_number_float()) return static_cast<long double>(value.get<double>());
-  return std::nullopt;
-}
-
 std::string Show(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -197,20 +186,6 @@ Result<json> QueryFirstValue(Connection& db, std::string_view sql, std::string_v
   return ColumnAsJson(statement->get(), 0);
 }
 
-bool ValuesMatch(const json& observed, const json& expected) {
-  const std::optional<long double> observed_number = AsNumber(observed);
-  const std::optional<long double> expected_number = AsNumber(expected);
-  if (observed_number.has_value() && expected_number.has_value()) {
-    return *observed_number == *expected_number;
-  }
-  if (observed.is_string() && expected.is_string()) return observed == expected;
-  return observed.is_null() && expected.is_null();
-}
-
-std::string DescribeMismatch(const json& observed, const json& expected) {
-  return fmt::format("returned {}, expected {}", Show(observed), Show(expected));
-}
-
 Result<std::vector<std::string>> FindCorruption(Connection& db, std::string_view pragma) {
   const std::string what = fmt::format("PRAGMA {}", pragma);
   Result<Statement> statement = db.Prepare(fmt::format("PRAGMA {}(10)", pragma), what);
@@ -224,22 +199,6 @@ Result<std::vector<std::string>> FindCorruption(Connection& db, std::string_view
     if (line != "ok") problems.push_back(line.is_string() ? line.get<std::string>() : Show(line));
   }
   return problems;
-}
-
-std::string Abbreviate(std::string_view sql, std::size_t max_chars) {
-  sql = sql.substr(0, sql.find(';'));
-  std::string out;
-  for (char ch : sql) {
-    const bool space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
-    if (space && (out.empty() || out.back() == ' ')) continue;
-    out += space ? ' ' : ch;
-  }
-  if (!out.empty() && out.back() == ' ') out.pop_back();
-  if (out.size() <= max_chars) return out;
-  std::size_t cut = max_chars;
-  // Back off over UTF-8 continuation bytes (10xxxxxx) to the start of a character.
-  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
-  return out.substr(0, cut) + "...";
 }
 
 }  // namespace backout::adapters::sqlite

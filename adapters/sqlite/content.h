@@ -73,21 +73,11 @@ Result<TableSummary> SummarizeTable(Connection& db, std::string_view table);
 // Runs `sql`, which must be exactly one statement that does not write, and returns the first
 // column of its first row as JSON: integer, real, string (its bytes as stored, UTF-8 or not),
 // null; a blob as lowercase hex. Null when there are no rows. `what` prefixes errors.
+// (common::QueryValueMatches judges the value against a plan's `expect`.)
 Result<nlohmann::json> QueryFirstValue(Connection& db, std::string_view sql, std::string_view what);
-
-// Whether a query's value meets an expectation: both numbers and numerically equal (true and
-// false count as 1 and 0), equal strings, or both null.
-bool ValuesMatch(const nlohmann::json& observed, const nlohmann::json& expected);
-
-// "returned 3, expected 0": for messages.
-std::string DescribeMismatch(const nlohmann::json& observed, const nlohmann::json& expected);
 
 // The problems `PRAGMA <pragma>` reports (pragma: "integrity_check" or "quick_check"), at
 // most the first ten; empty when the database is sound.
 Result<std::vector<std::string>> FindCorruption(Connection& db, std::string_view pragma);
-
-// The start of a piece of SQL for messages: up to the first ';', whitespace runs collapsed
-// to one space, cut after `max_chars` bytes (never inside a UTF-8 character) with "...".
-std::string Abbreviate(std::string_view sql, std::size_t max_chars);
 
 }  // namespace backout::adapters::sqlite

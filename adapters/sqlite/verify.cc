@@ -5,9 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "adapters/common/query_check.h"
 #include "adapters/common/verify.h"
 #include "adapters/sqlite/content.h"
 #include "adapters/sqlite/params.h"
+#include "base/utf8.h"
 
 namespace backout::adapters::sqlite {
 namespace {
@@ -17,8 +19,6 @@ using nlohmann::json;
 using common::AsAnswer;
 using common::CheckResult;
 using common::CheckResults;
-
-const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 
 void TablePresence(Connection& db, const json& names, CheckKind kind, CheckResults* out) {
   common::PresenceChecks(names, kind == CheckKind::kTablePresent, "table",
@@ -99,24 +99,7 @@ CheckResult Integrity(Connection& db) {
     problems.push_back(fmt::format("{} foreign key violation(s), first: {}", violations->count,
                                    violations->first));
   }
-  if (!problems.empty()) {
-    result.status = Status::ExpectationFailed(fmt::format("{}", fmt::join(problems, "; ")));
-  }
-  return result;
-}
-
-CheckResult Query(Connection& db, const json& spec) {
-  const std::string& sql = Text(spec.at("sql"));
-  CheckResult result("query " + Abbreviate(sql, 60), spec.at("expect"));
-  Result<json> value = QueryFirstValue(db, sql, "failed");
-  if (!value.ok()) {
-    result.status = value.status();
-    return result;
-  }
-  result.observed = *value;
-  if (!ValuesMatch(*value, result.expected)) {
-    result.status = Status::ExpectationFailed(DescribeMismatch(*value, result.expected));
-  }
+  result.status = common::FailedExpectations(problems);
   return result;
 }
 
@@ -135,7 +118,8 @@ void RunCheck(Connection& db, const json& item, const json& baseline, CheckResul
     case CheckKind::kIntegrity:
       return out->push_back(Integrity(db));
     case CheckKind::kQuery:
-      return out->push_back(Query(db, spec));
+      return out->push_back(common::RunQueryCheck(
+          spec, [&](const std::string& sql) { return QueryFirstValue(db, sql, "failed"); }));
   }
 }
 

@@ -1,6 +1,7 @@
 // Fuzz target: `${...}` expansion (plan/interpolate.h) of one plan string. Variables resolve
 // to a value derived from their name unless the name starts with "UNSET"; step outputs come
-// from a fixed outputs tree ({"path": ..., "bytes": ..., "tables": {"images": {"rows": ...}}}).
+// from a fixed outputs tree ({"path": ..., "bytes": ..., "tables": {"images": {"rows": ...}}}),
+// read through plan::OutputAt, the lookup the engine itself uses.
 //
 // Properties beyond "no crash": every reference FindReferences reports starts with "${" at
 // its offset; Expand succeeds only on text FindReferences accepts; every expanded variable's
@@ -23,16 +24,7 @@ std::optional<nlohmann::json> OutputOf(const std::string& step, const std::strin
   static const nlohmann::json kOutputs = {
       {"path", "/backups/app.db"}, {"bytes", 4096}, {"tables", {{"images", {{"rows", 7}}}}}};
   if (step != "backup" && step != "baseline") return std::nullopt;
-  const nlohmann::json* node = &kOutputs;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    const std::size_t dot = std::min(path.find('.', start), path.size());
-    const std::string key = path.substr(start, dot - start);
-    if (!node->is_object() || !node->contains(key)) return std::nullopt;
-    node = &(*node)[key];
-    start = dot + 1;
-  }
-  return *node;
+  return plan::OutputAt(kOutputs, path);
 }
 
 }  // namespace
