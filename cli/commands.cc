@@ -494,7 +494,7 @@ namespace {
 
 // What `replay` prints for its outcome; returns the exit code.
 int PrintReplay(const std::string& run_id, std::size_t event_count,
-                const sm::ReplayOutcome& outcome) {
+                const sm::ReplaySummary& outcome) {
   if (!outcome.divergence) {
     std::cout << fmt::format("replay of run {}: {} events, {} decisions re-derived, all match\n",
                              run_id, event_count, outcome.decisions_checked);
@@ -519,7 +519,7 @@ int Replay(const Common& c, const std::string& run_id, const std::string& export
   if (!snap.ok()) return Fail(snap.status().WithContext("replay failed"));
   Result<plan::Plan> plan = engine::PlanFromJournal(snap->state);
   if (!plan.ok()) return Fail(plan.status().WithContext("replay failed"));
-  Result<sm::ReplayOutcome> outcome = sm::Replay(snap->events, *plan);
+  Result<sm::ReplaySummary> outcome = sm::Replay(snap->events, *plan);
   if (!outcome.ok()) return Fail(outcome.status().WithContext("replay failed"));
   return PrintReplay(snap->records.front().run_id, snap->events.size(), *outcome);
 }

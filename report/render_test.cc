@@ -32,12 +32,12 @@ void WriteEventfulRun(TestJournal& j) {
               "erin");
   j.At(2).Add(sm::NoteAdded{"a | b\n<script>alert(1)</script>"}, "erin");
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  j.At(70).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(70).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
   j.At(70).Add(sm::StepInDoubt{"stop-app", 1}, "bob");
   j.At(71).Add(sm::StepChecked{"stop-app", sm::StepChecked::Finding::kUnknown, "no answer"}, "bob");
   j.At(71).Add(sm::RunPaused{sm::RunPaused::Reason::kInDoubt, "stop-app"}, "bob");
   j.At(80).Add(sm::StepResolved{"stop-app", true}, "dave");
-  j.At(81).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(81).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
   j.At(82).Add(sm::StepStarted{"backup", 1}, "bob");
   j.At(83).Add(
       sm::StepSucceeded{
@@ -45,7 +45,7 @@ void WriteEventfulRun(TestJournal& j) {
           1,
           {{"path", "/b/app.db"}, {"bytes", 3 << 20}, {"sha256", std::string(64, 'c')}}},
       "bob");
-  j.At(84).Add(sm::ApprovalGranted{"confirm", "GO", "--approve"}, "bob");
+  j.At(84).Add(sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveFlag}, "bob");
   j.At(85).Add(sm::StepStarted{"drop", 1}, "bob");
   j.At(86).Add(sm::StepSucceeded{"drop", 1}, "bob");
   j.At(87).Add(sm::StepStarted{"verify", 1}, "bob");
@@ -60,7 +60,7 @@ void WriteEventfulRun(TestJournal& j) {
                                   {"message", "expected 100, observed 99"}}}}}},
                "bob");
   j.At(89).Add(sm::StepSkipped{"start-app", "an earlier step failed"}, "bob");
-  j.At(90).Add(sm::RunFinished{sm::RunFinished::Outcome::kFailed}, "bob");
+  j.At(90).Add(sm::RunFinished{sm::RunFinished::Ending::kFailed}, "bob");
 }
 
 Report EventfulReport() {

@@ -24,7 +24,7 @@ TEST(BuildReportDowntime, RunsFromTheStartStepsFirstStartToTheEndStepsSuccess) {
   j.RunMiddleSteps(30);
   j.At(90).Add(sm::StepStarted{"start-app", 1});
   j.At(95).Add(sm::StepSucceeded{"start-app", 1});
-  j.At(96).Add(sm::RunFinished{sm::RunFinished::Outcome::kSucceeded});
+  j.At(96).Add(sm::RunFinished{sm::RunFinished::Ending::kSucceeded});
   // When the report is built
   const Report r = j.Build();
   // Then the window is closed and 85 s long, and the timeline marks both ends
@@ -79,7 +79,7 @@ TEST(BuildReportInterruptions, CrashGapRunsFromTheLastEventBeforeTheResumeToTheR
   j.StartRun(0);
   j.RunUpToDrop();
   j.At(100).Add(sm::StepStarted{"drop", 1});
-  j.At(400).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(400).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
   j.At(400).Add(sm::StepInDoubt{"drop", 1}, "bob");
   j.At(401).Add(sm::StepStarted{"drop", 2}, "bob");
   const Report r = j.Build();
@@ -109,7 +109,7 @@ TEST(BuildReportInterruptions, AbortOfACrashedRunMeasuresTheGapBeforeItsAbortReq
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(70).Add(sm::AbortRequested{"wrong plan"}, "carol");
-  j.At(70).Add(sm::RunResumed{"unchanged"}, "carol");
+  j.At(70).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "carol");
   j.At(70).Add(sm::StepInDoubt{"stop-app", 1}, "carol");
   const Report r = j.Build();
   ASSERT_EQ(r.interruptions.size(), 1u);
@@ -127,7 +127,7 @@ TEST(BuildReportInterruptions, OtherCommandsBetweenCrashAndResumeDoNotShortenThe
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(20).Add(sm::NoteAdded{"runner host rebooted"}, "erin");
   j.At(30).Add(sm::TriageRecorded{"app_crash", "critical", "rollback_now", ""}, "erin");
-  j.At(40).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(40).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
   const Report r = j.Build();
   // Then the crash gap still starts at the runner's last event
   ASSERT_EQ(r.interruptions.size(), 1u);
@@ -142,7 +142,7 @@ TEST(BuildReportInterruptions, PauseGapRunsFromRunPausedToTheNextResumeAndAStand
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(15).Add(sm::StepSucceeded{"stop-app", 1});
   j.At(20).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
-  j.At(80).Add(sm::RunResumed{"changed"}, "bob");
+  j.At(80).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kChanged}, "bob");
   j.At(85).Add(sm::StepStarted{"backup", 1}, "bob");
   j.At(86).Add(sm::StepSucceeded{"backup", 1, {{"path", "b.db"}}}, "bob");
   j.At(90).Add(sm::ApprovalRequested{"confirm", "Go?"}, "bob");
@@ -173,7 +173,7 @@ TEST(BuildReportRecovery, InDoubtStepWhoseCheckFindsTheEffectIsRecoveredByCheck)
   TestJournal j;
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  j.At(40).Add(sm::RunResumed{"unchanged"});
+  j.At(40).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged});
   j.At(40).Add(sm::StepInDoubt{"stop-app", 1});
   j.At(41).Add(sm::StepChecked{"stop-app", sm::StepChecked::Finding::kPresent,
                                "the check found the effect in place"});
@@ -194,7 +194,7 @@ TEST(BuildReportRecovery, InconclusiveCheckThenResolveNotAppliedIsAResolveDecisi
   TestJournal j;
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  j.At(40).Add(sm::RunResumed{"unchanged"});
+  j.At(40).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged});
   j.At(40).Add(sm::StepInDoubt{"stop-app", 1});
   j.At(41).Add(sm::StepChecked{"stop-app", sm::StepChecked::Finding::kUnknown, "timeout"});
   j.At(41).Add(sm::RunPaused{sm::RunPaused::Reason::kInDoubt, "stop-app"});
@@ -243,7 +243,7 @@ TEST(BuildReportApprovals, ApprovalGivenUpFrontTookNoTime) {
   j.At(11).Add(sm::StepSucceeded{"stop-app", 1});
   j.At(12).Add(sm::StepStarted{"backup", 1});
   j.At(13).Add(sm::StepSucceeded{"backup", 1});
-  j.At(14).Add(sm::ApprovalGranted{"confirm", "GO", "--approve"});
+  j.At(14).Add(sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveFlag});
   const Report r = j.Build();
   ASSERT_EQ(r.decisions.size(), 1u);
   EXPECT_EQ(r.decisions[0].requested_us, 0);
@@ -326,7 +326,7 @@ TEST(BuildReportJournalLists, NotesTriageAndSkipsKeepJournalOrder) {
               "erin");
   j.At(2).Add(sm::NoteAdded{"paged by the media alert"}, "erin");
   j.At(3).Add(sm::AbortRequested{"not needed"}, "erin");
-  j.At(3).Add(sm::RunResumed{"unchanged"}, "erin");
+  j.At(3).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "erin");
   j.At(4).Add(sm::StepSkipped{"stop-app", "the run was aborted"}, "erin");
   j.At(9).Add(sm::NoteAdded{"second note"}, "frank");
   const Report r = j.Build();

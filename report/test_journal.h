@@ -102,15 +102,15 @@ class TestJournal {
         sm::StepSucceeded{"backup", 1, {{"path", "/b/1.db"}, {"bytes", 10}, {"sha256", "ab"}}});
     At(30).Add(sm::ApprovalRequested{"confirm", "Go?"});
     At(30).Add(sm::RunPaused{sm::RunPaused::Reason::kApproval, "confirm"});
-    At(90).Add(sm::ApprovalGranted{"confirm", "GO", "approve"}, "carol");
-    At(91).Add(sm::RunResumed{"unchanged"}, "carol");
+    At(90).Add(sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveCommand}, "carol");
+    At(91).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "carol");
   }
 
   // backup, confirm (given up front), drop and verify, from `seconds` on, one second apart.
   void RunMiddleSteps(std::int64_t seconds) {
     At(seconds).Add(sm::StepStarted{"backup", 1});
     At(seconds + 1).Add(sm::StepSucceeded{"backup", 1});
-    At(seconds + 2).Add(sm::ApprovalGranted{"confirm", "GO", "--approve"});
+    At(seconds + 2).Add(sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveFlag});
     At(seconds + 3).Add(sm::StepStarted{"drop", 1});
     At(seconds + 4).Add(sm::StepSucceeded{"drop", 1});
     At(seconds + 5).Add(sm::StepStarted{"verify", 1});

@@ -1,16 +1,20 @@
 #include "statemachine/events.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace backout::sm {
 
-// Enum <-> JSON string; an unknown string throws (caught in DecodePayload).
+// Enum <-> JSON string; an unknown string throws (caught in DecodePayload), naming the field
+// and the strings it may hold.
 template <typename E, std::size_t N>
 struct EnumNames {
+  std::string_view field;
   std::array<std::pair<E, std::string_view>, N> entries;
 
   std::string_view Name(E e) const {
@@ -23,27 +27,40 @@ struct EnumNames {
     for (const auto& [value, name] : entries) {
       if (name == s) return value;
     }
-    throw std::invalid_argument(fmt::format("unknown value '{}'", s));
+    std::vector<std::string_view> allowed;
+    for (const auto& entry : entries) allowed.push_back(entry.second);
+    throw std::invalid_argument(fmt::format("{}: unknown value '{}' (one of: {})", field, s,
+                                            fmt::join(allowed, ", ")));
   }
 };
 
 namespace {
-constexpr EnumNames<StepChecked::Finding, 3> kFindings{{{
+constexpr EnumNames<StepChecked::Finding, 3> kFindings{"finding", {{
     {StepChecked::Finding::kPresent, "present"},
     {StepChecked::Finding::kAbsent, "absent"},
     {StepChecked::Finding::kUnknown, "unknown"},
 }}};
-constexpr EnumNames<RunPaused::Reason, 5> kPauseReasons{{{
+constexpr EnumNames<RunPaused::Reason, 5> kPauseReasons{"reason", {{
     {RunPaused::Reason::kApproval, "approval"},
     {RunPaused::Reason::kInDoubt, "in_doubt"},
     {RunPaused::Reason::kSignal, "signal"},
     {RunPaused::Reason::kStepFailed, "step_failed"},
     {RunPaused::Reason::kLocked, "locked"},
 }}};
-constexpr EnumNames<RunFinished::Outcome, 3> kOutcomes{{{
-    {RunFinished::Outcome::kSucceeded, "succeeded"},
-    {RunFinished::Outcome::kFailed, "failed"},
-    {RunFinished::Outcome::kAborted, "aborted"},
+constexpr EnumNames<RunFinished::Ending, 3> kEndings{"outcome", {{
+    {RunFinished::Ending::kSucceeded, "succeeded"},
+    {RunFinished::Ending::kFailed, "failed"},
+    {RunFinished::Ending::kAborted, "aborted"},
+}}};
+constexpr EnumNames<ApprovalGranted::Via, 3> kVias{"via", {{
+    {ApprovalGranted::Via::kPrompt, "prompt"},
+    {ApprovalGranted::Via::kApproveFlag, "--approve"},
+    {ApprovalGranted::Via::kApproveCommand, "approve"},
+}}};
+constexpr EnumNames<RunResumed::PlanFileNote, 3> kPlanFileNotes{"plan_file_note", {{
+    {RunResumed::PlanFileNote::kUnchanged, "unchanged"},
+    {RunResumed::PlanFileNote::kChanged, "changed"},
+    {RunResumed::PlanFileNote::kMissing, "missing"},
 }}};
 
 // Type names in the order of the EventBody alternatives.
@@ -56,7 +73,9 @@ constexpr std::array<std::string_view, std::variant_size_v<EventBody>> kTypeName
 
 std::string_view ToString(StepChecked::Finding f) { return kFindings.Name(f); }
 std::string_view ToString(RunPaused::Reason r) { return kPauseReasons.Name(r); }
-std::string_view ToString(RunFinished::Outcome o) { return kOutcomes.Name(o); }
+std::string_view ToString(RunFinished::Ending e) { return kEndings.Name(e); }
+std::string_view ToString(ApprovalGranted::Via v) { return kVias.Name(v); }
+std::string_view ToString(RunResumed::PlanFileNote n) { return kPlanFileNotes.Name(n); }
 
 void to_json(nlohmann::json& j, StepChecked::Finding f) { j = ToString(f); }
 void from_json(const nlohmann::json& j, StepChecked::Finding& f) {
@@ -66,9 +85,17 @@ void to_json(nlohmann::json& j, RunPaused::Reason r) { j = ToString(r); }
 void from_json(const nlohmann::json& j, RunPaused::Reason& r) {
   r = kPauseReasons.Parse(j.get<std::string>());
 }
-void to_json(nlohmann::json& j, RunFinished::Outcome o) { j = ToString(o); }
-void from_json(const nlohmann::json& j, RunFinished::Outcome& o) {
-  o = kOutcomes.Parse(j.get<std::string>());
+void to_json(nlohmann::json& j, RunFinished::Ending e) { j = ToString(e); }
+void from_json(const nlohmann::json& j, RunFinished::Ending& e) {
+  e = kEndings.Parse(j.get<std::string>());
+}
+void to_json(nlohmann::json& j, ApprovalGranted::Via v) { j = ToString(v); }
+void from_json(const nlohmann::json& j, ApprovalGranted::Via& v) {
+  v = kVias.Parse(j.get<std::string>());
+}
+void to_json(nlohmann::json& j, RunResumed::PlanFileNote n) { j = ToString(n); }
+void from_json(const nlohmann::json& j, RunResumed::PlanFileNote& n) {
+  n = kPlanFileNotes.Parse(j.get<std::string>());
 }
 
 // Fields added after the first release decode with their defaults when absent.

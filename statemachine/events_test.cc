@@ -5,6 +5,9 @@
 namespace backout::sm {
 namespace {
 
+using Via = ApprovalGranted::Via;
+using FileNote = RunResumed::PlanFileNote;
+
 // Every event type survives encode -> decode unchanged (compared through its encoding).
 TEST(Events, RoundTripEveryType) {
   const std::vector<EventBody> bodies = {
@@ -17,11 +20,11 @@ TEST(Events, RoundTripEveryType) {
       StepChecked{"a", StepChecked::Finding::kAbsent, "0 rows"},
       StepResolved{"a", true},
       ApprovalRequested{"gate", "Drop it?"},
-      ApprovalGranted{"gate", "GO", "--approve"},
+      ApprovalGranted{"gate", "GO", Via::kApproveFlag},
       RunPaused{RunPaused::Reason::kInDoubt, "a"},
-      RunResumed{"changed"},
+      RunResumed{FileNote::kChanged},
       AbortRequested{"wrong plan"},
-      RunFinished{RunFinished::Outcome::kAborted},
+      RunFinished{RunFinished::Ending::kAborted},
       NoteAdded{"called the DBA"},
       TriageRecorded{"data_corruption", "critical", "rollback_now", "checksums differ"},
   };
