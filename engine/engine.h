@@ -44,14 +44,4 @@ struct DriveOptions {
 // Errors are journal failures or internal errors (the run is left resumable).
 Result<sm::RunStatus> Drive(RunSession& session, const DriveOptions& options);
 
-// Journals, as one batch, `before` (e.g. AbortRequested), RunResumed, and StepInDoubt for
-// every step that was running when the previous runner stopped. `plan_file_note` says how
-// the plan file on disk compares with the journaled text ("unchanged", "changed", "missing").
-Status MarkResumed(RunSession& session, const std::string& plan_file_note,
-                   std::vector<sm::EventBody> before = {});
-
-// Checks approvals (step -> phrase) against the plan: the step exists, is an approval, the
-// phrase matches. kInvalidArgument naming the problem otherwise.
-Status CheckApprovals(const plan::Plan& plan, const std::map<std::string, std::string>& approvals);
-
 }  // namespace backout::engine

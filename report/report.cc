@@ -70,7 +70,7 @@ std::string StepOf(const sm::EventBody& body) {
 // request. Only the runner's events show it was alive, so only they bound a crash gap.
 bool WrittenByTheRunner(const sm::EventBody& body) {
   if (const auto* granted = std::get_if<sm::ApprovalGranted>(&body))
-    return granted->via != "approve";
+    return granted->via != sm::ApprovalGranted::Via::kApproveCommand;
   return !std::holds_alternative<sm::NoteAdded>(body) &&
          !std::holds_alternative<sm::TriageRecorded>(body) &&
          !std::holds_alternative<sm::StepResolved>(body) &&
@@ -246,11 +246,11 @@ class Pass {
                .by = e_->operator_name,
                .at_us = e_->time_us,
                .answer = b.phrase,
-               .via = b.via,
+               .via = std::string(sm::ToString(b.via)),
                .requested_us = requested};
     if (requested != 0) d.waited_ms = ElapsedMs(requested, e_->time_us);
     report_->decisions.push_back(std::move(d));
-    Say(fmt::format("approved by {} (via {})", e_->operator_name, b.via), true);
+    Say(fmt::format("approved by {} (via {})", e_->operator_name, sm::ToString(b.via)), true);
   }
 
   void On(const sm::RunPaused& b) {
@@ -263,9 +263,10 @@ class Pass {
   }
 
   void On(const sm::RunResumed& b) {
-    const std::string plan_note = b.plan_file_note == "unchanged"
-                                      ? ""
-                                      : fmt::format(" (the plan file is {})", b.plan_file_note);
+    const std::string plan_note =
+        b.plan_file_note == sm::RunResumed::PlanFileNote::kUnchanged
+            ? ""
+            : fmt::format(" (the plan file is {})", sm::ToString(b.plan_file_note));
     if (paused_) {
       Interruption& pause = report_->interruptions[*paused_];
       pause.until_us = e_->time_us;
