@@ -164,7 +164,7 @@ std::unique_ptr<engine::RunSession> OpenForWrite(const Common& c, const std::str
 // Journals what `command` becomes in the session's run (sm::Accept), or prints why it is
 // refused; returns the exit code.
 int AppendAccepted(engine::RunSession& session, const sm::OperatorCommand& command) {
-  Result<sm::Events> events =
+  Result<sm::EventBatch> events =
       sm::Accept(session.state(), session.plan(), session.run_id(), command);
   if (!events.ok()) return Fail(events.status());
   Status appended = session.Append(std::move(events).value());
@@ -175,7 +175,7 @@ int AppendAccepted(engine::RunSession& session, const sm::OperatorCommand& comma
 // on: the variables the plan uses are present (they are never journaled); a plan file that
 // is no longer the journaled one is warned about.
 int AppendToContinue(engine::RunSession& session, sm::RunResumed::PlanFileNote plan_file,
-                     sm::Events events) {
+                     sm::EventBatch events) {
   const adapters::Registry registry = adapters::Registry::Default();
   std::vector<plan::Diagnostic> diags =
       engine::CheckParsedPlan(session.plan(), registry, EnvLookup());
@@ -304,7 +304,7 @@ int Resume(const Common& c, const std::string& run_id,
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
   const sm::ResumeCommand command{PlanFileNote(session->state())};
-  Result<sm::Events> events = sm::Accept(session->state(), session->plan(), run_id, command);
+  Result<sm::EventBatch> events = sm::Accept(session->state(), session->plan(), run_id, command);
   if (!events.ok()) {
     // Resuming a finished run is no error: it says so, and exits as the run did.
     if (!session->state().Finished()) return Fail(events.status());
@@ -399,7 +399,7 @@ int Abort(const Common& c, const std::string& run_id, const std::string& reason)
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
   const sm::AbortCommand command{reason, PlanFileNote(session->state())};
-  Result<sm::Events> events = sm::Accept(session->state(), session->plan(), run_id, command);
+  Result<sm::EventBatch> events = sm::Accept(session->state(), session->plan(), run_id, command);
   if (!events.ok()) return Fail(events.status());
   if (int appended = AppendToContinue(*session, command.plan_file, std::move(events).value());
       appended != kExitOk) {
@@ -498,20 +498,20 @@ int Import(const Common& c, const std::string& export_file) {
 namespace {
 
 
-// What `replay` prints for its outcome; returns the exit code.
+// What `replay` prints for its summary: returns the exit code.
 int PrintReplay(const std::string& run_id, std::size_t event_count,
-                const sm::ReplaySummary& outcome) {
-  if (!outcome.divergence) {
+                const sm::ReplaySummary& summary) {
+  if (!summary.divergence) {
     std::cout << fmt::format("replay of run {}: {} events, {} decisions re-derived, all match\n",
-                             run_id, event_count, outcome.decisions_checked);
+                             run_id, event_count, summary.decisions_checked);
     return kExitOk;
   }
-  const sm::Divergence& d = *outcome.divergence;
+  const sm::Divergence& d = *summary.divergence;
   std::cout << fmt::format(
       "replay of run {}: decision {} diverges at event #{} {}\n"
       "  recorded: {}\n"
       "  derived:  {}\n",
-      run_id, outcome.decisions_checked, d.seq, d.event_type, d.recorded, d.derived);
+      run_id, summary.decisions_checked, d.seq, d.event_type, d.recorded, d.derived);
   return kExitRunFailed;
 }
 
@@ -525,9 +525,9 @@ int Replay(const Common& c, const std::string& run_id, const std::string& export
   if (!snap.ok()) return Fail(snap.status().WithContext("replay failed"));
   Result<plan::Plan> plan = history::PlanFromJournal(snap->state);
   if (!plan.ok()) return Fail(plan.status().WithContext("replay failed"));
-  Result<sm::ReplaySummary> outcome = sm::Replay(snap->events, *plan);
-  if (!outcome.ok()) return Fail(outcome.status().WithContext("replay failed"));
-  return PrintReplay(snap->records.front().run_id, snap->events.size(), *outcome);
+  Result<sm::ReplaySummary> summary = sm::Replay(snap->events, *plan);
+  if (!summary.ok()) return Fail(summary.status().WithContext("replay failed"));
+  return PrintReplay(snap->records.front().run_id, snap->events.size(), *summary);
 }
 
 namespace {
@@ -578,7 +578,7 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
   if (!snap.ok()) return Fail(snap.status().WithContext("report"));
   Result<plan::Plan> plan = history::PlanFromJournal(snap->state);
   if (!plan.ok()) return Fail(plan.status().WithContext(fmt::format("report: run {}", run_id)));
-  const report::Report built = report::BuildReport(run_id, snap->records, snap->events,
+  const report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
                                                    snap->state, *plan, /*chain_verified=*/true);
   Result<std::string> text = report::Render(built, format);
   if (!text.ok()) return Fail(text.status());

@@ -28,7 +28,8 @@ namespace backout::engine {
 
 struct DriveOptions {
   const adapters::Registry* registry = nullptr;
-  // Approvals given up front (--approve STEP=PHRASE); checked against the plan before use.
+  // Approvals given up front (--approve STEP=PHRASE); checked against the plan before use
+  // (sm::CheckApprovals).
   std::map<std::string, std::string> approvals;
   // Asks the operator on a terminal; returns nullopt at end of input. Empty when there is no
   // terminal: an approval then pauses the run (exit 3).

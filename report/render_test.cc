@@ -63,7 +63,7 @@ void WriteEventfulRun(TestJournal& j) {
   j.At(90).Add(sm::RunFinished{sm::RunFinished::Ending::kFailed}, "bob");
 }
 
-Report EventfulReport() {
+RunReport EventfulReport() {
   TestJournal j;
   WriteEventfulRun(j);
   return j.Build();
@@ -219,7 +219,7 @@ TEST(Render, AClockThatSteppedBackGivesNoNegativeDurationAndIsNamedInEveryFormat
   j.At(16).Add(sm::StepStarted{"backup", 1});
   j.At(10).Add(sm::StepSucceeded{"backup", 1});
   // When the report is built
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   // Then no duration is negative, and the report says where the clock stepped back
   ASSERT_TRUE(r.summary.clock_stepped_back.has_value());
   EXPECT_EQ(r.summary.clock_stepped_back->seq, 5u);
@@ -245,7 +245,7 @@ TEST(Render, NoClockNoteWhenTimeOnlyGoesForward) {
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(10).Add(sm::StepSucceeded{"stop-app", 1});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   EXPECT_FALSE(r.summary.clock_stepped_back.has_value());
   EXPECT_TRUE(Render(r, "json")->find("\"clock_stepped_back\": null") != std::string::npos);
 }

@@ -103,7 +103,7 @@ StepReport StepFromState(const sm::StepState& st, const plan::Plan& plan) {
 // Handlers see the current event as `e_`; each fills `entry_` (text, key) for the timeline.
 class Pass {
  public:
-  Pass(Report* report, std::int64_t started_us) : report_(report), started_us_(started_us) {
+  Pass(RunReport* report, std::int64_t started_us) : report_(report), started_us_(started_us) {
     for (std::size_t i = 0; i < report_->steps.size(); ++i) step_index_[report_->steps[i].id] = i;
   }
 
@@ -310,7 +310,7 @@ class Pass {
     Say(fmt::format("triage: {} at severity {}: {}", b.issue, b.severity, b.action), true);
   }
 
-  Report* report_;
+  RunReport* report_;
   std::int64_t started_us_;
   std::map<std::string, std::size_t, std::less<>> step_index_;
   std::map<std::string, std::int64_t, std::less<>> approval_requested_us_;
@@ -429,10 +429,10 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
 
 }  // namespace
 
-Report BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
+RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
                    const std::vector<sm::Event>& events, const sm::RunState& state,
                    const plan::Plan& plan, bool chain_verified) {
-  Report report;
+  RunReport report;
   report.run_id = run_id;
   report.summary = SummaryOf(state, plan);
   report.summary.clock_stepped_back = ClockSteppedBack(events);

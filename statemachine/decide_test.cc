@@ -61,10 +61,10 @@ const std::vector<Case>& Cases() {
        Idle{"the run is paused"}},
       // In doubt, by step kind.
       {"in doubt, no check: ask an operator", kPlan,
-       Concat({{kStart, StepStarted{"a", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"a", 1}}}),
+       Concat({{kStart, StepStarted{"a", 1}, RunResumed{}, StepInDoubt{"a", 1}}}),
        AwaitResolve{"a"}},
       {"in doubt with check: run it", kPlan,
-       Concat({{kStart}, Ok("a"), {StepStarted{"b", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"b", 1}}}),
+       Concat({{kStart}, Ok("a"), {StepStarted{"b", 1}, RunResumed{}, StepInDoubt{"b", 1}}}),
        RunCheck{"b"}},
       {"check absent: run again", kPlan,
        Concat({{kStart}, Ok("a"),

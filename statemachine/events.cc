@@ -71,31 +71,29 @@ constexpr std::array<std::string_view, std::variant_size_v<EventBody>> kTypeName
     "AbortRequested", "RunFinished",  "NoteAdded",         "TriageRecorded"};
 }  // namespace
 
-std::string_view ToString(StepChecked::Finding f) { return kFindings.Name(f); }
-std::string_view ToString(RunPaused::Reason r) { return kPauseReasons.Name(r); }
-std::string_view ToString(RunFinished::Ending e) { return kEndings.Name(e); }
-std::string_view ToString(ApprovalGranted::Via v) { return kVias.Name(v); }
-std::string_view ToString(RunResumed::PlanFileNote n) { return kPlanFileNotes.Name(n); }
+// The names of each journaled enum; ToString and the JSON (de)serialisation below use them.
+constexpr const auto& NamesOf(StepChecked::Finding) { return kFindings; }
+constexpr const auto& NamesOf(RunPaused::Reason) { return kPauseReasons; }
+constexpr const auto& NamesOf(RunFinished::Ending) { return kEndings; }
+constexpr const auto& NamesOf(ApprovalGranted::Via) { return kVias; }
+constexpr const auto& NamesOf(RunResumed::PlanFileNote) { return kPlanFileNotes; }
 
-void to_json(nlohmann::json& j, StepChecked::Finding f) { j = ToString(f); }
-void from_json(const nlohmann::json& j, StepChecked::Finding& f) {
-  f = kFindings.Parse(j.get<std::string>());
+std::string_view ToString(StepChecked::Finding f) { return NamesOf(f).Name(f); }
+std::string_view ToString(RunPaused::Reason r) { return NamesOf(r).Name(r); }
+std::string_view ToString(RunFinished::Ending e) { return NamesOf(e).Name(e); }
+std::string_view ToString(ApprovalGranted::Via v) { return NamesOf(v).Name(v); }
+std::string_view ToString(RunResumed::PlanFileNote n) { return NamesOf(n).Name(n); }
+
+// Found by argument-dependent lookup for every enum that has a NamesOf.
+template <typename E>
+  requires requires(E e) { NamesOf(e); }
+void to_json(nlohmann::json& j, E e) {
+  j = NamesOf(e).Name(e);
 }
-void to_json(nlohmann::json& j, RunPaused::Reason r) { j = ToString(r); }
-void from_json(const nlohmann::json& j, RunPaused::Reason& r) {
-  r = kPauseReasons.Parse(j.get<std::string>());
-}
-void to_json(nlohmann::json& j, RunFinished::Ending e) { j = ToString(e); }
-void from_json(const nlohmann::json& j, RunFinished::Ending& e) {
-  e = kEndings.Parse(j.get<std::string>());
-}
-void to_json(nlohmann::json& j, ApprovalGranted::Via v) { j = ToString(v); }
-void from_json(const nlohmann::json& j, ApprovalGranted::Via& v) {
-  v = kVias.Parse(j.get<std::string>());
-}
-void to_json(nlohmann::json& j, RunResumed::PlanFileNote n) { j = ToString(n); }
-void from_json(const nlohmann::json& j, RunResumed::PlanFileNote& n) {
-  n = kPlanFileNotes.Parse(j.get<std::string>());
+template <typename E>
+  requires requires(E e) { NamesOf(e); }
+void from_json(const nlohmann::json& j, E& e) {
+  e = NamesOf(e).Parse(j.get<std::string>());
 }
 
 // Fields added after the first release decode with their defaults when absent.

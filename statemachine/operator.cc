@@ -14,8 +14,8 @@ Status AlreadyFinished(const RunState& state, std::string_view run_id) {
 }
 
 // RunResumed, then StepInDoubt for each step whose attempt has no outcome.
-Events ResumeEvents(const RunState& state, RunResumed::PlanFileNote plan_file) {
-  Events events{RunResumed{plan_file}};
+EventBatch ResumeEvents(const RunState& state, RunResumed::PlanFileNote plan_file) {
+  EventBatch events{RunResumed{plan_file}};
   for (const StepState& st : state.steps) {
     if (st.status == StepStatus::kRunning) events.push_back(StepInDoubt{st.id, st.attempts});
   }
@@ -33,7 +33,7 @@ std::string DistinctTriggerValues(const plan::Plan& plan, std::string plan::Trig
 
 }  // namespace
 
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const ApproveCommand& command) {
   BACKOUT_RETURN_IF_ERROR(CheckApprovals(plan, {{command.step, command.phrase}}));
   const StepState* st = state.FindStep(command.step);
@@ -44,11 +44,11 @@ Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string
     return Status::FailedPrecondition(fmt::format("step {} is {}, not awaiting approval",
                                                   command.step, ToString(st->status)));
   }
-  return Events{
+  return EventBatch{
       ApprovalGranted{command.step, command.phrase, ApprovalGranted::Via::kApproveCommand}};
 }
 
-Result<Events> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
                       const ResolveCommand& command) {
   const StepState* st = state.FindStep(command.step);
   if (st == nullptr) {
@@ -58,35 +58,35 @@ Result<Events> Accept(const RunState& state, const plan::Plan&, std::string_view
     return Status::FailedPrecondition(
         fmt::format("step {} is {}, not in doubt", command.step, ToString(st->status)));
   }
-  return Events{StepResolved{command.step, command.applied}};
+  return EventBatch{StepResolved{command.step, command.applied}};
 }
 
-Result<Events> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
                       const ResumeCommand& command) {
   if (state.Finished()) return AlreadyFinished(state, run_id);
   return ResumeEvents(state, command.plan_file);
 }
 
-Result<Events> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
                       const AbortCommand& command) {
   if (state.Finished()) return AlreadyFinished(state, run_id);
-  Events events;
+  EventBatch events;
   if (!state.abort_requested) events.push_back(AbortRequested{command.reason});
   for (EventBody& e : ResumeEvents(state, command.plan_file)) events.push_back(std::move(e));
   return events;
 }
 
-Result<Events> Accept(const RunState&, const plan::Plan&, std::string_view,
+Result<EventBatch> Accept(const RunState&, const plan::Plan&, std::string_view,
                       const NoteCommand& command) {
-  return Events{NoteAdded{command.text}};
+  return EventBatch{NoteAdded{command.text}};
 }
 
-Result<Events> Accept(const RunState&, const plan::Plan&, std::string_view,
+Result<EventBatch> Accept(const RunState&, const plan::Plan&, std::string_view,
                       const TriageCommand& command) {
-  return Events{TriageRecorded{command.issue, command.severity, command.action, command.note}};
+  return EventBatch{TriageRecorded{command.issue, command.severity, command.action, command.note}};
 }
 
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const OperatorCommand& command) {
   return std::visit([&](const auto& c) { return Accept(state, plan, run_id, c); }, command);
 }

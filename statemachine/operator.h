@@ -27,7 +27,7 @@
 namespace backout::sm {
 
 // The events one command journals, as one batch, in order.
-using Events = std::vector<EventBody>;
+using EventBatch = std::vector<EventBody>;
 
 // `backout approve RUN STEP --phrase P`, while the step awaits approval.
 struct ApproveCommand {
@@ -89,19 +89,19 @@ using OperatorCommand = std::variant<ApproveCommand, ResolveCommand, ResumeComma
 // A resume journals RunResumed and StepInDoubt for every step that was running when the
 // previous runner stopped; an abort journals AbortRequested before that (unless an abort was
 // requested already: then it journals what a resume does).
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const ApproveCommand& command);
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const ResolveCommand& command);
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const ResumeCommand& command);
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const AbortCommand& command);
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const NoteCommand& command);
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const TriageCommand& command);
-Result<Events> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
+Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                       const OperatorCommand& command);
 
 // Checks approvals given up front (step -> phrase; `--approve`, and `backout approve`)

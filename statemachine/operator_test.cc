@@ -126,7 +126,7 @@ TEST_P(OperatorTest, GivenWhenThen) {
   const Case& c = GetParam();
   const Result<RunState> state = Fold(Number(c.given));  // given
   ASSERT_TRUE(state.ok()) << state.status().ToString();
-  const Result<Events> got = Accept(*state, Plan(), "R", c.when);  // when
+  const Result<EventBatch> got = Accept(*state, Plan(), "R", c.when);  // when
   if (c.refused != Code::kOk) {                                    // then
     ASSERT_FALSE(got.ok()) << DescribeAll(*got);
     EXPECT_EQ(got.status().code(), c.refused);
@@ -262,7 +262,7 @@ class RoundTrip {
   }
 
   void Operator(const OperatorCommand& command) {
-    const Result<Events> events = Accept(state_, Plan(), "R", command);
+    const Result<EventBatch> events = Accept(state_, Plan(), "R", command);
     ASSERT_TRUE(events.ok()) << events.status().ToString();
     operator_commands_.push_back(command);
     Journal(*events);

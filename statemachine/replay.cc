@@ -76,52 +76,54 @@ std::optional<Command> RecordedDecision(const EventBody& event, const EventBody*
 
 std::vector<OperatorCommand> RecordedOperatorCommands(std::span<const Event> events) {
   std::vector<OperatorCommand> commands;
+  auto add = [&commands](auto command) {
+    commands.emplace_back(std::in_place_type<decltype(command)>, std::move(command));
+  };
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventBody& body = events[i].body;
     if (const auto* granted = std::get_if<ApprovalGranted>(&body)) {
       if (granted->via == ApprovalGranted::Via::kApproveCommand) {
-        commands.emplace_back(std::in_place_type<ApproveCommand>, ApproveCommand{granted->step, granted->phrase});
+        add(ApproveCommand{granted->step, granted->phrase});
       }
     } else if (const auto* resolved = std::get_if<StepResolved>(&body)) {
-      commands.emplace_back(std::in_place_type<ResolveCommand>, ResolveCommand{resolved->step, resolved->applied});
+      add(ResolveCommand{resolved->step, resolved->applied});
     } else if (const auto* abort = std::get_if<AbortRequested>(&body)) {
       const auto* resumed =
           i + 1 < events.size() ? std::get_if<RunResumed>(&events[i + 1].body) : nullptr;
-      commands.emplace_back(std::in_place_type<AbortCommand>, AbortCommand{
-          abort->reason,
-          resumed == nullptr ? RunResumed::PlanFileNote::kUnchanged : resumed->plan_file_note});
+      add(AbortCommand{abort->reason, resumed == nullptr ? RunResumed::PlanFileNote::kUnchanged
+                                                         : resumed->plan_file_note});
       if (resumed != nullptr) ++i;  // the abort's own resume
     } else if (const auto* resumed = std::get_if<RunResumed>(&body)) {
-      commands.emplace_back(std::in_place_type<ResumeCommand>, ResumeCommand{resumed->plan_file_note});
+      add(ResumeCommand{resumed->plan_file_note});
     } else if (const auto* note = std::get_if<NoteAdded>(&body)) {
-      commands.emplace_back(std::in_place_type<NoteCommand>, NoteCommand{note->text});
+      add(NoteCommand{note->text});
     } else if (const auto* triage = std::get_if<TriageRecorded>(&body)) {
-      commands.emplace_back(std::in_place_type<TriageCommand>, TriageCommand{triage->issue, triage->severity, triage->action, triage->note});
+      add(TriageCommand{triage->issue, triage->severity, triage->action, triage->note});
     }
   }
   return commands;
 }
 
 Result<ReplaySummary> Replay(std::span<const Event> events, const plan::Plan& plan) {
-  ReplaySummary outcome;
+  ReplaySummary summary;
   RunState state;
   const EventBody* previous = nullptr;
   for (const Event& event : events) {
     if (std::optional<Command> recorded = RecordedDecision(event.body, previous)) {
-      ++outcome.decisions_checked;
+      ++summary.decisions_checked;
       const Command derived = Decide(state, plan);
       if (!(WithoutDelay(derived) == *recorded)) {
-        outcome.divergence = Divergence{.seq = event.seq,
+        summary.divergence = Divergence{.seq = event.seq,
                                         .event_type = std::string(TypeName(event.body)),
                                         .recorded = DescribeEvent(event.body),
                                         .derived = Describe(derived)};
-        return outcome;
+        return summary;
       }
     }
     BACKOUT_RETURN_IF_ERROR(Apply(state, event));
     previous = &event.body;
   }
-  return outcome;
+  return summary;
 }
 
 }  // namespace backout::sm

@@ -38,12 +38,12 @@ struct Case {
 const std::vector<EventBody> kPending = {kStart};
 const std::vector<EventBody> kRunning = {kStart, StepStarted{"a", 1}};
 const std::vector<EventBody> kFailed = {kStart, StepStarted{"a", 1}, StepFailed{"a", 1, "boom", {}}};
-const std::vector<EventBody> kInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{FileNote::kUnchanged},
+const std::vector<EventBody> kInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{},
                                          StepInDoubt{"a", 1}};
 const std::vector<EventBody> kAwaiting = {kStart, ApprovalRequested{"a", "go?"}};
 const std::vector<EventBody> kPausedApproval = {kStart, ApprovalRequested{"a", "go?"},
                                                 RunPaused{RunPaused::Reason::kApproval, "a"}};
-const std::vector<EventBody> kPausedInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{FileNote::kUnchanged},
+const std::vector<EventBody> kPausedInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{},
                                                StepInDoubt{"a", 1},
                                                RunPaused{RunPaused::Reason::kInDoubt, "a"}};
 const std::vector<EventBody> kPausedSignal = {kStart, RunPaused{RunPaused::Reason::kSignal, ""}};
@@ -63,7 +63,7 @@ const std::vector<Case>& Cases() {
       {"failure", kRunning, StepFailed{"a", 1, "x", {}}, R::kRunning, S::kFailed},
       {"skip pending", kPending, StepSkipped{"a", "failing"}, R::kRunning, S::kSkipped},
       {"skip awaiting approval", kAwaiting, StepSkipped{"a", "aborted"}, R::kRunning, S::kSkipped},
-      {"in doubt after crash", Plus(kRunning, RunResumed{FileNote::kUnchanged}), StepInDoubt{"a", 1},
+      {"in doubt after crash", Plus(kRunning, RunResumed{}), StepInDoubt{"a", 1},
        R::kRunning, S::kInDoubt},
       {"check finds effect", kInDoubt, StepChecked{"a", Finding::kPresent, ""}, R::kRunning,
        S::kSucceeded},
@@ -83,15 +83,15 @@ const std::vector<Case>& Cases() {
        S::kSucceeded},
       {"pre-approved", kPending, ApprovalGranted{"a", "GO", Via::kApproveFlag}, R::kRunning,
        S::kSucceeded},
-      {"approve while paused", kPausedApproval, ApprovalGranted{"a", "GO", Via::kApproveCommand}, R::kPaused,
-       S::kSucceeded},
+      {"approve while paused", kPausedApproval, ApprovalGranted{"a", "GO", Via::kApproveCommand},
+       R::kPaused, S::kSucceeded},
       // Run transitions.
       {"run starts", {}, kStart, R::kRunning, S::kPending},
       {"pause", kPending, RunPaused{RunPaused::Reason::kSignal, ""}, R::kPaused, S::kPending},
-      {"resume after pause", kPausedSignal, RunResumed{FileNote::kUnchanged}, R::kRunning, S::kPending},
+      {"resume after pause", kPausedSignal, RunResumed{}, R::kRunning, S::kPending},
       {"resume after crash", kRunning, RunResumed{FileNote::kChanged}, R::kRunning, S::kRunning},
       {"resume retries the step a pause was about",
-       Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), RunResumed{FileNote::kUnchanged},
+       Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), RunResumed{},
        R::kRunning, S::kPending},
       {"resume with an abort pending leaves the failed step failed",
        Plus(Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), AbortRequested{"no"}),
@@ -237,7 +237,8 @@ TEST(TransitionTable, EveryRowIsCovered) {
 TEST(Fold, KeepsOutputsApproverAndRecovery) {
   const auto events = Number({kStart, StepStarted{"a", 1},
                               StepSucceeded{"a", 1, {{"path", "/b/x.db"}}},
-                              ApprovalRequested{"b", "ok?"}, ApprovalGranted{"b", "GO", Via::kPrompt}});
+                              ApprovalRequested{"b", "ok?"},
+                              ApprovalGranted{"b", "GO", Via::kPrompt}});
   const Result<RunState> state = Fold(events);
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   EXPECT_EQ(state->FindStep("a")->outputs["path"], "/b/x.db");

@@ -26,8 +26,8 @@ struct RecordedRun {
   plan::Plan plan;
 };
 
-// The fixture's events and the plan journaled in its RunStarted. (The engine's DecodeEvents
-// and PlanFromJournal do the same, but the engine links the real state machine.)
+// The fixture's events and the plan journaled in its RunStarted. (history::DecodeEvents
+// and PlanFromJournal do the same, but history/ links the real state machine.)
 RecordedRun ReadFixture(const std::string& name) {
   const fs::path file = SourceDir() / "tests" / "fixtures" / (name + ".jsonl");
   Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, {});
