@@ -31,10 +31,8 @@ std::string DistinctTriggerValues(const plan::Plan& plan, std::string plan::Trig
   return fmt::format("{}", fmt::join(seen, ", "));
 }
 
-}  // namespace
-
-Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const ApproveCommand& command) {
+Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan& plan,
+                             std::string_view run_id, const ApproveCommand& command) {
   BACKOUT_RETURN_IF_ERROR(CheckApprovals(plan, {{command.step, command.phrase}}));
   const StepState* st = state.FindStep(command.step);
   if (st == nullptr) {
@@ -48,8 +46,8 @@ Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::st
       ApprovalGranted{command.step, command.phrase, ApprovalGranted::Via::kApproveCommand}};
 }
 
-Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
-                      const ResolveCommand& command) {
+Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
+                             std::string_view run_id, const ResolveCommand& command) {
   const StepState* st = state.FindStep(command.step);
   if (st == nullptr) {
     return Status::NotFound(fmt::format("run {} has no step {}", run_id, command.step));
@@ -61,14 +59,14 @@ Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_
   return EventBatch{StepResolved{command.step, command.applied}};
 }
 
-Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
-                      const ResumeCommand& command) {
+Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
+                             std::string_view run_id, const ResumeCommand& command) {
   if (state.Finished()) return AlreadyFinished(state, run_id);
   return ResumeEvents(state, command.plan_file);
 }
 
-Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_view run_id,
-                      const AbortCommand& command) {
+Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
+                             std::string_view run_id, const AbortCommand& command) {
   if (state.Finished()) return AlreadyFinished(state, run_id);
   EventBatch events;
   if (!state.abort_requested) events.push_back(AbortRequested{command.reason});
@@ -76,19 +74,21 @@ Result<EventBatch> Accept(const RunState& state, const plan::Plan&, std::string_
   return events;
 }
 
-Result<EventBatch> Accept(const RunState&, const plan::Plan&, std::string_view,
-                      const NoteCommand& command) {
+Result<EventBatch> AcceptOne(const RunState&, const plan::Plan&,
+                             std::string_view, const NoteCommand& command) {
   return EventBatch{NoteAdded{command.text}};
 }
 
-Result<EventBatch> Accept(const RunState&, const plan::Plan&, std::string_view,
-                      const TriageCommand& command) {
+Result<EventBatch> AcceptOne(const RunState&, const plan::Plan&,
+                             std::string_view, const TriageCommand& command) {
   return EventBatch{TriageRecorded{command.issue, command.severity, command.action, command.note}};
 }
 
+}  // namespace
+
 Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const OperatorCommand& command) {
-  return std::visit([&](const auto& c) { return Accept(state, plan, run_id, c); }, command);
+                          const OperatorCommand& command) {
+  return std::visit([&](const auto& c) { return AcceptOne(state, plan, run_id, c); }, command);
 }
 
 Status CheckApprovals(const plan::Plan& plan,

@@ -77,9 +77,9 @@ struct TriageCommand {
 using OperatorCommand = std::variant<ApproveCommand, ResolveCommand, ResumeCommand,
                                      AbortCommand, NoteCommand, TriageCommand>;
 
-// Each Accept() returns the events the command journals, or refuses it. `state` and `plan`
-// are a run's (the plan journaled in its RunStarted); `run_id` only names the run in
-// messages. Refusals:
+// The events `command` journals, as one batch, or its refusal. `state` and `plan` are a
+// run's (the plan journaled in its RunStarted); `run_id` only names the run in messages.
+// Refusals:
 //   approve: kInvalidArgument as CheckApprovals; kFailedPrecondition "step S is STATUS, not
 //            awaiting approval"
 //   resolve: kNotFound "run R has no step S"; kFailedPrecondition "step S is STATUS, not in
@@ -90,19 +90,7 @@ using OperatorCommand = std::variant<ApproveCommand, ResolveCommand, ResumeComma
 // previous runner stopped; an abort journals AbortRequested before that (unless an abort was
 // requested already: then it journals what a resume does).
 Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const ApproveCommand& command);
-Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const ResolveCommand& command);
-Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const ResumeCommand& command);
-Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const AbortCommand& command);
-Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const NoteCommand& command);
-Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const TriageCommand& command);
-Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
-                      const OperatorCommand& command);
+                          const OperatorCommand& command);
 
 // Checks approvals given up front (step -> phrase; `--approve`, and `backout approve`)
 // against the plan: the step exists, is an approval, the phrase matches. kInvalidArgument
