@@ -27,6 +27,7 @@
 #include "base/env.h"
 #include "base/file_util.h"
 #include "engine/session.h"
+#include "history/run_history.h"
 #include "journal/journal.h"
 #include "journal/record_codec.h"
 #include "plan/parser.h"
@@ -227,7 +228,7 @@ int FoldFigures(const fs::path& journal_dir, const std::string& run_id, int reps
   for (int rep = 0; rep < reps; ++rep) {
     bare = std::min(bare, BareIterationMicros(journal_dir / run_id / "db", &count));
     Clock::time_point start = Clock::now();
-    Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
     DieUnless(snap.status(), "read snapshot");
     snapshot = std::min(snapshot, MicrosSince(start));
     // The stages of ReadSnapshot, timed alone, to show where its time goes.
@@ -236,7 +237,7 @@ int FoldFigures(const fs::path& journal_dir, const std::string& run_id, int reps
     DieUnless(records.status(), "read run");
     read = std::min(read, MicrosSince(start));
     start = Clock::now();
-    Result<std::vector<sm::Event>> events = engine::DecodeEvents(*records);
+    Result<std::vector<sm::Event>> events = history::DecodeEvents(*records);
     DieUnless(events.status(), "decode");
     decode = std::min(decode, MicrosSince(start));
     start = Clock::now();

@@ -20,9 +20,11 @@
 #include "engine/plan_check.h"
 #include "engine/rehearsal.h"
 #include "engine/session.h"
+#include "history/run_history.h"
 #include "engine/target_locks.h"
 #include "journal/export.h"
 #include "report/render.h"
+#include "statemachine/operator.h"
 #include "statemachine/replay.h"
 
 namespace backout::cli {
@@ -37,7 +39,7 @@ constexpr int kExitPaused = 3;
 constexpr int kExitJournal = 4;
 constexpr int kExitLocked = 5;
 
-int ExitCodeFor(const backout::Status& s) {
+int ExitCodeFor(const Status& s) {
   switch (s.code()) {
     case Code::kOk: return kExitOk;
     case Code::kInvalidArgument:
@@ -50,7 +52,7 @@ int ExitCodeFor(const backout::Status& s) {
   }
 }
 
-int Fail(const backout::Status& s) {
+int Fail(const Status& s) {
   std::cerr << "backout: error: " << s.message() << "\n";
   return ExitCodeFor(s);
 }
@@ -138,11 +140,12 @@ int DriveSession(const Common& c, engine::RunSession& session,
 }
 
 // How the plan file on disk compares with the journaled text.
-std::string PlanFileNote(const sm::RunState& state) {
+sm::RunResumed::PlanFileNote PlanFileNote(const sm::RunState& state) {
+  using Note = sm::RunResumed::PlanFileNote;
   // The path is journaled with bytes that are not UTF-8 marked (base/utf8.h).
   Result<std::string> text = ReadFileToString(UnmarkInvalidUtf8(state.start.plan_file));
-  if (!text.ok()) return "missing";
-  return Sha256Hex(*text) == state.start.plan_sha256 ? "unchanged" : "changed";
+  if (!text.ok()) return Note::kMissing;
+  return Sha256Hex(*text) == state.start.plan_sha256 ? Note::kUnchanged : Note::kChanged;
 }
 
 // Opens a run for writing; prints the error and sets *exit_code on failure.
@@ -158,9 +161,21 @@ std::unique_ptr<engine::RunSession> OpenForWrite(const Common& c, const std::str
   return std::move(session).value();
 }
 
-// Before a run goes on: variables present (they are never journaled), plan file compared;
-// then `before` and RunResumed are journaled together.
-int PrepareToContinue(engine::RunSession& session, std::vector<sm::EventBody> before = {}) {
+// Journals what `command` becomes in the session's run (sm::Accept), or prints why it is
+// refused; returns the exit code.
+int AppendAccepted(engine::RunSession& session, const sm::OperatorCommand& command) {
+  Result<sm::EventBatch> events =
+      sm::Accept(session.state(), session.plan(), session.run_id(), command);
+  if (!events.ok()) return Fail(events.status());
+  Status appended = session.Append(std::move(events).value());
+  return appended.ok() ? kExitOk : Fail(appended);
+}
+
+// Journals `events` (accepted for a resume or an abort, which resumes) once the run can go
+// on: the variables the plan uses are present (they are never journaled); a plan file that
+// is no longer the journaled one is warned about.
+int AppendToContinue(engine::RunSession& session, sm::RunResumed::PlanFileNote plan_file,
+                     sm::EventBatch events) {
   const adapters::Registry registry = adapters::Registry::Default();
   std::vector<plan::Diagnostic> diags =
       engine::CheckParsedPlan(session.plan(), registry, EnvLookup());
@@ -171,16 +186,15 @@ int PrepareToContinue(engine::RunSession& session, std::vector<sm::EventBody> be
     PrintDiagnostics(diags);
     return kExitUsage;
   }
-  const std::string note = PlanFileNote(session.state());
-  if (note != "unchanged") {
+  if (plan_file != sm::RunResumed::PlanFileNote::kUnchanged) {
     std::cerr << fmt::format(
         "backout: warning: the plan file {} is {} since the run started; continuing with the "
         "plan journaled then (sha256 {})\n",
-        session.state().start.plan_file, note == "changed" ? "changed" : "missing",
+        session.state().start.plan_file, sm::ToString(plan_file),
         session.state().start.plan_sha256);
   }
-  backout::Status marked = engine::MarkResumed(session, note, std::move(before));
-  return marked.ok() ? kExitOk : Fail(marked);
+  Status appended = session.Append(std::move(events));
+  return appended.ok() ? kExitOk : Fail(appended);
 }
 
 // A key was given, but this run's chain is plain SHA-256: say that it proves less.
@@ -199,19 +213,19 @@ std::string_view DescribeChain(journal::ChainMode mode) {
 }
 
 // Why the head of `records` is not `expected`, naming what the difference suggests.
-backout::Status HeadMismatch(const std::vector<journal::Record>& records, const Digest& expected) {
+Status HeadMismatch(const std::vector<journal::Record>& records, const Digest& expected) {
   const journal::Record& head = records.back();
   const auto earlier = std::find_if(records.begin(), records.end(), [&](const journal::Record& r) {
     return r.hash == expected;
   });
   if (earlier != records.end()) {
-    return backout::Status::Corruption(fmt::format(
+    return Status::Corruption(fmt::format(
         "run {}: head hash {} (event #{}) does not match the expected {}, which is the hash of "
         "event #{}: events #{} to #{} were appended after that head was recorded",
         head.run_id, ToHex(head.hash), head.seq, ToHex(expected), earlier->seq, earlier->seq + 1,
         head.seq));
   }
-  return backout::Status::Corruption(fmt::format(
+  return Status::Corruption(fmt::format(
       "run {}: head hash {} (event #{}) does not match the expected {}: the journal was "
       "rewritten or truncated after that head was recorded",
       head.run_id, ToHex(head.hash), head.seq, ToHex(expected)));
@@ -238,11 +252,11 @@ int Run(const Common& c, const std::string& plan_file,
   const adapters::Registry registry = adapters::Registry::Default();
   std::optional<plan::Plan> plan = LoadPlan(plan_file, registry, c.journal_dir);
   if (!plan) return kExitUsage;
-  if (backout::Status s = engine::CheckApprovals(*plan, approvals); !s.ok()) {
+  if (Status s = sm::CheckApprovals(*plan, approvals); !s.ok()) {
     return Fail(s.WithContext("--approve"));
   }
   if (mode.rehearse) {
-    if (backout::Status s = engine::CheckRehearsable(*plan, registry); !s.ok()) {
+    if (Status s = engine::CheckRehearsable(*plan, registry); !s.ok()) {
       return Fail(s.WithContext("--rehearse"));
     }
   }
@@ -261,7 +275,7 @@ int Run(const Common& c, const std::string& plan_file,
     // A target that another runner holds refuses the run before it exists (exit 5), so
     // nothing of it is journaled and no step of it starts. A rehearsal locks its copies,
     // which exist only once the run does (engine::Drive).
-    const backout::Status locked = engine::LockPlanTargets(
+    const Status locked = engine::LockPlanTargets(
         *plan, engine::LockContext{.registry = &registry,
                                    .env = Env::Default(),
                                    .run_id = run_id,
@@ -289,23 +303,29 @@ int Resume(const Common& c, const std::string& run_id,
   int code = kExitOk;
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
-  if (session->state().Finished()) {
-    std::cout << fmt::format("run {} has already {}\n", run_id,
-                             sm::ToString(session->state().status));
+  const sm::ResumeCommand command{PlanFileNote(session->state())};
+  Result<sm::EventBatch> events = sm::Accept(session->state(), session->plan(), run_id, command);
+  if (!events.ok()) {
+    // Resuming a finished run is no error: it says so, and exits as the run did.
+    if (!session->state().Finished()) return Fail(events.status());
+    std::cout << events.status().message() << "\n";
     return ExitCodeFor(session->state().status);
   }
-  if (backout::Status s = engine::CheckApprovals(session->plan(), approvals); !s.ok()) {
+  if (Status s = sm::CheckApprovals(session->plan(), approvals); !s.ok()) {
     return Fail(s.WithContext("--approve"));
   }
-  if (int prepared = PrepareToContinue(*session); prepared != kExitOk) return prepared;
+  if (int appended = AppendToContinue(*session, command.plan_file, std::move(events).value());
+      appended != kExitOk) {
+    return appended;
+  }
   std::cout << fmt::format("resuming run {} at event #{}\n", run_id, session->state().last_seq);
   return DriveSession(c, *session, approvals);
 }
 
-int Status(const Common& c, const std::string& run_id, bool json) {
+int ShowStatus(const Common& c, const std::string& run_id, bool json) {
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (!run_id.empty()) {
-    Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
     if (!snap.ok()) return Fail(snap.status());
     if (json) {
       std::cout << DumpJson(RunToJson(run_id, snap->state, snap->events.size()), 2) << "\n";
@@ -319,7 +339,7 @@ int Status(const Common& c, const std::string& run_id, bool json) {
   nlohmann::json all = nlohmann::json::array();
   int worst = kExitOk;  // the highest exit code of any run that could not be read
   for (const std::string& id : *runs) {
-    Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, id);
+    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
     if (!snap.ok()) {
       std::cerr << "backout: error: " << snap.status().message() << "\n";
       worst = std::max(worst, ExitCodeFor(snap.status()));
@@ -337,7 +357,7 @@ int Status(const Common& c, const std::string& run_id, bool json) {
 
 int Events(const Common& c, const std::string& run_id, bool json) {
   journal::Journal journal(c.journal_dir, c.journal_key);
-  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status());
   for (std::size_t i = 0; i < snap->records.size(); ++i) {
     std::cout << (json ? DumpJson(EventToJson(snap->records[i]))
@@ -352,16 +372,9 @@ int Approve(const Common& c, const std::string& run_id, const std::string& step,
   int code = kExitOk;
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
-  if (backout::Status s = engine::CheckApprovals(session->plan(), {{step, phrase}}); !s.ok()) {
-    return Fail(s);
-  }
-  const sm::StepState* st = session->state().FindStep(step);
-  if (st->status != sm::StepStatus::kAwaitingApproval) {
-    return Fail(backout::Status::FailedPrecondition(
-        fmt::format("step {} is {}, not awaiting approval", step, sm::ToString(st->status))));
-  }
-  if (backout::Status s = session->Append({sm::ApprovalGranted{step, phrase, "approve"}}); !s.ok()) {
-    return Fail(s);
+  if (int appended = AppendAccepted(*session, sm::ApproveCommand{step, phrase});
+      appended != kExitOk) {
+    return appended;
   }
   std::cout << fmt::format("step {} approved by {}; continue with: backout resume {}\n", step,
                            c.operator_name, run_id);
@@ -372,16 +385,9 @@ int Resolve(const Common& c, const std::string& run_id, const std::string& step,
   int code = kExitOk;
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
-  const sm::StepState* st = session->state().FindStep(step);
-  if (st == nullptr) {
-    return Fail(backout::Status::NotFound(fmt::format("run {} has no step {}", run_id, step)));
-  }
-  if (st->status != sm::StepStatus::kInDoubt) {
-    return Fail(backout::Status::FailedPrecondition(
-        fmt::format("step {} is {}, not in doubt", step, sm::ToString(st->status))));
-  }
-  if (backout::Status s = session->Append({sm::StepResolved{step, applied}}); !s.ok()) {
-    return Fail(s);
+  if (int appended = AppendAccepted(*session, sm::ResolveCommand{step, applied});
+      appended != kExitOk) {
+    return appended;
   }
   std::cout << fmt::format("step {} resolved as {} by {}; continue with: backout resume {}\n",
                            step, applied ? "applied" : "not applied", c.operator_name, run_id);
@@ -392,14 +398,12 @@ int Abort(const Common& c, const std::string& run_id, const std::string& reason)
   int code = kExitOk;
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
-  if (session->state().Finished()) {
-    return Fail(backout::Status::FailedPrecondition(fmt::format(
-        "run {} has already {}", run_id, sm::ToString(session->state().status))));
-  }
-  std::vector<sm::EventBody> abort_request;
-  if (!session->state().abort_requested) abort_request.push_back(sm::AbortRequested{reason});
-  if (int prepared = PrepareToContinue(*session, std::move(abort_request)); prepared != kExitOk) {
-    return prepared;
+  const sm::AbortCommand command{reason, PlanFileNote(session->state())};
+  Result<sm::EventBatch> events = sm::Accept(session->state(), session->plan(), run_id, command);
+  if (!events.ok()) return Fail(events.status());
+  if (int appended = AppendToContinue(*session, command.plan_file, std::move(events).value());
+      appended != kExitOk) {
+    return appended;
   }
   std::cout << fmt::format("aborting run {}: running its `always` steps\n", run_id);
   const int driven = DriveSession(c, *session, {});
@@ -411,7 +415,9 @@ int Note(const Common& c, const std::string& run_id, const std::string& text) {
   int code = kExitOk;
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
-  if (backout::Status s = session->Append({sm::NoteAdded{text}}); !s.ok()) return Fail(s);
+  if (int appended = AppendAccepted(*session, sm::NoteCommand{text}); appended != kExitOk) {
+    return appended;
+  }
   std::cout << fmt::format("note added to run {} by {}\n", run_id, c.operator_name);
   return kExitOk;
 }
@@ -421,13 +427,13 @@ int Verify(const Common& c, const std::string& run_id, const std::string& expect
   if (!expect_head.empty()) {
     expected = journal::DigestFromHex(expect_head);
     if (!expected) {
-      return Fail(backout::Status::InvalidArgument(fmt::format(
+      return Fail(Status::InvalidArgument(fmt::format(
           "--expect-head: '{}' is not a head hash: give all 64 hex digits that `verify` printed "
           "(a shorter prefix could be matched by a forged chain)", expect_head)));
     }
   }
   journal::Journal journal(c.journal_dir, c.journal_key);
-  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status().WithContext("verify failed"));
   WarnIfUnkeyed(c, snap->records);
   const journal::Record& head = snap->records.back();
@@ -446,7 +452,7 @@ int Verify(const Common& c, const std::string& run_id, const std::string& expect
 int Export(const Common& c, const std::string& run_id, const std::string& output_file) {
   journal::Journal journal(c.journal_dir, c.journal_key);
   // ReadSnapshot checks the chain and every transition: a damaged run is not exported.
-  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status().WithContext("export"));
   Result<std::string> text = journal::ExportRecords(snap->records);
   if (!text.ok()) return Fail(text.status().WithContext("export"));
@@ -454,7 +460,7 @@ int Export(const Common& c, const std::string& run_id, const std::string& output
     std::cout << *text << std::flush;
     return kExitOk;
   }
-  if (backout::Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
+  if (Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
     // Not a journal problem (which kIOError would mean here): the -o path is unusable.
     std::cerr << "backout: error: cannot write the export: " << s.message() << "\n";
     return kExitUsage;
@@ -466,21 +472,21 @@ int Export(const Common& c, const std::string& run_id, const std::string& output
 
 // An export file read back and checked as a stored run is: its chain, then every event
 // decoded and folded.
-Result<engine::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key) {
+Result<history::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key) {
   Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, key);
   if (!records.ok()) return records.status();
-  Result<engine::RunSnapshot> snap = engine::SnapshotOfRecords(std::move(records).value());
+  Result<history::RunSnapshot> snap = history::SnapshotOfRecords(std::move(records).value());
   if (!snap.ok()) return snap.status().WithContext(file);
   return snap;
 }
 
 int Import(const Common& c, const std::string& export_file) {
   // The same checks as any read of a run: what is imported must pass `verify` afterwards.
-  Result<engine::RunSnapshot> snap = ReadExport(export_file, c.journal_key);
+  Result<history::RunSnapshot> snap = ReadExport(export_file, c.journal_key);
   if (!snap.ok()) return Fail(snap.status().WithContext("import refused"));
   WarnIfUnkeyed(c, snap->records);
   journal::Journal journal(c.journal_dir, c.journal_key);
-  if (backout::Status s = journal.ImportRun(snap->records); !s.ok()) {
+  if (Status s = journal.ImportRun(snap->records); !s.ok()) {
     return Fail(s.WithContext("import refused"));
   }
   const journal::Record& head = snap->records.back();
@@ -492,36 +498,36 @@ int Import(const Common& c, const std::string& export_file) {
 namespace {
 
 
-// What `replay` prints for its outcome; returns the exit code.
+// What `replay` prints for its summary: returns the exit code.
 int PrintReplay(const std::string& run_id, std::size_t event_count,
-                const sm::ReplayOutcome& outcome) {
-  if (!outcome.divergence) {
+                const sm::ReplaySummary& summary) {
+  if (!summary.divergence) {
     std::cout << fmt::format("replay of run {}: {} events, {} decisions re-derived, all match\n",
-                             run_id, event_count, outcome.decisions_checked);
+                             run_id, event_count, summary.decisions_checked);
     return kExitOk;
   }
-  const sm::Divergence& d = *outcome.divergence;
+  const sm::Divergence& d = *summary.divergence;
   std::cout << fmt::format(
       "replay of run {}: decision {} diverges at event #{} {}\n"
       "  recorded: {}\n"
       "  derived:  {}\n",
-      run_id, outcome.decisions_checked, d.seq, d.event_type, d.recorded, d.derived);
+      run_id, summary.decisions_checked, d.seq, d.event_type, d.recorded, d.derived);
   return kExitRunFailed;
 }
 
 }  // namespace
 
 int Replay(const Common& c, const std::string& run_id, const std::string& export_file) {
-  Result<engine::RunSnapshot> snap =
+  Result<history::RunSnapshot> snap =
       export_file.empty()
-          ? engine::ReadSnapshot(journal::Journal(c.journal_dir, c.journal_key), run_id)
+          ? history::ReadSnapshot(journal::Journal(c.journal_dir, c.journal_key), run_id)
           : ReadExport(export_file, c.journal_key);
   if (!snap.ok()) return Fail(snap.status().WithContext("replay failed"));
-  Result<plan::Plan> plan = engine::PlanFromJournal(snap->state);
+  Result<plan::Plan> plan = history::PlanFromJournal(snap->state);
   if (!plan.ok()) return Fail(plan.status().WithContext("replay failed"));
-  Result<sm::ReplayOutcome> outcome = sm::Replay(snap->events, *plan);
-  if (!outcome.ok()) return Fail(outcome.status().WithContext("replay failed"));
-  return PrintReplay(snap->records.front().run_id, snap->events.size(), *outcome);
+  Result<sm::ReplaySummary> summary = sm::Replay(snap->events, *plan);
+  if (!summary.ok()) return Fail(summary.status().WithContext("replay failed"));
+  return PrintReplay(snap->records.front().run_id, snap->events.size(), *summary);
 }
 
 namespace {
@@ -532,31 +538,9 @@ std::string_view ActionWords(const std::string& action) {
   return action;  // "monitor"
 }
 
-// Each distinct value of `field` in the plan's triggers, in plan order, comma-separated.
-std::string DistinctTriggerValues(const plan::Plan& plan, std::string plan::Trigger::*field) {
-  std::vector<std::string> seen;
-  for (const plan::Trigger& t : plan.triggers) {
-    if (std::find(seen.begin(), seen.end(), t.*field) == seen.end()) seen.push_back(t.*field);
-  }
-  return fmt::format("{}", fmt::join(seen, ", "));
-}
-
-backout::Status NoSuchTrigger(const plan::Plan& plan, const std::string& issue,
-                              const std::string& severity) {
-  if (plan.triggers.empty()) {
-    return backout::Status::InvalidArgument(
-        fmt::format("plan '{}' has no triggers: section (docs/plan-format.md)", plan.name));
-  }
-  return backout::Status::InvalidArgument(fmt::format(
-      "plan '{}' has no trigger for issue '{}' at severity '{}'\n  issue types: {}\n  "
-      "severities: {}",
-      plan.name, issue, severity, DistinctTriggerValues(plan, &plan::Trigger::issue),
-      DistinctTriggerValues(plan, &plan::Trigger::severity)));
-}
-
 // Journals the recommendation in a run, so its report shows why the rollback started.
 int RecordTriage(const Common& c, const std::string& run_id, const plan::Plan& plan,
-                 const plan::Trigger& trigger) {
+                 const sm::TriageCommand& triage) {
   int code = kExitOk;
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
@@ -566,9 +550,7 @@ int RecordTriage(const Common& c, const std::string& run_id, const plan::Plan& p
         "the triage of {} anyway\n",
         run_id, session->state().start.plan_sha256, plan.source_file);
   }
-  backout::Status s = session->Append(
-      {sm::TriageRecorded{trigger.issue, trigger.severity, trigger.action, trigger.note}});
-  if (!s.ok()) return Fail(s);
+  if (int appended = AppendAccepted(*session, triage); appended != kExitOk) return appended;
   std::cout << fmt::format("triage recorded in run {} by {}\n", run_id, c.operator_name);
   return kExitOk;
 }
@@ -580,23 +562,23 @@ int Triage(const Common& c, const std::string& plan_file, const std::string& iss
   const adapters::Registry registry = adapters::Registry::Default();
   std::optional<plan::Plan> plan = LoadPlan(plan_file, registry);
   if (!plan) return kExitUsage;
-  const plan::Trigger* trigger = plan->FindTrigger(issue, severity);
-  if (trigger == nullptr) return Fail(NoSuchTrigger(*plan, issue, severity));
+  Result<sm::TriageCommand> trigger = sm::FindTrigger(*plan, issue, severity);
+  if (!trigger.ok()) return Fail(trigger.status());
   std::cout << fmt::format("{} / {}: {}\n", issue, severity, ActionWords(trigger->action));
   if (!trigger->note.empty()) std::cout << "  " << trigger->note << "\n";
   if (run_id.empty()) return kExitOk;
   return RecordTriage(c, run_id, *plan, *trigger);
 }
 
-int Report(const Common& c, const std::string& run_id, const std::string& format,
-           const std::string& output_file) {
+int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
+                const std::string& output_file) {
   journal::Journal journal(c.journal_dir, c.journal_key);
   // ReadSnapshot checks the hash chain and every transition: a damaged journal stops here.
-  Result<engine::RunSnapshot> snap = engine::ReadSnapshot(journal, run_id);
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status().WithContext("report"));
-  Result<plan::Plan> plan = engine::PlanFromJournal(snap->state);
+  Result<plan::Plan> plan = history::PlanFromJournal(snap->state);
   if (!plan.ok()) return Fail(plan.status().WithContext(fmt::format("report: run {}", run_id)));
-  const report::Report built = report::BuildReport(run_id, snap->records, snap->events,
+  const report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
                                                    snap->state, *plan, /*chain_verified=*/true);
   Result<std::string> text = report::Render(built, format);
   if (!text.ok()) return Fail(text.status());
@@ -604,7 +586,7 @@ int Report(const Common& c, const std::string& run_id, const std::string& format
     std::cout << *text << std::flush;
     return kExitOk;
   }
-  if (backout::Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
+  if (Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
     // Not a journal problem (which kIOError would mean here): the -o path is unusable.
     std::cerr << "backout: error: cannot write the report: " << s.message() << "\n";
     return kExitUsage;

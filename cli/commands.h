@@ -31,7 +31,7 @@ int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode);
 int Resume(const Common& c, const std::string& run_id,
            const std::map<std::string, std::string>& approvals);
-int Status(const Common& c, const std::string& run_id, bool json);  // empty id: all runs
+int ShowStatus(const Common& c, const std::string& run_id, bool json);  // empty id: all runs
 int Events(const Common& c, const std::string& run_id, bool json);
 int Approve(const Common& c, const std::string& run_id, const std::string& step,
             const std::string& phrase);
@@ -59,7 +59,7 @@ int Triage(const Common& c, const std::string& plan_file, const std::string& iss
 // Renders the post-incident report of a run ("md", "html" or "json") to stdout, or to
 // `output_file` (mode 0600, written atomically) when it is not empty. 4 for a damaged journal,
 // 2 for an unknown run or an output file that cannot be written.
-int Report(const Common& c, const std::string& run_id, const std::string& format,
+int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
            const std::string& output_file);
 
 // Set by SIGINT/SIGTERM.

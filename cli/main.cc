@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return cli::Validate(common, plan_file);
   if (run->parsed()) return cli::Run(common, plan_file, approvals, {.dry_run = dry_run, .rehearse = rehearse});
   if (resume->parsed()) return cli::Resume(common, run_id, approvals);
-  if (status->parsed()) return cli::Status(common, run_id, json);
+  if (status->parsed()) return cli::ShowStatus(common, run_id, json);
   if (events->parsed()) return cli::Events(common, run_id, json);
   if (approve->parsed()) return cli::Approve(common, run_id, step, phrase);
   if (resolve->parsed()) return cli::Resolve(common, run_id, step, applied);
@@ -258,6 +258,6 @@ int main(int argc, char** argv) {
   if (import_run->parsed()) return cli::Import(common, import_file);
   if (replay->parsed()) return cli::Replay(common, run_id, export_file);
   if (triage->parsed()) return cli::Triage(common, plan_file, issue, severity, triage_run);
-  if (report->parsed()) return cli::Report(common, run_id, report_format, report_file);
+  if (report->parsed()) return cli::WriteReport(common, run_id, report_format, report_file);
   return 2;
 }

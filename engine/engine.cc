@@ -12,12 +12,18 @@
 #include "engine/target_locks.h"
 #include "plan/interpolate.h"
 #include "statemachine/decide.h"
+#include "statemachine/operator.h"
 
 namespace backout::engine {
 namespace {
 
 using sm::RunStatus;
 using sm::StepStatus;
+
+// An adapter's outcome as the state machine takes it (statemachine/ does not know adapters).
+sm::AdapterAnswer AnswerOf(adapters::Outcome outcome) {
+  return sm::AdapterAnswer{std::move(outcome.status), std::move(outcome.outputs)};
+}
 
 // The directory of the plan file the run started from (journaled marked: see base/utf8.h).
 std::filesystem::path PlanDir(const sm::RunState& state) {
@@ -170,7 +176,7 @@ class Driver {
     // Every target the plan uses is locked before the first decision, so a second runner
     // is stopped before any step of this run goes on, not at the first step on the
     // contended target.
-    if (Step locked = PauseIfNotLocked(LockPlanTargets(session_.plan(), locks_), "");
+    if (Handled locked = PauseIfNotLocked(LockPlanTargets(session_.plan(), locks_), "");
         !locked.ok() || locked->has_value()) {
       return locked.ok() ? Result<RunStatus>(**locked) : Result<RunStatus>(locked.status());
     }
@@ -189,9 +195,10 @@ class Driver {
   }
 
  private:
-  using Step = Result<std::optional<RunStatus>>;  // a value ends the loop
+  // What handling a command led to: a value ends the loop.
+  using Handled = Result<std::optional<RunStatus>>;
   static constexpr std::optional<RunStatus> kContinue = std::nullopt;
-  static Step Stop(RunStatus status) { return std::optional<RunStatus>(status); }
+  static Handled Stop(RunStatus status) { return std::optional<RunStatus>(status); }
 
   bool Cancelled() const { return options_.cancel != nullptr && options_.cancel->load(); }
 
@@ -205,7 +212,7 @@ class Driver {
     if (options_.progress != nullptr) options_.progress->Note(text);
   }
 
-  Step PauseForSignal(const std::string& step) {
+  Handled PauseForSignal(const std::string& step) {
     BACKOUT_RETURN_IF_ERROR(
         session_.Append({sm::RunPaused{sm::RunPaused::Reason::kSignal, step}}));
     Say(fmt::format("run {} paused by signal; continue with: backout resume {}",
@@ -215,7 +222,7 @@ class Driver {
 
   // What a failed Lock means for the run: a value (the run paused) when the lock could not
   // be had or the wait for it was interrupted; kContinue when it is held.
-  Step PauseIfNotLocked(const Status& locked, const std::string& step) {
+  Handled PauseIfNotLocked(const Status& locked, const std::string& step) {
     if (locked.code() == Code::kCancelled) return PauseForSignal(step);
     if (locked.code() != Code::kLocked) return kContinue;
     BACKOUT_RETURN_IF_ERROR(
@@ -229,9 +236,9 @@ class Driver {
   // The targets of `step`'s action (when `action`) and of its check (when `check`), locked again
   // before anything of the step is journaled: a PostgreSQL connection that broke since the
   // last step takes its lock here, not inside the step.
-  Step LockStepTargets(const plan::Step& step, bool action, bool check) {
+  Handled LockStepTargets(const plan::Step& step, bool action, bool check) {
     if (action) {
-      Step locked = PauseIfNotLocked(LockTarget(session_.plan(), step.action.target, locks_),
+      Handled locked = PauseIfNotLocked(LockTarget(session_.plan(), step.action.target, locks_),
                                      step.id);
       if (!locked.ok() || locked->has_value()) return locked;
     }
@@ -241,13 +248,13 @@ class Driver {
     return kContinue;
   }
 
-  Step Handle(const sm::StartStep& c) {
+  Handled Handle(const sm::StartStep& c) {
     const plan::Step& step = PlanStep(c.step);
     if (c.delay.count() > 0) {
       Say(fmt::format("retrying {} in {}", c.step, FormatDuration(c.delay)));
       if (!session_.env()->SleepFor(c.delay, options_.cancel)) return PauseForSignal("");
     }
-    if (Step locked = LockStepTargets(step, true, false); !locked.ok() || locked->has_value()) {
+    if (Handled locked = LockStepTargets(step, true, false); !locked.ok() || locked->has_value()) {
       return locked;
     }
     BACKOUT_RETURN_IF_ERROR(session_.Append({sm::StepStarted{c.step, c.attempt}}));
@@ -262,59 +269,50 @@ class Driver {
       return ran.status().WithContext(fmt::format(
           "run {}: step {} is left in doubt", session_.run_id(), c.step));
     }
-    adapters::Outcome outcome = std::move(ran).value();
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - began);
-
-    if (outcome.status.code() == Code::kCancelled) {
-      // The effect may be half done: journal no outcome, so resume treats it as in doubt.
-      Report(c.step, "interrupted", elapsed, outcome.status.message());
-      return PauseForSignal(c.step);
+    const std::string message = ran->status.message();
+    sm::EventBody event = sm::EventOfAnswer(c, AnswerOf(std::move(ran).value()));
+    if (const auto* paused = std::get_if<sm::RunPaused>(&event)) {
+      // The effect may be half done: no outcome is journaled, so resume treats it as in doubt.
+      SayStepEnded(c.step, "interrupted", elapsed, message);
+      return PauseForSignal(paused->step);
     }
-    if (outcome.status.ok()) {
-      BACKOUT_RETURN_IF_ERROR(
-          session_.Append({sm::StepSucceeded{c.step, c.attempt, std::move(outcome.outputs)}}));
-      Report(c.step, "succeeded", elapsed, "");
-    } else {
-      BACKOUT_RETURN_IF_ERROR(session_.Append({sm::StepFailed{
-          c.step, c.attempt, outcome.status.message(), std::move(outcome.outputs)}}));
-      Report(c.step, "failed", elapsed, outcome.status.message());
-    }
+    const bool succeeded = std::holds_alternative<sm::StepSucceeded>(event);
+    BACKOUT_RETURN_IF_ERROR(session_.Append({std::move(event)}));
+    SayStepEnded(c.step, succeeded ? "succeeded" : "failed", elapsed, succeeded ? "" : message);
     return kContinue;
   }
 
-  Step Handle(const sm::RunCheck& c) {
+  Handled Handle(const sm::RunCheck& c) {
     const plan::Step& step = PlanStep(c.step);
-    if (Step locked = LockStepTargets(step, false, true); !locked.ok() || locked->has_value()) {
+    if (Handled locked = LockStepTargets(step, false, true); !locked.ok() || locked->has_value()) {
       return locked;
     }
     const sm::StepState* st = session_.state().FindStep(c.step);
     Result<adapters::Outcome> ran = steps_.Run(step, st->attempts, /*as_check=*/true);
     // A check that threw found nothing out: its finding is unknown.
-    adapters::Outcome outcome =
-        ran.ok() ? std::move(ran).value() : adapters::Outcome{ran.status(), {}};
+    sm::EventBody event = sm::EventOfAnswer(
+        c, ran.ok() ? AnswerOf(std::move(ran).value()) : sm::AdapterAnswer{ran.status()});
     // An interrupted check found nothing out: journal no finding, so resume checks again.
-    if (outcome.status.code() == Code::kCancelled) return PauseForSignal("");
-    sm::StepChecked checked{c.step, sm::StepChecked::Finding::kUnknown, outcome.status.message()};
-    if (outcome.status.ok()) {
-      checked.finding = sm::StepChecked::Finding::kPresent;
-      checked.detail = "the check found the effect in place";
-    } else if (outcome.status.code() == Code::kExpectationFailed) {
-      checked.finding = sm::StepChecked::Finding::kAbsent;
+    if (const auto* paused = std::get_if<sm::RunPaused>(&event)) {
+      return PauseForSignal(paused->step);
     }
+    sm::StepChecked& checked = std::get<sm::StepChecked>(event);
     Say(fmt::format("step {} was in doubt; its check says: {} ({})", c.step,
                     sm::ToString(checked.finding), checked.detail));
-    BACKOUT_RETURN_IF_ERROR(session_.Append({std::move(checked)}));
+    BACKOUT_RETURN_IF_ERROR(session_.Append({std::move(event)}));
     return kContinue;
   }
 
-  Step Handle(const sm::AwaitApproval& c) {
+  Handled Handle(const sm::AwaitApproval& c) {
     const plan::Step& step = PlanStep(c.step);
     const std::string phrase = step.action.params.value.value("phrase", "");
     const std::string prompt = step.action.params.value.value("prompt", "");
     if (auto it = options_.approvals.find(c.step); it != options_.approvals.end()) {
-      // CheckApprovals already refused a wrong phrase before the run went anywhere.
-      BACKOUT_RETURN_IF_ERROR(session_.Append({sm::ApprovalGranted{c.step, phrase, "--approve"}}));
+      // sm::CheckApprovals already refused a wrong phrase before the run went anywhere.
+      BACKOUT_RETURN_IF_ERROR(session_.Append({sm::ApprovalGranted{
+          c.step, phrase, sm::ApprovalGranted::Via::kApproveFlag}}));
       Say(fmt::format("step {} approved by {} (--approve)", c.step,
                       session_.identity().operator_name));
       return kContinue;
@@ -330,7 +328,8 @@ class Driver {
             options_.ask(fmt::format("{}\nType {} to approve: ", prompt, phrase));
         if (!answer || Cancelled()) break;
         if (*answer == phrase) {
-          BACKOUT_RETURN_IF_ERROR(session_.Append({sm::ApprovalGranted{c.step, phrase, "prompt"}}));
+          BACKOUT_RETURN_IF_ERROR(session_.Append({sm::ApprovalGranted{
+              c.step, phrase, sm::ApprovalGranted::Via::kPrompt}}));
           return kContinue;
         }
         Say("that is not the phrase");
@@ -347,7 +346,7 @@ class Driver {
     return Stop(RunStatus::kPaused);
   }
 
-  Step Handle(const sm::AwaitResolve& c) {
+  Handled Handle(const sm::AwaitResolve& c) {
     BACKOUT_RETURN_IF_ERROR(
         session_.Append({sm::RunPaused{sm::RunPaused::Reason::kInDoubt, c.step}}));
     Say(fmt::format(
@@ -359,13 +358,13 @@ class Driver {
     return Stop(RunStatus::kPaused);
   }
 
-  Step Handle(const sm::SkipStep& c) {
+  Handled Handle(const sm::SkipStep& c) {
     BACKOUT_RETURN_IF_ERROR(session_.Append({sm::StepSkipped{c.step, c.reason}}));
     Say(fmt::format("step {}/{} {}: skipped ({})", Position(c.step), Total(), c.step, c.reason));
     return kContinue;
   }
 
-  Step Handle(const sm::PauseRun& c) {
+  Handled Handle(const sm::PauseRun& c) {
     BACKOUT_RETURN_IF_ERROR(session_.Append({sm::RunPaused{c.reason, c.step}}));
     Say(fmt::format("run {} paused after step {} failed (on_failure: pause).\n"
                     "  fix the cause, then: backout resume {}   (or: backout abort {} --reason ...)",
@@ -373,13 +372,13 @@ class Driver {
     return Stop(RunStatus::kPaused);
   }
 
-  Step Handle(const sm::FinishRun& c) {
-    BACKOUT_RETURN_IF_ERROR(session_.Append({sm::RunFinished{c.outcome}}));
-    Say(fmt::format("run {} {}", session_.run_id(), sm::ToString(c.outcome)));
+  Handled Handle(const sm::FinishRun& c) {
+    BACKOUT_RETURN_IF_ERROR(session_.Append({sm::RunFinished{c.ending}}));
+    Say(fmt::format("run {} {}", session_.run_id(), sm::ToString(c.ending)));
     return Stop(session_.state().status);
   }
 
-  Step Handle(const sm::Idle& c) {
+  Handled Handle(const sm::Idle& c) {
     const RunStatus status = session_.state().status;
     if (status == RunStatus::kRunning) {
       return Status::FailedPrecondition(fmt::format("internal error: nothing to do ({})", c.why));
@@ -387,8 +386,8 @@ class Driver {
     return Stop(status);
   }
 
-  void Report(const std::string& id, std::string_view result, std::chrono::milliseconds elapsed,
-              std::string_view detail) {
+  void SayStepEnded(const std::string& id, std::string_view result,
+                    std::chrono::milliseconds elapsed, std::string_view detail) {
     if (options_.progress != nullptr) {
       options_.progress->StepEnded(Position(id), Total(), id, result, elapsed, detail);
     }
@@ -427,33 +426,6 @@ Result<RunStatus> Drive(RunSession& session, const DriveOptions& options) {
                      : fmt::format("warning: {} (remove it by hand)", dropped.message()));
   }
   return status;
-}
-
-Status MarkResumed(RunSession& session, const std::string& plan_file_note,
-                   std::vector<sm::EventBody> batch) {
-  batch.push_back(sm::RunResumed{plan_file_note});
-  for (const sm::StepState& st : session.state().steps) {
-    if (st.status == StepStatus::kRunning) batch.push_back(sm::StepInDoubt{st.id, st.attempts});
-  }
-  return session.Append(std::move(batch));
-}
-
-Status CheckApprovals(const plan::Plan& plan,
-                      const std::map<std::string, std::string>& approvals) {
-  for (const auto& [id, phrase] : approvals) {
-    const plan::Step* step = plan.FindStep(id);
-    if (step == nullptr) {
-      return Status::InvalidArgument(fmt::format("the plan has no step '{}'", id));
-    }
-    if (step->action.kind != "approval") {
-      return Status::InvalidArgument(fmt::format("step '{}' is not an approval step", id));
-    }
-    if (step->action.params.value.value("phrase", "") != phrase) {
-      return Status::InvalidArgument(
-          fmt::format("that is not the confirmation phrase of step '{}'", id));
-    }
-  }
-  return Status::Ok();
 }
 
 }  // namespace backout::engine

@@ -28,7 +28,8 @@ namespace backout::engine {
 
 struct DriveOptions {
   const adapters::Registry* registry = nullptr;
-  // Approvals given up front (--approve STEP=PHRASE); checked against the plan before use.
+  // Approvals given up front (--approve STEP=PHRASE); checked against the plan before use
+  // (sm::CheckApprovals).
   std::map<std::string, std::string> approvals;
   // Asks the operator on a terminal; returns nullopt at end of input. Empty when there is no
   // terminal: an approval then pauses the run (exit 3).
@@ -43,15 +44,5 @@ struct DriveOptions {
 // Runs decisions until the run finishes or pauses; returns the run's status then.
 // Errors are journal failures or internal errors (the run is left resumable).
 Result<sm::RunStatus> Drive(RunSession& session, const DriveOptions& options);
-
-// Journals, as one batch, `before` (e.g. AbortRequested), RunResumed, and StepInDoubt for
-// every step that was running when the previous runner stopped. `plan_file_note` says how
-// the plan file on disk compares with the journaled text ("unchanged", "changed", "missing").
-Status MarkResumed(RunSession& session, const std::string& plan_file_note,
-                   std::vector<sm::EventBody> before = {});
-
-// Checks approvals (step -> phrase) against the plan: the step exists, is an approval, the
-// phrase matches. kInvalidArgument naming the problem otherwise.
-Status CheckApprovals(const plan::Plan& plan, const std::map<std::string, std::string>& approvals);
 
 }  // namespace backout::engine

@@ -11,6 +11,7 @@
 
 #include "base/env.h"
 #include "engine/session.h"
+#include "history/run_history.h"
 #include "journal/journal.h"
 #include "plan/parser.h"
 
@@ -91,7 +92,7 @@ TEST_F(EngineTest, OutputsThatAreNotUtf8AreJournaledMarkedAndTheNextStepGetsTheB
   // The outcome is journaled, marked, and the state holds what the journal holds.
   const sm::StepState* first = session_->state().FindStep("first");
   EXPECT_EQ(first->outputs["path"], "bk-x\xEF\xBF\xBD" "FFy/a.db");
-  Result<RunSnapshot> snap = ReadSnapshot(*journal_, "run-1");
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(*journal_, "run-1");
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   EXPECT_EQ(snap->state.FindStep("first")->outputs, first->outputs);
   // The second step was given the original bytes.
@@ -108,7 +109,7 @@ TEST_F(EngineTest, AnAdapterThatThrowsLeavesTheStepInDoubtAndNothingEscapes) {
   EXPECT_NE(status.status().message().find("scripted failure after the effect"),
             std::string::npos);
   // StepStarted is durable and no outcome was made up: resume will treat it as in doubt.
-  Result<RunSnapshot> snap = ReadSnapshot(*journal_, "run-1");
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(*journal_, "run-1");
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   EXPECT_EQ(snap->state.FindStep("first")->status, sm::StepStatus::kRunning);
   EXPECT_EQ(snap->state.FindStep("second")->status, sm::StepStatus::kPending);

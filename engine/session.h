@@ -36,25 +36,6 @@ struct SessionOptions {
   std::function<void(int)> after_append;
 };
 
-// Decodes journal records into events (kCorruption naming the record on failure).
-Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& records);
-
-// Reads and folds a run without locking it (status, events, report, verify).
-struct RunSnapshot {
-  std::vector<journal::Record> records;
-  std::vector<sm::Event> events;
-  sm::RunState state;
-};
-Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::string& run_id);
-// The snapshot of records already read and chain-checked elsewhere (an export read with
-// journal::ReadExportFile): decodes and folds them as ReadSnapshot does. kCorruption if there
-// are none, or an event does not decode or is not an allowed transition.
-Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records);
-
-// Parses the plan text journaled in RunStarted. A journaled plan that no longer parses is a
-// journal problem (kCorruption), since it parsed when the run started.
-Result<plan::Plan> PlanFromJournal(const sm::RunState& state);
-
 class RunSession {
  public:
   // Creates a run and journals its RunStarted (`rehearsal`: against throwaway copies of the

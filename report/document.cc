@@ -101,14 +101,14 @@ std::string InDoubtText(const InDoubt& d) {
 }
 
 // The approval decision for a step, if any.
-const Decision* ApprovalOf(const Report& r, const std::string& step) {
+const Decision* ApprovalOf(const RunReport& r, const std::string& step) {
   for (const Decision& d : r.decisions) {
     if (d.kind == Decision::Kind::kApproval && d.step == step) return &d;
   }
   return nullptr;
 }
 
-std::string StepNotes(const Report& r, const StepReport& s) {
+std::string StepNotes(const RunReport& r, const StepReport& s) {
   std::vector<std::string> notes;
   if (s.downtime == plan::Downtime::kStart) notes.push_back("downtime starts");
   if (s.downtime == plan::Downtime::kEnd) notes.push_back("downtime ends");
@@ -165,7 +165,7 @@ std::string ClockText(const Summary::ClockStep& c) {
       c.seq, HumanDuration(c.ms));
 }
 
-PostMortemSection PostMortemSummary(const Report& r) {
+PostMortemSection PostMortemSummary(const RunReport& r) {
   const Summary& s = r.summary;
   const std::string incident = s.incident.empty() ? "" : " for " + s.incident;
   PostMortemSection out{.title = "Summary"};
@@ -200,7 +200,7 @@ PostMortemSection PostMortemSummary(const Report& r) {
   return out;
 }
 
-PostMortemSection PostMortemImpact(const Report& r) {
+PostMortemSection PostMortemImpact(const RunReport& r) {
   const Downtime& d = r.summary.downtime;
   PostMortemSection out{.title = "Impact"};
   switch (d.state) {
@@ -225,7 +225,7 @@ PostMortemSection PostMortemImpact(const Report& r) {
   return out;
 }
 
-PostMortemSection PostMortemTrigger(const Report& r) {
+PostMortemSection PostMortemTrigger(const RunReport& r) {
   PostMortemSection out{.title = "Trigger and root cause"};
   for (const Triage& t : r.triage) {
     out.facts.push_back(
@@ -249,7 +249,7 @@ PostMortemSection PostMortemDetection() {
           "long that took."};
 }
 
-PostMortemSection PostMortemResolution(const Report& r) {
+PostMortemSection PostMortemResolution(const RunReport& r) {
   PostMortemSection out{.title = "Resolution"};
   for (const StepReport& s : r.steps) {
     std::string line = fmt::format("{} (`{}`): {}", s.title, s.id, s.status);
@@ -276,7 +276,7 @@ PostMortemSection PostMortemResolution(const Report& r) {
   return out;
 }
 
-PostMortemSection PostMortemTimeline(const Report& r) {
+PostMortemSection PostMortemTimeline(const RunReport& r) {
   PostMortemSection out{.title = "Timeline"};
   for (const TimelineEntry& e : r.timeline) {
     if (e.key) out.facts.push_back(TimelineLine(e));
@@ -287,7 +287,7 @@ PostMortemSection PostMortemTimeline(const Report& r) {
   return out;
 }
 
-PostMortemSection PostMortemActionItems(const Report& r) {
+PostMortemSection PostMortemActionItems(const RunReport& r) {
   PostMortemSection out{.title = "Action items"};
   for (const VerificationCheck& c : r.verification) {
     if (c.pass) continue;
@@ -328,7 +328,7 @@ PostMortemSection PostMortemActionItems(const Report& r) {
 
 // --- detail tables -------------------------------------------------------------------
 
-std::vector<std::pair<std::string, Cell>> Overview(const Report& r) {
+std::vector<std::pair<std::string, Cell>> Overview(const RunReport& r) {
   const Summary& s = r.summary;
   std::vector<std::pair<std::string, Cell>> rows = {
       {"Plan", Code(s.plan)},
@@ -351,7 +351,7 @@ std::vector<std::pair<std::string, Cell>> Overview(const Report& r) {
   return rows;
 }
 
-Section StepsSection(const Report& r) {
+Section StepsSection(const RunReport& r) {
   Section out{
       .title = "Steps",
       .lead =
@@ -372,7 +372,7 @@ Section StepsSection(const Report& r) {
   return out;
 }
 
-Section DecisionsSection(const Report& r) {
+Section DecisionsSection(const RunReport& r) {
   Section out{.title = "Approvals and resolves",
               .lead = "Operators' answers, as journaled with their names.",
               .table = {{"When", "Step", "Decision", "By", "Via", "Waited"}, {}},
@@ -387,7 +387,7 @@ Section DecisionsSection(const Report& r) {
   return out;
 }
 
-Section VerificationSection(const Report& r) {
+Section VerificationSection(const RunReport& r) {
   Section out{.title = "Verification",
               .lead = "Each check of the verify steps, as their outputs recorded it.",
               .table = {{"Step", "Check", "Expected", "Observed", "Result"}, {}},
@@ -401,7 +401,7 @@ Section VerificationSection(const Report& r) {
   return out;
 }
 
-Section BackupsSection(const Report& r) {
+Section BackupsSection(const RunReport& r) {
   Section out{.title = "Backups",
               .table = {{"Step", "Path", "Size", "SHA-256"}, {}},
               .if_empty = "No backups were taken."};
@@ -411,7 +411,7 @@ Section BackupsSection(const Report& r) {
   return out;
 }
 
-Section ErrorsSection(const Report& r) {
+Section ErrorsSection(const RunReport& r) {
   Section out{.title = "Errors",
               .lead = "Every failed attempt, with the adapter's message.",
               .table = {{"When", "Step", "Attempt", "Message"}, {}},
@@ -423,7 +423,7 @@ Section ErrorsSection(const Report& r) {
   return out;
 }
 
-Section InterruptionsSection(const Report& r) {
+Section InterruptionsSection(const RunReport& r) {
   Section out{
       .title = "Interruptions",
       .lead =
@@ -441,7 +441,7 @@ Section InterruptionsSection(const Report& r) {
   return out;
 }
 
-Section NotesSection(const Report& r) {
+Section NotesSection(const RunReport& r) {
   Section out{.title = "Operator notes",
               .table = {{"When", "By", "Note"}, {}},
               .if_empty = "No notes (add one with `backout note RUN TEXT`)."};
@@ -451,7 +451,7 @@ Section NotesSection(const Report& r) {
   return out;
 }
 
-Section TimelineSection(const Report& r) {
+Section TimelineSection(const RunReport& r) {
   Section out{.title = "Event timeline",
               .lead = "Every event in the journal, in order.",
               .table = {{"#", "Time", "Since start", "Who", "Step", "What"}, {}},
@@ -464,7 +464,7 @@ Section TimelineSection(const Report& r) {
   return out;
 }
 
-Section IntegritySection(const Report& r) {
+Section IntegritySection(const RunReport& r) {
   const Integrity& i = r.integrity;
   return Section{
       .title = "Integrity",
@@ -480,7 +480,7 @@ Section IntegritySection(const Report& r) {
 
 }  // namespace
 
-Document BuildDocument(const Report& r) {
+Document BuildDocument(const RunReport& r) {
   Document doc;
   doc.title = "Rollback report: " + r.summary.plan;
   doc.subtitle = (r.summary.incident.empty() ? "" : r.summary.incident + " · ") + "run " + r.run_id;

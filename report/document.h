@@ -1,6 +1,6 @@
 // The human-readable shape of a report, shared by the Markdown and HTML renderers: every
 // sentence, table cell and post-mortem blank is decided here once, and the renderers only add
-// markup. Deterministic: built from the Report alone.
+// markup. Deterministic: built from the RunReport alone.
 #pragma once
 
 #include <string>
@@ -53,6 +53,6 @@ struct Document {
   std::vector<Section> details;
 };
 
-Document BuildDocument(const Report& report);
+Document BuildDocument(const RunReport& report);
 
 }  // namespace backout::report

@@ -4,7 +4,7 @@
 
 namespace backout::report {
 
-Result<std::string> Render(const Report& report, std::string_view format) {
+Result<std::string> Render(const RunReport& report, std::string_view format) {
   if (format == "md") return RenderMarkdown(report);
   if (format == "html") return RenderHtml(report);
   if (format == "json") return DumpJson(report) + "\n";

@@ -1,4 +1,4 @@
-// The three forms of a report. Each is deterministic: the same Report gives the same bytes
+// The three forms of a report. Each is deterministic: the same RunReport gives the same bytes
 // (no clock, stable ordering), so rendered journals can be golden-tested.
 #pragma once
 
@@ -12,20 +12,20 @@
 namespace backout::report {
 
 // Every field of the report; docs/report.schema.json describes it exactly.
-nlohmann::json RenderJson(const Report& report);
+nlohmann::json RenderJson(const RunReport& report);
 
 // RenderJson(report) dumped with indent 2 (no final newline), rendered a piece at a time.
-std::string DumpJson(const Report& report);
+std::string DumpJson(const RunReport& report);
 
 // For a ticket: headings, tables and lists, post-mortem sections first.
-std::string RenderMarkdown(const Report& report);
+std::string RenderMarkdown(const RunReport& report);
 
 // One self-contained page (inline CSS, an inline SVG chart of planned vs actual per step,
 // no scripts, nothing fetched).
-std::string RenderHtml(const Report& report);
+std::string RenderHtml(const RunReport& report);
 
 // `format` is "md", "html" or "json" (the JSON indented by 2, with a final newline);
 // kInvalidArgument for anything else.
-Result<std::string> Render(const Report& report, std::string_view format);
+Result<std::string> Render(const RunReport& report, std::string_view format);
 
 }  // namespace backout::report

@@ -255,7 +255,7 @@ std::string Tile(std::string_view label, const Cell& value) {
       Escape(label), tone.empty() ? "" : " ", tone, Escape(value.text));
 }
 
-std::string Tiles(const Report& r, const Document& doc) {
+std::string Tiles(const RunReport& r, const Document& doc) {
   const auto succeeded = std::count_if(r.steps.begin(), r.steps.end(),
                                        [](const StepReport& s) { return s.status == "succeeded"; });
   const Downtime& d = r.summary.downtime;
@@ -272,7 +272,7 @@ std::string Tiles(const Report& r, const Document& doc) {
          "</div>\n";
 }
 
-std::string Header(const Report& r, const Document& doc) {
+std::string Header(const RunReport& r, const Document& doc) {
   std::string out = fmt::format(
       "<header class=\"hero\">\n<p class=\"eyebrow\">backout · post-incident report</p>\n"
       "<h1>{}</h1>\n<p class=\"sub\">{} · <span class=\"pill {}\">{}</span></p>\n",
@@ -308,7 +308,7 @@ std::string PostMortem(const Document& doc) {
   return out + "</section>\n";
 }
 
-std::string Detail(const Report& r, const Section& s) {
+std::string Detail(const RunReport& r, const Section& s) {
   std::string out = "<section>\n<h2>" + Escape(s.title) + "</h2>\n";
   if (!s.lead.empty()) out += "<p class=\"lead\">" + Inline(s.lead) + "</p>\n";
   if (s.figure == Section::Figure::kPlannedVsActual && !r.steps.empty()) out += Chart(r.steps);
@@ -319,7 +319,7 @@ std::string Detail(const Report& r, const Section& s) {
 
 }  // namespace
 
-std::string RenderHtml(const Report& report) {
+std::string RenderHtml(const RunReport& report) {
   const Document doc = BuildDocument(report);
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -141,7 +141,7 @@ json ArrayOf(const std::vector<T>& items, F to_json) {
 
 // Everything but the two lists with an entry per event (timeline, notes), which a long run
 // makes large: DumpJson renders those one entry at a time.
-json RenderJsonWithoutEventLists(const Report& r) {
+json RenderJsonWithoutEventLists(const RunReport& r) {
   return {{"format_version", kFormatVersion},
           {"run_id", r.run_id},
           {"summary", SummaryJson(r.summary)},
@@ -192,14 +192,14 @@ void AppendArray(const std::vector<T>& items, F to_json, std::string* out) {
 
 }  // namespace
 
-json RenderJson(const Report& r) {
+json RenderJson(const RunReport& r) {
   json j = RenderJsonWithoutEventLists(r);
   j["timeline"] = ArrayOf(r.timeline, TimelineJson);
   j["notes"] = ArrayOf(r.notes, NoteJson);
   return j;
 }
 
-std::string DumpJson(const Report& r) {
+std::string DumpJson(const RunReport& r) {
   // The same bytes as Dump(RenderJson(r)), without holding a document of every event: a
   // million-event run's would take gigabytes. Null placeholders put the two lists in their
   // sorted place among the keys.

@@ -82,7 +82,7 @@ std::string Detail(const Section& s) {
 
 }  // namespace
 
-std::string RenderMarkdown(const Report& report) {
+std::string RenderMarkdown(const RunReport& report) {
   const Document doc = BuildDocument(report);
   std::string out =
       fmt::format("# {}\n\n{} · outcome: **{}**\n\n", doc.title, doc.subtitle, doc.outcome.text);

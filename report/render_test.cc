@@ -32,12 +32,12 @@ void WriteEventfulRun(TestJournal& j) {
               "erin");
   j.At(2).Add(sm::NoteAdded{"a | b\n<script>alert(1)</script>"}, "erin");
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  j.At(70).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(70).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
   j.At(70).Add(sm::StepInDoubt{"stop-app", 1}, "bob");
   j.At(71).Add(sm::StepChecked{"stop-app", sm::StepChecked::Finding::kUnknown, "no answer"}, "bob");
   j.At(71).Add(sm::RunPaused{sm::RunPaused::Reason::kInDoubt, "stop-app"}, "bob");
   j.At(80).Add(sm::StepResolved{"stop-app", true}, "dave");
-  j.At(81).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(81).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
   j.At(82).Add(sm::StepStarted{"backup", 1}, "bob");
   j.At(83).Add(
       sm::StepSucceeded{
@@ -45,7 +45,7 @@ void WriteEventfulRun(TestJournal& j) {
           1,
           {{"path", "/b/app.db"}, {"bytes", 3 << 20}, {"sha256", std::string(64, 'c')}}},
       "bob");
-  j.At(84).Add(sm::ApprovalGranted{"confirm", "GO", "--approve"}, "bob");
+  j.At(84).Add(sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveFlag}, "bob");
   j.At(85).Add(sm::StepStarted{"drop", 1}, "bob");
   j.At(86).Add(sm::StepSucceeded{"drop", 1}, "bob");
   j.At(87).Add(sm::StepStarted{"verify", 1}, "bob");
@@ -60,10 +60,10 @@ void WriteEventfulRun(TestJournal& j) {
                                   {"message", "expected 100, observed 99"}}}}}},
                "bob");
   j.At(89).Add(sm::StepSkipped{"start-app", "an earlier step failed"}, "bob");
-  j.At(90).Add(sm::RunFinished{sm::RunFinished::Outcome::kFailed}, "bob");
+  j.At(90).Add(sm::RunFinished{sm::RunFinished::Ending::kFailed}, "bob");
 }
 
-Report EventfulReport() {
+RunReport EventfulReport() {
   TestJournal j;
   WriteEventfulRun(j);
   return j.Build();
@@ -219,7 +219,7 @@ TEST(Render, AClockThatSteppedBackGivesNoNegativeDurationAndIsNamedInEveryFormat
   j.At(16).Add(sm::StepStarted{"backup", 1});
   j.At(10).Add(sm::StepSucceeded{"backup", 1});
   // When the report is built
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   // Then no duration is negative, and the report says where the clock stepped back
   ASSERT_TRUE(r.summary.clock_stepped_back.has_value());
   EXPECT_EQ(r.summary.clock_stepped_back->seq, 5u);
@@ -245,7 +245,7 @@ TEST(Render, NoClockNoteWhenTimeOnlyGoesForward) {
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(10).Add(sm::StepSucceeded{"stop-app", 1});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   EXPECT_FALSE(r.summary.clock_stepped_back.has_value());
   EXPECT_TRUE(Render(r, "json")->find("\"clock_stepped_back\": null") != std::string::npos);
 }

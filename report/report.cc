@@ -70,7 +70,7 @@ std::string StepOf(const sm::EventBody& body) {
 // request. Only the runner's events show it was alive, so only they bound a crash gap.
 bool WrittenByTheRunner(const sm::EventBody& body) {
   if (const auto* granted = std::get_if<sm::ApprovalGranted>(&body))
-    return granted->via != "approve";
+    return granted->via != sm::ApprovalGranted::Via::kApproveCommand;
   return !std::holds_alternative<sm::NoteAdded>(body) &&
          !std::holds_alternative<sm::TriageRecorded>(body) &&
          !std::holds_alternative<sm::StepResolved>(body) &&
@@ -103,7 +103,7 @@ StepReport StepFromState(const sm::StepState& st, const plan::Plan& plan) {
 // Handlers see the current event as `e_`; each fills `entry_` (text, key) for the timeline.
 class Pass {
  public:
-  Pass(Report* report, std::int64_t started_us) : report_(report), started_us_(started_us) {
+  Pass(RunReport* report, std::int64_t started_us) : report_(report), started_us_(started_us) {
     for (std::size_t i = 0; i < report_->steps.size(); ++i) step_index_[report_->steps[i].id] = i;
   }
 
@@ -246,11 +246,11 @@ class Pass {
                .by = e_->operator_name,
                .at_us = e_->time_us,
                .answer = b.phrase,
-               .via = b.via,
+               .via = std::string(sm::ToString(b.via)),
                .requested_us = requested};
     if (requested != 0) d.waited_ms = ElapsedMs(requested, e_->time_us);
     report_->decisions.push_back(std::move(d));
-    Say(fmt::format("approved by {} (via {})", e_->operator_name, b.via), true);
+    Say(fmt::format("approved by {} (via {})", e_->operator_name, sm::ToString(b.via)), true);
   }
 
   void On(const sm::RunPaused& b) {
@@ -263,9 +263,10 @@ class Pass {
   }
 
   void On(const sm::RunResumed& b) {
-    const std::string plan_note = b.plan_file_note == "unchanged"
-                                      ? ""
-                                      : fmt::format(" (the plan file is {})", b.plan_file_note);
+    const std::string plan_note =
+        b.plan_file_note == sm::RunResumed::PlanFileNote::kUnchanged
+            ? ""
+            : fmt::format(" (the plan file is {})", sm::ToString(b.plan_file_note));
     if (paused_) {
       Interruption& pause = report_->interruptions[*paused_];
       pause.until_us = e_->time_us;
@@ -309,7 +310,7 @@ class Pass {
     Say(fmt::format("triage: {} at severity {}: {}", b.issue, b.severity, b.action), true);
   }
 
-  Report* report_;
+  RunReport* report_;
   std::int64_t started_us_;
   std::map<std::string, std::size_t, std::less<>> step_index_;
   std::map<std::string, std::int64_t, std::less<>> approval_requested_us_;
@@ -428,10 +429,10 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
 
 }  // namespace
 
-Report BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
+RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
                    const std::vector<sm::Event>& events, const sm::RunState& state,
                    const plan::Plan& plan, bool chain_verified) {
-  Report report;
+  RunReport report;
   report.run_id = run_id;
   report.summary = SummaryOf(state, plan);
   report.summary.clock_stepped_back = ClockSteppedBack(events);

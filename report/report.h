@@ -190,7 +190,7 @@ struct Integrity {
   bool chain_verified = false;
 };
 
-struct Report {
+struct RunReport {
   std::string run_id;
   Summary summary;
   std::vector<TimelineEntry> timeline;
@@ -207,9 +207,9 @@ struct Report {
 
 // Builds the report of run `run_id`. Preconditions: `events` are `records` decoded, in order,
 // and `state` is their fold; `plan` is the plan journaled in their RunStarted (see
-// engine::ReadSnapshot and engine::PlanFromJournal). `chain_verified` says whether the
+// history::ReadSnapshot and history::PlanFromJournal). `chain_verified` says whether the
 // records' hash chain was checked (the report cannot check it itself: it is pure).
-Report BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
+RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
                    const std::vector<sm::Event>& events, const sm::RunState& state,
                    const plan::Plan& plan, bool chain_verified);
 

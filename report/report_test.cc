@@ -24,9 +24,9 @@ TEST(BuildReportDowntime, RunsFromTheStartStepsFirstStartToTheEndStepsSuccess) {
   j.RunMiddleSteps(30);
   j.At(90).Add(sm::StepStarted{"start-app", 1});
   j.At(95).Add(sm::StepSucceeded{"start-app", 1});
-  j.At(96).Add(sm::RunFinished{sm::RunFinished::Outcome::kSucceeded});
+  j.At(96).Add(sm::RunFinished{sm::RunFinished::Ending::kSucceeded});
   // When the report is built
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   // Then the window is closed and 85 s long, and the timeline marks both ends
   const Downtime& d = r.summary.downtime;
   EXPECT_EQ(d.state, Downtime::State::kClosed);
@@ -44,7 +44,7 @@ TEST(BuildReportDowntime, NotMarkedWhenThePlanHasNoMarkers) {
   TestJournal j(testing::PlanWithoutDowntime());
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   EXPECT_EQ(r.summary.downtime.state, Downtime::State::kNotMarked);
   EXPECT_EQ(r.summary.downtime.duration_ms, std::nullopt);
   EXPECT_EQ(r.summary.downtime.start_step, "");
@@ -58,7 +58,7 @@ TEST(BuildReportDowntime, StillOpenWhenTheEndStepHasNotSucceeded) {
   j.At(20).Add(sm::StepSucceeded{"stop-app", 1});
   j.At(40).Add(sm::ApprovalRequested{"confirm", "Go?"});
   j.At(40).Add(sm::RunPaused{sm::RunPaused::Reason::kApproval, "confirm"});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   // Then the window is open, measured up to the last event
   EXPECT_EQ(r.summary.downtime.state, Downtime::State::kOpen);
   EXPECT_EQ(r.summary.downtime.duration_ms, 30'000);
@@ -68,7 +68,7 @@ TEST(BuildReportDowntime, StillOpenWhenTheEndStepHasNotSucceeded) {
 TEST(BuildReportDowntime, NotStartedWhenTheStartStepNeverBegan) {
   TestJournal j;
   j.StartRun(0);
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   EXPECT_EQ(r.summary.downtime.state, Downtime::State::kNotStarted);
   EXPECT_EQ(r.summary.downtime.duration_ms, std::nullopt);
 }
@@ -79,10 +79,10 @@ TEST(BuildReportInterruptions, CrashGapRunsFromTheLastEventBeforeTheResumeToTheR
   j.StartRun(0);
   j.RunUpToDrop();
   j.At(100).Add(sm::StepStarted{"drop", 1});
-  j.At(400).Add(sm::RunResumed{"unchanged"}, "bob");
+  j.At(400).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
   j.At(400).Add(sm::StepInDoubt{"drop", 1}, "bob");
   j.At(401).Add(sm::StepStarted{"drop", 2}, "bob");
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   // Then after the approval pause, one crash of 300 s is reported, naming the step in doubt
   ASSERT_EQ(r.interruptions.size(), 2u);
   EXPECT_EQ(r.interruptions[0].kind, Interruption::Kind::kPause);
@@ -109,9 +109,9 @@ TEST(BuildReportInterruptions, AbortOfACrashedRunMeasuresTheGapBeforeItsAbortReq
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(70).Add(sm::AbortRequested{"wrong plan"}, "carol");
-  j.At(70).Add(sm::RunResumed{"unchanged"}, "carol");
+  j.At(70).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "carol");
   j.At(70).Add(sm::StepInDoubt{"stop-app", 1}, "carol");
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   ASSERT_EQ(r.interruptions.size(), 1u);
   EXPECT_EQ(r.interruptions[0].kind, Interruption::Kind::kCrash);
   EXPECT_EQ(r.interruptions[0].from_us, kT0 + Seconds(10));
@@ -127,8 +127,8 @@ TEST(BuildReportInterruptions, OtherCommandsBetweenCrashAndResumeDoNotShortenThe
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(20).Add(sm::NoteAdded{"runner host rebooted"}, "erin");
   j.At(30).Add(sm::TriageRecorded{"app_crash", "critical", "rollback_now", ""}, "erin");
-  j.At(40).Add(sm::RunResumed{"unchanged"}, "bob");
-  const Report r = j.Build();
+  j.At(40).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "bob");
+  const RunReport r = j.Build();
   // Then the crash gap still starts at the runner's last event
   ASSERT_EQ(r.interruptions.size(), 1u);
   EXPECT_EQ(r.interruptions[0].from_us, kT0 + Seconds(10));
@@ -142,12 +142,12 @@ TEST(BuildReportInterruptions, PauseGapRunsFromRunPausedToTheNextResumeAndAStand
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(15).Add(sm::StepSucceeded{"stop-app", 1});
   j.At(20).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
-  j.At(80).Add(sm::RunResumed{"changed"}, "bob");
+  j.At(80).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kChanged}, "bob");
   j.At(85).Add(sm::StepStarted{"backup", 1}, "bob");
   j.At(86).Add(sm::StepSucceeded{"backup", 1, {{"path", "b.db"}}}, "bob");
   j.At(90).Add(sm::ApprovalRequested{"confirm", "Go?"}, "bob");
   j.At(90).Add(sm::RunPaused{sm::RunPaused::Reason::kApproval, "confirm"}, "bob");
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   // Then both pauses are reported, the first 60 s long, the second still standing
   ASSERT_EQ(r.interruptions.size(), 2u);
   const Interruption& signal = r.interruptions[0];
@@ -173,11 +173,11 @@ TEST(BuildReportRecovery, InDoubtStepWhoseCheckFindsTheEffectIsRecoveredByCheck)
   TestJournal j;
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  j.At(40).Add(sm::RunResumed{"unchanged"});
+  j.At(40).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged});
   j.At(40).Add(sm::StepInDoubt{"stop-app", 1});
   j.At(41).Add(sm::StepChecked{"stop-app", sm::StepChecked::Finding::kPresent,
                                "the check found the effect in place"});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   const StepReport& step = j.StepOf(r, "stop-app");
   EXPECT_EQ(step.status, "succeeded");
   EXPECT_EQ(step.recovered, "check");
@@ -194,12 +194,12 @@ TEST(BuildReportRecovery, InconclusiveCheckThenResolveNotAppliedIsAResolveDecisi
   TestJournal j;
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  j.At(40).Add(sm::RunResumed{"unchanged"});
+  j.At(40).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged});
   j.At(40).Add(sm::StepInDoubt{"stop-app", 1});
   j.At(41).Add(sm::StepChecked{"stop-app", sm::StepChecked::Finding::kUnknown, "timeout"});
   j.At(41).Add(sm::RunPaused{sm::RunPaused::Reason::kInDoubt, "stop-app"});
   j.At(100).Add(sm::StepResolved{"stop-app", false}, "dave");
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   const StepReport& step = j.StepOf(r, "stop-app");
   ASSERT_EQ(step.in_doubt.size(), 1u);
   EXPECT_EQ(step.in_doubt[0].settled, InDoubt::Settled::kResolve);
@@ -219,7 +219,7 @@ TEST(BuildReportApprovals, ApprovalGrantedAfterARequestRecordsWhoWhenPhraseAndTh
   TestJournal j;
   j.StartRun(0);
   j.RunUpToDrop();  // confirm requested at +30s, approved by carol at +90s
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   ASSERT_EQ(r.decisions.size(), 1u);
   const Decision& d = r.decisions[0];
   EXPECT_EQ(d.kind, Decision::Kind::kApproval);
@@ -243,8 +243,8 @@ TEST(BuildReportApprovals, ApprovalGivenUpFrontTookNoTime) {
   j.At(11).Add(sm::StepSucceeded{"stop-app", 1});
   j.At(12).Add(sm::StepStarted{"backup", 1});
   j.At(13).Add(sm::StepSucceeded{"backup", 1});
-  j.At(14).Add(sm::ApprovalGranted{"confirm", "GO", "--approve"});
-  const Report r = j.Build();
+  j.At(14).Add(sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveFlag});
+  const RunReport r = j.Build();
   ASSERT_EQ(r.decisions.size(), 1u);
   EXPECT_EQ(r.decisions[0].requested_us, 0);
   EXPECT_EQ(r.decisions[0].waited_ms, std::nullopt);
@@ -272,7 +272,7 @@ TEST(BuildReportVerification, ChecklistComesFromTheVerifyStepsOutputs) {
         "not an object: skipped",
         {{"check", 7}, {"pass", "yes"}}}}};  // mistyped fields read as empty, never throw
   j.At(103).Add(sm::StepFailed{"verify", 1, "1 of 2 checks failed", checks});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   ASSERT_EQ(r.verification.size(), 3u);
   EXPECT_EQ(r.verification[0].step, "verify");
   EXPECT_EQ(r.verification[0].check, "table_absent media");
@@ -300,7 +300,7 @@ TEST(BuildReportBackups, PathSizeAndDigestComeFromTheBackupStepsOutputs) {
   j.At(12).Add(sm::StepStarted{"backup", 1});
   j.At(13).Add(sm::StepSucceeded{
       "backup", 1, {{"path", "/b/app.db"}, {"bytes", 4096}, {"sha256", std::string(64, 'a')}}});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   ASSERT_EQ(r.backups.size(), 1u);
   EXPECT_EQ(r.backups[0].step, "backup");
   EXPECT_EQ(r.backups[0].path, "/b/app.db");
@@ -314,7 +314,7 @@ TEST(BuildReportBackups, ABackupThatNeverFinishedIsNotListed) {
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(11).Add(sm::StepSucceeded{"stop-app", 1});
   j.At(12).Add(sm::StepStarted{"backup", 1});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   EXPECT_TRUE(r.backups.empty());
   EXPECT_EQ(j.StepOf(r, "backup").actual_ms, std::nullopt);
 }
@@ -326,10 +326,10 @@ TEST(BuildReportJournalLists, NotesTriageAndSkipsKeepJournalOrder) {
               "erin");
   j.At(2).Add(sm::NoteAdded{"paged by the media alert"}, "erin");
   j.At(3).Add(sm::AbortRequested{"not needed"}, "erin");
-  j.At(3).Add(sm::RunResumed{"unchanged"}, "erin");
+  j.At(3).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "erin");
   j.At(4).Add(sm::StepSkipped{"stop-app", "the run was aborted"}, "erin");
   j.At(9).Add(sm::NoteAdded{"second note"}, "frank");
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   ASSERT_EQ(r.triage.size(), 1u);
   EXPECT_EQ(r.triage[0].by, "erin");
   EXPECT_EQ(r.triage[0].issue, "data_corruption");
@@ -348,7 +348,7 @@ TEST(BuildReportTimeline, HoldsEveryEventWithTimeSinceStart) {
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
   j.At(75).Add(sm::StepFailed{"stop-app", 1, "exit code 3\nsecond line"});
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   ASSERT_EQ(r.timeline.size(), 3u);
   EXPECT_EQ(r.timeline[0].type, "RunStarted");
   EXPECT_EQ(r.timeline[0].since_start_ms, 0);
@@ -364,7 +364,7 @@ TEST(BuildReportTimeline, HoldsEveryEventWithTimeSinceStart) {
 TEST(BuildReportSummary, PlanFieldsRehearsalAndPlannedDurations) {
   TestJournal j;
   j.StartRun(0, /*rehearsal=*/true);
-  const Report r = j.Build();
+  const RunReport r = j.Build();
   EXPECT_EQ(r.run_id, "run-1");
   EXPECT_EQ(r.summary.plan, "test-rollback");
   EXPECT_EQ(r.summary.incident, "INC-7");
@@ -383,7 +383,7 @@ TEST(BuildReportIntegrity, CountsEventsAndNamesTheHeadHash) {
   TestJournal j;
   j.StartRun(0);
   j.At(10).Add(sm::StepStarted{"stop-app", 1});
-  const Report verified = j.Build(/*chain_verified=*/true);
+  const RunReport verified = j.Build(/*chain_verified=*/true);
   EXPECT_EQ(verified.integrity.events, 2u);
   EXPECT_EQ(verified.integrity.head_hash, ToHex(j.records().back().hash));
   EXPECT_EQ(verified.integrity.head_hash.size(), 64u);

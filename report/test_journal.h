@@ -102,26 +102,28 @@ class TestJournal {
         sm::StepSucceeded{"backup", 1, {{"path", "/b/1.db"}, {"bytes", 10}, {"sha256", "ab"}}});
     At(30).Add(sm::ApprovalRequested{"confirm", "Go?"});
     At(30).Add(sm::RunPaused{sm::RunPaused::Reason::kApproval, "confirm"});
-    At(90).Add(sm::ApprovalGranted{"confirm", "GO", "approve"}, "carol");
-    At(91).Add(sm::RunResumed{"unchanged"}, "carol");
+    At(90).Add(sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveCommand},
+               "carol");
+    At(91).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "carol");
   }
 
   // backup, confirm (given up front), drop and verify, from `seconds` on, one second apart.
   void RunMiddleSteps(std::int64_t seconds) {
     At(seconds).Add(sm::StepStarted{"backup", 1});
     At(seconds + 1).Add(sm::StepSucceeded{"backup", 1});
-    At(seconds + 2).Add(sm::ApprovalGranted{"confirm", "GO", "--approve"});
+    At(seconds + 2).Add(
+        sm::ApprovalGranted{"confirm", "GO", sm::ApprovalGranted::Via::kApproveFlag});
     At(seconds + 3).Add(sm::StepStarted{"drop", 1});
     At(seconds + 4).Add(sm::StepSucceeded{"drop", 1});
     At(seconds + 5).Add(sm::StepStarted{"verify", 1});
     At(seconds + 6).Add(sm::StepSucceeded{"verify", 1});
   }
 
-  Report Build(bool chain_verified = true) {
+  RunReport Build(bool chain_verified = true) {
     Result<sm::RunState> state = sm::Fold(events_);
     if (!state.ok()) {
       ADD_FAILURE() << "the test journal does not fold: " << state.status().ToString();
-      return Report{};
+      return RunReport{};
     }
     records_.clear();
     for (const sm::Event& e : events_) {
@@ -141,7 +143,7 @@ class TestJournal {
   const std::vector<journal::Record>& records() const { return records_; }
   const plan::Plan& plan() const { return plan_; }
 
-  static const StepReport& StepOf(const Report& r, const std::string& id) {
+  static const StepReport& StepOf(const RunReport& r, const std::string& id) {
     for (const StepReport& s : r.steps) {
       if (s.id == id) return s;
     }
@@ -151,7 +153,7 @@ class TestJournal {
   }
 
   // The text of the first timeline entry of `type` about `step`.
-  static std::string TimelineTextOf(const Report& r, const std::string& type,
+  static std::string TimelineTextOf(const RunReport& r, const std::string& type,
                                     const std::string& step) {
     for (const TimelineEntry& e : r.timeline) {
       if (e.type == type && e.step == step) return e.text;

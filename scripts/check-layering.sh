@@ -6,12 +6,13 @@ cd "$(dirname "$0")/.."
 
 # module: the project folders it must not include
 rules=(
-  "base:journal plan statemachine engine adapters cli"
-  "journal:plan statemachine engine adapters cli"
-  "plan:journal statemachine engine adapters cli"
-  "statemachine:journal engine adapters cli"
+  "base:journal plan statemachine history engine adapters cli"
+  "journal:plan statemachine history engine adapters cli"
+  "plan:journal statemachine history engine adapters cli"
+  "statemachine:journal history engine adapters cli"
+  "history:engine adapters cli report"
   "report:engine adapters cli"
-  "adapters:journal plan statemachine engine cli"
+  "adapters:journal plan statemachine history engine cli"
   "engine:cli"
 )
 status=0

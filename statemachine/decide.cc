@@ -81,9 +81,9 @@ Command Decide(const RunState& state, const plan::Plan& plan) {
         return Idle{fmt::format("step '{}' is running", step.id)};
     }
   }
-  if (aborting) return FinishRun{RunFinished::Outcome::kAborted};
-  if (failing) return FinishRun{RunFinished::Outcome::kFailed};
-  return FinishRun{RunFinished::Outcome::kSucceeded};
+  if (aborting) return FinishRun{RunFinished::Ending::kAborted};
+  if (failing) return FinishRun{RunFinished::Ending::kFailed};
+  return FinishRun{RunFinished::Ending::kSucceeded};
 }
 
 std::string Describe(const Command& command) {
@@ -107,7 +107,7 @@ std::string Describe(const Command& command) {
         } else if constexpr (std::is_same_v<T, PauseRun>) {
           return fmt::format("PauseRun {} {}", ToString(c.reason), c.step);
         } else if constexpr (std::is_same_v<T, FinishRun>) {
-          return fmt::format("FinishRun {}", ToString(c.outcome));
+          return fmt::format("FinishRun {}", ToString(c.ending));
         } else {
           return fmt::format("Idle ({})", c.why);
         }

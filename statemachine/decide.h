@@ -63,7 +63,7 @@ struct PauseRun {
   bool operator==(const PauseRun&) const = default;
 };
 struct FinishRun {
-  RunFinished::Outcome outcome = RunFinished::Outcome::kSucceeded;
+  RunFinished::Ending ending = RunFinished::Ending::kSucceeded;
   bool operator==(const FinishRun&) const = default;
 };
 struct Idle {

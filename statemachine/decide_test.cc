@@ -9,12 +9,15 @@
 namespace backout::sm {
 namespace {
 
+using Via = ApprovalGranted::Via;
+using FileNote = RunResumed::PlanFileNote;
+
 using testing::MakePlan;
 using testing::Number;
 using testing::Started;
 using testing::StepSpec;
 using Finding = StepChecked::Finding;
-using Outcome = RunFinished::Outcome;
+using Ending = RunFinished::Ending;
 using std::chrono::milliseconds;
 
 const plan::Plan& kPlan = testing::FiveStepPlan();
@@ -46,48 +49,48 @@ const std::vector<Case>& Cases() {
        Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"), {ApprovalRequested{"gate", "?"}}}),
        AwaitApproval{"gate"}},
       {"after approval", kPlan,
-       Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"), {ApprovalGranted{"gate", "GO", "prompt"}}}),
+       Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"), {ApprovalGranted{"gate", "GO", Via::kPrompt}}}),
        StartStep{"z", 1, {}}},
       {"all done", kPlan, Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"),
-                                  {ApprovalGranted{"gate", "GO", "prompt"}}, Ok("z")}),
-       FinishRun{Outcome::kSucceeded}},
+                                  {ApprovalGranted{"gate", "GO", Via::kPrompt}}, Ok("z")}),
+       FinishRun{Ending::kSucceeded}},
       {"finished run is idle", kPlan,
-       Concat({{kStart}, {RunFinished{Outcome::kSucceeded}}}), Idle{"the run has succeeded"}},
+       Concat({{kStart}, {RunFinished{Ending::kSucceeded}}}), Idle{"the run has succeeded"}},
       {"paused run is idle", kPlan,
        Concat({{kStart}, {RunPaused{RunPaused::Reason::kSignal, ""}}}),
        Idle{"the run is paused"}},
       // In doubt, by step kind.
       {"in doubt, no check: ask an operator", kPlan,
-       Concat({{kStart, StepStarted{"a", 1}, RunResumed{""}, StepInDoubt{"a", 1}}}),
+       Concat({{kStart, StepStarted{"a", 1}, RunResumed{}, StepInDoubt{"a", 1}}}),
        AwaitResolve{"a"}},
       {"in doubt with check: run it", kPlan,
-       Concat({{kStart}, Ok("a"), {StepStarted{"b", 1}, RunResumed{""}, StepInDoubt{"b", 1}}}),
+       Concat({{kStart}, Ok("a"), {StepStarted{"b", 1}, RunResumed{}, StepInDoubt{"b", 1}}}),
        RunCheck{"b"}},
       {"check absent: run again", kPlan,
        Concat({{kStart}, Ok("a"),
-               {StepStarted{"b", 1}, RunResumed{""}, StepInDoubt{"b", 1},
+               {StepStarted{"b", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"b", 1},
                 StepChecked{"b", Finding::kAbsent, ""}}}),
        StartStep{"b", 2, {}}},
       {"check present: move on", kPlan,
        Concat({{kStart}, Ok("a"),
-               {StepStarted{"b", 1}, RunResumed{""}, StepInDoubt{"b", 1},
+               {StepStarted{"b", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"b", 1},
                 StepChecked{"b", Finding::kPresent, ""}}}),
        StartStep{"c", 1, {}}},
       {"check inconclusive: ask an operator", kPlan,
        Concat({{kStart}, Ok("a"),
-               {StepStarted{"b", 1}, RunResumed{""}, StepInDoubt{"b", 1},
+               {StepStarted{"b", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"b", 1},
                 StepChecked{"b", Finding::kUnknown, "db down"}}}),
        AwaitResolve{"b"}},
       {"in doubt idempotent: run again", kPlan,
        Concat({{kStart}, Ok("a"), Ok("b"),
-               {StepStarted{"c", 1}, RunResumed{""}, StepInDoubt{"c", 1}}}),
+               {StepStarted{"c", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"c", 1}}}),
        StartStep{"c", 2, {}}},
       {"resolved not applied: run again", kPlan,
-       Concat({{kStart, StepStarted{"a", 1}, RunResumed{""}, StepInDoubt{"a", 1},
+       Concat({{kStart, StepStarted{"a", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"a", 1},
                 StepResolved{"a", false}}}),
        StartStep{"a", 2, {}}},
       {"resolved applied: move on", kPlan,
-       Concat({{kStart, StepStarted{"a", 1}, RunResumed{""}, StepInDoubt{"a", 1},
+       Concat({{kStart, StepStarted{"a", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"a", 1},
                 StepResolved{"a", true}}}),
        StartStep{"b", 1, {}}},
       // Failure handling.
@@ -102,7 +105,7 @@ const std::vector<Case>& Cases() {
        Concat({{kStart, StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}},
                 StepSkipped{"b", ""}, StepSkipped{"c", ""}, StepSkipped{"gate", ""}},
                Ok("z")}),
-       FinishRun{Outcome::kFailed}},
+       FinishRun{Ending::kFailed}},
       {"retry with doubling backoff",
        MakePlan({{.id = "a", .attempts = 3, .backoff_ms = 500}}),
        {Started({"a"}), StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}}, StepStarted{"a", 2},
@@ -123,14 +126,14 @@ const std::vector<Case>& Cases() {
       {"on_failure continue still succeeds",
        MakePlan({{.id = "a", .on_failure = plan::OnFailure::kContinue}}),
        {Started({"a"}), StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}}},
-       FinishRun{Outcome::kSucceeded}},
+       FinishRun{Ending::kSucceeded}},
       {"on_failure pause", MakePlan({{.id = "a", .on_failure = plan::OnFailure::kPause}}),
        {Started({"a"}), StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}}},
        PauseRun{RunPaused::Reason::kStepFailed, "a"}},
       {"resume after a failure pause retries the step",
        MakePlan({{.id = "a", .on_failure = plan::OnFailure::kPause}}),
        {Started({"a"}), StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}},
-        RunPaused{RunPaused::Reason::kStepFailed, "a"}, RunResumed{""}},
+        RunPaused{RunPaused::Reason::kStepFailed, "a"}, RunResumed{FileNote::kUnchanged}},
        StartStep{"a", 2, {}}},
       // Abort.
       {"abort skips pending steps", kPlan,
@@ -141,7 +144,7 @@ const std::vector<Case>& Cases() {
                {ApprovalRequested{"gate", "?"}, AbortRequested{"no"}}}),
        SkipStep{"gate", "the run was aborted"}},
       {"abort leaves a non-always in-doubt step alone and runs always steps", kPlan,
-       Concat({{kStart, StepStarted{"a", 1}, RunResumed{""}, StepInDoubt{"a", 1},
+       Concat({{kStart, StepStarted{"a", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"a", 1},
                 AbortRequested{"no"}, StepSkipped{"b", ""}, StepSkipped{"c", ""},
                 StepSkipped{"gate", ""}}}),
        StartStep{"z", 1, {}}},
@@ -149,11 +152,11 @@ const std::vector<Case>& Cases() {
        Concat({{kStart, AbortRequested{"no"}, StepSkipped{"a", ""}, StepSkipped{"b", ""},
                 StepSkipped{"c", ""}, StepSkipped{"gate", ""}},
                Ok("z")}),
-       FinishRun{Outcome::kAborted}},
+       FinishRun{Ending::kAborted}},
       {"an in-doubt always step is still recovered while aborting", kPlan,
        Concat({{kStart, AbortRequested{"no"}, StepSkipped{"a", ""}, StepSkipped{"b", ""},
                 StepSkipped{"c", ""}, StepSkipped{"gate", ""}, StepStarted{"z", 1},
-                RunResumed{""}, StepInDoubt{"z", 1}}}),
+                RunResumed{FileNote::kUnchanged}, StepInDoubt{"z", 1}}}),
        AwaitResolve{"z"}},
       {"a crashed running step is not decided on", kPlan,
        Concat({{kStart, StepStarted{"a", 1}}}), Idle{"step 'a' is running"}},

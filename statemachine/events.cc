@@ -1,16 +1,20 @@
 #include "statemachine/events.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace backout::sm {
 
-// Enum <-> JSON string; an unknown string throws (caught in DecodePayload).
+// Enum <-> JSON string; an unknown string throws (caught in DecodePayload), naming the field
+// and the strings it may hold.
 template <typename E, std::size_t N>
 struct EnumNames {
+  std::string_view field;
   std::array<std::pair<E, std::string_view>, N> entries;
 
   std::string_view Name(E e) const {
@@ -23,27 +27,40 @@ struct EnumNames {
     for (const auto& [value, name] : entries) {
       if (name == s) return value;
     }
-    throw std::invalid_argument(fmt::format("unknown value '{}'", s));
+    std::vector<std::string_view> allowed;
+    for (const auto& entry : entries) allowed.push_back(entry.second);
+    throw std::invalid_argument(fmt::format("{}: unknown value '{}' (one of: {})", field, s,
+                                            fmt::join(allowed, ", ")));
   }
 };
 
 namespace {
-constexpr EnumNames<StepChecked::Finding, 3> kFindings{{{
+constexpr EnumNames<StepChecked::Finding, 3> kFindings{"finding", {{
     {StepChecked::Finding::kPresent, "present"},
     {StepChecked::Finding::kAbsent, "absent"},
     {StepChecked::Finding::kUnknown, "unknown"},
 }}};
-constexpr EnumNames<RunPaused::Reason, 5> kPauseReasons{{{
+constexpr EnumNames<RunPaused::Reason, 5> kPauseReasons{"reason", {{
     {RunPaused::Reason::kApproval, "approval"},
     {RunPaused::Reason::kInDoubt, "in_doubt"},
     {RunPaused::Reason::kSignal, "signal"},
     {RunPaused::Reason::kStepFailed, "step_failed"},
     {RunPaused::Reason::kLocked, "locked"},
 }}};
-constexpr EnumNames<RunFinished::Outcome, 3> kOutcomes{{{
-    {RunFinished::Outcome::kSucceeded, "succeeded"},
-    {RunFinished::Outcome::kFailed, "failed"},
-    {RunFinished::Outcome::kAborted, "aborted"},
+constexpr EnumNames<RunFinished::Ending, 3> kEndings{"outcome", {{
+    {RunFinished::Ending::kSucceeded, "succeeded"},
+    {RunFinished::Ending::kFailed, "failed"},
+    {RunFinished::Ending::kAborted, "aborted"},
+}}};
+constexpr EnumNames<ApprovalGranted::Via, 3> kVias{"via", {{
+    {ApprovalGranted::Via::kPrompt, "prompt"},
+    {ApprovalGranted::Via::kApproveFlag, "--approve"},
+    {ApprovalGranted::Via::kApproveCommand, "approve"},
+}}};
+constexpr EnumNames<RunResumed::PlanFileNote, 3> kPlanFileNotes{"plan_file_note", {{
+    {RunResumed::PlanFileNote::kUnchanged, "unchanged"},
+    {RunResumed::PlanFileNote::kChanged, "changed"},
+    {RunResumed::PlanFileNote::kMissing, "missing"},
 }}};
 
 // Type names in the order of the EventBody alternatives.
@@ -54,21 +71,29 @@ constexpr std::array<std::string_view, std::variant_size_v<EventBody>> kTypeName
     "AbortRequested", "RunFinished",  "NoteAdded",         "TriageRecorded"};
 }  // namespace
 
-std::string_view ToString(StepChecked::Finding f) { return kFindings.Name(f); }
-std::string_view ToString(RunPaused::Reason r) { return kPauseReasons.Name(r); }
-std::string_view ToString(RunFinished::Outcome o) { return kOutcomes.Name(o); }
+// The names of each journaled enum; ToString and the JSON (de)serialisation below use them.
+constexpr const auto& NamesOf(StepChecked::Finding) { return kFindings; }
+constexpr const auto& NamesOf(RunPaused::Reason) { return kPauseReasons; }
+constexpr const auto& NamesOf(RunFinished::Ending) { return kEndings; }
+constexpr const auto& NamesOf(ApprovalGranted::Via) { return kVias; }
+constexpr const auto& NamesOf(RunResumed::PlanFileNote) { return kPlanFileNotes; }
 
-void to_json(nlohmann::json& j, StepChecked::Finding f) { j = ToString(f); }
-void from_json(const nlohmann::json& j, StepChecked::Finding& f) {
-  f = kFindings.Parse(j.get<std::string>());
+std::string_view ToString(StepChecked::Finding f) { return NamesOf(f).Name(f); }
+std::string_view ToString(RunPaused::Reason r) { return NamesOf(r).Name(r); }
+std::string_view ToString(RunFinished::Ending e) { return NamesOf(e).Name(e); }
+std::string_view ToString(ApprovalGranted::Via v) { return NamesOf(v).Name(v); }
+std::string_view ToString(RunResumed::PlanFileNote n) { return NamesOf(n).Name(n); }
+
+// Found by argument-dependent lookup for every enum that has a NamesOf.
+template <typename E>
+  requires requires(E e) { NamesOf(e); }
+void to_json(nlohmann::json& j, E e) {
+  j = NamesOf(e).Name(e);
 }
-void to_json(nlohmann::json& j, RunPaused::Reason r) { j = ToString(r); }
-void from_json(const nlohmann::json& j, RunPaused::Reason& r) {
-  r = kPauseReasons.Parse(j.get<std::string>());
-}
-void to_json(nlohmann::json& j, RunFinished::Outcome o) { j = ToString(o); }
-void from_json(const nlohmann::json& j, RunFinished::Outcome& o) {
-  o = kOutcomes.Parse(j.get<std::string>());
+template <typename E>
+  requires requires(E e) { NamesOf(e); }
+void from_json(const nlohmann::json& j, E& e) {
+  e = NamesOf(e).Parse(j.get<std::string>());
 }
 
 // Fields added after the first release decode with their defaults when absent.

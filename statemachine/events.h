@@ -82,11 +82,18 @@ struct ApprovalRequested {
   std::string prompt;
 };
 
-// The approver is the event's operator. `via`: "prompt", "--approve" or "approve".
+// The approver is the event's operator.
 struct ApprovalGranted {
+  // How the phrase was given; journaled as "prompt", "--approve" and "approve". The first two
+  // are the engine acting on an AwaitApproval, the third an operator's input.
+  enum class Via {
+    kPrompt,          // typed at the runner's terminal prompt
+    kApproveFlag,     // given up front with `run`/`resume --approve STEP=PHRASE`
+    kApproveCommand,  // given with `backout approve` while the run was paused
+  };
   std::string step;
   std::string phrase;
-  std::string via;
+  Via via = Via::kPrompt;
 };
 
 struct RunPaused {
@@ -99,7 +106,10 @@ struct RunPaused {
 
 // A runner took the run up again (after a pause or a crash).
 struct RunResumed {
-  std::string plan_file_note;  // "unchanged", "changed", "missing": the file on disk vs journal
+  // The plan file on disk against the journaled text; journaled as "unchanged", "changed" and
+  // "missing". The run always goes on with the journaled plan: this is for people.
+  enum class PlanFileNote { kUnchanged, kChanged, kMissing };
+  PlanFileNote plan_file_note = PlanFileNote::kUnchanged;
 };
 
 struct AbortRequested {
@@ -107,8 +117,8 @@ struct AbortRequested {
 };
 
 struct RunFinished {
-  enum class Outcome { kSucceeded, kFailed, kAborted };
-  Outcome outcome = Outcome::kSucceeded;
+  enum class Ending { kSucceeded, kFailed, kAborted };
+  Ending outcome = Ending::kSucceeded;  // journaled as "outcome"
 };
 
 struct NoteAdded {
@@ -139,12 +149,15 @@ struct Event {
 // "StepStarted", ...
 std::string_view TypeName(const EventBody& body);
 
-// JSON payload of a body, and back. Decode failures are kCorruption naming the field.
+// JSON payload of a body, and back. Decode failures are kCorruption naming the field; an
+// enum's unknown string names the field, the value and the values allowed.
 nlohmann::json EncodePayload(const EventBody& body);
 Result<EventBody> DecodePayload(std::string_view type, const nlohmann::json& payload);
 
 std::string_view ToString(StepChecked::Finding f);
 std::string_view ToString(RunPaused::Reason r);
-std::string_view ToString(RunFinished::Outcome o);
+std::string_view ToString(RunFinished::Ending e);
+std::string_view ToString(ApprovalGranted::Via v);
+std::string_view ToString(RunResumed::PlanFileNote n);
 
 }  // namespace backout::sm

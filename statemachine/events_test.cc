@@ -5,6 +5,9 @@
 namespace backout::sm {
 namespace {
 
+using Via = ApprovalGranted::Via;
+using FileNote = RunResumed::PlanFileNote;
+
 // Every event type survives encode -> decode unchanged (compared through its encoding).
 TEST(Events, RoundTripEveryType) {
   const std::vector<EventBody> bodies = {
@@ -17,11 +20,11 @@ TEST(Events, RoundTripEveryType) {
       StepChecked{"a", StepChecked::Finding::kAbsent, "0 rows"},
       StepResolved{"a", true},
       ApprovalRequested{"gate", "Drop it?"},
-      ApprovalGranted{"gate", "GO", "--approve"},
+      ApprovalGranted{"gate", "GO", Via::kApproveFlag},
       RunPaused{RunPaused::Reason::kInDoubt, "a"},
-      RunResumed{"changed"},
+      RunResumed{FileNote::kChanged},
       AbortRequested{"wrong plan"},
-      RunFinished{RunFinished::Outcome::kAborted},
+      RunFinished{RunFinished::Ending::kAborted},
       NoteAdded{"called the DBA"},
       TriageRecorded{"data_corruption", "critical", "rollback_now", "checksums differ"},
   };
@@ -44,6 +47,32 @@ TEST(Events, RunStartedWithoutRehearsalFieldIsNotARehearsal) {
   EXPECT_FALSE(std::get<RunStarted>(*back).rehearsal);
 }
 
+// Journals written before the enums existed hold the same strings, and decode to them.
+TEST(Events, JournaledStringsDecodeToTheirEnums) {
+  const std::vector<std::pair<std::string, ApprovalGranted::Via>> vias = {
+      {"prompt", ApprovalGranted::Via::kPrompt},
+      {"--approve", ApprovalGranted::Via::kApproveFlag},
+      {"approve", ApprovalGranted::Via::kApproveCommand}};
+  for (const auto& [text, via] : vias) {
+    const nlohmann::json payload = {{"step", "a"}, {"phrase", "GO"}, {"via", text}};
+    const Result<EventBody> body = DecodePayload("ApprovalGranted", payload);
+    ASSERT_TRUE(body.ok()) << body.status().ToString();
+    EXPECT_EQ(std::get<ApprovalGranted>(*body).via, via) << text;
+    EXPECT_EQ(EncodePayload(*body), payload) << text;
+  }
+  const std::vector<std::pair<std::string, RunResumed::PlanFileNote>> notes = {
+      {"unchanged", RunResumed::PlanFileNote::kUnchanged},
+      {"changed", RunResumed::PlanFileNote::kChanged},
+      {"missing", RunResumed::PlanFileNote::kMissing}};
+  for (const auto& [text, note] : notes) {
+    const nlohmann::json payload = {{"plan_file_note", text}};
+    const Result<EventBody> body = DecodePayload("RunResumed", payload);
+    ASSERT_TRUE(body.ok()) << body.status().ToString();
+    EXPECT_EQ(std::get<RunResumed>(*body).plan_file_note, note) << text;
+    EXPECT_EQ(EncodePayload(*body), payload) << text;
+  }
+}
+
 struct BadPayload {
   std::string type;
   nlohmann::json payload;
@@ -58,6 +87,12 @@ TEST(Events, DecodeFailuresAreCorruption) {
       {"StepStarted", {{"step", "a"}, {"attempt", "one"}}, "does not decode"},
       {"RunFinished", {{"outcome", "exploded"}}, "unknown value 'exploded'"},
       {"StepChecked", {{"step", "a"}, {"finding", "maybe"}, {"detail", ""}}, "unknown value"},
+      {"ApprovalGranted", {{"step", "a"}, {"phrase", "GO"}, {"via", "email"}},
+       "ApprovalGranted payload does not decode: via: unknown value 'email' (one of: prompt, "
+       "--approve, approve)"},
+      {"RunResumed", {{"plan_file_note", "moved"}},
+       "RunResumed payload does not decode: plan_file_note: unknown value 'moved' (one of: "
+       "unchanged, changed, missing)"},
   };
   for (const BadPayload& c : cases) {
     const Result<EventBody> r = DecodePayload(c.type, c.payload);

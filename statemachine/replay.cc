@@ -17,7 +17,7 @@ bool ContinuesApprovalRequest(const EventBody& event, const EventBody* previous)
     return paused->reason == RunPaused::Reason::kApproval && paused->step == request->step;
   }
   if (const auto* granted = std::get_if<ApprovalGranted>(&event)) {
-    return granted->via == "prompt" && granted->step == request->step;
+    return granted->via == ApprovalGranted::Via::kPrompt && granted->step == request->step;
   }
   return false;
 }
@@ -61,7 +61,7 @@ std::optional<Command> RecordedDecision(const EventBody& event, const EventBody*
         } else if constexpr (std::is_same_v<T, ApprovalGranted>) {
           // `backout approve` is an operator's input; the other two are the engine acting
           // on an AwaitApproval (a phrase given with --approve or typed at the prompt).
-          if (e.via == "approve") return std::nullopt;
+          if (e.via == ApprovalGranted::Via::kApproveCommand) return std::nullopt;
           return AwaitApproval{e.step};
         } else if constexpr (std::is_same_v<T, RunPaused>) {
           return CommandOfPause(e);
@@ -74,26 +74,56 @@ std::optional<Command> RecordedDecision(const EventBody& event, const EventBody*
       event);
 }
 
-Result<ReplayOutcome> Replay(std::span<const Event> events, const plan::Plan& plan) {
-  ReplayOutcome outcome;
+std::vector<OperatorCommand> RecordedOperatorCommands(std::span<const Event> events) {
+  std::vector<OperatorCommand> commands;
+  auto add = [&commands](auto command) {
+    commands.emplace_back(std::in_place_type<decltype(command)>, std::move(command));
+  };
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventBody& body = events[i].body;
+    if (const auto* granted = std::get_if<ApprovalGranted>(&body)) {
+      if (granted->via == ApprovalGranted::Via::kApproveCommand) {
+        add(ApproveCommand{granted->step, granted->phrase});
+      }
+    } else if (const auto* resolved = std::get_if<StepResolved>(&body)) {
+      add(ResolveCommand{resolved->step, resolved->applied});
+    } else if (const auto* abort = std::get_if<AbortRequested>(&body)) {
+      const auto* resumed =
+          i + 1 < events.size() ? std::get_if<RunResumed>(&events[i + 1].body) : nullptr;
+      add(AbortCommand{abort->reason, resumed == nullptr ? RunResumed::PlanFileNote::kUnchanged
+                                                         : resumed->plan_file_note});
+      if (resumed != nullptr) ++i;  // the abort's own resume
+    } else if (const auto* resumed = std::get_if<RunResumed>(&body)) {
+      add(ResumeCommand{resumed->plan_file_note});
+    } else if (const auto* note = std::get_if<NoteAdded>(&body)) {
+      add(NoteCommand{note->text});
+    } else if (const auto* triage = std::get_if<TriageRecorded>(&body)) {
+      add(TriageCommand{triage->issue, triage->severity, triage->action, triage->note});
+    }
+  }
+  return commands;
+}
+
+Result<ReplaySummary> Replay(std::span<const Event> events, const plan::Plan& plan) {
+  ReplaySummary summary;
   RunState state;
   const EventBody* previous = nullptr;
   for (const Event& event : events) {
     if (std::optional<Command> recorded = RecordedDecision(event.body, previous)) {
-      ++outcome.decisions_checked;
+      ++summary.decisions_checked;
       const Command derived = Decide(state, plan);
       if (!(WithoutDelay(derived) == *recorded)) {
-        outcome.divergence = Divergence{.seq = event.seq,
+        summary.divergence = Divergence{.seq = event.seq,
                                         .event_type = std::string(TypeName(event.body)),
                                         .recorded = DescribeEvent(event.body),
                                         .derived = Describe(derived)};
-        return outcome;
+        return summary;
       }
     }
     BACKOUT_RETURN_IF_ERROR(Apply(state, event));
     previous = &event.body;
   }
-  return outcome;
+  return summary;
 }
 
 }  // namespace backout::sm

@@ -16,11 +16,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "plan/plan.h"
 #include "statemachine/decide.h"
 #include "statemachine/events.h"
+#include "statemachine/operator.h"
 
 namespace backout::sm {
 
@@ -32,7 +34,7 @@ struct Divergence {
   std::string derived;     // Describe() of what Decide() answers in the state before it
 };
 
-struct ReplayOutcome {
+struct ReplaySummary {
   // Decisions compared, the divergent one included.
   int decisions_checked = 0;
   std::optional<Divergence> divergence;  // empty: every decision matches
@@ -45,9 +47,17 @@ struct ReplayOutcome {
 // decision of its own.
 std::optional<Command> RecordedDecision(const EventBody& event, const EventBody* previous);
 
+// The operator commands a run's events record, in journal order: the inverse of Accept()
+// (operator.h). ApprovalGranted via `backout approve` -> ApproveCommand, StepResolved ->
+// ResolveCommand, AbortRequested and the RunResumed journaled with it -> AbortCommand, any
+// other RunResumed -> ResumeCommand, NoteAdded -> NoteCommand, TriageRecorded ->
+// TriageCommand. (An abort of a run whose abort was requested already journals what a resume
+// does, and reads back as one.)
+std::vector<OperatorCommand> RecordedOperatorCommands(std::span<const Event> events);
+
 // Folds `events` and checks every decision among them against Decide(state before, plan).
 // Stops at the first divergence. `plan` must be the plan journaled in the run's RunStarted.
 // Errors: kCorruption when an event is not an allowed transition (as Fold).
-Result<ReplayOutcome> Replay(std::span<const Event> events, const plan::Plan& plan);
+Result<ReplaySummary> Replay(std::span<const Event> events, const plan::Plan& plan);
 
 }  // namespace backout::sm

@@ -10,11 +10,14 @@
 namespace backout::sm {
 namespace {
 
+using Via = ApprovalGranted::Via;
+using FileNote = RunResumed::PlanFileNote;
+
 using testing::MakePlan;
 using testing::Number;
 using testing::Started;
 using Finding = StepChecked::Finding;
-using Outcome = RunFinished::Outcome;
+using Ending = RunFinished::Ending;
 using Reason = RunPaused::Reason;
 
 const plan::Plan& kPlan = testing::FiveStepPlan();
@@ -40,17 +43,17 @@ std::vector<EventBody> WithLastReplaced(std::vector<EventBody> events, EventBody
 
 // Recorded runs, as the engine journals them.
 const std::vector<EventBody> kStraightRun =
-    Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"), {ApprovalGranted{"gate", "GO", "--approve"}},
-            Ok("z"), {RunFinished{Outcome::kSucceeded}}});
+    Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"), {ApprovalGranted{"gate", "GO", Via::kApproveFlag}},
+            Ok("z"), {RunFinished{Ending::kSucceeded}}});
 const std::vector<EventBody> kApprovedByAnother =
     Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"),
             {ApprovalRequested{"gate", "?"}, RunPaused{Reason::kApproval, "gate"},
-             ApprovalGranted{"gate", "GO", "approve"}, RunResumed{"unchanged"}},
-            Ok("z"), {RunFinished{Outcome::kSucceeded}}});
+             ApprovalGranted{"gate", "GO", Via::kApproveCommand}, RunResumed{FileNote::kUnchanged}},
+            Ok("z"), {RunFinished{Ending::kSucceeded}}});
 const std::vector<EventBody> kFailedRunsAlways =
     Concat({{kStart}, Ok("a"), Fails("b"),
             {StepSkipped{"c", kFailing}, StepSkipped{"gate", kFailing}}, Ok("z"),
-            {RunFinished{Outcome::kFailed}}});
+            {RunFinished{Ending::kFailed}}});
 
 struct Case {
   std::string name;
@@ -68,51 +71,51 @@ const std::vector<Case>& Cases() {
       {"paused at approval approved by another operator", kPlan, kApprovedByAnother, 6},
       {"approval typed at the prompt after the request", kPlan,
        Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"),
-               {ApprovalRequested{"gate", "?"}, ApprovalGranted{"gate", "GO", "prompt"}},
-               Ok("z"), {RunFinished{Outcome::kSucceeded}}}),
+               {ApprovalRequested{"gate", "?"}, ApprovalGranted{"gate", "GO", Via::kPrompt}},
+               Ok("z"), {RunFinished{Ending::kSucceeded}}}),
        6},
       {"resumed while awaiting approval pauses with RunPaused alone", kPlan,
        Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"),
                {ApprovalRequested{"gate", "?"}, RunPaused{Reason::kApproval, "gate"},
-                RunResumed{"unchanged"}, RunPaused{Reason::kApproval, "gate"}}}),
+                RunResumed{FileNote::kUnchanged}, RunPaused{Reason::kApproval, "gate"}}}),
        5},
       {"crash then check absent then run again", kPlan,
        Concat({{kStart}, Ok("a"),
-               {StepStarted{"b", 1}, RunResumed{"unchanged"}, StepInDoubt{"b", 1},
+               {StepStarted{"b", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"b", 1},
                 StepChecked{"b", Finding::kAbsent, "Expectation failed"}},
                Ok("b", 2)}),
        4},
       {"crash then idempotent re-run", kPlan,
        Concat({{kStart}, Ok("a"), Ok("b"),
-               {StepStarted{"c", 1}, RunResumed{"unchanged"}, StepInDoubt{"c", 1}}, Ok("c", 2)}),
+               {StepStarted{"c", 1}, RunResumed{}, StepInDoubt{"c", 1}}, Ok("c", 2)}),
        4},
       {"crash then pause for resolve then resolved", kPlan,
-       Concat({{kStart, StepStarted{"a", 1}, RunResumed{"unchanged"}, StepInDoubt{"a", 1},
+       Concat({{kStart, StepStarted{"a", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"a", 1},
                 RunPaused{Reason::kInDoubt, "a"}, StepResolved{"a", false},
-                RunResumed{"unchanged"}},
+                RunResumed{FileNote::kUnchanged}},
                Ok("a", 2)}),
        3},
       {"failure skips the rest and runs always steps", kPlan, kFailedRunsAlways, 6},
       {"retries after a backoff", MakePlan({{.id = "a", .attempts = 3, .backoff_ms = 500}}),
        Concat({{Started({"a"})}, Fails("a"), Fails("a", 2), Ok("a", 3),
-               {RunFinished{Outcome::kSucceeded}}}),
+               {RunFinished{Ending::kSucceeded}}}),
        4},
       {"pause on failure then resume retries",
        MakePlan({{.id = "a", .on_failure = plan::OnFailure::kPause}}),
        Concat({{Started({"a"})}, Fails("a"),
-               {RunPaused{Reason::kStepFailed, "a"}, RunResumed{"unchanged"}}, Ok("a", 2),
-               {RunFinished{Outcome::kSucceeded}}}),
+               {RunPaused{Reason::kStepFailed, "a"}, RunResumed{FileNote::kUnchanged}}, Ok("a", 2),
+               {RunFinished{Ending::kSucceeded}}}),
        4},
       {"abort at the gate", kPlan,
        Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"),
                {ApprovalRequested{"gate", "?"}, RunPaused{Reason::kApproval, "gate"},
-                AbortRequested{"wrong call"}, RunResumed{"unchanged"},
+                AbortRequested{"wrong call"}, RunResumed{FileNote::kUnchanged},
                 StepSkipped{"gate", kAborted}},
-               Ok("z"), {RunFinished{Outcome::kAborted}}}),
+               Ok("z"), {RunFinished{Ending::kAborted}}}),
        7},
       {"signals notes and triage are inputs", kPlan,
        Concat({{kStart, TriageRecorded{"data_corruption", "critical", "rollback_now", ""}},
-               Ok("a"), {RunPaused{Reason::kSignal, ""}, NoteAdded{"n"}, RunResumed{"unchanged"}},
+               Ok("a"), {RunPaused{Reason::kSignal, ""}, NoteAdded{"n"}, RunResumed{}},
                Ok("b")}),
        2},
 
@@ -122,7 +125,7 @@ const std::vector<Case>& Cases() {
       {"a skipped step that should have run", kPlan,
        Concat({{kStart}, Ok("a"), {StepSkipped{"b", kFailing}}}), 2, 4, "StartStep b attempt 1"},
       {"a finish with the wrong outcome", kPlan,
-       WithLastReplaced(kFailedRunsAlways, RunFinished{Outcome::kSucceeded}), 6, 10,
+       WithLastReplaced(kFailedRunsAlways, RunFinished{Ending::kSucceeded}), 6, 10,
        "FinishRun failed"},
       {"a skip with the wrong reason", kPlan,
        Concat({{kStart}, Ok("a"), Fails("b"), {StepSkipped{"c", kAborted}}}), 3, 6,
@@ -131,16 +134,16 @@ const std::vector<Case>& Cases() {
        4, "SkipStep b (an earlier step failed)"},
       {"a step run again that its check should have settled", kPlan,
        Concat({{kStart}, Ok("a"),
-               {StepStarted{"b", 1}, RunResumed{"unchanged"}, StepInDoubt{"b", 1}},
+               {StepStarted{"b", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"b", 1}},
                Ok("b", 2)}),
        3, 7, "RunCheck b"},
       {"a pause for resolve where the check should run", kPlan,
        Concat({{kStart}, Ok("a"),
-               {StepStarted{"b", 1}, RunResumed{"unchanged"}, StepInDoubt{"b", 1},
+               {StepStarted{"b", 1}, RunResumed{FileNote::kUnchanged}, StepInDoubt{"b", 1},
                 RunPaused{Reason::kInDoubt, "b"}}}),
        3, 7, "RunCheck b"},
       {"an approval granted before its turn", kPlan,
-       Concat({{kStart}, Ok("a"), {ApprovalGranted{"gate", "GO", "--approve"}}}), 2, 4,
+       Concat({{kStart}, Ok("a"), {ApprovalGranted{"gate", "GO", Via::kApproveFlag}}}), 2, 4,
        "StartStep b attempt 1"},
       {"a pause for another step than the one requested", kPlan,
        Concat({{kStart}, Ok("a"), Ok("b"), Ok("c"),
@@ -157,7 +160,7 @@ class ReplayTest : public ::testing::TestWithParam<Case> {};
 TEST_P(ReplayTest, RederivesEveryDecision) {
   const Case& c = GetParam();
   const std::vector<Event> events = Number(c.recorded);
-  const Result<ReplayOutcome> outcome = Replay(events, c.plan);
+  const Result<ReplaySummary> outcome = Replay(events, c.plan);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_EQ(outcome->decisions_checked, c.decisions);
   if (c.diverges_at == 0) {
@@ -191,13 +194,14 @@ const std::vector<MappingCase>& Mapping() {
       {"StepChecked", StepChecked{"b", Finding::kPresent, ""}, {}, RunCheck{"b"}},
       {"StepSkipped", StepSkipped{"c", kAborted}, {}, SkipStep{"c", kAborted}},
       {"ApprovalRequested", ApprovalRequested{"gate", "?"}, {}, AwaitApproval{"gate"}},
-      {"ApprovalGranted via --approve", ApprovalGranted{"gate", "GO", "--approve"}, {},
+      {"ApprovalGranted via --approve", ApprovalGranted{"gate", "GO", Via::kApproveFlag}, {},
        AwaitApproval{"gate"}},
-      {"ApprovalGranted via prompt", ApprovalGranted{"gate", "GO", "prompt"}, {},
+      {"ApprovalGranted via prompt", ApprovalGranted{"gate", "GO", Via::kPrompt}, {},
        AwaitApproval{"gate"}},
-      {"ApprovalGranted via prompt after its request", ApprovalGranted{"gate", "GO", "prompt"},
+      {"ApprovalGranted via prompt after its request", ApprovalGranted{"gate", "GO", Via::kPrompt},
        ApprovalRequested{"gate", "?"}, std::nullopt},
-      {"ApprovalGranted via approve", ApprovalGranted{"gate", "GO", "approve"}, {}, std::nullopt},
+      {"ApprovalGranted via approve", ApprovalGranted{"gate", "GO", Via::kApproveCommand}, {},
+       std::nullopt},
       {"RunPaused approval", RunPaused{Reason::kApproval, "gate"}, {}, AwaitApproval{"gate"}},
       {"RunPaused approval after its request", RunPaused{Reason::kApproval, "gate"},
        ApprovalRequested{"gate", "?"}, std::nullopt},
@@ -208,13 +212,13 @@ const std::vector<MappingCase>& Mapping() {
        PauseRun{Reason::kStepFailed, "a"}},
       {"RunPaused signal", RunPaused{Reason::kSignal, ""}, {}, std::nullopt},
       {"RunPaused locked", RunPaused{Reason::kLocked, "a"}, {}, std::nullopt},
-      {"RunFinished", RunFinished{Outcome::kAborted}, {}, FinishRun{Outcome::kAborted}},
+      {"RunFinished", RunFinished{Ending::kAborted}, {}, FinishRun{Ending::kAborted}},
       {"RunStarted", kStart, {}, std::nullopt},
       {"StepSucceeded", StepSucceeded{"a", 1, {}}, {}, std::nullopt},
       {"StepFailed", StepFailed{"a", 1, "x", {}}, {}, std::nullopt},
       {"StepInDoubt", StepInDoubt{"a", 1}, {}, std::nullopt},
       {"StepResolved", StepResolved{"a", true}, {}, std::nullopt},
-      {"RunResumed", RunResumed{"unchanged"}, {}, std::nullopt},
+      {"RunResumed", RunResumed{FileNote::kUnchanged}, {}, std::nullopt},
       {"AbortRequested", AbortRequested{"no"}, {}, std::nullopt},
       {"NoteAdded", NoteAdded{"n"}, {}, std::nullopt},
       {"TriageRecorded", TriageRecorded{"perf", "minor", "monitor", ""}, {}, std::nullopt},
@@ -242,7 +246,7 @@ INSTANTIATE_TEST_SUITE_P(Table, RecordedDecisionTest, ::testing::ValuesIn(Mappin
 
 TEST(Replay, AnIllegalEventIsAJournalError) {
   const std::vector<Event> events = Number({kStart, StepSucceeded{"a", 1, {}}});
-  const Result<ReplayOutcome> outcome = Replay(events, kPlan);
+  const Result<ReplaySummary> outcome = Replay(events, kPlan);
   ASSERT_FALSE(outcome.ok());
   EXPECT_EQ(outcome.status().code(), Code::kCorruption);
   EXPECT_NE(outcome.status().message().find("event #2 StepSucceeded"), std::string::npos)
@@ -255,7 +259,7 @@ TEST(Replay, TheRetryDelayIsNotCompared) {
   const plan::Plan slow = MakePlan({{.id = "a", .attempts = 2, .backoff_ms = 60'000}});
   const std::vector<Event> events =
       Number(Concat({{Started({"a"})}, Fails("a"), Ok("a", 2)}));
-  const Result<ReplayOutcome> outcome = Replay(events, slow);
+  const Result<ReplaySummary> outcome = Replay(events, slow);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_FALSE(outcome->divergence.has_value());
   EXPECT_EQ(outcome->decisions_checked, 2);

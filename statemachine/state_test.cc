@@ -14,6 +14,9 @@
 namespace backout::sm {
 namespace {
 
+using Via = ApprovalGranted::Via;
+using FileNote = RunResumed::PlanFileNote;
+
 using testing::Number;
 using testing::Started;
 using S = StepStatus;
@@ -35,12 +38,12 @@ struct Case {
 const std::vector<EventBody> kPending = {kStart};
 const std::vector<EventBody> kRunning = {kStart, StepStarted{"a", 1}};
 const std::vector<EventBody> kFailed = {kStart, StepStarted{"a", 1}, StepFailed{"a", 1, "boom", {}}};
-const std::vector<EventBody> kInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{"unchanged"},
+const std::vector<EventBody> kInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{},
                                          StepInDoubt{"a", 1}};
 const std::vector<EventBody> kAwaiting = {kStart, ApprovalRequested{"a", "go?"}};
 const std::vector<EventBody> kPausedApproval = {kStart, ApprovalRequested{"a", "go?"},
                                                 RunPaused{RunPaused::Reason::kApproval, "a"}};
-const std::vector<EventBody> kPausedInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{"unchanged"},
+const std::vector<EventBody> kPausedInDoubt = {kStart, StepStarted{"a", 1}, RunResumed{},
                                                StepInDoubt{"a", 1},
                                                RunPaused{RunPaused::Reason::kInDoubt, "a"}};
 const std::vector<EventBody> kPausedSignal = {kStart, RunPaused{RunPaused::Reason::kSignal, ""}};
@@ -60,7 +63,7 @@ const std::vector<Case>& Cases() {
       {"failure", kRunning, StepFailed{"a", 1, "x", {}}, R::kRunning, S::kFailed},
       {"skip pending", kPending, StepSkipped{"a", "failing"}, R::kRunning, S::kSkipped},
       {"skip awaiting approval", kAwaiting, StepSkipped{"a", "aborted"}, R::kRunning, S::kSkipped},
-      {"in doubt after crash", Plus(kRunning, RunResumed{"unchanged"}), StepInDoubt{"a", 1},
+      {"in doubt after crash", Plus(kRunning, RunResumed{}), StepInDoubt{"a", 1},
        R::kRunning, S::kInDoubt},
       {"check finds effect", kInDoubt, StepChecked{"a", Finding::kPresent, ""}, R::kRunning,
        S::kSucceeded},
@@ -76,48 +79,48 @@ const std::vector<Case>& Cases() {
        S::kAwaitingApproval},
       {"approval requested again", kAwaiting, ApprovalRequested{"a", "go?"}, R::kRunning,
        S::kAwaitingApproval},
-      {"approval granted", kAwaiting, ApprovalGranted{"a", "GO", "prompt"}, R::kRunning,
+      {"approval granted", kAwaiting, ApprovalGranted{"a", "GO", Via::kPrompt}, R::kRunning,
        S::kSucceeded},
-      {"pre-approved", kPending, ApprovalGranted{"a", "GO", "--approve"}, R::kRunning,
+      {"pre-approved", kPending, ApprovalGranted{"a", "GO", Via::kApproveFlag}, R::kRunning,
        S::kSucceeded},
-      {"approve while paused", kPausedApproval, ApprovalGranted{"a", "GO", "approve"}, R::kPaused,
-       S::kSucceeded},
+      {"approve while paused", kPausedApproval, ApprovalGranted{"a", "GO", Via::kApproveCommand},
+       R::kPaused, S::kSucceeded},
       // Run transitions.
       {"run starts", {}, kStart, R::kRunning, S::kPending},
       {"pause", kPending, RunPaused{RunPaused::Reason::kSignal, ""}, R::kPaused, S::kPending},
-      {"resume after pause", kPausedSignal, RunResumed{"unchanged"}, R::kRunning, S::kPending},
-      {"resume after crash", kRunning, RunResumed{"changed"}, R::kRunning, S::kRunning},
+      {"resume after pause", kPausedSignal, RunResumed{}, R::kRunning, S::kPending},
+      {"resume after crash", kRunning, RunResumed{FileNote::kChanged}, R::kRunning, S::kRunning},
       {"resume retries the step a pause was about",
-       Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), RunResumed{"unchanged"},
+       Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), RunResumed{},
        R::kRunning, S::kPending},
       {"resume with an abort pending leaves the failed step failed",
        Plus(Plus(kFailed, RunPaused{RunPaused::Reason::kStepFailed, "a"}), AbortRequested{"no"}),
-       RunResumed{"unchanged"}, R::kRunning, S::kFailed},
+       RunResumed{FileNote::kUnchanged}, R::kRunning, S::kFailed},
       {"abort while running", kPending, AbortRequested{"bad"}, R::kRunning, S::kPending},
       {"abort while paused", kPausedSignal, AbortRequested{"bad"}, R::kPaused, S::kPending},
-      {"finish succeeded", kPending, RunFinished{RunFinished::Outcome::kSucceeded}, R::kSucceeded,
+      {"finish succeeded", kPending, RunFinished{RunFinished::Ending::kSucceeded}, R::kSucceeded,
        S::kPending},
-      {"finish failed", kPending, RunFinished{RunFinished::Outcome::kFailed}, R::kFailed,
+      {"finish failed", kPending, RunFinished{RunFinished::Ending::kFailed}, R::kFailed,
        S::kPending},
-      {"finish aborted", kPending, RunFinished{RunFinished::Outcome::kAborted}, R::kAborted,
+      {"finish aborted", kPending, RunFinished{RunFinished::Ending::kAborted}, R::kAborted,
        S::kPending},
       {"note while running", kPending, NoteAdded{"n"}, R::kRunning, S::kPending},
       {"note while paused", kPausedSignal, NoteAdded{"n"}, R::kPaused, S::kPending},
-      {"note after success", Plus(kPending, RunFinished{RunFinished::Outcome::kSucceeded}),
+      {"note after success", Plus(kPending, RunFinished{RunFinished::Ending::kSucceeded}),
        NoteAdded{"n"}, R::kSucceeded, S::kPending},
-      {"note after failure", Plus(kPending, RunFinished{RunFinished::Outcome::kFailed}),
+      {"note after failure", Plus(kPending, RunFinished{RunFinished::Ending::kFailed}),
        NoteAdded{"n"}, R::kFailed, S::kPending},
-      {"note after abort", Plus(kPending, RunFinished{RunFinished::Outcome::kAborted}),
+      {"note after abort", Plus(kPending, RunFinished{RunFinished::Ending::kAborted}),
        NoteAdded{"n"}, R::kAborted, S::kPending},
       {"triage while running", kPending, TriageRecorded{"data_corruption", "critical", "rollback_now", ""},
        R::kRunning, S::kPending},
       {"triage while paused", kPausedSignal, TriageRecorded{"x", "minor", "monitor", ""},
        R::kPaused, S::kPending},
-      {"triage after success", Plus(kPending, RunFinished{RunFinished::Outcome::kSucceeded}),
+      {"triage after success", Plus(kPending, RunFinished{RunFinished::Ending::kSucceeded}),
        TriageRecorded{"x", "minor", "monitor", ""}, R::kSucceeded, S::kPending},
-      {"triage after failure", Plus(kPending, RunFinished{RunFinished::Outcome::kFailed}),
+      {"triage after failure", Plus(kPending, RunFinished{RunFinished::Ending::kFailed}),
        TriageRecorded{"x", "minor", "monitor", ""}, R::kFailed, S::kPending},
-      {"triage after abort", Plus(kPending, RunFinished{RunFinished::Outcome::kAborted}),
+      {"triage after abort", Plus(kPending, RunFinished{RunFinished::Ending::kAborted}),
        TriageRecorded{"x", "minor", "monitor", ""}, R::kAborted, S::kPending},
       {"triage before the run", {}, TriageRecorded{"x", "minor", "monitor", ""},
        R::kNotStarted, S::kPending, "the run is not_started"},
@@ -137,10 +140,10 @@ const std::vector<Case>& Cases() {
       {"start twice", kPending, kStart, R::kRunning, S::kPending, "the run is running"},
       {"step started while paused", kPausedSignal, StepStarted{"a", 1}, R::kPaused, S::kPending,
        "the run is paused"},
-      {"event after finish", Plus(kPending, RunFinished{RunFinished::Outcome::kSucceeded}),
+      {"event after finish", Plus(kPending, RunFinished{RunFinished::Ending::kSucceeded}),
        StepStarted{"a", 1}, R::kSucceeded, S::kPending, "the run is succeeded"},
-      {"resume a finished run", Plus(kPending, RunFinished{RunFinished::Outcome::kFailed}),
-       RunResumed{"unchanged"}, R::kFailed, S::kPending, "the run is failed"},
+      {"resume a finished run", Plus(kPending, RunFinished{RunFinished::Ending::kFailed}),
+       RunResumed{FileNote::kUnchanged}, R::kFailed, S::kPending, "the run is failed"},
       {"pause twice", kPausedSignal, RunPaused{RunPaused::Reason::kSignal, ""}, R::kPaused,
        S::kPending, "the run is paused"},
       {"check on a succeeded step",
@@ -234,7 +237,8 @@ TEST(TransitionTable, EveryRowIsCovered) {
 TEST(Fold, KeepsOutputsApproverAndRecovery) {
   const auto events = Number({kStart, StepStarted{"a", 1},
                               StepSucceeded{"a", 1, {{"path", "/b/x.db"}}},
-                              ApprovalRequested{"b", "ok?"}, ApprovalGranted{"b", "GO", "prompt"}});
+                              ApprovalRequested{"b", "ok?"},
+                              ApprovalGranted{"b", "GO", Via::kPrompt}});
   const Result<RunState> state = Fold(events);
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   EXPECT_EQ(state->FindStep("a")->outputs["path"], "/b/x.db");

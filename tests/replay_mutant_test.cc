@@ -26,8 +26,8 @@ struct RecordedRun {
   plan::Plan plan;
 };
 
-// The fixture's events and the plan journaled in its RunStarted. (The engine's DecodeEvents
-// and PlanFromJournal do the same, but the engine links the real state machine.)
+// The fixture's events and the plan journaled in its RunStarted. (history::DecodeEvents
+// and PlanFromJournal do the same, but history/ links the real state machine.)
 RecordedRun ReadFixture(const std::string& name) {
   const fs::path file = SourceDir() / "tests" / "fixtures" / (name + ".jsonl");
   Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, {});
@@ -54,7 +54,7 @@ TEST(MutantReplay, NamesTheEventWhereTheRecordedRunStoppedRetrying) {
   });
   ASSERT_NE(skipped, run.events.end());
 
-  const Result<sm::ReplayOutcome> outcome = sm::Replay(run.events, run.plan);
+  const Result<sm::ReplaySummary> outcome = sm::Replay(run.events, run.plan);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   ASSERT_TRUE(outcome->divergence.has_value()) << "the mutant rule went unnoticed";
   const sm::Divergence& d = *outcome->divergence;
@@ -69,7 +69,7 @@ class MutantReplayWithoutFailures : public ::testing::TestWithParam<std::string>
 
 TEST_P(MutantReplayWithoutFailures, StaysGreen) {
   const RecordedRun run = ReadFixture(GetParam());
-  const Result<sm::ReplayOutcome> outcome = sm::Replay(run.events, run.plan);
+  const Result<sm::ReplaySummary> outcome = sm::Replay(run.events, run.plan);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_FALSE(outcome->divergence.has_value()) << outcome->divergence->recorded;
   EXPECT_GT(outcome->decisions_checked, 0);

@@ -1,7 +1,7 @@
 // Fuzz target: `backout import FILE` and `replay --file FILE` up to the point where they
 // write: the export reader (journal::ParseExport: JSON Lines, re-encoding, hashes, chain)
 // and then, as ReadExport in cli/commands.cc does, decoding and folding the events
-// (engine::SnapshotOfRecords).
+// (history::SnapshotOfRecords).
 //
 // Hashes stop almost every mutated file at the reader, which would leave the event decoders
 // and the transition tables unfuzzed. So the same input is also read leniently: every line
@@ -21,7 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/session.h"
+#include "history/run_history.h"
 #include "journal/export.h"
 
 namespace {
@@ -66,9 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     backout::Result<std::vector<journal::Record>> reread =
         journal::ParseExport(*again, "again.jsonl", no_key);
     if (!reread.ok() || !SameRecords(*records, *reread)) std::abort();
-    (void)backout::engine::SnapshotOfRecords(std::move(records).value());
+    (void)backout::history::SnapshotOfRecords(std::move(records).value());
   }
   std::vector<journal::Record> lenient = LenientRecords(text);
-  if (!lenient.empty()) (void)backout::engine::SnapshotOfRecords(std::move(lenient));
+  if (!lenient.empty()) (void)backout::history::SnapshotOfRecords(std::move(lenient));
   return 0;
 }
