@@ -306,7 +306,7 @@ class Exchange {
       }
       const auto left = std::chrono::ceil<milliseconds>(*deadline_ - Clock::now());
       if (left.count() <= 0) break;
-      if (!Env::Default()->SleepFor(std::min(wait.interval, left), invocation_.cancel)) {
+      if (!invocation_.env->SleepFor(std::min(wait.interval, left), invocation_.cancel)) {
         return Finish(Status::Cancelled(fmt::format("{}: cancelled while waiting", what())),
                       last ? &*last : nullptr);
       }
