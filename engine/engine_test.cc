@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <variant>
@@ -29,16 +30,18 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using testing::FakeReply;
 
-constexpr char kPlan[] = R"(version: 1
-name: scripted
-targets:
-  ops: { type: command, cwd: . }
-steps:
+// A plan whose steps (YAML list items, indented two spaces) use one command target, `ops`.
+std::string OpsPlan(std::string_view steps) {
+  return "version: 1\nname: scripted\ntargets:\n  ops: { type: command, cwd: . }\nsteps:\n" +
+         std::string(steps);
+}
+
+const std::string kPlan = OpsPlan(R"(
   - id: first
     command: { target: ops, argv: [first] }
   - id: second
     command: { target: ops, argv: ["${steps.first.outputs.path}"] }
-)";
+)");
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -205,16 +208,12 @@ TEST_F(EngineTest, TheBaselineOfAnEarlierStepIsPassedToTheVerifyStep) {
   EXPECT_EQ(db_->invocations("after")[0].params["$baseline"], figures);
 }
 
-constexpr char kApprovalPlan[] = R"(version: 1
-name: approval
-targets:
-  ops: { type: command, cwd: . }
-steps:
+const std::string kApprovalPlan = OpsPlan(R"(
   - id: confirm
     approval: { prompt: "Drop the table?", phrase: GO-AHEAD }
   - id: drop
     command: { target: ops, argv: [drop] }
-)";
+)");
 
 TEST_F(EngineTest, AnApprovalGivenUpFrontIsJournaledAndTheRunGoesOn) {
   GivenRun(kApprovalPlan);
@@ -295,16 +294,12 @@ TEST_F(EngineTest, AnApprovalWithoutATerminalPausesTheRun) {
   EXPECT_TRUE(ops_->invocations().empty());
 }
 
-constexpr char kLongPlan[] = R"(version: 1
-name: long
-targets:
-  ops: { type: command, cwd: . }
-steps:
+const std::string kLongPlan = OpsPlan(R"(
   - id: long
     command: { target: ops, argv: [sleep, "600"] }
   - id: later
     command: { target: ops, argv: ["true"] }
-)";
+)");
 
 TEST_F(EngineTest, ACancelledStepJournalsNoOutcomeAndIsInDoubtOnResume) {
   // Given: a step whose adapter works until the cancel flag is set (SIGINT).
@@ -345,15 +340,11 @@ TEST_F(EngineTest, ACancelledStepJournalsNoOutcomeAndIsInDoubtOnResume) {
   EXPECT_EQ(Journaled().state.FindStep("long")->status, sm::StepStatus::kInDoubt);
 }
 
-constexpr char kRetryPlan[] = R"(version: 1
-name: retry
-targets:
-  ops: { type: command, cwd: . }
-steps:
+const std::string kRetryPlan = OpsPlan(R"(
   - id: flaky
     command: { target: ops, argv: [deploy] }
     retry: { attempts: 3, backoff: 5s }
-)";
+)");
 
 TEST_F(EngineTest, RetriesWaitTheDoublingBackoffOnTheClockWithoutSleeping) {
   // Given: a step that fails twice, then succeeds.
