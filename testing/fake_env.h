@@ -3,6 +3,10 @@
 // the delay asked for; its environment variables are only those the test set (the process's
 // environment is not seen). HostName and LoginName are forwarded to the target Env.
 //
+// Only what asks the Env moves with it: code that waits for a deadline on the steady clock
+// (adapters' step timeouts) while sleeping through the Env polls without pause until the
+// real deadline passes, so give such code a cancel flag or no deadline.
+//
 //   testing::FakeEnv env;                       // 2025-11-24T16:00:00Z
 //   env.SetVar("DB_PASSWORD", "hunter2");
 //   ... code under test sleeps 5 s, then 10 s ...

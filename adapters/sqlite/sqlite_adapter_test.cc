@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "base/sha256.h"
+#include "base/time.h"
+#include "testing/fake_env.h"
 #include "testing/invocation_builder.h"
 #include "testing/temp_dir.h"
 
@@ -184,6 +186,23 @@ TEST_F(SqliteAdapterTest, LockWaitsForAHolderOfTheSameRun) {
   adapter_.reset();
   resume.join();
   EXPECT_TRUE(waited.ok()) << waited.ToString();
+}
+
+// The holder line in the sidecar comes from the request's Env, not the process's.
+TEST_F(SqliteAdapterTest, LockWritesTheHostAndTimeOfTheRequestsEnv) {
+  testing::FakeEnv clock;
+  class NamedHost final : public EnvWrapper {
+   public:
+    using EnvWrapper::EnvWrapper;
+    std::string HostName() override { return "test-host"; }
+  } env(&clock);
+  LockRequest request = LockFor(dir_, "run-1", std::chrono::milliseconds(0));
+  request.env = &env;
+  ASSERT_TRUE(adapter_->Lock(request).ok());
+  std::ifstream in(dir_ / "app.db.backout-lock");
+  const std::string holder((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(holder, HasSubstr(" host=test-host run=run-1 since=" +
+                                FormatUtcMicros(testing::FakeEnv::kDefaultNowMicros)));
 }
 
 // --- sql -------------------------------------------------------------------------------
