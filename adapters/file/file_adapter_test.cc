@@ -78,9 +78,12 @@ class FileAdapterTest : public ::testing::Test {
     chmod((root_ / ".env").c_str(), 0640);
   }
   Outcome RunFile(const json& params, const json& target = {{"type", "file"}, {"root", "app"}}) {
-    return file_->Run(
-        testing::InvocationBuilder("file").Target("app", target).Params(params).RunId("run1")
-            .Dirs(dir_).Build());
+    return file_->Run(testing::InvocationBuilder("file")
+                          .Target("app", target)
+                          .Params(params)
+                          .RunId("run1")
+                          .Dirs(dir_)
+                          .Build());
   }
 
   const testing::TempDir tmp_;
