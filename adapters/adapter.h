@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "base/status.h"
 
 namespace backout::adapters {
@@ -44,6 +45,9 @@ struct Invocation {
   std::int64_t now_micros = 0;           // wall clock at start (for timestamped names)
   const std::atomic<bool>* cancel = nullptr;  // set by SIGINT/SIGTERM; poll it in long work
   std::function<void(std::string_view)> progress;  // optional; short progress lines
+  // The clock, sleeps and environment variables (the engine passes its session's Env; a
+  // test may pass a testing::FakeEnv). Never null; not owned.
+  Env* env = Env::Default();
 };
 
 // The result of one action. `outputs` are journaled (and may be referenced by later steps
@@ -89,6 +93,7 @@ struct LockRequest {
   // session the target has not finished closing) before giving up with kLocked.
   std::chrono::milliseconds same_run_wait{30000};
   const std::atomic<bool>* cancel = nullptr;
+  Env* env = Env::Default();  // as Invocation::env
 };
 
 class Adapter {

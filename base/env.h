@@ -1,11 +1,17 @@
 // Env: the process's view of the outside world that is not a target: the clock, sleeping,
 // environment variables and the machine's identity.
 //
-// Everything with side effects or nondeterminism that the engine needs goes through an Env,
-// so tests can inject a fixed clock or a synthetic environment. The state machine never sees
-// an Env: time reaches it only inside events.
+// Everything with side effects or nondeterminism that the engine and the adapters need goes
+// through an Env, so tests can inject a fixed clock or a synthetic environment
+// (testing/fake_env.h). The state machine never sees an Env: time reaches it only inside
+// events. The engine passes its session's Env to adapters in Invocation::env and
+// LockRequest::env.
 //
-// Thread safety: Env::Default() is safe to use from any thread.
+// Thread safety: every Env must be safe to use from any thread (an adapter may sleep on one
+// thread while the engine reads the clock on another). Env::Default() is.
+//
+// Ownership: an Env is never owned by what uses it; whoever creates one keeps it alive for
+// as long as anything holds its pointer (Env::Default() lives for the whole process).
 #pragma once
 
 #include <atomic>
@@ -35,6 +41,31 @@ class Env {
 
   // The real operating-system environment. Never destroyed.
   static Env* Default();
+};
+
+// An Env that forwards every call to a target Env (LevelDB's EnvWrapper): a test or a tool
+// derives from it and overrides only what it needs to change.
+//
+// Ownership: the target is not owned and must outlive the wrapper. Thread safety: as the
+// target's, plus whatever the overrides add.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* target) : target_(target) {}
+
+  Env* target() const { return target_; }
+
+  std::int64_t NowMicros() override { return target_->NowMicros(); }
+  bool SleepFor(std::chrono::milliseconds d, const std::atomic<bool>* cancel) override {
+    return target_->SleepFor(d, cancel);
+  }
+  std::optional<std::string> GetVar(const std::string& name) override {
+    return target_->GetVar(name);
+  }
+  std::string HostName() override { return target_->HostName(); }
+  std::string LoginName() override { return target_->LoginName(); }
+
+ private:
+  Env* target_;
 };
 
 }  // namespace backout

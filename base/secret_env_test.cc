@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/process.h"
+#include "testing/temp_dir.h"
 
 namespace backout {
 namespace {

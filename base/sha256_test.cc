@@ -1,10 +1,10 @@
 #include "base/sha256.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <fstream>
+
+#include "testing/temp_dir.h"
 
 namespace backout {
 namespace {
@@ -43,21 +43,13 @@ TEST(Sha256Test, StreamInPiecesEqualsOneShot) {
 
 class Sha256FileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/backout-sha256-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   std::filesystem::path Write(const std::string& name, const std::string& contents) {
     const std::filesystem::path path = dir_ / name;
     std::ofstream(path, std::ios::binary) << contents;
     return path;
   }
-  std::filesystem::path dir_;
+  const testing::TempDir tmp_;
+  const std::filesystem::path dir_ = tmp_.path();
 };
 
 TEST_F(Sha256FileTest, HashesAndCountsTheWholeFile) {

@@ -116,6 +116,7 @@ class StepRunner {
     inv.timeout = action.timeout.value_or(step.timeout.value_or(std::chrono::milliseconds(0)));
     inv.now_micros = session_.env()->NowMicros();
     inv.cancel = options_.cancel;
+    inv.env = session_.env();
     if (options_.progress != nullptr) {
       inv.progress = [this, id = step.id](std::string_view text) {
         options_.progress->Activity(fmt::format("{}: {}", id, redactor_.Scrub(text)));

@@ -1,87 +1,108 @@
-// The engine with a scripted adapter: what it journals when an adapter's outputs hold bytes
-// that are not UTF-8, and when an adapter throws (docs/reliability.md, "Hostile bytes").
+// The engine alone: engine::Drive against fake adapters (testing/fake_adapter.h) in a
+// Registry built here, a real journal in a temp dir and a fake clock (testing/fake_env.h).
+// Each test reads given / when / then: the plan and what the adapters will answer, the
+// drive, and what the journal (read back from disk) and the adapters saw.
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <variant>
 
-#include "base/env.h"
 #include "engine/session.h"
 #include "history/run_history.h"
 #include "journal/journal.h"
 #include "plan/parser.h"
+#include "statemachine/operator.h"
+#include "testing/fake_adapter.h"
+#include "testing/fake_env.h"
+#include "testing/temp_dir.h"
 
 namespace backout::engine {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using std::chrono::milliseconds;
+using testing::FakeReply;
 
-constexpr char kPlan[] = R"(version: 1
-name: scripted
-targets:
-  ops: { type: command, cwd: . }
-steps:
+// A plan whose steps (YAML list items, indented two spaces) use one command target, `ops`.
+std::string OpsPlan(std::string_view steps) {
+  return "version: 1\nname: scripted\ntargets:\n  ops: { type: command, cwd: . }\nsteps:\n" +
+         std::string(steps);
+}
+
+const std::string kPlan = OpsPlan(R"(
   - id: first
     command: { target: ops, argv: [first] }
   - id: second
     command: { target: ops, argv: ["${steps.first.outputs.path}"] }
-)";
-
-// Serves "command" targets: `first` returns a path with a 0xFF byte, or throws; every
-// invocation's params are kept.
-class ScriptedAdapter : public adapters::Adapter {
- public:
-  explicit ScriptedAdapter(bool throws) : throws_(throws) {}
-  std::string_view type() const override { return "command"; }
-  std::vector<adapters::ParamError> Validate(std::string_view, const json&,
-                                             const json&) const override {
-    return {};
-  }
-  adapters::Outcome Run(const adapters::Invocation& inv) override {
-    seen.push_back(inv.params);
-    if (throws_) throw std::runtime_error("scripted failure after the effect");
-    return {Status::Ok(), {{"path", "bk-x\xFFy/a.db"}}};
-  }
-  std::vector<json> seen;
-
- private:
-  bool throws_;
-};
+)");
 
 class EngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "backout-engine-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    journal_.emplace(dir_ / "journal");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Creates the run and drives it with the scripted adapter.
-  Result<sm::RunStatus> Drive(bool throws) {
-    auto adapter = std::make_unique<ScriptedAdapter>(throws);
-    adapter_ = adapter.get();
-    registry_.Add(std::move(adapter));
-    plan::ParseOutcome parsed = plan::ParsePlan(kPlan, (dir_ / "plan.yaml").string());
-    EXPECT_TRUE(parsed.ok());
-    Result<std::unique_ptr<RunSession>> session = RunSession::Create(
-        *journal_, "run-1", *parsed.plan, (dir_ / "plan.yaml").string(),
-        SessionOptions{.env = Env::Default(), .who = {"tester", "host"}});
-    EXPECT_TRUE(session.ok()) << session.status().ToString();
+  // Given: run "run-1" of `plan_text` created in the journal, on the fake clock.
+  void GivenRun(std::string_view plan_text) {
+    plan::ParseOutcome parsed = plan::ParsePlan(std::string(plan_text), PlanFile());
+    ASSERT_TRUE(parsed.ok());
+    plan_ = *parsed.plan;
+    Result<std::unique_ptr<RunSession>> session =
+        RunSession::Create(journal_, "run-1", plan_, PlanFile(), Options());
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
     session_ = std::move(session).value();
-    return engine::Drive(*session_, DriveOptions{.registry = &registry_});
   }
 
-  fs::path dir_;
-  std::optional<journal::Journal> journal_;
+  // When: the engine drives the run with the fake adapters and the test's cancel flag.
+  Result<sm::RunStatus> WhenDriven(DriveOptions options = {}) {
+    options.registry = &registry_;
+    options.cancel = &cancel_;
+    return engine::Drive(*session_, options);
+  }
+
+  // Creates the run and drives it; the ops adapter's `first` returns a path with a 0xFF byte,
+  // or throws.
+  Result<sm::RunStatus> Drive(bool throws) {
+    ops_->On("first", throws ? FakeReply::Throw("scripted failure after the effect")
+                             : FakeReply::Succeed({{"path", "bk-x\xFFy/a.db"}}));
+    GivenRun(kPlan);
+    return WhenDriven();
+  }
+
+  // The run as the journal on disk holds it.
+  history::RunSnapshot Journaled() {
+    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal_, "run-1");
+    EXPECT_TRUE(snap.ok()) << snap.status().ToString();
+    return snap.ok() ? std::move(snap).value() : history::RunSnapshot{};
+  }
+
+  // The journaled events of type T, in order.
+  template <typename T>
+  std::vector<T> JournaledEvents() {
+    std::vector<T> found;
+    for (const sm::Event& event : Journaled().events) {
+      if (const T* body = std::get_if<T>(&event.body)) found.push_back(*body);
+    }
+    return found;
+  }
+
+  std::string PlanFile() const { return (dir_ / "plan.yaml").string(); }
+  SessionOptions Options() { return SessionOptions{.env = &env_, .who = {"tester", "host"}}; }
+
+  const testing::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
+  const journal::Journal journal_{dir_ / "journal"};
+  testing::FakeEnv env_;
   adapters::Registry registry_;
-  ScriptedAdapter* adapter_ = nullptr;
+  testing::FakeAdapter* const ops_ = testing::FakeAdapter::AddTo(registry_, "command");
+  testing::FakeAdapter* const db_ = testing::FakeAdapter::AddTo(registry_, "sqlite");
+  std::atomic<bool> cancel_{false};
+  plan::Plan plan_;
   std::unique_ptr<RunSession> session_;
 };
 
@@ -92,12 +113,12 @@ TEST_F(EngineTest, OutputsThatAreNotUtf8AreJournaledMarkedAndTheNextStepGetsTheB
   // The outcome is journaled, marked, and the state holds what the journal holds.
   const sm::StepState* first = session_->state().FindStep("first");
   EXPECT_EQ(first->outputs["path"], "bk-x\xEF\xBF\xBD" "FFy/a.db");
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(*journal_, "run-1");
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal_, "run-1");
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   EXPECT_EQ(snap->state.FindStep("first")->outputs, first->outputs);
   // The second step was given the original bytes.
-  ASSERT_EQ(adapter_->seen.size(), 2u);
-  EXPECT_EQ(adapter_->seen[1]["argv"][0], "bk-x\xFFy/a.db");
+  ASSERT_EQ(ops_->invocations().size(), 2u);
+  EXPECT_EQ(ops_->invocations()[1].params["argv"][0], "bk-x\xFFy/a.db");
 }
 
 TEST_F(EngineTest, AnAdapterThatThrowsLeavesTheStepInDoubtAndNothingEscapes) {
@@ -109,10 +130,250 @@ TEST_F(EngineTest, AnAdapterThatThrowsLeavesTheStepInDoubtAndNothingEscapes) {
   EXPECT_NE(status.status().message().find("scripted failure after the effect"),
             std::string::npos);
   // StepStarted is durable and no outcome was made up: resume will treat it as in doubt.
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(*journal_, "run-1");
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal_, "run-1");
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   EXPECT_EQ(snap->state.FindStep("first")->status, sm::StepStatus::kRunning);
   EXPECT_EQ(snap->state.FindStep("second")->status, sm::StepStatus::kPending);
+}
+
+constexpr char kSecretsPlan[] = R"(version: 1
+name: secrets
+targets:
+  ops: { type: command, cwd: ., env: { TOKEN: "${API_TOKEN}" } }
+steps:
+  - id: deploy
+    command: { target: ops, argv: [deploy] }
+  - id: report
+    command: { target: ops, argv: [report] }
+)";
+
+TEST_F(EngineTest, SecretsAreRedactedFromOutputsAndErrorsBeforeTheyAreJournaled) {
+  // Given: a token from the environment in the target config, a secret the caller names,
+  // and an adapter that echoes both in its outputs and in its error.
+  env_.SetVar("API_TOKEN", "s3cr3t-token");
+  ops_->On("deploy", FakeReply::Succeed({{"said", "used s3cr3t-token"}, {"key", "hunter2-key"}}));
+  ops_->On("report", FakeReply::Fail(Status::Unavailable("refused s3cr3t-token and hunter2-key"),
+                                     {{"echo", "hunter2-key"}}));
+  GivenRun(kSecretsPlan);
+
+  // When
+  const Result<sm::RunStatus> status = WhenDriven({.secrets = {"hunter2-key"}});
+
+  // Then: the adapter was given the real value; the journal holds neither secret.
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kFailed);
+  ASSERT_EQ(ops_->invocations("deploy").size(), 1u);
+  EXPECT_EQ(ops_->invocations("deploy")[0].target["env"]["TOKEN"], "s3cr3t-token");
+  const std::vector<sm::StepSucceeded> succeeded = JournaledEvents<sm::StepSucceeded>();
+  ASSERT_EQ(succeeded.size(), 1u);
+  EXPECT_EQ(succeeded[0].outputs, json({{"said", "used ***"}, {"key", "***"}}));
+  const std::vector<sm::StepFailed> failed = JournaledEvents<sm::StepFailed>();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].error, "refused *** and ***");
+  EXPECT_EQ(failed[0].outputs, json({{"echo", "***"}}));
+  for (const journal::Record& record : Journaled().records) {
+    EXPECT_EQ(record.payload.find("s3cr3t-token"), std::string::npos) << record.payload;
+    EXPECT_EQ(record.payload.find("hunter2-key"), std::string::npos) << record.payload;
+  }
+}
+
+constexpr char kBaselinePlan[] = R"(version: 1
+name: baseline
+targets:
+  appdb: { type: sqlite, path: app.db }
+steps:
+  - id: before
+    baseline: { target: appdb, tables: [images] }
+  - id: after
+    verify:
+      target: appdb
+      checks:
+        - row_count: { table: images, equals: baseline }
+)";
+
+TEST_F(EngineTest, TheBaselineOfAnEarlierStepIsPassedToTheVerifyStep) {
+  // Given: a baseline step whose adapter records figures, then a verify of the same target.
+  const json figures = {{"tables", {{"images", {{"rows", 3}, {"checksum", "ab12"}}}}}};
+  db_->On("before", FakeReply::Succeed(figures));
+  GivenRun(kBaselinePlan);
+
+  // When
+  const Result<sm::RunStatus> status = WhenDriven();
+
+  // Then: the verify invocation carries the baseline's journaled outputs (today as the
+  // params' "$baseline"); the baseline step itself gets none.
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kSucceeded);
+  ASSERT_EQ(db_->invocations("before").size(), 1u);
+  EXPECT_FALSE(db_->invocations("before")[0].params.contains("$baseline"));
+  ASSERT_EQ(db_->invocations("after").size(), 1u);
+  EXPECT_EQ(db_->invocations("after")[0].params["$baseline"], figures);
+}
+
+const std::string kApprovalPlan = OpsPlan(R"(
+  - id: confirm
+    approval: { prompt: "Drop the table?", phrase: GO-AHEAD }
+  - id: drop
+    command: { target: ops, argv: [drop] }
+)");
+
+TEST_F(EngineTest, AnApprovalGivenUpFrontIsJournaledAndTheRunGoesOn) {
+  GivenRun(kApprovalPlan);
+
+  const Result<sm::RunStatus> status = WhenDriven({.approvals = {{"confirm", "GO-AHEAD"}}});
+
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kSucceeded);
+  const std::vector<sm::ApprovalGranted> granted = JournaledEvents<sm::ApprovalGranted>();
+  ASSERT_EQ(granted.size(), 1u);
+  EXPECT_EQ(granted[0].step, "confirm");
+  EXPECT_EQ(granted[0].phrase, "GO-AHEAD");
+  EXPECT_EQ(granted[0].via, sm::ApprovalGranted::Via::kApproveFlag);
+  EXPECT_TRUE(JournaledEvents<sm::ApprovalRequested>().empty());
+  EXPECT_EQ(ops_->invocations("drop").size(), 1u);
+}
+
+TEST_F(EngineTest, AWrongPhraseIsRefusedUpFrontAndOnTheTerminal) {
+  GivenRun(kApprovalPlan);
+  // Up front: refused before the run goes anywhere.
+  const Status checked = sm::CheckApprovals(plan_, {{"confirm", "go ahead"}});
+  EXPECT_EQ(checked.code(), Code::kInvalidArgument);
+  EXPECT_NE(checked.message().find("not the confirmation phrase of step 'confirm'"),
+            std::string::npos)
+      << checked.ToString();
+
+  // On a terminal: a wrong answer is refused, the right one approves.
+  std::vector<std::string> answers = {"go ahead", "GO-AHEAD"};
+  int asked = 0;
+  const Result<sm::RunStatus> status = WhenDriven(
+      {.ask = [&](const std::string& prompt) -> std::optional<std::string> {
+        EXPECT_NE(prompt.find("Drop the table?"), std::string::npos) << prompt;
+        return answers.at(static_cast<std::size_t>(asked++));
+      }});
+
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kSucceeded);
+  EXPECT_EQ(asked, 2);
+  const std::vector<sm::ApprovalGranted> granted = JournaledEvents<sm::ApprovalGranted>();
+  ASSERT_EQ(granted.size(), 1u);
+  EXPECT_EQ(granted[0].via, sm::ApprovalGranted::Via::kPrompt);
+  EXPECT_EQ(ops_->invocations("drop").size(), 1u);
+}
+
+TEST_F(EngineTest, OnlyWrongAnswersOnTheTerminalPauseTheRunBeforeTheNextStep) {
+  GivenRun(kApprovalPlan);
+  int asked = 0;
+
+  const Result<sm::RunStatus> status = WhenDriven(
+      {.ask = [&](const std::string&) -> std::optional<std::string> {
+        ++asked;
+        return "no";
+      }});
+
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kPaused);
+  EXPECT_EQ(asked, 3);
+  EXPECT_TRUE(JournaledEvents<sm::ApprovalGranted>().empty());
+  EXPECT_TRUE(ops_->invocations().empty());
+}
+
+TEST_F(EngineTest, AnApprovalWithoutATerminalPausesTheRun) {
+  GivenRun(kApprovalPlan);
+
+  const Result<sm::RunStatus> status = WhenDriven();  // no approvals, no `ask`
+
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kPaused);
+  const history::RunSnapshot snap = Journaled();
+  EXPECT_EQ(snap.state.FindStep("confirm")->status, sm::StepStatus::kAwaitingApproval);
+  const std::vector<sm::ApprovalRequested> requested = JournaledEvents<sm::ApprovalRequested>();
+  ASSERT_EQ(requested.size(), 1u);
+  EXPECT_EQ(requested[0].prompt, "Drop the table?");
+  const std::vector<sm::RunPaused> paused = JournaledEvents<sm::RunPaused>();
+  ASSERT_EQ(paused.size(), 1u);
+  EXPECT_EQ(paused[0].reason, sm::RunPaused::Reason::kApproval);
+  EXPECT_EQ(paused[0].step, "confirm");
+  EXPECT_TRUE(ops_->invocations().empty());
+}
+
+const std::string kLongPlan = OpsPlan(R"(
+  - id: long
+    command: { target: ops, argv: [sleep, "600"] }
+  - id: later
+    command: { target: ops, argv: ["true"] }
+)");
+
+TEST_F(EngineTest, ACancelledStepJournalsNoOutcomeAndIsInDoubtOnResume) {
+  // Given: a step whose adapter works until the cancel flag is set (SIGINT).
+  ops_->On("long", FakeReply::BlockUntilCancelled());
+  GivenRun(kLongPlan);
+  bool blocked = false;
+  std::thread signal([&] {
+    blocked = ops_->WaitUntilBlocked(milliseconds(30'000));
+    cancel_ = true;  // set even when the wait failed, so the drive cannot hang
+  });
+
+  // When
+  const Result<sm::RunStatus> status = WhenDriven();
+  signal.join();
+
+  // Then: paused by the signal, with StepStarted and no outcome for the step.
+  EXPECT_TRUE(blocked);
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kPaused);
+  EXPECT_TRUE(JournaledEvents<sm::StepSucceeded>().empty());
+  EXPECT_TRUE(JournaledEvents<sm::StepFailed>().empty());
+  const std::vector<sm::RunPaused> paused = JournaledEvents<sm::RunPaused>();
+  ASSERT_EQ(paused.size(), 1u);
+  EXPECT_EQ(paused[0].reason, sm::RunPaused::Reason::kSignal);
+  EXPECT_EQ(paused[0].step, "long");
+  EXPECT_EQ(Journaled().state.FindStep("long")->status, sm::StepStatus::kRunning);
+  EXPECT_TRUE(ops_->invocations("later").empty());
+
+  // And on resume the step is in doubt.
+  session_.reset();  // the runner exits, releasing the run
+  Result<std::unique_ptr<RunSession>> resumed = RunSession::Open(journal_, "run-1", Options());
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  Result<sm::EventBatch> resume =
+      sm::Accept((*resumed)->state(), (*resumed)->plan(), "run-1", sm::ResumeCommand{});
+  ASSERT_TRUE(resume.ok()) << resume.status().ToString();
+  ASSERT_TRUE((*resumed)->Append(std::move(resume).value()).ok());
+  const std::vector<sm::StepInDoubt> in_doubt = JournaledEvents<sm::StepInDoubt>();
+  ASSERT_EQ(in_doubt.size(), 1u);
+  EXPECT_EQ(in_doubt[0].step, "long");
+  EXPECT_EQ(in_doubt[0].attempt, 1);
+  EXPECT_EQ(Journaled().state.FindStep("long")->status, sm::StepStatus::kInDoubt);
+}
+
+const std::string kRetryPlan = OpsPlan(R"(
+  - id: flaky
+    command: { target: ops, argv: [deploy] }
+    retry: { attempts: 3, backoff: 5s }
+)");
+
+TEST_F(EngineTest, RetriesWaitTheDoublingBackoffOnTheClockWithoutSleeping) {
+  // Given: a step that fails twice, then succeeds.
+  ops_->On("flaky", 1, FakeReply::Fail(Status::Unavailable("busy")))
+      .On("flaky", 2, FakeReply::Fail(Status::Unavailable("still busy")));
+  GivenRun(kRetryPlan);
+  const auto began = std::chrono::steady_clock::now();
+
+  // When
+  const Result<sm::RunStatus> status = WhenDriven();
+
+  // Then: the engine asked the Env for 5 s, then 10 s, and the fake clock moved by that
+  // between the attempts; no real time went by.
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kSucceeded);
+  EXPECT_EQ(env_.sleeps(), (std::vector<milliseconds>{milliseconds(5'000), milliseconds(10'000)}));
+  const std::vector<adapters::Invocation> attempts = ops_->invocations("flaky");
+  ASSERT_EQ(attempts.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(attempts[static_cast<std::size_t>(i)].attempt, i + 1);
+  EXPECT_EQ(attempts[1].now_micros - attempts[0].now_micros, 5'000'000);
+  EXPECT_EQ(attempts[2].now_micros - attempts[1].now_micros, 10'000'000);
+  EXPECT_EQ(attempts[0].env, &env_);  // adapters get the session's Env
+  EXPECT_EQ(JournaledEvents<sm::StepFailed>().size(), 2u);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tests/support/process.h"
+#include "testing/temp_dir.h"
 
 namespace backout::engine {
 namespace {

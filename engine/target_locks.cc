@@ -36,6 +36,7 @@ Status LockTarget(const plan::Plan& plan, const std::string& name, const LockCon
   request.base_dir = context.base_dir;
   request.same_run_wait = context.same_run_wait;
   request.cancel = context.cancel;
+  request.env = context.env;
   const Status locked = adapter->Lock(request);
   if (locked.code() != Code::kLocked && locked.code() != Code::kCancelled) return Status::Ok();
   return Status(locked.code(),

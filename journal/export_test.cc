@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <functional>
 
 #include "journal/record_codec.h"
+#include "testing/temp_dir.h"
 
 namespace backout::journal {
 namespace {
@@ -44,16 +44,6 @@ std::string JoinLines(const std::vector<std::string>& lines) {
 
 class ExportTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char root[] = "/tmp/backout-export-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(root), nullptr);
-    root_ = root;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
   // A run of `count` events in a journal under `name`, with payloads that exercise JSON
   // string escaping: quotes, backslashes, control characters, a NUL and non-ASCII text.
   std::vector<Record> MakeRun(const std::string& name, const ChainKey& key, int count) {
@@ -74,7 +64,8 @@ class ExportTest : public ::testing::Test {
     return (*writer)->records();
   }
 
-  fs::path root_;
+  const testing::TempDir tmp_;
+  const fs::path root_ = tmp_.path();
 };
 
 TEST_F(ExportTest, RoundTripThroughImportIsByteIdentical) {

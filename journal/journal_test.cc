@@ -5,7 +5,6 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +16,7 @@
 
 #include "journal/head_file.h"
 #include "journal/record_codec.h"
+#include "testing/temp_dir.h"
 
 namespace backout::journal {
 namespace {
@@ -63,16 +63,6 @@ mode_t PermissionBits(const fs::path& path) {
 
 class JournalTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char root[] = "/tmp/backout-journal-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(root), nullptr);
-    root_ = root;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
   // Not created yet: the first CreateRun must make it.
   fs::path dir() const { return root_ / "journal"; }
   Journal journal() const { return Journal(dir()); }
@@ -96,7 +86,8 @@ class JournalTest : public ::testing::Test {
     }
   }
 
-  fs::path root_;
+  const testing::TempDir tmp_;
+  const fs::path root_ = tmp_.path();
 };
 
 // The status code of OpenRun(run_id) as seen from a forked child process.

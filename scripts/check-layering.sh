@@ -14,6 +14,7 @@ rules=(
   "report:engine adapters cli"
   "adapters:journal plan statemachine history engine cli"
   "engine:cli"
+  "testing:journal plan statemachine engine cli tests"
 )
 status=0
 for rule in "${rules[@]}"; do

@@ -11,6 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "testing/invocation_builder.h"
+#include "testing/temp_dir.h"
+
 namespace backout::adapters {
 namespace {
 
@@ -27,26 +30,17 @@ std::string ReadFile(const fs::path& path) {
 
 class CommandAdapterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "backout-command-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    fs::create_directory(dir_ / "logs");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { fs::create_directory(dir_ / "logs"); }
 
   Invocation MakeInvocation(json params, json target = json::object()) {
     target["type"] = "command";
-    params["target"] = "ops";
-    Invocation invocation;
-    invocation.action = "command";
-    invocation.target = std::move(target);
-    invocation.params = std::move(params);
-    invocation.step_id = "step";
-    invocation.attempt = 2;
-    invocation.base_dir = dir_;
-    invocation.log_dir = dir_ / "logs";
-    return invocation;
+    return testing::InvocationBuilder("command")
+        .Target("ops", std::move(target))
+        .Params(std::move(params))
+        .Attempt(2)
+        .BaseDir(dir_)
+        .LogDir(dir_ / "logs")
+        .Build();
   }
 
   Outcome Run(json params, json target = json::object()) {
@@ -59,7 +53,8 @@ class CommandAdapterTest : public ::testing::Test {
     return adapter_->Validate("command", target, params);
   }
 
-  fs::path dir_;
+  const testing::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
   std::unique_ptr<Adapter> adapter_ = MakeCommandAdapter();
 };
 

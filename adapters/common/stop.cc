@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "base/env.h"
 #include "base/time.h"
 
 namespace backout::adapters::common {
@@ -18,8 +17,8 @@ const StopWording kPlainStopWording = {"cancelled", [](milliseconds timeout) {
                                        }};
 
 StopCondition::StopCondition(const std::atomic<bool>* cancel, milliseconds timeout,
-                             const StopWording& wording)
-    : cancel_(cancel), timeout_(timeout), wording_(wording) {
+                             const StopWording& wording, Env* env)
+    : cancel_(cancel), timeout_(timeout), wording_(wording), env_(env) {
   if (timeout.count() > 0) deadline_ = Clock::now() + timeout;
 }
 
@@ -48,7 +47,7 @@ milliseconds StopCondition::Cap(milliseconds wanted) const {
 }
 
 Status StopCondition::Sleep(milliseconds d) const {
-  Env::Default()->SleepFor(Cap(d), cancel_);
+  env_->SleepFor(Cap(d), cancel_);
   return Check();
 }
 

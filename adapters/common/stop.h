@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/env.h"
 #include "base/status.h"
 
 namespace backout::adapters::common {
@@ -30,9 +31,10 @@ extern const StopWording kPlainStopWording;
 class StopCondition {
  public:
   // `cancel` may be null (never cancelled); a zero `timeout` means no deadline.
-  // The deadline starts counting now.
+  // The deadline starts counting now (on the steady clock). Sleep() sleeps through `env`
+  // (the invocation's; not owned, must outlive this).
   StopCondition(const std::atomic<bool>* cancel, std::chrono::milliseconds timeout,
-                const StopWording& wording = kPlainStopWording);
+                const StopWording& wording = kPlainStopWording, Env* env = Env::Default());
 
   // True once the cancel flag is set (the deadline aside).
   bool Cancelled() const;
@@ -61,6 +63,7 @@ class StopCondition {
   std::chrono::milliseconds timeout_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   StopWording wording_;
+  Env* env_;
 };
 
 }  // namespace backout::adapters::common

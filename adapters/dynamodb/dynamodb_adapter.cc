@@ -36,7 +36,7 @@ Outcome Dispatch(dynamodb::Action action, const dynamodb::ActionContext& context
 
 // Everything the client needs, from the target config and the process environment.
 Result<dynamodb::ClientConfig> ClientConfigFor(const Invocation& invocation) {
-  Env& env = *Env::Default();
+  Env& env = *invocation.env;
   Result<dynamodb::Credentials> credentials = dynamodb::CredentialsFromEnvironment(env);
   if (!credentials.ok()) return credentials.status();
   Result<std::string> region = dynamodb::RegionFor(invocation.target, env);

@@ -16,6 +16,7 @@
 
 #include "base/sha256.h"
 #include "tests/support/dynamo_server.h"
+#include "testing/invocation_builder.h"
 #include "tests/support/process.h"
 
 namespace backout::adapters {
@@ -65,22 +66,19 @@ class DynamoDbAdapterTest : public ::testing::Test {
   Outcome Run(const std::string& action, const json& params, json target = json(),
               std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
               const std::atomic<bool>* cancel = nullptr) {
-    Invocation inv;
-    inv.action = action;
-    inv.target = target.is_null() ? server_->Target() : std::move(target);
-    inv.params = params;
-    inv.params["target"] = "ddb";
-    inv.run_id = "run";
-    inv.step_id = "step";
-    inv.base_dir = dir_.path();
-    inv.log_dir = dir_.path();
-    inv.timeout = timeout;
-    inv.cancel = cancel;
-    inv.progress = [this](std::string_view line) {
-      progress_.emplace_back(line);
-      said_ += std::string(line) + "\n";
-    };
-    Outcome outcome = adapter_->Run(inv);
+    Outcome outcome = adapter_->Run(
+        testing::InvocationBuilder(action)
+            .Target("ddb", target.is_null() ? server_->Target() : std::move(target))
+            .Params(params)
+            .RunId("run")
+            .Dirs(dir_.path())
+            .Timeout(timeout)
+            .Cancel(cancel)
+            .Progress([this](std::string_view line) {
+              progress_.emplace_back(line);
+              said_ += std::string(line) + "\n";
+            })
+            .Build());
     said_ += outcome.status.message() + "\n" + outcome.outputs.dump() + "\n";
     return outcome;
   }

@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -18,6 +17,8 @@
 #include <vector>
 
 #include "base/sha256.h"
+#include "testing/invocation_builder.h"
+#include "testing/temp_dir.h"
 
 namespace backout::adapters {
 namespace {
@@ -71,30 +72,22 @@ std::vector<std::string> Listing(const fs::path& dir) {
 class FileAdapterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/backout-file-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     root_ = dir_ / "app";
     fs::create_directories(root_);
     Write(root_ / ".env", kEnv);
     chmod((root_ / ".env").c_str(), 0640);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   Outcome RunFile(const json& params, const json& target = {{"type", "file"}, {"root", "app"}}) {
-    Invocation inv;
-    inv.action = "file";
-    inv.target = target;
-    inv.params = params;
-    inv.params["target"] = "app";
-    inv.run_id = "run1";
-    inv.step_id = "step";
-    inv.base_dir = dir_;
-    inv.log_dir = dir_;
-    return file_->Run(inv);
+    return file_->Run(testing::InvocationBuilder("file")
+                          .Target("app", target)
+                          .Params(params)
+                          .RunId("run1")
+                          .Dirs(dir_)
+                          .Build());
   }
 
-  fs::path dir_;
+  const testing::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
   fs::path root_;
   std::unique_ptr<Adapter> file_ = MakeFileAdapter();
 };
@@ -334,18 +327,14 @@ class JsonStoreTest : public FileAdapterTest {
   }
 
   Outcome RunStore(const std::string& action, json params) {
-    Invocation inv;
-    inv.action = action;
-    inv.target = {{"type", "json_store"}, {"path", "data/"}};
-    inv.params = std::move(params);
-    inv.params["target"] = "store";
-    inv.run_id = "run1";
-    inv.step_id = action;
-    inv.attempt = 1;
-    inv.now_micros = 1'700'000'000'000'000;
-    inv.base_dir = dir_;
-    inv.log_dir = dir_;
-    return store_adapter_->Run(inv);
+    return store_adapter_->Run(testing::InvocationBuilder(action)
+                                   .Target("store", {{"type", "json_store"}, {"path", "data/"}})
+                                   .Params(std::move(params))
+                                   .RunId("run1")
+                                   .StepId(action)
+                                   .NowMicros(1'700'000'000'000'000)
+                                   .Dirs(dir_)
+                                   .Build());
   }
 
   fs::path store_;

@@ -277,7 +277,8 @@ struct StoreContext {
       : invocation(invocation_in),
         params(invocation_in.params),
         store(common::ResolvePath(invocation_in.base_dir, Text(invocation_in.target.at("path")))),
-        stop(invocation_in.cancel, invocation_in.timeout) {}
+        stop(invocation_in.cancel, invocation_in.timeout, common::kPlainStopWording,
+             invocation_in.env) {}
 
   fs::path Resolve(const json& path) const { return common::ResolvePath(invocation.base_dir, Text(path)); }
 

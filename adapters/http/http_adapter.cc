@@ -267,7 +267,7 @@ class Exchange {
         limit_(invocation.timeout.count() > 0 ? invocation.timeout
                : action.wait                  ? kDefaultWaitLimit
                                               : milliseconds(0)),
-        stop_(invocation.cancel, limit_) {
+        stop_(invocation.cancel, limit_, common::kPlainStopWording, invocation.env) {
     request_.body = action.body;
     request_.cancel = stop_.cancel();
   }

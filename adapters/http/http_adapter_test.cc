@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "adapters/http/validate_case_test.h"
+#include "testing/invocation_builder.h"
 #include "tests/support/http_server_fixture.h"
 
 namespace backout::adapters {
@@ -22,15 +23,12 @@ using testing::HttpServer;
 class HttpAdapterTest : public testing::HttpServerTest {
  protected:
   Invocation MakeInvocation(json params, json target) {
-    params["target"] = "app";
-    Invocation invocation;
-    invocation.action = "http";
-    invocation.target = std::move(target);
-    invocation.params = std::move(params);
-    invocation.step_id = "step";
-    invocation.base_dir = dir_.path();
-    invocation.progress = [this](std::string_view line) { progress_.emplace_back(line); };
-    return invocation;
+    return testing::InvocationBuilder("http")
+        .Target("app", std::move(target))
+        .Params(std::move(params))
+        .BaseDir(dir_.path())
+        .Progress([this](std::string_view line) { progress_.emplace_back(line); })
+        .Build();
   }
 
   Outcome Run(json params, json target, milliseconds timeout = milliseconds(0)) {

@@ -292,7 +292,8 @@ class NotifyAdapter final : public Adapter {
                      const std::string& message, const Invocation& invocation, json& outputs) {
     const http::Scrubber scrub(target, request.headers);
     request.body = json{{"text", message}}.dump();
-    const common::StopCondition stop(invocation.cancel, invocation.timeout);
+    const common::StopCondition stop(invocation.cancel, invocation.timeout,
+                                     common::kPlainStopWording, invocation.env);
     request.cancel = stop.cancel();
     request.timeout = http::RequestTimeout(stop, target.request_timeout);
     const std::string what =

@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "adapters/http/validate_case_test.h"
+#include "testing/invocation_builder.h"
 #include "tests/support/http_server_fixture.h"
 
 namespace backout::adapters {
@@ -39,13 +40,12 @@ class NotifyAdapterTest : public testing::HttpServerTest {
  protected:
   Invocation MakeInvocation(json params, json target = {{"type", "notify"}}) {
     params["$run"] = Facts();
-    Invocation invocation;
-    invocation.action = "notify";
-    invocation.target = std::move(target);
-    invocation.params = std::move(params);
-    invocation.step_id = "tell";
-    invocation.base_dir = dir_.path();
-    return invocation;
+    return testing::InvocationBuilder("notify")
+        .Target(std::move(target))
+        .Params(std::move(params))
+        .StepId("tell")
+        .BaseDir(dir_.path())
+        .Build();
   }
   Outcome Run(json params, json target = {{"type", "notify"}}) {
     return adapter_->Run(MakeInvocation(std::move(params), std::move(target)));

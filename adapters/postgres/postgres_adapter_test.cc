@@ -23,6 +23,7 @@
 
 #include "adapters/postgres/actions.h"
 #include "adapters/postgres/content.h"
+#include "testing/invocation_builder.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/process.h"
 
@@ -71,18 +72,14 @@ class PostgresAdapterTest : public ::testing::Test {
   json Target() const { return Target(server().dsn(db_)); }
 
   Invocation Inv(const std::string& action, json params, json target = nullptr) {
-    Invocation inv;
-    inv.action = action;
-    inv.target = target.is_null() ? Target() : std::move(target);
-    params["target"] = "pg";
-    inv.params = std::move(params);
-    inv.run_id = "run-test";
-    inv.step_id = "step";
-    inv.base_dir = dir_.path();
-    inv.log_dir = dir_.path();
-    inv.now_micros = 1'700'000'000'000'000;
-    inv.cancel = &cancel_;
-    return inv;
+    return testing::InvocationBuilder(action)
+        .Target("pg", target.is_null() ? Target() : std::move(target))
+        .Params(std::move(params))
+        .RunId("run-test")
+        .Dirs(dir_.path())
+        .NowMicros(1'700'000'000'000'000)
+        .Cancel(&cancel_)
+        .Build();
   }
 
   Outcome Run(Adapter& adapter, const std::string& action, json params, json target = nullptr) {

@@ -88,7 +88,8 @@ class SqliteAdapter final : public Adapter {
     }
     if (locks_.contains(database)) return Status::Ok();
     Result<sqlite::TargetLock> lock =
-        sqlite::TargetLock::Take(database, request.run_id, request.same_run_wait, request.cancel);
+        sqlite::TargetLock::Take(database, request.run_id, request.same_run_wait, request.cancel,
+                                 *request.env);
     if (!lock.ok()) return lock.status();
     locks_.emplace(database, std::move(lock).value());
     return Status::Ok();
@@ -142,7 +143,8 @@ ActionContext::ActionContext(const Invocation& invocation_in)
       database(common::ResolvePath(invocation_in.base_dir,
                            invocation_in.target.at("path").get_ref<const std::string&>())),
       busy_timeout(BusyTimeout(invocation_in.target)),
-      stop(invocation_in.cancel, invocation_in.timeout) {}
+      stop(invocation_in.cancel, invocation_in.timeout, common::kPlainStopWording,
+           invocation_in.env) {}
 
 std::filesystem::path ActionContext::Resolve(const std::string& path) const {
   return common::ResolvePath(invocation.base_dir, path);

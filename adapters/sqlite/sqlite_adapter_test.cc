@@ -5,7 +5,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,10 @@
 #include <vector>
 
 #include "base/sha256.h"
+#include "base/time.h"
+#include "testing/fake_env.h"
+#include "testing/invocation_builder.h"
+#include "testing/temp_dir.h"
 
 namespace backout::adapters {
 namespace {
@@ -88,27 +91,18 @@ class SqliteAdapterTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    std::string dir = (fs::path(::testing::TempDir()) / "sqlite_adapter_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-    dir_ = dir;
     db_ = dir_ / "app.db";
     ASSERT_EQ(RawDb(db_).Exec(kSeed), "");
   }
 
-  void TearDown() override { fs::remove_all(dir_); }
-
   Invocation MakeInvocation(const std::string& action, json params) {
-    Invocation invocation;
-    invocation.action = action;
-    invocation.target = {{"type", "sqlite"}, {"path", "app.db"}, {"busy_timeout", 1000}};
-    invocation.params = std::move(params);
-    invocation.params["target"] = "appdb";
-    invocation.run_id = "run-1";
-    invocation.step_id = "step";
-    invocation.base_dir = dir_;
-    invocation.log_dir = dir_;
-    invocation.now_micros = 1'764'000'000'000'000;  // 2025-11-24T16:00:00Z
-    return invocation;
+    return testing::InvocationBuilder(action)
+        .Target("appdb", {{"type", "sqlite"}, {"path", "app.db"}, {"busy_timeout", 1000}})
+        .Params(std::move(params))
+        .RunId("run-1")
+        .Dirs(dir_)
+        .NowMicros(1'764'000'000'000'000)  // 2025-11-24T16:00:00Z
+        .Build();
   }
 
   Outcome Run(const std::string& action, json params) {
@@ -142,7 +136,8 @@ class SqliteAdapterTest : public ::testing::Test {
   }
 
   std::unique_ptr<Adapter> adapter_ = MakeSqliteAdapter();
-  fs::path dir_;
+  const testing::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
   fs::path db_;
 };
 
@@ -191,6 +186,23 @@ TEST_F(SqliteAdapterTest, LockWaitsForAHolderOfTheSameRun) {
   adapter_.reset();
   resume.join();
   EXPECT_TRUE(waited.ok()) << waited.ToString();
+}
+
+// The holder line in the sidecar comes from the request's Env, not the process's.
+TEST_F(SqliteAdapterTest, LockWritesTheHostAndTimeOfTheRequestsEnv) {
+  testing::FakeEnv clock;
+  class NamedHost final : public EnvWrapper {
+   public:
+    using EnvWrapper::EnvWrapper;
+    std::string HostName() override { return "test-host"; }
+  } env(&clock);
+  LockRequest request = LockFor(dir_, "run-1", std::chrono::milliseconds(0));
+  request.env = &env;
+  ASSERT_TRUE(adapter_->Lock(request).ok());
+  std::ifstream in(dir_ / "app.db.backout-lock");
+  const std::string holder((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(holder, HasSubstr(" host=test-host run=run-1 since=" +
+                                FormatUtcMicros(testing::FakeEnv::kDefaultNowMicros)));
 }
 
 // --- sql -------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ std::filesystem::path LockFileOf(const std::filesystem::path& database) {
 Result<TargetLock> TargetLock::Take(const std::filesystem::path& database,
                                     const std::string& run_id,
                                     std::chrono::milliseconds same_run_wait,
-                                    const std::atomic<bool>* cancel) {
+                                    const std::atomic<bool>* cancel, Env& env) {
   const std::filesystem::path path = LockFileOf(database);
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return common::ErrnoError("open the runner lock file", path);
@@ -77,8 +77,8 @@ Result<TargetLock> TargetLock::Take(const std::filesystem::path& database,
   }
   // Purely informational (the flock is the lock), so no fsync.
   const std::string line =
-      fmt::format("pid={} host={} run={} since={}\n", ::getpid(), Env::Default()->HostName(),
-                  run_id, FormatUtcMicros(Env::Default()->NowMicros()));
+      fmt::format("pid={} host={} run={} since={}\n", ::getpid(), env.HostName(), run_id,
+                  FormatUtcMicros(env.NowMicros()));
   if (::ftruncate(fd.get(), 0) != 0) return common::ErrnoError("truncate", path);
   if (::pwrite(fd.get(), line.data(), line.size(), 0) != static_cast<ssize_t>(line.size())) {
     return common::ErrnoError("write", path);

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <string>
 
+#include "base/env.h"
 #include "base/file_util.h"
 #include "base/status.h"
 
@@ -31,10 +32,11 @@ class TargetLock {
   // Locks `database`'s sidecar for run `run_id`. A holder that recorded this same run id is
   // a runner of this run that is going away (only one process drives a run: the journal's
   // runner lock), so it is waited for, up to `same_run_wait`; any other holder is kLocked at
-  // once, naming it. kCancelled when `cancel` fires while waiting.
+  // once, naming it. kCancelled when `cancel` fires while waiting. `env` tells the host name
+  // and the time written into the sidecar.
   static Result<TargetLock> Take(const std::filesystem::path& database, const std::string& run_id,
                                  std::chrono::milliseconds same_run_wait,
-                                 const std::atomic<bool>* cancel);
+                                 const std::atomic<bool>* cancel, Env& env);
 
  private:
   explicit TargetLock(UniqueFd fd) : fd_(std::move(fd)) {}

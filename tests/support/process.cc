@@ -140,16 +140,4 @@ ProcessResult BackgroundProcess::Wait() {
   return Collect(wait_status_, out_path_, err_path_);
 }
 
-TempDir::TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "backout-test-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  if (std::getenv("BACKOUT_KEEP_TEST_DIRS") != nullptr) return;
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 }  // namespace backout::testing

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/temp_dir.h"  // TempDir, for the end-to-end tests too
+
 namespace backout::testing {
 
 struct ProcessResult {
@@ -47,19 +49,6 @@ class BackgroundProcess {
   bool reaped_ = false;
   int wait_status_ = 0;
   std::filesystem::path out_path_, err_path_, in_path_;
-};
-
-// A fresh directory under the system temp dir, removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
 };
 
 std::string ReadFile(const std::filesystem::path& path);
