@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/process.h"
+#include "testing/temp_dir.h"
 
 namespace backout {
 namespace {
@@ -19,7 +19,7 @@ TEST(RenameDurably, PutsTheFileInPlaceOfWhatWasThere) {
   Write(dir.path() / "new", "new");
   Write(dir.path() / "target", "old");
   ASSERT_TRUE(RenameDurably(dir.path() / "new", dir.path() / "target").ok());
-  EXPECT_EQ(testing::ReadFile(dir.path() / "target"), "new");
+  EXPECT_EQ(*ReadFileToString(dir.path() / "target"), "new");
   EXPECT_FALSE(fs::exists(dir.path() / "new"));
 }
 
@@ -30,8 +30,8 @@ TEST(RenameDurably, ReplacesASymlinkAtTheTargetWithoutFollowingIt) {
   Write(dir.path() / "new", "new");
   ASSERT_TRUE(RenameDurably(dir.path() / "new", dir.path() / "target").ok());
   EXPECT_FALSE(fs::is_symlink(dir.path() / "target"));
-  EXPECT_EQ(testing::ReadFile(dir.path() / "target"), "new");
-  EXPECT_EQ(testing::ReadFile(dir.path() / "elsewhere"), "not to be touched");
+  EXPECT_EQ(*ReadFileToString(dir.path() / "target"), "new");
+  EXPECT_EQ(*ReadFileToString(dir.path() / "elsewhere"), "not to be touched");
 }
 
 TEST(RenameDurably, AMissingSourceChangesNothingAndSaysWhere) {
@@ -41,7 +41,7 @@ TEST(RenameDurably, AMissingSourceChangesNothingAndSaysWhere) {
   EXPECT_EQ(status.code(), Code::kIOError);
   EXPECT_EQ(status.message(), (dir.path() / "target").string() +
                                   ": rename into place: No such file or directory");
-  EXPECT_EQ(testing::ReadFile(dir.path() / "target"), "old");
+  EXPECT_EQ(*ReadFileToString(dir.path() / "target"), "old");
 }
 
 }  // namespace
