@@ -9,7 +9,9 @@
 #include <optional>
 #include <stdexcept>
 
+#include "adapters/command/command_adapter.h"
 #include "base/env.h"
+#include "engine/plan_check.h"
 #include "engine/session.h"
 #include "journal/journal.h"
 #include "plan/parser.h"
@@ -36,7 +38,9 @@ steps:
 class ScriptedAdapter : public adapters::Adapter {
  public:
   explicit ScriptedAdapter(bool throws) : throws_(throws) {}
-  std::string_view type() const override { return "command"; }
+  const adapters::AdapterVocabulary& vocabulary() const override {
+    return adapters::CommandVocabulary();
+  }
   std::vector<adapters::ParamError> Validate(std::string_view, const json&,
                                              const json&) const override {
     return {};
@@ -67,7 +71,8 @@ class EngineTest : public ::testing::Test {
     auto adapter = std::make_unique<ScriptedAdapter>(throws);
     adapter_ = adapter.get();
     registry_.Add(std::move(adapter));
-    plan::ParseOutcome parsed = plan::ParsePlan(kPlan, (dir_ / "plan.yaml").string());
+    plan::ParseOutcome parsed = plan::ParsePlan(kPlan, (dir_ / "plan.yaml").string(),
+                                                PlanVocabulary(registry_));
     EXPECT_TRUE(parsed.ok());
     Result<std::unique_ptr<RunSession>> session = RunSession::Create(
         *journal_, "run-1", *parsed.plan, (dir_ / "plan.yaml").string(),

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "base/utf8.h"
+#include "engine/plan_check.h"
 #include "plan/parser.h"
 
 namespace backout::engine {
@@ -104,7 +105,8 @@ Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records) {
 }
 
 Result<plan::Plan> PlanFromJournal(const sm::RunState& state) {
-  plan::ParseOutcome parsed = plan::ParsePlan(state.start.plan_text, state.start.plan_file);
+  plan::ParseOutcome parsed = plan::ParsePlan(state.start.plan_text, state.start.plan_file,
+                                                 DefaultPlanVocabulary());
   if (!parsed.ok()) {
     std::string first = parsed.diagnostics.empty() ? "" : parsed.diagnostics.front().ToString();
     return Status::Corruption(fmt::format("the plan journaled in RunStarted no longer parses: {}",

@@ -23,8 +23,6 @@ using nlohmann::json;
 using Pointer = json::json_pointer;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kType = "command";    // the target type served
-constexpr std::string_view kAction = "command";  // the only action on such targets
 constexpr std::size_t kTailBytes = 4096;
 constexpr milliseconds kDefaultKillGrace{5000};
 constexpr std::size_t kMaxMessageLineBytes = 200;
@@ -146,7 +144,8 @@ class SpecReader {
     const Place root{Pointer(), true};
     if (!CheckObject(target, root, {"type", "cwd", "env"})) return;
     if (auto it = target.find("type");
-        it != target.end() && !(it->is_string() && it->get_ref<const std::string&>() == kType)) {
+        it != target.end() &&
+        !(it->is_string() && it->get_ref<const std::string&>() == CommandVocabulary().type)) {
       Problem(root / "type", "expected 'command'");
     }
     if (auto it = target.find("cwd"); it != target.end()) {
@@ -388,18 +387,20 @@ json Outputs(const SubprocessResult& run, std::string tail, const fs::path& log)
 
 class CommandAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return kType; }
+  const AdapterVocabulary& vocabulary() const override { return CommandVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    if (action != kAction) return {ParamError{"", UnsupportedAction(action), false}};
+    if (action != vocabulary().actions.front().name) {
+      return {ParamError{"", UnsupportedAction(action), false}};
+    }
     SpecReader reader(/*unexpanded=*/true);
     reader.Read(target, params);
     return reader.TakeErrors();
   }
 
   Outcome Run(const Invocation& invocation) override {
-    if (invocation.action != kAction) {
+    if (invocation.action != vocabulary().actions.front().name) {
       return {Status::InvalidArgument(UnsupportedAction(invocation.action))};
     }
     SpecReader reader(/*unexpanded=*/false);

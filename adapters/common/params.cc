@@ -10,7 +10,7 @@ namespace {
 using nlohmann::json;
 
 // Keys the engine puts into every action's params for its own use.
-constexpr std::string_view kEngineOwnedKeys[] = {"target", "timeout", "$baseline"};
+constexpr std::string_view kEngineOwnedKeys[] = {"target", "timeout"};
 
 const std::string& Text(const json& value) { return value.get_ref<const std::string&>(); }
 

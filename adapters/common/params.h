@@ -102,7 +102,7 @@ class Checker {
 
   // Reports each key of the mapping `object` that is not in `allowed`: typos
   // must not pass silently. At the top of an action's params the keys the
-  // engine owns ("target", "timeout", "$baseline") are allowed too.
+  // engine owns ("target", "timeout") are allowed too.
   void KnownKeysOnly(const nlohmann::json& object, const std::string& pointer,
                      std::initializer_list<std::string_view> allowed);
 

@@ -65,6 +65,19 @@ class DynamoDbAdapterTest : public ::testing::Test {
   Outcome Run(const std::string& action, const json& params, json target = json(),
               std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
               const std::atomic<bool>* cancel = nullptr) {
+    return RunInvocation(MakeInvocation(action, params, std::move(target), timeout, cancel));
+  }
+
+  // A verify given `baseline` as the engine passes it (Invocation::baseline).
+  Outcome Verify(const json& checks, const json& baseline) {
+    Invocation inv = MakeInvocation("verify", {{"checks", checks}});
+    inv.baseline = baseline;
+    return RunInvocation(std::move(inv));
+  }
+
+  Invocation MakeInvocation(const std::string& action, const json& params, json target = json(),
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                            const std::atomic<bool>* cancel = nullptr) {
     Invocation inv;
     inv.action = action;
     inv.target = target.is_null() ? server_->Target() : std::move(target);
@@ -80,8 +93,14 @@ class DynamoDbAdapterTest : public ::testing::Test {
       progress_.emplace_back(line);
       said_ += std::string(line) + "\n";
     };
+    return inv;
+  }
+
+  Outcome RunInvocation(Invocation inv) {
     Outcome outcome = adapter_->Run(inv);
     said_ += outcome.status.message() + "\n" + outcome.outputs.dump() + "\n";
+    EXPECT_EQ(UndeclaredOutputs(adapter_->vocabulary(), inv.action, outcome.outputs),
+              std::vector<std::string>{});
     return outcome;
   }
 
@@ -277,7 +296,7 @@ TEST_F(DynamoDbAdapterTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
                        {{"item_count", {{"table", users}, {"equals", "baseline"}}}},
                        {{"item_count", {{"table", users}, {"equals", 12}}}},
                        {{"describe", {{"table", users}, {"status", "ACTIVE"}}}}};
-  Outcome passing = Run("verify", {{"checks", checks}, {"$baseline", baseline.outputs}});
+  Outcome passing = Verify(checks, baseline.outputs);
   ASSERT_TRUE(passing.status.ok()) << passing.status.ToString();
   EXPECT_EQ(passing.outputs["passed"], 5);
   EXPECT_EQ(passing.outputs["failed"], 0);
@@ -289,7 +308,7 @@ TEST_F(DynamoDbAdapterTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
                                {{"describe", {{"table", users},
                                               {"billing_mode", "PAY_PER_REQUEST"}}}},
                                {{"item_count", {{"table", gone}, {"equals", 0}}}}};
-  Outcome failing = Run("verify", {{"checks", failing_checks}, {"$baseline", baseline.outputs}});
+  Outcome failing = Verify(failing_checks, baseline.outputs);
   EXPECT_EQ(failing.status.code(), Code::kExpectationFailed);
   EXPECT_EQ(failing.outputs["failed"], 5);
   const json& first = failing.outputs["checks"][0];

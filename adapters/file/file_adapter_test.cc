@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "adapters/json_store/json_store_adapter.h"
 #include "base/sha256.h"
 
 namespace backout::adapters {
@@ -91,7 +93,10 @@ class FileAdapterTest : public ::testing::Test {
     inv.step_id = "step";
     inv.base_dir = dir_;
     inv.log_dir = dir_;
-    return file_->Run(inv);
+    Outcome outcome = file_->Run(inv);
+    EXPECT_EQ(UndeclaredOutputs(file_->vocabulary(), inv.action, outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
 
   fs::path dir_;
@@ -333,8 +338,11 @@ class JsonStoreTest : public FileAdapterTest {
     Write(store_ / "notes/readme.txt", "not a collection");
   }
 
-  Outcome RunStore(const std::string& action, json params) {
+  // `baseline`: what the engine passes a verify (Invocation::baseline).
+  Outcome RunStore(const std::string& action, json params,
+                   std::optional<json> baseline = std::nullopt) {
     Invocation inv;
+    inv.baseline = std::move(baseline);
     inv.action = action;
     inv.target = {{"type", "json_store"}, {"path", "data/"}};
     inv.params = std::move(params);
@@ -345,7 +353,10 @@ class JsonStoreTest : public FileAdapterTest {
     inv.now_micros = 1'700'000'000'000'000;
     inv.base_dir = dir_;
     inv.log_dir = dir_;
-    return store_adapter_->Run(inv);
+    Outcome outcome = store_adapter_->Run(inv);
+    EXPECT_EQ(UndeclaredOutputs(store_adapter_->vocabulary(), action, outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
 
   fs::path store_;
@@ -492,15 +503,15 @@ TEST_F(JsonStoreTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
       {{"collection_absent", "sessions"}},
       {{"valid_json", true}},
   });
-  json params = {{"checks", checks}, {"$baseline", baseline.outputs}};
-  Outcome out = RunStore("verify", params);
+  const json params = {{"checks", checks}};
+  Outcome out = RunStore("verify", params, baseline.outputs);
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_EQ(out.outputs["passed"], 7);
   EXPECT_EQ(out.outputs["failed"], 0);
 
   Write(store_ / "users.json", R"([{"id": 1}])");
   Write(store_ / "sessions.json", "[1,");
-  out = RunStore("verify", params);
+  out = RunStore("verify", params, baseline.outputs);
   EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
   EXPECT_EQ(out.outputs["failed"], 4);
   EXPECT_EQ(out.outputs["checks"][0]["observed"], 1);
@@ -509,7 +520,6 @@ TEST_F(JsonStoreTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
   EXPECT_THAT(out.status.message(), HasSubstr("collection_absent sessions: collection exists"));
   EXPECT_THAT(out.status.message(), HasSubstr("sessions.json: invalid JSON"));
 
-  params.erase("$baseline");
   out = RunStore("verify", params);
   EXPECT_THAT(out.status.message(), HasSubstr("no baseline to compare with"));
 }

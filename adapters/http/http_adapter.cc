@@ -20,8 +20,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kType = "http";
-constexpr std::string_view kAction = "http";
 constexpr std::size_t kBodyExcerptBytes = 2048;  // of a body in the outputs
 constexpr std::size_t kMessageExcerptBytes = 200;  // of a body in an error message
 constexpr std::size_t kProgressExcerptBytes = 80;
@@ -386,16 +384,17 @@ class Exchange {
 
 class HttpAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return kType; }
+  const AdapterVocabulary& vocabulary() const override { return HttpVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    return http::ValidateOneAction(action, target, params, kAction, UnsupportedAction,
-                                   ReadAction);
+    return http::ValidateOneAction(action, target, params, vocabulary().actions.front().name,
+                                   UnsupportedAction, ReadAction);
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return http::RunOneAction(invocation, kAction, UnsupportedAction, ReadAction,
+    return http::RunOneAction(invocation, vocabulary().actions.front().name, UnsupportedAction,
+                              ReadAction,
                               [&](const HttpAction& action) {
                                 Exchange exchange(action, invocation);
                                 return action.wait ? exchange.Wait(*action.wait)

@@ -22,11 +22,8 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kType = "notify";
-constexpr std::string_view kAction = "notify";
-constexpr std::string_view kFactsKey = "$run";  // where the engine puts the run's facts
 constexpr std::size_t kMessageExcerptBytes = 200;
-// The facts a message may name: what the engine puts in params["$run"].
+// The facts a message may name: what the engine puts in Invocation::run_facts.
 constexpr std::array<std::string_view, 12> kFacts = {
     "run_id",   "plan",    "incident",   "step",        "step_title",   "status",
     "operator", "elapsed", "steps_done", "steps_total", "failed_steps", "rehearsal"};
@@ -131,12 +128,14 @@ void ReadTo(const json& value, const Place& place, ParamReader& reader, Notifica
   }
 }
 
-Notification ReadNotification(const json& target, const json& params, ParamReader& reader) {
+// `facts`: the run's facts (Invocation::run_facts; empty when validating a plan).
+Notification ReadNotification(const json& target, const json& params, const json& facts,
+                              ParamReader& reader) {
   const bool unresolved = reader.unresolved();
   Notification n;
   const Place root;
   if (!reader.Mapping(params, root,
-                      {"target", "timeout", "message", "to", "path", "required", kFactsKey})) {
+                      {"target", "timeout", "message", "to", "path", "required"})) {
     return n;
   }
   if (params.contains("target")) {
@@ -163,7 +162,7 @@ Notification ReadNotification(const json& target, const json& params, ParamReade
                          "replaced by the run's facts)");
   } else if (std::optional<std::string> text = reader.NonEmptyText(*message, root / "message")) {
     std::vector<std::string> problems;
-    n.message = Render(*text, params.value(kFactsKey, json::object()), unresolved, &problems);
+    n.message = Render(*text, facts, unresolved, &problems);
     // At run time a brace may come from an expanded value: only the plan's text is judged.
     if (unresolved) {
       for (std::string& problem : problems) reader.Problem(root / "message", std::move(problem));
@@ -224,17 +223,23 @@ Status AppendToFile(const fs::path& path, const std::string& line) {
 
 class NotifyAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return kType; }
+  const AdapterVocabulary& vocabulary() const override { return NotifyVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
-    return http::ValidateOneAction(action, target, params, kAction, UnsupportedAction,
-                                   ReadNotification);
+    return http::ValidateOneAction(
+        action, target, params, vocabulary().actions.front().name, UnsupportedAction,
+        [](const json& target_config, const json& action_params, ParamReader& reader) {
+          return ReadNotification(target_config, action_params, json::object(), reader);
+        });
   }
 
   Outcome Run(const Invocation& invocation) override {
     return http::RunOneAction(
-        invocation, kAction, UnsupportedAction, ReadNotification,
+        invocation, vocabulary().actions.front().name, UnsupportedAction,
+        [&](const json& target_config, const json& action_params, ParamReader& reader) {
+          return ReadNotification(target_config, action_params, invocation.run_facts, reader);
+        },
         [&](const Notification& n) -> Outcome {
           json outputs = {{"message", n.message}};
           Status status = Deliver(n, invocation, outputs);
