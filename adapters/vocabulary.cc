@@ -53,6 +53,25 @@ std::vector<std::string_view> AdapterVocabulary::ActionNames() const {
   return names;
 }
 
+ActionSpec VerifyAction(std::vector<ParamSpec> more_params) {
+  std::vector<ParamSpec> params = {{"checks", kArray, true}};
+  params.insert(params.end(), more_params.begin(), more_params.end());
+  return {.name = "verify",
+          .params = std::move(params),
+          .outputs = {{"checks", kArray}, {"passed", kInteger}, {"failed", kInteger}},
+          .read_only = true,
+          .idempotent = true};
+}
+
+ActionSpec SqlQueryAction() {
+  constexpr JsonTypes kScalar = kNull | kBoolean | kNumber | kString;
+  return {.name = "query",
+          .params = {{"sql", kString, true}, {"expect", kScalar}},
+          .outputs = {{"value", kScalar}},
+          .read_only = true,
+          .idempotent = true};
+}
+
 std::vector<std::string> UndeclaredOutputs(const AdapterVocabulary& vocabulary,
                                            std::string_view action,
                                            const nlohmann::json& outputs) {

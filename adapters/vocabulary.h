@@ -86,6 +86,13 @@ struct AdapterVocabulary {
   }
 };
 
+// Actions that several adapters declare alike because shared code runs them:
+// `verify` {checks: [...] (required), `more_params`} whose outputs are the report of
+// adapters/common/verify.h (checks, passed, failed); and the SQL adapters' `query`
+// {sql, expect} with output `value`. Both only read and are idempotent.
+ActionSpec VerifyAction(std::vector<ParamSpec> more_params = {});
+ActionSpec SqlQueryAction();
+
 // "outputs/bytes: declared integer, produced string": one line for each key of `outputs`
 // that `action` of `vocabulary` does not declare, or declares with another type. Empty when
 // the outputs are all declared (adapter tests check every outcome with it).

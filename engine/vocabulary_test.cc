@@ -108,8 +108,11 @@ TEST(ExampleAdapterTest, AnAddedAdapterIsCheckedLikeTheBuiltInOnes) {
   wrong.replace(wrong.find("text: world"), 11, "txt: world");
   const PlanCheck misspelled = CheckPlanText(wrong, plan_file, registry, NoVariables);
   ASSERT_FALSE(misspelled.ok());
-  EXPECT_NE(misspelled.diagnostics.front().message.find("txt"), std::string::npos)
-      << misspelled.diagnostics.front().ToString();
+  std::string messages;
+  for (const plan::Diagnostic& d : misspelled.diagnostics) messages += d.ToString() + "\n";
+  EXPECT_NE(messages.find("unknown key 'txt'"), std::string::npos) << messages;
+  EXPECT_NE(messages.find("is required"), std::string::npos) << messages;  // text
+
   std::string other = kExamplePlan;
   other.replace(other.find("echo:"), 5, "sql:");
   const PlanCheck no_sql = CheckPlanText(other, plan_file, registry, NoVariables);

@@ -774,7 +774,8 @@ std::optional<Action> Parser::ParseAction(const Field& field, const std::string&
     ParseApprovalFields(fields, action_owner, field.key_loc);
     return action;
   }
-  // A notification goes to stdout, a file or a URL unless it names a webhook target.
+  // An action that needs no target (a notification: stdout, a file, a URL) may name one (a
+  // webhook).
   const Field* target = Contains(vocabulary_.targetless_actions, action.kind)
                             ? FindField(fields, "target")
                             : RequiredField(fields, "target", action_owner, field.key_loc);

@@ -31,11 +31,7 @@ const AdapterVocabulary& JsonStoreVocabulary() {
            .outputs = {{"collections", kObject}},
            .read_only = true,
            .idempotent = true},
-          {.name = "verify",
-           .params = {{"checks", kArray, true}},
-           .outputs = {{"checks", kArray}, {"passed", kInteger}, {"failed", kInteger}},
-           .read_only = true,
-           .idempotent = true},
+          VerifyAction(),
       }};
   return kVocabulary;
 }

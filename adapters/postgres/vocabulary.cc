@@ -43,16 +43,8 @@ const AdapterVocabulary& PostgresVocabulary() {
            .outputs = {{"tables", kObject}, {"schema_fingerprint", kString}, {"scope", kObject}},
            .read_only = true,
            .idempotent = true},
-          {.name = "verify",
-           .params = {{"checks", kArray, true}},
-           .outputs = {{"checks", kArray}, {"passed", kInteger}, {"failed", kInteger}},
-           .read_only = true,
-           .idempotent = true},
-          {.name = "query",
-           .params = {{"sql", kString, true}, {"expect", kNull | kBoolean | kNumber | kString}},
-           .outputs = {{"value", kNull | kBoolean | kNumber | kString}},
-           .read_only = true,
-           .idempotent = true},
+          VerifyAction(),
+          SqlQueryAction(),
       }};
   return kVocabulary;
 }
