@@ -70,6 +70,33 @@ TEST(RegistryTest, EveryDeclaredActionIsOneTheAdapterValidates) {
   }
 }
 
+// The declared parameters are the keys each action accepts: none of them is refused as
+// unknown, and a key that is not declared is.
+TEST(RegistryTest, DeclaredParametersAreTheKeysEachActionAccepts) {
+  adapters::Registry registry = adapters::Registry::Default();
+  registry.Add(adapters::MakeExampleAdapter());
+  for (const adapters::AdapterVocabulary* vocabulary : registry.Vocabularies()) {
+    const adapters::Adapter* adapter = registry.Find(vocabulary->type);
+    const nlohmann::json target = {{"type", vocabulary->type}};
+    for (const adapters::ActionSpec& action : vocabulary->actions) {
+      const std::string what = std::string(vocabulary->type) + " " + std::string(action.name);
+      for (const adapters::ParamSpec& param : action.params) {
+        const std::string key(param.name);
+        for (const adapters::ParamError& e : adapter->Validate(action.name, target, {{key, 1}})) {
+          EXPECT_EQ(e.message.find("unknown key '" + key + "'"), std::string::npos)
+              << what << ": " << e.message;
+        }
+      }
+      bool refused = false;
+      for (const adapters::ParamError& e :
+           adapter->Validate(action.name, target, {{"undeclared_key", 1}})) {
+        refused = refused || e.message.find("unknown key 'undeclared_key'") != std::string::npos;
+      }
+      EXPECT_TRUE(refused) << what;
+    }
+  }
+}
+
 // A registry with one more adapter than the default: the example, added by one line.
 adapters::Registry RegistryWithExample() {
   adapters::Registry registry = adapters::Registry::Default();
