@@ -19,14 +19,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/vocabulary.h"
 #include "base/env.h"
 #include "base/status.h"
 
@@ -36,6 +37,12 @@ struct Invocation {
   std::string action;      // "sql", "backup", "command", ...
   nlohmann::json target;   // the target's config, expanded (includes "type")
   nlohmann::json params;   // the action's parameters, expanded (includes "target")
+  // For a `verify`: the outputs of the latest earlier `baseline` step on the same target,
+  // which checks written `equals: baseline` compare with; unset when there is none.
+  std::optional<nlohmann::json> baseline;
+  // For a `notify`: what the engine knows of the run when the step starts ({plan},
+  // {incident}, {status}, ...: docs/adapters/notify.md); an empty object otherwise.
+  nlohmann::json run_facts = nlohmann::json::object();
   std::string run_id;
   std::string step_id;
   int attempt = 1;
@@ -100,8 +107,11 @@ class Adapter {
  public:
   virtual ~Adapter() = default;
 
+  // What the adapter offers: its target type, actions, their parameters and outputs.
+  virtual const AdapterVocabulary& vocabulary() const = 0;
+
   // The target type this adapter serves ("sqlite", "command").
-  virtual std::string_view type() const = 0;
+  std::string_view type() const { return vocabulary().type; }
 
   // Checks one action's parameters and its target's config without touching the target.
   // Strings may still hold `${...}` references; treat those as "some string".
@@ -132,17 +142,30 @@ class Adapter {
   virtual Status DropRehearsalCopy(const nlohmann::json& copy, const RehearsalScratch& scratch);
 };
 
-// Adapters by target type.
+// Adapters by target type. Adding an adapter to a build is one Add() line in Default().
 class Registry {
  public:
+  // A later adapter of the same type replaces the earlier one (in its place).
   void Add(std::unique_ptr<Adapter> adapter);
   Adapter* Find(std::string_view type) const;  // nullptr when unknown
 
-  // sqlite and command.
+  // The vocabularies of the adapters, in the order they were added (the order in which
+  // messages list target types and actions).
+  std::vector<const AdapterVocabulary*> Vocabularies() const;
+
+  // The type of the adapter that serves `action` on a target of `target_type` ("" for an
+  // action naming no target): the adapter that declares `action` and serves targets of
+  // that type (notify on an http target), else the target's own adapter; for no target,
+  // the adapter declaring `action` without needing one. Falls back on `target_type` (or on
+  // `action` when there is no target) when no adapter fits, so Find() then says "unknown".
+  std::string_view TypeServing(std::string_view action, std::string_view target_type) const;
+
+  // Every adapter of this build: sqlite, postgres, command, http, file, json_store,
+  // dynamodb, notify.
   static Registry Default();
 
  private:
-  std::map<std::string, std::unique_ptr<Adapter>, std::less<>> adapters_;
+  std::vector<std::unique_ptr<Adapter>> adapters_;  // in the order added
 };
 
 }  // namespace backout::adapters

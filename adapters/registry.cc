@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "adapters/command/command_adapter.h"
 #include "adapters/dynamodb/dynamodb_adapter.h"
 #include "adapters/file/file_adapter.h"
 #include "adapters/http/http_adapter.h"
+#include "adapters/json_store/json_store_adapter.h"
 #include "adapters/notify/notify_adapter.h"
 #include "adapters/postgres/postgres_adapter.h"
 #include "adapters/sqlite/sqlite_adapter.h"
@@ -26,13 +29,44 @@ Status Adapter::DropRehearsalCopy(const nlohmann::json& /*copy*/,
 Status Adapter::Lock(const LockRequest& /*request*/) { return Status::Ok(); }
 
 void Registry::Add(std::unique_ptr<Adapter> adapter) {
-  std::string key(adapter->type());
-  adapters_[key] = std::move(adapter);
+  for (std::unique_ptr<Adapter>& present : adapters_) {
+    if (present->type() == adapter->type()) {
+      present = std::move(adapter);
+      return;
+    }
+  }
+  adapters_.push_back(std::move(adapter));
 }
 
 Adapter* Registry::Find(std::string_view type) const {
-  auto it = adapters_.find(type);
-  return it == adapters_.end() ? nullptr : it->second.get();
+  for (const std::unique_ptr<Adapter>& adapter : adapters_) {
+    if (adapter->type() == type) return adapter.get();
+  }
+  return nullptr;
+}
+
+std::vector<const AdapterVocabulary*> Registry::Vocabularies() const {
+  std::vector<const AdapterVocabulary*> vocabularies;
+  for (const std::unique_ptr<Adapter>& adapter : adapters_) {
+    vocabularies.push_back(&adapter->vocabulary());
+  }
+  return vocabularies;
+}
+
+std::string_view Registry::TypeServing(std::string_view action,
+                                       std::string_view target_type) const {
+  for (const std::unique_ptr<Adapter>& adapter : adapters_) {
+    const AdapterVocabulary& vocabulary = adapter->vocabulary();
+    const ActionSpec* spec = vocabulary.Find(action);
+    if (spec == nullptr) continue;
+    const bool serves = target_type.empty()
+                            ? !spec->needs_target
+                            : std::find(vocabulary.serves_targets_of.begin(),
+                                        vocabulary.serves_targets_of.end(),
+                                        target_type) != vocabulary.serves_targets_of.end();
+    if (serves) return vocabulary.type;
+  }
+  return target_type.empty() ? action : target_type;
 }
 
 Registry Registry::Default() {
@@ -41,10 +75,10 @@ Registry Registry::Default() {
   r.Add(MakePostgresAdapter());
   r.Add(MakeCommandAdapter());
   r.Add(MakeHttpAdapter());
-  r.Add(MakeNotifyAdapter());
-  r.Add(MakeDynamoDbAdapter());
   r.Add(MakeFileAdapter());
   r.Add(MakeJsonStoreAdapter());
+  r.Add(MakeDynamoDbAdapter());
+  r.Add(MakeNotifyAdapter());
   return r;
 }
 

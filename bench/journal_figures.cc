@@ -26,6 +26,7 @@
 
 #include "base/env.h"
 #include "base/file_util.h"
+#include "engine/plan_check.h"
 #include "engine/session.h"
 #include "history/run_history.h"
 #include "journal/journal.h"
@@ -175,7 +176,7 @@ int MakeRun(const fs::path& journal_dir, const std::string& run_id, int events,
             const fs::path& plan_file) {
   Result<std::string> text = ReadFileToString(plan_file);
   DieUnless(text.status(), "read plan");
-  plan::ParseOutcome parsed = plan::ParsePlan(*text, plan_file.string());
+  plan::ParseOutcome parsed = plan::ParsePlan(*text, plan_file.string(), engine::DefaultPlanVocabulary());
   if (!parsed.ok()) Die("plan does not parse");
   const journal::Journal journal(journal_dir);
   Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(

@@ -523,7 +523,7 @@ int Replay(const Common& c, const std::string& run_id, const std::string& export
           ? history::ReadSnapshot(journal::Journal(c.journal_dir, c.journal_key), run_id)
           : ReadExport(export_file, c.journal_key);
   if (!snap.ok()) return Fail(snap.status().WithContext("replay failed"));
-  Result<plan::Plan> plan = history::PlanFromJournal(snap->state);
+  Result<plan::Plan> plan = history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
   if (!plan.ok()) return Fail(plan.status().WithContext("replay failed"));
   Result<sm::ReplaySummary> summary = sm::Replay(snap->events, *plan);
   if (!summary.ok()) return Fail(summary.status().WithContext("replay failed"));
@@ -576,7 +576,7 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
   // ReadSnapshot checks the hash chain and every transition: a damaged journal stops here.
   Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status().WithContext("report"));
-  Result<plan::Plan> plan = history::PlanFromJournal(snap->state);
+  Result<plan::Plan> plan = history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
   if (!plan.ok()) return Fail(plan.status().WithContext(fmt::format("report: run {}", run_id)));
   const report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
                                                    snap->state, *plan, /*chain_verified=*/true);

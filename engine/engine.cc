@@ -56,7 +56,7 @@ class StepRunner {
     const plan::Action& action = as_check ? *step.check : step.action;
     const plan::Plan& plan = session_.plan();
     // Validated when the run started, so the target exists.
-    const ActionTarget served = *TargetOf(plan, action);
+    const ActionTarget served = *TargetOf(plan, action, *options_.registry);
     adapters::Adapter* adapter = options_.registry->Find(served.adapter_type);
     if (adapter == nullptr) {
       return {Status::InvalidArgument(
@@ -91,17 +91,15 @@ class StepRunner {
       return {Status::InvalidArgument(redactor_.Scrub(*into)), {}};
     }
 
+    adapters::Invocation inv;
     if (action.kind == "verify") {
       const int baseline = BaselineStepFor(plan, plan.IndexOf(step.id), action.target);
       if (baseline >= 0) {
-        (*params)["$baseline"] = UnmarkInvalidUtf8Json(
+        inv.baseline = UnmarkInvalidUtf8Json(
             session_.state().steps[static_cast<std::size_t>(baseline)].outputs);
       }
     }
-
-    if (action.kind == "notify") (*params)["$run"] = RunFacts(step);
-
-    adapters::Invocation inv;
+    if (action.kind == "notify") inv.run_facts = RunFacts(step);
     inv.action = action.kind;
     inv.target = std::move(target_config).value();
     if (const nlohmann::json* copy = copies_ ? copies_->Find(action.target) : nullptr) {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <variant>
 
+#include "engine/plan_check.h"
 #include "engine/session.h"
 #include "history/run_history.h"
 #include "journal/journal.h"
@@ -49,7 +50,7 @@ class EngineTest : public ::testing::Test {
  protected:
   // Given: run "run-1" of `plan_text` created in the journal, on the fake clock.
   void GivenRun(std::string_view plan_text) {
-    plan::ParseOutcome parsed = plan::ParsePlan(std::string(plan_text), PlanFile());
+    plan::ParseOutcome parsed = plan::ParsePlan(std::string(plan_text), PlanFile(), PlanVocabulary(registry_));
     ASSERT_TRUE(parsed.ok());
     plan_ = *parsed.plan;
     Result<std::unique_ptr<RunSession>> session =

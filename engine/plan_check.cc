@@ -21,7 +21,7 @@ Diagnostic Error(const plan::Plan& p, plan::SourceLoc loc, std::string message) 
 void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action,
                  const adapters::Registry& registry, std::vector<Diagnostic>& out) {
   if (action.kind == "approval") return;  // no target; the parser checked prompt and phrase
-  const std::optional<ActionTarget> served = TargetOf(p, action);
+  const std::optional<ActionTarget> served = TargetOf(p, action, registry);
   if (!served) return;  // the parser reported the unknown target
   const plan::Target& target = *served->target;
   const adapters::Adapter* adapter = registry.Find(served->adapter_type);
@@ -246,16 +246,46 @@ std::optional<std::string> PathIntoJournal(std::string_view target_type,
   return found;
 }
 
-std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action) {
+plan::Vocabulary PlanVocabulary(const adapters::Registry& registry) {
+  const std::vector<const adapters::AdapterVocabulary*> all = registry.Vocabularies();
+  plan::Vocabulary vocabulary;
+  auto add_once = [](std::vector<std::string>& names, std::string_view name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
+  };
+  for (const adapters::AdapterVocabulary* adapter : all) {
+    for (const adapters::ActionSpec& action : adapter->actions) {
+      add_once(vocabulary.action_kinds, action.name);
+      if (!action.needs_target) add_once(vocabulary.targetless_actions, action.name);
+    }
+    if (!adapter->has_own_targets) continue;
+    plan::Vocabulary::TargetType type{std::string(adapter->type), {}};
+    for (std::string_view action : adapter->ActionNames()) add_once(type.actions, action);
+    for (const adapters::AdapterVocabulary* server : all) {
+      const auto& served = server->serves_targets_of;
+      if (std::find(served.begin(), served.end(), adapter->type) == served.end()) continue;
+      for (std::string_view action : server->ActionNames()) add_once(type.actions, action);
+    }
+    vocabulary.target_types.push_back(std::move(type));
+  }
+  return vocabulary;
+}
+
+const plan::Vocabulary& DefaultPlanVocabulary() {
+  static const plan::Vocabulary kVocabulary = PlanVocabulary(adapters::Registry::Default());
+  return kVocabulary;
+}
+
+std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action,
+                                     const adapters::Registry& registry) {
   static const plan::Target kNoTarget;
-  const bool notify = action.kind == "notify";
   if (action.target.empty()) {
-    return ActionTarget{action.kind, &kNoTarget, nlohmann::json{{"type", action.kind}}};
+    const std::string type(registry.TypeServing(action.kind, ""));
+    return ActionTarget{type, &kNoTarget, nlohmann::json{{"type", type}}};
   }
   const auto it = plan.targets.find(action.target);
   if (it == plan.targets.end()) return std::nullopt;
-  return ActionTarget{notify ? std::string("notify") : it->second.type, &it->second,
-                      it->second.config.value};
+  return ActionTarget{std::string(registry.TypeServing(action.kind, it->second.type)),
+                      &it->second, it->second.config.value};
 }
 
 int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target) {
@@ -285,7 +315,7 @@ PlanCheck CheckPlanText(std::string_view text, const std::string& source_file,
                         const adapters::Registry& registry, const plan::VarLookup& vars,
                         const std::filesystem::path& journal_dir) {
   PlanCheck result;
-  plan::ParseOutcome parsed = plan::ParsePlan(text, source_file);
+  plan::ParseOutcome parsed = plan::ParsePlan(text, source_file, PlanVocabulary(registry));
   result.diagnostics = std::move(parsed.diagnostics);
   if (!parsed.ok()) return result;
   std::vector<Diagnostic> more = CheckParsedPlan(*parsed.plan, registry, vars);

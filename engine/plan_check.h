@@ -12,8 +12,19 @@
 #include "adapters/adapter.h"
 #include "plan/parser.h"
 #include "plan/plan.h"
+#include "plan/vocabulary.h"
 
 namespace backout::engine {
+
+// What the plan parser checks against, from the vocabularies of `registry`'s adapters, in
+// the order they were added: the types of adapters that have targets of their own, each
+// offering its own actions and those of adapters that serve its targets (an http target
+// offers http and notify); every action kind; the actions that need no target.
+plan::Vocabulary PlanVocabulary(const adapters::Registry& registry);
+
+// PlanVocabulary(adapters::Registry::Default()), built once: for reading a plan that was
+// checked already (a journaled plan) without a registry at hand.
+const plan::Vocabulary& DefaultPlanVocabulary();
 
 struct PlanCheck {
   std::optional<plan::Plan> plan;            // set when there are no errors
@@ -57,16 +68,18 @@ std::vector<plan::Diagnostic> CheckParsedPlan(const plan::Plan& plan,
                                               const plan::VarLookup& vars);
 
 // What serves `action`, as validation and the engine both need it: the adapter's type and
-// the unexpanded target config it is given. Every notification goes to the notify adapter
-// (its target, when it has one, is the webhook); any other action to its target's adapter.
-// An action without a target gets a config holding only the adapter's type, and `target`
-// then points at an empty Target. nullopt when the action names a target the plan lacks.
+// the unexpanded target config it is given. The adapter is the one `registry` names
+// (Registry::TypeServing: every notification goes to the notify adapter, its target, when it
+// has one, being the webhook; any other action to its target's adapter). An action without
+// a target gets a config holding only the adapter's type, and `target` then points at an
+// empty Target. nullopt when the action names a target the plan lacks.
 struct ActionTarget {
   std::string adapter_type;
   const plan::Target* target;
   nlohmann::json config;
 };
-std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action);
+std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action& action,
+                                     const adapters::Registry& registry);
 
 // The index of the latest step before `step_index` whose action is a baseline on `target`,
 // or -1.

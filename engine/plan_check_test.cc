@@ -20,7 +20,8 @@ class JournalPathCheckTest : public ::testing::Test {
   // The messages of CheckPathsOutsideJournal for a plan with these targets and steps.
   std::vector<std::string> Problems(const std::string& targets, const std::string& steps) {
     const std::string text = "version: 1\nname: t\ntargets:\n" + targets + "steps:\n" + steps;
-    plan::ParseOutcome parsed = plan::ParsePlan(text, (dir_ / "plan.yaml").string());
+    plan::ParseOutcome parsed = plan::ParsePlan(text, (dir_ / "plan.yaml").string(),
+                                                DefaultPlanVocabulary());
     EXPECT_TRUE(parsed.ok());
     if (!parsed.ok()) return {"parse error"};
     const plan::VarLookup vars = [](const std::string& name) -> std::optional<std::string> {

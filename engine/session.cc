@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/utf8.h"
+#include "engine/plan_check.h"
 #include "history/run_history.h"
 
 namespace backout::engine {
@@ -41,7 +42,7 @@ Result<std::unique_ptr<RunSession>> RunSession::Open(const journal::Journal& jou
       history::StateOfRecords(journal, run_id, session->writer_->records());
   if (!state.ok()) return state.status();
   session->state_ = std::move(state).value();
-  Result<plan::Plan> plan = history::PlanFromJournal(session->state_);
+  Result<plan::Plan> plan = history::PlanFromJournal(session->state_, DefaultPlanVocabulary());
   if (!plan.ok()) return plan.status().WithContext(fmt::format("run {}", run_id));
   session->plan_ = std::move(plan).value();
   return session;

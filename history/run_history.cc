@@ -102,8 +102,9 @@ Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records) {
   return snap;
 }
 
-Result<plan::Plan> PlanFromJournal(const sm::RunState& state) {
-  plan::ParseOutcome parsed = plan::ParsePlan(state.start.plan_text, state.start.plan_file);
+Result<plan::Plan> PlanFromJournal(const sm::RunState& state, const plan::Vocabulary& vocabulary) {
+  plan::ParseOutcome parsed =
+      plan::ParsePlan(state.start.plan_text, state.start.plan_file, vocabulary);
   if (!parsed.ok()) {
     std::string first = parsed.diagnostics.empty() ? "" : parsed.diagnostics.front().ToString();
     return Status::Corruption(fmt::format("the plan journaled in RunStarted no longer parses: {}",

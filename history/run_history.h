@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "journal/journal.h"
 #include "plan/plan.h"
+#include "plan/vocabulary.h"
 #include "statemachine/events.h"
 #include "statemachine/state.h"
 
@@ -39,8 +40,10 @@ Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records);
 Result<sm::RunState> StateOfRecords(const journal::Journal& journal, const std::string& run_id,
                                     const std::vector<journal::Record>& records);
 
-// Parses the plan text journaled in RunStarted. A journaled plan that no longer parses is a
-// journal problem (kCorruption), since it parsed when the run started.
-Result<plan::Plan> PlanFromJournal(const sm::RunState& state);
+// Parses the plan text journaled in RunStarted with the target types and actions of
+// `vocabulary` (the adapters' registry's: engine::DefaultPlanVocabulary()). A journaled plan
+// that no longer parses is a journal problem (kCorruption), since it parsed when the run
+// started.
+Result<plan::Plan> PlanFromJournal(const sm::RunState& state, const plan::Vocabulary& vocabulary);
 
 }  // namespace backout::history

@@ -31,39 +31,11 @@ constexpr std::array<std::string_view, 4> kTriggerFields = {"issue", "severity",
                                                             "note"};
 constexpr std::array<std::string_view, 3> kTriggerActions = {"rollback_now", "forward_fix",
                                                              "monitor"};
-// Every action kind a step may hold. `approval` asks the operator and has no target;
-// `notify` may name a target (a webhook) or none (stdout, a file). Approval is listed last:
-// a check may be any action but an approval.
-constexpr std::array<std::string_view, 15> kActionKinds = {
-    "sql",    "backup", "restore",      "baseline",       "verify", "query",  "command", "http",
-    "file",   "export", "import",       "delete_table",   "update_billing", "notify", "approval"};
-constexpr Names kCheckKinds = Names(kActionKinds).first(kActionKinds.size() - 1);
+// The action a step may hold besides the adapters' (Vocabulary::action_kinds): it asks the
+// operator and has no target. A check may be any action but an approval.
+constexpr std::string_view kApproval = "approval";
 constexpr std::array<std::string_view, 2> kRetryFields = {"attempts", "backoff"};
 constexpr std::array<std::string_view, 3> kOnFailureValues = {"abort", "pause", "continue"};
-
-// The actions each target type offers (the adapters in adapters/ implement them).
-struct TargetTypeActions {
-  std::string_view type;
-  std::vector<std::string_view> actions;
-};
-const std::array<TargetTypeActions, 7>& TargetTypes() {
-  static const std::array<TargetTypeActions, 7> kTypes = {{
-      {"sqlite", {"sql", "backup", "restore", "baseline", "verify", "query"}},
-      {"postgres", {"sql", "backup", "restore", "baseline", "verify", "query"}},
-      {"command", {"command"}},
-      {"http", {"http", "notify"}},
-      {"file", {"file"}},
-      {"json_store", {"backup", "restore", "baseline", "verify"}},
-      {"dynamodb", {"baseline", "verify", "export", "import", "delete_table", "update_billing"}},
-  }};
-  return kTypes;
-}
-
-std::vector<std::string_view> TargetTypeNames() {
-  std::vector<std::string_view> names;
-  for (const TargetTypeActions& t : TargetTypes()) names.push_back(t.type);
-  return names;
-}
 
 constexpr std::int64_t kMaxAttempts = 1000;
 // Step ids name files: logs (`ID.check.ATTEMPT.log`), backups (`STEM-TIME-ID-aN.EXT`). 100
@@ -123,7 +95,12 @@ void ForEachActionTree(const Plan& plan, const Visitor& visit) {
 // The plan grammar, read through a LocatedYamlReader (which collects the diagnostics).
 class Parser : private LocatedYamlReader {
  public:
-  explicit Parser(std::string_view source_file) : LocatedYamlReader(source_file) {}
+  Parser(std::string_view source_file, const Vocabulary& vocabulary)
+      : LocatedYamlReader(source_file),
+        vocabulary_(vocabulary),
+        step_actions_(vocabulary.action_kinds) {
+    step_actions_.emplace_back(kApproval);
+  }
 
   ParseOutcome Parse(std::string_view text);
 
@@ -153,6 +130,8 @@ class Parser : private LocatedYamlReader {
   void CheckActionTargets(const Plan& plan);
   void CheckReferences(const Plan& plan);
 
+  const Vocabulary& vocabulary_;
+  std::vector<std::string> step_actions_;  // the vocabulary's action kinds, then approval
 };
 
 void Parser::ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
@@ -245,9 +224,11 @@ void Parser::ParseTarget(const Field& field, Plan* plan) {
   const std::string owner = fmt::format("target '{}'", field.key);
   if (const Field* type = RequiredField(fields, "type", owner, field.value_loc())) {
     target.type = NonEmptyString(*type).value_or("");
-    if (!target.type.empty() && ActionsForTargetType(target.type).empty()) {
+    if (!target.type.empty() && vocabulary_.ActionsFor(target.type).empty()) {
+      std::vector<std::string_view> supported;
+      for (const Vocabulary::TargetType& t : vocabulary_.target_types) supported.push_back(t.name);
       Error(type->value_loc(), fmt::format("unknown target type '{}' (this build supports: {})",
-                                           target.type, Join(TargetTypeNames())));
+                                           target.type, Join(supported)));
     }
   }
   if (const Field* rehearsal = FindField(fields, "rehearsal")) {
@@ -313,7 +294,7 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
     if (field.key == "id") continue;  // read first: it names the step in other messages
     if (Contains(kStepFields, field.key)) {
       ParseStepField(field, label, &step);
-    } else if (!Contains(kActionKinds, field.key)) {
+    } else if (!Contains(step_actions_, field.key)) {
       ReportUnknownStepField(field, label);
       has_unknown_field = true;
     } else if (action_key != nullptr) {
@@ -327,7 +308,7 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
   // An unknown field is most likely the action, misspelled: "no action" on top would be noise.
   if (action_key == nullptr && !has_unknown_field) {
     Error(step.loc, fmt::format("{} has no action (expected one of: {})", label,
-                                Join(kActionKinds)));
+                                Join(step_actions_)));
   }
   return step;
 }
@@ -335,7 +316,7 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
 void Parser::ReportUnknownStepField(const Field& field, const std::string& label) {
   Error(field.key_loc,
         fmt::format("unknown field '{}' in {} (expected one of: {}; and one action: {})",
-                    field.key, label, Join(kStepFields), Join(kActionKinds)));
+                    field.key, label, Join(kStepFields), Join(step_actions_)));
 }
 
 void Parser::ParseStepField(const Field& field, const std::string& label, Step* step) {
@@ -446,10 +427,10 @@ std::optional<Action> Parser::ParseCheck(const Field& field, const std::string& 
     return std::nullopt;
   }
   const std::vector<Field> fields = Fields(field.value);
-  if (fields.size() != 1 || !Contains(kCheckKinds, fields[0].key)) {
+  if (fields.size() != 1 || !Contains(vocabulary_.action_kinds, fields[0].key)) {
     Error(field.value_loc(),
           fmt::format("{} must hold exactly one action, one of: {}", owner,
-                      Join(kCheckKinds)));
+                      Join(vocabulary_.action_kinds)));
     return std::nullopt;
   }
   return ParseAction(fields[0], owner);
@@ -465,12 +446,13 @@ std::optional<Action> Parser::ParseAction(const Field& field, const std::string&
   action.loc = field.key_loc;
   action.params = MappingToJson(field.value, fields);
   const std::string action_owner = fmt::format("action '{}' of {}", action.kind, owner);
-  if (action.kind == "approval") {
+  if (action.kind == kApproval) {
     ParseApprovalFields(fields, action_owner, field.key_loc);
     return action;
   }
-  // A notification goes to stdout, a file or a URL unless it names a webhook target.
-  const Field* target = action.kind == "notify"
+  // An action that needs no target (a notification: stdout, a file, a URL) may name one (a
+  // webhook).
+  const Field* target = Contains(vocabulary_.targetless_actions, action.kind)
                             ? FindField(fields, "target")
                             : RequiredField(fields, "target", action_owner, field.key_loc);
   if (target != nullptr) action.target = StringValue(*target).value_or("");
@@ -492,7 +474,7 @@ void Parser::CheckActionTargets(const Plan& plan) {
   std::vector<std::string_view> defined;
   for (const auto& [name, target] : plan.targets) defined.push_back(name);
   auto check = [&](const Action& action) {
-    if (action.kind.empty() || action.kind == "approval" || action.target.empty()) return;
+    if (action.kind.empty() || action.kind == kApproval || action.target.empty()) return;
     const SourceLoc loc = action.params.LocOf("/target");
     const auto it = plan.targets.find(action.target);
     if (it == plan.targets.end()) {
@@ -500,7 +482,7 @@ void Parser::CheckActionTargets(const Plan& plan) {
                              defined.empty() ? "none" : Join(defined)));
       return;
     }
-    const std::vector<std::string> offered = ActionsForTargetType(it->second.type);
+    const std::vector<std::string> offered = vocabulary_.ActionsFor(it->second.type);
     // An unknown type was reported where the target is defined.
     if (offered.empty() || Contains(offered, action.kind)) return;
     Error(loc, fmt::format("target '{}' (type {}) has no action '{}'; it offers: {}",
@@ -562,15 +544,16 @@ void Parser::CheckReferences(const Plan& plan) {
 
 }  // namespace
 
-std::vector<std::string> ActionsForTargetType(std::string_view type) {
-  for (const TargetTypeActions& t : TargetTypes()) {
-    if (t.type == type) return {t.actions.begin(), t.actions.end()};
+std::vector<std::string> Vocabulary::ActionsFor(std::string_view type) const {
+  for (const TargetType& t : target_types) {
+    if (t.name == type) return t.actions;
   }
   return {};
 }
 
-ParseOutcome ParsePlan(std::string_view text, std::string_view source_file) {
-  return Parser(source_file).Parse(text);
+ParseOutcome ParsePlan(std::string_view text, std::string_view source_file,
+                       const Vocabulary& vocabulary) {
+  return Parser(source_file, vocabulary).Parse(text);
 }
 
 std::vector<Diagnostic> CheckVariables(const Plan& plan, const VarLookup& lookup) {

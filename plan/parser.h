@@ -5,7 +5,9 @@
 // known from the text alone: YAML syntax, version, field types, step ids (format, unique),
 // exactly one action key per step, known action kinds, the target named by an action exists
 // and its type offers that action, durations, retry/on_failure values, and
-// `${steps.ID.outputs.NAME}` references naming an earlier step.
+// `${steps.ID.outputs.NAME}` references naming an earlier step. Which target types and
+// action kinds exist it learns from `vocabulary` (plan/vocabulary.h), which the caller builds
+// from the adapters of the build (engine::PlanVocabulary).
 //
 // What it cannot know is checked elsewhere: `${VAR}` presence (CheckVariables, below, given
 // an environment) and each adapter's own parameters (adapters' Validate, called by the
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "plan/plan.h"
+#include "plan/vocabulary.h"
 
 namespace backout::plan {
 
@@ -29,11 +32,8 @@ struct ParseOutcome {
   bool ok() const { return plan.has_value(); }
 };
 
-ParseOutcome ParsePlan(std::string_view text, std::string_view source_file);
-
-// Which action kinds a target type offers (design section 3, "Action kinds, by target type").
-// Empty for an unknown type.
-std::vector<std::string> ActionsForTargetType(std::string_view type);
+ParseOutcome ParsePlan(std::string_view text, std::string_view source_file,
+                       const Vocabulary& vocabulary);
 
 // Reports, with locations, every `${VAR}` in the plan (targets and step parameters) for which
 // `lookup` returns nothing.

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/sha256.h"
+#include "plan/test_vocabulary.h"
 
 namespace backout::plan {
 namespace {
@@ -45,7 +46,7 @@ class MalformedPlanTest : public ::testing::TestWithParam<MalformedCase> {};
 
 TEST_P(MalformedPlanTest, ReportsLocationAndReason) {
   const MalformedCase& c = GetParam();
-  const ParseOutcome outcome = ParsePlan(c.yaml, "plan.yaml");
+  const ParseOutcome outcome = ParsePlan(c.yaml, "plan.yaml", DefaultVocabularyForTests());
   EXPECT_FALSE(outcome.ok());
   ASSERT_EQ(outcome.diagnostics.size(), c.count) << Describe(outcome.diagnostics);
   const Diagnostic& first = outcome.diagnostics[0];
@@ -240,7 +241,7 @@ INSTANTIATE_TEST_SUITE_P(Plans, MalformedPlanTest, ::testing::ValuesIn(kMalforme
 TEST(ParsePlanTest, AStepIdOfExactlyTheLimitIsValid) {
   const ParseOutcome outcome = ParsePlan(
       WithHeader("  - id: " + std::string(100, 'a') + "\n    sql: { target: appdb, script: x }\n"),
-      "plan.yaml");
+      "plan.yaml", DefaultVocabularyForTests());
   EXPECT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
 }
 
@@ -252,7 +253,7 @@ TEST(ParsePlanTest, ReportsEveryProblemInFileOrder) {
       "  - id: a\n"
       "    sql: { target: ops, script: x }\n"  // line 11
       "version: 3\n");                         // line 12: duplicate key
-  const ParseOutcome outcome = ParsePlan(yaml, "p.yaml");
+  const ParseOutcome outcome = ParsePlan(yaml, "p.yaml", DefaultVocabularyForTests());
   ASSERT_FALSE(outcome.ok());
   std::vector<std::pair<int, int>> positions;
   for (const Diagnostic& d : outcome.diagnostics) positions.emplace_back(d.loc.line, d.loc.col);
@@ -312,7 +313,8 @@ steps:
 class ExamplePlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ParseOutcome outcome = ParsePlan(kExamplePlan, "examples/media.yaml");
+    ParseOutcome outcome =
+        ParsePlan(kExamplePlan, "examples/media.yaml", DefaultVocabularyForTests());
     ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
     EXPECT_TRUE(outcome.diagnostics.empty()) << Describe(outcome.diagnostics);
     plan_ = std::move(*outcome.plan);
@@ -467,7 +469,7 @@ TEST(ParsePlanTest, ScalarsFollowTheCoreSchema) {
         block: |
           line
 )"),
-                                         "p.yaml");
+                                         "p.yaml", DefaultVocabularyForTests());
   ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
   const LocatedJson& params = outcome.plan->steps[0].action.params;
   const json& env = params.value["env"];
@@ -498,7 +500,8 @@ TEST(ParsePlanTest, ScalarsFollowTheCoreSchema) {
 
 TEST(ParsePlanTest, PointersEscapeTildeAndSlash) {
   const ParseOutcome outcome = ParsePlan(
-      WithHeader("  - id: a\n    command: { target: ops, env: { a/b: 1, ~x: 2 } }\n"), "p.yaml");
+      WithHeader("  - id: a\n    command: { target: ops, env: { a/b: 1, ~x: 2 } }\n"), "p.yaml",
+      DefaultVocabularyForTests());
   ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
   const LocatedJson& params = outcome.plan->steps[0].action.params;
   EXPECT_EQ(params.value["env"]["a/b"], 1);
@@ -517,7 +520,7 @@ TEST(ParsePlanTest, DowntimeMarkersAndTriggers) {
           "triggers:\n"
           "  - { issue: data_corruption, severity: critical, action: rollback_now }\n"
           "  - { issue: performance, severity: minor, action: monitor, note: watch p99 }\n",
-      "plan.yaml");
+      "plan.yaml", DefaultVocabularyForTests());
   ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
   const Plan& plan = *outcome.plan;
   EXPECT_EQ(plan.steps[0].downtime, Downtime::kStart);
@@ -535,19 +538,9 @@ TEST(ParsePlanTest, DowntimeMarkersAndTriggers) {
 TEST(ParsePlanTest, TargetsAreOptional) {
   const ParseOutcome outcome = ParsePlan(
       "version: 1\nname: ask\nsteps:\n  - id: ok\n    approval: {prompt: \"Go?\", phrase: GO}\n",
-      "p.yaml");
+      "p.yaml", DefaultVocabularyForTests());
   ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
   EXPECT_TRUE(outcome.plan->targets.empty());
-}
-
-TEST(ActionsForTargetTypeTest, KnownAndUnknownTypes) {
-  EXPECT_EQ(ActionsForTargetType("sqlite"),
-            (std::vector<std::string>{"sql", "backup", "restore", "baseline", "verify", "query"}));
-  EXPECT_EQ(ActionsForTargetType("command"), std::vector<std::string>{"command"});
-  EXPECT_EQ(ActionsForTargetType("dynamodb"),
-            (std::vector<std::string>{"baseline", "verify", "export", "import", "delete_table",
-                                      "update_billing"}));
-  EXPECT_TRUE(ActionsForTargetType("oracle").empty());
 }
 
 TEST(CheckVariablesTest, ReportsEachMissingVariableOncePerString) {
@@ -563,7 +556,7 @@ steps:
   - id: b
     sql: { target: appdb, script: "SELECT '$${NOT_A_VAR}'" }
 )",
-                                         "vars.yaml");
+                                         "vars.yaml", DefaultVocabularyForTests());
   ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
   const VarLookup lookup = [](const std::string& name) -> std::optional<std::string> {
     if (name == "HOME" || name == "HOST") return "set";

@@ -9,6 +9,7 @@
 
 #include "base/sha256.h"
 #include "plan/parser.h"
+#include "plan/test_vocabulary.h"
 #include "report/report.h"
 #include "statemachine/state.h"
 
@@ -59,7 +60,7 @@ inline std::string PlanWithoutDowntime() {
 class TestJournal {
  public:
   explicit TestJournal(const std::string& plan_yaml = kPlanYaml) {
-    plan::ParseOutcome parsed = plan::ParsePlan(plan_yaml, "test.yaml");
+    plan::ParseOutcome parsed = plan::ParsePlan(plan_yaml, "test.yaml", plan::DefaultVocabularyForTests());
     if (!parsed.ok()) {
       ADD_FAILURE() << "test plan: " << parsed.diagnostics.front().ToString();
       return;

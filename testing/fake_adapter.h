@@ -60,11 +60,15 @@ class FakeReply {
 
 class FakeAdapter final : public adapters::Adapter {
  public:
-  // Serves targets of `type` ("command", "sqlite", ...).
-  explicit FakeAdapter(std::string type) : type_(std::move(type)) {}
+  // Serves the target type and actions `vocabulary` declares. Its string_views must outlive
+  // the adapter (the adapters' declarations are static).
+  explicit FakeAdapter(adapters::AdapterVocabulary vocabulary)
+      : vocabulary_(std::move(vocabulary)) {}
 
-  // Adds a FakeAdapter for `type` to `registry` (which owns it) and returns it.
-  static FakeAdapter* AddTo(adapters::Registry& registry, std::string type);
+  // Adds to `registry` (which owns it) a FakeAdapter that stands in for the real adapter of
+  // `type` ("command", "sqlite", ...): the same vocabulary, so plans using that type parse
+  // and check; returns it.
+  static FakeAdapter* AddTo(adapters::Registry& registry, std::string_view type);
 
   // What attempt `attempt` of `step_id` does.
   FakeAdapter& On(const std::string& step_id, int attempt, FakeReply reply);
@@ -79,7 +83,7 @@ class FakeAdapter final : public adapters::Adapter {
   // Waits (real time, up to `limit`) until a Run is blocked in BlockUntilCancelled.
   bool WaitUntilBlocked(std::chrono::milliseconds limit) const;
 
-  std::string_view type() const override { return type_; }
+  const adapters::AdapterVocabulary& vocabulary() const override { return vocabulary_; }
   std::vector<adapters::ParamError> Validate(std::string_view action,
                                              const nlohmann::json& target,
                                              const nlohmann::json& params) const override;
@@ -91,7 +95,7 @@ class FakeAdapter final : public adapters::Adapter {
   FakeReply ReplyFor(const std::string& step_id, int attempt) const;  // holds mu_
   void Block(const adapters::Invocation& invocation);  // until its cancel flag is set
 
-  const std::string type_;
+  const adapters::AdapterVocabulary vocabulary_;
   mutable std::mutex mu_;
   mutable std::condition_variable blocked_changed_;
   std::map<std::pair<std::string, int>, FakeReply> replies_;

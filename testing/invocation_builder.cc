@@ -79,6 +79,16 @@ InvocationBuilder& InvocationBuilder::UseEnv(Env* env) {
   return *this;
 }
 
+InvocationBuilder& InvocationBuilder::Baseline(nlohmann::json baseline) {
+  invocation_.baseline = std::move(baseline);
+  return *this;
+}
+
+InvocationBuilder& InvocationBuilder::RunFacts(nlohmann::json facts) {
+  invocation_.run_facts = std::move(facts);
+  return *this;
+}
+
 adapters::Invocation InvocationBuilder::Build() const {
   adapters::Invocation invocation = invocation_;
   if (!target_name_.empty()) invocation.params["target"] = target_name_;

@@ -7,7 +7,7 @@
 //                                  .Dirs(dir.path())
 //                                  .Build());
 //
-// Unless set: no target, empty params, run id "", step id "step", attempt 1, no directories,
+// Unless set: no target, empty params, no baseline, no run facts, run id "", step id "step", attempt 1, no directories,
 // no timeout, now_micros 0, no cancel flag, no progress callback, Env::Default().
 //
 // Thread safety: a builder is used by one thread. Ownership: the cancel flag and the Env are
@@ -50,6 +50,10 @@ class InvocationBuilder {
   InvocationBuilder& Cancel(const std::atomic<bool>* cancel);
   InvocationBuilder& Progress(std::function<void(std::string_view)> progress);
   InvocationBuilder& UseEnv(Env* env);
+  // What the engine passes a verify step (the outputs of the baseline it compares with) and
+  // a notify step (the run's facts).
+  InvocationBuilder& Baseline(nlohmann::json baseline);
+  InvocationBuilder& RunFacts(nlohmann::json facts);
 
   adapters::Invocation Build() const;
 

@@ -10,6 +10,7 @@
 
 #include "journal/export.h"
 #include "plan/parser.h"
+#include "plan/test_vocabulary.h"
 #include "statemachine/replay.h"
 #include "tests/support/example.h"
 
@@ -39,7 +40,8 @@ RecordedRun ReadFixture(const std::string& name) {
     run.events.push_back(sm::Event{.seq = r.seq, .body = std::move(body).value()});
   }
   const auto& started = std::get<sm::RunStarted>(run.events.front().body);
-  plan::ParseOutcome parsed = plan::ParsePlan(started.plan_text, started.plan_file);
+  plan::ParseOutcome parsed = plan::ParsePlan(started.plan_text, started.plan_file,
+                                                plan::DefaultVocabularyForTests());
   if (!parsed.ok()) throw std::runtime_error("the journaled plan does not parse");
   run.plan = std::move(*parsed.plan);
   return run;

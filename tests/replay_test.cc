@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/env.h"
+#include "engine/plan_check.h"
 #include "engine/session.h"
 #include "journal/journal.h"
 #include "plan/parser.h"
@@ -132,7 +133,8 @@ TEST(ReplayCli, AFinishedRunInTheJournalReplaysGreen) {
 // take. Returns the run id.
 std::string JournalOutOfOrderRun(const Example& ex) {
   const std::string text = ReadFile(ex.plan());
-  plan::ParseOutcome parsed = plan::ParsePlan(text, ex.plan().string());
+  plan::ParseOutcome parsed = plan::ParsePlan(text, ex.plan().string(),
+                                                engine::DefaultPlanVocabulary());
   EXPECT_TRUE(parsed.ok());
   const std::string run_id = "20260101T000000Z-0ut0";
   auto session = engine::RunSession::Create(

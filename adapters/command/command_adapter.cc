@@ -22,9 +22,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kType = "command";    // the target type served
-constexpr std::string_view kAction = "command";  // the only action on such targets
-constexpr std::string_view kActions[] = {kAction};
 constexpr std::size_t kTailBytes = 4096;
 constexpr milliseconds kDefaultKillGrace{5000};
 constexpr std::size_t kMaxMessageLineBytes = 200;
@@ -64,8 +61,9 @@ void ReadEnv(Checker& checker, const json& env, const std::string& pointer, Comm
 void ReadTarget(Checker& checker, const json& target, CommandSpec& spec) {
   if (!checker.Mapping(target, "", {"type", "cwd", "env"})) return;
   if (auto it = target.find("type");
-      it != target.end() && !(it->is_string() && it->get_ref<const std::string&>() == kType)) {
-    checker.Fail("/type", fmt::format("expected '{}'", kType));
+      it != target.end() &&
+      !(it->is_string() && it->get_ref<const std::string&>() == CommandVocabulary().type)) {
+    checker.Fail("/type", fmt::format("expected '{}'", CommandVocabulary().type));
   }
   if (auto it = target.find("cwd"); it != target.end()) {
     spec.target_cwd = checker.Text(*it, "/cwd").value_or("");
@@ -156,7 +154,9 @@ void ReadParams(Checker& checker, const json& params, CommandSpec& spec) {
 // (Validate), a string holding `${` may stand for a value of any type.
 std::vector<ParamError> ReadSpec(std::string_view action, const json& target, const json& params,
                                  common::References references, CommandSpec& spec) {
-  if (action != kAction) return common::NoSuchAction(kType, action, kActions);
+  if (CommandVocabulary().Find(action) == nullptr) {
+    return common::NoSuchAction(CommandVocabulary(), action);
+  }
   return common::CheckInvocation(
       references, [&](Checker& checker) { ReadTarget(checker, target, spec); },
       [&](Checker& checker) { ReadParams(checker, params, spec); });
@@ -288,7 +288,7 @@ json Outputs(const SubprocessResult& run, std::string tail, const fs::path& log)
 
 class CommandAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return kType; }
+  const AdapterVocabulary& vocabulary() const override { return CommandVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

@@ -11,4 +11,7 @@ namespace backout::adapters {
 
 std::unique_ptr<Adapter> MakeCommandAdapter();
 
+// What the adapter offers (vocabulary.cc beside this header).
+const AdapterVocabulary& CommandVocabulary();
+
 }  // namespace backout::adapters

@@ -44,7 +44,10 @@ class CommandAdapterTest : public ::testing::Test {
   }
 
   Outcome Run(json params, json target = json::object()) {
-    return adapter_->Run(MakeInvocation(std::move(params), std::move(target)));
+    Outcome outcome = adapter_->Run(MakeInvocation(std::move(params), std::move(target)));
+    EXPECT_EQ(UndeclaredOutputs(adapter_->vocabulary(), "command", outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
 
   std::vector<ParamError> Validate(json params, json target = json::object()) {

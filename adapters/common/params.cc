@@ -15,7 +15,7 @@ namespace {
 using nlohmann::json;
 
 // Keys the engine puts into every action's params for its own use.
-constexpr std::string_view kEngineOwnedKeys[] = {"target", "timeout", "$baseline"};
+constexpr std::string_view kEngineOwnedKeys[] = {"target", "timeout"};
 
 const std::string& StringOf(const json& value) { return value.get_ref<const std::string&>(); }
 
@@ -251,8 +251,10 @@ std::vector<ParamError> CheckInvocation(References references,
   return checker.TakeErrors();
 }
 
-std::vector<ParamError> NoSuchAction(std::string_view type, std::string_view action,
-                                     std::span<const std::string_view> actions) {
+std::vector<ParamError> NoSuchAction(const AdapterVocabulary& vocabulary,
+                                     std::string_view action) {
+  const std::string_view type = vocabulary.type;
+  const std::vector<std::string_view> actions = vocabulary.ActionNames();
   if (actions.size() == 1) {
     return {ParamError{"", fmt::format("{} targets support only the '{}' action, not '{}'", type,
                                        actions.front(), action)}};

@@ -143,7 +143,7 @@ class Checker {
 
   // Reports each key of the mapping `object` that is not in `allowed`: typos
   // must not pass silently. At the top of an action's params the keys the
-  // engine owns ("target", "timeout", "$baseline") are allowed too.
+  // engine owns ("target", "timeout") are allowed too.
   void KnownKeysOnly(const nlohmann::json& object, const std::string& pointer,
                      std::initializer_list<std::string_view> allowed);
 
@@ -231,11 +231,10 @@ std::vector<ParamError> CheckInvocation(References references,
                                         const std::function<void(Checker&)>& check_target,
                                         const std::function<void(Checker&)>& check_params);
 
-// The one error of an action that `type` targets do not offer: "sqlite targets
-// offer no action 'x' (expected one of: sql, backup, ...)"; when they offer one
+// The one error of an action that `vocabulary` does not offer: "sqlite targets
+// offer no action 'x' (expected one of: sql, backup, ...)"; when it offers one
 // action: "command targets support only the 'command' action, not 'x'".
-std::vector<ParamError> NoSuchAction(std::string_view type, std::string_view action,
-                                     std::span<const std::string_view> actions);
+std::vector<ParamError> NoSuchAction(const AdapterVocabulary& vocabulary, std::string_view action);
 
 // Where a value came from, the same way in every message: "target/base_url"
 // (the target's config), "params/checks/1/row_count" (the action's params);

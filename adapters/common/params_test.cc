@@ -131,11 +131,11 @@ TEST(OneOfTest, NamesOneOrSeveral) {
 }
 
 TEST(NoSuchActionTest, OneActionOrSeveral) {
-  constexpr std::string_view kOne[] = {"command"};
-  constexpr std::string_view kSeveral[] = {"sql", "backup"};
-  EXPECT_EQ(NoSuchAction("command", "sql", kOne)[0].message,
+  const AdapterVocabulary one{.type = "command", .actions = {{.name = "command"}}};
+  const AdapterVocabulary several{.type = "sqlite", .actions = {{.name = "sql"}, {.name = "backup"}}};
+  EXPECT_EQ(NoSuchAction(one, "sql")[0].message,
             "command targets support only the 'command' action, not 'sql'");
-  EXPECT_EQ(NoSuchAction("sqlite", "http", kSeveral)[0].message,
+  EXPECT_EQ(NoSuchAction(several, "http")[0].message,
             "sqlite targets offer no action 'http' (expected one of: sql, backup)");
 }
 

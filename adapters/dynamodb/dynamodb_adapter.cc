@@ -54,7 +54,7 @@ Result<dynamodb::ClientConfig> ClientConfigFor(const Invocation& invocation) {
 
 class DynamoDbAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return "dynamodb"; }
+  const AdapterVocabulary& vocabulary() const override { return DynamoDbVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

@@ -13,4 +13,7 @@ namespace backout::adapters {
 
 std::unique_ptr<Adapter> MakeDynamoDbAdapter();
 
+// What the adapter offers (vocabulary.cc beside this header).
+const AdapterVocabulary& DynamoDbVocabulary();
+
 }  // namespace backout::adapters

@@ -66,20 +66,37 @@ class DynamoDbAdapterTest : public ::testing::Test {
   Outcome Run(const std::string& action, const json& params, json target = json(),
               std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
               const std::atomic<bool>* cancel = nullptr) {
-    Outcome outcome = adapter_->Run(
-        testing::InvocationBuilder(action)
-            .Target("ddb", target.is_null() ? server_->Target() : std::move(target))
-            .Params(params)
-            .RunId("run")
-            .Dirs(dir_.path())
-            .Timeout(timeout)
-            .Cancel(cancel)
-            .Progress([this](std::string_view line) {
-              progress_.emplace_back(line);
-              said_ += std::string(line) + "\n";
-            })
-            .Build());
+    return RunInvocation(Builder(action, params, std::move(target), timeout, cancel).Build());
+  }
+
+  // A verify given `baseline` as the engine passes it (Invocation::baseline).
+  Outcome Verify(const json& checks, const json& baseline) {
+    return RunInvocation(Builder("verify", {{"checks", checks}}).Baseline(baseline).Build());
+  }
+
+  testing::InvocationBuilder Builder(const std::string& action, const json& params,
+                                     json target = json(),
+                                     std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                                     const std::atomic<bool>* cancel = nullptr) {
+    testing::InvocationBuilder builder(action);
+    builder.Target("ddb", target.is_null() ? server_->Target() : std::move(target))
+        .Params(params)
+        .RunId("run")
+        .Dirs(dir_.path())
+        .Timeout(timeout)
+        .Cancel(cancel)
+        .Progress([this](std::string_view line) {
+          progress_.emplace_back(line);
+          said_ += std::string(line) + "\n";
+        });
+    return builder;
+  }
+
+  Outcome RunInvocation(const Invocation& inv) {
+    Outcome outcome = adapter_->Run(inv);
     said_ += outcome.status.message() + "\n" + outcome.outputs.dump() + "\n";
+    EXPECT_EQ(UndeclaredOutputs(adapter_->vocabulary(), inv.action, outcome.outputs),
+              std::vector<std::string>{});
     return outcome;
   }
 
@@ -275,7 +292,7 @@ TEST_F(DynamoDbAdapterTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
                        {{"item_count", {{"table", users}, {"equals", "baseline"}}}},
                        {{"item_count", {{"table", users}, {"equals", 12}}}},
                        {{"describe", {{"table", users}, {"status", "ACTIVE"}}}}};
-  Outcome passing = Run("verify", {{"checks", checks}, {"$baseline", baseline.outputs}});
+  Outcome passing = Verify(checks, baseline.outputs);
   ASSERT_TRUE(passing.status.ok()) << passing.status.ToString();
   EXPECT_EQ(passing.outputs["passed"], 5);
   EXPECT_EQ(passing.outputs["failed"], 0);
@@ -287,7 +304,7 @@ TEST_F(DynamoDbAdapterTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
                                {{"describe", {{"table", users},
                                               {"billing_mode", "PAY_PER_REQUEST"}}}},
                                {{"item_count", {{"table", gone}, {"equals", 0}}}}};
-  Outcome failing = Run("verify", {{"checks", failing_checks}, {"$baseline", baseline.outputs}});
+  Outcome failing = Verify(failing_checks, baseline.outputs);
   EXPECT_EQ(failing.status.code(), Code::kExpectationFailed);
   EXPECT_EQ(failing.outputs["failed"], 5);
   const json& first = failing.outputs["checks"][0];

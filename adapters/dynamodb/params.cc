@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include "adapters/dynamodb/dynamodb_adapter.h"
 
 namespace backout::adapters::dynamodb {
 namespace {
@@ -21,9 +22,7 @@ using nlohmann::json;
 constexpr common::Presence kRequired = common::Presence::kRequired;
 constexpr common::Presence kOptional = common::Presence::kOptional;
 
-// In the order of the Action and CheckKind enumerators.
-constexpr std::string_view kActionNames[] = {"baseline", "verify",       "export",
-                                             "import",   "delete_table", "update_billing"};
+// In the order of the CheckKind enumerators.
 constexpr std::string_view kCheckNames[] = {"table_present", "table_absent", "item_count",
                                             "describe"};
 constexpr std::string_view kBillingModes[] = {"PAY_PER_REQUEST", "PROVISIONED"};
@@ -207,7 +206,7 @@ void TargetConfig(Checker& checker, const json& target) {
 }  // namespace
 
 std::optional<Action> ParseAction(std::string_view name) {
-  return common::FindName<Action>(kActionNames, name);
+  return DynamoDbVocabulary().ParseAction<Action>(name);
 }
 
 std::optional<CheckKind> ParseCheckKind(std::string_view name) {
@@ -217,7 +216,7 @@ std::optional<CheckKind> ParseCheckKind(std::string_view name) {
 std::vector<ParamError> ValidateInvocation(std::string_view action, const json& target,
                                            const json& params, References references) {
   const std::optional<Action> parsed = ParseAction(action);
-  if (!parsed.has_value()) return common::NoSuchAction("dynamodb", action, kActionNames);
+  if (!parsed.has_value()) return common::NoSuchAction(DynamoDbVocabulary(), action);
   return common::CheckInvocation(
       references, [&](Checker& checker) { TargetConfig(checker, target); },
       [&](Checker& checker) { ActionParams(checker, *parsed, params); });

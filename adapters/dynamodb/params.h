@@ -17,6 +17,7 @@
 
 namespace backout::adapters::dynamodb {
 
+// In the order of the actions of DynamoDbVocabulary().
 enum class Action { kBaseline, kVerify, kExport, kImport, kDeleteTable, kUpdateBilling };
 std::optional<Action> ParseAction(std::string_view name);
 

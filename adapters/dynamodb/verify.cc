@@ -146,7 +146,7 @@ void RunCheck(const ActionContext& context, const json& item, const json& baseli
 }  // namespace
 
 Outcome RunVerify(const ActionContext& context) {
-  const json baseline = context.params.value("$baseline", json());
+  const json baseline = context.invocation.baseline.value_or(json());
   return common::RunEachCheck(context.params.at("checks"), context.client.deadline(),
                               [&](const json& item, CheckResults* out) {
                                 RunCheck(context, item, baseline, out);

@@ -1,5 +1,5 @@
-// Internal to the file adapters: the `file` target's operations (copy, restore, set_env,
-// unset_env) and the `json_store` target's actions (backup, restore, baseline, verify).
+// Internal to the file adapter: the `file` target's operations (copy, restore, set_env,
+// unset_env).
 // Each runs with params already checked with References::kResolved, so it reads them without
 // further type checks. docs/adapters/file.md describes what each does, its outputs and what a
 // crash leaves behind.
@@ -14,8 +14,5 @@ namespace backout::adapters::file {
 
 // One `file` action: the operation its params hold, on paths inside the target's root.
 Result<nlohmann::json> RunFileOperation(const Invocation& invocation);
-
-// One `json_store` action. A verify fills outputs (every check's result) on failure too.
-Outcome RunStoreAction(const Invocation& invocation);
 
 }  // namespace backout::adapters::file

@@ -27,7 +27,7 @@ Outcome CheckedRun(const Invocation& invocation, Validator validate, Action acti
 
 class FileAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return "file"; }
+  const AdapterVocabulary& vocabulary() const override { return FileVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
@@ -35,29 +35,16 @@ class FileAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return CheckedRun(invocation, file::ValidateFileInvocation, [](const Invocation& inv) {
-      return common::FromResult(file::RunFileOperation(inv));
-    });
-  }
-};
-
-class JsonStoreAdapter final : public Adapter {
- public:
-  std::string_view type() const override { return "json_store"; }
-
-  std::vector<ParamError> Validate(std::string_view action, const json& target,
-                                   const json& params) const override {
-    return file::ValidateStoreInvocation(action, target, params, References::kUnresolved);
-  }
-
-  Outcome Run(const Invocation& invocation) override {
-    return CheckedRun(invocation, file::ValidateStoreInvocation, file::RunStoreAction);
+    return common::RunChecked(
+        invocation,
+        file::ValidateFileInvocation(invocation.action, invocation.target, invocation.params,
+                                     References::kResolved),
+        [&] { return common::FromResult(file::RunFileOperation(invocation)); });
   }
 };
 
 }  // namespace
 
 std::unique_ptr<Adapter> MakeFileAdapter() { return std::make_unique<FileAdapter>(); }
-std::unique_ptr<Adapter> MakeJsonStoreAdapter() { return std::make_unique<JsonStoreAdapter>(); }
 
 }  // namespace backout::adapters

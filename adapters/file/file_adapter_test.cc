@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "adapters/json_store/json_store_adapter.h"
 #include "base/sha256.h"
 #include "testing/invocation_builder.h"
 #include "testing/temp_dir.h"
@@ -78,12 +80,15 @@ class FileAdapterTest : public ::testing::Test {
     chmod((root_ / ".env").c_str(), 0640);
   }
   Outcome RunFile(const json& params, const json& target = {{"type", "file"}, {"root", "app"}}) {
-    return file_->Run(testing::InvocationBuilder("file")
-                          .Target("app", target)
-                          .Params(params)
-                          .RunId("run1")
-                          .Dirs(dir_)
-                          .Build());
+    Outcome outcome = file_->Run(testing::InvocationBuilder("file")
+                                     .Target("app", target)
+                                     .Params(params)
+                                     .RunId("run1")
+                                     .Dirs(dir_)
+                                     .Build());
+    EXPECT_EQ(UndeclaredOutputs(file_->vocabulary(), "file", outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
 
   const testing::TempDir tmp_;
@@ -326,15 +331,21 @@ class JsonStoreTest : public FileAdapterTest {
     Write(store_ / "notes/readme.txt", "not a collection");
   }
 
-  Outcome RunStore(const std::string& action, json params) {
-    return store_adapter_->Run(testing::InvocationBuilder(action)
-                                   .Target("store", {{"type", "json_store"}, {"path", "data/"}})
-                                   .Params(std::move(params))
-                                   .RunId("run1")
-                                   .StepId(action)
-                                   .NowMicros(1'700'000'000'000'000)
-                                   .Dirs(dir_)
-                                   .Build());
+  // `baseline`: what the engine passes a verify (Invocation::baseline).
+  Outcome RunStore(const std::string& action, json params,
+                   std::optional<json> baseline = std::nullopt) {
+    testing::InvocationBuilder builder(action);
+    builder.Target("store", {{"type", "json_store"}, {"path", "data/"}})
+        .Params(std::move(params))
+        .RunId("run1")
+        .StepId(action)
+        .NowMicros(1'700'000'000'000'000)
+        .Dirs(dir_);
+    if (baseline) builder.Baseline(std::move(*baseline));
+    Outcome outcome = store_adapter_->Run(builder.Build());
+    EXPECT_EQ(UndeclaredOutputs(store_adapter_->vocabulary(), action, outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
 
   fs::path store_;
@@ -481,15 +492,15 @@ TEST_F(JsonStoreTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
       {{"collection_absent", "sessions"}},
       {{"valid_json", true}},
   });
-  json params = {{"checks", checks}, {"$baseline", baseline.outputs}};
-  Outcome out = RunStore("verify", params);
+  const json params = {{"checks", checks}};
+  Outcome out = RunStore("verify", params, baseline.outputs);
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_EQ(out.outputs["passed"], 7);
   EXPECT_EQ(out.outputs["failed"], 0);
 
   Write(store_ / "users.json", R"([{"id": 1}])");
   Write(store_ / "sessions.json", "[1,");
-  out = RunStore("verify", params);
+  out = RunStore("verify", params, baseline.outputs);
   EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
   EXPECT_EQ(out.outputs["failed"], 4);
   EXPECT_EQ(out.outputs["checks"][0]["observed"], 1);
@@ -498,7 +509,6 @@ TEST_F(JsonStoreTest, VerifyComparesWithTheBaselineAndReportsEveryCheck) {
   EXPECT_THAT(out.status.message(), HasSubstr("collection_absent sessions: collection exists"));
   EXPECT_THAT(out.status.message(), HasSubstr("sessions.json: invalid JSON"));
 
-  params.erase("$baseline");
   out = RunStore("verify", params);
   EXPECT_THAT(out.status.message(), HasSubstr("no baseline to compare with"));
 }

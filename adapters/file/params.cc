@@ -7,6 +7,7 @@
 #include <string>
 
 #include "adapters/file/env_file.h"
+#include "adapters/file/file_adapter.h"
 #include "base/utf8.h"
 
 namespace backout::adapters::file {
@@ -22,10 +23,8 @@ using nlohmann::json;
 
 // In the order of the enumerators.
 constexpr std::string_view kOperationNames[] = {"copy", "restore", "set_env", "unset_env"};
-constexpr std::string_view kFileActionNames[] = {"file"};
-constexpr std::string_view kStoreActionNames[] = {"backup", "restore", "baseline", "verify"};
-constexpr std::string_view kCheckNames[] = {"record_count", "checksum", "collection_present",
-                                            "collection_absent", "valid_json"};
+
+}  // namespace
 
 // A string that is not empty and holds no NUL (which no path or env file can hold).
 bool Word(Checker& checker, const json& value, const std::string& pointer) {
@@ -45,6 +44,8 @@ bool Word(Checker& checker, const json& value, const std::string& pointer) {
   }
   return true;
 }
+
+namespace {
 
 void NonEmptyString(Checker& checker, const json& value, const std::string& pointer) {
   Word(checker, value, pointer);
@@ -172,83 +173,6 @@ void FileParams(Checker& checker, const json& params) {
   checker.Field(params, "", "unset_env", Presence::kOptional, UnsetEnvOperation);
 }
 
-// A collection is the file NAME.json directly in the store's folder.
-void CollectionName(Checker& checker, const json& value, const std::string& pointer) {
-  if (checker.Deferred(value) || !Word(checker, value, pointer)) return;
-  const std::string& name = Text(value);
-  if (name.find('/') != std::string::npos || name.front() == '.') {
-    return checker.Fail(pointer, "must be a collection name (a file name without '/', not "
-                                 "starting with '.')");
-  }
-  if (name.ends_with(".json")) {
-    checker.Fail(pointer, fmt::format("name the collection without '.json' ('{}')",
-                                      name.substr(0, name.size() - 5)));
-  }
-}
-
-void CollectionList(Checker& checker, const json& value, const std::string& pointer) {
-  common::NameList(checker, value, pointer, "collection", CollectionName);
-}
-
-void CollectionOrList(Checker& checker, const json& value, const std::string& pointer) {
-  if (value.is_string()) return CollectionName(checker, value, pointer);
-  CollectionList(checker, value, pointer);
-}
-
-void CountExpectation(Checker& checker, const json& value, const std::string& pointer) {
-  common::CountOrBaseline(checker, value, pointer, "a record count");
-}
-
-void ChecksumExpectation(Checker& checker, const json& value, const std::string& pointer) {
-  common::DigestOrBaseline(checker, value, pointer, "checksum", 64);
-}
-
-void OneCheck(Checker& checker, StoreCheck kind, const json& value, const std::string& pointer) {
-  switch (kind) {
-    case StoreCheck::kRecordCount:
-      return common::SubjectEquals(checker, value, pointer, "collection", CollectionName,
-                                   CountExpectation);
-    case StoreCheck::kChecksum:
-      return common::SubjectEquals(checker, value, pointer, "collection", CollectionName,
-                                   ChecksumExpectation);
-    case StoreCheck::kCollectionPresent:
-    case StoreCheck::kCollectionAbsent:
-      return CollectionOrList(checker, value, pointer);
-    case StoreCheck::kValidJson:
-      return common::True(checker, value, pointer);
-  }
-}
-
-void CheckList(Checker& checker, const json& value, const std::string& pointer) {
-  common::CheckList(checker, value, pointer, kCheckNames, OneCheck);
-}
-
-void StoreTarget(Checker& checker, const json& target) {
-  if (!target.is_object()) return checker.Fail("", "a json_store target must be a mapping");
-  checker.KnownKeysOnly(target, "", {"type", "path"});
-  checker.Field(target, "", "path", Presence::kRequired, NonEmptyString);
-}
-
-void StoreParams(Checker& checker, StoreAction action, const json& params) {
-  if (!checker.Mapping(params, "")) return;
-  const std::string root;
-  switch (action) {
-    case StoreAction::kBackup:
-      checker.KnownKeysOnly(params, root, {"to"});
-      return checker.Field(params, root, "to", Presence::kRequired, NonEmptyString);
-    case StoreAction::kRestore:
-      checker.KnownKeysOnly(params, root, {"from", "sha256"});
-      checker.Field(params, root, "from", Presence::kRequired, NonEmptyString);
-      return checker.Field(params, root, "sha256", Presence::kOptional, Sha256Digest);
-    case StoreAction::kBaseline:
-      checker.KnownKeysOnly(params, root, {"collections"});
-      return checker.Field(params, root, "collections", Presence::kOptional, CollectionList);
-    case StoreAction::kVerify:
-      checker.KnownKeysOnly(params, root, {"checks"});
-      return checker.Field(params, root, "checks", Presence::kRequired, CheckList);
-  }
-}
-
 }  // namespace
 
 std::string_view OperationName(Operation operation) {
@@ -262,29 +186,15 @@ Operation OperationOf(const json& params) {
   return Operation::kCopy;  // unreachable for validated params
 }
 
-std::optional<StoreAction> ParseStoreAction(std::string_view name) {
-  return common::FindName<StoreAction>(kStoreActionNames, name);
-}
-
-std::optional<StoreCheck> ParseStoreCheck(std::string_view name) {
-  return common::FindName<StoreCheck>(kCheckNames, name);
-}
-
 std::vector<ParamError> ValidateFileInvocation(std::string_view action, const json& target,
                                                const json& params, References references) {
-  if (action != "file") return common::NoSuchAction("file", action, kFileActionNames);
+  const AdapterVocabulary& vocabulary = FileVocabulary();
+  if (vocabulary.Find(action) == nullptr) {
+    return common::NoSuchAction(vocabulary, action);
+  }
   return common::CheckInvocation(
       references, [&](Checker& checker) { FileTarget(checker, target); },
       [&](Checker& checker) { FileParams(checker, params); });
-}
-
-std::vector<ParamError> ValidateStoreInvocation(std::string_view action, const json& target,
-                                                const json& params, References references) {
-  const std::optional<StoreAction> parsed = ParseStoreAction(action);
-  if (!parsed.has_value()) return common::NoSuchAction("json_store", action, kStoreActionNames);
-  return common::CheckInvocation(
-      references, [&](Checker& checker) { StoreTarget(checker, target); },
-      [&](Checker& checker) { StoreParams(checker, *parsed, params); });
 }
 
 }  // namespace backout::adapters::file

@@ -1,6 +1,6 @@
-// Internal to the file adapters: the vocabulary of `file` operations, `json_store` actions and
-// verify checks, and the checking of a target's config and an action's params without
-// touching any file (docs/adapters/file.md lists every parameter).
+// Internal to the file adapter: the vocabulary of `file` operations, and the checking of a
+// target's config and an action's params without touching any file (docs/adapters/file.md
+// lists every parameter).
 //
 // Run() checks again with References::kResolved before doing anything, so the action code
 // may read parameters with nlohmann::json's typed accessors without further type checks.
@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,12 +23,6 @@ std::string_view OperationName(Operation operation);
 // The operation a validated `file` action's params hold.
 Operation OperationOf(const nlohmann::json& params);
 
-enum class StoreAction { kBackup, kRestore, kBaseline, kVerify };
-std::optional<StoreAction> ParseStoreAction(std::string_view name);
-
-enum class StoreCheck { kRecordCount, kChecksum, kCollectionPresent, kCollectionAbsent, kValidJson };
-std::optional<StoreCheck> ParseStoreCheck(std::string_view name);
-
 // kUnresolved at plan time, kResolved when the step runs (adapters/common/params.h).
 using References = common::References;
 
@@ -37,11 +32,10 @@ std::vector<ParamError> ValidateFileInvocation(std::string_view action,
                                                const nlohmann::json& params,
                                                References references);
 
-// Every problem with a `json_store` target's config and one of its actions.
-std::vector<ParamError> ValidateStoreInvocation(std::string_view action,
-                                                const nlohmann::json& target,
-                                                const nlohmann::json& params,
-                                                References references);
+// A string that is not empty and holds no NUL (which no path or env file can hold); else
+// reports what is wrong and returns false. The json_store adapter checks its paths and
+// collection names with it too.
+bool Word(common::Checker& checker, const nlohmann::json& value, const std::string& pointer);
 
 // A count written as a JSON number or as a string of decimal digits (what expanding `${VAR}`
 // produces). nullopt for anything else, negative numbers included.

@@ -22,9 +22,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kType = "http";
-constexpr std::string_view kAction = "http";
-constexpr std::string_view kActions[] = {kAction};
 constexpr std::size_t kBodyExcerptBytes = 2048;  // of a body in the outputs
 constexpr std::size_t kMessageExcerptBytes = 200;  // of a body in an error message
 constexpr std::size_t kProgressExcerptBytes = 80;
@@ -216,7 +213,7 @@ std::optional<WaitUntil> ReadWaitUntil(const json& value, Checker& checker,
 // Reads an http action and its target into `action`; every problem found.
 std::vector<ParamError> ReadAction(std::string_view name, const json& target, const json& params,
                                    common::References references, HttpAction& action) {
-  if (name != kAction) return common::NoSuchAction(kType, name, kActions);
+  if (HttpVocabulary().Find(name) == nullptr) return common::NoSuchAction(HttpVocabulary(), name);
   common::InvocationChecker checkers(references);
   Checker& checker = checkers.params();
   action.target = http::ReadHttpTarget(target, checkers.target());
@@ -384,7 +381,7 @@ class Exchange {
 
 class HttpAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return kType; }
+  const AdapterVocabulary& vocabulary() const override { return HttpVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

@@ -13,4 +13,7 @@ namespace backout::adapters {
 
 std::unique_ptr<Adapter> MakeHttpAdapter();
 
+// What the adapter offers (vocabulary.cc beside this header).
+const AdapterVocabulary& HttpVocabulary();
+
 }  // namespace backout::adapters

@@ -34,7 +34,10 @@ class HttpAdapterTest : public testing::HttpServerTest {
   Outcome Run(json params, json target, milliseconds timeout = milliseconds(0)) {
     Invocation invocation = MakeInvocation(std::move(params), std::move(target));
     invocation.timeout = timeout;
-    return adapter_->Run(invocation);
+    Outcome outcome = adapter_->Run(invocation);
+    EXPECT_EQ(UndeclaredOutputs(adapter_->vocabulary(), "http", outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
   Outcome Run(json params) { return Run(std::move(params), HttpTarget()); }
 

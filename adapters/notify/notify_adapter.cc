@@ -23,12 +23,8 @@ using common::Checker;
 using common::Child;
 using nlohmann::json;
 
-constexpr std::string_view kType = "notify";
-constexpr std::string_view kAction = "notify";
-constexpr std::string_view kActions[] = {kAction};
-constexpr std::string_view kFactsKey = "$run";  // where the engine puts the run's facts
 constexpr std::size_t kMessageExcerptBytes = 200;
-// The facts a message may name: what the engine puts in params["$run"].
+// The facts a message may name: what the engine puts in Invocation::run_facts.
 constexpr std::array<std::string_view, 12> kFacts = {
     "run_id",   "plan",    "incident",   "step",        "step_title",   "status",
     "operator", "elapsed", "steps_done", "steps_total", "failed_steps", "rehearsal"};
@@ -107,7 +103,7 @@ std::string Render(std::string_view text, const json& facts, bool unresolved,
 struct Notification {
   enum class To { kStdout, kFile, kUrl, kTarget };
   To to = To::kStdout;
-  std::string message;  // rendered
+  std::string message;  // as the plan wrote it (expanded); rendered with the facts in Run()
   std::string file;     // kFile: as written, relative to the plan's directory
   std::string url;      // kUrl, kTarget
   http::HttpTarget target;
@@ -139,11 +135,13 @@ void ReadTo(const json& value, Checker& checker, Notification& n) {
 std::vector<ParamError> ReadNotification(std::string_view action, const json& target,
                                          const json& params, common::References references,
                                          Notification& n) {
-  if (action != kAction) return common::NoSuchAction(kType, action, kActions);
+  if (NotifyVocabulary().Find(action) == nullptr) {
+    return common::NoSuchAction(NotifyVocabulary(), action);
+  }
   common::InvocationChecker checkers(references);
   Checker& checker = checkers.params();
   const bool unresolved = checker.Unresolved();
-  if (!checker.Mapping(params, "", {"message", "to", "path", "required", kFactsKey})) {
+  if (!checker.Mapping(params, "", {"message", "to", "path", "required"})) {
     return checkers.TakeErrors();
   }
   if (params.contains("target")) {
@@ -170,7 +168,8 @@ std::vector<ParamError> ReadNotification(std::string_view action, const json& ta
                      "replaced by the run's facts)");
   } else if (std::optional<std::string> text = checker.NonEmptyText(*message, "/message")) {
     std::vector<std::string> problems;
-    n.message = Render(*text, params.value(kFactsKey, json::object()), unresolved, &problems);
+    Render(*text, json::object(), unresolved, &problems);
+    n.message = std::move(*text);  // Run() renders it with the run's facts
     // At run time a brace may come from an expanded value: only the plan's text is judged.
     if (unresolved) {
       for (std::string& problem : problems) checker.Fail("/message", std::move(problem));
@@ -231,7 +230,7 @@ Status AppendToFile(const fs::path& path, const std::string& line) {
 
 class NotifyAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return kType; }
+  const AdapterVocabulary& vocabulary() const override { return NotifyVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
@@ -240,7 +239,9 @@ class NotifyAdapter final : public Adapter {
 
   Outcome Run(const Invocation& invocation) override {
     return common::RunRead<Notification>(
-        invocation, ReadNotification, [&](const Notification& n) -> Outcome {
+        invocation, ReadNotification, [&](const Notification& read) -> Outcome {
+          Notification n = read;
+          n.message = Render(read.message, invocation.run_facts, /*unresolved=*/false, nullptr);
           json outputs = {{"message", n.message}};
           Status status = Deliver(n, invocation, outputs);
           outputs["delivered"] = status.ok();

@@ -1,5 +1,5 @@
 // Notification adapter (type "notify", action `notify`): renders a message from the run's
-// facts ({plan}, {incident}, {status}, ...; the engine passes them as params["$run"]) and
+// facts ({plan}, {incident}, {status}, ...; the engine passes them as Invocation::run_facts) and
 // delivers it to stdout (one line), appends it to a file, or posts it as Slack-style JSON
 // ({"text": ...}) to a URL or to a path on an `http` target. A failed delivery is an output
 // (delivered: false, error) and the step still succeeds, unless the step says
@@ -13,5 +13,8 @@
 namespace backout::adapters {
 
 std::unique_ptr<Adapter> MakeNotifyAdapter();
+
+// What the adapter offers (vocabulary.cc beside this header).
+const AdapterVocabulary& NotifyVocabulary();
 
 }  // namespace backout::adapters

@@ -20,7 +20,7 @@ using http::ValidateCase;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-// What the engine passes as params["$run"].
+// What the engine passes as Invocation::run_facts.
 json Facts() {
   return {{"run_id", "20261121T100000Z-ab12"},
           {"plan", "media-rollback"},
@@ -39,16 +39,19 @@ json Facts() {
 class NotifyAdapterTest : public testing::HttpServerTest {
  protected:
   Invocation MakeInvocation(json params, json target = {{"type", "notify"}}) {
-    params["$run"] = Facts();
     return testing::InvocationBuilder("notify")
         .Target(std::move(target))
         .Params(std::move(params))
         .StepId("tell")
         .BaseDir(dir_.path())
+        .RunFacts(Facts())
         .Build();
   }
   Outcome Run(json params, json target = {{"type", "notify"}}) {
-    return adapter_->Run(MakeInvocation(std::move(params), std::move(target)));
+    Outcome outcome = adapter_->Run(MakeInvocation(std::move(params), std::move(target)));
+    EXPECT_EQ(UndeclaredOutputs(adapter_->vocabulary(), "notify", outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
   // Runs with stdout captured; returns what was printed.
   std::string RunToStdout(json params, Outcome* out) {
@@ -93,7 +96,7 @@ TEST_F(NotifyAdapterTest, StdoutIsTheDefaultAndEveryFactRenders) {
             "20261121T100000Z-ab12|media-rollback|INC-2041|tell|Tell the channel|running|alice|"
             "3.2s|2/5|none|false|{plan}|a}b|}\n");
   Invocation failed = MakeInvocation({{"message", "failed: {failed_steps}"}});
-  failed.params["$run"]["failed_steps"] = {"drop-media", "verify"};
+  failed.run_facts["failed_steps"] = {"drop-media", "verify"};
   ::testing::internal::CaptureStdout();
   ASSERT_TRUE(adapter_->Run(failed).status.ok());
   EXPECT_EQ(::testing::internal::GetCapturedStdout(), "failed: drop-media, verify\n");

@@ -6,6 +6,7 @@
 
 #include "adapters/postgres/connection.h"
 #include "base/time.h"
+#include "adapters/postgres/postgres_adapter.h"
 
 namespace backout::adapters::postgres {
 namespace {
@@ -17,9 +18,7 @@ using common::Presence;
 using common::Sha256Digest;
 using nlohmann::json;
 
-// In the order of the Action and CheckKind enumerators.
-constexpr std::string_view kActionNames[] = {"sql",      "backup", "restore",
-                                             "baseline", "verify", "query"};
+// In the order of the CheckKind enumerators.
 constexpr std::string_view kCheckNames[] = {"table_present", "table_absent", "row_count",
                                             "checksum",      "schema",       "fk_valid",
                                             "rls_enabled",   "query"};
@@ -210,7 +209,7 @@ void ActionParams(Checker& checker, Action action, const json& params) {
 }  // namespace
 
 std::optional<Action> ParseAction(std::string_view name) {
-  return common::FindName<Action>(kActionNames, name);
+  return PostgresVocabulary().ParseAction<Action>(name);
 }
 
 std::optional<CheckKind> ParseCheckKind(std::string_view name) {
@@ -220,7 +219,7 @@ std::optional<CheckKind> ParseCheckKind(std::string_view name) {
 std::vector<ParamError> ValidateInvocation(std::string_view action, const json& target,
                                            const json& params, References references) {
   const std::optional<Action> parsed = ParseAction(action);
-  if (!parsed.has_value()) return common::NoSuchAction("postgres", action, kActionNames);
+  if (!parsed.has_value()) return common::NoSuchAction(PostgresVocabulary(), action);
   return common::CheckInvocation(
       references, [&](Checker& checker) { TargetConfig(checker, target); },
       [&](Checker& checker) { ActionParams(checker, *parsed, params); });

@@ -17,6 +17,7 @@
 
 namespace backout::adapters::postgres {
 
+// In the order of the actions of PostgresVocabulary().
 enum class Action { kSql, kBackup, kRestore, kBaseline, kVerify, kQuery };
 std::optional<Action> ParseAction(std::string_view name);
 

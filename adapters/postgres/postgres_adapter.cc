@@ -65,7 +65,7 @@ Status CheckScratchName(const std::string& name) {
 
 class PostgresAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return "postgres"; }
+  const AdapterVocabulary& vocabulary() const override { return PostgresVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

@@ -25,4 +25,7 @@ inline constexpr std::int64_t kAdvisoryLockNamespace = 0x62616b6f;
 
 std::unique_ptr<Adapter> MakePostgresAdapter();
 
+// What the adapter offers (vocabulary.cc beside this header).
+const AdapterVocabulary& PostgresVocabulary();
+
 }  // namespace backout::adapters

@@ -82,10 +82,16 @@ class PostgresAdapterTest : public ::testing::Test {
         .Build();
   }
 
-  Outcome Run(Adapter& adapter, const std::string& action, json params, json target = nullptr) {
-    Outcome outcome = adapter.Run(Inv(action, std::move(params), std::move(target)));
+  // `baseline`: what the engine passes a verify (Invocation::baseline).
+  Outcome Run(Adapter& adapter, const std::string& action, json params, json target = nullptr,
+              std::optional<json> baseline = std::nullopt) {
+    Invocation inv = Inv(action, std::move(params), std::move(target));
+    inv.baseline = std::move(baseline);
+    Outcome outcome = adapter.Run(inv);
     EXPECT_FALSE(LeaksPassword(outcome.status.message())) << outcome.status.message();
     EXPECT_FALSE(LeaksPassword(outcome.outputs.dump())) << outcome.outputs.dump();
+    EXPECT_EQ(UndeclaredOutputs(adapter.vocabulary(), action, outcome.outputs),
+              std::vector<std::string>{});
     return outcome;
   }
 
@@ -405,14 +411,14 @@ TEST_F(PostgresAdapterTest, VerifyPassesOnTheBaselineAndNamesEachDifference) {
       {{"fk_valid", {{"tables", {"order_items"}}}}},
       {{"rls_enabled", {{"table", "users"}, {"policy", "users_isolation"}}}},
       {{"query", {{"sql", "SELECT count(*) FROM users WHERE tenant = 1"}, {"expect", 17}}}}};
-  Outcome out = Run("verify", {{"checks", checks}, {"$baseline", baseline}});
+  Outcome out = Run(*adapter_, "verify", {{"checks", checks}}, nullptr, baseline);
   EXPECT_TRUE(out.status.ok()) << out.status.ToString() << out.outputs.dump();
   EXPECT_EQ(out.outputs["passed"], 10);
 
   Psql("DELETE FROM order_items WHERE order_id = 5; DELETE FROM orders WHERE id = 5;"
        "DROP POLICY users_isolation ON users; ALTER TABLE orders ADD COLUMN extra int;"
        "CREATE TABLE media (id int);");
-  out = Run("verify", {{"checks", checks}, {"$baseline", baseline}});
+  out = Run(*adapter_, "verify", {{"checks", checks}}, nullptr, baseline);
   EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
   const std::string& message = out.status.message();
   for (const char* part : {"table_absent media", "row_count orders: expected 400, observed 399",

@@ -248,7 +248,7 @@ void RunCheck(const ActionContext& context, const json& item, const json& baseli
 Outcome RunVerify(const ActionContext& context) {
   // One snapshot, so that all checks judge the same state.
   if (Status begin = BeginSnapshot(context, "verify"); !begin.ok()) return Outcome{begin};
-  const json baseline = context.params.value("$baseline", json());
+  const json baseline = context.invocation.baseline.value_or(json());
   CheckResults results;
   for (const json& item : context.params.at("checks")) {
     // A failed statement aborts the snapshot transaction; each check runs in a savepoint so

@@ -125,7 +125,8 @@ Outcome RunVerify(const ActionContext& context) {
   Connection& db = **opened;
   // One snapshot, so that all checks judge the same state.
   if (Status snapshot = db.BeginSnapshot("verify"); !snapshot.ok()) return Outcome{snapshot};
-  return RunChecks(db, context.params.at("checks"), context.params.value("$baseline", json()));
+  return RunChecks(db, context.params.at("checks"),
+                   context.invocation.baseline.value_or(json()));
 }
 
 Outcome RunQuery(const ActionContext& context) {

@@ -1,6 +1,7 @@
 #include "adapters/sqlite/params.h"
 
 #include <string>
+#include "adapters/sqlite/sqlite_adapter.h"
 
 namespace backout::adapters::sqlite {
 namespace {
@@ -11,9 +12,7 @@ using common::Presence;
 using common::Sha256Digest;
 using nlohmann::json;
 
-// In the order of the Action and CheckKind enumerators.
-constexpr std::string_view kActionNames[] = {"sql",      "backup", "restore",
-                                             "baseline", "verify", "query"};
+// In the order of the CheckKind enumerators.
 constexpr std::string_view kCheckNames[] = {"table_present", "table_absent", "row_count",
                                             "checksum",      "integrity",    "query"};
 
@@ -124,7 +123,7 @@ void ActionParams(Checker& checker, Action action, const json& params) {
 }  // namespace
 
 std::optional<Action> ParseAction(std::string_view name) {
-  return common::FindName<Action>(kActionNames, name);
+  return SqliteVocabulary().ParseAction<Action>(name);
 }
 
 std::optional<CheckKind> ParseCheckKind(std::string_view name) {
@@ -134,7 +133,7 @@ std::optional<CheckKind> ParseCheckKind(std::string_view name) {
 std::vector<ParamError> ValidateInvocation(std::string_view action, const json& target,
                                            const json& params, References references) {
   const std::optional<Action> parsed = ParseAction(action);
-  if (!parsed.has_value()) return common::NoSuchAction("sqlite", action, kActionNames);
+  if (!parsed.has_value()) return common::NoSuchAction(SqliteVocabulary(), action);
   return common::CheckInvocation(
       references, [&](Checker& checker) { TargetConfig(checker, target); },
       [&](Checker& checker) { ActionParams(checker, *parsed, params); });

@@ -16,6 +16,7 @@
 
 namespace backout::adapters::sqlite {
 
+// In the order of the actions of SqliteVocabulary().
 enum class Action { kSql, kBackup, kRestore, kBaseline, kVerify, kQuery };
 std::optional<Action> ParseAction(std::string_view name);
 

@@ -51,7 +51,7 @@ Outcome Dispatch(Action action, const ActionContext& context) {
 
 class SqliteAdapter final : public Adapter {
  public:
-  std::string_view type() const override { return "sqlite"; }
+  const AdapterVocabulary& vocabulary() const override { return SqliteVocabulary(); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

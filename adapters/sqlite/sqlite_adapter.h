@@ -10,4 +10,7 @@ namespace backout::adapters {
 
 std::unique_ptr<Adapter> MakeSqliteAdapter();
 
+// What the adapter offers (vocabulary.cc beside this header).
+const AdapterVocabulary& SqliteVocabulary();
+
 }  // namespace backout::adapters

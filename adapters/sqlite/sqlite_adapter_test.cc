@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,8 +106,15 @@ class SqliteAdapterTest : public ::testing::Test {
         .Build();
   }
 
-  Outcome Run(const std::string& action, json params) {
-    return adapter_->Run(MakeInvocation(action, std::move(params)));
+  // `baseline`: what the engine passes a verify (Invocation::baseline).
+  Outcome Run(const std::string& action, json params,
+              std::optional<json> baseline = std::nullopt) {
+    Invocation invocation = MakeInvocation(action, std::move(params));
+    invocation.baseline = std::move(baseline);
+    Outcome outcome = adapter_->Run(invocation);
+    EXPECT_EQ(UndeclaredOutputs(adapter_->vocabulary(), action, outcome.outputs),
+              std::vector<std::string>{});
+    return outcome;
   }
 
   // The baseline figures of `tables` in the database at `path`.
@@ -690,8 +698,8 @@ TEST_F(SqliteAdapterTest, VerifyPassesWhenEveryCheckHolds) {
                        {{"row_count", {{"table", "media"}, {"equals", 2}}}},
                        {{"checksum", {{"table", "docs"}, {"equals", "baseline"}}}},
                        {{"integrity", true}},
-                       {{"query", {{"sql", "SELECT count(*) FROM media"}, {"expect", 2}}}}}},
-                     {"$baseline", baseline}});
+                       {{"query", {{"sql", "SELECT count(*) FROM media"}, {"expect", 2}}}}}}},
+          baseline);
   ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
   EXPECT_EQ(outcome.outputs["passed"], 8);
   EXPECT_EQ(outcome.outputs["failed"], 0);
@@ -707,8 +715,8 @@ TEST_F(SqliteAdapterTest, VerifyRunsAllChecksAndReportsEachFailure) {
                        {{"table_absent", "media"}},
                        {{"integrity", true}},
                        {{"query", {{"sql", "SELECT count(*) FROM docs"}, {"expect", 10}}}},
-                       {{"row_count", {{"table", "docs"}, {"equals", "10"}}}}}},
-                     {"$baseline", baseline}});
+                       {{"row_count", {{"table", "docs"}, {"equals", "10"}}}}}}},
+          baseline);
   EXPECT_EQ(outcome.status.code(), Code::kExpectationFailed);
   EXPECT_EQ(outcome.status.message(),
             "2 of 6 checks failed: row_count images: expected 100, observed 99; "
@@ -741,12 +749,12 @@ TEST_F(SqliteAdapterTest, VerifyWithoutUsableBaselineFailsThoseChecksClearly) {
   EXPECT_THAT(no_baseline.status.message(),
               HasSubstr("row_count gone: table 'gone' does not exist"));
 
-  Outcome partial = Run("verify", {{"checks", checks}, {"$baseline", Baseline(db_, {"images"})}});
+  Outcome partial = Run("verify", {{"checks", checks}}, Baseline(db_, {"images"}));
   EXPECT_EQ(partial.outputs["passed"], 1);
   EXPECT_THAT(partial.status.message(),
               HasSubstr("checksum media: the baseline does not cover table 'media'"));
 
-  Outcome malformed = Run("verify", {{"checks", checks}, {"$baseline", "nonsense"}});
+  Outcome malformed = Run("verify", {{"checks", checks}}, json("nonsense"));
   EXPECT_EQ(malformed.status.code(), Code::kExpectationFailed);
   EXPECT_EQ(malformed.outputs["failed"], 3);
 }
@@ -755,8 +763,8 @@ TEST_F(SqliteAdapterTest, VerifyChecksumNoticesChangedContent) {
   const json baseline = Baseline(db_, {"images"});
   ASSERT_EQ(RawDb(db_).Exec("UPDATE images SET name = 'changed' WHERE id = 5"), "");
   Outcome outcome =
-      Run("verify", {{"checks", {{{"checksum", {{"table", "images"}, {"equals", "baseline"}}}}}},
-                     {"$baseline", baseline}});
+      Run("verify", {{"checks", {{{"checksum", {{"table", "images"}, {"equals", "baseline"}}}}}}},
+          baseline);
   EXPECT_EQ(outcome.status.code(), Code::kExpectationFailed);
   EXPECT_EQ(outcome.outputs["checks"][0]["expected"], baseline["tables"]["images"]["checksum"]);
 
@@ -934,8 +942,7 @@ TEST(SqliteValidate, AcceptsValidParamsEngineKeysAndReferences) {
           {{"row_count", {{"table", "images"}, {"equals", "${steps.b.outputs.tables.t.rows}"}}}},
           {{"checksum", {{"table", "images"}, {"equals", "baseline"}}}},
           {{"integrity", true}},
-          {{"query", {{"sql", "SELECT 1"}, {"expect", nullptr}}}}}},
-        {"$baseline", {{"tables", json::object()}}}}},
+          {{"query", {{"sql", "SELECT 1"}, {"expect", nullptr}}}}}}}},
       {"query", {{"sql", "SELECT count(*) FROM media"}, {"expect", 0}}},
       {"query", {{"sql", "SELECT 1"}}},
   };

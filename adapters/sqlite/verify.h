@@ -9,8 +9,8 @@
 namespace backout::adapters::sqlite {
 
 // Runs every check of `checks` (validated verify params) against `db`, which should hold a
-// read snapshot so that all checks see the same state. `baseline` is the "$baseline" param
-// the engine injects ({"tables": {T: {"rows": N, "checksum": HEX}}}), or null.
+// read snapshot so that all checks see the same state. `baseline` is Invocation::baseline,
+// what the engine passes ({"tables": {T: {"rows": N, "checksum": HEX}}}), or null.
 //
 // A failing check does not stop the others. Outputs, on failure too:
 //   {"checks": [{"check": "row_count images", "expected": 100, "observed": 99,

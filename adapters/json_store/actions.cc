@@ -18,15 +18,20 @@
 #include "adapters/common/run.h"
 #include "adapters/common/stop.h"
 #include "adapters/common/verify.h"
-#include "adapters/file/file_actions.h"
 #include "adapters/file/fs_util.h"
-#include "adapters/file/params.h"
+#include "adapters/json_store/actions.h"
+#include "adapters/json_store/params.h"
 #include "base/file_util.h"
 #include "base/sha256.h"
 #include "base/utf8.h"
 
-namespace backout::adapters::file {
+namespace backout::adapters::json_store {
 namespace {
+
+using common::AsCount;
+using file::Entry;
+using file::Inspect;
+using file::IsWithin;
 
 namespace fs = std::filesystem;
 using common::FromResult;
@@ -445,9 +450,9 @@ class CollectionCache {
 };
 
 // record_count and checksum: a figure of the collection now against the expected one.
-CheckResult CompareFigure(const json& spec, StoreCheck kind, const json& baseline,
+CheckResult CompareFigure(const json& spec, Check kind, const json& baseline,
                           CollectionCache& cache) {
-  const bool count = kind == StoreCheck::kRecordCount;
+  const bool count = kind == Check::kRecordCount;
   const std::string& name = Text(spec.at("collection"));
   const json& equals = spec.at("equals");
   const Result<json> expected =
@@ -463,9 +468,9 @@ CheckResult CompareFigure(const json& spec, StoreCheck kind, const json& baselin
                                equals, expected, observed);
 }
 
-void CollectionPresence(const StoreContext& context, const json& names, StoreCheck kind,
+void CollectionPresence(const StoreContext& context, const json& names, Check kind,
                         CheckResults* out) {
-  common::PresenceChecks(names, kind == StoreCheck::kCollectionPresent, "collection",
+  common::PresenceChecks(names, kind == Check::kCollectionPresent, "collection",
                          [&](const std::string& name) -> Result<bool> {
                            Result<Entry> entry = Inspect(CollectionFile(context.store, name));
                            if (!entry.ok()) return entry.status();
@@ -494,20 +499,20 @@ CheckResult ValidJson(const StoreContext& context, CollectionCache& cache) {
 
 Outcome Verify(const StoreContext& context) {
   if (Status present = RequireStore(context.store); !present.ok()) return Outcome{present};
-  const json baseline = context.params.value("$baseline", json());
+  const json baseline = context.invocation.baseline.value_or(json());
   CollectionCache cache(context.store);
   return common::RunEachCheck(
       context.params.at("checks"), context.stop, [&](const json& item, CheckResults* out) {
-        const StoreCheck kind = *ParseStoreCheck(item.begin().key());
+        const Check kind = *ParseCheck(item.begin().key());
         const json& spec = item.begin().value();
         switch (kind) {
-          case StoreCheck::kRecordCount:
-          case StoreCheck::kChecksum:
+          case Check::kRecordCount:
+          case Check::kChecksum:
             return out->push_back(CompareFigure(spec, kind, baseline, cache));
-          case StoreCheck::kCollectionPresent:
-          case StoreCheck::kCollectionAbsent:
+          case Check::kCollectionPresent:
+          case Check::kCollectionAbsent:
             return CollectionPresence(context, spec, kind, out);
-          case StoreCheck::kValidJson:
+          case Check::kValidJson:
             return out->push_back(ValidJson(context, cache));
         }
       });
@@ -515,19 +520,19 @@ Outcome Verify(const StoreContext& context) {
 
 }  // namespace
 
-Outcome RunStoreAction(const Invocation& invocation) {
+Outcome RunAction(const Invocation& invocation) {
   const StoreContext context(invocation);
-  switch (*ParseStoreAction(invocation.action)) {
-    case StoreAction::kBackup:
+  switch (*ParseAction(invocation.action)) {
+    case Action::kBackup:
       return FromResult(Backup(context));
-    case StoreAction::kRestore:
+    case Action::kRestore:
       return FromResult(Restore(context));
-    case StoreAction::kBaseline:
+    case Action::kBaseline:
       return FromResult(Baseline(context));
-    case StoreAction::kVerify:
+    case Action::kVerify:
       return Verify(context);
   }
   return Outcome{Status::InvalidArgument("unknown json_store action")};  // unreachable: validated
 }
 
-}  // namespace backout::adapters::file
+}  // namespace backout::adapters::json_store

@@ -1,0 +1,35 @@
+#include "adapters/json_store/json_store_adapter.h"
+
+#include "adapters/common/run.h"
+#include "adapters/json_store/actions.h"
+#include "adapters/json_store/params.h"
+
+namespace backout::adapters {
+namespace {
+
+using json_store::References;
+using nlohmann::json;
+
+class JsonStoreAdapter final : public Adapter {
+ public:
+  const AdapterVocabulary& vocabulary() const override { return JsonStoreVocabulary(); }
+
+  std::vector<ParamError> Validate(std::string_view action, const json& target,
+                                   const json& params) const override {
+    return json_store::ValidateInvocation(action, target, params, References::kUnresolved);
+  }
+
+  Outcome Run(const Invocation& invocation) override {
+    return common::RunChecked(invocation,
+                              json_store::ValidateInvocation(invocation.action, invocation.target,
+                                                             invocation.params,
+                                                             References::kResolved),
+                              [&] { return json_store::RunAction(invocation); });
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Adapter> MakeJsonStoreAdapter() { return std::make_unique<JsonStoreAdapter>(); }
+
+}  // namespace backout::adapters

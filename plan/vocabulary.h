@@ -1,0 +1,33 @@
+// What the parser needs to know of the adapters of a build: which target types a plan may
+// declare and which actions each offers. Plain data: plan/ knows nothing of adapters/, so
+// the caller builds it (engine::PlanVocabulary, from the adapter registry; tests write one).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backout::plan {
+
+struct Vocabulary {
+  struct TargetType {
+    std::string name;                  // "sqlite"
+    std::vector<std::string> actions;  // in the order messages list them
+
+    bool operator==(const TargetType&) const = default;
+  };
+  // The types a plan's targets may have, in the order messages list them.
+  std::vector<TargetType> target_types;
+  // Every action kind a step may hold, in the order messages list them (without `approval`,
+  // which the parser itself knows: it asks the operator and has no target).
+  std::vector<std::string> action_kinds;
+  // The action kinds whose step may name no target (notify: stdout or a file).
+  std::vector<std::string> targetless_actions;
+
+  // The actions a target type offers; empty for a type the vocabulary does not know.
+  std::vector<std::string> ActionsFor(std::string_view type) const;
+
+  bool operator==(const Vocabulary&) const = default;
+};
+
+}  // namespace backout::plan
