@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "adapters/command/command_adapter.h"
 #include "testing/fake_adapter.h"
 #include "testing/fake_env.h"
 #include "testing/invocation_builder.h"
@@ -146,14 +147,14 @@ TEST(FakeAdapter, AnswersAsScriptedPerStepAndAttemptAndRecordsTheInvocations) {
 }
 
 TEST(FakeAdapter, ThrowsWhenScriptedTo) {
-  FakeAdapter fake("command");
+  FakeAdapter fake(adapters::CommandVocabulary());
   fake.On("bad", FakeReply::Throw("boom"));
   EXPECT_THROW(fake.Run(InvocationBuilder("command").StepId("bad").Build()), std::runtime_error);
   EXPECT_EQ(fake.invocations().size(), 1u);
 }
 
 TEST(FakeAdapter, BlocksUntilTheCancelFlagIsSet) {
-  FakeAdapter fake("command");
+  FakeAdapter fake(adapters::CommandVocabulary());
   fake.On("long", FakeReply::BlockUntilCancelled());
   std::atomic<bool> cancel{false};
   adapters::Outcome outcome;

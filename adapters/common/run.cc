@@ -28,4 +28,15 @@ Outcome RunChecked(const Invocation& invocation,
   }
 }
 
+Outcome RunValidated(const Invocation& invocation, InvocationValidator validate,
+                     const std::function<Outcome()>& run) {
+  return RunChecked(
+      invocation,
+      [&] {
+        return validate(invocation.action, invocation.target, invocation.params,
+                        References::kResolved);
+      },
+      run);
+}
+
 }  // namespace backout::adapters::common

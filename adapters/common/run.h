@@ -29,6 +29,18 @@ Outcome RunChecked(const Invocation& invocation,
                    const std::function<std::vector<ParamError>()>& check,
                    const std::function<Outcome()>& run, ParamsNoun noun = ParamsNoun::kParams);
 
+// The one function that checks an adapter's invocation, at plan time
+// (References::kUnresolved, from Validate()) and at run time (kResolved).
+using InvocationValidator = std::vector<ParamError> (*)(std::string_view action,
+                                                        const nlohmann::json& target,
+                                                        const nlohmann::json& params,
+                                                        References references);
+
+// The Run() of an adapter checked by an InvocationValidator: `validate` at run
+// time, then `run()`, in the frame of RunChecked.
+Outcome RunValidated(const Invocation& invocation, InvocationValidator validate,
+                     const std::function<Outcome()>& run);
+
 // For an adapter that reads its invocation into a typed value as it checks it (command,
 // http, notify): `read(action, target, params, references, value)` fills `value` and
 // returns every problem found.

@@ -63,13 +63,8 @@ class DynamoDbAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return common::RunChecked(
-        invocation,
-        [&] {
-          return dynamodb::ValidateInvocation(invocation.action, invocation.target,
-                                              invocation.params, dynamodb::References::kResolved);
-        },
-        [&] {
+    return common::RunValidated(
+        invocation, dynamodb::ValidateInvocation, [&] {
           Result<dynamodb::ClientConfig> config = ClientConfigFor(invocation);
           if (!config.ok()) return Outcome{config.status().WithContext(invocation.action)};
           const dynamodb::Deadline deadline(invocation.cancel, invocation.timeout);

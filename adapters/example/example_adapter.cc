@@ -49,19 +49,16 @@ class ExampleAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return common::RunChecked(
-        invocation,
-        Check(invocation.action, invocation.target, invocation.params, References::kResolved),
-        [&]() -> Outcome {
-          const std::string& text = invocation.params.at("text").get_ref<const std::string&>();
-          switch (*vocabulary().ParseAction<Action>(invocation.action)) {
-            case Action::kEcho:
-              return {Status::Ok(), {{"text", invocation.target.value("greeting", "") + text}}};
-            case Action::kLength:
-              return {Status::Ok(), {{"length", text.size()}}};
-          }
-          return {Status::InvalidArgument("unknown example action")};  // unreachable: checked
-        });
+    return common::RunValidated(invocation, Check, [&]() -> Outcome {
+      const std::string& text = invocation.params.at("text").get_ref<const std::string&>();
+      switch (*vocabulary().ParseAction<Action>(invocation.action)) {
+        case Action::kEcho:
+          return {Status::Ok(), {{"text", invocation.target.value("greeting", "") + text}}};
+        case Action::kLength:
+          return {Status::Ok(), {{"length", text.size()}}};
+      }
+      return {Status::InvalidArgument("unknown example action")};  // unreachable: checked
+    });
   }
 };
 

@@ -10,21 +10,6 @@ namespace {
 using nlohmann::json;
 using file::References;
 
-using Validator = std::vector<ParamError> (*)(std::string_view action, const json& target,
-                                              const json& params, References references);
-
-// Checks the expanded invocation again, then runs `action`.
-template <typename Action>
-Outcome CheckedRun(const Invocation& invocation, Validator validate, Action action) {
-  return common::RunChecked(
-      invocation,
-      [&] {
-        return validate(invocation.action, invocation.target, invocation.params,
-                        References::kResolved);
-      },
-      [&] { return action(invocation); });
-}
-
 class FileAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return FileVocabulary(); }
@@ -35,11 +20,9 @@ class FileAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return common::RunChecked(
-        invocation,
-        file::ValidateFileInvocation(invocation.action, invocation.target, invocation.params,
-                                     References::kResolved),
-        [&] { return common::FromResult(file::RunFileOperation(invocation)); });
+    return common::RunValidated(invocation, file::ValidateFileInvocation, [&] {
+      return common::FromResult(file::RunFileOperation(invocation));
+    });
   }
 };
 

@@ -20,11 +20,8 @@ class JsonStoreAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return common::RunChecked(invocation,
-                              json_store::ValidateInvocation(invocation.action, invocation.target,
-                                                             invocation.params,
-                                                             References::kResolved),
-                              [&] { return json_store::RunAction(invocation); });
+    return common::RunValidated(invocation, json_store::ValidateInvocation,
+                                [&] { return json_store::RunAction(invocation); });
   }
 };
 

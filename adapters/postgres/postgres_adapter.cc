@@ -73,13 +73,8 @@ class PostgresAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return common::RunChecked(
-        invocation,
-        [&] {
-          return postgres::ValidateInvocation(invocation.action, invocation.target,
-                                              invocation.params, References::kResolved);
-        },
-        [&] { return RunValidated(invocation); });
+    return common::RunValidated(invocation, postgres::ValidateInvocation,
+                                [&] { return RunAction(invocation); });
   }
 
   // The lock is the connection's: taken when the connection is opened, and held as long as
@@ -97,7 +92,7 @@ class PostgresAdapter final : public Adapter {
   Status DropRehearsalCopy(const json& copy, const RehearsalScratch& scratch) override;
 
  private:
-  Outcome RunValidated(const Invocation& invocation) {
+  Outcome RunAction(const Invocation& invocation) {
     const StopCondition stop(invocation.cancel, invocation.timeout);
     std::optional<std::chrono::milliseconds> lock_timeout =
         postgres::DurationParam(invocation.params, "lock_timeout");

@@ -59,16 +59,10 @@ class SqliteAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
-    return common::RunChecked(
-        invocation,
-        [&] {
-          return sqlite::ValidateInvocation(invocation.action, invocation.target,
-                                            invocation.params, References::kResolved);
-        },
-                              [&] {
-                                const ActionContext context(invocation);
-                                return Dispatch(*sqlite::ParseAction(invocation.action), context);
-                              });
+    return common::RunValidated(invocation, sqlite::ValidateInvocation, [&] {
+      const ActionContext context(invocation);
+      return Dispatch(*sqlite::ParseAction(invocation.action), context);
+    });
   }
 
   // One sidecar flock per database file, by its canonical path: two targets (or a symlink)
