@@ -50,7 +50,8 @@ class EngineTest : public ::testing::Test {
  protected:
   // Given: run "run-1" of `plan_text` created in the journal, on the fake clock.
   void GivenRun(std::string_view plan_text) {
-    plan::ParseOutcome parsed = plan::ParsePlan(std::string(plan_text), PlanFile(), PlanVocabulary(registry_));
+    plan::ParseOutcome parsed =
+        plan::ParsePlan(std::string(plan_text), PlanFile(), PlanVocabulary(registry_));
     ASSERT_TRUE(parsed.ok());
     plan_ = *parsed.plan;
     Result<std::unique_ptr<RunSession>> session =
@@ -201,14 +202,16 @@ TEST_F(EngineTest, TheBaselineOfAnEarlierStepIsPassedToTheVerifyStep) {
   // When
   const Result<sm::RunStatus> status = WhenDriven();
 
-  // Then: the verify invocation carries the baseline's journaled outputs (today as the
-  // params' "$baseline"); the baseline step itself gets none.
+  // Then: the verify invocation carries the baseline's journaled outputs
+  // (Invocation::baseline); the baseline step itself gets none, and no params key carries it.
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   EXPECT_EQ(*status, sm::RunStatus::kSucceeded);
   ASSERT_EQ(db_->invocations("before").size(), 1u);
-  EXPECT_FALSE(db_->invocations("before")[0].params.contains("$baseline"));
+  EXPECT_FALSE(db_->invocations("before")[0].baseline.has_value());
   ASSERT_EQ(db_->invocations("after").size(), 1u);
-  EXPECT_EQ(db_->invocations("after")[0].params["$baseline"], figures);
+  ASSERT_TRUE(db_->invocations("after")[0].baseline.has_value());
+  EXPECT_EQ(*db_->invocations("after")[0].baseline, figures);
+  EXPECT_FALSE(db_->invocations("after")[0].params.contains("$baseline"));
 }
 
 const std::string kApprovalPlan = OpsPlan(R"(

@@ -34,7 +34,8 @@ Status DecodeRange(const std::vector<journal::Record>& records, std::size_t begi
     const journal::Record& r = records[i];
     nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, /*allow_exceptions=*/false);
     if (payload.is_discarded()) {
-      return Status::Corruption(fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
+      return Status::Corruption(
+          fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
     }
     Result<sm::EventBody> body = sm::DecodePayload(r.type, payload);
     if (!body.ok()) return body.status().WithContext(fmt::format("event #{}", r.seq));

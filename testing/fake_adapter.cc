@@ -26,8 +26,9 @@ FakeReply FakeReply::BlockUntilCancelled() {
 FakeAdapter* FakeAdapter::AddTo(adapters::Registry& registry, std::string_view type) {
   const adapters::Registry real = adapters::Registry::Default();
   const adapters::Adapter* stand_in_for = real.Find(type);
-  auto adapter = std::make_unique<FakeAdapter>(
-      stand_in_for != nullptr ? stand_in_for->vocabulary() : adapters::AdapterVocabulary{.type = type});
+  auto adapter = std::make_unique<FakeAdapter>(stand_in_for != nullptr
+                                                   ? stand_in_for->vocabulary()
+                                                   : adapters::AdapterVocabulary{.type = type});
   FakeAdapter* fake = adapter.get();
   registry.Add(std::move(adapter));
   return fake;

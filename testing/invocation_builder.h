@@ -7,8 +7,9 @@
 //                                  .Dirs(dir.path())
 //                                  .Build());
 //
-// Unless set: no target, empty params, no baseline, no run facts, run id "", step id "step", attempt 1, no directories,
-// no timeout, now_micros 0, no cancel flag, no progress callback, Env::Default().
+// Unless set: no target, empty params, no baseline, no run facts, run id "", step id "step",
+// attempt 1, no directories, no timeout, now_micros 0, no cancel flag, no progress callback,
+// Env::Default().
 //
 // Thread safety: a builder is used by one thread. Ownership: the cancel flag and the Env are
 // not owned; they must outlive the invocations built with them.

@@ -231,10 +231,31 @@ std::vector<ParamError> CheckInvocation(References references,
                                         const std::function<void(Checker&)>& check_target,
                                         const std::function<void(Checker&)>& check_params);
 
+// How an adapter whose actions are the enumerators of `Action` (in its
+// vocabulary's order) checks an invocation: NoSuchAction for an action its
+// vocabulary does not offer; else the target with `check_target` and the params
+// with `check_params(checker, action)`, every problem collected.
+template <typename Action>
+std::vector<ParamError> CheckNamedAction(const AdapterVocabulary& vocabulary,
+                                         std::string_view action, References references,
+                                         const std::function<void(Checker&)>& check_target,
+                                         const std::function<void(Checker&, Action)>& check_params);
+
 // The one error of an action that `vocabulary` does not offer: "sqlite targets
 // offer no action 'x' (expected one of: sql, backup, ...)"; when it offers one
 // action: "command targets support only the 'command' action, not 'x'".
 std::vector<ParamError> NoSuchAction(const AdapterVocabulary& vocabulary, std::string_view action);
+
+template <typename Action>
+std::vector<ParamError> CheckNamedAction(
+    const AdapterVocabulary& vocabulary, std::string_view action, References references,
+    const std::function<void(Checker&)>& check_target,
+    const std::function<void(Checker&, Action)>& check_params) {
+  const std::optional<Action> parsed = vocabulary.ParseAction<Action>(action);
+  if (!parsed.has_value()) return NoSuchAction(vocabulary, action);
+  return CheckInvocation(references, check_target,
+                         [&](Checker& checker) { check_params(checker, *parsed); });
+}
 
 // Where a value came from, the same way in every message: "target/base_url"
 // (the target's config), "params/checks/1/row_count" (the action's params);

@@ -132,7 +132,8 @@ TEST(OneOfTest, NamesOneOrSeveral) {
 
 TEST(NoSuchActionTest, OneActionOrSeveral) {
   const AdapterVocabulary one{.type = "command", .actions = {{.name = "command"}}};
-  const AdapterVocabulary several{.type = "sqlite", .actions = {{.name = "sql"}, {.name = "backup"}}};
+  const AdapterVocabulary several{.type = "sqlite",
+                                  .actions = {{.name = "sql"}, {.name = "backup"}}};
   EXPECT_EQ(NoSuchAction(one, "sql")[0].message,
             "command targets support only the 'command' action, not 'sql'");
   EXPECT_EQ(NoSuchAction(several, "http")[0].message,

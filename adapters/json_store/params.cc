@@ -115,11 +115,10 @@ std::optional<Check> ParseCheck(std::string_view name) {
 
 std::vector<ParamError> ValidateInvocation(std::string_view action, const json& target,
                                            const json& params, References references) {
-  const std::optional<Action> parsed = ParseAction(action);
-  if (!parsed.has_value()) return common::NoSuchAction(JsonStoreVocabulary(), action);
-  return common::CheckInvocation(
-      references, [&](Checker& checker) { TargetConfig(checker, target); },
-      [&](Checker& checker) { ActionParams(checker, *parsed, params); });
+  return common::CheckNamedAction<Action>(
+      JsonStoreVocabulary(), action, references,
+      [&](Checker& checker) { TargetConfig(checker, target); },
+      [&](Checker& checker, Action parsed) { ActionParams(checker, parsed, params); });
 }
 
 }  // namespace backout::adapters::json_store

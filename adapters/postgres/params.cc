@@ -218,11 +218,10 @@ std::optional<CheckKind> ParseCheckKind(std::string_view name) {
 
 std::vector<ParamError> ValidateInvocation(std::string_view action, const json& target,
                                            const json& params, References references) {
-  const std::optional<Action> parsed = ParseAction(action);
-  if (!parsed.has_value()) return common::NoSuchAction(PostgresVocabulary(), action);
-  return common::CheckInvocation(
-      references, [&](Checker& checker) { TargetConfig(checker, target); },
-      [&](Checker& checker) { ActionParams(checker, *parsed, params); });
+  return common::CheckNamedAction<Action>(
+      PostgresVocabulary(), action, references,
+      [&](Checker& checker) { TargetConfig(checker, target); },
+      [&](Checker& checker, Action parsed) { ActionParams(checker, parsed, params); });
 }
 
 std::optional<std::chrono::milliseconds> DurationParam(const json& object, std::string_view key) {
