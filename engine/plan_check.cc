@@ -258,12 +258,18 @@ plan::Vocabulary PlanVocabulary(const adapters::Registry& registry) {
       if (!action.needs_target) add_once(vocabulary.targetless_actions, action.name);
     }
     if (!adapter->has_own_targets) continue;
-    plan::Vocabulary::TargetType type{std::string(adapter->type), {}};
-    for (std::string_view action : adapter->ActionNames()) add_once(type.actions, action);
+    plan::Vocabulary::TargetType type{std::string(adapter->type), {}, {}};
+    auto add_actions = [&](const adapters::AdapterVocabulary& offered_by) {
+      for (const adapters::ActionSpec& action : offered_by.actions) {
+        add_once(type.actions, action.name);
+        if (action.idempotent) add_once(type.idempotent_actions, action.name);
+      }
+    };
+    add_actions(*adapter);
     for (const adapters::AdapterVocabulary* server : all) {
       const auto& served = server->serves_targets_of;
       if (std::find(served.begin(), served.end(), adapter->type) == served.end()) continue;
-      for (std::string_view action : server->ActionNames()) add_once(type.actions, action);
+      add_actions(*server);
     }
     vocabulary.target_types.push_back(std::move(type));
   }

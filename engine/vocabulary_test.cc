@@ -15,6 +15,7 @@
 #include "engine/plan_check.h"
 #include "engine/session.h"
 #include "journal/journal.h"
+#include "plan/parser.h"
 #include "plan/test_vocabulary.h"
 #include "testing/temp_dir.h"
 
@@ -114,6 +115,37 @@ steps:
   - id: measure
     length: { target: demo, text: "${steps.greet.outputs.text}" }
 )";
+
+// Idempotency by nature comes from the vocabulary alone: a step of an action the adapter
+// declares idempotent is re-run when in doubt, whatever the action is called; one that is not
+// declared so (sqlite's `restore`) is not, unless the plan says `idempotent: true`.
+TEST(ExampleAdapterTest, DeclaredIdempotencyMakesAParsedStepIdempotent) {
+  constexpr char kPlan[] = R"(version: 1
+name: idempotency
+targets:
+  demo: { type: example }
+  db: { type: sqlite, path: app.db }
+steps:
+  - id: greet
+    echo: { target: demo, text: world }
+  - id: put-back
+    restore: { target: db, from: backup.db }
+  - id: put-back-declared
+    idempotent: true
+    restore: { target: db, from: backup.db }
+  - id: copy
+    backup: { target: db, to: backups/ }
+)";
+  const plan::ParseOutcome parsed =
+      plan::ParsePlan(kPlan, "plan.yaml", PlanVocabulary(RegistryWithExample()));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed.plan->FindStep("greet")->IsIdempotent());
+  EXPECT_FALSE(parsed.plan->FindStep("put-back")->IsIdempotent());
+  EXPECT_TRUE(parsed.plan->FindStep("put-back-declared")->IsIdempotent());
+  EXPECT_TRUE(parsed.plan->FindStep("copy")->IsIdempotent());
+  // Without the example adapter's vocabulary the type is unknown: the plan does not parse.
+  EXPECT_FALSE(plan::ParsePlan(kPlan, "plan.yaml", DefaultPlanVocabulary()).ok());
+}
 
 TEST(ExampleAdapterTest, AnAddedAdapterIsCheckedLikeTheBuiltInOnes) {
   const testing::TempDir dir;

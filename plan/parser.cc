@@ -129,6 +129,8 @@ class Parser : private LocatedYamlReader {
   // Checks that need the whole plan: targets named by actions, and `${...}` references.
   void CheckActionTargets(const Plan& plan);
   void CheckReferences(const Plan& plan);
+  // Sets each step's `idempotent_by_nature` from the vocabulary (an approval only asks).
+  void MarkIdempotentByNature(Plan* plan) const;
 
   const Vocabulary& vocabulary_;
   std::vector<std::string> step_actions_;  // the vocabulary's action kinds, then approval
@@ -194,6 +196,7 @@ void Parser::ParseDocument(const YAML::Node& root, Plan* plan) {
   if (const Field* triggers = FindField(fields, "triggers")) ParseTriggers(*triggers, plan);
   CheckActionTargets(*plan);
   CheckReferences(*plan);
+  MarkIdempotentByNature(plan);
 }
 
 void Parser::ParseVersion(const Field& field) {
@@ -544,11 +547,30 @@ void Parser::CheckReferences(const Plan& plan) {
 
 }  // namespace
 
+void Parser::MarkIdempotentByNature(Plan* plan) const {
+  for (Step& step : plan->steps) {
+    const auto target = plan->targets.find(step.action.target);
+    step.idempotent_by_nature =
+        step.action.kind == kApproval ||
+        (target != plan->targets.end() &&
+         vocabulary_.IsIdempotent(target->second.type, step.action.kind));
+  }
+}
+
 std::vector<std::string> Vocabulary::ActionsFor(std::string_view type) const {
   for (const TargetType& t : target_types) {
     if (t.name == type) return t.actions;
   }
   return {};
+}
+
+bool Vocabulary::IsIdempotent(std::string_view type, std::string_view action) const {
+  for (const TargetType& t : target_types) {
+    if (t.name != type) continue;
+    return std::find(t.idempotent_actions.begin(), t.idempotent_actions.end(), action) !=
+           t.idempotent_actions.end();
+  }
+  return false;
 }
 
 ParseOutcome ParsePlan(std::string_view text, std::string_view source_file,

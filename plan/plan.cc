@@ -21,17 +21,6 @@ SourceLoc LocatedJson::LocOf(const std::string& pointer) const {
   }
 }
 
-bool Step::IsIdempotent() const {
-  if (idempotent_declared) return true;
-  const std::string& kind = action.kind;
-  // Reading, making something new each time, or converging on a stated end state (a table
-  // gone, a billing mode set, items put by key, a file equal to its source, env keys set):
-  // running these again after a crash gives the same result.
-  return kind == "baseline" || kind == "verify" || kind == "query" || kind == "backup" ||
-         kind == "approval" || kind == "export" || kind == "import" || kind == "delete_table" ||
-         kind == "update_billing" || kind == "file";
-}
-
 const Step* Plan::FindStep(const std::string& id) const {
   const int index = IndexOf(id);
   return index < 0 ? nullptr : &steps[static_cast<std::size_t>(index)];

@@ -86,6 +86,9 @@ struct Step {
   std::optional<std::chrono::milliseconds> timeout;
   Retry retry;
   bool idempotent_declared = false;  // `idempotent: true` in the plan
+  // The action's adapter declares it idempotent by nature (set by the parser from the
+  // vocabulary; an approval too, which only asks).
+  bool idempotent_by_nature = false;
   bool always = false;
   OnFailure on_failure = OnFailure::kAbort;
   Downtime downtime = Downtime::kNone;
@@ -93,9 +96,10 @@ struct Step {
   std::optional<Action> check;
   SourceLoc loc;
 
-  // True when re-running the step after a crash is safe: declared so, or an action kind that
-  // only reads or creates something new each time (baseline, verify, query, backup, approval).
-  bool IsIdempotent() const;
+  // True when re-running the step after a crash is safe: declared so in the plan, or by the
+  // adapter's vocabulary (actions that only read, make something new each time, or converge
+  // on a stated end state).
+  bool IsIdempotent() const { return idempotent_declared || idempotent_by_nature; }
 };
 
 struct Target {

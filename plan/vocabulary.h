@@ -13,6 +13,9 @@ struct Vocabulary {
   struct TargetType {
     std::string name;                  // "sqlite"
     std::vector<std::string> actions;  // in the order messages list them
+    // The actions the adapter declares idempotent by nature: running one again after a crash
+    // has the effect of running it once, so an in-doubt step of it is simply run again.
+    std::vector<std::string> idempotent_actions;
 
     bool operator==(const TargetType&) const = default;
   };
@@ -26,6 +29,8 @@ struct Vocabulary {
 
   // The actions a target type offers; empty for a type the vocabulary does not know.
   std::vector<std::string> ActionsFor(std::string_view type) const;
+  // Whether `action` on a target of `type` is idempotent by nature (false when unknown).
+  bool IsIdempotent(std::string_view type, std::string_view action) const;
 
   bool operator==(const Vocabulary&) const = default;
 };
