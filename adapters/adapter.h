@@ -103,6 +103,29 @@ struct LockRequest {
   Env* env = Env::Default();  // as Invocation::env
 };
 
+// What preflight (engine/preflight.h) asks of an adapter for one step, before the run's first
+// effect: the same expanded target config and params a Run() would get, except that a value
+// that depends on an earlier step's outputs (`${steps...}`) is still the literal reference
+// (treat it as "known only at run time" and skip what depends on it).
+struct PreflightRequest {
+  std::string action;
+  nlohmann::json target;           // expanded (may hold secrets: never copy into a finding)
+  nlohmann::json params;           // expanded, as above
+  std::filesystem::path base_dir;  // relative paths are resolved against this
+  const std::atomic<bool>* cancel = nullptr;
+  Env* env = Env::Default();       // as Invocation::env
+};
+
+// One thing preflight checked. `check` says what, in words an operator reads in the report
+// and that are journaled (so never a secret): "connect", "privilege UPDATE on public.items",
+// "restore source backups/pre.dump (1.2 MB, sha256 matches)". `status` is OK, or why the
+// step would fail (its code as Run() would return it: kUnavailable for an unreachable host,
+// kNotFound for a missing file, kFailedPrecondition for a missing privilege, ...).
+struct PreflightFinding {
+  std::string check;
+  Status status;
+};
+
 class Adapter {
  public:
   virtual ~Adapter() = default;
@@ -128,6 +151,15 @@ class Adapter {
   // another runner has it; kCancelled when `cancel` fired while waiting. Targets without
   // such a lock (files, commands, HTTP) keep the default: nothing to take.
   virtual Status Lock(const LockRequest& request);
+
+  // Everything that can be known about one step without changing anything: the target
+  // reachable and accepting the credentials, the privileges the action needs, files it reads
+  // present (and matching a given sha256), places it writes to writable with room. Must not
+  // change the target or take its lock; may read (connect, stat, hash a file, describe a
+  // table). The engine calls it for every step of the plan before the run is created, and
+  // refuses the run when any finding is not OK. Findings for the same target and check from
+  // several steps are reported once. Default: nothing to check.
+  virtual std::vector<PreflightFinding> Preflight(const PreflightRequest& request);
 
   // Rehearsal support. A database adapter copies the target's data to a throwaway place and
   // returns the target config that points at the copy (the engine uses it in place of the

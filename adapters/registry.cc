@@ -28,6 +28,10 @@ Status Adapter::DropRehearsalCopy(const nlohmann::json& /*copy*/,
 
 Status Adapter::Lock(const LockRequest& /*request*/) { return Status::Ok(); }
 
+std::vector<PreflightFinding> Adapter::Preflight(const PreflightRequest& /*request*/) {
+  return {};
+}
+
 void Registry::Add(std::unique_ptr<Adapter> adapter) {
   for (std::unique_ptr<Adapter>& present : adapters_) {
     if (present->type() == adapter->type()) {

@@ -1,0 +1,33 @@
+// Preflight checks shared by the adapters that read and write files (adapter.h: Preflight):
+// a restore source that must be there, a backup destination that must take the backup.
+// Nothing here changes the file system.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "adapters/adapter.h"
+
+namespace backout::adapters::common {
+
+// True when `value` is, or holds, a reference known only at run time (`${steps...}`):
+// PreflightRequest leaves those unexpanded, and a check that depends on one is skipped.
+bool KnownOnlyAtRunTime(std::string_view value);
+
+// `from` (a plan path, resolved against `base_dir`) is a regular file this process can read,
+// and, when `expected_sha256` is given, its SHA-256 is that. The finding's check names the
+// path as the plan wrote it, its size, and "sha256 matches" when one was compared.
+PreflightFinding CheckRestoreSource(const std::filesystem::path& base_dir, const std::string& from,
+                                    const std::optional<std::string>& expected_sha256);
+
+// A backup written to `to` (BackupFilePath's rules: a folder when it ends with '/' or is one,
+// created when missing; else a file whose folder is created) can be created: the nearest
+// existing folder on the way is writable and searchable, and its file system has at least
+// `bytes_needed` free for this user (the target's current size: a backup is about as large).
+PreflightFinding CheckBackupDestination(const std::filesystem::path& base_dir, const std::string& to,
+                                        std::uint64_t bytes_needed);
+
+}  // namespace backout::adapters::common
