@@ -126,6 +126,21 @@ struct PreflightFinding {
   Status status;
 };
 
+// What `backout plan` (preview/preview.h) asks of an adapter for one step's action or check:
+// the action as the plan wrote it, and what can be read before the run without changing
+// anything (a `file:` script, a restore source's size and sha256).
+struct DescribeRequest {
+  std::string action;
+  nlohmann::json target = nlohmann::json::object();  // the target's config as written
+  nlohmann::json params = nlohmann::json::object();  // as written: `${...}` unexpanded
+  // The same with every `${VAR}` expanded and `${steps...}` left as written, for reading
+  // the files the plan names. Holds secrets: never copy a value of these into a description
+  // (the caller scrubs the expanded values out of the whole preview anyway).
+  nlohmann::json expanded_target = nlohmann::json::object();
+  nlohmann::json expanded_params = nlohmann::json::object();
+  std::filesystem::path base_dir;  // relative paths are resolved against this
+};
+
 class Adapter {
  public:
   virtual ~Adapter() = default;
@@ -160,6 +175,15 @@ class Adapter {
   // refuses the run when any finding is not OK. Findings for the same target and check from
   // several steps are reported once. Default: nothing to check.
   virtual std::vector<PreflightFinding> Preflight(const PreflightRequest& request);
+
+  // The action written out for a reviewer, as far as it is known before the run
+  // (docs/plan-preview.md: the "action" object): what it does to its target ("effect":
+  // "reads_only", "changes_target" or "calls_out"), whether it is idempotent by nature, the
+  // locks it takes on the target beyond the runner lock, and its "details" in order (each
+  // {"label", "value"}: the SQL, argv, URL, backup destination, restore source, checks...).
+  // Reads at most the files the plan names; never connects. Default: the vocabulary's
+  // effect and every parameter as written (adapters/common/describe.h builds the shape).
+  virtual nlohmann::json Describe(const DescribeRequest& request) const;
 
   // Rehearsal support. A database adapter copies the target's data to a throwaway place and
   // returns the target config that points at the copy (the engine uses it in place of the

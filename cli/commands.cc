@@ -15,6 +15,7 @@
 #include "base/sha256.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "cli/plan_preview.h"
 #include "cli/render.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
@@ -247,6 +248,14 @@ int Validate(const Common& c, const std::string& plan_file) {
   return kExitOk;
 }
 
+int PlanPreview(const Common& c, const std::string& plan_file, bool json,
+                const std::string& output_file) {
+  const adapters::Registry registry = adapters::Registry::Default();
+  std::optional<plan::Plan> plan = LoadPlan(plan_file, registry, c.journal_dir);
+  if (!plan) return kExitUsage;
+  return WritePreview(c, *plan, registry, {.json = json, .output_file = output_file});
+}
+
 int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode) {
   const adapters::Registry registry = adapters::Registry::Default();
@@ -260,15 +269,7 @@ int Run(const Common& c, const std::string& plan_file,
       return Fail(s.WithContext("--rehearse"));
     }
   }
-  if (mode.dry_run) {
-    std::cout << fmt::format("plan '{}' is valid; a run would do, in order:\n", plan->name);
-    int n = 0;
-    for (const plan::Step& step : plan->steps) {
-      std::cout << fmt::format("  {:>2}. {:<24} {:<9} {}{}\n", ++n, step.id, step.action.kind,
-                               step.title, step.always ? " (always)" : "");
-    }
-    return kExitOk;
-  }
+  if (mode.dry_run) return WritePreview(c, *plan, registry, {});
   const std::string run_id = NewRunId();
   const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
   if (!mode.rehearse) {

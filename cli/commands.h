@@ -23,8 +23,15 @@ struct Common {
 
 // Full validation; also refuses paths into the journal directory (c.journal_dir).
 int Validate(const Common& c, const std::string& plan_file);
+// Validates like Validate, then prints the plan preview (preview/preview.h): every step's
+// action in full, what it does, its locks and in-doubt policy, gates, `always` steps and the
+// path a failure of each step takes. As JSON (docs/plan-preview.md) with `json`; to
+// `output_file` (mode 0600, written atomically) when it is not empty. 2 for a bad plan or an
+// output file that cannot be written.
+int PlanPreview(const Common& c, const std::string& plan_file, bool json,
+                const std::string& output_file);
 struct RunMode {
-  bool dry_run = false;   // validate and list the steps only
+  bool dry_run = false;   // validate and print the plan preview (as `backout plan`) only
   bool rehearse = false;  // against throwaway copies of the database targets
 };
 int Run(const Common& c, const std::string& plan_file,

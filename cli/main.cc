@@ -95,13 +95,25 @@ int main(int argc, char** argv) {
   // Only to refuse plan paths that lead into it.
   add_journal(validate);
 
+  std::string plan_output;
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Show everything a run of the plan would do, step by step, and what happens if a "
+              "step fails; touch nothing");
+  plan->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
+  plan->add_flag("--json", json, "Machine-readable output (docs/plan-preview.md)");
+  plan->add_option("-o,--output", plan_output,
+                   "Write the preview to FILE (mode 0600, atomically) instead of stdout");
+  // Only to refuse plan paths that lead into it, as validate does.
+  add_journal(plan);
+
   CLI::App* run = app.add_subcommand("run", "Start a new run of a plan (prints the run id first)");
   run->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
   add_common(run);
   run->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE (repeatable)")
       ->expected(1)
       ->take_all();
-  run->add_flag("--dry-run", dry_run, "Validate and list the steps; touch nothing");
+  run->add_flag("--dry-run", dry_run,
+               "Validate and print the plan preview (as `backout plan`); touch nothing");
   run->add_flag("--rehearse", rehearse,
                 "Run against throwaway copies of the database targets (dropped at the end); "
                 "journaled and reported as a rehearsal");
@@ -245,6 +257,7 @@ int main(int argc, char** argv) {
   InstallSignalHandlers();
 
   if (validate->parsed()) return cli::Validate(common, plan_file);
+  if (plan->parsed()) return cli::PlanPreview(common, plan_file, json, plan_output);
   if (run->parsed()) return cli::Run(common, plan_file, approvals, {.dry_run = dry_run, .rehearse = rehearse});
   if (resume->parsed()) return cli::Resume(common, run_id, approvals);
   if (status->parsed()) return cli::ShowStatus(common, run_id, json);

@@ -6,15 +6,16 @@ cd "$(dirname "$0")/.."
 
 # module: the project folders it must not include
 rules=(
-  "base:journal plan statemachine history engine adapters cli"
-  "journal:plan statemachine history engine adapters cli"
-  "plan:journal statemachine history engine adapters cli"
-  "statemachine:journal history engine adapters cli"
-  "history:engine adapters cli report"
-  "report:engine adapters cli"
-  "adapters:journal plan statemachine history engine cli"
-  "engine:cli"
-  "testing:journal plan statemachine engine cli tests"
+  "base:journal plan statemachine history engine adapters preview cli"
+  "journal:plan statemachine history engine adapters preview cli"
+  "plan:journal statemachine history engine adapters preview cli"
+  "statemachine:journal history engine adapters preview cli"
+  "history:engine adapters preview cli report"
+  "report:engine adapters preview cli"
+  "adapters:journal plan statemachine history engine preview cli"
+  "engine:preview cli"
+  "preview:journal history report cli"
+  "testing:journal plan statemachine engine preview cli tests"
 )
 status=0
 for rule in "${rules[@]}"; do

@@ -694,6 +694,13 @@ TEST(CliDryRun, ListsEveryStepAndTouchesNothing) {
                                "record-rollback", "verify", "start-app"}) {
     EXPECT_NE(dry.out.find(id), std::string::npos) << id << "\n" << Show(dry);
   }
+  // The dry run prints the plan preview (as `backout plan`): the SQL in full, the gate as a
+  // point of no return, and where a failure leads.
+  for (const std::string part :
+       {"DROP TABLE IF EXISTS media;", "POINT OF NO RETURN",
+        "if it fails: skips record-rollback, verify; always steps run: start-app; ends failed"}) {
+    EXPECT_NE(dry.out.find(part), std::string::npos) << part << "\n" << Show(dry);
+  }
   EXPECT_FALSE(fs::exists(ex.journal())) << "a dry run created a journal";
   EXPECT_TRUE(ReadFile(AppDb(ex)) == db_before) << "a dry run changed the database";
   EXPECT_EQ(ReadFile(ex.dir() / "app.state"), "running\n") << "a dry run stopped the app";

@@ -289,6 +289,7 @@ json Outputs(const SubprocessResult& run, std::string tail, const fs::path& log)
 class CommandAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return CommandVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribeCommandAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

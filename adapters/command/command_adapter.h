@@ -14,4 +14,7 @@ std::unique_ptr<Adapter> MakeCommandAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& CommandVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribeCommandAction(const DescribeRequest& request);
+
 }  // namespace backout::adapters

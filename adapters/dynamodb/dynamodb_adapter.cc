@@ -55,6 +55,7 @@ Result<dynamodb::ClientConfig> ClientConfigFor(const Invocation& invocation) {
 class DynamoDbAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return DynamoDbVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribeDynamoDbAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

@@ -16,4 +16,7 @@ std::unique_ptr<Adapter> MakeDynamoDbAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& DynamoDbVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribeDynamoDbAction(const DescribeRequest& request);
+
 }  // namespace backout::adapters

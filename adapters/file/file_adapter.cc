@@ -13,6 +13,7 @@ using file::References;
 class FileAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return FileVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribeFileAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

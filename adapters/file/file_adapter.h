@@ -17,4 +17,7 @@ std::unique_ptr<Adapter> MakeFileAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& FileVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribeFileAction(const DescribeRequest& request);
+
 }  // namespace backout::adapters

@@ -382,6 +382,7 @@ class Exchange {
 class HttpAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return HttpVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribeHttpAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

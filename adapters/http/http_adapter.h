@@ -16,4 +16,10 @@ std::unique_ptr<Adapter> MakeHttpAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& HttpVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribeHttpAction(const DescribeRequest& request);
+// The URL and the header names of a request to an http target as written (notify's
+// webhooks too).
+void AddHttpRequest(nlohmann::json& description, const DescribeRequest& request);
+
 }  // namespace backout::adapters

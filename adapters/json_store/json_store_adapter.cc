@@ -13,6 +13,7 @@ using nlohmann::json;
 class JsonStoreAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return JsonStoreVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribeJsonStoreAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

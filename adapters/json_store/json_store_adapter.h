@@ -16,4 +16,7 @@ std::unique_ptr<Adapter> MakeJsonStoreAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& JsonStoreVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribeJsonStoreAction(const DescribeRequest& request);
+
 }  // namespace backout::adapters

@@ -231,6 +231,7 @@ Status AppendToFile(const fs::path& path, const std::string& line) {
 class NotifyAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return NotifyVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribeNotifyAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

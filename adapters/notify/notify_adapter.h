@@ -17,4 +17,7 @@ std::unique_ptr<Adapter> MakeNotifyAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& NotifyVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribeNotifyAction(const DescribeRequest& request);
+
 }  // namespace backout::adapters

@@ -66,6 +66,7 @@ Status CheckScratchName(const std::string& name) {
 class PostgresAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return PostgresVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribePostgresAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

@@ -28,4 +28,7 @@ std::unique_ptr<Adapter> MakePostgresAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& PostgresVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribePostgresAction(const DescribeRequest& request);
+
 }  // namespace backout::adapters

@@ -52,6 +52,7 @@ Outcome Dispatch(Action action, const ActionContext& context) {
 class SqliteAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return SqliteVocabulary(); }
+  nlohmann::json Describe(const DescribeRequest& r) const override { return DescribeSqliteAction(r); }
 
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {

@@ -13,4 +13,7 @@ std::unique_ptr<Adapter> MakeSqliteAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& SqliteVocabulary();
 
+// The action written out for `backout plan` (adapter.h: Describe; describe.cc).
+nlohmann::json DescribeSqliteAction(const DescribeRequest& request);
+
 }  // namespace backout::adapters
