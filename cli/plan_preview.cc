@@ -20,7 +20,7 @@ int WritePreview(const Common& c, const plan::Plan& plan, const adapters::Regist
   Result<nlohmann::json> built = preview::BuildPreview(plan, options);
   if (!built.ok()) {
     std::cerr << "backout: error: " << built.status().message() << "\n";
-    return 1;
+    return 2;  // an "internal error: ..." of the simulation, as for other commands
   }
   const std::string text =
       output.json ? DumpJson(*built, 2) + "\n" : preview::RenderPreviewText(*built);

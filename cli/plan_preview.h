@@ -16,7 +16,7 @@ struct PreviewOutput {
 };
 
 // Prints (or writes) the preview of `plan`, checked already against `registry`; returns the
-// exit code: 0, or 2 when the output file cannot be written.
+// exit code: 0, or 2 when the output file cannot be written (or on an internal error).
 int WritePreview(const Common& c, const plan::Plan& plan, const adapters::Registry& registry,
                  const PreviewOutput& output);
 

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cctype>
+#include <chrono>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "base/time.h"
 #include "preview/preview.h"
 
 namespace backout::preview {
@@ -28,6 +31,10 @@ std::string Flow(const json& value) {
     return fmt::format("{{{}}}", fmt::join(items, ", "));
   }
   return value.dump();
+}
+
+std::string Duration(const json& ms) {
+  return FormatDuration(std::chrono::milliseconds(ms.get<std::int64_t>()));
 }
 
 std::string List(const json& ids) {
@@ -118,11 +125,12 @@ void Step(std::ostream& out, const json& step) {
   }
   std::vector<std::string> how;
   if (step["retry"]["attempts"].get<int>() > 1) {
-    how.push_back(fmt::format("{} attempts, backoff {} ms", step["retry"]["attempts"].get<int>(),
-                              step["retry"]["backoff_ms"].get<std::int64_t>()));
+    how.push_back(fmt::format("{} attempts, backoff {} (doubling)",
+                              step["retry"]["attempts"].get<int>(),
+                              Duration(step["retry"]["backoff_ms"])));
   }
   if (step["timeout_ms"].is_number()) {
-    how.push_back(fmt::format("timeout {} ms", step["timeout_ms"].get<std::int64_t>()));
+    how.push_back("timeout " + Duration(step["timeout_ms"]));
   }
   how.push_back("on failure: " + step["on_failure"].get<std::string>());
   if (step["downtime"].is_string()) {
@@ -151,9 +159,11 @@ std::string RenderPreviewText(const json& preview) {
   const json& plan = preview["plan"];
   out << fmt::format("plan '{}' ({}, sha256 {})\n", plan["name"].get<std::string>(),
                      plan["file"].get<std::string>(), plan["sha256"].get<std::string>());
-  if (!plan["description"].get<std::string>().empty()) {
-    out << "  " << plan["description"].get<std::string>() << "\n";
+  std::string description = plan["description"].get<std::string>();
+  while (!description.empty() && std::isspace(static_cast<unsigned char>(description.back()))) {
+    description.pop_back();
   }
+  if (!description.empty()) out << "  " << description << "\n";
   if (!plan["incident"].get<std::string>().empty()) {
     out << "  incident: " << plan["incident"].get<std::string>() << "\n";
   }
