@@ -29,12 +29,6 @@ void WritePlan(const Example& ex, const std::string& steps) {
                 steps);
 }
 
-json ReportJson(const Example& ex, const std::string& run_id) {
-  const ProcessResult r = ex.Backout({"report", run_id, "--format", "json"});
-  EXPECT_EQ(r.exit_code, 0) << Show(r);
-  return json::parse(r.out);
-}
-
 TEST(Outcome, ReportListsRestoresAndAnAlwaysNotifySaysTheRunFailed) {
   Example ex("media-rollback", kRows);
   WritePlan(ex, R"(  - id: backup
