@@ -487,7 +487,7 @@ Result<json> RestoreTables(const ActionContext& context) {
 }
 
 // The tables whose data an archive's table of contents (`pg_restore --list`) holds, as
-// {"SCHEMA.NAME": {}}: a full restore reports what it loaded, uncounted (pg_restore does not
+// {"NAME": {}} ("SCHEMA.NAME" outside public): a full restore reports what it loaded, uncounted (pg_restore does not
 // say how many rows). A TOC line reads "ID; OID OID TABLE DATA SCHEMA NAME OWNER".
 json TablesWithData(const std::string& toc) {
   json tables = json::object();
@@ -503,7 +503,10 @@ json TablesWithData(const std::string& toc) {
     if (at == std::string_view::npos) continue;
     std::istringstream words{std::string(line.substr(at + kTableData.size()))};
     std::string schema, name;
-    if (words >> schema >> name) tables[schema + "." + name] = json::object();
+    // Named as a full backup names them (regclass text: public tables unqualified).
+    if (words >> schema >> name) {
+      tables[schema == "public" ? name : schema + "." + name] = json::object();
+    }
   }
   return tables;
 }
