@@ -408,6 +408,7 @@ int Abort(const Common& c, const std::string& run_id, const std::string& reason)
   }
   std::cout << fmt::format("aborting run {}: running its `always` steps\n", run_id);
   const int driven = DriveSession(c, *session, {});
+  std::cout << AbortOutcomeText(run_id, session->state(), session->plan());
   // For `abort`, a run that ended aborted is the command doing what it was asked.
   return session->state().status == sm::RunStatus::kAborted ? kExitOk : driven;
 }

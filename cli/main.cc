@@ -8,6 +8,7 @@
 #include "base/env.h"
 #include "base/secret_env.h"
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "journal/fault_injection.h"
 
 namespace {
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 run failed or aborted, 2 usage or plan error, 3 run paused,\n"
       "4 journal integrity error, 5 run locked by another runner."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "backout 0.1.0");
+  app.set_version_flag("--version", "backout " BACKOUT_VERSION);
 
   std::string journal_flag, operator_flag;
   auto add_journal = [&](CLI::App* sub) {
@@ -216,6 +217,14 @@ int main(int argc, char** argv) {
                      "Write the report to FILE (mode 0600, atomically) instead of stdout");
   add_journal(report);
 
+  // Hidden (no group): `cmake --build` writes the installed completion files with it.
+  std::string completion_shell;
+  CLI::App* completion =
+      app.add_subcommand("completion", "Print the shell completion script")->group("");
+  completion->add_option("SHELL", completion_shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+
   std::map<std::string, std::string> approvals;
   try {
     app.parse(argc, argv);
@@ -226,6 +235,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  }
+
+  if (completion->parsed()) {
+    backout::Result<std::string> script = cli::CompletionScript(app, completion_shell);
+    if (!script.ok()) {
+      std::cerr << "backout: error: " << script.status().message() << "\n";
+      return 2;
+    }
+    std::cout << *script;
+    return 0;
   }
 
   Env* env = Env::Default();

@@ -1,6 +1,7 @@
 #include "cli/render.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/time.h"
 
@@ -48,6 +49,7 @@ nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
                         {"started", FormatUtcMicros(state.started_us)},
                         {"last_event", FormatUtcMicros(state.last_event_us)},
                         {"steps", std::move(steps)}};
+  if (!state.abort_reasons.empty()) out["abort_reasons"] = state.abort_reasons;
   if (state.pause && state.status == sm::RunStatus::kPaused) {
     out["pause"] = {{"reason", sm::ToString(state.pause->reason)}, {"step", state.pause->step}};
   }
@@ -59,9 +61,10 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
   std::string out = fmt::format("run      {}\nplan     {} ({})\n", run_id, state.start.plan_name,
                                 state.start.plan_file);
   if (!state.start.incident.empty()) out += fmt::format("incident {}\n", state.start.incident);
-  out += fmt::format("status   {}\nstarted  {}\nevents   {} (last {})\n\n",
-                     sm::DescribeStatus(state), FormatUtcMicros(state.started_us), event_count,
-                     FormatUtcMicros(state.last_event_us));
+  out += fmt::format("status   {}\n", sm::DescribeStatus(state));
+  for (const std::string& reason : state.abort_reasons) out += fmt::format("abort    {}\n", reason);
+  out += fmt::format("started  {}\nevents   {} (last {})\n\n", FormatUtcMicros(state.started_us),
+                     event_count, FormatUtcMicros(state.last_event_us));
   out += fmt::format("  {:>2}  {:<24} {:<18} {:>8}  {:>9}  {}\n", "#", "step", "status",
                      "attempts", "time", "note");
   int n = 0;
@@ -80,6 +83,52 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
 std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state) {
   return fmt::format("{:<26} {:<28} {:<30} {}", run_id, sm::DescribeStatus(state),
                      state.start.plan_name, FormatUtcMicros(state.started_us));
+}
+
+std::string AbortOutcomeText(const std::string& run_id, const sm::RunState& state,
+                             const plan::Plan& plan) {
+  std::string out;
+  if (!state.abort_reasons.empty()) {
+    out += fmt::format("the abort is recorded in the journal: \"{}\"", state.abort_reasons.back());
+    if (state.abort_reasons.size() > 1) {
+      const std::vector<std::string> earlier(state.abort_reasons.begin(),
+                                             state.abort_reasons.end() - 1);
+      out += fmt::format(" (earlier aborts: \"{}\")", fmt::join(earlier, "\", \""));
+    }
+    out += "\n";
+  }
+  std::vector<std::string> not_run, in_doubt;
+  std::string always;
+  for (std::size_t i = 0; i < state.steps.size() && i < plan.steps.size(); ++i) {
+    const sm::StepState& st = state.steps[i];
+    const plan::Step& step = plan.steps[i];
+    if (step.always) {
+      if (st.status == sm::StepStatus::kFailed) {
+        always += fmt::format(
+            "always step {} FAILED: {}\n  what it does ({}) is NOT done: see to it by hand\n",
+            st.id, Shorten(st.error, 300), step.title);
+      } else {
+        always += fmt::format("always step {} {}\n", st.id, sm::ToString(st.status));
+      }
+      continue;
+    }
+    if (st.status == sm::StepStatus::kSkipped || st.status == sm::StepStatus::kPending ||
+        st.status == sm::StepStatus::kAwaitingApproval) {
+      not_run.push_back(st.id);
+    } else if (st.status == sm::StepStatus::kInDoubt) {
+      in_doubt.push_back(st.id);
+    }
+  }
+  out += not_run.empty() ? "every other step had already run\n"
+                         : fmt::format("will not run: {}\n", fmt::join(not_run, ", "));
+  out += always;
+  if (!in_doubt.empty()) {
+    out += fmt::format(
+        "left in doubt (started, outcome unknown; check the target): {}\n",
+        fmt::join(in_doubt, ", "));
+  }
+  out += fmt::format("run {} is {}\n", run_id, sm::DescribeStatus(state));
+  return out;
 }
 
 nlohmann::json EventToJson(const journal::Record& r) {

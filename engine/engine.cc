@@ -137,6 +137,12 @@ class StepRunner {
       if (st.status == StepStatus::kFailed) failed.push_back(st.id);
       if (st.status == StepStatus::kSucceeded) ++done;
     }
+    // From the folded state, by the state machine's own rules: never guessed here.
+    const sm::RunFinished::Ending ending = sm::EndingSoFar(state, session_.plan());
+    std::string ending_words(sm::ToString(ending));
+    if (ending == sm::RunFinished::Ending::kSucceeded && !state.Finished()) {
+      ending_words += " so far";
+    }
     return {{"run_id", session_.run_id()},
             {"plan", state.start.plan_name},
             {"incident", state.start.incident},
@@ -149,6 +155,8 @@ class StepRunner {
             {"steps_done", done},
             {"steps_total", state.steps.size()},
             {"failed_steps", failed},
+            {"ending", ending_words},
+            {"abort_reasons", state.abort_reasons},
             {"rehearsal", state.start.rehearsal}};
   }
 

@@ -40,6 +40,23 @@ std::string Bytes(std::int64_t n) {
   return fmt::format("{:.1f} MiB ({} bytes)", static_cast<double>(n) / kMiB, n);
 }
 
+// "users (1200 rows), orders": each table with its count where the adapter counted it.
+std::string TablesText(const std::vector<RestoredTable>& tables) {
+  std::vector<std::string> parts;
+  for (const RestoredTable& t : tables) {
+    parts.push_back(t.rows ? fmt::format("{} ({} rows)", t.name, *t.rows) : t.name);
+  }
+  return Join(parts, ", ");
+}
+
+// "`backups/app.db` into appdb (2.0 MiB (2097152 bytes), sha256 `ab…`)".
+std::string RestoreText(const Restore& r) {
+  std::string text = fmt::format("`{}` into {}", r.source, r.target);
+  if (!r.tables.empty()) text += ": " + TablesText(r.tables);
+  if (r.rows) text += fmt::format("; {} rows in all", *r.rows);
+  return text + fmt::format(" ({}, sha256 `{}`)", Bytes(r.bytes), r.sha256);
+}
+
 std::string ActionWords(const std::string& action) {
   if (action == "rollback_now") return "roll back now";
   if (action == "forward_fix") return "fix forward";
@@ -182,6 +199,10 @@ PostMortemSection PostMortemSummary(const RunReport& r) {
   }
   out.facts.push_back(StepCounts(r.steps));
   if (!s.abort_reason.empty()) out.facts.push_back("Abort requested: " + s.abort_reason + ".");
+  if (s.abort_reasons.size() > 1) {
+    const std::vector<std::string> later(s.abort_reasons.begin() + 1, s.abort_reasons.end());
+    out.facts.push_back("Abort requested again: " + Join(later, "; ") + ".");
+  }
   if (s.rehearsal)
     out.facts.push_back("This was a rehearsal against throwaway copies of the targets.");
   if (s.clock_stepped_back) out.facts.push_back(ClockText(*s.clock_stepped_back) + ".");
@@ -270,6 +291,7 @@ PostMortemSection PostMortemResolution(const RunReport& r) {
     out.facts.push_back(
         fmt::format("Backup taken: `{}` ({}, sha256 `{}`).", b.path, Bytes(b.bytes), b.sha256));
   }
+  for (const Restore& x : r.restores) out.facts.push_back("Restored: " + RestoreText(x) + ".");
   if (!Finished(r.summary)) {
     out.blank = fmt::format("What remains to be done: the run is {}.", r.summary.outcome_detail);
   }
@@ -411,6 +433,20 @@ Section BackupsSection(const RunReport& r) {
   return out;
 }
 
+Section RestoresSection(const RunReport& r) {
+  Section out{.title = "Restores",
+              .lead = "Every restore the run made, as the restoring step recorded it.",
+              .table = {{"Step", "Target", "Source", "Size", "SHA-256", "Loaded"}, {}},
+              .if_empty = "Nothing was restored."};
+  for (const Restore& x : r.restores) {
+    std::string loaded = x.tables.empty() ? (x.into.empty() ? "—" : x.into) : TablesText(x.tables);
+    if (x.rows && x.tables.size() > 1) loaded += fmt::format("; {} rows in all", *x.rows);
+    out.table.rows.push_back({Code(x.step), Cell{x.target}, Code(x.source), Cell{Bytes(x.bytes)},
+                              Code(x.sha256), Cell{std::move(loaded)}});
+  }
+  return out;
+}
+
 Section ErrorsSection(const RunReport& r) {
   Section out{.title = "Errors",
               .lead = "Every failed attempt, with the adapter's message.",
@@ -491,7 +527,8 @@ Document BuildDocument(const RunReport& r) {
                      PostMortemDetection(),   PostMortemResolution(r), PostMortemTimeline(r),
                      PostMortemActionItems(r)};
   doc.details = {StepsSection(r),   DecisionsSection(r), VerificationSection(r),
-                 BackupsSection(r), ErrorsSection(r),    InterruptionsSection(r),
+                 BackupsSection(r), RestoresSection(r),  ErrorsSection(r),
+                 InterruptionsSection(r),
                  NotesSection(r),   TimelineSection(r),  IntegritySection(r)};
   return doc;
 }

@@ -30,6 +30,7 @@ json SummaryJson(const Summary& s) {
           {"outcome", s.outcome},
           {"outcome_detail", s.outcome_detail},
           {"abort_reason", s.abort_reason},
+          {"abort_reasons", s.abort_reasons},
           {"rehearsal", s.rehearsal},
           {"operators", s.operators},
           {"started", Time(s.started_us)},
@@ -110,6 +111,16 @@ json BackupJson(const Backup& b) {
   return {{"step", b.step}, {"path", b.path}, {"bytes", b.bytes}, {"sha256", b.sha256}};
 }
 
+json RestoreJson(const Restore& r) {
+  json tables = json::array();
+  for (const RestoredTable& t : r.tables) {
+    tables.push_back({{"name", t.name}, {"rows", t.rows ? json(*t.rows) : json()}});
+  }
+  return {{"step", r.step},     {"target", r.target}, {"kind", r.kind},
+          {"source", r.source}, {"into", r.into},     {"bytes", r.bytes},
+          {"sha256", r.sha256}, {"tables", tables},   {"rows", r.rows ? json(*r.rows) : json()}};
+}
+
 json ErrorJson(const StepError& e) {
   return {{"step", e.step}, {"attempt", e.attempt}, {"at", Time(e.at_us)}, {"message", e.message}};
 }
@@ -149,6 +160,7 @@ json RenderJsonWithoutEventLists(const RunReport& r) {
           {"decisions", ArrayOf(r.decisions, DecisionJson)},
           {"verification", ArrayOf(r.verification, CheckJson)},
           {"backups", ArrayOf(r.backups, BackupJson)},
+          {"restores", ArrayOf(r.restores, RestoreJson)},
           {"errors", ArrayOf(r.errors, ErrorJson)},
           {"triage", ArrayOf(r.triage, TriageJson)},
           {"interruptions", ArrayOf(r.interruptions, InterruptionJson)},

@@ -410,6 +410,64 @@ std::vector<Backup> BackupsOf(const std::vector<StepReport>& steps, const sm::Ru
   return out;
 }
 
+// The tables a restore step's outputs name: postgres `tables` ({NAME: {rows}}), json_store
+// `collections` ({NAME: {records}}), dynamodb `table` with its `items`.
+std::vector<RestoredTable> RestoredTablesOf(const nlohmann::json& outputs) {
+  std::vector<RestoredTable> out;
+  auto add_each = [&](const char* key, const char* count) {
+    const auto it = outputs.find(key);
+    if (it == outputs.end() || !it->is_object()) return;
+    for (const auto& [name, figures] : it->items()) {
+      RestoredTable table{name, std::nullopt};
+      if (figures.is_object() && figures.contains(count) && figures[count].is_number_integer()) {
+        table.rows = figures[count].get<std::int64_t>();
+      }
+      out.push_back(std::move(table));
+    }
+  };
+  add_each("tables", "rows");
+  add_each("collections", "records");
+  if (!StringField(outputs, "table").empty()) {
+    RestoredTable table{StringField(outputs, "table"), std::nullopt};
+    if (outputs.contains("items")) table.rows = IntField(outputs, "items");
+    out.push_back(std::move(table));
+  }
+  return out;
+}
+
+std::vector<Restore> RestoresOf(const std::vector<StepReport>& steps, const sm::RunState& state,
+                                const plan::Plan& plan) {
+  std::vector<Restore> out;
+  for (const StepReport& step : steps) {
+    if (step.status != "succeeded") continue;
+    const nlohmann::json& outputs = state.FindStep(step.id)->outputs;
+    const bool restores = step.kind == "restore" || step.kind == "import" ||
+                          (step.kind == "file" && StringField(outputs, "operation") == "restore");
+    if (!restores) continue;
+    const plan::Step* planned = plan.FindStep(step.id);
+    // dynamodb's import names the file it read `path`; json_store's restore names the store
+    // it wrote `path`, a file restore its destination `to`.
+    const bool is_import = step.kind == "import";
+    Restore r{.step = step.id,
+              .target = planned == nullptr ? "" : planned->action.target,
+              .kind = step.kind,
+              .source = StringField(outputs, is_import ? "path" : "from"),
+              .into = is_import ? "" : StringField(outputs, step.kind == "file" ? "to" : "path"),
+              .bytes = IntField(outputs, "bytes"),
+              .sha256 = StringField(outputs, "sha256"),
+              .tables = RestoredTablesOf(outputs)};
+    const bool all_counted =
+        !r.tables.empty() && std::all_of(r.tables.begin(), r.tables.end(),
+                                         [](const RestoredTable& t) { return t.rows.has_value(); });
+    if (all_counted) {
+      r.rows = 0;
+      for (const RestoredTable& t : r.tables) *r.rows += *t.rows;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   Summary s;
   s.plan = state.start.plan_name;
@@ -419,7 +477,8 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   s.plan_sha256 = state.start.plan_sha256;
   s.outcome = std::string(sm::ToString(state.status));
   s.outcome_detail = sm::DescribeStatus(state);
-  s.abort_reason = state.abort_reason;
+  s.abort_reasons = state.abort_reasons;
+  if (!s.abort_reasons.empty()) s.abort_reason = s.abort_reasons.front();
   s.rehearsal = state.start.rehearsal;
   s.started_us = state.started_us;
   s.ended_us = state.last_event_us;
@@ -447,6 +506,7 @@ RunReport BuildReport(const std::string& run_id, const std::vector<journal::Reco
   MeasureWindow(report.steps, state.last_event_us, report.summary.downtime);
   report.verification = VerificationOf(report.steps, state);
   report.backups = BackupsOf(report.steps, state);
+  report.restores = RestoresOf(report.steps, state, plan);
   report.integrity.events = records.size();
   if (!records.empty()) report.integrity.head_hash = ToHex(records.back().hash);
   report.integrity.chain_verified = chain_verified;

@@ -50,7 +50,8 @@ struct Summary {
   std::string plan_sha256;
   std::string outcome;         // the run's status: "succeeded", "failed", "paused", ...
   std::string outcome_detail;  // "paused (approval: confirm)", "running, abort requested", ...
-  std::string abort_reason;
+  std::string abort_reason;                // the first abort's (the one that aborted the run)
+  std::vector<std::string> abort_reasons;  // every abort's, in journal order (none dropped)
   bool rehearsal = false;
   std::vector<std::string> operators;  // distinct, in order of their first event
   std::int64_t started_us = 0;         // RunStarted
@@ -146,6 +147,28 @@ struct Backup {
   std::string sha256;
 };
 
+// A table (or collection) a restore loaded, with the rows (records, items) it loaded when the
+// adapter counted them.
+struct RestoredTable {
+  std::string name;
+  std::optional<std::int64_t> rows;
+};
+
+// A restore the run made: a succeeded step that loaded a target from a saved copy, as its
+// outputs recorded it: postgres, sqlite and json_store `restore`, dynamodb `import`, a `file`
+// step whose operation was `restore`.
+struct Restore {
+  std::string step;
+  std::string target;  // the plan's target name
+  std::string kind;    // the action: "restore", "import", "file"
+  std::string source;  // what was loaded (the backup file or directory)
+  std::string into;    // the file or store written, when the target is one ("" otherwise)
+  std::int64_t bytes = 0;
+  std::string sha256;  // of the source as loaded
+  std::vector<RestoredTable> tables;  // in the adapter's order (PostgreSQL full restores: none)
+  std::optional<std::int64_t> rows;   // all tables' rows, when every table's count is known
+};
+
 struct StepError {
   std::string step;
   int attempt = 0;
@@ -198,6 +221,7 @@ struct RunReport {
   std::vector<Decision> decisions;
   std::vector<VerificationCheck> verification;
   std::vector<Backup> backups;
+  std::vector<Restore> restores;
   std::vector<StepError> errors;
   std::vector<Note> notes;
   std::vector<Triage> triage;

@@ -391,5 +391,92 @@ TEST(BuildReportIntegrity, CountsEventsAndNamesTheHeadHash) {
   EXPECT_FALSE(j.Build(/*chain_verified=*/false).integrity.chain_verified);
 }
 
+// Restores: one entry per succeeded restoring step, from its outputs, whatever the adapter.
+const std::string kRestorePlan = R"(version: 1
+name: restores
+targets:
+  pg: { type: postgres, dsn: "postgres://x" }
+  dyn: { type: dynamodb, region: us-east-1 }
+  files: { type: file, root: . }
+  lite: { type: sqlite, path: app.db }
+steps:
+  - id: pg-tables
+    restore: { target: pg, tables: [orders, users], from: /b/pg.tables }
+  - id: dyn-import
+    import: { target: dyn, table: media, from: /b/media.jsonl }
+  - id: env-file
+    file: { target: files, restore: { from: /b/app.env, to: app.env } }
+  - id: lite-failed
+    restore: { target: lite, from: /b/app.db }
+)";
+
+TEST(BuildReportRestores, ListsEverySucceededRestoreWithSourceDigestAndRows) {
+  TestJournal j(kRestorePlan);
+  j.StartRun(0);
+  j.At(1).Add(sm::StepStarted{"pg-tables", 1});
+  j.At(2).Add(sm::StepSucceeded{"pg-tables", 1,
+                                {{"from", "/b/pg.tables"},
+                                 {"bytes", 4096},
+                                 {"sha256", "aa"},
+                                 {"format", "backout-tables-1"},
+                                 {"tables", {{"orders", {{"rows", 10}}}, {"users", {{"rows", 5}}}}}}});
+  j.At(3).Add(sm::StepStarted{"dyn-import", 1});
+  j.At(4).Add(sm::StepSucceeded{"dyn-import", 1,
+                                {{"table", "media"},
+                                 {"items", 7},
+                                 {"path", "/b/media.jsonl"},
+                                 {"bytes", 300},
+                                 {"sha256", "bb"}}});
+  j.At(5).Add(sm::StepStarted{"env-file", 1});
+  j.At(6).Add(sm::StepSucceeded{"env-file", 1,
+                                {{"operation", "restore"},
+                                 {"from", "/b/app.env"},
+                                 {"to", "app.env"},
+                                 {"bytes", 12},
+                                 {"sha256", "cc"}}});
+  j.At(7).Add(sm::StepStarted{"lite-failed", 1});
+  j.At(8).Add(sm::StepFailed{"lite-failed", 1, "sha256 mismatch", {}});
+  const RunReport r = j.Build();
+
+  ASSERT_EQ(r.restores.size(), 3u);  // the failed restore restored nothing
+  const Restore& pg = r.restores[0];
+  EXPECT_EQ(pg.step, "pg-tables");
+  EXPECT_EQ(pg.target, "pg");
+  EXPECT_EQ(pg.kind, "restore");
+  EXPECT_EQ(pg.source, "/b/pg.tables");
+  EXPECT_EQ(pg.bytes, 4096);
+  EXPECT_EQ(pg.sha256, "aa");
+  ASSERT_EQ(pg.tables.size(), 2u);
+  EXPECT_EQ(pg.tables[0].name, "orders");
+  EXPECT_EQ(pg.tables[0].rows, 10);
+  EXPECT_EQ(pg.rows, 15);
+  const Restore& dyn = r.restores[1];
+  EXPECT_EQ(dyn.kind, "import");
+  EXPECT_EQ(dyn.source, "/b/media.jsonl");
+  EXPECT_EQ(dyn.into, "");
+  ASSERT_EQ(dyn.tables.size(), 1u);
+  EXPECT_EQ(dyn.tables[0].name, "media");
+  EXPECT_EQ(dyn.rows, 7);
+  const Restore& file = r.restores[2];
+  EXPECT_EQ(file.kind, "file");
+  EXPECT_EQ(file.target, "files");
+  EXPECT_EQ(file.into, "app.env");
+  EXPECT_TRUE(file.tables.empty());
+  EXPECT_EQ(file.rows, std::nullopt);
+}
+
+TEST(BuildReportRestores, KeepsEveryAbortReasonTheFirstAsTheAbortReason) {
+  TestJournal j;
+  j.StartRun(0);
+  j.At(1).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
+  j.At(2).Add(sm::AbortRequested{"wrong plan"});
+  j.At(2).Add(sm::RunResumed{});
+  j.At(3).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
+  j.At(4).Add(sm::AbortRequested{"too slow"});
+  const RunReport r = j.Build();
+  EXPECT_EQ(r.summary.abort_reason, "wrong plan");
+  EXPECT_EQ(r.summary.abort_reasons, (std::vector<std::string>{"wrong plan", "too slow"}));
+}
+
 }  // namespace
 }  // namespace backout::report

@@ -17,6 +17,7 @@ packages=(
   clang libclang-rt-14-dev     # libFuzzer targets (fuzz/) and LeakSanitizer
   valgrind                     # scripts/leak-check.sh
   rocksdb-tools                # ldb and sst_dump: tests/journal_tools_test.cc opens a run with them
+  dpkg-dev                     # dpkg-shlibdeps: cpack declares the .deb's Depends (tests/package_test.sh)
 )
 
 missing=()

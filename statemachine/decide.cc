@@ -86,6 +86,20 @@ Command Decide(const RunState& state, const plan::Plan& plan) {
   return FinishRun{RunFinished::Ending::kSucceeded};
 }
 
+RunFinished::Ending EndingSoFar(const RunState& state, const plan::Plan& plan) {
+  if (state.status == RunStatus::kAborted || state.abort_requested) {
+    return RunFinished::Ending::kAborted;
+  }
+  if (state.status == RunStatus::kFailed) return RunFinished::Ending::kFailed;
+  for (std::size_t i = 0; i < plan.steps.size() && i < state.steps.size(); ++i) {
+    if (FailedFinally(state.steps[i], plan.steps[i]) &&
+        plan.steps[i].on_failure == plan::OnFailure::kAbort) {
+      return RunFinished::Ending::kFailed;
+    }
+  }
+  return RunFinished::Ending::kSucceeded;
+}
+
 std::string Describe(const Command& command) {
   return std::visit(
       [](const auto& c) -> std::string {

@@ -78,6 +78,12 @@ using Command = std::variant<StartStep, RunCheck, AwaitApproval, AwaitResolve, S
 // run; a mismatch yields Idle with an explanation).
 Command Decide(const RunState& state, const plan::Plan& plan);
 
+// How the run ends if nothing changes its course, for what is said before it finishes (a
+// notify in an `always` step): kAborted once an abort is requested; kFailed once a step has
+// failed for good (no retry left) with on_failure abort, or the run finished failed; else
+// kSucceeded (so far, while the run is not finished). The same rules Decide() finishes by.
+RunFinished::Ending EndingSoFar(const RunState& state, const plan::Plan& plan);
+
 // "StartStep backup attempt 2 after 5.0s", for logs, replay reports and test messages.
 std::string Describe(const Command& command);
 

@@ -188,5 +188,48 @@ TEST(Decide, PlanMismatchIsIdle) {
   EXPECT_TRUE(std::holds_alternative<Idle>(Decide(state, kPlan)));
 }
 
+// EndingSoFar: what an `always` notify says ({ending}) before the run has finished.
+Ending EndingOf(const plan::Plan& plan, const std::vector<EventBody>& given) {
+  return EndingSoFar(*Fold(Number(given)), plan);
+}
+
+TEST(EndingSoFar, SucceededWhileNothingFailedForGood) {
+  EXPECT_EQ(EndingOf(kPlan, Concat({{kStart}, Ok("a")})), Ending::kSucceeded);
+  // A failure with a retry left is not final yet.
+  const plan::Plan retried = MakePlan({{.id = "a", .attempts = 2}});
+  EXPECT_EQ(EndingOf(retried, {Started({"a"}), StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}}}),
+            Ending::kSucceeded);
+  // A failure the plan lets pass (on_failure: continue) does not fail the run.
+  const plan::Plan tolerant =
+      MakePlan({{.id = "a", .on_failure = plan::OnFailure::kContinue}, {.id = "b"}});
+  EXPECT_EQ(
+      EndingOf(tolerant, {Started({"a", "b"}), StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}}}),
+      Ending::kSucceeded);
+}
+
+TEST(EndingSoFar, FailedOnceAStepFailedForGoodWithOnFailureAbort) {
+  EXPECT_EQ(EndingOf(kPlan, Concat({{kStart, StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}}}})),
+            Ending::kFailed);
+  EXPECT_EQ(EndingOf(kPlan, Concat({{kStart, StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}},
+                                     RunFinished{Ending::kFailed}}})),
+            Ending::kFailed);
+}
+
+TEST(EndingSoFar, AbortedOnceAnAbortIsRequestedEvenAfterAFailure) {
+  EXPECT_EQ(EndingOf(kPlan, Concat({{kStart, AbortRequested{"stop"}}})), Ending::kAborted);
+  EXPECT_EQ(EndingOf(kPlan, Concat({{kStart, StepStarted{"a", 1}, StepFailed{"a", 1, "x", {}},
+                                     AbortRequested{"stop"}}})),
+            Ending::kAborted);
+}
+
+// Every abort's reason is kept, in order.
+TEST(Fold, KeepsEveryAbortReason) {
+  const RunState state = *Fold(Number(Concat(
+      {{kStart, RunPaused{RunPaused::Reason::kSignal, ""}, AbortRequested{"first"},
+        RunResumed{FileNote::kUnchanged}, RunPaused{RunPaused::Reason::kSignal, ""},
+        AbortRequested{"second"}}})));
+  EXPECT_EQ(state.abort_reasons, (std::vector<std::string>{"first", "second"}));
+}
+
 }  // namespace
 }  // namespace backout::sm

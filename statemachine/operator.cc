@@ -68,8 +68,8 @@ Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
 Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
                              std::string_view run_id, const AbortCommand& command) {
   if (state.Finished()) return AlreadyFinished(state, run_id);
-  EventBatch events;
-  if (!state.abort_requested) events.push_back(AbortRequested{command.reason});
+  // A second abort journals its reason too (the post-mortem keeps every reason given).
+  EventBatch events{AbortRequested{command.reason}};
   for (EventBody& e : ResumeEvents(state, command.plan_file)) events.push_back(std::move(e));
   return events;
 }

@@ -87,8 +87,8 @@ using OperatorCommand = std::variant<ApproveCommand, ResolveCommand, ResumeComma
 //   resume, abort: kFailedPrecondition "run R has already STATUS" for a finished run
 //   note, triage: never
 // A resume journals RunResumed and StepInDoubt for every step that was running when the
-// previous runner stopped; an abort journals AbortRequested before that (unless an abort was
-// requested already: then it journals what a resume does).
+// previous runner stopped; an abort journals AbortRequested before that (every abort does,
+// also when one was requested already, so that each reason is kept).
 Result<EventBatch> Accept(const RunState& state, const plan::Plan& plan, std::string_view run_id,
                           const OperatorCommand& command);
 

@@ -235,7 +235,7 @@ void UpdateRun(RunState& state, const Event& e, RunStatus to) {
     state.pause = *paused;
   } else if (const auto* abort = std::get_if<AbortRequested>(&e.body)) {
     state.abort_requested = true;
-    state.abort_reason = abort->reason;
+    state.abort_reasons.push_back(abort->reason);
   }
   state.status = to;
 }

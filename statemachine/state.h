@@ -62,7 +62,9 @@ struct RunState {
   RunStatus status = RunStatus::kNotStarted;
   RunStarted start;             // the RunStarted payload (plan text and hash)
   bool abort_requested = false;
-  std::string abort_reason;
+  // Every AbortRequested's reason, in journal order: the first one aborted the run; later
+  // `abort` commands add theirs (none is dropped).
+  std::vector<std::string> abort_reasons;
   std::optional<RunPaused> pause;  // why the run is (or was last) paused
   std::vector<StepState> steps;    // plan order
   std::map<std::string, std::size_t, std::less<>> step_index;

@@ -60,6 +60,7 @@ const std::vector<ExpectedSection> kSections = {
     {"Approvals and resolves", ""},
     {"Verification", ""},
     {"Backups", ""},
+    {"Restores", ""},
     {"Errors", ""},
     {"Interruptions", ""},
     {"Operator notes", ""},

@@ -48,12 +48,6 @@ std::size_t ScratchFiles(const Example& ex, const std::string& run_id) {
       }));
 }
 
-json ReportJson(const Example& ex, const std::string& run_id) {
-  const ProcessResult report = ex.Backout({"report", run_id, "--format", "json"});
-  EXPECT_EQ(report.exit_code, 0) << Show(report);
-  return json::parse(report.out);
-}
-
 TEST(Rehearsal, RefusedBeforeAnythingRunsWhenATargetCannotBeCopied) {
   Example ex("media-rollback", kRows);
   const std::string before = DumpDatabase(AppDb(ex));

@@ -25,9 +25,10 @@ using nlohmann::json;
 
 constexpr std::size_t kMessageExcerptBytes = 200;
 // The facts a message may name: what the engine puts in Invocation::run_facts.
-constexpr std::array<std::string_view, 12> kFacts = {
-    "run_id",   "plan",    "incident",   "step",        "step_title",   "status",
-    "operator", "elapsed", "steps_done", "steps_total", "failed_steps", "rehearsal"};
+constexpr std::array<std::string_view, 14> kFacts = {
+    "run_id",      "plan",         "incident",      "step",   "step_title",
+    "status",      "operator",     "elapsed",       "steps_done", "steps_total",
+    "failed_steps", "ending",      "abort_reasons", "rehearsal"};
 
 // One fact as text: lists joined with ", " ("none" when empty), strings as they are.
 std::string FactText(const json& fact) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -485,6 +486,31 @@ Result<json> RestoreTables(const ActionContext& context) {
               {"format", kTablesFileFormat}, {"tables", std::move(restored)}};
 }
 
+// The tables whose data an archive's table of contents (`pg_restore --list`) holds, as
+// {"NAME": {}} ("SCHEMA.NAME" outside public): a full restore reports what it loaded, uncounted (pg_restore does not
+// say how many rows). A TOC line reads "ID; OID OID TABLE DATA SCHEMA NAME OWNER".
+json TablesWithData(const std::string& toc) {
+  json tables = json::object();
+  constexpr std::string_view kTableData = " TABLE DATA ";
+  std::size_t line_start = 0;
+  while (line_start < toc.size()) {
+    std::size_t line_end = toc.find('\n', line_start);
+    if (line_end == std::string::npos) line_end = toc.size();
+    const std::string_view line = std::string_view(toc).substr(line_start, line_end - line_start);
+    line_start = line_end + 1;
+    if (line.empty() || line.front() == ';') continue;  // a comment
+    const std::size_t at = line.find(kTableData);
+    if (at == std::string_view::npos) continue;
+    std::istringstream words{std::string(line.substr(at + kTableData.size()))};
+    std::string schema, name;
+    // Named as a full backup names them (regclass text: public tables unqualified).
+    if (words >> schema >> name) {
+      tables[schema == "public" ? name : schema + "." + name] = json::object();
+    }
+  }
+  return tables;
+}
+
 // pg_restore of a custom-format dump into the target, in one transaction.
 Result<json> RestoreFull(const ActionContext& context) {
   Result<fs::path> from = ExistingBackup(context);
@@ -518,7 +544,8 @@ Result<json> RestoreFull(const ActionContext& context) {
   return json{{"from", from->string()},
               {"bytes", digest->bytes},
               {"sha256", digest->sha256_hex},
-              {"format", "pg_dump-custom"}};
+              {"format", "pg_dump-custom"},
+              {"tables", TablesWithData(*toc)}};
 }
 
 }  // namespace

@@ -107,12 +107,6 @@ LockHolder::~LockHolder() {
   session_->Wait();
 }
 
-nlohmann::json ReportJson(const Example& ex, const std::string& run_id) {
-  const ProcessResult r = ex.Backout({"report", run_id, "--format", "json"});
-  EXPECT_EQ(r.exit_code, 0) << Show(r);
-  return nlohmann::json::parse(r.out);
-}
-
 void ExpectVerifiedAndReported(const Example& ex, const std::string& run_id,
                                const std::string& outcome) {
   const ProcessResult verify = ex.Backout({"verify", run_id});

@@ -58,7 +58,6 @@ class LockHolder {
 // `outcome` (succeeded, failed, ...).
 void ExpectVerifiedAndReported(const Example& ex, const std::string& run_id,
                                const std::string& outcome);
-nlohmann::json ReportJson(const Example& ex, const std::string& run_id);
 
 // Replaces the one occurrence of `from` in the file (a test's variant of an example plan).
 void ReplaceInFile(const std::filesystem::path& path, const std::string& from,

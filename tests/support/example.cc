@@ -65,6 +65,12 @@ std::vector<nlohmann::json> Events(const Example& ex, const std::string& run_id)
   return events;
 }
 
+nlohmann::json ReportJson(const Example& ex, const std::string& run_id) {
+  const ProcessResult r = ex.Backout({"report", run_id, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  return nlohmann::json::parse(r.out);
+}
+
 std::vector<nlohmann::json> EventsOfType(const std::vector<nlohmann::json>& events,
                                          std::string_view type,
                                          std::optional<std::string_view> step) {

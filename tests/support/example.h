@@ -60,6 +60,10 @@ std::string RunIdFrom(const ProcessResult& run);
 // failing command fails the calling test and gives no events.
 std::vector<nlohmann::json> Events(const Example& ex, const std::string& run_id);
 
+// The run's report as JSON (`backout report RUN --format json`); a failing command fails the
+// calling test.
+nlohmann::json ReportJson(const Example& ex, const std::string& run_id);
+
 // Those of `events` of `type` ("StepFailed"), in order; with `step`, only those whose
 // payload names that step.
 std::vector<nlohmann::json> EventsOfType(const std::vector<nlohmann::json>& events,
