@@ -194,6 +194,29 @@ TEST_F(EngineTest, SecretsAreRedactedFromOutputsAndErrorsBeforeTheyAreJournaled)
   }
 }
 
+TEST_F(EngineTest, AnOutputTheStepDidNotProduceFailsTheStepNamingThoseItHas) {
+  // `exit_code` is declared, so the plan is valid; this step produced only `path`.
+  ops_->On("first", FakeReply::Succeed({{"path", "a.db"}}));
+  GivenRun(OpsPlan(R"(
+  - id: first
+    command: { target: ops, argv: [first] }
+  - id: second
+    command: { target: ops, argv: ["${steps.first.outputs.exit_code}"] }
+)"));
+
+  const Result<sm::RunStatus> status = WhenDriven();
+
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kFailed);
+  const std::vector<sm::StepFailed> failed = JournaledEvents<sm::StepFailed>();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].step, "second");
+  EXPECT_NE(failed[0].error.find("step 'first' has no output 'exit_code'; it has: path"),
+            std::string::npos)
+      << failed[0].error;
+  EXPECT_EQ(ops_->invocations("second").size(), 0u);
+}
+
 constexpr char kBaselinePlan[] = R"(version: 1
 name: baseline
 targets:

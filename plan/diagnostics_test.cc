@@ -9,32 +9,17 @@
 
 #include "plan/located_yaml.h"
 #include "plan/parser.h"
+#include "plan/test_plan_text.h"
 #include "plan/test_vocabulary.h"
 
 namespace backout::plan {
 namespace {
 
-// Six lines every plan below starts from; its steps begin on line 7.
-constexpr std::string_view kHeader =
-    "version: 1\n"
-    "name: demo\n"
-    "targets:\n"
-    "  appdb: { type: sqlite, path: app.db }\n"
-    "  ops: { type: command }\n"
-    "steps:\n";
-
-std::string WithHeader(std::string_view steps) { return std::string(kHeader) + std::string(steps); }
-
-// A step `count` (a query on appdb), then the steps given: theirs start on line 9.
+// Steps start on line 7 (kTestPlanHeader). A step `count` (a query on appdb), then the steps
+// given: theirs start on line 9.
 std::string AfterCount(std::string_view steps) {
   return WithHeader("  - id: count\n    query: { target: appdb, sql: SELECT 1 }\n") +
          std::string(steps);
-}
-
-std::string Describe(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const Diagnostic& d : diagnostics) out += d.ToString() + "\n";
-  return out;
 }
 
 struct DiagnosticCase {
