@@ -80,6 +80,8 @@ struct ParamError {
   std::string pointer;
   std::string message;
   bool in_target = false;
+  // A likely fix, told after the message and its place: " (did you mean 'tables'?)", or "".
+  std::string hint;
 };
 
 // Where a rehearsal (`backout run --rehearse`) keeps its throwaway copies of one target.

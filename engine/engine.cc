@@ -74,6 +74,13 @@ class StepRunner {
       if (value) value = UnmarkInvalidUtf8Json(*value);
       return value;
     };
+    lookups.output_names = [this](const std::string& id) {
+      std::vector<std::string> names;
+      if (const sm::StepState* st = session_.state().FindStep(id)) {
+        for (const auto& [name, value] : st->outputs.items()) names.push_back(name);
+      }
+      return names;
+    };
     std::vector<std::string> secrets;
     Result<nlohmann::json> target_config = plan::ExpandTree(served.config, lookups, &secrets);
     Result<nlohmann::json> params = plan::ExpandTree(action.params.value, lookups, &secrets);

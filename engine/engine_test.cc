@@ -15,6 +15,7 @@
 #include <thread>
 #include <variant>
 
+#include "adapters/command/command_adapter.h"
 #include "engine/plan_check.h"
 #include "engine/session.h"
 #include "history/run_history.h"
@@ -45,6 +46,20 @@ const std::string kPlan = OpsPlan(R"(
   - id: second
     command: { target: ops, argv: ["${steps.first.outputs.path}"] }
 )");
+
+// A fake command adapter whose action also declares a `path` output, the one the plans
+// here read from it (`${steps.first.outputs.path}`, which the parser checks is declared).
+testing::FakeAdapter* AddCommandWithPathOutput(adapters::Registry& registry) {
+  static const adapters::AdapterVocabulary kVocabulary = [] {
+    adapters::AdapterVocabulary vocabulary = adapters::CommandVocabulary();
+    vocabulary.actions.front().outputs.push_back({"path", adapters::kString});
+    return vocabulary;
+  }();
+  auto adapter = std::make_unique<testing::FakeAdapter>(kVocabulary);
+  testing::FakeAdapter* fake = adapter.get();
+  registry.Add(std::move(adapter));
+  return fake;
+}
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -101,7 +116,7 @@ class EngineTest : public ::testing::Test {
   const journal::Journal journal_{dir_ / "journal"};
   testing::FakeEnv env_;
   adapters::Registry registry_;
-  testing::FakeAdapter* const ops_ = testing::FakeAdapter::AddTo(registry_, "command");
+  testing::FakeAdapter* const ops_ = AddCommandWithPathOutput(registry_);
   testing::FakeAdapter* const db_ = testing::FakeAdapter::AddTo(registry_, "sqlite");
   std::atomic<bool> cancel_{false};
   plan::Plan plan_;
@@ -177,6 +192,29 @@ TEST_F(EngineTest, SecretsAreRedactedFromOutputsAndErrorsBeforeTheyAreJournaled)
     EXPECT_EQ(record.payload.find("s3cr3t-token"), std::string::npos) << record.payload;
     EXPECT_EQ(record.payload.find("hunter2-key"), std::string::npos) << record.payload;
   }
+}
+
+TEST_F(EngineTest, AnOutputTheStepDidNotProduceFailsTheStepNamingThoseItHas) {
+  // `exit_code` is declared, so the plan is valid; this step produced only `path`.
+  ops_->On("first", FakeReply::Succeed({{"path", "a.db"}}));
+  GivenRun(OpsPlan(R"(
+  - id: first
+    command: { target: ops, argv: [first] }
+  - id: second
+    command: { target: ops, argv: ["${steps.first.outputs.exit_code}"] }
+)"));
+
+  const Result<sm::RunStatus> status = WhenDriven();
+
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, sm::RunStatus::kFailed);
+  const std::vector<sm::StepFailed> failed = JournaledEvents<sm::StepFailed>();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].step, "second");
+  EXPECT_NE(failed[0].error.find("step 'first' has no output 'exit_code'; it has: path"),
+            std::string::npos)
+      << failed[0].error;
+  EXPECT_EQ(ops_->invocations("second").size(), 0u);
 }
 
 constexpr char kBaselinePlan[] = R"(version: 1

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "adapters/common/params.h"
+#include "base/suggest.h"
 #include "plan/interpolate.h"
 
 namespace backout::engine {
@@ -16,6 +17,76 @@ using plan::Diagnostic;
 
 Diagnostic Error(const plan::Plan& p, plan::SourceLoc loc, std::string message) {
   return Diagnostic{Diagnostic::Severity::kError, p.source_file, loc, std::move(message)};
+}
+
+// A literal name: a string without a `${...}` reference (whose value is known only at run
+// time).
+bool IsLiteralName(const nlohmann::json& value) {
+  return value.is_string() && value.get_ref<const std::string&>().find("${") == std::string::npos;
+}
+
+// The message for a check of `subject` ("table", "collection") that compares with the
+// baseline of `baseline_step`, when that baseline's literal list (`tables`, `collections`)
+// leaves the subject out; nullopt when it covers it or cannot be known before the run.
+std::optional<std::string> SubjectNotInBaseline(const nlohmann::json& spec,
+                                                const plan::Step& baseline_step,
+                                                std::string_view check_kind) {
+  for (const auto& [subject, list_key] : {std::pair{"table", "tables"},
+                                          std::pair{"collection", "collections"}}) {
+    const nlohmann::json& taken = baseline_step.action.params.value.value(list_key,
+                                                                          nlohmann::json());
+    if (!spec.contains(subject) || !IsLiteralName(spec.at(subject)) || !taken.is_array() ||
+        !std::all_of(taken.begin(), taken.end(), IsLiteralName)) {
+      continue;
+    }
+    if (std::find(taken.begin(), taken.end(), spec.at(subject)) != taken.end()) return std::nullopt;
+    std::vector<std::string> names;
+    for (const nlohmann::json& name : taken) names.push_back(name.get<std::string>());
+    return fmt::format("'{}' compares {} '{}' with the baseline of step '{}', which does not "
+                       "take it ({}: {}); the check would always fail{}",
+                       check_kind, subject, spec.at(subject).get<std::string>(),
+                       baseline_step.id, list_key, fmt::join(names, ", "),
+                       DidYouMean(spec.at(subject).get<std::string>(), names));
+  }
+  return std::nullopt;
+}
+
+// The checks of a verify that could never pass, whatever the target holds: a comparison
+// with "baseline" when no earlier step takes a baseline of the target, or when that baseline
+// does not take the table compared; a PostgreSQL `schema` check with a fingerprint written
+// out that names no tables (`tables`, `schema`) and has no baseline to take them from.
+void CheckVerifyCanBeEvaluated(const plan::Plan& p, int step_index, const plan::Action& action,
+                               const ActionTarget& served, std::vector<Diagnostic>& out) {
+  const nlohmann::json& checks = action.params.value.value("checks", nlohmann::json());
+  if (!checks.is_array()) return;
+  const int baseline = BaselineStepFor(p, step_index, action.target);
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (!checks[i].is_object()) continue;
+    for (const auto& [kind, spec] : checks[i].items()) {
+      if (!spec.is_object()) continue;
+      const std::string at = fmt::format("/checks/{}/{}", i, kind);
+      if (spec.value("equals", nlohmann::json()) == "baseline") {
+        if (baseline < 0) {
+          out.push_back(Error(p, action.params.LocOf(at + "/equals"),
+                              fmt::format("'{}' compares with a baseline, but no earlier step "
+                                          "takes a baseline of target '{}'",
+                                          kind, action.target)));
+        } else if (std::optional<std::string> missing = SubjectNotInBaseline(
+                       spec, p.steps[static_cast<std::size_t>(baseline)], kind)) {
+          out.push_back(Error(p, action.params.LocOf(at), std::move(*missing)));
+        }
+      } else if (served.adapter_type == "postgres" && kind == "schema" &&
+                 !spec.contains("tables") && !spec.contains("schema") && baseline < 0) {
+        out.push_back(Error(
+            p, action.params.LocOf(at + "/equals"),
+            fmt::format("the schema check cannot know which tables its fingerprint covers: name "
+                        "them as the baseline that gave the fingerprint did ('tables: [...]' or "
+                        "'schema: NAME' beside 'equals'), or take a baseline of target '{}' in "
+                        "an earlier step",
+                        action.target)));
+      }
+    }
+  }
 }
 
 void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action,
@@ -37,23 +108,7 @@ void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action
         e.in_target ? target.config.LocOf(e.pointer) : action.params.LocOf(e.pointer);
     out.push_back(Error(p, loc, adapters::common::NamedMessage(e)));
   }
-  // A comparison with "baseline" needs an earlier baseline of the same target.
-  const nlohmann::json& checks = action.params.value.contains("checks")
-                                     ? action.params.value["checks"]
-                                     : nlohmann::json::array();
-  if (action.kind != "verify" || !checks.is_array()) return;
-  for (std::size_t i = 0; i < checks.size(); ++i) {
-    if (!checks[i].is_object()) continue;
-    for (const auto& [kind, spec] : checks[i].items()) {
-      if (spec.is_object() && spec.value("equals", nlohmann::json()) == "baseline" &&
-          BaselineStepFor(p, step_index, action.target) < 0) {
-        out.push_back(Error(p, action.params.LocOf(fmt::format("/checks/{}/{}/equals", i, kind)),
-                            fmt::format("'{}' compares with a baseline, but no earlier step takes "
-                                        "a baseline of target '{}'",
-                                        kind, action.target)));
-      }
-    }
-  }
+  if (action.kind == "verify") CheckVerifyCanBeEvaluated(p, step_index, action, *served, out);
 }
 
 // A full restore replaces a whole database: a plan should make a person confirm it first.
@@ -252,17 +307,25 @@ plan::Vocabulary PlanVocabulary(const adapters::Registry& registry) {
   auto add_once = [](std::vector<std::string>& names, std::string_view name) {
     if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
   };
+  auto output_names = [](const adapters::ActionSpec& action) {
+    std::vector<std::string> names;
+    for (const adapters::OutputSpec& output : action.outputs) names.emplace_back(output.name);
+    return names;
+  };
   for (const adapters::AdapterVocabulary* adapter : all) {
     for (const adapters::ActionSpec& action : adapter->actions) {
       add_once(vocabulary.action_kinds, action.name);
-      if (!action.needs_target) add_once(vocabulary.targetless_actions, action.name);
+      if (action.needs_target) continue;
+      add_once(vocabulary.targetless_actions, action.name);
+      vocabulary.targetless_outputs.emplace(action.name, output_names(action));
     }
     if (!adapter->has_own_targets) continue;
-    plan::Vocabulary::TargetType type{std::string(adapter->type), {}, {}};
+    plan::Vocabulary::TargetType type{std::string(adapter->type), {}, {}, {}};
     auto add_actions = [&](const adapters::AdapterVocabulary& offered_by) {
       for (const adapters::ActionSpec& action : offered_by.actions) {
         add_once(type.actions, action.name);
         if (action.idempotent) add_once(type.idempotent_actions, action.name);
+        type.outputs.emplace(action.name, output_names(action));
       }
     };
     add_actions(*adapter);

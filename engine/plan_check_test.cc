@@ -115,5 +115,99 @@ TEST(PlanCheckTest, AParamErrorNamesItsParameter) {
   EXPECT_EQ(messages[1], "plan.yaml:8:13: error: is required (params/to)");
 }
 
+// The diagnostics of CheckPlanText for a plan with one sqlite target `db` and one postgres
+// target `pg`, and the steps given (they start on line 7).
+std::vector<std::string> CheckMessages(const std::string& steps) {
+  const std::string text =
+      "version: 1\nname: t\ntargets:\n  db: { type: sqlite, path: app.db }\n"
+      "  pg: { type: postgres, dsn: \"host=h dbname=d\" }\nsteps:\n" +
+      steps;
+  const PlanCheck check = CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
+                                        [](const std::string&) { return std::nullopt; });
+  std::vector<std::string> messages;
+  for (const plan::Diagnostic& d : check.diagnostics) messages.push_back(d.ToString());
+  return messages;
+}
+
+const std::string kFingerprint(64, 'a');
+
+struct VerifyCase {
+  std::string name;
+  std::string steps;
+  std::vector<std::string> expected;  // every diagnostic, as ToString() writes it
+};
+
+void PrintTo(const VerifyCase& c, std::ostream* os) { *os << c.name; }
+
+class VerifyEvaluableTest : public ::testing::TestWithParam<VerifyCase> {};
+
+TEST_P(VerifyEvaluableTest, ChecksThatCouldNeverPassAreRefusedWithTheReason) {
+  EXPECT_EQ(CheckMessages(GetParam().steps), GetParam().expected);
+}
+
+const VerifyCase kVerifyCases[] = {
+    {"LiteralFingerprintWithoutTablesOrBaseline",
+     "  - id: v\n    verify: { target: pg, checks: [ { schema: { equals: " + kFingerprint +
+         " } } ] }\n",
+     {"plan.yaml:8:57: error: the schema check cannot know which tables its fingerprint covers: "
+      "name them as the baseline that gave the fingerprint did ('tables: [...]' or 'schema: "
+      "NAME' beside 'equals'), or take a baseline of target 'pg' in an earlier step"}},
+    {"LiteralFingerprintNamingItsTables",
+     "  - id: v\n    verify: { target: pg, checks: [ { schema: { equals: " + kFingerprint +
+         ", tables: [orders] } } ] }\n",
+     {}},
+    {"LiteralFingerprintOfASchema",
+     "  - id: v\n    verify: { target: pg, checks: [ { schema: { equals: " + kFingerprint +
+         ", schema: public } } ] }\n",
+     {}},
+    {"LiteralFingerprintWithTheTablesOfABaseline",
+     "  - id: b\n    baseline: { target: pg, tables: [orders] }\n"
+     "  - id: v\n    verify: { target: pg, checks: [ { schema: { equals: " + kFingerprint +
+         " } } ] }\n",
+     {}},
+    {"FingerprintFromAStepOutputWithoutTables",
+     "  - id: q\n    query: { target: pg, sql: SELECT 1 }\n"
+     "  - id: v\n    verify: { target: pg, checks: [ { schema: { equals: "
+     "\"${steps.q.outputs.value}\" } } ] }\n",
+     {"plan.yaml:10:57: error: the schema check cannot know which tables its fingerprint "
+      "covers: name them as the baseline that gave the fingerprint did ('tables: [...]' or "
+      "'schema: NAME' beside 'equals'), or take a baseline of target 'pg' in an earlier step"}},
+    {"BaselineFingerprintWithTables",
+     "  - id: b\n    baseline: { target: pg, tables: [orders] }\n"
+     "  - id: v\n    verify: { target: pg, checks: [ { schema: { equals: baseline, tables: "
+     "[orders] } } ] }\n",
+     {"plan.yaml:10:47: error: compares the baseline's own tables; 'tables' and 'schema' go "
+      "with a fingerprint written out (params/checks/0/schema)"}},
+    {"RowCountOfATableTheBaselineDoesNotTake",
+     "  - id: b\n    baseline: { target: db, tables: [orders, users] }\n"
+     "  - id: v\n    verify: { target: db, checks: [ { row_count: { table: order, equals: "
+     "baseline } } ] }\n",
+     {"plan.yaml:10:50: error: 'row_count' compares table 'order' with the baseline of step "
+      "'b', which does not take it (tables: orders, users); the check would always fail (did "
+      "you mean 'orders'?)"}},
+    {"ChecksumOfATableTheBaselineTakes",
+     "  - id: b\n    baseline: { target: db, tables: [orders, users] }\n"
+     "  - id: v\n    verify: { target: db, checks: [ { checksum: { table: users, equals: "
+     "baseline } } ] }\n",
+     {}},
+    {"BaselineOfASchemaIsKnownOnlyAtRunTime",
+     "  - id: b\n    baseline: { target: pg, schema: public }\n"
+     "  - id: v\n    verify: { target: pg, checks: [ { row_count: { table: x, equals: "
+     "baseline } } ] }\n",
+     {}},
+    {"MisspelledParameter", "  - id: b\n    backup: { target: db, too: b/ }\n",
+     {"plan.yaml:8:13: error: is required (params/to)",
+      "plan.yaml:8:32: error: unknown key 'too' (expected to) (params/too) (did you mean "
+      "'to'?)"}},
+    {"MisspelledCheck",
+     "  - id: v\n    verify: { target: db, checks: [ { rowcount: { table: t, equals: 1 } } ] }\n",
+     {"plan.yaml:8:49: error: unknown check 'rowcount' (expected one of: table_present, "
+      "table_absent, row_count, checksum, integrity, query) (params/checks/0/rowcount) (did you "
+      "mean 'row_count'?)"}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Plans, VerifyEvaluableTest, ::testing::ValuesIn(kVerifyCases),
+                         [](const auto& param_info) { return param_info.param.name; });
+
 }  // namespace
 }  // namespace backout::engine

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/quote.h"
+#include "base/suggest.h"
 
 namespace backout::plan {
 
@@ -132,8 +133,16 @@ Result<json> LookUpOutput(const Reference& ref, const Lookups& lookups) {
   std::optional<json> value;
   if (lookups.step_output) value = lookups.step_output(ref.name, ref.output_path);
   if (!value) {
+    std::string known;
+    if (lookups.output_names) {
+      const std::vector<std::string> names = lookups.output_names(ref.name);
+      const std::string first = ref.output_path.substr(0, ref.output_path.find('.'));
+      known = names.empty() ? "; it has no outputs"
+                            : fmt::format("{}; it has: {}", DidYouMean(first, names),
+                                          fmt::join(names, ", "));
+    }
     return Status::NotFound(
-        fmt::format("step '{}' has no output '{}'", ref.name, ref.output_path));
+        fmt::format("step '{}' has no output '{}'{}", ref.name, ref.output_path, known));
   }
   return std::move(*value);
 }

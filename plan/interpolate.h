@@ -50,6 +50,9 @@ struct Lookups {
   std::function<std::optional<nlohmann::json>(const std::string& step,
                                                const std::string& path)>
       step_output;
+  // The outputs a step has, for the message about one it lacks ("it has: path, bytes");
+  // optional.
+  std::function<std::vector<std::string>(const std::string& step)> output_names;
 };
 
 // `value` as one SQL string literal / one shell word (see above); InvalidArgument for a NUL.

@@ -289,6 +289,22 @@ TEST_F(ExpandTest, UnknownStepOutputIsNotFound) {
   EXPECT_EQ(out.status().message(), "step 'backup' has no output 'paht'");
 }
 
+TEST_F(ExpandTest, UnknownStepOutputListsTheOutputsTheStepHas) {
+  Lookups lookups = MakeLookups();
+  lookups.output_names = [](const std::string& step) {
+    return step == "backup" ? std::vector<std::string>{"path", "bytes", "ok"}
+                            : std::vector<std::string>{};
+  };
+  Result<json> out = Expand("cp ${steps.backup.outputs.paht} x", lookups, nullptr);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Code::kNotFound);
+  EXPECT_EQ(out.status().message(),
+            "step 'backup' has no output 'paht' (did you mean 'path'?); it has: path, bytes, ok");
+  out = Expand("${steps.gate.outputs.who}", lookups, nullptr);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().message(), "step 'gate' has no output 'who'; it has no outputs");
+}
+
 TEST_F(ExpandTest, MissingVariableIsNotFound) {
   Result<json> out = Run("${NOPE}");
   ASSERT_FALSE(out.ok());

@@ -24,17 +24,7 @@ using Pointer = nlohmann::json::json_pointer;
 constexpr int kMaxDepth = 64;
 constexpr std::size_t kMaxParamNodes = 100'000;
 
-// Line and column (counted in characters, as yaml-cpp does) of byte `offset` of `text`.
-SourceLoc LocOfByte(std::string_view text, std::size_t offset) {
-  const std::string_view before = text.substr(0, offset);
-  const std::size_t newline = before.rfind('\n');
-  const std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
-  const auto is_lead = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; };
-  const auto line = std::count(before.begin(), before.end(), '\n');
-  const auto col = std::count_if(before.begin() + static_cast<std::ptrdiff_t>(line_start),
-                                 before.end(), is_lead);
-  return {static_cast<int>(line) + 1, static_cast<int>(col) + 1};
-}
+bool IsLeadByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }
 
 // YAML 1.2 core schema for floats, without .inf and .nan (JSON has no such numbers):
 // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
@@ -132,7 +122,100 @@ std::vector<YAML::Mark> FirstDocumentStarts(const std::string& text) {
   return starts.marks();
 }
 
+// The lines of `text`, without their line breaks.
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const std::size_t newline = text.find('\n');
+    lines.push_back(text.substr(0, newline));
+    if (newline == std::string_view::npos) break;
+    text.remove_prefix(newline + 1);
+  }
+  return lines;
+}
+
+// Where a line's content starts: after its indentation and any `- ` of block sequence
+// entries ("  - id: a" starts at column 5, as does the "    sql:" below it).
+std::size_t ContentIndent(std::string_view line) {
+  std::size_t i = 0;
+  while (i < line.size()) {
+    if (line[i] == ' ') {
+      ++i;
+    } else if (line[i] == '-' && (i + 1 == line.size() || line[i + 1] == ' ')) {
+      ++i;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+bool IsBlankOrComment(std::string_view line) {
+  const std::size_t first = line.find_first_not_of(" \t\r");
+  return first == std::string_view::npos || line[first] == '#';
+}
+
+// The YAML reader's errors that a misplaced line causes (a wrong indentation ends a block
+// mapping or sequence early, or makes a key look like part of a value).
+bool IsBlockStructureError(std::string_view message) {
+  return message == YAML::ErrorMsg::END_OF_MAP || message == YAML::ErrorMsg::END_OF_SEQ ||
+         message == YAML::ErrorMsg::MAP_VALUE || message == YAML::ErrorMsg::BLOCK_ENTRY;
+}
+
 }  // namespace
+
+std::pair<SourceLoc, std::string> ExplainSyntaxError(std::string_view text, SourceLoc at,
+                                                     std::string_view message) {
+  const std::vector<std::string_view> lines = Lines(text);
+  const std::size_t error_line =
+      std::min(static_cast<std::size_t>(std::max(at.line, 1)), lines.size());
+  // A tab in the indentation of the error's line or one before it: the nearest one.
+  for (std::size_t n = error_line; n >= 1; --n) {
+    const std::string_view line = lines[n - 1];
+    const std::size_t indent_end = line.find_first_not_of(" \t");
+    const std::size_t tab = line.substr(0, indent_end).find('\t');
+    if (tab == std::string_view::npos || indent_end == std::string_view::npos) continue;
+    return {{static_cast<int>(n), static_cast<int>(tab) + 1},
+            fmt::format("line {}: a tab in the indentation; YAML indents with spaces ({})", n,
+                        message)};
+  }
+  if (!IsBlockStructureError(message) || error_line < 2) {
+    return {at, std::string(message)};
+  }
+  std::size_t previous = error_line - 1;
+  while (previous >= 1 && IsBlankOrComment(lines[previous - 1])) --previous;
+  if (previous == 0) return {at, std::string(message)};
+  const std::size_t indent = ContentIndent(lines[error_line - 1]);
+  const std::size_t previous_indent = ContentIndent(lines[previous - 1]);
+  if (indent == previous_indent) return {at, std::string(message)};
+  return {at, fmt::format("check the indentation of line {}: it starts at column {}, line {} "
+                          "at column {} ({})",
+                          error_line, indent + 1, previous, previous_indent + 1, message)};
+}
+
+SourceLoc LocOfByte(std::string_view text, std::size_t offset) {
+  const std::string_view before = text.substr(0, offset);
+  const std::size_t newline = before.rfind('\n');
+  const std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
+  const auto line = std::count(before.begin(), before.end(), '\n');
+  const auto col = std::count_if(before.begin() + static_cast<std::ptrdiff_t>(line_start),
+                                 before.end(), IsLeadByte);
+  return {static_cast<int>(line) + 1, static_cast<int>(col) + 1};
+}
+
+SourceLoc LocOfTextFrom(std::string_view text, SourceLoc from, std::string_view needle) {
+  std::size_t offset = 0;
+  for (int line = 1; line < from.line && offset < text.size(); ++line) {
+    const std::size_t newline = text.find('\n', offset);
+    offset = newline == std::string_view::npos ? text.size() : newline + 1;
+  }
+  for (int col = 1; col < from.col && offset < text.size() && text[offset] != '\n'; ++col) {
+    ++offset;
+    while (offset < text.size() && !IsLeadByte(text[offset])) ++offset;
+  }
+  const std::size_t at = text.find(needle, offset);
+  return at == std::string_view::npos ? from : LocOfByte(text, at);
+}
 
 SourceLoc ToLoc(const YAML::Mark& mark) {
   if (mark.is_null()) return {};
@@ -307,6 +390,9 @@ void LocatedYamlReader::ReadDocument(const std::string& text,
     Error(ToLoc(e.mark), fmt::format("the plan nests deeper than {} levels, the most the "
                                      "YAML reader allows",
                                      e.depth() - 1));
+  } catch (const YAML::ParserException& e) {
+    auto [loc, message] = ExplainSyntaxError(text, ToLoc(e.mark), e.msg);
+    Error(loc, std::move(message));
   } catch (const YAML::Exception& e) {
     Error(ToLoc(e.mark), e.msg);
   }

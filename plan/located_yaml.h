@@ -25,6 +25,22 @@ namespace backout::plan {
 // A yaml-cpp mark as a 1-based location; {0, 0} for a null mark.
 SourceLoc ToLoc(const YAML::Mark& mark);
 
+// Line and column (counted in characters, as yaml-cpp does) of byte `offset` of `text`.
+SourceLoc LocOfByte(std::string_view text, std::size_t offset);
+
+// Where `needle` first appears in `text` at or after `from` (a 1-based location, columns in
+// characters), or `from` when it does not: the exact place of a piece of a scalar, such as a
+// `${...}` reference on the tenth line of a block scalar whose node starts at its `|`.
+SourceLoc LocOfTextFrom(std::string_view text, SourceLoc from, std::string_view needle);
+
+// A YAML reader's syntax error `message` at `at`, with what is likely wrong when the text
+// shows it: a tab in the indentation of that line or one before it ("line 6: a tab in the
+// indentation; YAML indents with spaces (MESSAGE)", placed at the tab), or a line indented
+// unlike the one before it ("check the indentation of line 5: it starts at column 6, line 4 at
+// column 5 (MESSAGE)"). Otherwise `message` as it is, at `at`.
+std::pair<SourceLoc, std::string> ExplainSyntaxError(std::string_view text, SourceLoc at,
+                                                     std::string_view message);
+
 // "a string", "a mapping", ...: how messages name the type of a value.
 std::string_view JsonTypeName(const nlohmann::json& value);
 

@@ -10,6 +10,7 @@
 #include <span>
 
 #include "base/sha256.h"
+#include "base/suggest.h"
 #include "plan/interpolate.h"
 #include "plan/located_yaml.h"
 
@@ -34,6 +35,7 @@ constexpr std::array<std::string_view, 3> kTriggerActions = {"rollback_now", "fo
 // The action a step may hold besides the adapters' (Vocabulary::action_kinds): it asks the
 // operator and has no target. A check may be any action but an approval.
 constexpr std::string_view kApproval = "approval";
+constexpr std::array<std::string_view, 2> kRehearsalModes = {"copy", "live"};
 constexpr std::array<std::string_view, 2> kRetryFields = {"attempts", "backoff"};
 constexpr std::array<std::string_view, 3> kOnFailureValues = {"abort", "pause", "continue"};
 
@@ -50,6 +52,12 @@ bool Contains(const Range& names, std::string_view name) {
 template <typename Range>
 std::string Join(const Range& names) {
   return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// " (did you mean 'X'?)" for the name among `names` closest to `word`, or "".
+template <typename Range>
+std::string DidYouMeanOneOf(std::string_view word, const Range& names) {
+  return DidYouMean(word, std::vector<std::string>(names.begin(), names.end()));
 }
 
 void SortByLocation(std::vector<Diagnostic>* diagnostics) {
@@ -81,6 +89,12 @@ void ForEachString(const LocatedJson& tree, const Visitor& visit) {
     }
   };
   walk(walk, tree.value, Pointer());
+}
+
+std::vector<std::string> StepIds(const Plan& plan) {
+  std::vector<std::string> ids;
+  for (const Step& step : plan.steps) ids.push_back(step.id);
+  return ids;
 }
 
 // Every parameter tree of a plan with a reference to its owner, checks included.
@@ -129,6 +143,10 @@ class Parser : private LocatedYamlReader {
   // Checks that need the whole plan: targets named by actions, and `${...}` references.
   void CheckActionTargets(const Plan& plan);
   void CheckReferences(const Plan& plan);
+  // Reports `ref` (found at `loc`, in `text`) when it names an output that `source`'s action
+  // does not declare.
+  void CheckOutputName(const Plan& plan, const Step& source, const Reference& ref,
+                       std::string_view text, SourceLoc loc);
   // Sets each step's `idempotent_by_nature` from the vocabulary (an approval only asks).
   void MarkIdempotentByNature(Plan* plan) const;
 
@@ -140,8 +158,9 @@ void Parser::ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
                                std::string_view where) {
   for (const Field& field : fields) {
     if (!Contains(allowed, field.key)) {
-      Error(field.key_loc, fmt::format("unknown field '{}' in {} (expected one of: {})",
-                                       field.key, where, Join(allowed)));
+      Error(field.key_loc, fmt::format("unknown field '{}' in {} (expected one of: {}){}",
+                                       field.key, where, Join(allowed),
+                                       DidYouMeanOneOf(field.key, allowed)));
     }
   }
 }
@@ -230,8 +249,9 @@ void Parser::ParseTarget(const Field& field, Plan* plan) {
     if (!target.type.empty() && vocabulary_.ActionsFor(target.type).empty()) {
       std::vector<std::string_view> supported;
       for (const Vocabulary::TargetType& t : vocabulary_.target_types) supported.push_back(t.name);
-      Error(type->value_loc(), fmt::format("unknown target type '{}' (this build supports: {})",
-                                           target.type, Join(supported)));
+      Error(type->value_loc(), fmt::format("unknown target type '{}' (this build supports: {}){}",
+                                           target.type, Join(supported),
+                                           DidYouMeanOneOf(target.type, supported)));
     }
   }
   if (const Field* rehearsal = FindField(fields, "rehearsal")) {
@@ -240,7 +260,8 @@ void Parser::ParseTarget(const Field& field, Plan* plan) {
       target.rehearsal = Target::Rehearsal::kLive;
     } else if (mode && mode != "copy") {
       Error(rehearsal->value_loc(),
-            fmt::format("{}: 'rehearsal' must be 'copy' or 'live', not '{}'", owner, *mode));
+            fmt::format("{}: 'rehearsal' must be 'copy' or 'live', not '{}'{}", owner, *mode,
+                        DidYouMeanOneOf(*mode, kRehearsalModes)));
     }
     target.config.value.erase("rehearsal");  // the engine's business, not the adapter's
   }
@@ -317,9 +338,12 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
 }
 
 void Parser::ReportUnknownStepField(const Field& field, const std::string& label) {
+  std::vector<std::string> known(kStepFields.begin(), kStepFields.end());
+  known.insert(known.end(), step_actions_.begin(), step_actions_.end());
   Error(field.key_loc,
-        fmt::format("unknown field '{}' in {} (expected one of: {}; and one action: {})",
-                    field.key, label, Join(kStepFields), Join(step_actions_)));
+        fmt::format("unknown field '{}' in {} (expected one of: {}; and one action: {}){}",
+                    field.key, label, Join(kStepFields), Join(step_actions_),
+                    DidYouMean(field.key, known)));
 }
 
 void Parser::ParseStepField(const Field& field, const std::string& label, Step* step) {
@@ -343,8 +367,9 @@ void Parser::ParseStepField(const Field& field, const std::string& label, Step* 
     } else if (value == "continue") {
       step->on_failure = OnFailure::kContinue;
     } else if (value && value != "abort") {
-      Error(field.value_loc(), fmt::format("on_failure must be one of {} (got '{}')",
-                                           Join(kOnFailureValues), *value));
+      Error(field.value_loc(), fmt::format("on_failure must be one of {} (got '{}'){}",
+                                           Join(kOnFailureValues), *value,
+                                           DidYouMeanOneOf(*value, kOnFailureValues)));
     }
   } else if (key == "check") {
     step->check = ParseCheck(field, label);
@@ -355,8 +380,9 @@ void Parser::ParseStepField(const Field& field, const std::string& label, Step* 
     } else if (value == "end") {
       step->downtime = Downtime::kEnd;
     } else if (value) {
-      Error(field.value_loc(), fmt::format("downtime must be one of {} (got '{}')",
-                                           Join(kDowntimeValues), *value));
+      Error(field.value_loc(), fmt::format("downtime must be one of {} (got '{}'){}",
+                                           Join(kDowntimeValues), *value,
+                                           DidYouMeanOneOf(*value, kDowntimeValues)));
     }
   }
 }
@@ -387,8 +413,9 @@ void Parser::ParseTriggers(const Field& field, Plan* plan) {
     if (const Field* action = RequiredField(fields, "action", owner, loc)) {
       trigger.action = NonEmptyString(*action).value_or("");
       if (!trigger.action.empty() && !Contains(kTriggerActions, trigger.action)) {
-        Error(action->value_loc(), fmt::format("trigger action must be one of {} (got '{}')",
-                                               Join(kTriggerActions), trigger.action));
+        Error(action->value_loc(), fmt::format("trigger action must be one of {} (got '{}'){}",
+                                               Join(kTriggerActions), trigger.action,
+                                               DidYouMeanOneOf(trigger.action, kTriggerActions)));
       }
     }
     if (const Field* note = FindField(fields, "note")) {
@@ -432,8 +459,10 @@ std::optional<Action> Parser::ParseCheck(const Field& field, const std::string& 
   const std::vector<Field> fields = Fields(field.value);
   if (fields.size() != 1 || !Contains(vocabulary_.action_kinds, fields[0].key)) {
     Error(field.value_loc(),
-          fmt::format("{} must hold exactly one action, one of: {}", owner,
-                      Join(vocabulary_.action_kinds)));
+          fmt::format("{} must hold exactly one action, one of: {}{}", owner,
+                      Join(vocabulary_.action_kinds),
+                      fields.size() == 1 ? DidYouMean(fields[0].key, vocabulary_.action_kinds)
+                                         : std::string()));
     return std::nullopt;
   }
   return ParseAction(fields[0], owner);
@@ -481,8 +510,9 @@ void Parser::CheckActionTargets(const Plan& plan) {
     const SourceLoc loc = action.params.LocOf("/target");
     const auto it = plan.targets.find(action.target);
     if (it == plan.targets.end()) {
-      Error(loc, fmt::format("unknown target '{}' (defined targets: {})", action.target,
-                             defined.empty() ? "none" : Join(defined)));
+      Error(loc, fmt::format("unknown target '{}' (defined targets: {}){}", action.target,
+                             defined.empty() ? "none" : Join(defined),
+                             DidYouMeanOneOf(action.target, defined)));
       return;
     }
     const std::vector<std::string> offered = vocabulary_.ActionsFor(it->second.type);
@@ -529,8 +559,8 @@ void Parser::CheckReferences(const Plan& plan) {
         const int source = plan.IndexOf(ref.name);
         if (source < 0) {
           Error(loc, fmt::format("step '{}' refers to outputs of '{}', which is not a step of "
-                                 "this plan",
-                                 id, ref.name));
+                                 "this plan{}",
+                                 id, ref.name, DidYouMean(ref.name, StepIds(plan))));
         } else if (is_check && static_cast<std::size_t>(source) == index) {
           Error(loc, fmt::format("the check of step '{}' refers to the step's own outputs; a "
                                  "check may only use outputs of earlier steps",
@@ -539,10 +569,44 @@ void Parser::CheckReferences(const Plan& plan) {
           Error(loc, fmt::format("step '{}' refers to outputs of '{}', which does not come "
                                  "before it",
                                  id, ref.name));
+        } else {
+          CheckOutputName(plan, plan.steps[static_cast<std::size_t>(source)], ref, text, loc);
         }
       }
     });
   });
+}
+
+void Parser::CheckOutputName(const Plan& plan, const Step& source, const Reference& ref,
+                             std::string_view text, SourceLoc loc) {
+  const Action& action = source.action;
+  std::string type;  // "" for an action that names no target
+  if (!action.target.empty()) {
+    const auto target = plan.targets.find(action.target);
+    if (target == plan.targets.end()) return;  // reported where the action names it
+    type = target->second.type;
+  }
+  const std::vector<std::string> none;
+  const std::vector<std::string>* declared =
+      action.kind == kApproval ? &none : vocabulary_.OutputsOf(type, action.kind);
+  if (declared == nullptr) return;  // an unknown type or action, reported already
+  const std::string name = ref.output_path.substr(0, ref.output_path.find('.'));
+  if (Contains(*declared, name)) return;
+  // The reference itself, which may be one of several in a long (block) scalar.
+  const std::string_view written = text.substr(ref.offset, text.find('}', ref.offset) -
+                                                               ref.offset + 1);
+  const SourceLoc at = LocOfTextFrom(plan.text, loc, written);
+  const std::string what =
+      action.target.empty()
+          ? fmt::format("'{}'", action.kind)
+          : fmt::format("'{}' on target '{}' (type {})", action.kind, action.target, type);
+  if (declared->empty()) {
+    Error(at, fmt::format("step '{}' has no output '{}': its action {} has no outputs",
+                          source.id, name, what));
+    return;
+  }
+  Error(at, fmt::format("step '{}' has no output '{}'{}; its action {} has: {}", source.id,
+                        name, DidYouMean(name, *declared), what, Join(*declared)));
 }
 
 }  // namespace
@@ -571,6 +635,19 @@ bool Vocabulary::IsIdempotent(std::string_view type, std::string_view action) co
            t.idempotent_actions.end();
   }
   return false;
+}
+
+const std::vector<std::string>* Vocabulary::OutputsOf(std::string_view type,
+                                                      std::string_view action) const {
+  const std::map<std::string, std::vector<std::string>>* outputs = &targetless_outputs;
+  if (!type.empty()) {
+    const auto t = std::find_if(target_types.begin(), target_types.end(),
+                                [&](const TargetType& known) { return known.name == type; });
+    if (t == target_types.end()) return nullptr;
+    outputs = &t->outputs;
+  }
+  const auto it = outputs->find(std::string(action));
+  return it == outputs->end() ? nullptr : &it->second;
 }
 
 ParseOutcome ParsePlan(std::string_view text, std::string_view source_file,

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/sha256.h"
+#include "plan/test_plan_text.h"
 #include "plan/test_vocabulary.h"
 
 namespace backout::plan {
@@ -13,23 +14,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
-
-// Six lines that every malformed plan below starts from; its steps begin on line 7.
-constexpr std::string_view kHeader =
-    "version: 1\n"
-    "name: demo\n"
-    "targets:\n"
-    "  appdb: { type: sqlite, path: app.db }\n"
-    "  ops: { type: command }\n"
-    "steps:\n";
-
-std::string WithHeader(std::string_view steps) { return std::string(kHeader) + std::string(steps); }
-
-std::string Describe(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const Diagnostic& d : diagnostics) out += d.ToString() + "\n";
-  return out;
-}
 
 struct MalformedCase {
   std::string name;

@@ -3,6 +3,7 @@
 // the caller builds it (engine::PlanVocabulary, from the adapter registry; tests write one).
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,9 @@ struct Vocabulary {
     // The actions the adapter declares idempotent by nature: running one again after a crash
     // has the effect of running it once, so an in-doubt step of it is simply run again.
     std::vector<std::string> idempotent_actions;
+    // The outputs each action declares, by action name, in the adapter's order: the names a
+    // `${steps.ID.outputs.NAME}` of a step of that action may use.
+    std::map<std::string, std::vector<std::string>> outputs;
 
     bool operator==(const TargetType&) const = default;
   };
@@ -26,11 +30,17 @@ struct Vocabulary {
   std::vector<std::string> action_kinds;
   // The action kinds whose step may name no target (notify: stdout or a file).
   std::vector<std::string> targetless_actions;
+  // The outputs of each targetless action when its step names no target, by action name.
+  std::map<std::string, std::vector<std::string>> targetless_outputs;
 
   // The actions a target type offers; empty for a type the vocabulary does not know.
   std::vector<std::string> ActionsFor(std::string_view type) const;
   // Whether `action` on a target of `type` is idempotent by nature (false when unknown).
   bool IsIdempotent(std::string_view type, std::string_view action) const;
+  // The outputs `action` declares on a target of `type` ("" for a step that names no
+  // target); nullptr when the vocabulary does not know the pair.
+  const std::vector<std::string>* OutputsOf(std::string_view type,
+                                            std::string_view action) const;
 
   bool operator==(const Vocabulary&) const = default;
 };

@@ -136,6 +136,16 @@ const std::vector<MalformedCase> kMalformed = {
      "refers to outputs of 'backup', which does not come before it"},
     {"baseline-without-baseline-step.yaml", 14, 47,
      "no earlier step takes a baseline of target 'appdb'"},
+    // Placed at the reference itself, inside the quoted string.
+    {"misspelled-output.yaml", 10, 38,
+     "step 'backup' has no output 'paht' (did you mean 'path'?); its action 'backup' on target "
+     "'appdb' (type sqlite) has: path, bytes, sha256, source"},
+    {"tab-indentation.yaml", 8, 1,
+     "line 8: a tab in the indentation; YAML indents with spaces"},
+    {"wrong-indentation.yaml", 8, 9,
+     "check the indentation of line 8: it starts at column 6, line 7 at column 5"},
+    {"schema-literal-without-tables.yaml", 11, 29,
+     "the schema check cannot know which tables its fingerprint covers"},
 };
 
 class MalformedPlan : public ::testing::TestWithParam<MalformedCase> {};

@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "base/suggest.h"
 #include "base/time.h"
 #include "base/utf8.h"
 
@@ -74,6 +75,13 @@ void Checker::Fail(const std::string& pointer, std::string message) {
   errors_.push_back(ParamError{pointer, std::move(message), in_target_});
 }
 
+void Checker::FailUnknownName(const std::string& pointer, std::string message,
+                              std::string_view name, std::span<const std::string_view> known) {
+  errors_.push_back(ParamError{pointer, std::move(message), in_target_,
+                               DidYouMean(name, std::vector<std::string>(known.begin(),
+                                                                         known.end()))});
+}
+
 bool Checker::Deferred(const json& value) const {
   return references_ == References::kUnresolved && value.is_string() &&
          StringOf(value).find("${") != std::string::npos;
@@ -92,7 +100,9 @@ void Checker::KnownKeysOnly(const json& object, const std::string& pointer,
     if (Contains(allowed, key) || (engine_keys_allowed && Contains(kEngineOwnedKeys, key))) {
       continue;
     }
-    Fail(Child(pointer, key), fmt::format("unknown key '{}' (expected {})", key, OneOf(allowed)));
+    FailUnknownName(Child(pointer, key),
+                    fmt::format("unknown key '{}' (expected {})", key, OneOf(allowed)), key,
+                    std::span(allowed.begin(), allowed.size()));
   }
 }
 
@@ -268,7 +278,7 @@ std::string Where(const ParamError& error) {
 }
 
 std::string NamedMessage(const ParamError& error) {
-  return fmt::format("{} ({})", error.message, Where(error));
+  return fmt::format("{} ({}){}", error.message, Where(error), error.hint);
 }
 
 std::string DescribeErrors(const std::vector<ParamError>& errors, ParamsNoun noun,
@@ -278,7 +288,8 @@ std::string DescribeErrors(const std::vector<ParamError>& errors, ParamsNoun nou
     const std::string where = error.in_target || noun == ParamsNoun::kParams
                                   ? Where(error)
                                   : error.pointer;
-    parts.push_back(where.empty() ? error.message : fmt::format("{}: {}", where, error.message));
+    parts.push_back(where.empty() ? error.message + error.hint
+                                  : fmt::format("{}: {}{}", where, error.message, error.hint));
   }
   const std::string subject =
       noun == ParamsNoun::kAction ? fmt::format("{} action: ", action) : std::string();
@@ -306,8 +317,8 @@ void CheckList(Checker& checker, const json& value, const std::string& pointer,
     const std::string child = Child(at, name);
     const auto kind = std::find(kinds.begin(), kinds.end(), name);
     if (kind == kinds.end()) {
-      checker.Fail(child,
-                   fmt::format("unknown check '{}' (expected {})", name, OneOf(kinds)));
+      checker.FailUnknownName(
+          child, fmt::format("unknown check '{}' (expected {})", name, OneOf(kinds)), name, kinds);
       continue;
     }
     check(static_cast<std::size_t>(kind - kinds.begin()), item.begin().value(), child);

@@ -107,6 +107,9 @@ class Checker {
   bool HasErrors() const { return !errors_.empty(); }
 
   void Fail(const std::string& pointer, std::string message);
+  // Fail() for a name that is not one of `known`, with "did you mean" when one is close.
+  void FailUnknownName(const std::string& pointer, std::string message, std::string_view name,
+                       std::span<const std::string_view> known);
 
   // Plan time: `${...}` references are not expanded yet.
   bool Unresolved() const { return references_ == References::kUnresolved; }

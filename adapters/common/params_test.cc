@@ -152,6 +152,24 @@ TEST(DescribeTest, PlanMessageNamesTheParameterAfterTheProblem) {
             "must not be empty (target/path)");
 }
 
+TEST(CheckerTest, AnUnknownNameCloseToAKnownOneGetsAHint) {
+  Checker checker(References::kResolved, /*in_target=*/false);
+  checker.Mapping(json{{"pth", 1}, {"zzz", 2}}, "", {"method", "path"});
+  CheckList(checker, json::array({json{{"rowcount", 1}}}), "/checks", kKinds, IgnoreCheck);
+  const std::vector<ParamError> errors = checker.TakeErrors();
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].hint, " (did you mean 'path'?)");
+  EXPECT_EQ(errors[1].hint, "");  // nothing close to 'zzz'
+  EXPECT_EQ(errors[2].hint, " (did you mean 'row_count'?)");
+  // Told after the message and its place, at plan time and at run time.
+  EXPECT_EQ(NamedMessage(errors[0]),
+            "unknown key 'pth' (expected one of: method, path) (params/pth) (did you mean "
+            "'path'?)");
+  EXPECT_EQ(DescribeErrors({errors[0]}),
+            "invalid params/pth: unknown key 'pth' (expected one of: method, path) (did you "
+            "mean 'path'?)");
+}
+
 TEST(DescribeTest, RunMessageListsEveryError) {
   const std::vector<ParamError> errors = {{"/root", "must not be empty", true},
                                           {"/expect_status", "expected an integer", false}};

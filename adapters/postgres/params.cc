@@ -81,10 +81,21 @@ void FingerprintExpectation(Checker& checker, const json& value, const std::stri
   common::DigestOrBaseline(checker, value, pointer, "schema fingerprint", kFingerprintHexDigits);
 }
 
+// `tables` or `schema` name the tables a fingerprint written out covers, as the baseline that
+// gave it did; without them the tables are the earlier baseline's (`scope`).
 void SchemaCheck(Checker& checker, const json& value, const std::string& pointer) {
   if (!checker.Mapping(value, pointer)) return;
-  checker.KnownKeysOnly(value, pointer, {"equals"});
+  checker.KnownKeysOnly(value, pointer, {"equals", "tables", "schema"});
   checker.Field(value, pointer, "equals", Presence::kRequired, FingerprintExpectation);
+  checker.Field(value, pointer, "tables", Presence::kOptional, TableList);
+  checker.Field(value, pointer, "schema", Presence::kOptional, NonEmptyString);
+  if (value.contains("tables") && value.contains("schema")) {
+    checker.Fail(pointer, "takes 'tables' or 'schema', not both");
+  } else if (value.value("equals", json()) == "baseline" &&
+             (value.contains("tables") || value.contains("schema"))) {
+    checker.Fail(pointer, "compares the baseline's own tables; 'tables' and 'schema' go with a "
+                          "fingerprint written out");
+  }
 }
 
 void FkValidCheck(Checker& checker, const json& value, const std::string& pointer) {

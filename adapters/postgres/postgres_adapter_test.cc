@@ -390,6 +390,39 @@ TEST_F(PostgresAdapterTest, ChecksumOfEitherRowHashSeesChangesAndSwapsButNotOrde
   }
 }
 
+// A fingerprint copied from an earlier baseline's outputs and written into the plan: the
+// check names the tables (or schema) that baseline took, and needs no baseline step.
+TEST_F(PostgresAdapterTest, ASchemaFingerprintWrittenOutIsCheckedAgainstTheTablesItNames) {
+  const json tables = {"users", "orders"};
+  const std::string by_tables = Baseline(tables)["schema_fingerprint"].get<std::string>();
+  Outcome of_schema = Run("baseline", {{"schema", "public"}});
+  ASSERT_TRUE(of_schema.status.ok()) << of_schema.status.ToString();
+  const std::string by_schema = of_schema.outputs["schema_fingerprint"].get<std::string>();
+  const json checks = {{{"schema", {{"equals", by_tables}, {"tables", tables}}}},
+                       {{"schema", {{"equals", by_schema}, {"schema", "public"}}}}};
+  EXPECT_TRUE(adapter_->Validate("verify", Target(), {{"checks", checks}}).empty());
+
+  Outcome out = Run("verify", {{"checks", checks}});  // no baseline given
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString() << out.outputs.dump();
+  EXPECT_EQ(out.outputs["passed"], 2);
+
+  Psql("ALTER TABLE orders ADD COLUMN extra int;");
+  out = Run("verify", {{"checks", checks}});
+  EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
+  EXPECT_EQ(out.outputs["failed"], 2) << out.outputs.dump();
+  EXPECT_NE(out.status.message().find("schema: schema fingerprint"), std::string::npos)
+      << out.status.message();
+}
+
+TEST_F(PostgresAdapterTest, ASchemaFingerprintWithNoTablesNorBaselineSaysWhatItNeeds) {
+  Outcome out = Run("verify", {{"checks", {{{"schema", {{"equals", std::string(64, 'a')}}}}}}});
+  EXPECT_EQ(out.status.code(), Code::kExpectationFailed);
+  EXPECT_NE(out.status.message().find("the schema check needs 'tables' or 'schema', or a "
+                                      "baseline step on this target"),
+            std::string::npos)
+      << out.status.message();
+}
+
 TEST_F(PostgresAdapterTest, BaselineOfASchemaCoversEveryTable) {
   Outcome out = Run("baseline", {{"schema", "public"}});
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();

@@ -69,11 +69,19 @@ CheckResult TableFigure(const ActionContext& context, const json& spec, const js
                                equals, expected, observed);
 }
 
-// The tables the baseline described: its `scope`.
+// The tables the check names (`tables` or `schema`, as a baseline's params do), or else those
+// the baseline described: its `scope`.
+json SchemaScope(const json& spec, const json& baseline) {
+  for (const char* key : {"tables", "schema"}) {
+    if (spec.contains(key)) return json{{key, spec.at(key)}};
+  }
+  return baseline.is_object() ? baseline.value("scope", json()) : json();
+}
+
 CheckResult Schema(const ActionContext& context, const json& spec, const json& baseline) {
   const json& equals = spec.at("equals");
   CheckResult result("schema", equals);
-  const json scope = baseline.is_object() ? baseline.value("scope", json()) : json();
+  const json scope = SchemaScope(spec, baseline);
   if (equals == "baseline" && (!baseline.is_object() || !baseline.contains("schema_fingerprint"))) {
     result.status = Status::ExpectationFailed(
         "no baseline to compare with (no earlier baseline step on this target)");
@@ -81,8 +89,8 @@ CheckResult Schema(const ActionContext& context, const json& spec, const json& b
   }
   if (!scope.is_object()) {
     result.status = Status::ExpectationFailed(
-        "the schema check needs a baseline step on this target to know which tables to "
-        "fingerprint");
+        "the schema check needs 'tables' or 'schema', or a baseline step on this target, to "
+        "know which tables to fingerprint");
     return result;
   }
   if (equals == "baseline") result.expected = baseline.at("schema_fingerprint");
