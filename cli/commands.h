@@ -26,6 +26,7 @@ int Validate(const Common& c, const std::string& plan_file);
 struct RunMode {
   bool dry_run = false;   // validate and list the steps only
   bool rehearse = false;  // against throwaway copies of the database targets
+  bool again = false;     // run even though an earlier run of the plan succeeded
 };
 int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode);
