@@ -138,7 +138,9 @@ int main(int argc, char** argv) {
       ->expected(1)
       ->take_all();
 
-  CLI::App* status = app.add_subcommand("status", "Show one run, or all runs");
+  CLI::App* status = app.add_subcommand(
+      "status", "Show one run, or all runs, and whether a runner holds each or it was "
+                "interrupted (needs resume)");
   status->add_option("RUN", run_id, "Run id (all runs when left out)");
   add_journal(status);
   status->add_flag("--json", json, "Machine-readable output");
@@ -170,7 +172,9 @@ int main(int argc, char** argv) {
   abort->add_option("--reason", reason, "Why (journaled)")->required();
   add_common(abort);
 
-  CLI::App* note = app.add_subcommand("note", "Journal an operator's note for the post-mortem");
+  CLI::App* note = app.add_subcommand(
+      "note", "Journal an operator's note for the post-mortem (while a runner holds the run: "
+              "queued, and journaled by it with its next event)");
   note->add_option("RUN", run_id, "Run id")->required();
   note->add_option("TEXT", text, "The note")->required();
   add_common(note);

@@ -21,13 +21,6 @@ using nlohmann::json;
 constexpr int kExitUsage = 2;
 constexpr auto kGuard = std::chrono::minutes(1);  // only against a hang, never a measurement
 
-std::string OnlyRun(const Example& ex) {
-  std::vector<std::string> runs;
-  for (const auto& e : fs::directory_iterator(ex.journal())) runs.push_back(e.path().filename());
-  if (runs.size() != 1) throw std::runtime_error("expected exactly one run");
-  return runs.front();
-}
-
 json StatusJson(const Example& ex, const std::string& run_id) {
   const ProcessResult r = ex.Backout({"status", run_id, "--json"});
   EXPECT_EQ(r.exit_code, 0) << Show(r);
