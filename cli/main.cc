@@ -4,6 +4,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "base/env.h"
 #include "base/secret_env.h"
@@ -109,7 +112,8 @@ int main(int argc, char** argv) {
 
   std::string plan_file, run_id, step, phrase, reason, text;
   std::vector<std::string> approve_raw;
-  bool dry_run = false, rehearse = false, again = false, json = false, applied = false, not_applied = false;
+  bool dry_run = false, rehearse = false, again = false, json = false, applied = false,
+       not_applied = false;
 
   CLI::App* validate = app.add_subcommand("validate", "Check a plan without running it");
   validate->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
@@ -280,7 +284,10 @@ int main(int argc, char** argv) {
   InstallSignalHandlers();
 
   if (validate->parsed()) return cli::Validate(common, plan_file);
-  if (run->parsed()) return cli::Run(common, plan_file, approvals, {.dry_run = dry_run, .rehearse = rehearse, .again = again});
+  if (run->parsed()) {
+    return cli::Run(common, plan_file, approvals,
+                    {.dry_run = dry_run, .rehearse = rehearse, .again = again});
+  }
   if (resume->parsed()) return cli::Resume(common, run_id, approvals);
   if (status->parsed()) return cli::ShowStatus(common, run_id, json);
   if (events->parsed()) return cli::Events(common, run_id, json);

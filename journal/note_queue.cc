@@ -54,7 +54,9 @@ Result<std::vector<QueuedNote>> QueuedNotes(const Journal& journal, const std::s
     const std::string name = it->path().filename().string();
     if (IsQueuedNoteId(name)) ids.push_back(name);
   }
-  if (ec) return Status::IOError(fmt::format("{}: list queued notes: {}", dir.string(), ec.message()));
+  if (ec) {
+    return Status::IOError(fmt::format("{}: list queued notes: {}", dir.string(), ec.message()));
+  }
   std::sort(ids.begin(), ids.end());
   std::vector<QueuedNote> notes;
   for (const std::string& id : ids) {
