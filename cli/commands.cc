@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <thread>
 
 #include "adapters/adapter.h"
 #include "base/env.h"
@@ -24,6 +25,7 @@
 #include "history/run_history.h"
 #include "engine/target_locks.h"
 #include "journal/export.h"
+#include "journal/note_queue.h"
 #include "report/render.h"
 #include "statemachine/operator.h"
 #include "statemachine/replay.h"
@@ -256,6 +258,38 @@ int PlanPreview(const Common& c, const std::string& plan_file, bool json,
   return WritePreview(c, *plan, registry, {.json = json, .output_file = output_file});
 }
 
+namespace {
+
+// The runs in the journal, for sm::CheckRunAgain. A run that cannot be read is left out with a
+// warning: whether it succeeded is not known.
+std::vector<sm::EarlierRun> EarlierRuns(const journal::Journal& journal) {
+  std::vector<sm::EarlierRun> earlier;
+  Result<std::vector<std::string>> runs = journal.ListRuns();
+  if (!runs.ok()) {
+    std::cerr << "backout: warning: earlier runs not checked: " << runs.status().message()
+              << "\n";
+    return earlier;
+  }
+  for (const std::string& id : *runs) {
+    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
+    if (!snap.ok()) {
+      std::cerr << fmt::format("backout: warning: run {} not checked for an earlier success: {}\n",
+                               id, snap.status().message());
+      continue;
+    }
+    const sm::RunState& state = snap->state;
+    earlier.push_back(sm::EarlierRun{.run_id = id,
+                                     .plan_name = state.start.plan_name,
+                                     .plan_sha256 = state.start.plan_sha256,
+                                     .rehearsal = state.start.rehearsal,
+                                     .status = state.status,
+                                     .last_event_us = state.last_event_us});
+  }
+  return earlier;
+}
+
+}  // namespace
+
 int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode) {
   const adapters::Registry registry = adapters::Registry::Default();
@@ -270,6 +304,13 @@ int Run(const Common& c, const std::string& plan_file,
     }
   }
   if (mode.dry_run) return WritePreview(c, *plan, registry, {});
+  if (!mode.again && !mode.rehearse) {  // else allowed whatever came before: read no runs
+    const journal::Journal journal(c.journal_dir, c.journal_key);
+    if (Status s = sm::CheckRunAgain(*plan, EarlierRuns(journal), mode.again, mode.rehearse);
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
   const std::string run_id = NewRunId();
   const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
   if (!mode.rehearse) {
@@ -323,15 +364,32 @@ int Resume(const Common& c, const std::string& run_id,
   return DriveSession(c, *session, approvals);
 }
 
+namespace {
+
+// Whether a runner holds the run now, and how many notes wait in its queue. Probed after the
+// journal was read: a runner that took the run since is seen, one that stopped since is not.
+Result<RunLiveness> LivenessOf(const journal::Journal& journal, const std::string& run_id) {
+  Result<std::optional<journal::RunHolder>> runner = journal.Holder(run_id);
+  if (!runner.ok()) return runner.status();
+  Result<std::vector<journal::QueuedNote>> queued = journal::QueuedNotes(journal, run_id);
+  if (!queued.ok()) return queued.status();
+  return RunLiveness{.runner = std::move(runner).value(), .queued_notes = queued->size()};
+}
+
+}  // namespace
+
 int ShowStatus(const Common& c, const std::string& run_id, bool json) {
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (!run_id.empty()) {
     Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
     if (!snap.ok()) return Fail(snap.status());
+    Result<RunLiveness> liveness = LivenessOf(journal, run_id);
+    if (!liveness.ok()) return Fail(liveness.status());
     if (json) {
-      std::cout << DumpJson(RunToJson(run_id, snap->state, snap->events.size()), 2) << "\n";
+      std::cout << DumpJson(RunToJson(run_id, snap->state, snap->events.size(), *liveness), 2)
+                << "\n";
     } else {
-      std::cout << RunToText(run_id, snap->state, snap->events.size());
+      std::cout << RunToText(run_id, snap->state, snap->events.size(), *liveness);
     }
     return kExitOk;
   }
@@ -341,15 +399,16 @@ int ShowStatus(const Common& c, const std::string& run_id, bool json) {
   int worst = kExitOk;  // the highest exit code of any run that could not be read
   for (const std::string& id : *runs) {
     Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
-    if (!snap.ok()) {
-      std::cerr << "backout: error: " << snap.status().message() << "\n";
-      worst = std::max(worst, ExitCodeFor(snap.status()));
+    Result<RunLiveness> liveness = snap.ok() ? LivenessOf(journal, id) : snap.status();
+    if (!liveness.ok()) {
+      std::cerr << "backout: error: " << liveness.status().message() << "\n";
+      worst = std::max(worst, ExitCodeFor(liveness.status()));
       continue;
     }
     if (json) {
-      all.push_back(RunToJson(id, snap->state, snap->events.size()));
+      all.push_back(RunToJson(id, snap->state, snap->events.size(), *liveness));
     } else {
-      std::cout << RunSummaryLine(id, snap->state) << "\n";
+      std::cout << RunSummaryLine(id, snap->state, *liveness) << "\n";
     }
   }
   if (json) std::cout << DumpJson(all, 2) << "\n";
@@ -413,15 +472,70 @@ int Abort(const Common& c, const std::string& run_id, const std::string& reason)
   return session->state().status == sm::RunStatus::kAborted ? kExitOk : driven;
 }
 
-int Note(const Common& c, const std::string& run_id, const std::string& text) {
-  int code = kExitOk;
-  std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
-  if (!session) return code;
-  if (int appended = AppendAccepted(*session, sm::NoteCommand{text}); appended != kExitOk) {
-    return appended;
+namespace {
+
+// After queuing note `id` for a run a runner holds: waits a little for the note to be
+// journaled, by the runner (its next event) or, once the runner is gone, by this process
+// (a runner that had just taken its last queued notes when the note arrived would otherwise
+// leave it queued until the run is next written). Prints what became of the note.
+int AwaitQueuedNote(const Common& c, const journal::Journal& journal, const std::string& run_id,
+                    const std::string& id) {
+  constexpr int kPolls = 40;
+  constexpr auto kPollInterval = std::chrono::milliseconds(50);
+  std::optional<journal::RunHolder> runner;
+  for (int poll = 0; poll < kPolls; ++poll) {
+    std::error_code ec;
+    if (!fs::exists(journal.NoteQueueDir(run_id) / id, ec) && !ec) {
+      std::cout << fmt::format("note added to run {} by {} (journaled by its runner)\n", run_id,
+                               c.operator_name);
+      return kExitOk;
+    }
+    Result<std::optional<journal::RunHolder>> holder = journal.Holder(run_id);
+    if (!holder.ok()) return Fail(holder.status());
+    runner = std::move(holder).value();
+    if (!runner) {
+      Result<std::unique_ptr<engine::RunSession>> session =
+          engine::RunSession::Open(journal, run_id, SessionFor(c));
+      if (session.ok()) {
+        if (Status s = (*session)->Append({}); !s.ok()) return Fail(s);
+        std::cout << fmt::format("note added to run {} by {}\n", run_id, c.operator_name);
+        return kExitOk;
+      }
+      if (session.status().code() != Code::kLocked) return Fail(session.status());
+    }
+    std::this_thread::sleep_for(kPollInterval);
   }
-  std::cout << fmt::format("note added to run {} by {}\n", run_id, c.operator_name);
+  std::cout << fmt::format(
+      "note queued for run {} by {}: its runner{} journals it with the run's next event (the "
+      "end of the current step)\n",
+      run_id, c.operator_name,
+      runner ? fmt::format(" (pid {} on host {})", runner->pid, runner->host) : "");
   return kExitOk;
+}
+
+}  // namespace
+
+int Note(const Common& c, const std::string& run_id, const std::string& text) {
+  journal::Journal journal(c.journal_dir, c.journal_key);
+  Result<std::unique_ptr<engine::RunSession>> session =
+      engine::RunSession::Open(journal, run_id, SessionFor(c));
+  if (session.ok()) {
+    // Queued notes of a runner that died go first (RunSession::Append): notes keep their order.
+    if (int appended = AppendAccepted(**session, sm::NoteCommand{text}); appended != kExitOk) {
+      return appended;
+    }
+    std::cout << fmt::format("note added to run {} by {}\n", run_id, c.operator_name);
+    return kExitOk;
+  }
+  if (session.status().code() != Code::kLocked) return Fail(session.status());
+  // A runner holds the run: the note waits in the run's queue for it (journal/note_queue.h).
+  Result<std::string> id = journal::QueueNote(
+      journal, run_id,
+      journal::QueuedNote{.operator_name = c.operator_name,
+                          .host = Env::Default()->HostName(),
+                          .text = text});
+  if (!id.ok()) return Fail(id.status().WithContext("queue the note"));
+  return AwaitQueuedNote(c, journal, run_id, *id);
 }
 
 int Verify(const Common& c, const std::string& run_id, const std::string& expect_head) {

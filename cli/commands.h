@@ -33,6 +33,7 @@ int PlanPreview(const Common& c, const std::string& plan_file, bool json,
 struct RunMode {
   bool dry_run = false;   // validate and print the plan preview (as `backout plan`) only
   bool rehearse = false;  // against throwaway copies of the database targets
+  bool again = false;     // run even though an earlier run of the plan succeeded
 };
 int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode);

@@ -4,9 +4,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "base/env.h"
 #include "base/secret_env.h"
+#include "base/suggest.h"
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "journal/fault_injection.h"
@@ -58,6 +62,26 @@ backout::Result<std::string> TakeJournalKey() {
   return read;
 }
 
+// The word given where a subcommand belongs, when it names none: the first argument that is
+// not an option (the top level has only flags, --help and --version, which take no value).
+std::optional<std::string> UnknownSubcommand(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.starts_with("-")) continue;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      if (sub->check_name(word)) return std::nullopt;
+    }
+    return word;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> SubcommandNames(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  return names;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,7 +113,8 @@ int main(int argc, char** argv) {
 
   std::string plan_file, run_id, step, phrase, reason, text;
   std::vector<std::string> approve_raw;
-  bool dry_run = false, rehearse = false, json = false, applied = false, not_applied = false;
+  bool dry_run = false, rehearse = false, again = false, json = false, applied = false,
+       not_applied = false;
 
   CLI::App* validate = app.add_subcommand("validate", "Check a plan without running it");
   validate->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
@@ -118,6 +143,9 @@ int main(int argc, char** argv) {
   run->add_flag("--rehearse", rehearse,
                 "Run against throwaway copies of the database targets (dropped at the end); "
                 "journaled and reported as a rehearsal");
+  run->add_flag("--again", again,
+                "Run even though an earlier run of this plan (same name) in the journal "
+                "succeeded; without it such a run is refused (exit 2)");
 
   CLI::App* resume = app.add_subcommand(
       "resume", "Continue a paused or interrupted run from its journal");
@@ -127,7 +155,9 @@ int main(int argc, char** argv) {
       ->expected(1)
       ->take_all();
 
-  CLI::App* status = app.add_subcommand("status", "Show one run, or all runs");
+  CLI::App* status = app.add_subcommand(
+      "status", "Show one run, or all runs, and whether a runner holds each or it was "
+                "interrupted (needs resume)");
   status->add_option("RUN", run_id, "Run id (all runs when left out)");
   add_journal(status);
   status->add_flag("--json", json, "Machine-readable output");
@@ -159,7 +189,9 @@ int main(int argc, char** argv) {
   abort->add_option("--reason", reason, "Why (journaled)")->required();
   add_common(abort);
 
-  CLI::App* note = app.add_subcommand("note", "Journal an operator's note for the post-mortem");
+  CLI::App* note = app.add_subcommand(
+      "note", "Journal an operator's note for the post-mortem (while a runner holds the run: "
+              "queued, and journaled by it with its next event)");
   note->add_option("RUN", run_id, "Run id")->required();
   note->add_option("TEXT", text, "The note")->required();
   add_common(note);
@@ -225,6 +257,13 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));
 
+  // CLI11 would say only that the word was not expected.
+  if (std::optional<std::string> unknown = UnknownSubcommand(app, argc, argv)) {
+    std::cerr << "backout: error: unknown command '" << *unknown << "'"
+              << backout::DidYouMean(*unknown, SubcommandNames(app))
+              << "\nRun with --help for the list of commands.\n";
+    return 2;
+  }
   std::map<std::string, std::string> approvals;
   try {
     app.parse(argc, argv);
@@ -277,7 +316,10 @@ int main(int argc, char** argv) {
 
   if (validate->parsed()) return cli::Validate(common, plan_file);
   if (plan->parsed()) return cli::PlanPreview(common, plan_file, json, plan_output);
-  if (run->parsed()) return cli::Run(common, plan_file, approvals, {.dry_run = dry_run, .rehearse = rehearse});
+  if (run->parsed()) {
+    return cli::Run(common, plan_file, approvals,
+                    {.dry_run = dry_run, .rehearse = rehearse, .again = again});
+  }
   if (resume->parsed()) return cli::Resume(common, run_id, approvals);
   if (status->parsed()) return cli::ShowStatus(common, run_id, json);
   if (events->parsed()) return cli::Events(common, run_id, json);

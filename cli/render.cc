@@ -19,10 +19,35 @@ std::string Shorten(std::string text, std::size_t max) {
   return text + "…";
 }
 
+nlohmann::json RunnerToJson(const std::optional<journal::RunHolder>& runner) {
+  if (!runner) return nullptr;
+  return {{"pid", runner->pid}, {"host", runner->host}, {"since", runner->since}};
+}
+
+// The `runner` line of `status RUN`.
+std::string DescribeRunner(const std::string& run_id, const sm::RunState& state,
+                           const RunLiveness& liveness) {
+  if (const std::optional<journal::RunHolder>& r = liveness.runner) {
+    if (r->pid == 0) return "a runner holds the run (it is recording its pid)";
+    return fmt::format("pid {} on host {}, holding the run since {}", r->pid, r->host, r->since);
+  }
+  if (Interrupted(state, liveness)) {
+    return fmt::format(
+        "none: the run was interrupted (its runner stopped without pausing it); continue with: "
+        "backout resume {}",
+        run_id);
+  }
+  return "none";
+}
+
 }  // namespace
 
+bool Interrupted(const sm::RunState& state, const RunLiveness& liveness) {
+  return !liveness.runner && state.status == sm::RunStatus::kRunning;
+}
+
 nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
-                         std::size_t event_count) {
+                         std::size_t event_count, const RunLiveness& liveness) {
   nlohmann::json steps = nlohmann::json::array();
   for (const sm::StepState& st : state.steps) {
     nlohmann::json j = {{"id", st.id},
@@ -44,6 +69,9 @@ nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
                         {"plan_sha256", state.start.plan_sha256},
                         {"incident", state.start.incident},
                         {"status", sm::ToString(state.status)},
+                        {"runner", RunnerToJson(liveness.runner)},
+                        {"interrupted", Interrupted(state, liveness)},
+                        {"queued_notes", liveness.queued_notes},
                         {"abort_requested", state.abort_requested},
                         {"events", event_count},
                         {"started", FormatUtcMicros(state.started_us)},
@@ -57,11 +85,16 @@ nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
 }
 
 std::string RunToText(const std::string& run_id, const sm::RunState& state,
-                      std::size_t event_count) {
+                      std::size_t event_count, const RunLiveness& liveness) {
   std::string out = fmt::format("run      {}\nplan     {} ({})\n", run_id, state.start.plan_name,
                                 state.start.plan_file);
   if (!state.start.incident.empty()) out += fmt::format("incident {}\n", state.start.incident);
-  out += fmt::format("status   {}\n", sm::DescribeStatus(state));
+  out += fmt::format("status   {}\nrunner   {}\n", sm::DescribeStatus(state),
+                     DescribeRunner(run_id, state, liveness));
+  if (liveness.queued_notes > 0) {
+    out += fmt::format("notes    {} queued, journaled with the run's next event\n",
+                       liveness.queued_notes);
+  }
   for (const std::string& reason : state.abort_reasons) out += fmt::format("abort    {}\n", reason);
   out += fmt::format("started  {}\nevents   {} (last {})\n\n", FormatUtcMicros(state.started_us),
                      event_count, FormatUtcMicros(state.last_event_us));
@@ -80,9 +113,16 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
   return out;
 }
 
-std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state) {
-  return fmt::format("{:<26} {:<28} {:<30} {}", run_id, sm::DescribeStatus(state),
-                     state.start.plan_name, FormatUtcMicros(state.started_us));
+std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state,
+                           const RunLiveness& liveness) {
+  std::string status = sm::DescribeStatus(state);
+  if (liveness.runner && liveness.runner->pid != 0) {
+    status += fmt::format(" (pid {})", liveness.runner->pid);
+  } else if (Interrupted(state, liveness)) {
+    status += " (interrupted: resume)";
+  }
+  return fmt::format("{:<26} {:<28} {:<30} {}", run_id, status, state.start.plan_name,
+                     FormatUtcMicros(state.started_us));
 }
 
 std::string AbortOutcomeText(const std::string& run_id, const sm::RunState& state,

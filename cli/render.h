@@ -1,6 +1,7 @@
 // How runs and events look on the terminal and as JSON (status, events).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,22 @@
 
 namespace backout::cli {
 
+// What `status` knows of a run besides its journal: whether a runner holds it now.
+struct RunLiveness {
+  std::optional<journal::RunHolder> runner;  // journal::Journal::Holder
+  std::size_t queued_notes = 0;              // journal/note_queue.h, not journaled yet
+};
+// A run that is running by its journal but that no runner holds: its runner died (SIGKILL,
+// power, lost host) and only `backout resume` carries it on.
+bool Interrupted(const sm::RunState& state, const RunLiveness& liveness);
+
 nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
-                         std::size_t event_count);
+                         std::size_t event_count, const RunLiveness& liveness);
 std::string RunToText(const std::string& run_id, const sm::RunState& state,
-                      std::size_t event_count);
+                      std::size_t event_count, const RunLiveness& liveness);
 // One line per run for `status` without a run id.
-std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state);
+std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state,
+                           const RunLiveness& liveness);
 
 // What `backout abort` did, for the operator, once the run has wound down as far as it could
 // (state: after the abort and its resume): that the abort and its reason(s) are journaled,

@@ -20,6 +20,7 @@
 #include "engine/session.h"
 #include "history/run_history.h"
 #include "journal/journal.h"
+#include "journal/note_queue.h"
 #include "plan/parser.h"
 #include "statemachine/operator.h"
 #include "testing/fake_adapter.h"
@@ -122,6 +123,31 @@ class EngineTest : public ::testing::Test {
   plan::Plan plan_;
   std::unique_ptr<RunSession> session_;
 };
+
+// Notes queued while the session holds the run (journal/note_queue.h) are journaled by its
+// next append, before its own events, in queue order, under their authors' names, once.
+TEST_F(EngineTest, QueuedNotesGoFirstInTheNextAppendUnderTheirAuthorsOnce) {
+  GivenRun(kPlan);
+  for (const char* text : {"restore is slow", "DBA paged"}) {
+    ASSERT_TRUE(journal::QueueNote(journal_, "run-1", {.operator_name = "bob", .host = "laptop",
+                                                       .text = text})
+                    .ok());
+  }
+  ASSERT_TRUE(session_->Append({sm::StepStarted{"first", 1}}).ok());
+  const history::RunSnapshot snap = Journaled();
+  ASSERT_EQ(snap.events.size(), 4u);
+  EXPECT_EQ(std::get<sm::NoteAdded>(snap.events[1].body).text, "restore is slow");
+  EXPECT_EQ(std::get<sm::NoteAdded>(snap.events[2].body).text, "DBA paged");
+  EXPECT_EQ(snap.events[1].operator_name, "bob");
+  EXPECT_EQ(snap.events[1].host, "laptop");
+  EXPECT_EQ(snap.events[3].operator_name, "tester");
+  EXPECT_TRUE(std::holds_alternative<sm::StepStarted>(snap.events[3].body));
+  EXPECT_FALSE(fs::exists(journal_.NoteQueueDir("run-1")) &&
+               !fs::is_empty(journal_.NoteQueueDir("run-1")));
+  // Nothing queued: an empty append writes nothing.
+  ASSERT_TRUE(session_->Append({}).ok());
+  EXPECT_EQ(Journaled().events.size(), 4u);
+}
 
 TEST_F(EngineTest, OutputsThatAreNotUtf8AreJournaledMarkedAndTheNextStepGetsTheBytes) {
   const Result<sm::RunStatus> status = Drive(/*throws=*/false);

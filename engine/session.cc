@@ -5,6 +5,8 @@
 #include "base/utf8.h"
 #include "engine/plan_check.h"
 #include "history/run_history.h"
+#include "journal/note_queue.h"
+#include "statemachine/operator.h"
 
 namespace backout::engine {
 
@@ -48,14 +50,39 @@ Result<std::unique_ptr<RunSession>> RunSession::Open(const journal::Journal& jou
   return session;
 }
 
+std::vector<RunSession::Authored> RunSession::QueuedNoteEvents(
+    std::vector<std::string>* taken) const {
+  std::vector<Authored> events;
+  if (state_.last_seq == 0) return events;  // no run yet, so no queue
+  Result<std::vector<journal::QueuedNote>> queued = journal::QueuedNotes(journal_, run_id());
+  if (!queued.ok()) return events;  // stays queued: a note never stops a run
+  for (journal::QueuedNote& note : *queued) {
+    taken->push_back(note.id);
+    Result<sm::EventBatch> accepted = sm::Accept(
+        state_, plan_, run_id(), sm::NoteCommand{std::move(note.text), note.id});
+    if (!accepted.ok()) continue;  // never: a note is always accepted
+    for (sm::EventBody& body : *accepted) {
+      events.push_back(Authored{std::move(body), Identity{note.operator_name, note.host}});
+    }
+  }
+  return events;
+}
+
 Status RunSession::Append(std::vector<sm::EventBody> bodies) {
+  std::vector<std::string> taken;
+  std::vector<Authored> batch = QueuedNoteEvents(&taken);
+  for (sm::EventBody& body : bodies) batch.push_back(Authored{std::move(body), options_.who});
+  if (batch.empty()) {
+    for (const std::string& id : taken) (void)journal::RemoveQueuedNote(journal_, run_id(), id);
+    return Status::Ok();
+  }
   const std::int64_t now = options_.env->NowMicros();
-  // The envelope's names come from the command line and the system: any bytes.
-  const std::string operator_name = MarkInvalidUtf8(options_.who.operator_name);
-  const std::string host = MarkInvalidUtf8(options_.who.host);
   std::vector<journal::NewRecord> records;
-  records.reserve(bodies.size());
-  for (sm::EventBody& body : bodies) {
+  records.reserve(batch.size());
+  for (auto& [body, who] : batch) {
+    // The envelope's names come from the command line and the system: any bytes.
+    const std::string operator_name = MarkInvalidUtf8(who.operator_name);
+    const std::string host = MarkInvalidUtf8(who.host);
     // Paths, environment values, outputs and command output may hold bytes that are not
     // UTF-8, which JSON cannot carry (dump() would throw, after the effect). Marking them
     // here, for every event, makes an unencodable event impossible; the body is rebuilt from
@@ -94,6 +121,8 @@ Status RunSession::Append(std::vector<sm::EventBody> bodies) {
   }
   Result<std::span<const journal::Record>> stored = writer_->Append(records);
   if (!stored.ok()) return stored.status().WithContext("journal append");
+  // Durable now; a file left by a failed removal is skipped by the next reader (sm::Accept).
+  for (const std::string& id : taken) (void)journal::RemoveQueuedNote(journal_, run_id(), id);
   ++appends_;
   if (options_.after_append) options_.after_append(appends_);
   return Status::Ok();

@@ -1,6 +1,13 @@
 // RunSession: one run opened for writing: its journal writer, its plan (parsed from the
 // journaled text, never the file on disk) and its folded state, kept in step.
 //
+// Append() first takes the notes queued for the run (journal/note_queue.h): they are journaled
+// in the same batch, before the caller's events, each under its own author's name and host,
+// and removed from the queue once durable. So a runner journals a note given during a long
+// step with the step's outcome, and any later writer of a run whose runner died journals what
+// that runner had not taken. A queue that cannot be read never stops a run: the notes stay
+// queued for the next append.
+//
 // Append() applies each event to the in-memory state BEFORE journaling it, so an event the
 // transition table forbids is never written; then it writes the batch durably. If the write
 // fails the session must not be used further (the state is ahead of the journal): the caller
@@ -52,7 +59,8 @@ class RunSession {
                                                   const std::string& run_id,
                                                   SessionOptions options);
 
-  // Journals `bodies` as one durable batch (see the class comment).
+  // Journals the queued notes and `bodies` as one durable batch (see the class comment).
+  // With no bodies, journals only the queued notes (nothing when there are none).
   Status Append(std::vector<sm::EventBody> bodies);
 
   const sm::RunState& state() const { return state_; }
@@ -63,6 +71,15 @@ class RunSession {
   const Identity& identity() const { return options_.who; }
 
  private:
+  // An event and who it is journaled as.
+  struct Authored {
+    sm::EventBody body;
+    Identity who;
+  };
+  // The NoteAdded events of the queued notes not journaled yet, in queue order; `taken` gets
+  // the id of every queued note read (journaled before or now), to remove once durable.
+  std::vector<Authored> QueuedNoteEvents(std::vector<std::string>* taken) const;
+
   RunSession(const journal::Journal& journal, std::unique_ptr<journal::RunWriter> writer,
              SessionOptions options)
       : journal_(journal), writer_(std::move(writer)), options_(std::move(options)) {}

@@ -37,6 +37,7 @@ constexpr char kDbDirName[] = "db";
 constexpr char kLockFileName[] = "runner.lock";
 constexpr char kLogDirName[] = "logs";
 constexpr char kScratchDirName[] = "scratch";
+constexpr char kNoteQueueDirName[] = "notes";
 // A run is built under DIR/.creating.RUN_ID.PID and renamed to DIR/RUN_ID once its first
 // batch and head file are durable. Run ids cannot start with '.', so no such name is a run.
 constexpr std::string_view kCreatingPrefix = ".creating.";
@@ -87,6 +88,20 @@ rocksdb::Options JournalDbOptions() {
   return options;
 }
 
+// The holder as it recorded itself in its lock file: "pid=1234 host=h since=2026-...".
+Result<RunHolder> ReadHolder(const fs::path& path) {
+  Result<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  RunHolder holder;
+  std::istringstream words(*text);
+  for (std::string word; words >> word;) {
+    if (word.starts_with("pid=")) holder.pid = std::atoll(word.c_str() + 4);
+    if (word.starts_with("host=")) holder.host = word.substr(5);
+    if (word.starts_with("since=")) holder.since = word.substr(6);
+  }
+  return holder;
+}
+
 // An exclusive flock on DIR/RUN/runner.lock. The lock belongs to the open file description,
 // which is close-on-exec so that commands spawned by the engine do not inherit it; it is
 // released when the descriptor is closed (by the destructor, or by the kernel when the
@@ -99,11 +114,18 @@ class RunLock {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoError("open lock file", path);
     RunLock lock(fd);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    // `status` probes the lock with a shared flock held for microseconds (Journal::Holder):
+    // a few short retries keep such a probe from refusing a runner. A real runner holds it
+    // far longer than they last.
+    constexpr int kProbeRetries = 5;
+    for (int attempt = 0; ::flock(fd, LOCK_EX | LOCK_NB) != 0; ++attempt) {
       if (errno != EWOULDBLOCK) return ErrnoError("flock", path);
-      return Status::Locked(fmt::format(
-          "run {} is locked by another runner ({}); wait for it to finish, or stop it first",
-          run_id, DescribeHolder(path)));
+      if (attempt == kProbeRetries) {
+        return Status::Locked(fmt::format(
+            "run {} is locked by another runner ({}); wait for it to finish, or stop it first",
+            run_id, DescribeHolder(ReadHolder(path))));
+      }
+      ::usleep(10'000);
     }
     // Purely informational (the flock is the lock), so no fsync.
     const std::string holder =
@@ -125,20 +147,11 @@ class RunLock {
  private:
   explicit RunLock(int fd) : fd_(fd) {}
 
-  // "pid 1234 on host h since 2026-..." from the holder's "pid=1234 host=h since=2026-...".
-  static std::string DescribeHolder(const fs::path& path) {
-    Result<std::string> text = ReadFileToString(path);
-    if (!text.ok()) return fmt::format("holder unknown: {}", text.status().message());
-    std::string pid, host, since;
-    std::istringstream words(*text);
-    for (std::string word; words >> word;) {
-      if (word.starts_with("pid=")) pid = word.substr(4);
-      if (word.starts_with("host=")) host = word.substr(5);
-      if (word.starts_with("since=")) since = word.substr(6);
-    }
+  static std::string DescribeHolder(const Result<RunHolder>& holder) {
+    if (!holder.ok()) return fmt::format("holder unknown: {}", holder.status().message());
     // The holder truncates and rewrites the file right after locking it.
-    if (pid.empty()) return "holder not recorded yet";
-    return fmt::format("pid {} on host {} since {}", pid, host, since);
+    if (holder->pid == 0) return "holder not recorded yet";
+    return fmt::format("pid {} on host {} since {}", holder->pid, holder->host, holder->since);
   }
 
   int fd_;
@@ -706,6 +719,31 @@ Result<std::vector<std::string>> Journal::ListRuns() const {
   if (ec) return Status::IOError(fmt::format("{}: list runs: {}", dir_.string(), ec.message()));
   std::sort(runs.begin(), runs.end());
   return runs;
+}
+
+Result<std::optional<RunHolder>> Journal::Holder(const std::string& run_id) const {
+  BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
+  const fs::path path = dir_ / run_id / kLockFileName;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT) return ErrnoError("open lock file", path);
+    return std::optional<RunHolder>();  // never locked (an imported run)
+  }
+  const bool free = ::flock(fd, LOCK_SH | LOCK_NB) == 0;
+  const int flock_errno = errno;
+  ::close(fd);  // drops the probe's shared lock, if taken
+  if (free) return std::optional<RunHolder>();
+  if (flock_errno != EWOULDBLOCK) {
+    errno = flock_errno;
+    return ErrnoError("flock", path);
+  }
+  Result<RunHolder> holder = ReadHolder(path);
+  if (!holder.ok()) return holder.status();
+  return std::optional<RunHolder>(std::move(holder).value());
+}
+
+fs::path Journal::NoteQueueDir(const std::string& run_id) const {
+  return dir_ / run_id / kNoteQueueDirName;
 }
 
 fs::path Journal::LogDir(const std::string& run_id) const { return dir_ / run_id / kLogDirName; }

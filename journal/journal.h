@@ -7,6 +7,7 @@
 //       db/                   a RocksDB database holding only this run's records
 //       head                  the last acknowledged record (journal/head_file.h)
 //       runner.lock           flock()ed by the one process allowed to append
+//       notes/                notes queued while a runner holds the run (journal/note_queue.h)
 //       logs/                 full output logs of steps (written by the engine)
 //     .creating.RUN_ID.PID/   a run being created; never a run (ids cannot start with '.')
 // One RocksDB database per run, because RocksDB admits one writing process per database and
@@ -38,6 +39,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -69,6 +71,13 @@ struct NewRecord {
   std::string operator_name;
   std::string host;
   std::string payload;
+};
+
+// The runner holding a run's lock, as it recorded itself in runner.lock when it took it.
+struct RunHolder {
+  std::int64_t pid = 0;  // 0: the holder has not recorded itself yet (it does so right away)
+  std::string host;
+  std::string since;     // UTC, as FormatUtcMicros writes it
 };
 
 // Exclusive appender of one run. Destroying it releases the lock.
@@ -125,9 +134,18 @@ class Journal {
   // run and how to keep the evidence.
   Result<std::vector<Record>> ReadRun(const std::string& run_id) const;
 
+  // Whether a runner holds the run now, and who: nullopt when none does. The lock is a kernel
+  // flock, so a runner that died (SIGKILL, power) holds nothing, whatever runner.lock still
+  // says. Probed with a non-blocking shared flock taken and dropped at once (a writer racing
+  // with the probe retries, see OpenRun). kNotFound if there is no such run.
+  Result<std::optional<RunHolder>> Holder(const std::string& run_id) const;
+
   // Run ids in this directory, sorted (ids start with a UTC timestamp, so this is
   // chronological). An absent directory has no runs.
   Result<std::vector<std::string>> ListRuns() const;
+
+  // Directory of the notes queued for a run while a runner held it (journal/note_queue.h).
+  std::filesystem::path NoteQueueDir(const std::string& run_id) const;
 
   // Directory for the full output logs of a run (created 0700 by CreateRun).
   std::filesystem::path LogDir(const std::string& run_id) const;

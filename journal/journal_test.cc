@@ -196,6 +196,30 @@ TEST_F(JournalTest, LockedMessageNamesTheHolder) {
   EXPECT_TRUE(message.ends_with("); wait for it to finish, or stop it first")) << message;
 }
 
+TEST_F(JournalTest, HolderNamesTheWriterWhileItHoldsTheRunAndNoneAfter) {
+  ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
+  ASSERT_TRUE(writer->Append(Events(1, 1)).ok());
+  ASSERT_OK_AND_ASSIGN(held, journal().Holder("r1"));
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->pid, ::getpid());
+  EXPECT_FALSE(held->host.empty());
+  EXPECT_TRUE(held->since.starts_with("20")) << held->since;
+  // The probe took and dropped a shared lock: the writer still appends, and nobody else can.
+  ASSERT_TRUE(writer->Append(Events(2, 1)).ok());
+  EXPECT_EQ(journal().OpenRun("r1").status().code(), Code::kLocked);
+  writer.reset();
+  // runner.lock still names the last holder; only the flock counts.
+  ASSERT_OK_AND_ASSIGN(gone, journal().Holder("r1"));
+  EXPECT_FALSE(gone.has_value());
+  ASSERT_OK_AND_ASSIGN(reopened, journal().OpenRun("r1"));  // the probe left no lock behind
+  EXPECT_EQ(reopened->records().size(), 2u);
+}
+
+TEST_F(JournalTest, HolderOfAnUnknownRunIsNotFound) {
+  EXPECT_EQ(journal().Holder("nope").status().code(), Code::kNotFound);
+  EXPECT_EQ(journal().Holder("../x").status().code(), Code::kInvalidArgument);
+}
+
 TEST_F(JournalTest, ReadRunWorksWhileAWriterIsOpen) {
   ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
   ASSERT_TRUE(writer->Append(Events(1, 2)).ok());

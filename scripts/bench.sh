@@ -164,11 +164,12 @@ EOF
   # Every repetition at both sizes (the copies are seconds, not minutes), and the order turns
   # round each time: on this VM whichever writes first after a large file was freed pays for
   # it, so a fixed order would favour one side.
+  # The same plans run again and again in one journal: hence `run --again`.
   for ((i = 1; i <= reps; i++)); do
     rm -f "$d/backups/ours.db" "$d/backups/peer.db" "$d/backups/cp.db"
-    backup_ours() { timed "sqlite_${rows}_backup_ours.$i" "$backout" run "$d/backup.yaml" --journal "$work/journal"; }
+    backup_ours() { timed "sqlite_${rows}_backup_ours.$i" "$backout" run "$d/backup.yaml" --journal "$work/journal" --again; }
     backup_peer() { timed "sqlite_${rows}_backup_peer.$i" sqlite3 "$d/data/app.db" ".backup '$d/backups/peer.db'"; }
-    restore_ours() { timed "sqlite_${rows}_restore_ours.$i" "$backout" run "$d/restore.yaml" --journal "$work/journal"; }
+    restore_ours() { timed "sqlite_${rows}_restore_ours.$i" "$backout" run "$d/restore.yaml" --journal "$work/journal" --again; }
     restore_peer() { timed "sqlite_${rows}_restore_peer.$i" sqlite3 "$d/data/app.db" ".restore '$d/backups/peer.db'"; }
     if ((i % 2)); then backup_ours; backup_peer; else backup_peer; backup_ours; fi
     timed "sqlite_${rows}_backup_cp.$i" sh -c "cp '$d/data/app.db' '$d/backups/cp.db' && sync '$d/backups/cp.db'"

@@ -112,7 +112,15 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunPaused, reason, step)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunResumed, plan_file_note)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbortRequested, reason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFinished, outcome)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NoteAdded, text)
+// queue_id only when there is one: a direct note's payload is what it always was.
+void to_json(nlohmann::json& j, const NoteAdded& note) {
+  j = {{"text", note.text}};
+  if (!note.queue_id.empty()) j["queue_id"] = note.queue_id;
+}
+void from_json(const nlohmann::json& j, NoteAdded& note) {
+  j.at("text").get_to(note.text);
+  note.queue_id = j.value("queue_id", std::string());
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TriageRecorded, issue, severity, action, note)
 
 std::string_view TypeName(const EventBody& body) { return kTypeNames[body.index()]; }

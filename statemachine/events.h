@@ -123,6 +123,9 @@ struct RunFinished {
 
 struct NoteAdded {
   std::string text;
+  // A note queued while a runner held the run (journal/note_queue.h): its queue id, so it is
+  // journaled once only. Absent from the payload (empty) for a note journaled directly.
+  std::string queue_id;
 };
 
 // Why the rollback started: a row of the plan's decision matrix chosen by `backout triage`.

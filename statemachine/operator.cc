@@ -5,12 +5,23 @@
 
 #include <algorithm>
 
+#include "base/suggest.h"
+#include "base/time.h"
+
 namespace backout::sm {
 namespace {
 
 Status AlreadyFinished(const RunState& state, std::string_view run_id) {
   return Status::FailedPrecondition(
       fmt::format("run {} has already {}", run_id, ToString(state.status)));
+}
+
+// "run R has no step S", with the nearest step id of the run when S looks like a typo of it.
+Status NoSuchStep(const RunState& state, std::string_view run_id, const std::string& step) {
+  std::vector<std::string> ids;
+  for (const StepState& st : state.steps) ids.push_back(st.id);
+  return Status::NotFound(
+      fmt::format("run {} has no step {}{}", run_id, step, DidYouMean(step, ids)));
 }
 
 // RunResumed, then StepInDoubt for each step whose attempt has no outcome.
@@ -35,9 +46,7 @@ Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan& plan,
                              std::string_view run_id, const ApproveCommand& command) {
   BACKOUT_RETURN_IF_ERROR(CheckApprovals(plan, {{command.step, command.phrase}}));
   const StepState* st = state.FindStep(command.step);
-  if (st == nullptr) {
-    return Status::NotFound(fmt::format("run {} has no step {}", run_id, command.step));
-  }
+  if (st == nullptr) return NoSuchStep(state, run_id, command.step);
   if (st->status != StepStatus::kAwaitingApproval) {
     return Status::FailedPrecondition(fmt::format("step {} is {}, not awaiting approval",
                                                   command.step, ToString(st->status)));
@@ -49,9 +58,7 @@ Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan& plan,
 Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
                              std::string_view run_id, const ResolveCommand& command) {
   const StepState* st = state.FindStep(command.step);
-  if (st == nullptr) {
-    return Status::NotFound(fmt::format("run {} has no step {}", run_id, command.step));
-  }
+  if (st == nullptr) return NoSuchStep(state, run_id, command.step);
   if (st->status != StepStatus::kInDoubt) {
     return Status::FailedPrecondition(
         fmt::format("step {} is {}, not in doubt", command.step, ToString(st->status)));
@@ -74,9 +81,12 @@ Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
   return events;
 }
 
-Result<EventBatch> AcceptOne(const RunState&, const plan::Plan&,
+Result<EventBatch> AcceptOne(const RunState& state, const plan::Plan&,
                              std::string_view, const NoteCommand& command) {
-  return EventBatch{NoteAdded{command.text}};
+  if (!command.queue_id.empty() && state.queued_notes_journaled.contains(command.queue_id)) {
+    return EventBatch{};
+  }
+  return EventBatch{NoteAdded{command.text, command.queue_id}};
 }
 
 Result<EventBatch> AcceptOne(const RunState&, const plan::Plan&,
@@ -96,7 +106,10 @@ Status CheckApprovals(const plan::Plan& plan,
   for (const auto& [id, phrase] : approvals) {
     const plan::Step* step = plan.FindStep(id);
     if (step == nullptr) {
-      return Status::InvalidArgument(fmt::format("the plan has no step '{}'", id));
+      std::vector<std::string> ids;
+      for (const plan::Step& s : plan.steps) ids.push_back(s.id);
+      return Status::InvalidArgument(
+          fmt::format("the plan has no step '{}'{}", id, DidYouMean(id, ids)));
     }
     if (step->action.kind != "approval") {
       return Status::InvalidArgument(fmt::format("step '{}' is not an approval step", id));
@@ -123,6 +136,27 @@ Result<TriageCommand> FindTrigger(const plan::Plan& plan, const std::string& iss
       "severities: {}",
       plan.name, issue, severity, DistinctTriggerValues(plan, &plan::Trigger::issue),
       DistinctTriggerValues(plan, &plan::Trigger::severity)));
+}
+
+Status CheckRunAgain(const plan::Plan& plan, const std::vector<EarlierRun>& earlier, bool again,
+                     bool rehearse) {
+  if (again || rehearse) return Status::Ok();
+  const EarlierRun* latest = nullptr;
+  for (const EarlierRun& run : earlier) {
+    if (run.rehearsal || run.status != RunStatus::kSucceeded || run.plan_name != plan.name) {
+      continue;
+    }
+    if (latest == nullptr || run.last_event_us > latest->last_event_us) latest = &run;
+  }
+  if (latest == nullptr) return Status::Ok();
+  const std::string text =
+      latest->plan_sha256 == plan.sha256
+          ? std::string("the same plan text")
+          : fmt::format("another text of the plan, sha256 {}", latest->plan_sha256.substr(0, 12));
+  return Status::FailedPrecondition(fmt::format(
+      "plan '{}' already succeeded in run {} (finished {}, {}); running it again repeats every "
+      "step: add --again to run it anyway",
+      plan.name, latest->run_id, FormatUtcMicros(latest->last_event_us), text));
 }
 
 EventBody EventOfAnswer(const StartStep& command, AdapterAnswer answer) {

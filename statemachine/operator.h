@@ -58,9 +58,11 @@ struct AbortCommand {
   bool operator==(const AbortCommand&) const = default;
 };
 
-// `backout note RUN TEXT`.
+// `backout note RUN TEXT`, journaled directly (`queue_id` empty) or from the run's note
+// queue (journal/note_queue.h) by whoever writes the run next.
 struct NoteCommand {
   std::string text;
+  std::string queue_id;
   bool operator==(const NoteCommand&) const = default;
 };
 
@@ -85,7 +87,8 @@ using OperatorCommand = std::variant<ApproveCommand, ResolveCommand, ResumeComma
 //   resolve: kNotFound "run R has no step S"; kFailedPrecondition "step S is STATUS, not in
 //            doubt"
 //   resume, abort: kFailedPrecondition "run R has already STATUS" for a finished run
-//   note, triage: never
+//   note, triage: never; a queued note already journaled (its queue_id is in
+//            state.queued_notes_journaled) journals nothing, so it is journaled exactly once
 // A resume journals RunResumed and StepInDoubt for every step that was running when the
 // previous runner stopped; an abort journals AbortRequested before that (every abort does,
 // also when one was requested already, so that each reason is kept).
@@ -102,6 +105,26 @@ Status CheckApprovals(const plan::Plan& plan, const std::map<std::string, std::s
 // types and severities it has).
 Result<TriageCommand> FindTrigger(const plan::Plan& plan, const std::string& issue,
                                   const std::string& severity);
+
+// A run already in the journal, as `backout run` sees it before starting another one.
+struct EarlierRun {
+  std::string run_id;
+  std::string plan_name;    // RunStarted's
+  std::string plan_sha256;  // RunStarted's
+  bool rehearsal = false;
+  RunStatus status = RunStatus::kNotStarted;
+  std::int64_t last_event_us = 0;  // for a finished run: when it finished
+};
+
+// Whether a new run of `plan` may start, given the runs in the same journal. A rollback that
+// already succeeded is rarely meant to run again (it would switch maintenance on again, take
+// another emergency dump, ...), so without `again` it is refused when an earlier run of the
+// same plan succeeded and was no rehearsal: kFailedPrecondition naming the latest such run,
+// when it finished, whether its plan text was this one, and `--again`. "The same plan" is a
+// plan of the same `name:`: an edited text of a rollback is still that rollback. A new
+// rehearsal (`rehearse`) is never refused: it changes no production target.
+Status CheckRunAgain(const plan::Plan& plan, const std::vector<EarlierRun>& earlier, bool again,
+                     bool rehearse);
 
 // An adapter's answer to one action or check: the adapter's own result type, copied, since
 // the state machine does not know adapters.

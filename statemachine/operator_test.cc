@@ -69,6 +69,8 @@ const std::vector<Case>& Cases() {
        Code::kInvalidArgument, "that is not the confirmation phrase of step 'gate'"},
       {"approve a step the plan lacks", kAwaitingGate, ApproveCommand{"nope", "GO"}, {},
        Code::kInvalidArgument, "the plan has no step 'nope'"},
+      {"approve a misspelt step", kAwaitingGate, ApproveCommand{"gaet", "GO"}, {},
+       Code::kInvalidArgument, "the plan has no step 'gaet' (did you mean 'gate'?)"},
       {"approve a step that is no approval", kAwaitingGate, ApproveCommand{"a", "GO"}, {},
        Code::kInvalidArgument, "step 'a' is not an approval step"},
       {"approve before the gate is reached", Concat({{kStart}, Ok("a")}),
@@ -83,6 +85,8 @@ const std::vector<Case>& Cases() {
        Code::kFailedPrecondition, "step b is pending, not in doubt"},
       {"resolve a step the run lacks", kInDoubtA, ResolveCommand{"nope", true}, {},
        Code::kNotFound, "run R has no step nope"},
+      {"resolve a misspelt step", kInDoubtA, ResolveCommand{"gaet", true}, {}, Code::kNotFound,
+       "run R has no step gaet (did you mean 'gate'?)"},
       // resume
       {"resume a paused run", kPausedBySignal, ResumeCommand{FileNote::kChanged},
        {RunResumed{FileNote::kChanged}}},
@@ -106,6 +110,14 @@ const std::vector<Case>& Cases() {
        "run R has already succeeded"},
       // note, triage
       {"note on a finished run", kSucceeded, NoteCommand{"all good"}, {NoteAdded{"all good"}}},
+      {"queued note while a step runs", kCrashedInA, NoteCommand{"restore slow", "q1"},
+       {NoteAdded{"restore slow", "q1"}}},
+      {"queued note journaled already (a crash before its file was removed)",
+       Concat({kCrashedInA, {NoteAdded{"restore slow", "q1"}}}), NoteCommand{"restore slow", "q1"},
+       {}},
+      {"another queued note after one journaled",
+       Concat({kCrashedInA, {NoteAdded{"restore slow", "q1"}}}), NoteCommand{"still slow", "q2"},
+       {NoteAdded{"still slow", "q2"}}},
       {"triage into a running run", Concat({{kStart}, Ok("a")}),
        TriageCommand{"latency", "minor", "monitor", ""},
        {TriageRecorded{"latency", "minor", "monitor", ""}}},
@@ -332,6 +344,84 @@ TEST(RoundTrip, ReplayGivesBackEveryCommand) {
   run.Operator(NoteCommand{"done"});
   run.ExpectReplayGivesBack();
 }
+
+// `run` of a plan with an earlier run in the journal: refused without --again only after a
+// succeeded, non-rehearsal run of a plan of the same name.
+struct AgainCase {
+  std::string name;
+  std::vector<EarlierRun> earlier;
+  bool again = false;
+  bool rehearse = false;
+  std::string refusal;  // the exact message; empty: allowed
+};
+
+constexpr std::int64_t kMorning = 1'764'925'200'000'000;  // 2025-12-05T09:00:00Z
+const std::string kSha = std::string(64, 'a');
+const std::string kOtherSha = std::string(64, 'b');
+
+EarlierRun Earlier(std::string id, RunStatus status, std::string name = "test",
+                   std::string sha = kSha, bool rehearsal = false, std::int64_t at = kMorning) {
+  return EarlierRun{.run_id = std::move(id),
+                    .plan_name = std::move(name),
+                    .plan_sha256 = std::move(sha),
+                    .rehearsal = rehearsal,
+                    .status = status,
+                    .last_event_us = at};
+}
+
+class RunAgainTest : public ::testing::TestWithParam<AgainCase> {};
+
+TEST_P(RunAgainTest, Decides) {
+  const AgainCase& c = GetParam();
+  plan::Plan plan = Plan();
+  plan.sha256 = kSha;
+  const Status s = CheckRunAgain(plan, c.earlier, c.again, c.rehearse);
+  if (c.refusal.empty()) {
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  } else {
+    EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+    EXPECT_EQ(s.message(), c.refusal);
+  }
+}
+
+const std::string kRefusedR1 =
+    "plan 'test' already succeeded in run R1 (finished 2025-12-05T09:00:00.000000Z, the same "
+    "plan text); running it again repeats every step: add --again to run it anyway";
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, RunAgainTest,
+    ::testing::Values(
+        AgainCase{"an empty journal", {}},
+        AgainCase{"an earlier success", {Earlier("R1", RunStatus::kSucceeded)}, false, false,
+                  kRefusedR1},
+        AgainCase{"an earlier success with --again", {Earlier("R1", RunStatus::kSucceeded)}, true},
+        AgainCase{"a rehearsal after a success", {Earlier("R1", RunStatus::kSucceeded)}, false,
+                  true},
+        AgainCase{"an earlier failure", {Earlier("R1", RunStatus::kFailed)}},
+        AgainCase{"an earlier abort", {Earlier("R1", RunStatus::kAborted)}},
+        AgainCase{"an earlier run still running", {Earlier("R1", RunStatus::kRunning)}},
+        AgainCase{"an earlier run paused", {Earlier("R1", RunStatus::kPaused)}},
+        AgainCase{"an earlier rehearsal that succeeded",
+                  {Earlier("R1", RunStatus::kSucceeded, "test", kSha, /*rehearsal=*/true)}},
+        AgainCase{"another plan's success",
+                  {Earlier("R1", RunStatus::kSucceeded, "other-plan")}},
+        AgainCase{"an edited text of the plan",
+                  {Earlier("R1", RunStatus::kSucceeded, "test", kOtherSha)}, false, false,
+                  "plan 'test' already succeeded in run R1 (finished "
+                  "2025-12-05T09:00:00.000000Z, another text of the plan, sha256 bbbbbbbbbbbb); "
+                  "running it again repeats every step: add --again to run it anyway"},
+        AgainCase{"the latest of two successes is named",
+                  {Earlier("R2", RunStatus::kSucceeded, "test", kSha, false, kMorning + 60'000'000),
+                   Earlier("R1", RunStatus::kSucceeded)},
+                  false, false,
+                  "plan 'test' already succeeded in run R2 (finished "
+                  "2025-12-05T09:01:00.000000Z, the same plan text); running it again repeats "
+                  "every step: add --again to run it anyway"},
+        AgainCase{"a failure after a success still asks",
+                  {Earlier("R1", RunStatus::kSucceeded),
+                   Earlier("R2", RunStatus::kFailed, "test", kSha, false, kMorning + 1)},
+                  false, false, kRefusedR1}),
+    testing::CaseName<AgainCase>);
 
 }  // namespace
 }  // namespace backout::sm

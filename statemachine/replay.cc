@@ -96,7 +96,7 @@ std::vector<OperatorCommand> RecordedOperatorCommands(std::span<const Event> eve
     } else if (const auto* resumed = std::get_if<RunResumed>(&body)) {
       add(ResumeCommand{resumed->plan_file_note});
     } else if (const auto* note = std::get_if<NoteAdded>(&body)) {
-      add(NoteCommand{note->text});
+      add(NoteCommand{note->text, note->queue_id});
     } else if (const auto* triage = std::get_if<TriageRecorded>(&body)) {
       add(TriageCommand{triage->issue, triage->severity, triage->action, triage->note});
     }

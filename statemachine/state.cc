@@ -236,6 +236,8 @@ void UpdateRun(RunState& state, const Event& e, RunStatus to) {
   } else if (const auto* abort = std::get_if<AbortRequested>(&e.body)) {
     state.abort_requested = true;
     state.abort_reasons.push_back(abort->reason);
+  } else if (const auto* note = std::get_if<NoteAdded>(&e.body)) {
+    if (!note->queue_id.empty()) state.queued_notes_journaled.insert(note->queue_id);
   }
   state.status = to;
 }

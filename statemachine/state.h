@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,6 +67,8 @@ struct RunState {
   // `abort` commands add theirs (none is dropped).
   std::vector<std::string> abort_reasons;
   std::optional<RunPaused> pause;  // why the run is (or was last) paused
+  // Queue ids of the queued notes journaled so far (NoteAdded::queue_id).
+  std::set<std::string, std::less<>> queued_notes_journaled;
   std::vector<StepState> steps;    // plan order
   std::map<std::string, std::size_t, std::less<>> step_index;
   std::uint64_t last_seq = 0;

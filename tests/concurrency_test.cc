@@ -23,13 +23,6 @@ constexpr int kExitPaused = 3;
 constexpr int kExitLocked = 5;
 constexpr auto kGuard = std::chrono::minutes(1);  // only against a hang, never a measurement
 
-std::string OnlyRun(const Example& ex) {
-  std::vector<std::string> runs;
-  for (const auto& e : fs::directory_iterator(ex.journal())) runs.push_back(e.path().filename());
-  if (runs.size() != 1) throw std::runtime_error("expected exactly one run");
-  return runs.front();
-}
-
 TEST(Concurrency, TwoResumesRaceOneWinsTheOtherExits5Every200Times) {
   constexpr int kTries = 200;
   GatedExample ex;

@@ -47,6 +47,13 @@ std::string DumpDatabase(const fs::path& db) {
   return r.out;
 }
 
+std::string OnlyRun(const Example& ex) {
+  std::vector<std::string> runs;
+  for (const auto& e : fs::directory_iterator(ex.journal())) runs.push_back(e.path().filename());
+  if (runs.size() != 1) throw std::runtime_error("expected exactly one run");
+  return runs.front();
+}
+
 std::string RunIdFrom(const ProcessResult& run) {
   std::string line = run.out.substr(0, run.out.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();  // a terminal's line ending

@@ -53,6 +53,9 @@ class Example {
 // `sqlite3 DB .dump` of a database: its complete logical content.
 std::string DumpDatabase(const std::filesystem::path& db);
 
+// The id of the one run in the example's journal (throws unless there is exactly one).
+std::string OnlyRun(const Example& ex);
+
 // The run id a `backout run` printed on its first line.
 std::string RunIdFrom(const ProcessResult& run);
 
