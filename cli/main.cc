@@ -103,8 +103,10 @@ int main(int argc, char** argv) {
       ->take_all();
   run->add_flag("--dry-run", dry_run, "Validate and list the steps; touch nothing");
   run->add_flag("--rehearse", rehearse,
-                "Run against throwaway copies of the database targets (dropped at the end); "
-                "journaled and reported as a rehearsal");
+                "Run without side effects: database targets on throwaway copies (dropped at "
+                "the end), other targets skipped, redirected or live as their `rehearsal:` "
+                "says, backups in the run's scratch directory, notifications marked "
+                "[REHEARSAL]; journaled and reported as a rehearsal");
 
   CLI::App* resume = app.add_subcommand(
       "resume", "Continue a paused or interrupted run from its journal");

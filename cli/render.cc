@@ -44,6 +44,7 @@ nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
                         {"incident", state.start.incident},
                         {"status", sm::ToString(state.status)},
                         {"abort_requested", state.abort_requested},
+                        {"rehearsal", state.start.rehearsal},
                         {"events", event_count},
                         {"started", FormatUtcMicros(state.started_us)},
                         {"last_event", FormatUtcMicros(state.last_event_us)},
@@ -59,6 +60,10 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
   std::string out = fmt::format("run      {}\nplan     {} ({})\n", run_id, state.start.plan_name,
                                 state.start.plan_file);
   if (!state.start.incident.empty()) out += fmt::format("incident {}\n", state.start.incident);
+  if (state.start.rehearsal) {
+    out += "kind     rehearsal (run --rehearse: copied, skipped or redirected targets; "
+           "`backout report` says which)\n";
+  }
   out += fmt::format("status   {}\nstarted  {}\nevents   {} (last {})\n\n",
                      sm::DescribeStatus(state), FormatUtcMicros(state.started_us), event_count,
                      FormatUtcMicros(state.last_event_us));
@@ -78,8 +83,9 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
 }
 
 std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state) {
-  return fmt::format("{:<26} {:<28} {:<30} {}", run_id, sm::DescribeStatus(state),
-                     state.start.plan_name, FormatUtcMicros(state.started_us));
+  return fmt::format("{:<26} {:<28} {:<30} {}{}", run_id, sm::DescribeStatus(state),
+                     state.start.plan_name, FormatUtcMicros(state.started_us),
+                     state.start.rehearsal ? "  rehearsal" : "");
 }
 
 nlohmann::json EventToJson(const journal::Record& r) {

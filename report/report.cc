@@ -410,6 +410,26 @@ std::vector<Backup> BackupsOf(const std::vector<StepReport>& steps, const sm::Ru
   return out;
 }
 
+std::vector<RehearsalTarget> RehearsalTargetsOf(const plan::Plan& plan) {
+  std::vector<RehearsalTarget> out;
+  for (const auto& [name, target] : plan.targets) {
+    RehearsalTarget t{.target = name, .type = target.type};
+    switch (target.rehearsal) {
+      case plan::Target::Rehearsal::kCopy: t.handling = "copied"; break;
+      case plan::Target::Rehearsal::kLive: t.handling = "live"; break;
+      case plan::Target::Rehearsal::kSkip: t.handling = "skipped"; break;
+      case plan::Target::Rehearsal::kRedirect:
+        t.handling = "redirected";
+        for (const auto& [key, value] : target.rehearsal_overlay.items()) {
+          t.redirected_keys.push_back(key);
+        }
+        break;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   Summary s;
   s.plan = state.start.plan_name;
@@ -421,6 +441,7 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   s.outcome_detail = sm::DescribeStatus(state);
   s.abort_reason = state.abort_reason;
   s.rehearsal = state.start.rehearsal;
+  if (s.rehearsal) s.rehearsal_targets = RehearsalTargetsOf(plan);
   s.started_us = state.started_us;
   s.ended_us = state.last_event_us;
   s.total_ms = ElapsedMs(state.started_us, state.last_event_us);
