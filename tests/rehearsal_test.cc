@@ -207,6 +207,7 @@ TEST(Rehearsal, SkipsAndRedirectsHttpTargetsAndKeepsEveryFileWhereItWas) {
   const std::string db_before = ReadFile(AppDb(ex));
   const auto data_before = FolderContents(ex.dir() / "data");
   const auto backups_before = FolderContents(ex.dir() / "backups");
+  const std::string app_state_before = ReadFile(ex.dir() / "app.state");  // generate.sh's
 
   const ProcessResult run = ex.Backout({"run", "plan.yaml", "--rehearse"});
   ASSERT_EQ(run.exit_code, 0) << Show(run);
@@ -224,7 +225,8 @@ TEST(Rehearsal, SkipsAndRedirectsHttpTargetsAndKeepsEveryFileWhereItWas) {
   EXPECT_EQ(on_staging[1]["path"], "/hooks/incident");
   EXPECT_TRUE(Contains(on_staging[1]["body"].get<std::string>(), "[REHEARSAL] INC-77: rollback"))
       << on_staging[1].dump(2);
-  EXPECT_FALSE(fs::exists(ex.dir() / "app.state")) << "the service manager must not run";
+  EXPECT_EQ(ReadFile(ex.dir() / "app.state"), app_state_before)
+      << "the service manager must not run";
 
   // The real database, its folder and the real backups folder are exactly as they were.
   EXPECT_EQ(ReadFile(AppDb(ex)), db_before) << "the real SQLite file must be byte-identical";
