@@ -44,6 +44,11 @@ struct ParamSpec {
   std::string_view name;
   JsonTypes type;
   bool required = false;
+  // A path the action writes to outside its target: a backup, an export, a log (for a
+  // parameter that may also be a mapping, its `{file: PATH}` form). A rehearsal writes there
+  // under the run's scratch directory instead (engine/rehearsal.h), so the plan's real
+  // backups folder stays as it was.
+  bool written_in_rehearsal_scratch = false;
 };
 
 // One output of an action: a key of Outcome::outputs and the type of its value. An output

@@ -299,7 +299,7 @@ int Run(const Common& c, const std::string& plan_file,
     return Fail(s.WithContext("--approve"));
   }
   if (mode.rehearse) {
-    if (Status s = engine::CheckRehearsable(*plan, registry); !s.ok()) {
+    if (Status s = engine::CheckRehearsable(*plan, registry, Env::Default()); !s.ok()) {
       return Fail(s.WithContext("--rehearse"));
     }
   }

@@ -141,8 +141,10 @@ int main(int argc, char** argv) {
   run->add_flag("--dry-run", dry_run,
                "Validate and print the plan preview (as `backout plan`); touch nothing");
   run->add_flag("--rehearse", rehearse,
-                "Run against throwaway copies of the database targets (dropped at the end); "
-                "journaled and reported as a rehearsal");
+                "Run without side effects: database targets on throwaway copies (dropped at "
+                "the end), other targets skipped, redirected or live as their `rehearsal:` "
+                "says, backups in the run's scratch directory, notifications marked "
+                "[REHEARSAL]; journaled and reported as a rehearsal");
   run->add_flag("--again", again,
                 "Run even though an earlier run of this plan (same name) in the journal "
                 "succeeded; without it such a run is refused (exit 2)");

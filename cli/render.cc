@@ -73,6 +73,7 @@ nlohmann::json RunToJson(const std::string& run_id, const sm::RunState& state,
                         {"interrupted", Interrupted(state, liveness)},
                         {"queued_notes", liveness.queued_notes},
                         {"abort_requested", state.abort_requested},
+                        {"rehearsal", state.start.rehearsal},
                         {"events", event_count},
                         {"started", FormatUtcMicros(state.started_us)},
                         {"last_event", FormatUtcMicros(state.last_event_us)},
@@ -89,6 +90,10 @@ std::string RunToText(const std::string& run_id, const sm::RunState& state,
   std::string out = fmt::format("run      {}\nplan     {} ({})\n", run_id, state.start.plan_name,
                                 state.start.plan_file);
   if (!state.start.incident.empty()) out += fmt::format("incident {}\n", state.start.incident);
+  if (state.start.rehearsal) {
+    out += "kind     rehearsal (run --rehearse: copied, skipped or redirected targets; "
+           "`backout report` says which)\n";
+  }
   out += fmt::format("status   {}\nrunner   {}\n", sm::DescribeStatus(state),
                      DescribeRunner(run_id, state, liveness));
   if (liveness.queued_notes > 0) {
@@ -121,8 +126,8 @@ std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state,
   } else if (Interrupted(state, liveness)) {
     status += " (interrupted: resume)";
   }
-  return fmt::format("{:<26} {:<28} {:<30} {}", run_id, status, state.start.plan_name,
-                     FormatUtcMicros(state.started_us));
+  return fmt::format("{:<26} {:<28} {:<30} {}{}", run_id, status, state.start.plan_name,
+                     FormatUtcMicros(state.started_us), state.start.rehearsal ? "  rehearsal" : "");
 }
 
 std::string AbortOutcomeText(const std::string& run_id, const sm::RunState& state,

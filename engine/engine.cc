@@ -113,6 +113,13 @@ class StepRunner {
       inv.target = *copy;  // a rehearsal works on the copy
     }
     inv.params = std::move(params).value();
+    if (copies_ != nullptr) {
+      // Checked against the journal above as the plan wrote it; the scratch directory is the
+      // run's own.
+      if (const adapters::ActionSpec* spec = adapter->vocabulary().Find(action.kind)) {
+        inv.params = copies_->WithFilesInScratch(*spec, std::move(inv.params));
+      }
+    }
     inv.run_id = session_.run_id();
     inv.step_id = as_check ? step.id + ".check" : step.id;  // a check keeps its own log
     inv.attempt = attempt;

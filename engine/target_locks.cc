@@ -14,6 +14,10 @@ Status LockTarget(const plan::Plan& plan, const std::string& name, const LockCon
   const auto it = plan.targets.find(name);
   if (it == plan.targets.end()) return Status::Ok();  // an approval; or reported by validation
   const plan::Target& target = it->second;
+  // A rehearsal runs no step on a skipped target: nothing of it is touched, not even a lock.
+  if (context.copies != nullptr && target.rehearsal == plan::Target::Rehearsal::kSkip) {
+    return Status::Ok();
+  }
   adapters::Adapter* adapter = context.registry->Find(target.type);
   if (adapter == nullptr) return Status::Ok();  // the step reports the missing adapter
   adapters::LockRequest request;

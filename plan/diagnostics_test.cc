@@ -119,8 +119,8 @@ const DiagnosticCase kDiagnosticCases[] = {
     {"MisspelledRehearsal",
      "version: 1\nname: demo\ntargets:\n  ops: { type: command, rehearsal: lve }\nsteps:\n"
      "  - id: a\n    approval: {prompt: p, phrase: X}\n",
-     "plan.yaml:4:36: error: target 'ops': 'rehearsal' must be 'copy' or 'live', not 'lve' (did "
-     "you mean 'live'?)"},
+     "plan.yaml:4:36: error: target 'ops': 'rehearsal' must be 'copy', 'live', 'skip' or a "
+     "mapping of the keys to use instead in a rehearsal, not 'lve' (did you mean 'live'?)"},
     // YAML syntax, explained.
     {"TabIndentsAKey", WithHeader("  - id: a\n\tsql: { target: appdb, script: x }\n"),
      "plan.yaml:8:1: error: line 8: a tab in the indentation; YAML indents with spaces (illegal "

@@ -35,7 +35,7 @@ constexpr std::array<std::string_view, 3> kTriggerActions = {"rollback_now", "fo
 // The action a step may hold besides the adapters' (Vocabulary::action_kinds): it asks the
 // operator and has no target. A check may be any action but an approval.
 constexpr std::string_view kApproval = "approval";
-constexpr std::array<std::string_view, 2> kRehearsalModes = {"copy", "live"};
+constexpr std::array<std::string_view, 3> kRehearsalModes = {"copy", "live", "skip"};
 constexpr std::array<std::string_view, 2> kRetryFields = {"attempts", "backoff"};
 constexpr std::array<std::string_view, 3> kOnFailureValues = {"abort", "pause", "continue"};
 
@@ -129,6 +129,8 @@ class Parser : private LocatedYamlReader {
   void ParseVersion(const Field& field);
   void ParseTargets(const Field& field, Plan* plan);
   void ParseTarget(const Field& field, Plan* plan);
+  // `rehearsal:` of a target: copy, live, skip, or a mapping of keys that redirect it.
+  void ParseTargetRehearsal(const Field& field, const std::string& owner, Target* target);
   void ParseSteps(const Field& field, Plan* plan);
   Step ParseStep(const YAML::Node& node, std::size_t index);
   void ReportUnknownStepField(const Field& field, const std::string& label);
@@ -255,17 +257,41 @@ void Parser::ParseTarget(const Field& field, Plan* plan) {
     }
   }
   if (const Field* rehearsal = FindField(fields, "rehearsal")) {
-    const std::optional<std::string> mode = StringValue(*rehearsal);
-    if (mode == "live") {
-      target.rehearsal = Target::Rehearsal::kLive;
-    } else if (mode && mode != "copy") {
-      Error(rehearsal->value_loc(),
-            fmt::format("{}: 'rehearsal' must be 'copy' or 'live', not '{}'{}", owner, *mode,
-                        DidYouMeanOneOf(*mode, kRehearsalModes)));
-    }
+    ParseTargetRehearsal(*rehearsal, owner, &target);
     target.config.value.erase("rehearsal");  // the engine's business, not the adapter's
   }
   plan->targets[target.name] = std::move(target);
+}
+
+void Parser::ParseTargetRehearsal(const Field& field, const std::string& owner,
+                                  Target* target) {
+  if (field.value.IsMap()) {
+    const nlohmann::json& overlay = target->config.value["rehearsal"];
+    for (const char* key : {"type", "rehearsal"}) {
+      if (overlay.contains(key)) {
+        Error(field.value_loc(),
+              fmt::format("{}: a rehearsal cannot change the target's '{}'", owner, key));
+      }
+    }
+    if (overlay.empty()) {
+      Error(field.value_loc(), fmt::format("{}: 'rehearsal' as a mapping needs the keys to use "
+                                           "in a rehearsal (e.g. base_url: ...)", owner));
+    }
+    target->rehearsal = Target::Rehearsal::kRedirect;
+    target->rehearsal_overlay = overlay;
+    return;
+  }
+  const std::optional<std::string> mode = StringValue(field);
+  if (mode == "live") {
+    target->rehearsal = Target::Rehearsal::kLive;
+  } else if (mode == "skip") {
+    target->rehearsal = Target::Rehearsal::kSkip;
+  } else if (mode && mode != "copy") {
+    Error(field.value_loc(),
+          fmt::format("{}: 'rehearsal' must be 'copy', 'live', 'skip' or a mapping of the keys "
+                      "to use instead in a rehearsal, not '{}'{}",
+                      owner, *mode, DidYouMeanOneOf(*mode, kRehearsalModes)));
+  }
 }
 
 void Parser::ParseSteps(const Field& field, Plan* plan) {

@@ -519,6 +519,51 @@ TEST(ParsePlanTest, DowntimeMarkersAndTriggers) {
   EXPECT_EQ(plan.FindTrigger("performance", "critical"), nullptr);
 }
 
+TEST(ParsePlanTest, TargetRehearsalSettings) {
+  const ParseOutcome outcome = ParsePlan(
+      "version: 1\nname: r\ntargets:\n"
+      "  db: { type: sqlite, path: app.db }\n"
+      "  svc: { type: command, rehearsal: skip }\n"
+      "  probe: { type: command, rehearsal: live }\n"
+      "  ops: { type: command, cwd: ops, rehearsal: { cwd: stand-ins, env: { A: b } } }\n"
+      "steps:\n"
+      "  - id: a\n    command: { target: ops, argv: [true] }\n"
+      "  - id: b\n    command: { target: probe, argv: [true] }\n"
+      "    check: { command: { target: svc, argv: [true] } }\n",
+      "plan.yaml", DefaultVocabularyForTests());
+  ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
+  const Plan& plan = *outcome.plan;
+  EXPECT_EQ(plan.targets.at("db").rehearsal, Target::Rehearsal::kCopy);
+  EXPECT_EQ(plan.targets.at("svc").rehearsal, Target::Rehearsal::kSkip);
+  EXPECT_EQ(plan.targets.at("probe").rehearsal, Target::Rehearsal::kLive);
+  const Target& ops = plan.targets.at("ops");
+  EXPECT_EQ(ops.rehearsal, Target::Rehearsal::kRedirect);
+  EXPECT_EQ(ops.rehearsal_overlay, json::parse(R"({"cwd": "stand-ins", "env": {"A": "b"}})"));
+  EXPECT_FALSE(ops.config.value.contains("rehearsal")) << "the adapter never sees it";
+  EXPECT_EQ(ops.config.value["cwd"], "ops");
+  // A step is skipped in a rehearsal when its action or its check names a skipped target.
+  EXPECT_EQ(plan.RehearsalSkipTarget(plan.steps[0]), nullptr);
+  ASSERT_NE(plan.RehearsalSkipTarget(plan.steps[1]), nullptr);
+  EXPECT_EQ(plan.RehearsalSkipTarget(plan.steps[1])->name, "svc");
+}
+
+TEST(ParsePlanTest, TargetRehearsalMistakes) {
+  auto first_error = [](const std::string& target) {
+    const ParseOutcome outcome =
+        ParsePlan("version: 1\nname: r\ntargets:\n  t: " + target +
+                      "\nsteps:\n  - id: a\n    approval: {prompt: \"Go?\", phrase: GO}\n",
+                  "plan.yaml", DefaultVocabularyForTests());
+    return outcome.diagnostics.empty() ? std::string("no error")
+                                       : outcome.diagnostics[0].ToString();
+  };
+  EXPECT_THAT(first_error("{ type: http, rehearsal: staging }"),
+              HasSubstr("'rehearsal' must be 'copy', 'live', 'skip' or a mapping"));
+  EXPECT_THAT(first_error("{ type: http, rehearsal: { type: command } }"),
+              HasSubstr("a rehearsal cannot change the target's 'type'"));
+  EXPECT_THAT(first_error("{ type: http, rehearsal: {} }"),
+              HasSubstr("'rehearsal' as a mapping needs the keys"));
+}
+
 TEST(ParsePlanTest, TargetsAreOptional) {
   const ParseOutcome outcome = ParsePlan(
       "version: 1\nname: ask\nsteps:\n  - id: ok\n    approval: {prompt: \"Go?\", phrase: GO}\n",

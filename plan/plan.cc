@@ -33,6 +33,17 @@ int Plan::IndexOf(const std::string& id) const {
   return -1;
 }
 
+const Target* Plan::RehearsalSkipTarget(const Step& step) const {
+  for (const Action* action : {&step.action, step.check ? &*step.check : nullptr}) {
+    if (action == nullptr) continue;
+    const auto it = targets.find(action->target);
+    if (it != targets.end() && it->second.rehearsal == Target::Rehearsal::kSkip) {
+      return &it->second;
+    }
+  }
+  return nullptr;
+}
+
 const Trigger* Plan::FindTrigger(const std::string& issue, const std::string& severity) const {
   for (const Trigger& t : triggers) {
     if (t.issue == issue && t.severity == severity) return &t;

@@ -107,10 +107,15 @@ struct Target {
   std::string type;    // "sqlite", "command", ...
   LocatedJson config;  // the whole mapping, `type` included, `rehearsal` taken out; unexpanded
   SourceLoc loc;
-  // What `run --rehearse` does with this target: work on a throwaway copy (databases), or
-  // use the real thing ("live": a stand-in service, a command that only reads).
-  enum class Rehearsal { kCopy, kLive };
+  // What `run --rehearse` does with this target (`rehearsal:` in the plan, see
+  // docs/plan-format.md): kCopy works on a throwaway copy (databases; the default, which
+  // refuses the rehearsal for a type that cannot be copied); kLive uses the real thing (a
+  // stand-in service, a command that only reads); kSkip runs no step on it (journaled as
+  // skipped, the run goes on); kRedirect uses the target with the keys of
+  // `rehearsal_overlay` in place of the plan's (a staging base URL, another cwd).
+  enum class Rehearsal { kCopy, kLive, kSkip, kRedirect };
   Rehearsal rehearsal = Rehearsal::kCopy;
+  nlohmann::json rehearsal_overlay = nlohmann::json::object();  // kRedirect: unexpanded keys
 };
 
 struct Plan {
@@ -127,6 +132,9 @@ struct Plan {
   std::string sha256;       // hex SHA-256 of `text`
 
   const Step* FindStep(const std::string& id) const;
+  // The target that `step` (its action or its check) names and that a rehearsal skips
+  // (`rehearsal: skip`), or nullptr: a rehearsal journals such a step as skipped.
+  const Target* RehearsalSkipTarget(const Step& step) const;
   // Index of the step in `steps`, or -1.
   int IndexOf(const std::string& id) const;
   // The decision-matrix row for an issue type and severity, or nullptr.

@@ -15,6 +15,27 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   return fmt::format("{}", fmt::join(parts, sep));
 }
 
+// "appdb (sqlite) copied, app (command) skipped, api (http) redirected (base_url)": what a
+// rehearsal did with each target.
+std::string RehearsalTargetsText(const std::vector<RehearsalTarget>& targets) {
+  std::vector<std::string> parts;
+  for (const RehearsalTarget& t : targets) {
+    std::string part = fmt::format("{} ({}) {}", t.target, t.type, t.handling);
+    if (!t.redirected_keys.empty()) part += " (" + Join(t.redirected_keys, ", ") + ")";
+    parts.push_back(std::move(part));
+  }
+  return parts.empty() ? "no targets" : Join(parts, ", ");
+}
+
+// The real targets a rehearsal used as they are (`rehearsal: live`), or "none".
+std::string LiveTargetsText(const std::vector<RehearsalTarget>& targets) {
+  std::vector<std::string> live;
+  for (const RehearsalTarget& t : targets) {
+    if (t.handling == "live") live.push_back(t.target);
+  }
+  return live.empty() ? "none" : Join(live, ", ");
+}
+
 Cell Code(std::string text) { return Cell{std::move(text), Tone::kCode}; }
 
 // A value from adapter outputs, as a person reads it.
@@ -203,8 +224,10 @@ PostMortemSection PostMortemSummary(const RunReport& r) {
     const std::vector<std::string> later(s.abort_reasons.begin() + 1, s.abort_reasons.end());
     out.facts.push_back("Abort requested again: " + Join(later, "; ") + ".");
   }
-  if (s.rehearsal)
-    out.facts.push_back("This was a rehearsal against throwaway copies of the targets.");
+  if (s.rehearsal) {
+    out.facts.push_back(
+        fmt::format("This was a rehearsal: {}.", RehearsalTargetsText(s.rehearsal_targets)));
+  }
   if (s.clock_stepped_back) out.facts.push_back(ClockText(*s.clock_stepped_back) + ".");
   out.facts.push_back("Operators: " + Join(s.operators, ", ") + ".");
   if (!r.interruptions.empty()) {
@@ -241,7 +264,12 @@ PostMortemSection PostMortemImpact(const RunReport& r) {
                                       HumanDuration(d.duration_ms), d.start_step, d.end_step));
       break;
   }
-  if (r.summary.rehearsal) out.facts.push_back("A rehearsal: no production target was touched.");
+  if (r.summary.rehearsal) {
+    out.facts.push_back(fmt::format(
+        "A rehearsal. Real targets it used as they are (`rehearsal: live`): {}; the others "
+        "were copied, skipped or redirected.",
+        LiveTargetsText(r.summary.rehearsal_targets)));
+  }
   out.blank = "Who and what was affected (users, requests, data), and for how long.";
   return out;
 }
@@ -356,7 +384,8 @@ std::vector<std::pair<std::string, Cell>> Overview(const RunReport& r) {
       {"Plan", Code(s.plan)},
       {"Incident", Cell{s.incident.empty() ? "—" : s.incident}},
       {"Outcome", Cell{s.outcome_detail, ResultTone(s.outcome)}},
-      {"Rehearsal", Cell{s.rehearsal ? "yes: against throwaway copies of the targets" : "no"}},
+      {"Rehearsal", Cell{s.rehearsal ? "yes: " + RehearsalTargetsText(s.rehearsal_targets)
+                                     : "no"}},
       {"Operators", Cell{Join(s.operators, ", ")}},
       {"Started", Cell{HumanTime(s.started_us)}},
       {"Ended (last event)", Cell{HumanTime(s.ended_us)}},

@@ -20,33 +20,47 @@ json Ms(const std::optional<std::int64_t>& ms) { return ms ? json(*ms) : json();
 
 json OptionalBool(const std::optional<bool>& b) { return b ? json(*b) : json(); }
 
+json RehearsalTargetsJson(const std::vector<RehearsalTarget>& targets) {
+  json out = json::array();
+  for (const RehearsalTarget& t : targets) {
+    out.push_back({{"target", t.target},
+                   {"type", t.type},
+                   {"handling", t.handling},
+                   {"redirected_keys", t.redirected_keys}});
+  }
+  return out;
+}
+
 json SummaryJson(const Summary& s) {
   const Downtime& d = s.downtime;
-  return {{"plan", s.plan},
-          {"description", s.description},
-          {"incident", s.incident},
-          {"plan_file", s.plan_file},
-          {"plan_sha256", s.plan_sha256},
-          {"outcome", s.outcome},
-          {"outcome_detail", s.outcome_detail},
-          {"abort_reason", s.abort_reason},
-          {"abort_reasons", s.abort_reasons},
-          {"rehearsal", s.rehearsal},
-          {"operators", s.operators},
-          {"started", Time(s.started_us)},
-          {"ended", Time(s.ended_us)},
-          {"total_ms", s.total_ms},
-          {"clock_stepped_back",
-           s.clock_stepped_back ? json{{"seq", s.clock_stepped_back->seq},
-                                       {"ms", s.clock_stepped_back->ms}}
-                                : json()},
-          {"downtime",
-           {{"state", ToString(d.state)},
-            {"start_step", d.start_step},
-            {"end_step", d.end_step},
-            {"start", Time(d.start_us)},
-            {"end", Time(d.end_us)},
-            {"duration_ms", Ms(d.duration_ms)}}}};
+  json out = {{"plan", s.plan},
+             {"description", s.description},
+             {"incident", s.incident},
+             {"plan_file", s.plan_file},
+             {"plan_sha256", s.plan_sha256},
+             {"outcome", s.outcome},
+             {"outcome_detail", s.outcome_detail},
+             {"abort_reason", s.abort_reason},
+             {"abort_reasons", s.abort_reasons},
+             {"rehearsal", s.rehearsal},
+             {"operators", s.operators},
+             {"started", Time(s.started_us)},
+             {"ended", Time(s.ended_us)},
+             {"total_ms", s.total_ms},
+             {"clock_stepped_back",
+              s.clock_stepped_back ? json{{"seq", s.clock_stepped_back->seq},
+                                          {"ms", s.clock_stepped_back->ms}}
+                                   : json()},
+             {"downtime",
+              {{"state", ToString(d.state)},
+               {"start_step", d.start_step},
+               {"end_step", d.end_step},
+               {"start", Time(d.start_us)},
+               {"end", Time(d.end_us)},
+               {"duration_ms", Ms(d.duration_ms)}}}};
+  // Only in a rehearsal's report, so a real run's report is as it was before the field.
+  if (s.rehearsal) out["rehearsal_targets"] = RehearsalTargetsJson(s.rehearsal_targets);
+  return out;
 }
 
 json TimelineJson(const TimelineEntry& e) {

@@ -468,6 +468,26 @@ std::vector<Restore> RestoresOf(const std::vector<StepReport>& steps, const sm::
   return out;
 }
 
+std::vector<RehearsalTarget> RehearsalTargetsOf(const plan::Plan& plan) {
+  std::vector<RehearsalTarget> out;
+  for (const auto& [name, target] : plan.targets) {
+    RehearsalTarget t{.target = name, .type = target.type};
+    switch (target.rehearsal) {
+      case plan::Target::Rehearsal::kCopy: t.handling = "copied"; break;
+      case plan::Target::Rehearsal::kLive: t.handling = "live"; break;
+      case plan::Target::Rehearsal::kSkip: t.handling = "skipped"; break;
+      case plan::Target::Rehearsal::kRedirect:
+        t.handling = "redirected";
+        for (const auto& [key, value] : target.rehearsal_overlay.items()) {
+          t.redirected_keys.push_back(key);
+        }
+        break;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   Summary s;
   s.plan = state.start.plan_name;
@@ -480,6 +500,7 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   s.abort_reasons = state.abort_reasons;
   if (!s.abort_reasons.empty()) s.abort_reason = s.abort_reasons.front();
   s.rehearsal = state.start.rehearsal;
+  if (s.rehearsal) s.rehearsal_targets = RehearsalTargetsOf(plan);
   s.started_us = state.started_us;
   s.ended_us = state.last_event_us;
   s.total_ms = ElapsedMs(state.started_us, state.last_event_us);

@@ -42,6 +42,14 @@ struct Downtime {
   std::optional<std::int64_t> duration_ms;
 };
 
+// What a rehearsal did with one target of the plan (its `rehearsal:` setting).
+struct RehearsalTarget {
+  std::string target;
+  std::string type;      // the target's type ("sqlite", "http")
+  std::string handling;  // "copied", "live", "skipped" or "redirected"
+  std::vector<std::string> redirected_keys;  // "redirected": the keys used instead (no values)
+};
+
 struct Summary {
   std::string plan;
   std::string description;
@@ -53,6 +61,9 @@ struct Summary {
   std::string abort_reason;                // the first abort's (the one that aborted the run)
   std::vector<std::string> abort_reasons;  // every abort's, in journal order (none dropped)
   bool rehearsal = false;
+  // A rehearsal: each target of the plan, by name, with what the rehearsal did with it
+  // (docs/plan-format.md); empty for a real run.
+  std::vector<RehearsalTarget> rehearsal_targets;
   std::vector<std::string> operators;  // distinct, in order of their first event
   std::int64_t started_us = 0;         // RunStarted
   std::int64_t ended_us = 0;           // the last event

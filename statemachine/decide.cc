@@ -72,6 +72,12 @@ Command Decide(const RunState& state, const plan::Plan& plan) {
       case StepStatus::kPending:
       case StepStatus::kAwaitingApproval:
         if (winding_down) return SkipStep{step.id, wind_down_reason};
+        if (state.start.rehearsal) {
+          if (const plan::Target* skipped = plan.RehearsalSkipTarget(step)) {
+            return SkipStep{step.id, fmt::format("rehearsal: target '{}' is `rehearsal: skip`",
+                                                 skipped->name)};
+          }
+        }
         if (step.action.kind == "approval") return AwaitApproval{step.id};
         return StartStep{step.id, st.attempts + 1, {}};
 

@@ -13,7 +13,8 @@
 //
 // The policy, in plan order, for the first step that is not settled:
 //   pending           -> start it (approval steps: await approval); skipped instead when the
-//                        run is failing or aborting and the step is not `always`
+//                        run is failing or aborting and the step is not `always`, and in a
+//                        rehearsal when its action or check names a `rehearsal: skip` target
 //   failed, retries left (attempts_in_round < retry.attempts) -> start the next attempt after
 //                        backoff * 2^(n-1)
 //   failed, final     -> on_failure continue: settled; abort: settled, the run is failing;

@@ -66,15 +66,6 @@ std::vector<std::string> HtmlHeadings() {
   return ::testing::AssertionFailure() << "missing: " << part;
 }
 
-// Runs tests/report_schema_check.py on the files: exit 0 when all are valid.
-ProcessResult CheckSchema(const std::vector<fs::path>& reports) {
-  ProcessSpec spec;
-  spec.argv = {BACKOUT_PYTHON3, (SourceDir() / "tests" / "report_schema_check.py").string(),
-               (SourceDir() / "docs" / "report.schema.json").string()};
-  for (const fs::path& p : reports) spec.argv.push_back(p.string());
-  return RunProcess(spec);
-}
-
 // The three forms of a run's report, each written with -o into the example folder.
 struct Reports {
   std::string md, html;
@@ -114,7 +105,7 @@ void ExpectCompleteReports(const Example& ex, const std::string& run_id, const R
   EXPECT_TRUE(HasPart(r.md, "_to be filled in_"));
   EXPECT_TRUE(HasPart(r.html, "<em>to be filled in</em>"));
 
-  const ProcessResult schema = CheckSchema({r.json_file});
+  const ProcessResult schema = CheckReportSchema({r.json_file});
   EXPECT_EQ(schema.exit_code, 0) << "the JSON report does not match docs/report.schema.json\n"
                                  << Show(schema);
 
@@ -259,7 +250,7 @@ TEST(CliReport, FailedRunListsItsErrorsAndSkippedSteps) {
   const ProcessResult report =
       ex.Backout({"report", run_id, "--format", "json", "-o", file.string()});
   ASSERT_EQ(report.exit_code, 0) << Show(report);
-  const ProcessResult schema = CheckSchema({file});
+  const ProcessResult schema = CheckReportSchema({file});
   EXPECT_EQ(schema.exit_code, 0) << Show(schema);
   const json j = json::parse(ReadFile(file));
   EXPECT_EQ(j["summary"]["outcome"], "failed");
@@ -287,8 +278,9 @@ TEST(CliReport, SchemaCheckRejectsAReportThatDoesNotMatch) {
   WriteFile(dir.path() / "good.json", good.dump());
   WriteFile(dir.path() / "extra.json", extra.dump());
   WriteFile(dir.path() / "missing.json", missing.dump());
-  EXPECT_EQ(CheckSchema({dir.path() / "good.json"}).exit_code, 0);
-  const ProcessResult bad = CheckSchema({dir.path() / "extra.json", dir.path() / "missing.json"});
+  EXPECT_EQ(CheckReportSchema({dir.path() / "good.json"}).exit_code, 0);
+  const ProcessResult bad =
+      CheckReportSchema({dir.path() / "extra.json", dir.path() / "missing.json"});
   EXPECT_EQ(bad.exit_code, 1) << Show(bad);
   EXPECT_TRUE(HasPart(bad.err, "extra.json: /steps/0: Additional properties are not allowed"));
   EXPECT_TRUE(HasPart(bad.err, "missing.json: /summary: 'downtime' is a required property"));
@@ -400,7 +392,7 @@ TEST_P(GoldenReport, EveryFormatMatchesItsGoldenFile) {
     if (format == "json") {
       const fs::path file = journal.path() / "report.json";
       WriteFile(file, report.out);
-      const ProcessResult schema = CheckSchema({file});
+      const ProcessResult schema = CheckReportSchema({file});
       EXPECT_EQ(schema.exit_code, 0) << Show(schema);
     }
     const fs::path golden = FixturesDir() / "golden" / (name + ".report." + format);

@@ -8,7 +8,7 @@ const AdapterVocabulary& JsonStoreVocabulary() {
       .type = "json_store",
       .actions = {
           {.name = "backup",
-           .params = {{"to", kString, true}},
+           .params = {{.name = "to", .type = kString, .required = true, .written_in_rehearsal_scratch = true}},
            .outputs = {{"path", kString},
                        {"bytes", kInteger},
                        {"sha256", kString},

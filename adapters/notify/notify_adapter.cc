@@ -100,6 +100,9 @@ std::string Render(std::string_view text, const json& facts, bool unresolved,
   return out;
 }
 
+// What every message of a rehearsal starts with, wherever it goes.
+constexpr char kRehearsalMarker[] = "[REHEARSAL] ";
+
 // Where a notification goes.
 struct Notification {
   enum class To { kStdout, kFile, kUrl, kTarget };
@@ -244,6 +247,9 @@ class NotifyAdapter final : public Adapter {
         invocation, ReadNotification, [&](const Notification& read) -> Outcome {
           Notification n = read;
           n.message = Render(read.message, invocation.run_facts, /*unresolved=*/false, nullptr);
+          if (invocation.run_facts.value("rehearsal", false)) {
+            n.message = kRehearsalMarker + n.message;
+          }
           json outputs = {{"message", n.message}};
           Status status = Deliver(n, invocation, outputs);
           outputs["delivered"] = status.ok();
@@ -270,6 +276,13 @@ class NotifyAdapter final : public Adapter {
       case Notification::To::kUrl: {
         // The whole URL may be the secret (a Slack webhook's path is its key): only its origin
         // is ever shown.
+        if (invocation.run_facts.value("rehearsal", false)) {
+          // The plan's webhook is the real incident channel; a rehearsal that should post
+          // somewhere uses an http target redirected with `rehearsal:`.
+          outputs["to"] = fmt::format("stdout (a rehearsal: not posted to url {}/...)",
+                                      net::OriginOf(n.url));
+          return ToStdout(OneLine(n.message));
+        }
         net::HttpRequest request =
             http::MakeRequest(http::HttpTarget{}, "POST", n.url,
                               {{"Content-Type", "application/json"}}, invocation.base_dir);

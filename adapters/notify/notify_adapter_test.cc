@@ -163,6 +163,30 @@ TEST_F(NotifyAdapterTest, UrlWebhookGetsSlackJsonAndItsPathIsNeverShown) {
   EXPECT_EQ(json::parse(sent["body"].get<std::string>()), json({{"text", "media-rollback: running"}}));
 }
 
+// In a rehearsal every message is marked, and a plain webhook URL (the real channel) is not
+// posted to: the line goes to stdout instead.
+TEST_F(NotifyAdapterTest, RehearsalMarksTheMessageAndPostsToNoWebhookUrl) {
+  const std::string url = server_->base_url() + "/hooks/services/T000/B000/SECRETPATHKEY";
+  Invocation inv = MakeInvocation({{"message", "{plan}: {status}"}, {"to", {{"url", url}}}});
+  inv.run_facts["rehearsal"] = true;
+  ::testing::internal::CaptureStdout();
+  const Outcome out = adapter_->Run(inv);
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(printed, "[REHEARSAL] media-rollback: running\n");
+  EXPECT_EQ(out.outputs["message"], "[REHEARSAL] media-rollback: running");
+  EXPECT_EQ(out.outputs["to"],
+            "stdout (a rehearsal: not posted to url " + server_->base_url() + "/...)");
+  EXPECT_EQ(out.outputs.dump().find("SECRETPATHKEY"), std::string::npos);
+  EXPECT_EQ(Recorded(), json::array()) << "the real webhook must get nothing";
+
+  inv = MakeInvocation({{"message", "{plan}"}, {"to", {{"file", "notes/incident.log"}}}});
+  inv.run_facts["rehearsal"] = true;
+  ASSERT_TRUE(adapter_->Run(inv).status.ok());
+  EXPECT_EQ(testing::ReadFile(dir_.path() / "notes" / "incident.log"),
+            "[REHEARSAL] media-rollback\n");
+}
+
 TEST_F(NotifyAdapterTest, FailingWebhookFailsTheStepOnlyWhenRequired) {
   ASSERT_TRUE(server_->SetHookStatus(500).ok());
   const std::string url = server_->base_url() + "/hooks/SECRETPATHKEY";

@@ -11,7 +11,7 @@ const AdapterVocabulary& NotifyVocabulary() {
       .actions = {
           {.name = "notify",
            .params = {{"message", kString, true},
-                      {"to", kString | kObject},
+                      {.name = "to", .type = kString | kObject, .written_in_rehearsal_scratch = true},
                       {"path", kString},
                       {"required", kBoolean}},
            .outputs = {{"message", kString},

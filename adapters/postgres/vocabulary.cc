@@ -17,7 +17,7 @@ const AdapterVocabulary& PostgresVocabulary() {
                        {"statements", kInteger},
                        {"notices", kArray}}},
           {.name = "backup",
-           .params = {{"to", kString, true},
+           .params = {{.name = "to", .type = kString, .required = true, .written_in_rehearsal_scratch = true},
                       {"full", kBoolean},
                       {"schema_only", kBoolean},
                       {"tables", kArray}},

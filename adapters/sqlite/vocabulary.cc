@@ -11,7 +11,7 @@ const AdapterVocabulary& SqliteVocabulary() {
            .params = {{"script", kString}, {"file", kString}},
            .outputs = {{"changes", kInteger}}},
           {.name = "backup",
-           .params = {{"to", kString, true}},
+           .params = {{.name = "to", .type = kString, .required = true, .written_in_rehearsal_scratch = true}},
            .outputs = {{"path", kString}, {"bytes", kInteger}, {"sha256", kString},
                        {"source", kString}},
            .idempotent = true},

@@ -95,5 +95,40 @@ TEST(Seed003, FailedRunLeavesTheAppDownBehindTheMaintenancePage) {
   ExpectVerifiedAndReported(ex, RunIdFrom(run), "failed");
 }
 
+// The example rehearses as shipped: the database is rolled back on a scratch copy, kubectl
+// is never called (k8s is `rehearsal: skip`), and the HTTP steps go to the staging server
+// (`rehearsal: { base_url: ${STAGING_APP_URL} }`), never to the real application.
+TEST(Seed003, RehearsalTouchesNeitherTheDatabaseNorTheRealApplication) {
+  Result<std::unique_ptr<HttpServer>> real_started = HttpServer::Start();
+  Result<std::unique_ptr<HttpServer>> staging_started = HttpServer::Start();
+  ASSERT_TRUE(real_started.ok() && staging_started.ok());
+  const HttpServer& real = **real_started;
+  const HttpServer& staging = **staging_started;
+  const std::string db = TestDatabase();
+  std::map<std::string, std::string> env = PgExampleEnv(db);
+  env["APP_URL"] = real.base_url();
+  env["STAGING_APP_URL"] = staging.base_url();
+  Example ex("pg-emergency-rollback", kRows, env);
+  const std::string before = PgServer::Shared().Snapshot(db);
+  const std::string kubectl_calls_before = ReadFile(ex.dir() / "kubectl.calls");  // generate.sh's
+
+  const ProcessResult run = ex.Backout({"run", "plan.yaml", "--rehearse"});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  EXPECT_EQ(PgServer::Shared().Snapshot(db), before) << "a rehearsal must not touch the database";
+  EXPECT_EQ(ReadFile(ex.dir() / "kubectl.calls"), kubectl_calls_before) << "kubectl must not run";
+  EXPECT_FALSE(std::filesystem::exists(ex.dir() / "backups"))
+      << "the rehearsal's dump belongs in the run's scratch directory";
+  Result<nlohmann::json> on_real = real.Recorded();
+  ASSERT_TRUE(on_real.ok()) << on_real.status().ToString();
+  EXPECT_EQ(*on_real, nlohmann::json::array()) << on_real->dump(2);
+  Result<nlohmann::json> on_staging = staging.Recorded();
+  ASSERT_TRUE(on_staging.ok()) << on_staging.status().ToString();
+  EXPECT_FALSE(on_staging->empty());
+  EXPECT_EQ((*on_staging)[0]["path"], "/admin/maintenance");
+  const nlohmann::json summary = ReportJson(ex, RunIdFrom(run))["summary"];
+  EXPECT_EQ(summary["rehearsal"], true);
+  EXPECT_EQ(summary["rehearsal_targets"].size(), 3u) << summary.dump(2);
+}
+
 }  // namespace
 }  // namespace backout::testing

@@ -11,6 +11,14 @@ namespace fs = std::filesystem;
 fs::path BackoutBinary() { return BACKOUT_BINARY; }
 fs::path SourceDir() { return BACKOUT_SOURCE_DIR; }
 
+ProcessResult CheckReportSchema(const std::vector<fs::path>& reports) {
+  ProcessSpec spec;
+  spec.argv = {BACKOUT_PYTHON3, (SourceDir() / "tests" / "report_schema_check.py").string(),
+               (SourceDir() / "docs" / "report.schema.json").string()};
+  for (const fs::path& p : reports) spec.argv.push_back(p.string());
+  return RunProcess(spec);
+}
+
 Example::Example(const std::string& name, int rows, std::map<std::string, std::string> env)
     : Example(FromDir{SourceDir() / "examples" / name}, rows, std::move(env)) {}
 

@@ -19,6 +19,10 @@ namespace backout::testing {
 std::filesystem::path BackoutBinary();
 std::filesystem::path SourceDir();
 
+// Runs tests/report_schema_check.py (python3-jsonschema) on `reports`, files of
+// `backout report --format json`: exit 0 when all match docs/report.schema.json.
+ProcessResult CheckReportSchema(const std::vector<std::filesystem::path>& reports);
+
 // A private copy of examples/NAME with its data generated (generate.sh DIR ROWS).
 class Example {
  public:
