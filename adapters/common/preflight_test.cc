@@ -150,6 +150,13 @@ TEST(SqlitePreflight, FindsAMissingOrLockedDatabaseAndChangesNothing) {
   EXPECT_EQ(ask("sql", "gone.db")[0].status.code(), Code::kNotFound);
   EXPECT_FALSE(fs::exists(tmp.path() / "gone.db"));
   EXPECT_TRUE(ask("sql", "${steps.a.outputs.path}").empty());
+  const std::vector<PreflightFinding> script = adapter->Preflight(
+      PreflightRequest{.action = "sql",
+                       .target = {{"type", "sqlite"}, {"path", "app.db"}},
+                       .params = {{"target", "db"}, {"file", "revert.sql"}},
+                       .base_dir = tmp.path()});
+  ASSERT_EQ(script.size(), 2u);
+  EXPECT_EQ(script[1].status.message(), "sql file revert.sql does not exist");
 
   // Another connection holds the database: writers and readers would wait, then fail.
   const std::string before = Sha256File(tmp.path() / "app.db")->sha256_hex;

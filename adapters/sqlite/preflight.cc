@@ -1,6 +1,7 @@
 // SQLite preflight (Adapter::Preflight): the database file is there, can be read (and written,
-// for the actions that write) and is not locked by another process; a restore's source exists
-// and matches its sha256; a backup's destination takes the database's current size.
+// for the actions that write) and is not locked by another process; an `sql` step's `file`
+// exists; a restore's source exists and matches its sha256; a backup's destination takes the
+// database's current size.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +64,12 @@ std::vector<PreflightFinding> SqlitePreflight(const PreflightRequest& request) {
   if (!action || !path) return {};
   const std::filesystem::path database = common::ResolvePath(request.base_dir, *path);
   std::vector<PreflightFinding> findings{CheckDatabase(database, *path, Writes(*action), request)};
+  if (*action == Action::kSql) {
+    if (const std::optional<std::string> file = common::KnownString(request.params, "file")) {
+      findings.push_back(
+          common::CheckSourceFile(request.base_dir, *file, std::nullopt, "sql file"));
+    }
+  }
   if (*action == Action::kRestore) {
     if (const std::optional<std::string> from = common::KnownString(request.params, "from")) {
       findings.push_back(common::CheckRestoreSource(
