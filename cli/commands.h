@@ -22,7 +22,11 @@ struct Common {
 };
 
 // Full validation; also refuses paths into the journal directory (c.journal_dir).
-int Validate(const Common& c, const std::string& plan_file);
+struct ValidateMode {
+  bool connect = false;  // also run the whole preflight (engine/preflight.h); 2 if a check fails
+  bool json = false;     // with `connect`: the findings as one JSON object on stdout
+};
+int Validate(const Common& c, const std::string& plan_file, ValidateMode mode = {});
 // Validates like Validate, then prints the plan preview (preview/preview.h): every step's
 // action in full, what it does, its locks and in-doubt policy, gates, `always` steps and the
 // path a failure of each step takes. As JSON (docs/plan-preview.md) with `json`; to
@@ -34,11 +38,16 @@ struct RunMode {
   bool dry_run = false;   // validate and print the plan preview (as `backout plan`) only
   bool rehearse = false;  // against throwaway copies of the database targets
   bool again = false;     // run even though an earlier run of the plan succeeded
+  // Start without preflight (emergencies); journaled in RunStarted with the operator.
+  // Without it, a failed preflight check refuses the run before it exists (exit 2).
+  bool skip_preflight = false;
 };
 int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode);
+// A run none of whose steps has started yet is preflighted first, like `run` (refused with
+// exit 2 before anything is journaled; `skip_preflight` as for `run`).
 int Resume(const Common& c, const std::string& run_id,
-           const std::map<std::string, std::string>& approvals);
+           const std::map<std::string, std::string>& approvals, bool skip_preflight = false);
 int ShowStatus(const Common& c, const std::string& run_id, bool json);  // empty id: all runs
 int Events(const Common& c, const std::string& run_id, bool json);
 int Approve(const Common& c, const std::string& run_id, const std::string& step,

@@ -178,6 +178,14 @@ struct Restore {
   std::string sha256;  // of the source as loaded
   std::vector<RestoredTable> tables;  // in the adapter's order (PostgreSQL full restores: none)
   std::optional<std::int64_t> rows;   // all tables' rows, when every table's count is known
+// What preflight checked before the run's first effect (journaled in RunStarted, and in the
+// RunResumed of a resume before any step had started), or that an operator skipped it.
+struct Preflight {
+  std::string event;  // "RunStarted" | "RunResumed"
+  std::string by;     // the operator of that event (who skipped, when skipped)
+  std::int64_t at_us = 0;
+  bool skipped = false;
+  std::vector<sm::PreflightCheck> checks;  // every one passed
 };
 
 struct StepError {
@@ -233,6 +241,7 @@ struct RunReport {
   std::vector<VerificationCheck> verification;
   std::vector<Backup> backups;
   std::vector<Restore> restores;
+  std::vector<Preflight> preflight;  // empty: none journaled (rehearsals, older runs)
   std::vector<StepError> errors;
   std::vector<Note> notes;
   std::vector<Triage> triage;

@@ -16,5 +16,7 @@ const AdapterVocabulary& CommandVocabulary();
 
 // The action written out for `backout plan` (adapter.h: Describe; describe.cc).
 nlohmann::json DescribeCommandAction(const DescribeRequest& request);
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> CommandPreflight(const PreflightRequest& request);
 
 }  // namespace backout::adapters

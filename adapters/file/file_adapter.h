@@ -19,5 +19,7 @@ const AdapterVocabulary& FileVocabulary();
 
 // The action written out for `backout plan` (adapter.h: Describe; describe.cc).
 nlohmann::json DescribeFileAction(const DescribeRequest& request);
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> FilePreflight(const PreflightRequest& request);
 
 }  // namespace backout::adapters

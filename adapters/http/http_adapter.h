@@ -21,5 +21,7 @@ nlohmann::json DescribeHttpAction(const DescribeRequest& request);
 // The URL and the header names of a request to an http target as written (notify's
 // webhooks too).
 void AddHttpRequest(nlohmann::json& description, const DescribeRequest& request);
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> HttpPreflight(const PreflightRequest& request);
 
 }  // namespace backout::adapters

@@ -18,5 +18,7 @@ const AdapterVocabulary& JsonStoreVocabulary();
 
 // The action written out for `backout plan` (adapter.h: Describe; describe.cc).
 nlohmann::json DescribeJsonStoreAction(const DescribeRequest& request);
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> JsonStorePreflight(const PreflightRequest& request);
 
 }  // namespace backout::adapters

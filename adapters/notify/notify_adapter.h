@@ -19,5 +19,7 @@ const AdapterVocabulary& NotifyVocabulary();
 
 // The action written out for `backout plan` (adapter.h: Describe; describe.cc).
 nlohmann::json DescribeNotifyAction(const DescribeRequest& request);
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> NotifyPreflight(const PreflightRequest& request);
 
 }  // namespace backout::adapters

@@ -15,5 +15,7 @@ const AdapterVocabulary& SqliteVocabulary();
 
 // The action written out for `backout plan` (adapter.h: Describe; describe.cc).
 nlohmann::json DescribeSqliteAction(const DescribeRequest& request);
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> SqlitePreflight(const PreflightRequest& request);
 
 }  // namespace backout::adapters
