@@ -5,11 +5,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adapters/adapter.h"
+#include "adapters/common/run.h"
 
 namespace backout::adapters::common {
 
@@ -29,5 +32,14 @@ PreflightFinding CheckRestoreSource(const std::filesystem::path& base_dir, const
 // `bytes_needed` free for this user (the target's current size: a backup is about as large).
 PreflightFinding CheckBackupDestination(const std::filesystem::path& base_dir, const std::string& to,
                                         std::uint64_t bytes_needed);
+
+// The frame of the Preflight() of an adapter checked by an InvocationValidator (run.h), as
+// RunValidated is of its Run(): the request is checked as at plan time (References::kUnresolved,
+// since `${steps...}` are still references); problems become one kInvalidArgument finding
+// "parameters" (DescribeErrors) and nothing else is checked. Else returns `check()`. An
+// exception from either becomes a kIOError finding "preflight" instead of leaving the adapter.
+std::vector<PreflightFinding> PreflightValidated(
+    const PreflightRequest& request, InvocationValidator validate,
+    const std::function<std::vector<PreflightFinding>()>& check);
 
 }  // namespace backout::adapters::common

@@ -88,16 +88,9 @@ PreflightFinding Finding(std::string check, Status status) {
   return PreflightFinding{.check = std::move(check), .status = std::move(status)};
 }
 
-}  // namespace
-
-std::vector<PreflightFinding> Preflight(const PreflightRequest& request) {
+// Preflight() once the request's params are known to be valid.
+std::vector<PreflightFinding> CheckStep(const PreflightRequest& request) {
   std::vector<PreflightFinding> findings;
-  if (const std::vector<ParamError> errors = ValidateInvocation(
-          request.action, request.target, request.params, References::kUnresolved);
-      !errors.empty()) {
-    findings.push_back(Finding("parameters", Status::InvalidArgument(errors.front().message)));
-    return findings;
-  }
   for (const char* key : {"endpoint", "region"}) {
     if (request.target.contains(key) && !KnownText(request.target, key)) return findings;
   }
@@ -152,6 +145,13 @@ std::vector<PreflightFinding> Preflight(const PreflightRequest& request) {
     }
   }
   return findings;
+}
+
+}  // namespace
+
+std::vector<PreflightFinding> Preflight(const PreflightRequest& request) {
+  return common::PreflightValidated(request, ValidateInvocation,
+                                    [&] { return CheckStep(request); });
 }
 
 }  // namespace backout::adapters::dynamodb

@@ -15,6 +15,7 @@
 #include "base/sha256.h"
 #include "testing/fake_env.h"
 #include "tests/support/dynamo_server.h"
+#include "tests/support/preflight_findings.h"
 #include "tests/support/process.h"
 
 namespace backout::adapters {
@@ -22,15 +23,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::AnyCheckMentions;
+using testing::DescribeFindings;
+using testing::ExpectAllOk;
+using testing::TheOnlyFailure;
 using testing::DynamoServer;
-
-std::string Describe(const std::vector<PreflightFinding>& findings) {
-  std::string text;
-  for (const PreflightFinding& finding : findings) {
-    text += finding.check + " => " + finding.status.ToString() + "\n";
-  }
-  return text;
-}
 
 class DynamoDbPreflightTest : public ::testing::Test {
  protected:
@@ -61,31 +58,9 @@ class DynamoDbPreflightTest : public ::testing::Test {
     request.cancel = &cancel_;
     request.env = &env_;
     std::vector<PreflightFinding> findings = adapter_->Preflight(request);
-    const std::string text = Describe(findings);
+    const std::string text = DescribeFindings(findings);
     EXPECT_EQ(text.find(testing::kTestSecretAccessKey), std::string::npos) << text;
     return findings;
-  }
-
-  static PreflightFinding TheFailure(const std::vector<PreflightFinding>& findings) {
-    std::vector<PreflightFinding> failed;
-    for (const PreflightFinding& f : findings) {
-      if (!f.status.ok()) failed.push_back(f);
-    }
-    EXPECT_EQ(failed.size(), 1u) << Describe(findings);
-    return failed.empty() ? PreflightFinding{} : failed.front();
-  }
-
-  static void ExpectAllOk(const std::vector<PreflightFinding>& findings) {
-    EXPECT_FALSE(findings.empty());
-    for (const PreflightFinding& f : findings) {
-      EXPECT_TRUE(f.status.ok()) << Describe(findings);
-    }
-  }
-
-  static bool Mentions(const std::vector<PreflightFinding>& findings, const std::string& words) {
-    return std::any_of(findings.begin(), findings.end(), [&](const PreflightFinding& f) {
-      return f.check.find(words) != std::string::npos;
-    });
   }
 
   std::string Table(const std::string& suffix, int items = 0) {
@@ -113,21 +88,24 @@ TEST_F(DynamoDbPreflightTest, ExportOfExistingTablesAllOk) {
   const std::vector<PreflightFinding> findings =
       Check("export", {{"tables", {users, orders}}, {"to", "backups"}});
   ExpectAllOk(findings);
-  EXPECT_TRUE(Mentions(findings, "DynamoDB reachable and accepting the credentials"));
-  EXPECT_TRUE(Mentions(findings, "table " + users + " (ACTIVE)")) << Describe(findings);
-  EXPECT_TRUE(Mentions(findings, "table " + orders + " (ACTIVE)"));
-  EXPECT_TRUE(Mentions(findings, "backup destination backups/ (writable")) << Describe(findings);
+  EXPECT_TRUE(AnyCheckMentions(findings, "DynamoDB reachable and accepting the credentials"));
+  EXPECT_TRUE(AnyCheckMentions(findings, "table " + users + " (ACTIVE)"))
+      << DescribeFindings(findings);
+  EXPECT_TRUE(AnyCheckMentions(findings, "table " + orders + " (ACTIVE)"));
+  EXPECT_TRUE(AnyCheckMentions(findings, "backup destination backups/ (writable"))
+      << DescribeFindings(findings);
   EXPECT_FALSE(fs::exists(dir_.path() / "backups"));
 }
 
 TEST_F(DynamoDbPreflightTest, MissingTableIsOneNotFound) {
   const std::string users = Table("users");
   const PreflightFinding failure =
-      TheFailure(Check("baseline", {{"tables", {users, "no-such-table"}}}));
+      TheOnlyFailure(Check("baseline", {{"tables", {users, "no-such-table"}}}));
   EXPECT_EQ(failure.check, "table no-such-table");
   EXPECT_EQ(failure.status.code(), Code::kNotFound);
   EXPECT_EQ(failure.status.message(), "table no-such-table does not exist");
-  EXPECT_EQ(TheFailure(Check("update_billing", {{"table", "gone"}, {"mode", "PAY_PER_REQUEST"}}))
+  EXPECT_EQ(TheOnlyFailure(
+                Check("update_billing", {{"table", "gone"}, {"mode", "PAY_PER_REQUEST"}}))
                 .status.code(),
             Code::kNotFound);
 }
@@ -135,7 +113,8 @@ TEST_F(DynamoDbPreflightTest, MissingTableIsOneNotFound) {
 TEST_F(DynamoDbPreflightTest, AbsenceIsAnAnswerForDeleteAndVerify) {
   const std::vector<PreflightFinding> deleted = Check("delete_table", {{"tables", {"old-table"}}});
   ExpectAllOk(deleted);
-  EXPECT_TRUE(Mentions(deleted, "table old-table (absent now)")) << Describe(deleted);
+  EXPECT_TRUE(AnyCheckMentions(deleted, "table old-table (absent now)"))
+      << DescribeFindings(deleted);
   ExpectAllOk(Check("verify", {{"checks", {{{"table_absent", {"old-table"}}},
                                            {{"item_count", {{"table", "xxx"}, {"equals", 0}}}}}}}));
 }
@@ -148,7 +127,7 @@ TEST_F(DynamoDbPreflightTest, UnreachableEndpointIsOneFinding) {
       {{"type", "dynamodb"},
        {"endpoint", "http://127.0.0.1:" + std::to_string(*port)},
        {"region", "us-east-1"}});
-  ASSERT_EQ(findings.size(), 1u) << Describe(findings);
+  ASSERT_EQ(findings.size(), 1u) << DescribeFindings(findings);
   EXPECT_EQ(findings[0].check, "DynamoDB reachable and accepting the credentials");
   EXPECT_EQ(findings[0].status.code(), Code::kUnavailable) << findings[0].status.ToString();
 }
@@ -156,7 +135,7 @@ TEST_F(DynamoDbPreflightTest, UnreachableEndpointIsOneFinding) {
 TEST_F(DynamoDbPreflightTest, MissingCredentialsNameTheVariable) {
   env_.UnsetVar("AWS_SECRET_ACCESS_KEY");
   const std::vector<PreflightFinding> findings = Check("baseline", {{"tables", {"aaa"}}});
-  ASSERT_EQ(findings.size(), 1u) << Describe(findings);
+  ASSERT_EQ(findings.size(), 1u) << DescribeFindings(findings);
   EXPECT_EQ(findings[0].check, "credentials");
   EXPECT_EQ(findings[0].status.code(), Code::kFailedPrecondition);
   EXPECT_NE(findings[0].status.message().find("AWS_SECRET_ACCESS_KEY"), std::string::npos);
@@ -172,7 +151,7 @@ TEST_F(DynamoDbPreflightTest, RefusedCredentialsAreOneFinding) {
   ExpectAllOk(Check("baseline", {{"tables", {users}}}, target));
   env_.SetVar("AWS_SECRET_ACCESS_KEY", "not-the-secret-4c1d");
   const std::vector<PreflightFinding> findings = Check("baseline", {{"tables", {users}}}, target);
-  ASSERT_EQ(findings.size(), 1u) << Describe(findings);
+  ASSERT_EQ(findings.size(), 1u) << DescribeFindings(findings);
   EXPECT_EQ(findings[0].status.code(), Code::kFailedPrecondition) << findings[0].status.ToString();
   EXPECT_NE(findings[0].status.message().find("InvalidSignatureException"), std::string::npos);
   EXPECT_EQ(findings[0].status.message().find("not-the-secret-4c1d"), std::string::npos);
@@ -181,26 +160,41 @@ TEST_F(DynamoDbPreflightTest, RefusedCredentialsAreOneFinding) {
 TEST_F(DynamoDbPreflightTest, ImportSourceMustBeThereAndMatch) {
   const std::string users = Table("users");
   const PreflightFinding missing =
-      TheFailure(Check("import", {{"table", users}, {"from", "backups/users.jsonl"}}));
+      TheOnlyFailure(Check("import", {{"table", users}, {"from", "backups/users.jsonl"}}));
   EXPECT_EQ(missing.status.code(), Code::kNotFound);
   EXPECT_EQ(missing.status.message(), "restore source backups/users.jsonl does not exist");
 
   std::ofstream(dir_.path() / "users.jsonl") << R"({"Item": {"id": {"S": "a"}}})" << "\n";
   const std::string sha256 = Sha256File(dir_.path() / "users.jsonl")->sha256_hex;
   ExpectAllOk(Check("import", {{"table", users}, {"from", "users.jsonl"}, {"sha256", sha256}}));
-  EXPECT_EQ(TheFailure(Check("import", {{"table", users},
+  EXPECT_EQ(TheOnlyFailure(Check("import", {{"table", users},
                                         {"from", "users.jsonl"},
                                         {"sha256", std::string(64, '0')}}))
                 .status.code(),
             Code::kExpectationFailed);
-  EXPECT_EQ(TheFailure(Check("import", {{"table", "nowhere"}, {"from", "users.jsonl"}})).check,
+  EXPECT_EQ(TheOnlyFailure(Check("import", {{"table", "nowhere"}, {"from", "users.jsonl"}})).check,
             "table nowhere");
+}
+
+TEST_F(DynamoDbPreflightTest, InvalidParamsAreOneFindingAndNothingIsCalled) {
+  Result<int> port = testing::FreePort();
+  ASSERT_TRUE(port.ok());
+  const std::vector<PreflightFinding> findings = Check(
+      "baseline", {{"tables", {"a"}}},
+      {{"type", "dynamodb"},
+       {"endpoint", "http://127.0.0.1:" + std::to_string(*port)},
+       {"region", "us-east-1"}});
+  ASSERT_EQ(findings.size(), 1u) << DescribeFindings(findings);
+  EXPECT_EQ(findings[0].check, "parameters");
+  EXPECT_EQ(findings[0].status.code(), Code::kInvalidArgument);
+  EXPECT_NE(findings[0].status.message().find("/tables/0"), std::string::npos)
+      << findings[0].status.ToString();
 }
 
 TEST_F(DynamoDbPreflightTest, CancelStopsIt) {
   cancel_ = true;
   const std::vector<PreflightFinding> findings = Check("baseline", {{"tables", {"aaa"}}});
-  ASSERT_EQ(findings.size(), 1u) << Describe(findings);
+  ASSERT_EQ(findings.size(), 1u) << DescribeFindings(findings);
   EXPECT_EQ(findings[0].status.code(), Code::kCancelled) << findings[0].status.ToString();
 }
 

@@ -140,10 +140,10 @@ PreflightFinding CheckPrivileges(const StepCheck& step, const std::string& name,
   const std::string missing = Value(answer->get(), 0, 1).value_or("");
   if (missing.empty()) return Finding(std::move(check), Status::Ok());
   return Finding(std::move(check),
-                Status::FailedPrecondition(fmt::format(
-                    "role {} lacks {} on table {}: the step would fail with \"permission "
-                    "denied\"; GRANT {} ON {} TO {} first",
-                    step.user(), missing, name, missing, name, step.user())));
+                 Status::FailedPrecondition(fmt::format(
+                     "role {} lacks {} on table {}: the step would fail with \"permission "
+                     "denied\"; GRANT {} ON {} TO {} first",
+                     step.user(), missing, name, missing, name, step.user())));
 }
 
 // Steps that write must find a server that takes writes: not a standby, and not read-only by
@@ -155,17 +155,17 @@ PreflightFinding CheckWritable(const StepCheck& step, const std::string& default
   if (!recovery.ok()) return Finding(std::move(check), recovery.status());
   if (*recovery == "t") {
     return Finding(std::move(check),
-                  Status::FailedPrecondition(fmt::format(
-                      "{} is a standby (in recovery): it accepts no writes; point the target "
-                      "at the primary",
-                      step.conn().Describe())));
+                   Status::FailedPrecondition(fmt::format(
+                       "{} is a standby (in recovery): it accepts no writes; point the target "
+                       "at the primary",
+                       step.conn().Describe())));
   }
   if (default_read_only == "on") {
     return Finding(std::move(check),
-                  Status::FailedPrecondition(fmt::format(
-                      "{}: default_transaction_read_only is on for this role or database, so "
-                      "every write of the step would fail",
-                      step.conn().Describe())));
+                   Status::FailedPrecondition(fmt::format(
+                       "{}: default_transaction_read_only is on for this role or database, so "
+                       "every write of the step would fail",
+                       step.conn().Describe())));
   }
   return Finding(std::move(check), Status::Ok());
 }
@@ -207,9 +207,9 @@ PreflightFinding CheckReadsEverything(const StepCheck& step) {
   std::vector<std::string> names;
   for (int i = 0; i < count && i < 5; ++i) names.push_back(*Value(unreadable->get(), i, 0));
   return Finding(std::move(check),
-                Status::FailedPrecondition(fmt::format(
-                    "role {} may not read {}{}: pg_dump would fail with \"permission denied\"",
-                    step.user(), fmt::join(names, ", "), count > 5 ? " and more" : "")));
+                 Status::FailedPrecondition(fmt::format(
+                     "role {} may not read {}{}: pg_dump would fail with \"permission denied\"",
+                     step.user(), fmt::join(names, ", "), count > 5 ? " and more" : "")));
 }
 
 void AddBackupFindings(const StepCheck& step, const PreflightRequest& request,
@@ -253,9 +253,9 @@ PreflightFinding CheckFileHoldsTables(const fs::path& path, const std::string& f
   for (const std::string& name : tables) {
     if (std::find(held.begin(), held.end(), name) == held.end()) {
       return Finding(std::move(check),
-                    Status::NotFound(fmt::format("restore source {} holds no table '{}' (it "
-                                                 "holds: {})",
-                                                 from, name, fmt::join(held, ", "))));
+                     Status::NotFound(fmt::format("restore source {} holds no table '{}' (it "
+                                                  "holds: {})",
+                                                  from, name, fmt::join(held, ", "))));
     }
   }
   return Finding(std::move(check), Status::Ok());
@@ -295,7 +295,7 @@ PreflightFinding CheckScriptFile(const fs::path& base_dir, const std::string& fi
   std::error_code error;
   if (!fs::is_regular_file(path, error)) {
     return Finding(std::move(check),
-                  Status::NotFound(fmt::format("script file {} does not exist", file)));
+                   Status::NotFound(fmt::format("script file {} does not exist", file)));
   }
   if (::access(path.c_str(), R_OK) != 0) {
     return Finding(std::move(check), common::ErrnoError("script file", path));
@@ -315,50 +315,9 @@ Result<std::string> PreflightDsn(const std::string& dsn) {
       .ToString();
 }
 
-}  // namespace
-
-PreflightFinding CheckClientProgram(std::string_view name, const Result<fs::path>& program,
-                                    int server_version, const std::atomic<bool>* cancel) {
-  std::string check = std::string(name);
-  if (!program.ok()) return Finding(std::move(check), program.status());
-  check = fmt::format("{} {}", name, program->string());
-  SubprocessOptions options;
-  options.argv = {program->string(), "--version"};
-  options.timeout = std::chrono::seconds(10);
-  options.cancel = cancel;
-  Result<SubprocessResult> ran = RunSubprocess(options);
-  if (!ran.ok()) return Finding(std::move(check), ran.status().WithContext(check));
-  if (ran->stopped == StopReason::kCancel) {
-    return Finding(std::move(check), Status::Cancelled(fmt::format("{}: stopped by signal", name)));
-  }
-  const std::optional<std::string> version = VersionIn(ran->output_tail);
-  if (ran->exit_code != 0 || !version.has_value()) {
-    return Finding(std::move(check),
-                  Status::FailedPrecondition(fmt::format(
-                      "{} --version did not answer with a version ({})", check,
-                      CleanLibpqMessage(ran->output_tail))));
-  }
-  const int major = std::atoi(version->c_str());
-  const int server_major = MajorOf(server_version);
-  check = fmt::format("{} {} ({})", name, *version, program->string());
-  if (major < server_major) {
-    return Finding(std::move(check),
-                  Status::FailedPrecondition(fmt::format(
-                      "{} is version {}, older than the server (major version {}): it refuses "
-                      "to work with a newer server; install postgresql-client-{}",
-                      program->string(), *version, server_major, server_major)));
-  }
-  return Finding(std::move(check), Status::Ok());
-}
-
-std::vector<PreflightFinding> Preflight(const PreflightRequest& request) {
+// Preflight() once the request's params are known to be valid.
+std::vector<PreflightFinding> CheckStep(const PreflightRequest& request) {
   std::vector<PreflightFinding> findings;
-  if (const std::vector<ParamError> errors = ValidateInvocation(
-          request.action, request.target, request.params, References::kUnresolved);
-      !errors.empty()) {
-    findings.push_back(Finding("parameters", Status::InvalidArgument(errors.front().message)));
-    return findings;
-  }
   const std::optional<std::string> dsn = KnownText(request.target, "dsn");
   if (!dsn.has_value()) return findings;  // depends on an earlier step: checked when it runs
   const Action action = *ParseAction(request.action);
@@ -427,6 +386,50 @@ std::vector<PreflightFinding> Preflight(const PreflightRequest& request) {
   }
   conn.RollbackQuietly();
   return findings;
+}
+
+}  // namespace
+
+PreflightFinding CheckClientProgram(std::string_view name, const Result<fs::path>& program,
+                                    int server_version, const std::atomic<bool>* cancel) {
+  std::string check = std::string(name);
+  if (!program.ok()) return Finding(std::move(check), program.status());
+  check = fmt::format("{} {}", name, program->string());
+  SubprocessOptions options;
+  options.argv = {program->string(), "--version"};
+  options.timeout = std::chrono::seconds(10);
+  options.cancel = cancel;
+  Result<SubprocessResult> ran = RunSubprocess(options);
+  if (!ran.ok()) {
+    Status status = ran.status().WithContext(check);
+    return Finding(std::move(check), std::move(status));
+  }
+  if (ran->stopped == StopReason::kCancel) {
+    return Finding(std::move(check), Status::Cancelled(fmt::format("{}: stopped by signal", name)));
+  }
+  const std::optional<std::string> version = VersionIn(ran->output_tail);
+  if (ran->exit_code != 0 || !version.has_value()) {
+    return Finding(std::move(check),
+                   Status::FailedPrecondition(fmt::format(
+                       "{} --version did not answer with a version ({})", check,
+                       CleanLibpqMessage(ran->output_tail))));
+  }
+  const int major = std::atoi(version->c_str());
+  const int server_major = MajorOf(server_version);
+  check = fmt::format("{} {} ({})", name, *version, program->string());
+  if (major < server_major) {
+    return Finding(std::move(check),
+                   Status::FailedPrecondition(fmt::format(
+                       "{} is version {}, older than the server (major version {}): it refuses "
+                       "to work with a newer server; install postgresql-client-{}",
+                       program->string(), *version, server_major, server_major)));
+  }
+  return Finding(std::move(check), Status::Ok());
+}
+
+std::vector<PreflightFinding> Preflight(const PreflightRequest& request) {
+  return common::PreflightValidated(request, ValidateInvocation,
+                                    [&] { return CheckStep(request); });
 }
 
 }  // namespace backout::adapters::postgres

@@ -21,6 +21,7 @@
 #include "base/sha256.h"
 #include "testing/invocation_builder.h"
 #include "tests/support/pg_server.h"
+#include "tests/support/preflight_findings.h"
 #include "tests/support/process.h"
 
 namespace backout::adapters {
@@ -28,6 +29,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::AnyCheckMentions;
+using testing::DescribeFindings;
+using testing::ExpectAllOk;
+using testing::TheOnlyFailure;
 using testing::PgServer;
 
 constexpr const char* kSchema = R"sql(
@@ -42,14 +47,6 @@ RESET ROLE;
 // A role that may log in and read the tables, nothing more.
 constexpr const char* kReaderRole = "pf_reader";
 constexpr const char* kReaderPassword = "Pw-reader-2b7e";
-
-std::string Describe(const std::vector<PreflightFinding>& findings) {
-  std::string text;
-  for (const PreflightFinding& finding : findings) {
-    text += finding.check + " => " + finding.status.ToString() + "\n";
-  }
-  return text;
-}
 
 class PostgresPreflightTest : public ::testing::Test {
  protected:
@@ -82,33 +79,10 @@ class PostgresPreflightTest : public ::testing::Test {
     request.base_dir = dir_.path();
     request.cancel = &cancel_;
     std::vector<PreflightFinding> findings = adapter_->Preflight(request);
-    const std::string text = Describe(findings);
+    const std::string text = DescribeFindings(findings);
     EXPECT_EQ(text.find(PgServer::kTestPassword), std::string::npos) << text;
     EXPECT_EQ(text.find(kReaderPassword), std::string::npos) << text;
     return findings;
-  }
-
-  // The only finding that is not OK (asserting there is exactly one).
-  static PreflightFinding TheFailure(const std::vector<PreflightFinding>& findings) {
-    std::vector<PreflightFinding> failed;
-    for (const PreflightFinding& f : findings) {
-      if (!f.status.ok()) failed.push_back(f);
-    }
-    EXPECT_EQ(failed.size(), 1u) << Describe(findings);
-    return failed.empty() ? PreflightFinding{} : failed.front();
-  }
-
-  static void ExpectAllOk(const std::vector<PreflightFinding>& findings) {
-    EXPECT_FALSE(findings.empty());
-    for (const PreflightFinding& f : findings) {
-      EXPECT_TRUE(f.status.ok()) << Describe(findings);
-    }
-  }
-
-  static bool Mentions(const std::vector<PreflightFinding>& findings, const std::string& words) {
-    return std::any_of(findings.begin(), findings.end(), [&](const PreflightFinding& f) {
-      return f.check.find(words) != std::string::npos;
-    });
   }
 
   // A tables backup of users and orders made by the adapter itself; its path.
@@ -141,25 +115,25 @@ TEST_F(PostgresPreflightTest, RestoreOfTablesAllOk) {
   const std::vector<PreflightFinding> findings =
       Check("restore", {{"from", path}, {"tables", {"users", "orders"}}, {"sha256", sha256}});
   ExpectAllOk(findings);
-  EXPECT_TRUE(Mentions(findings, "connect (postgres ")) << Describe(findings);
-  EXPECT_TRUE(Mentions(findings, "server accepts writes"));
-  EXPECT_TRUE(Mentions(findings, "sha256 matches"));
-  EXPECT_TRUE(Mentions(findings, "holds the tables"));
-  EXPECT_TRUE(Mentions(findings, "privilege TRUNCATE/INSERT on table users"));
-  EXPECT_TRUE(Mentions(findings, "privilege TRUNCATE/INSERT on table orders"));
+  EXPECT_TRUE(AnyCheckMentions(findings, "connect (postgres ")) << DescribeFindings(findings);
+  EXPECT_TRUE(AnyCheckMentions(findings, "server accepts writes"));
+  EXPECT_TRUE(AnyCheckMentions(findings, "sha256 matches"));
+  EXPECT_TRUE(AnyCheckMentions(findings, "holds the tables"));
+  EXPECT_TRUE(AnyCheckMentions(findings, "privilege TRUNCATE/INSERT on table users"));
+  EXPECT_TRUE(AnyCheckMentions(findings, "privilege TRUNCATE/INSERT on table orders"));
 }
 
 TEST_F(PostgresPreflightTest, BackupsAllOk) {
   std::vector<PreflightFinding> tables =
       Check("backup", {{"to", "backups/"}, {"tables", {"users", "orders"}}});
   ExpectAllOk(tables);
-  EXPECT_TRUE(Mentions(tables, "privilege SELECT on table orders"));
-  EXPECT_TRUE(Mentions(tables, "backup destination backups/ (writable"));
+  EXPECT_TRUE(AnyCheckMentions(tables, "privilege SELECT on table orders"));
+  EXPECT_TRUE(AnyCheckMentions(tables, "backup destination backups/ (writable"));
 
   std::vector<PreflightFinding> full = Check("backup", {{"to", "backups/"}, {"full", true}});
   ExpectAllOk(full);
-  EXPECT_TRUE(Mentions(full, "privilege SELECT on every table (pg_dump)"));
-  EXPECT_TRUE(Mentions(full, "pg_dump ")) << Describe(full);
+  EXPECT_TRUE(AnyCheckMentions(full, "privilege SELECT on every table (pg_dump)"));
+  EXPECT_TRUE(AnyCheckMentions(full, "pg_dump ")) << DescribeFindings(full);
   EXPECT_FALSE(fs::exists(dir_.path() / "backups")) << "preflight created the folder";
 }
 
@@ -167,8 +141,8 @@ TEST_F(PostgresPreflightTest, WrongPasswordIsOneFindingWithoutThePassword) {
   const std::string wrong = "Wrong-pw-91c4";
   const std::vector<PreflightFinding> findings =
       Check("sql", {{"script", "SELECT 1"}}, Target(server().dsn(db_) + " password=" + wrong));
-  const PreflightFinding failure = TheFailure(findings);
-  EXPECT_EQ(findings.size(), 1u) << Describe(findings);
+  const PreflightFinding failure = TheOnlyFailure(findings);
+  EXPECT_EQ(findings.size(), 1u) << DescribeFindings(findings);
   EXPECT_EQ(failure.check, "connect");
   EXPECT_EQ(failure.status.code(), Code::kFailedPrecondition) << failure.status.ToString();
   EXPECT_NE(failure.status.message().find("password authentication failed"), std::string::npos)
@@ -178,13 +152,14 @@ TEST_F(PostgresPreflightTest, WrongPasswordIsOneFindingWithoutThePassword) {
 
 TEST_F(PostgresPreflightTest, EmptyPasswordIsRefused) {
   const PreflightFinding failure =
-      TheFailure(Check("sql", {{"script", "SELECT 1"}}, Target(server().dsn(db_) + " password=''")));
+      TheOnlyFailure(Check("sql", {{"script", "SELECT 1"}},
+                           Target(server().dsn(db_) + " password=''")));
   EXPECT_EQ(failure.status.code(), Code::kFailedPrecondition) << failure.status.ToString();
 }
 
 TEST_F(PostgresPreflightTest, UnreachablePortIsUnavailable) {
   const int port = testing::FreeTcpPort();
-  const PreflightFinding failure = TheFailure(Check(
+  const PreflightFinding failure = TheOnlyFailure(Check(
       "sql", {{"script", "SELECT 1"}},
       Target(server().tcp_dsn(db_) + " port=" + std::to_string(port))));
   EXPECT_EQ(failure.status.code(), Code::kUnavailable) << failure.status.ToString();
@@ -194,9 +169,10 @@ TEST_F(PostgresPreflightTest, UnreachablePortIsUnavailable) {
 TEST_F(PostgresPreflightTest, UnansweringHostGivesUpWithinTheConnectTimeout) {
   // 192.0.2.0/24 (TEST-NET-1) is never routed: the connection attempt gets no answer.
   const auto start = std::chrono::steady_clock::now();
-  const PreflightFinding failure = TheFailure(
+  const PreflightFinding failure = TheOnlyFailure(
       Check("sql", {{"script", "SELECT 1"}},
-            Target("host=192.0.2.1 port=5432 dbname=x user=u password=secret-x connect_timeout=60")));
+            Target("host=192.0.2.1 port=5432 dbname=x user=u password=secret-x "
+                   "connect_timeout=60")));
   EXPECT_EQ(failure.status.code(), Code::kUnavailable) << failure.status.ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - start,
             postgres::kPreflightConnectTimeout + std::chrono::seconds(5));
@@ -204,7 +180,7 @@ TEST_F(PostgresPreflightTest, UnansweringHostGivesUpWithinTheConnectTimeout) {
 }
 
 TEST_F(PostgresPreflightTest, MissingDatabaseIsNotFound) {
-  const PreflightFinding failure = TheFailure(
+  const PreflightFinding failure = TheOnlyFailure(
       Check("query", {{"sql", "SELECT 1"}}, Target(server().dsn("pf_no_such_database"))));
   EXPECT_EQ(failure.status.code(), Code::kNotFound) << failure.status.ToString();
   EXPECT_NE(failure.status.message().find("pf_no_such_database"), std::string::npos);
@@ -212,7 +188,7 @@ TEST_F(PostgresPreflightTest, MissingDatabaseIsNotFound) {
 
 TEST_F(PostgresPreflightTest, MissingPrivilegeNamesTableAndPrivileges) {
   const std::string path = TablesBackup();
-  const PreflightFinding failure = TheFailure(
+  const PreflightFinding failure = TheOnlyFailure(
       Check("restore", {{"from", path}, {"tables", {"orders"}}}, Target(ReaderDsn())));
   EXPECT_EQ(failure.check, "privilege TRUNCATE/INSERT on table orders");
   EXPECT_EQ(failure.status.code(), Code::kFailedPrecondition);
@@ -224,7 +200,7 @@ TEST_F(PostgresPreflightTest, MissingPrivilegeNamesTableAndPrivileges) {
   // a table it may not read exists.
   ExpectAllOk(Check("backup", {{"to", "b/"}, {"tables", {"users"}}}, Target(ReaderDsn())));
   server().Psql("CREATE TABLE secrets (id int)", db_);
-  const PreflightFinding dump = TheFailure(
+  const PreflightFinding dump = TheOnlyFailure(
       Check("backup", {{"to", "b/"}, {"full", true}}, Target(ReaderDsn())));
   EXPECT_EQ(dump.check, "privilege SELECT on every table (pg_dump)");
   EXPECT_NE(dump.status.message().find("secrets"), std::string::npos) << dump.status.ToString();
@@ -234,7 +210,8 @@ TEST_F(PostgresPreflightTest, ReadOnlyRoleCannotRunWritingSteps) {
   server().Psql(fmt::format("ALTER ROLE {} IN DATABASE {} SET default_transaction_read_only = on",
                             kReaderRole, db_));
   const PreflightFinding failure =
-      TheFailure(Check("sql", {{"script", "UPDATE orders SET total = 0"}}, Target(ReaderDsn())));
+      TheOnlyFailure(Check("sql", {{"script", "UPDATE orders SET total = 0"}},
+                           Target(ReaderDsn())));
   EXPECT_EQ(failure.check, "server accepts writes");
   EXPECT_EQ(failure.status.code(), Code::kFailedPrecondition);
   // A read-only step is fine there.
@@ -243,36 +220,39 @@ TEST_F(PostgresPreflightTest, ReadOnlyRoleCannotRunWritingSteps) {
 
 TEST_F(PostgresPreflightTest, MissingTableIsLeftToTheStep) {
   // A table an earlier step may create (a schema revert renaming it back) cannot be judged.
-  const std::vector<PreflightFinding> renamed = Check("backup", {{"to", "b/"}, {"tables", {"orders_v2"}}});
+  const std::vector<PreflightFinding> renamed =
+      Check("backup", {{"to", "b/"}, {"tables", {"orders_v2"}}});
   ExpectAllOk(renamed);
-  EXPECT_TRUE(Mentions(renamed, "the table does not exist now")) << Describe(renamed);
+  EXPECT_TRUE(AnyCheckMentions(renamed, "the table does not exist now"))
+      << DescribeFindings(renamed);
 }
 
 TEST_F(PostgresPreflightTest, RestoreSourceProblems) {
-  const PreflightFinding missing = TheFailure(
+  const PreflightFinding missing = TheOnlyFailure(
       Check("restore", {{"from", "backups/pre.pgtables"}, {"tables", {"orders"}}}));
   EXPECT_EQ(missing.status.code(), Code::kNotFound);
   EXPECT_EQ(missing.status.message(), "restore source backups/pre.pgtables does not exist");
 
   const std::string path = TablesBackup();
-  const PreflightFinding changed = TheFailure(Check(
+  const PreflightFinding changed = TheOnlyFailure(Check(
       "restore", {{"from", path}, {"tables", {"orders"}}, {"sha256", std::string(64, 'a')}}));
   EXPECT_EQ(changed.status.code(), Code::kExpectationFailed) << changed.status.ToString();
 
-  const PreflightFinding not_held = TheFailure(
+  const PreflightFinding not_held = TheOnlyFailure(
       Check("restore", {{"from", path}, {"tables", {"users", "order_items"}}}));
   EXPECT_EQ(not_held.status.code(), Code::kNotFound);
-  EXPECT_NE(not_held.status.message().find("holds no table 'order_items' (it holds: users, orders)"),
-            std::string::npos)
+  EXPECT_NE(
+      not_held.status.message().find("holds no table 'order_items' (it holds: users, orders)"),
+      std::string::npos)
       << not_held.status.ToString();
 
   const PreflightFinding full_missing =
-      TheFailure(Check("restore", {{"from", "nothing.dump"}, {"full", true}}));
+      TheOnlyFailure(Check("restore", {{"from", "nothing.dump"}, {"full", true}}));
   EXPECT_EQ(full_missing.status.code(), Code::kNotFound);
 }
 
 TEST_F(PostgresPreflightTest, ScriptFileMustBeThere) {
-  const PreflightFinding failure = TheFailure(Check("sql", {{"file", "revert.sql"}}));
+  const PreflightFinding failure = TheOnlyFailure(Check("sql", {{"file", "revert.sql"}}));
   EXPECT_EQ(failure.check, "script file revert.sql");
   EXPECT_EQ(failure.status.code(), Code::kNotFound);
   std::ofstream(dir_.path() / "revert.sql") << "SELECT 1;";
@@ -284,13 +264,13 @@ TEST_F(PostgresPreflightTest, ValuesKnownOnlyAtRunTimeAreSkipped) {
       "restore", {{"from", "${steps.dump.outputs.path}"}, {"tables", {"users"}},
                   {"sha256", "${steps.dump.outputs.sha256}"}});
   ExpectAllOk(findings);
-  EXPECT_FALSE(Mentions(findings, "restore source"));
+  EXPECT_FALSE(AnyCheckMentions(findings, "restore source"));
   EXPECT_TRUE(Check("sql", {{"script", "SELECT 1"}}, Target("${steps.x.outputs.dsn}")).empty());
 }
 
 TEST_F(PostgresPreflightTest, CancelStopsIt) {
   cancel_ = true;
-  const PreflightFinding failure = TheFailure(Check("sql", {{"script", "SELECT 1"}}));
+  const PreflightFinding failure = TheOnlyFailure(Check("sql", {{"script", "SELECT 1"}}));
   EXPECT_EQ(failure.status.code(), Code::kCancelled) << failure.status.ToString();
 }
 
