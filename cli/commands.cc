@@ -18,6 +18,7 @@
 #include "cli/render.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
+#include "engine/preflight.h"
 #include "engine/rehearsal.h"
 #include "engine/session.h"
 #include "history/run_history.h"
@@ -231,6 +232,56 @@ Status HeadMismatch(const std::vector<journal::Record>& records, const Digest& e
       head.run_id, ToHex(head.hash), head.seq, ToHex(expected)));
 }
 
+engine::PreflightResult PreflightPlan(const Common& c, const plan::Plan& plan,
+                                      const fs::path& plan_dir,
+                                      const adapters::Registry& registry) {
+  return engine::Preflight(plan, engine::PreflightOptions{.registry = &registry,
+                                                          .env = Env::Default(),
+                                                          .base_dir = plan_dir,
+                                                          .cancel = &CancelFlag(),
+                                                          .secrets = c.secrets});
+}
+
+// What `run` and `resume` journal of preflight: the passed checks, or that the operator
+// skipped it. nullopt when a check failed: each is printed, and the caller refuses (exit 2)
+// before anything is journaled.
+std::optional<sm::PreflightRecord> PreflightBeforeFirstEffect(
+    const Common& c, const plan::Plan& plan, const fs::path& plan_dir,
+    const adapters::Registry& registry, bool skip, std::string_view refused) {
+  if (skip) {
+    std::cerr << fmt::format("backout: warning: preflight skipped (--skip-preflight, journaled "
+                             "as given by {})\n",
+                             c.operator_name);
+    return sm::PreflightRecord{.mode = sm::PreflightRecord::Mode::kSkipped, .checks = {}};
+  }
+  const engine::PreflightResult result = PreflightPlan(c, plan, plan_dir, registry);
+  if (result.ok()) return result.Record();
+  for (const engine::PreflightItem& item : result.items) {
+    if (!item.status.ok()) {
+      std::cerr << "backout: preflight failed: " << engine::DescribeFinding(item) << "\n";
+    }
+  }
+  std::cerr << fmt::format(
+      "backout: {}: {} preflight check{} failed; nothing was changed. Fix the cause, or give "
+      "--skip-preflight to go on anyway (journaled)\n",
+      refused, result.failed(), result.failed() == 1 ? "" : "s");
+  return std::nullopt;
+}
+
+nlohmann::json PreflightToJson(const std::string& plan_file,
+                               const engine::PreflightResult& result) {
+  nlohmann::json findings = nlohmann::json::array();
+  for (const engine::PreflightItem& item : result.items) {
+    nlohmann::json f = {{"target", item.target},
+                        {"steps", item.steps},
+                        {"check", item.check},
+                        {"ok", item.status.ok()}};
+    if (!item.status.ok()) f["error"] = item.status.message();
+    findings.push_back(std::move(f));
+  }
+  return {{"plan_file", plan_file}, {"ok", result.ok()}, {"findings", std::move(findings)}};
+}
+
 }  // namespace
 
 std::atomic<bool>& CancelFlag() {
@@ -238,13 +289,31 @@ std::atomic<bool>& CancelFlag() {
   return flag;
 }
 
-int Validate(const Common& c, const std::string& plan_file) {
+int Validate(const Common& c, const std::string& plan_file, ValidateMode mode) {
   const adapters::Registry registry = adapters::Registry::Default();
   std::optional<plan::Plan> plan = LoadPlan(plan_file, registry, c.journal_dir);
   if (!plan) return kExitUsage;
-  std::cout << fmt::format("{}: ok: plan '{}', {} steps, {} targets\n", plan_file, plan->name,
-                           plan->steps.size(), plan->targets.size());
-  return kExitOk;
+  if (!mode.connect) {
+    std::cout << fmt::format("{}: ok: plan '{}', {} steps, {} targets\n", plan_file, plan->name,
+                             plan->steps.size(), plan->targets.size());
+    return kExitOk;
+  }
+  const engine::PreflightResult result = PreflightPlan(
+      c, *plan, fs::absolute(plan_file).lexically_normal().parent_path(), registry);
+  if (mode.json) {
+    std::cout << DumpJson(PreflightToJson(plan_file, result), 2) << "\n";
+  } else {
+    for (const engine::PreflightItem& item : result.items) {
+      std::cout << "  " << engine::DescribeFinding(item) << "\n";
+    }
+    std::cout << (result.ok() ? fmt::format("{}: ok: plan '{}', {} steps, {} targets, {} "
+                                            "preflight checks passed\n",
+                                            plan_file, plan->name, plan->steps.size(),
+                                            plan->targets.size(), result.items.size())
+                              : fmt::format("{}: {} of {} preflight checks failed\n", plan_file,
+                                            result.failed(), result.items.size()));
+  }
+  return result.ok() ? kExitOk : kExitUsage;
 }
 
 int Run(const Common& c, const std::string& plan_file,
@@ -271,6 +340,16 @@ int Run(const Common& c, const std::string& plan_file,
   }
   const std::string run_id = NewRunId();
   const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
+  // A rehearsal works on copies, and its own run is the check: no preflight of the real
+  // targets.
+  sm::PreflightRecord preflight;
+  if (!mode.rehearse) {
+    std::optional<sm::PreflightRecord> checked = PreflightBeforeFirstEffect(
+        c, *plan, fs::path(abs_plan).parent_path(), registry, mode.skip_preflight,
+        "run refused");
+    if (!checked) return kExitUsage;
+    preflight = std::move(*checked);
+  }
   if (!mode.rehearse) {
     // A target that another runner holds refuses the run before it exists (exit 5), so
     // nothing of it is journaled and no step of it starts. A rehearsal locks its copies,
@@ -293,13 +372,13 @@ int Run(const Common& c, const std::string& plan_file,
     if (then) then(appends);
   };
   Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(
-      journal, run_id, *plan, abs_plan, std::move(options), mode.rehearse);
+      journal, run_id, *plan, abs_plan, std::move(options), mode.rehearse, std::move(preflight));
   if (!session.ok()) return Fail(session.status());
   return DriveSession(c, **session, approvals, &registry);
 }
 
 int Resume(const Common& c, const std::string& run_id,
-           const std::map<std::string, std::string>& approvals) {
+           const std::map<std::string, std::string>& approvals, bool skip_preflight) {
   int code = kExitOk;
   std::unique_ptr<engine::RunSession> session = OpenForWrite(c, run_id, &code);
   if (!session) return code;
@@ -313,6 +392,18 @@ int Resume(const Common& c, const std::string& run_id,
   }
   if (Status s = sm::CheckApprovals(session->plan(), approvals); !s.ok()) {
     return Fail(s.WithContext("--approve"));
+  }
+  const sm::RunState& state = session->state();
+  const bool no_step_started = std::all_of(state.steps.begin(), state.steps.end(),
+                                           [](const sm::StepState& st) { return st.attempts == 0; });
+  if (no_step_started && !state.start.rehearsal) {
+    std::optional<sm::PreflightRecord> checked = PreflightBeforeFirstEffect(
+        c, session->plan(), fs::path(UnmarkInvalidUtf8(state.start.plan_file)).parent_path(),
+        adapters::Registry::Default(), skip_preflight, "resume refused");
+    if (!checked) return kExitUsage;
+    for (sm::EventBody& event : *events) {
+      if (auto* resumed = std::get_if<sm::RunResumed>(&event)) resumed->preflight = *checked;
+    }
   }
   if (int appended = AppendToContinue(*session, command.plan_file, std::move(events).value());
       appended != kExitOk) {

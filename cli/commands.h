@@ -22,15 +22,24 @@ struct Common {
 };
 
 // Full validation; also refuses paths into the journal directory (c.journal_dir).
-int Validate(const Common& c, const std::string& plan_file);
+struct ValidateMode {
+  bool connect = false;  // also run the whole preflight (engine/preflight.h); 2 if a check fails
+  bool json = false;     // with `connect`: the findings as one JSON object on stdout
+};
+int Validate(const Common& c, const std::string& plan_file, ValidateMode mode = {});
 struct RunMode {
   bool dry_run = false;   // validate and list the steps only
   bool rehearse = false;  // against throwaway copies of the database targets
+  // Start without preflight (emergencies); journaled in RunStarted with the operator.
+  // Without it, a failed preflight check refuses the run before it exists (exit 2).
+  bool skip_preflight = false;
 };
 int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode);
+// A run none of whose steps has started yet is preflighted first, like `run` (refused with
+// exit 2 before anything is journaled; `skip_preflight` as for `run`).
 int Resume(const Common& c, const std::string& run_id,
-           const std::map<std::string, std::string>& approvals);
+           const std::map<std::string, std::string>& approvals, bool skip_preflight = false);
 int ShowStatus(const Common& c, const std::string& run_id, bool json);  // empty id: all runs
 int Events(const Common& c, const std::string& run_id, bool json);
 int Approve(const Common& c, const std::string& run_id, const std::string& step,

@@ -89,11 +89,19 @@ int main(int argc, char** argv) {
   std::string plan_file, run_id, step, phrase, reason, text;
   std::vector<std::string> approve_raw;
   bool dry_run = false, rehearse = false, json = false, applied = false, not_applied = false;
+  bool connect = false, skip_preflight = false;
+  constexpr const char* kSkipPreflightHelp =
+      "Start without the preflight checks of the targets (emergencies only; journaled with "
+      "the operator)";
 
   CLI::App* validate = app.add_subcommand("validate", "Check a plan without running it");
   validate->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
   // Only to refuse plan paths that lead into it.
   add_journal(validate);
+  validate->add_flag("--connect", connect,
+                     "Also run the whole preflight: connect to every target and check what "
+                     "the plan needs (changes nothing); 2 if a check fails");
+  validate->add_flag("--json", json, "With --connect: the findings as JSON")->needs("--connect");
 
   CLI::App* run = app.add_subcommand("run", "Start a new run of a plan (prints the run id first)");
   run->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
@@ -105,6 +113,7 @@ int main(int argc, char** argv) {
   run->add_flag("--rehearse", rehearse,
                 "Run against throwaway copies of the database targets (dropped at the end); "
                 "journaled and reported as a rehearsal");
+  run->add_flag("--skip-preflight", skip_preflight, kSkipPreflightHelp);
 
   CLI::App* resume = app.add_subcommand(
       "resume", "Continue a paused or interrupted run from its journal");
@@ -113,6 +122,7 @@ int main(int argc, char** argv) {
   resume->add_option("--approve", approve_raw, "Pre-approve an approval step: STEP=PHRASE (repeatable)")
       ->expected(1)
       ->take_all();
+  resume->add_flag("--skip-preflight", skip_preflight, kSkipPreflightHelp);
 
   CLI::App* status = app.add_subcommand("status", "Show one run, or all runs");
   status->add_option("RUN", run_id, "Run id (all runs when left out)");
@@ -244,9 +254,14 @@ int main(int argc, char** argv) {
   }
   InstallSignalHandlers();
 
-  if (validate->parsed()) return cli::Validate(common, plan_file);
-  if (run->parsed()) return cli::Run(common, plan_file, approvals, {.dry_run = dry_run, .rehearse = rehearse});
-  if (resume->parsed()) return cli::Resume(common, run_id, approvals);
+  if (validate->parsed()) {
+    return cli::Validate(common, plan_file, {.connect = connect, .json = json});
+  }
+  if (run->parsed()) {
+    return cli::Run(common, plan_file, approvals,
+                    {.dry_run = dry_run, .rehearse = rehearse, .skip_preflight = skip_preflight});
+  }
+  if (resume->parsed()) return cli::Resume(common, run_id, approvals, skip_preflight);
   if (status->parsed()) return cli::ShowStatus(common, run_id, json);
   if (events->parsed()) return cli::Events(common, run_id, json);
   if (approve->parsed()) return cli::Approve(common, run_id, step, phrase);

@@ -12,7 +12,8 @@ Result<std::unique_ptr<RunSession>> RunSession::Create(const journal::Journal& j
                                                        const std::string& run_id,
                                                        const plan::Plan& plan,
                                                        const std::string& plan_file,
-                                                       SessionOptions options, bool rehearsal) {
+                                                       SessionOptions options, bool rehearsal,
+                                                       sm::PreflightRecord preflight) {
   Result<std::unique_ptr<journal::RunWriter>> writer = journal.CreateRun(run_id);
   if (!writer.ok()) return writer.status();
   std::unique_ptr<RunSession> session(
@@ -25,6 +26,7 @@ Result<std::unique_ptr<RunSession>> RunSession::Create(const journal::Journal& j
   started.plan_sha256 = plan.sha256;
   started.incident = plan.incident;
   started.rehearsal = rehearsal;
+  started.preflight = std::move(preflight);
   for (const plan::Step& s : plan.steps) started.step_ids.push_back(s.id);
   BACKOUT_RETURN_IF_ERROR(session->Append({std::move(started)}));
   return session;

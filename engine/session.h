@@ -39,13 +39,14 @@ struct SessionOptions {
 class RunSession {
  public:
   // Creates a run and journals its RunStarted (`rehearsal`: against throwaway copies of the
-  // targets, see engine/rehearsal.h).
+  // targets, see engine/rehearsal.h; `preflight`: what was checked before, engine/preflight.h).
   static Result<std::unique_ptr<RunSession>> Create(const journal::Journal& journal,
                                                     const std::string& run_id,
                                                     const plan::Plan& plan,
                                                     const std::string& plan_file,
                                                     SessionOptions options,
-                                                    bool rehearsal = false);
+                                                    bool rehearsal = false,
+                                                    sm::PreflightRecord preflight = {});
 
   // Opens an existing run for writing (kLocked when another runner holds it).
   static Result<std::unique_ptr<RunSession>> Open(const journal::Journal& journal,

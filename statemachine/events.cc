@@ -71,18 +71,25 @@ constexpr std::array<std::string_view, std::variant_size_v<EventBody>> kTypeName
     "AbortRequested", "RunFinished",  "NoteAdded",         "TriageRecorded"};
 }  // namespace
 
+constexpr EnumNames<PreflightRecord::Mode, 3> kPreflightModes{"mode", {{
+    {PreflightRecord::Mode::kNotRun, "not_run"},
+    {PreflightRecord::Mode::kChecked, "checked"},
+    {PreflightRecord::Mode::kSkipped, "skipped"},
+}}};
 // The names of each journaled enum; ToString and the JSON (de)serialisation below use them.
 constexpr const auto& NamesOf(StepChecked::Finding) { return kFindings; }
 constexpr const auto& NamesOf(RunPaused::Reason) { return kPauseReasons; }
 constexpr const auto& NamesOf(RunFinished::Ending) { return kEndings; }
 constexpr const auto& NamesOf(ApprovalGranted::Via) { return kVias; }
 constexpr const auto& NamesOf(RunResumed::PlanFileNote) { return kPlanFileNotes; }
+constexpr const auto& NamesOf(PreflightRecord::Mode) { return kPreflightModes; }
 
 std::string_view ToString(StepChecked::Finding f) { return NamesOf(f).Name(f); }
 std::string_view ToString(RunPaused::Reason r) { return NamesOf(r).Name(r); }
 std::string_view ToString(RunFinished::Ending e) { return NamesOf(e).Name(e); }
 std::string_view ToString(ApprovalGranted::Via v) { return NamesOf(v).Name(v); }
 std::string_view ToString(RunResumed::PlanFileNote n) { return NamesOf(n).Name(n); }
+std::string_view ToString(PreflightRecord::Mode m) { return NamesOf(m).Name(m); }
 
 // Found by argument-dependent lookup for every enum that has a NamesOf.
 template <typename E>
@@ -96,9 +103,38 @@ void from_json(const nlohmann::json& j, E& e) {
   e = NamesOf(e).Parse(j.get<std::string>());
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PreflightCheck, target, steps, check)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PreflightRecord, mode, checks)
+
+namespace {
+// `preflight` is journaled only when preflight ran or was skipped, so an event without one
+// has the payload it had before preflight existed; absent, it decodes as kNotRun.
+void AddPreflight(nlohmann::json& j, const PreflightRecord& preflight) {
+  if (preflight.mode != PreflightRecord::Mode::kNotRun) j["preflight"] = preflight;
+}
+PreflightRecord PreflightOf(const nlohmann::json& j) {
+  const auto it = j.find("preflight");
+  return it == j.end() ? PreflightRecord{} : it->get<PreflightRecord>();
+}
+}  // namespace
+
 // Fields added after the first release decode with their defaults when absent.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunStarted, plan_name, plan_file, plan_text,
-                                                plan_sha256, incident, step_ids, rehearsal)
+void to_json(nlohmann::json& j, const RunStarted& e) {
+  j = {{"plan_name", e.plan_name},     {"plan_file", e.plan_file}, {"plan_text", e.plan_text},
+       {"plan_sha256", e.plan_sha256}, {"incident", e.incident},   {"step_ids", e.step_ids},
+       {"rehearsal", e.rehearsal}};
+  AddPreflight(j, e.preflight);
+}
+void from_json(const nlohmann::json& j, RunStarted& e) {
+  e.plan_name = j.value("plan_name", std::string());
+  e.plan_file = j.value("plan_file", std::string());
+  e.plan_text = j.value("plan_text", std::string());
+  e.plan_sha256 = j.value("plan_sha256", std::string());
+  e.incident = j.value("incident", std::string());
+  e.step_ids = j.value("step_ids", std::vector<std::string>());
+  e.rehearsal = j.value("rehearsal", false);
+  e.preflight = PreflightOf(j);
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepStarted, step, attempt)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepSucceeded, step, attempt, outputs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepFailed, step, attempt, error, outputs)
@@ -109,7 +145,14 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepResolved, step, applied)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ApprovalRequested, step, prompt)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ApprovalGranted, step, phrase, via)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunPaused, reason, step)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunResumed, plan_file_note)
+void to_json(nlohmann::json& j, const RunResumed& e) {
+  j = {{"plan_file_note", e.plan_file_note}};
+  AddPreflight(j, e.preflight);
+}
+void from_json(const nlohmann::json& j, RunResumed& e) {
+  j.at("plan_file_note").get_to(e.plan_file_note);
+  e.preflight = PreflightOf(j);
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbortRequested, reason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFinished, outcome)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NoteAdded, text)

@@ -21,6 +21,23 @@
 
 namespace backout::sm {
 
+// What preflight (engine/preflight.h) checked before a run's first effect. Journaled in the
+// RunStarted of a run, and in the RunResumed of a resume that came before any step started.
+struct PreflightCheck {
+  std::string target;              // the target's name; "" for an action without a target
+  std::vector<std::string> steps;  // the steps that needed the check, in plan order
+  std::string check;               // what was checked, in words (never a secret)
+};
+struct PreflightRecord {
+  // kNotRun: nothing recorded (the field is absent: a rehearsal, a resume after a step had
+  // started, a run journaled before preflight existed). kChecked: every check in `checks`
+  // passed (a failed one refuses the run, so it is never journaled). kSkipped: the operator
+  // of the event gave --skip-preflight; nothing was checked.
+  enum class Mode { kNotRun, kChecked, kSkipped };
+  Mode mode = Mode::kNotRun;
+  std::vector<PreflightCheck> checks;
+};
+
 // A run began. Carries the plan exactly as read, so resume never depends on the file.
 struct RunStarted {
   std::string plan_name;
@@ -30,6 +47,7 @@ struct RunStarted {
   std::string incident;
   std::vector<std::string> step_ids;  // in plan order
   bool rehearsal = false;  // run against throwaway copies of the targets (absent = false)
+  PreflightRecord preflight;  // absent = kNotRun
 };
 
 // The intent to perform one attempt of a step: journaled BEFORE the effect starts.
@@ -110,6 +128,7 @@ struct RunResumed {
   // "missing". The run always goes on with the journaled plan: this is for people.
   enum class PlanFileNote { kUnchanged, kChanged, kMissing };
   PlanFileNote plan_file_note = PlanFileNote::kUnchanged;
+  PreflightRecord preflight;  // absent = kNotRun
 };
 
 struct AbortRequested {
@@ -159,5 +178,6 @@ std::string_view ToString(RunPaused::Reason r);
 std::string_view ToString(RunFinished::Ending e);
 std::string_view ToString(ApprovalGranted::Via v);
 std::string_view ToString(RunResumed::PlanFileNote n);
+std::string_view ToString(PreflightRecord::Mode m);
 
 }  // namespace backout::sm

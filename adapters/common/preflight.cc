@@ -21,6 +21,15 @@ bool KnownOnlyAtRunTime(std::string_view value) {
   return value.find("${steps.") != std::string_view::npos;
 }
 
+std::optional<std::string> KnownString(const nlohmann::json& object, std::string_view key) {
+  if (!object.is_object()) return std::nullopt;
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return std::nullopt;
+  const std::string& value = it->get_ref<const std::string&>();
+  if (value.empty() || KnownOnlyAtRunTime(value)) return std::nullopt;
+  return value;
+}
+
 PreflightFinding CheckRestoreSource(const fs::path& base_dir, const std::string& from,
                                     const std::optional<std::string>& expected_sha256) {
   PreflightFinding finding{.check = fmt::format("restore source {}", from), .status = {}};

@@ -20,6 +20,11 @@ namespace backout::adapters::common {
 // PreflightRequest leaves those unexpanded, and a check that depends on one is skipped.
 bool KnownOnlyAtRunTime(std::string_view value);
 
+// The string at `key` of `object` (a PreflightRequest's target or params) when it is a
+// non-empty string known before the run; nullopt when it is absent, not a string, empty, or
+// KnownOnlyAtRunTime.
+std::optional<std::string> KnownString(const nlohmann::json& object, std::string_view key);
+
 // `from` (a plan path, resolved against `base_dir`) is a regular file this process can read,
 // and, when `expected_sha256` is given, its SHA-256 is that. The finding's check names the
 // path as the plan wrote it, its size, and "sha256 matches" when one was compared.

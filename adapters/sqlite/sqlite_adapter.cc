@@ -65,6 +65,10 @@ class SqliteAdapter final : public Adapter {
     });
   }
 
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return SqlitePreflight(request);
+  }
+
   // One sidecar flock per database file, by its canonical path: two targets (or a symlink)
   // naming one file share the lock, since a second flock from this process on another
   // descriptor would be refused like anybody else's.

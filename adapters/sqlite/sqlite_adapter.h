@@ -13,4 +13,7 @@ std::unique_ptr<Adapter> MakeSqliteAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& SqliteVocabulary();
 
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> SqlitePreflight(const PreflightRequest& request);
+
 }  // namespace backout::adapters
