@@ -29,12 +29,6 @@ bool KnownNow(const json& value) {
   return value.is_string() && !common::KnownOnlyAtRunTime(value.get_ref<const std::string&>());
 }
 
-std::optional<std::string> KnownText(const json& object, std::string_view key) {
-  const auto it = object.find(key);
-  if (it == object.end() || !KnownNow(*it)) return std::nullopt;
-  return it->get<std::string>();
-}
-
 // A table the step names, and whether the step needs it to exist (a delete_table or a
 // verify takes its absence as an answer).
 struct NamedTable {
@@ -92,14 +86,16 @@ PreflightFinding Finding(std::string check, Status status) {
 std::vector<PreflightFinding> CheckStep(const PreflightRequest& request) {
   std::vector<PreflightFinding> findings;
   for (const char* key : {"endpoint", "region"}) {
-    if (request.target.contains(key) && !KnownText(request.target, key)) return findings;
+    if (request.target.contains(key) && !common::KnownString(request.target, key)) {
+      return findings;  // depends on an earlier step: checked when it runs
+    }
   }
   const Action action = *ParseAction(request.action);
   const json& params = request.params;
-  const std::optional<std::string> from = KnownText(params, "from");
+  const std::optional<std::string> from = common::KnownString(params, "from");
   if (action == Action::kImport && from.has_value()) {
-    findings.push_back(
-        common::CheckRestoreSource(request.base_dir, *from, KnownText(params, "sha256")));
+    findings.push_back(common::CheckRestoreSource(request.base_dir, *from,
+                                                  common::KnownString(params, "sha256")));
   }
   Result<ClientConfig> config = ClientConfigFor(request.target, *request.env, nullptr);
   if (!config.ok()) {
@@ -138,7 +134,7 @@ std::vector<PreflightFinding> CheckStep(const PreflightRequest& request) {
         Status::Ok()));
   }
   if (action == Action::kExport) {
-    if (std::optional<std::string> to = KnownText(params, "to")) {
+    if (std::optional<std::string> to = common::KnownString(params, "to")) {
       // `to` is always a folder of one file per table.
       findings.push_back(common::CheckBackupDestination(
           request.base_dir, to->ends_with('/') ? *to : *to + "/", bytes));

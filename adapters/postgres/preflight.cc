@@ -30,16 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The plan's text at `key` when it is known now: nullopt when absent or when it depends on an
-// earlier step's outputs.
-std::optional<std::string> KnownText(const json& object, std::string_view key) {
-  const auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return std::nullopt;
-  const std::string& text = it->get_ref<const std::string&>();
-  if (common::KnownOnlyAtRunTime(text)) return std::nullopt;
-  return text;
-}
-
 // The table names of `params[key]` known now (a whole list from `${steps...}` gives none).
 std::vector<std::string> KnownTables(const json& params, std::string_view key) {
   std::vector<std::string> names;
@@ -225,7 +215,7 @@ void AddBackupFindings(const StepCheck& step, const PreflightRequest& request,
     findings.push_back(CheckClientProgram("pg_dump", FindClientProgram("pg_dump"),
                                           step.server_version(), request.cancel));
   }
-  const std::optional<std::string> to = KnownText(params, "to");
+  const std::optional<std::string> to = common::KnownString(params, "to");
   if (!to.has_value()) return;
   // A schema-only dump is small; a data backup about as large as what it copies.
   std::uint64_t needed = 0;
@@ -264,10 +254,10 @@ PreflightFinding CheckFileHoldsTables(const fs::path& path, const std::string& f
 void AddRestoreFindings(const StepCheck& step, const PreflightRequest& request,
                         std::vector<PreflightFinding>& findings) {
   const json& params = step.params();
-  const std::optional<std::string> from = KnownText(params, "from");
+  const std::optional<std::string> from = common::KnownString(params, "from");
   const std::vector<std::string> tables = KnownTables(params, "tables");
   if (from.has_value()) {
-    std::optional<std::string> sha256 = KnownText(params, "sha256");
+    std::optional<std::string> sha256 = common::KnownString(params, "sha256");
     PreflightFinding source = common::CheckRestoreSource(request.base_dir, *from, sha256);
     const bool readable = source.status.ok();
     findings.push_back(std::move(source));
@@ -318,11 +308,11 @@ Result<std::string> PreflightDsn(const std::string& dsn) {
 // Preflight() once the request's params are known to be valid.
 std::vector<PreflightFinding> CheckStep(const PreflightRequest& request) {
   std::vector<PreflightFinding> findings;
-  const std::optional<std::string> dsn = KnownText(request.target, "dsn");
+  const std::optional<std::string> dsn = common::KnownString(request.target, "dsn");
   if (!dsn.has_value()) return findings;  // depends on an earlier step: checked when it runs
   const Action action = *ParseAction(request.action);
   if (action == Action::kSql) {
-    if (std::optional<std::string> file = KnownText(request.params, "file")) {
+    if (std::optional<std::string> file = common::KnownString(request.params, "file")) {
       findings.push_back(CheckScriptFile(request.base_dir, *file));
     }
   }
@@ -354,7 +344,7 @@ std::vector<PreflightFinding> CheckStep(const PreflightRequest& request) {
       "SET default_transaction_read_only = on; SET lock_timeout = {}; "
       "SET statement_timeout = 30000;",
       std::chrono::milliseconds(kPreflightLockTimeout).count());
-  if (std::optional<std::string> schema = KnownText(request.target, "schema")) {
+  if (std::optional<std::string> schema = common::KnownString(request.target, "schema")) {
     setup += fmt::format(" SET search_path = {}{};", QuoteIdentifier(*schema),
                          *schema == "public" ? "" : ", public");
   }
