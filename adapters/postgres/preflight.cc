@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -251,30 +252,110 @@ PreflightFinding CheckFileHoldsTables(const fs::path& path, const std::string& f
   return Finding(std::move(check), Status::Ok());
 }
 
+// The tables a pg_dump archive defines (`pg_restore --list`: "ID; CLASS OID TABLE SCHEMA NAME
+// OWNER"), as "schema\nname" pairs. Names holding spaces cannot be told apart in the list and
+// are left out.
+Result<std::vector<std::pair<std::string, std::string>>> ArchiveTables(
+    const fs::path& pg_restore, const fs::path& archive, const std::atomic<bool>* cancel) {
+  SubprocessOptions options;
+  options.argv = {pg_restore.string(), "--list", archive.string()};
+  options.timeout = std::chrono::seconds(60);
+  options.cancel = cancel;
+  options.tail_capacity = 64u << 20;
+  Result<SubprocessResult> ran = RunSubprocess(options);
+  if (!ran.ok()) return ran.status();
+  if (ran->stopped == StopReason::kCancel) {
+    return Status::Cancelled("pg_restore: stopped by signal");
+  }
+  if (ran->exit_code != 0) {
+    return Status::InvalidArgument(fmt::format("pg_restore --list cannot read it: {}",
+                                               CleanLibpqMessage(ran->output_tail)));
+  }
+  std::vector<std::pair<std::string, std::string>> tables;
+  std::istringstream lines(ran->output_tail);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.front() == ';') continue;
+    std::istringstream words(line);
+    std::vector<std::string> word;
+    for (std::string w; words >> w;) word.push_back(w);
+    if (word.size() == 7 && word[3] == "TABLE") tables.emplace_back(word[4], word[5]);
+  }
+  return tables;
+}
+
+// `pg_restore --clean` drops every table of the archive that exists before it creates it again,
+// and only a member of a table's owner role may drop it.
+PreflightFinding CheckOwnsArchiveTables(const StepCheck& step, const fs::path& pg_restore,
+                                        const fs::path& archive, const std::string& from,
+                                        const std::atomic<bool>* cancel) {
+  std::string check = fmt::format("ownership of the tables {} replaces", from);
+  Result<std::vector<std::pair<std::string, std::string>>> tables =
+      ArchiveTables(pg_restore, archive, cancel);
+  if (!tables.ok()) {
+    Status status = tables.status().WithContext(fmt::format("restore source {}", from));
+    return Finding(std::move(check), std::move(status));
+  }
+  std::string schemas;
+  std::string names;
+  for (const auto& [schema, name] : *tables) {
+    schemas += schema + "\n";
+    names += name + "\n";
+  }
+  Result<PgResult> foreign = step.context().Query(
+      "SELECT format('%I.%I', n.nspname, c.relname), pg_get_userbyid(c.relowner) "
+      "FROM unnest(string_to_array($1, E'\\n'), string_to_array($2, E'\\n')) AS w(s, r) "
+      "JOIN pg_namespace n ON n.nspname = w.s "
+      "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.r "
+      "WHERE NOT pg_has_role(c.relowner, 'USAGE') ORDER BY 1 LIMIT 6",
+      {schemas, names}, "preflight: the owners of the archive's tables");
+  if (!foreign.ok()) return Finding(std::move(check), foreign.status());
+  const int count = PQntuples(foreign->get());
+  if (count == 0) return Finding(std::move(check), Status::Ok());
+  std::vector<std::string> owned;
+  for (int i = 0; i < count && i < 5; ++i) {
+    owned.push_back(fmt::format("{} (owner {})", *Value(foreign->get(), i, 0),
+                                *Value(foreign->get(), i, 1)));
+  }
+  return Finding(std::move(check),
+                 Status::FailedPrecondition(fmt::format(
+                     "role {} does not own {}{}: pg_restore --clean would fail to drop it; run "
+                     "the restore as the owner",
+                     step.user(), fmt::join(owned, ", "), count > 5 ? " and more" : "")));
+}
+
 void AddRestoreFindings(const StepCheck& step, const PreflightRequest& request,
                         std::vector<PreflightFinding>& findings) {
   const json& params = step.params();
   const std::optional<std::string> from = common::KnownString(params, "from");
   const std::vector<std::string> tables = KnownTables(params, "tables");
+  bool readable = false;
   if (from.has_value()) {
     std::optional<std::string> sha256 = common::KnownString(params, "sha256");
     PreflightFinding source = common::CheckRestoreSource(request.base_dir, *from, sha256);
-    const bool readable = source.status.ok();
+    readable = source.status.ok();
     findings.push_back(std::move(source));
-    if (readable && params.contains("tables")) {
+  }
+  if (params.contains("tables")) {
+    if (readable) {
       findings.push_back(
           CheckFileHoldsTables(common::ResolvePath(request.base_dir, *from), *from, tables));
     }
-  }
-  if (params.contains("tables")) {
     // TRUNCATE, then COPY ... FROM (INSERT); the indexes are rebuilt only where the role owns
     // the table, so ownership is not needed.
     for (const std::string& name : tables) {
       findings.push_back(CheckPrivileges(step, name, "TRUNCATE,INSERT"));
     }
-  } else {
-    findings.push_back(CheckClientProgram("pg_restore", FindClientProgram("pg_restore"),
-                                          step.server_version(), request.cancel));
+    return;
+  }
+  const Result<fs::path> pg_restore = FindClientProgram("pg_restore");
+  PreflightFinding program =
+      CheckClientProgram("pg_restore", pg_restore, step.server_version(), request.cancel);
+  const bool usable = program.status.ok();
+  findings.push_back(std::move(program));
+  if (readable && usable) {
+    findings.push_back(CheckOwnsArchiveTables(step, *pg_restore,
+                                              common::ResolvePath(request.base_dir, *from),
+                                              *from, request.cancel));
   }
 }
 

@@ -251,6 +251,35 @@ TEST_F(PostgresPreflightTest, RestoreSourceProblems) {
   EXPECT_EQ(full_missing.status.code(), Code::kNotFound);
 }
 
+TEST_F(PostgresPreflightTest, FullRestoreNeedsTheOwnerOfTheArchivesTables) {
+  Invocation inv = testing::InvocationBuilder("backup")
+                       .Target("pg", Target())
+                       .Params({{"to", (dir_.path() / "full.dump").string()}, {"full", true}})
+                       .RunId("run-pf")
+                       .Dirs(dir_.path())
+                       .Build();
+  const Outcome dumped = MakePostgresAdapter()->Run(inv);
+  ASSERT_TRUE(dumped.status.ok()) << dumped.status.ToString();
+  const std::vector<PreflightFinding> owner =
+      Check("restore", {{"from", "full.dump"}, {"full", true}});
+  ExpectAllOk(owner);
+  EXPECT_TRUE(AnyCheckMentions(owner, "ownership of the tables full.dump replaces"))
+      << DescribeFindings(owner);
+
+  const PreflightFinding reader = TheOnlyFailure(
+      Check("restore", {{"from", "full.dump"}, {"full", true}}, Target(ReaderDsn())));
+  EXPECT_EQ(reader.status.code(), Code::kFailedPrecondition);
+  EXPECT_NE(reader.status.message().find("role pf_reader does not own public.orders (owner "
+                                         "backout_test), public.users (owner backout_test)"),
+            std::string::npos)
+      << reader.status.ToString();
+
+  std::ofstream(dir_.path() / "not-a-dump") << "hello";
+  const PreflightFinding garbage =
+      TheOnlyFailure(Check("restore", {{"from", "not-a-dump"}, {"full", true}}));
+  EXPECT_EQ(garbage.status.code(), Code::kInvalidArgument) << garbage.status.ToString();
+}
+
 TEST_F(PostgresPreflightTest, ScriptFileMustBeThere) {
   const PreflightFinding failure = TheOnlyFailure(Check("sql", {{"file", "revert.sql"}}));
   EXPECT_EQ(failure.check, "script file revert.sql");
