@@ -60,19 +60,10 @@ steps:
 
 class PreflightCorpusTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    SetTestCredentials();
-    Result<std::unique_ptr<DynamoServer>> started = DynamoServer::Start();
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    dynamo_ = std::move(started).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete dynamo_;
-    dynamo_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(dynamo_, nullptr);
+    Result<DynamoServer*> server = DynamoServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    dynamo_ = *server;
     const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     db_ = "corpus_";
     for (char ch : test) db_ += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -199,12 +190,10 @@ class PreflightCorpusTest : public ::testing::Test {
     EXPECT_EQ(Runs(env), 1);
   }
 
-  static DynamoServer* dynamo_;
+  DynamoServer* dynamo_ = nullptr;
   std::string db_;
   TempDir dir_;
 };
-
-DynamoServer* PreflightCorpusTest::dynamo_ = nullptr;
 
 TEST_F(PreflightCorpusTest, WrongPassword) {
   const std::string wrong = "Wrong-corpus-pw-0e6f";

@@ -31,19 +31,10 @@ using testing::DynamoServer;
 
 class DynamoDbPreflightTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    testing::SetTestCredentials();
-    Result<std::unique_ptr<DynamoServer>> started = DynamoServer::Start();
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    server_ = std::move(started).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "dynalite did not start";
+    Result<DynamoServer*> server = DynamoServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = *server;
     env_.SetVar("AWS_ACCESS_KEY_ID", testing::kTestAccessKeyId);
     env_.SetVar("AWS_SECRET_ACCESS_KEY", testing::kTestSecretAccessKey);
   }
@@ -73,14 +64,12 @@ class DynamoDbPreflightTest : public ::testing::Test {
     return name;
   }
 
-  static DynamoServer* server_;
+  DynamoServer* server_ = nullptr;
   std::unique_ptr<Adapter> adapter_ = MakeDynamoDbAdapter();
   testing::TempDir dir_;
   testing::FakeEnv env_;
   std::atomic<bool> cancel_{false};
 };
-
-DynamoServer* DynamoDbPreflightTest::server_ = nullptr;
 
 TEST_F(DynamoDbPreflightTest, ExportOfExistingTablesAllOk) {
   const std::string users = Table("users", 30);
