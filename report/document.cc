@@ -1,6 +1,7 @@
 #include "report/document.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -441,6 +442,27 @@ Section InterruptionsSection(const RunReport& r) {
   return out;
 }
 
+Section PreflightSection(const RunReport& r) {
+  Section out{.title = "Preflight",
+              .lead = "What was checked before the first effect, without changing anything "
+                      "(every check passed: a failed one refuses the run).",
+              .table = {{"When", "By", "Target", "Steps", "Check"}, {}},
+              .if_empty = ""};
+  for (const Preflight& p : r.preflight) {
+    if (p.skipped) {
+      out.table.rows.push_back({Cell{HumanTime(p.at_us)}, Cell{p.by}, Cell{""}, Cell{""},
+                                Cell{"skipped (--skip-preflight)", Tone::kWarn}});
+    }
+    for (const sm::PreflightCheck& c : p.checks) {
+      out.table.rows.push_back({Cell{HumanTime(p.at_us)}, Cell{p.by},
+                                c.target.empty() ? Cell{""} : Code(c.target),
+                                Cell{fmt::format("{}", fmt::join(c.steps, ", "))},
+                                Cell{c.check, Tone::kGood}});
+    }
+  }
+  return out;
+}
+
 Section NotesSection(const RunReport& r) {
   Section out{.title = "Operator notes",
               .table = {{"When", "By", "Note"}, {}},
@@ -493,6 +515,8 @@ Document BuildDocument(const RunReport& r) {
   doc.details = {StepsSection(r),   DecisionsSection(r), VerificationSection(r),
                  BackupsSection(r), ErrorsSection(r),    InterruptionsSection(r),
                  NotesSection(r),   TimelineSection(r),  IntegritySection(r)};
+  // Only for runs that journaled one, so the reports of older runs stay as they were.
+  if (!r.preflight.empty()) doc.details.insert(doc.details.begin() + 1, PreflightSection(r));
   return doc;
 }
 

@@ -132,6 +132,18 @@ json InterruptionJson(const Interruption& i) {
           {"in_doubt_steps", i.in_doubt_steps}};
 }
 
+json PreflightJson(const Preflight& p) {
+  json checks = json::array();
+  for (const sm::PreflightCheck& c : p.checks) {
+    checks.push_back({{"target", c.target}, {"steps", c.steps}, {"check", c.check}});
+  }
+  return {{"event", p.event},
+          {"by", p.by},
+          {"at", Time(p.at_us)},
+          {"skipped", p.skipped},
+          {"checks", std::move(checks)}};
+}
+
 template <typename T, typename F>
 json ArrayOf(const std::vector<T>& items, F to_json) {
   json out = json::array();
@@ -142,7 +154,7 @@ json ArrayOf(const std::vector<T>& items, F to_json) {
 // Everything but the two lists with an entry per event (timeline, notes), which a long run
 // makes large: DumpJson renders those one entry at a time.
 json RenderJsonWithoutEventLists(const RunReport& r) {
-  return {{"format_version", kFormatVersion},
+  json j = {{"format_version", kFormatVersion},
           {"run_id", r.run_id},
           {"summary", SummaryJson(r.summary)},
           {"steps", ArrayOf(r.steps, StepJson)},
@@ -156,6 +168,10 @@ json RenderJsonWithoutEventLists(const RunReport& r) {
            {{"events", r.integrity.events},
             {"head_hash", r.integrity.head_hash},
             {"chain_verified", r.integrity.chain_verified}}}};
+  // Absent when nothing was journaled, so the reports of runs from before preflight stay as
+  // they were.
+  if (!r.preflight.empty()) j["preflight"] = ArrayOf(r.preflight, PreflightJson);
+  return j;
 }
 
 std::string Dump(const json& value) {

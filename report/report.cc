@@ -175,6 +175,16 @@ class Pass {
     Say(fmt::format("run started: plan {}, {} steps{}", b.plan_name, b.step_ids.size(),
                     b.rehearsal ? ", rehearsal" : ""),
         true);
+    NotePreflight(b.preflight);
+  }
+
+  void NotePreflight(const sm::PreflightRecord& p) {
+    if (p.mode == sm::PreflightRecord::Mode::kNotRun) return;
+    report_->preflight.push_back(Preflight{.event = std::string(sm::TypeName(e_->body)),
+                                           .by = e_->operator_name,
+                                           .at_us = e_->time_us,
+                                           .skipped = p.mode == sm::PreflightRecord::Mode::kSkipped,
+                                           .checks = p.checks});
   }
 
   void On(const sm::StepStarted& b) {
@@ -263,6 +273,7 @@ class Pass {
   }
 
   void On(const sm::RunResumed& b) {
+    NotePreflight(b.preflight);
     const std::string plan_note =
         b.plan_file_note == sm::RunResumed::PlanFileNote::kUnchanged
             ? ""

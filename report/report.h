@@ -146,6 +146,16 @@ struct Backup {
   std::string sha256;
 };
 
+// What preflight checked before the run's first effect (journaled in RunStarted, and in the
+// RunResumed of a resume before any step had started), or that an operator skipped it.
+struct Preflight {
+  std::string event;  // "RunStarted" | "RunResumed"
+  std::string by;     // the operator of that event (who skipped, when skipped)
+  std::int64_t at_us = 0;
+  bool skipped = false;
+  std::vector<sm::PreflightCheck> checks;  // every one passed
+};
+
 struct StepError {
   std::string step;
   int attempt = 0;
@@ -198,6 +208,7 @@ struct RunReport {
   std::vector<Decision> decisions;
   std::vector<VerificationCheck> verification;
   std::vector<Backup> backups;
+  std::vector<Preflight> preflight;  // empty: none journaled (rehearsals, older runs)
   std::vector<StepError> errors;
   std::vector<Note> notes;
   std::vector<Triage> triage;

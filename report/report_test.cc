@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "base/sha256.h"
+#include "report/render.h"
 #include "report/test_journal.h"
 
 namespace backout::report {
@@ -389,6 +390,58 @@ TEST(BuildReportIntegrity, CountsEventsAndNamesTheHeadHash) {
   EXPECT_EQ(verified.integrity.head_hash.size(), 64u);
   EXPECT_TRUE(verified.integrity.chain_verified);
   EXPECT_FALSE(j.Build(/*chain_verified=*/false).integrity.chain_verified);
+}
+
+}  // namespace
+}  // namespace backout::report
+
+namespace backout::report {
+namespace {
+
+using testing::TestJournal;
+
+TEST(BuildReportPreflight, ListsWhatRunStartedAndAnEarlyResumeJournaled) {
+  TestJournal j;
+  sm::RunStarted started{.plan_name = "test-rollback",
+                         .plan_file = "/plans/test.yaml",
+                         .plan_text = j.plan().text,
+                         .plan_sha256 = j.plan().sha256,
+                         .preflight = {.mode = sm::PreflightRecord::Mode::kChecked,
+                                       .checks = {{"appdb", {"backup", "drop"},
+                                                   "sqlite database app.db"}}}};
+  for (const plan::Step& s : j.plan().steps) started.step_ids.push_back(s.id);
+  j.At(0).Add(started);
+  j.At(5).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
+  j.At(9).Add(sm::RunResumed{.plan_file_note = sm::RunResumed::PlanFileNote::kUnchanged,
+                             .preflight = {.mode = sm::PreflightRecord::Mode::kSkipped,
+                                           .checks = {}}},
+              "bob");
+  const RunReport r = j.Build();
+  ASSERT_EQ(r.preflight.size(), 2u);
+  EXPECT_EQ(r.preflight[0].event, "RunStarted");
+  EXPECT_FALSE(r.preflight[0].skipped);
+  ASSERT_EQ(r.preflight[0].checks.size(), 1u);
+  EXPECT_EQ(r.preflight[0].checks[0].steps, (std::vector<std::string>{"backup", "drop"}));
+  EXPECT_EQ(r.preflight[1].event, "RunResumed");
+  EXPECT_EQ(r.preflight[1].by, "bob");
+  EXPECT_TRUE(r.preflight[1].skipped);
+  const nlohmann::json json = RenderJson(r);
+  EXPECT_EQ(json["preflight"][1]["skipped"], true);
+  const Result<std::string> md = Render(r, "md");
+  ASSERT_TRUE(md.ok());
+  EXPECT_NE(md->find("## Preflight"), std::string::npos);
+  EXPECT_NE(md->find("skipped (--skip-preflight)"), std::string::npos);
+}
+
+TEST(BuildReportPreflight, RunsWithoutOneHaveNoPreflightSection) {
+  TestJournal j;
+  j.StartRun(0);
+  const RunReport r = j.Build();
+  EXPECT_TRUE(r.preflight.empty());
+  EXPECT_FALSE(RenderJson(r).contains("preflight"));
+  const Result<std::string> md = Render(r, "md");
+  ASSERT_TRUE(md.ok());
+  EXPECT_EQ(md->find("Preflight"), std::string::npos);
 }
 
 }  // namespace

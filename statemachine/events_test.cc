@@ -47,6 +47,34 @@ TEST(Events, RunStartedWithoutRehearsalFieldIsNotARehearsal) {
   EXPECT_FALSE(std::get<RunStarted>(*back).rehearsal);
 }
 
+// A preflight record round-trips in RunStarted and RunResumed; without one (kNotRun) the
+// payloads are those of events from before preflight existed, which decode to kNotRun.
+TEST(Events, PreflightIsJournaledOnlyWhenItRanOrWasSkipped) {
+  const PreflightRecord checked{.mode = PreflightRecord::Mode::kChecked,
+                                .checks = {{"appdb", {"a", "b"}, "sqlite database app.db"}}};
+  RunStarted started{"p", "/x.yaml", "t", "ab", "", {"a", "b"}, false, checked};
+  const nlohmann::json payload = EncodePayload(started);
+  EXPECT_EQ(payload["preflight"]["mode"], "checked");
+  EXPECT_EQ(payload["preflight"]["checks"][0]["steps"], nlohmann::json({"a", "b"}));
+  const Result<EventBody> back = DecodePayload("RunStarted", payload);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(EncodePayload(*back), payload);
+
+  started.preflight = {};
+  EXPECT_FALSE(EncodePayload(started).contains("preflight"));
+  const RunResumed resumed{FileNote::kUnchanged,
+                           {.mode = PreflightRecord::Mode::kSkipped, .checks = {}}};
+  EXPECT_EQ(EncodePayload(resumed)["preflight"]["mode"], "skipped");
+  EXPECT_EQ(EncodePayload(RunResumed{FileNote::kUnchanged}),
+            nlohmann::json({{"plan_file_note", "unchanged"}}));
+  const Result<EventBody> old = DecodePayload("RunResumed", {{"plan_file_note", "missing"}});
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(std::get<RunResumed>(*old).preflight.mode, PreflightRecord::Mode::kNotRun);
+  const Result<EventBody> bad = DecodePayload(
+      "RunResumed", {{"plan_file_note", "unchanged"}, {"preflight", {{"mode", "maybe"}}}});
+  EXPECT_EQ(bad.status().code(), Code::kCorruption);
+}
+
 // Journals written before the enums existed hold the same strings, and decode to them.
 TEST(Events, JournaledStringsDecodeToTheirEnums) {
   const std::vector<std::pair<std::string, ApprovalGranted::Via>> vias = {

@@ -300,6 +300,10 @@ class CommandAdapter final : public Adapter {
         invocation, ReadSpec, [&](const CommandSpec& spec) { return RunSpec(spec, invocation); });
   }
 
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return CommandPreflight(request);
+  }
+
  private:
   static Outcome RunSpec(const CommandSpec& spec, const Invocation& invocation) {
     const SubprocessOptions options = MakeOptions(spec, invocation);

@@ -14,4 +14,7 @@ std::unique_ptr<Adapter> MakeCommandAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& CommandVocabulary();
 
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> CommandPreflight(const PreflightRequest& request);
+
 }  // namespace backout::adapters

@@ -24,6 +24,10 @@ class FileAdapter final : public Adapter {
       return common::FromResult(file::RunFileOperation(invocation));
     });
   }
+
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return FilePreflight(request);
+  }
 };
 
 }  // namespace

@@ -17,4 +17,7 @@ std::unique_ptr<Adapter> MakeFileAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& FileVocabulary();
 
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> FilePreflight(const PreflightRequest& request);
+
 }  // namespace backout::adapters

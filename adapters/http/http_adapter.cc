@@ -394,6 +394,10 @@ class HttpAdapter final : public Adapter {
       return action.wait ? exchange.Wait(*action.wait) : exchange.Once();
     });
   }
+
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return HttpPreflight(request);
+  }
 };
 
 }  // namespace

@@ -16,4 +16,7 @@ std::unique_ptr<Adapter> MakeHttpAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& HttpVocabulary();
 
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> HttpPreflight(const PreflightRequest& request);
+
 }  // namespace backout::adapters

@@ -23,6 +23,10 @@ class JsonStoreAdapter final : public Adapter {
     return common::RunValidated(invocation, json_store::ValidateInvocation,
                                 [&] { return json_store::RunAction(invocation); });
   }
+
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return JsonStorePreflight(request);
+  }
 };
 
 }  // namespace

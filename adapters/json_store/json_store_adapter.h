@@ -16,4 +16,7 @@ std::unique_ptr<Adapter> MakeJsonStoreAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& JsonStoreVocabulary();
 
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> JsonStorePreflight(const PreflightRequest& request);
+
 }  // namespace backout::adapters

@@ -232,6 +232,10 @@ class NotifyAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return NotifyVocabulary(); }
 
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return NotifyPreflight(request);
+  }
+
   std::vector<ParamError> Validate(std::string_view action, const json& target,
                                    const json& params) const override {
     return common::CheckRead<Notification>(ReadNotification, action, target, params);

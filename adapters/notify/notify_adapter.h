@@ -17,4 +17,7 @@ std::unique_ptr<Adapter> MakeNotifyAdapter();
 // What the adapter offers (vocabulary.cc beside this header).
 const AdapterVocabulary& NotifyVocabulary();
 
+// The adapter's Preflight (preflight.cc beside this header).
+std::vector<PreflightFinding> NotifyPreflight(const PreflightRequest& request);
+
 }  // namespace backout::adapters
