@@ -230,4 +230,25 @@ PreflightFinding CheckReachable(const std::string& url, std::chrono::millisecond
   return finding;
 }
 
+std::vector<PreflightFinding> PreflightValidated(
+    const PreflightRequest& request, InvocationValidator validate,
+    const std::function<std::vector<PreflightFinding>()>& check) {
+  try {
+    if (const std::vector<ParamError> errors = validate(request.action, request.target,
+                                                        request.params, References::kUnresolved);
+        !errors.empty()) {
+      return {PreflightFinding{
+          .check = "parameters",
+          .status = Status::InvalidArgument(DescribeErrors(errors, ParamsNoun::kParams,
+                                                           request.action))}};
+    }
+    return check();
+  } catch (const std::exception& e) {
+    return {PreflightFinding{
+        .check = "preflight",
+        .status = Status::IOError(
+            fmt::format("{}: unexpected error in preflight: {}", request.action, e.what()))}};
+  }
+}
+
 }  // namespace backout::adapters::common

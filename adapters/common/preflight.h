@@ -7,11 +7,14 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adapters/adapter.h"
+#include "adapters/common/run.h"
 
 namespace backout::adapters::common {
 
@@ -52,5 +55,14 @@ PreflightFinding CheckDestination(const std::filesystem::path& base_dir, const s
 inline constexpr std::chrono::milliseconds kConnectTimeout{5000};
 PreflightFinding CheckReachable(const std::string& url, std::chrono::milliseconds timeout,
                                 const std::atomic<bool>* cancel);
+
+// The frame of the Preflight() of an adapter checked by an InvocationValidator (run.h), as
+// RunValidated is of its Run(): the request is checked as at plan time (References::kUnresolved,
+// since `${steps...}` are still references); problems become one kInvalidArgument finding
+// "parameters" (DescribeErrors) and nothing else is checked. Else returns `check()`. An
+// exception from either becomes a kIOError finding "preflight" instead of leaving the adapter.
+std::vector<PreflightFinding> PreflightValidated(
+    const PreflightRequest& request, InvocationValidator validate,
+    const std::function<std::vector<PreflightFinding>()>& check);
 
 }  // namespace backout::adapters::common

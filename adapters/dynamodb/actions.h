@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -60,5 +61,9 @@ Result<nlohmann::json> RunUpdateBilling(const ActionContext& context);
 
 // Fills outputs on failure too: every check's result.
 Outcome RunVerify(const ActionContext& context);
+
+// Adapter::Preflight (preflight.cc): the endpoint and credentials, every table the step needs
+// described (DescribeTable), import sources and export destinations. Writes nothing.
+std::vector<PreflightFinding> Preflight(const PreflightRequest& request);
 
 }  // namespace backout::adapters::dynamodb

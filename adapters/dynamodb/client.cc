@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "adapters/dynamodb/params.h"
 #include "adapters/net/http_client.h"
 
 namespace backout::adapters::dynamodb {
@@ -137,6 +138,23 @@ milliseconds RetryPolicy::BackoffAfter(int tries) const {
 
 Client::Client(ClientConfig config, const Deadline& deadline)
     : config_(std::move(config)), deadline_(deadline) {}
+
+Result<ClientConfig> ClientConfigFor(const json& target, Env& env,
+                                     std::function<void(std::string_view)> progress) {
+  Result<Credentials> credentials = CredentialsFromEnvironment(env);
+  if (!credentials.ok()) return credentials.status();
+  Result<std::string> region = RegionFor(target, env);
+  if (!region.ok()) return region.status();
+  ClientConfig config;
+  config.endpoint = EndpointFor(target, *region);
+  config.region = std::move(region).value();
+  config.credentials = std::move(credentials).value();
+  if (const auto tries = target.find("max_tries"); tries != target.end()) {
+    config.retry.max_tries = static_cast<int>(*AsCount(*tries));
+  }
+  config.progress = std::move(progress);
+  return config;
+}
 
 Result<json> Client::Call(std::string_view operation, const json& request,
                           std::string* error_name) const {

@@ -83,6 +83,11 @@ struct ClientConfig {
 // `endpoint` of a target, or the AWS endpoint of `region` when the target names none.
 std::string EndpointFor(const nlohmann::json& target, const std::string& region);
 
+// Everything a client for `target` needs, from its config (endpoint, region, max_tries) and
+// the credentials and region in `env`; `progress` is told of retries (may be empty).
+Result<ClientConfig> ClientConfigFor(const nlohmann::json& target, Env& env,
+                                     std::function<void(std::string_view)> progress);
+
 class Client {
  public:
   // `deadline` must outlive the client.

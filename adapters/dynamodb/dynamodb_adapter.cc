@@ -34,24 +34,6 @@ Outcome Dispatch(dynamodb::Action action, const dynamodb::ActionContext& context
   return Outcome{Status::InvalidArgument("unknown dynamodb action")};  // unreachable: validated
 }
 
-// Everything the client needs, from the target config and the process environment.
-Result<dynamodb::ClientConfig> ClientConfigFor(const Invocation& invocation) {
-  Env& env = *invocation.env;
-  Result<dynamodb::Credentials> credentials = dynamodb::CredentialsFromEnvironment(env);
-  if (!credentials.ok()) return credentials.status();
-  Result<std::string> region = dynamodb::RegionFor(invocation.target, env);
-  if (!region.ok()) return region.status();
-  dynamodb::ClientConfig config;
-  config.endpoint = dynamodb::EndpointFor(invocation.target, *region);
-  config.region = std::move(region).value();
-  config.credentials = std::move(credentials).value();
-  if (const auto tries = invocation.target.find("max_tries"); tries != invocation.target.end()) {
-    config.retry.max_tries = static_cast<int>(*dynamodb::AsCount(*tries));
-  }
-  config.progress = invocation.progress;
-  return config;
-}
-
 class DynamoDbAdapter final : public Adapter {
  public:
   const AdapterVocabulary& vocabulary() const override { return DynamoDbVocabulary(); }
@@ -63,10 +45,15 @@ class DynamoDbAdapter final : public Adapter {
                                         dynamodb::References::kUnresolved);
   }
 
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return dynamodb::Preflight(request);
+  }
+
   Outcome Run(const Invocation& invocation) override {
     return common::RunValidated(
         invocation, dynamodb::ValidateInvocation, [&] {
-          Result<dynamodb::ClientConfig> config = ClientConfigFor(invocation);
+          Result<dynamodb::ClientConfig> config = dynamodb::ClientConfigFor(
+              invocation.target, *invocation.env, invocation.progress);
           if (!config.ok()) return Outcome{config.status().WithContext(invocation.action)};
           const dynamodb::Deadline deadline(invocation.cancel, invocation.timeout);
           const dynamodb::Client client(std::move(config).value(), deadline);

@@ -16,6 +16,7 @@
 #include "adapters/postgres/client_programs.h"
 #include "adapters/postgres/connection.h"
 #include "adapters/postgres/params.h"
+#include "adapters/postgres/preflight.h"
 #include "base/time.h"
 
 namespace backout::adapters {
@@ -85,6 +86,10 @@ class PostgresAdapter final : public Adapter {
     const std::string& dsn = DsnOf(request.target);
     const StopCondition stop(request.cancel, std::chrono::milliseconds(0));
     return Acquire(dsn, request.run_id, stop, request.same_run_wait).status();
+  }
+
+  std::vector<PreflightFinding> Preflight(const PreflightRequest& request) override {
+    return postgres::Preflight(request);
   }
 
   bool CanCopyForRehearsal() const override { return true; }

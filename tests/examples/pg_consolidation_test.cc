@@ -137,7 +137,10 @@ TEST(Seed002, WrongPasswordIsOneClearJournaledFailure) {
   std::string dsn = PgServer::Shared().dsn(db);
   dsn.replace(dsn.find(PgServer::kTestPassword), std::string(PgServer::kTestPassword).size(),
               wrong);
-  const ProcessResult run = ex.Backout({"run", "plan-schema-only.yaml"}, {{"DATABASE_URL", dsn}});
+  // The step's own failure, past preflight (which refuses this plan before the run exists:
+  // tests/preflight_pg_corpus_test.cc).
+  const ProcessResult run = ex.Backout({"run", "plan-schema-only.yaml", "--skip-preflight"},
+                                       {{"DATABASE_URL", dsn}});
   ExpectOneClearFailure(
       ex, run,
       {"wrong password", "baseline",
@@ -151,7 +154,9 @@ TEST(Seed002, UnreachableServerIsOneClearJournaledFailure) {
   // A port nobody listens on (the server's own, plus one, is not guaranteed free: ask).
   const std::string dsn = "postgresql://backout_test:" + std::string(PgServer::kTestPassword) +
                           "@127.0.0.1:" + std::to_string(FreeTcpPort()) + "/" + db;
-  const ProcessResult run = ex.Backout({"run", "plan-schema-only.yaml"}, {{"DATABASE_URL", dsn}});
+  // Past preflight, as above.
+  const ProcessResult run = ex.Backout({"run", "plan-schema-only.yaml", "--skip-preflight"},
+                                       {{"DATABASE_URL", dsn}});
   ExpectOneClearFailure(ex, run,
                         {"unreachable server", "baseline", "cannot connect: Connection refused"},
                         {PgServer::kTestPassword});

@@ -64,6 +64,15 @@ Result<int> FreePort() {
   return static_cast<int>(ntohs(address.sin_port));
 }
 
+Result<DynamoServer*> DynamoServer::Shared() {
+  static Result<std::unique_ptr<DynamoServer>> started = [] {
+    SetTestCredentials();
+    return Start();
+  }();
+  if (!started.ok()) return started.status();
+  return started.value().get();
+}
+
 Result<std::unique_ptr<DynamoServer>> DynamoServer::Start(int table_delay_ms) {
   const fs::path cli = SourceDir() / "tools" / "dynalite" / "node_modules" / "dynalite" / "cli.js";
   if (!fs::exists(cli)) {

@@ -31,6 +31,9 @@ class DynamoServer {
   // Starts dynalite and waits until it answers. Tables are created and deleted in
   // `table_delay_ms` (dynalite's CREATING / DELETING phases).
   static Result<std::unique_ptr<DynamoServer>> Start(int table_delay_ms = 50);
+  // The server of this test process, started (with SetTestCredentials()) on first use and
+  // stopped at exit; the error of that start, every time, when it failed.
+  static Result<DynamoServer*> Shared();
   ~DynamoServer() = default;
 
   int port() const { return port_; }
