@@ -80,7 +80,7 @@ TEST_F(PreflightTest, AsksEveryActionAndCheckWithVariablesExpandedAndStepOutputs
   - id: first
     command: { target: ops, argv: [ok, "${TOKEN}"] }
   - id: second
-    command: { target: ops, argv: [ok, "${steps.first.outputs.path}"] }
+    command: { target: ops, argv: [ok, "${steps.first.outputs.output_tail}"] }
     check: { command: { target: ops, argv: [ok] } }
 )");
   ASSERT_EQ(probe_->requests.size(), 3u);
@@ -88,7 +88,7 @@ TEST_F(PreflightTest, AsksEveryActionAndCheckWithVariablesExpandedAndStepOutputs
   EXPECT_EQ(probe_->requests[0].target["cwd"], "srv-app");
   EXPECT_EQ(probe_->requests[0].params["argv"][1], "s3cr3t-token");
   EXPECT_EQ(probe_->requests[0].base_dir, "/plans");
-  EXPECT_EQ(probe_->requests[1].params["argv"][1], "${steps.first.outputs.path}");
+  EXPECT_EQ(probe_->requests[1].params["argv"][1], "${steps.first.outputs.output_tail}");
   EXPECT_EQ(probe_->requests[2].params["argv"], nlohmann::json({"ok"}));  // the check
   // One finding for the three: same target, same check, same answer.
   ASSERT_EQ(result.items.size(), 1u);

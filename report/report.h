@@ -178,6 +178,8 @@ struct Restore {
   std::string sha256;  // of the source as loaded
   std::vector<RestoredTable> tables;  // in the adapter's order (PostgreSQL full restores: none)
   std::optional<std::int64_t> rows;   // all tables' rows, when every table's count is known
+};
+
 // What preflight checked before the run's first effect (journaled in RunStarted, and in the
 // RunResumed of a resume before any step had started), or that an operator skipped it.
 struct Preflight {

@@ -57,6 +57,7 @@ const std::vector<ExpectedSection> kSections = {
     {"Run summary", "run-summary"},
     {"Post-mortem", "post-mortem"},
     {"Steps", ""},
+    {"Preflight", ""},
     {"Approvals and resolves", ""},
     {"Verification", ""},
     {"Backups", ""},

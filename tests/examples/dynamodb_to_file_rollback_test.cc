@@ -377,16 +377,26 @@ TEST_F(DynamoToFileRollback, HealthCheckAnswering500FailsTheRunAndMaintenanceEnd
   ExpectNoSecrets(ex, run_id, {run.out, run.err});
 }
 
-// The application's admin API cannot be reached: the first http step fails with curl's
-// reason, nothing after it changes anything, and the notification still goes out.
+// The application's admin API cannot be reached. Preflight sees it and refuses the run before
+// it exists. When it goes away after preflight (--skip-preflight stands in for that here), the
+// first http step fails with curl's reason, nothing after it changes anything, and the
+// notification still goes out.
 TEST_F(DynamoToFileRollback, UnreachableApplicationStopsTheRunBeforeAnyChange) {
   Example ex(kExample, kRows, ScenarioEnv());
   const std::string data_before = Tree(ex.dir() / "data");
   const std::string env_before = ReadFile(ex.dir() / ".env");
   Result<int> nobody = FreePort();
   ASSERT_TRUE(nobody.ok());
-  const ProcessResult run = ex.Backout(
-      {"run", "plan.yaml", kApprove}, {{"APP_URL", "http://127.0.0.1:" + std::to_string(*nobody)}});
+  const std::map<std::string, std::string> unreachable = {
+      {"APP_URL", "http://127.0.0.1:" + std::to_string(*nobody)}};
+  const ProcessResult refused = ex.Backout({"run", "plan.yaml", kApprove}, unreachable);
+  ASSERT_EQ(refused.exit_code, 2) << Show(refused);
+  EXPECT_TRUE(Contains(refused.err, "preflight failed")) << Show(refused);
+  EXPECT_TRUE(refused.out.empty()) << Show(refused);  // no run id: no run was created
+  EXPECT_EQ(Tree(ex.dir() / "data"), data_before);
+
+  const ProcessResult run =
+      ex.Backout({"run", "plan.yaml", kApprove, "--skip-preflight"}, unreachable);
   ASSERT_EQ(run.exit_code, 1) << Show(run);
   const std::string run_id = RunIdFrom(run);
 
