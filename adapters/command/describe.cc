@@ -3,7 +3,6 @@
 // values may be secrets).
 #include <fmt/format.h>
 
-#include <set>
 #include <string>
 
 #include "adapters/command/command_adapter.h"
@@ -23,13 +22,7 @@ nlohmann::json DescribeCommandAction(const DescribeRequest& request) {
     }
   }
   common::AddDetail(d, "cwd", cwd);
-  std::set<std::string> names;
-  for (const nlohmann::json* config : {&request.target, &request.params}) {
-    if (const auto it = config->find("env"); it != config->end() && it->is_object()) {
-      for (const auto& [name, value] : it->items()) names.insert(name);
-    }
-  }
-  if (!names.empty()) common::AddDetail(d, "env names", names);
+  common::AddMappingNames(d, request, "env", "env names");
   common::AddParam(d, request, "accept_exit");
   common::AddParam(d, request, "kill_grace");
   return d;

@@ -1,5 +1,6 @@
 #include "adapters/common/describe.h"
 
+#include <set>
 #include <string>
 
 #include "adapters/common/files.h"
@@ -56,6 +57,17 @@ void AddParam(json& description, const DescribeRequest& request, std::string_vie
   const auto it = request.params.find(name);
   if (it == request.params.end()) return;
   AddDetail(description, label.empty() ? name : label, *it);
+}
+
+void AddMappingNames(json& description, const DescribeRequest& request, std::string_view name,
+                     std::string_view label) {
+  std::set<std::string> names;
+  for (const json* config : {&request.target, &request.params}) {
+    if (const auto it = config->find(name); it != config->end() && it->is_object()) {
+      for (const auto& [key, value] : it->items()) names.insert(key);
+    }
+  }
+  if (!names.empty()) AddDetail(description, label, names);
 }
 
 void AddAllParams(json& description, const DescribeRequest& request) {

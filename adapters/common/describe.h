@@ -34,6 +34,12 @@ void AddLock(nlohmann::json& description, std::string lock);
 void AddParam(nlohmann::json& description, const DescribeRequest& request, std::string_view name,
               std::string_view label = "");
 
+// The NAMES of the mapping `name` ("env", "headers"), from the target's config and the
+// action's parameters together, sorted, under `label`; nothing when neither has one. Only
+// the names: the values may be secrets.
+void AddMappingNames(nlohmann::json& description, const DescribeRequest& request,
+                     std::string_view name, std::string_view label);
+
 // Every parameter as written except `target`, in name order (the default description).
 void AddAllParams(nlohmann::json& description, const DescribeRequest& request);
 

@@ -29,12 +29,12 @@ nlohmann::json DescribeFileAction(const DescribeRequest& request) {
   switch (operation) {
     case file::Operation::kCopy:
       common::AddParam(d, inner, "from", "copy from");
-      common::AddParam(d, inner, "to", "to");
+      common::AddParam(d, inner, "to");
       common::AddParam(d, inner, "overwrite");
       break;
     case file::Operation::kRestore:
       common::AddSourceFile(d, inner, "from", "restore from");
-      common::AddParam(d, inner, "to", "to");
+      common::AddParam(d, inner, "to");
       break;
     case file::Operation::kSetEnv:
       common::AddParam(d, inner, "path", "env file");

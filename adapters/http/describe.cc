@@ -1,6 +1,5 @@
 // The http action written out for `backout plan` (adapter.h: Describe): method, URL, the
 // NAMES of the headers sent (their values may be credentials), body and what is expected.
-#include <set>
 #include <string>
 
 #include "adapters/common/describe.h"
@@ -17,13 +16,7 @@ void AddHttpRequest(nlohmann::json& description, const DescribeRequest& request)
     while (base.ends_with('/')) base.pop_back();
     common::AddDetail(description, "url", base + request.params.value("path", ""));
   }
-  std::set<std::string> names;
-  for (const nlohmann::json* config : {&request.target, &request.params}) {
-    if (const auto it = config->find("headers"); it != config->end() && it->is_object()) {
-      for (const auto& [name, value] : it->items()) names.insert(name);
-    }
-  }
-  if (!names.empty()) common::AddDetail(description, "header names", names);
+  common::AddMappingNames(description, request, "headers", "header names");
 }
 
 nlohmann::json DescribeHttpAction(const DescribeRequest& request) {
