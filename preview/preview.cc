@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "adapters/common/describe.h"
 #include "base/redactor.h"
 #include "engine/plan_check.h"
 #include "plan/interpolate.h"
@@ -185,19 +186,19 @@ class Previewer {
   }
 
   json Approval(const plan::Action& action) const {
-    json details = json::array();
+    json out{{"kind", action.kind},
+             {"target", nullptr},
+             {"target_type", nullptr},
+             {"effect", "asks_approval"},
+             {"idempotent", true},
+             {"locks", json::array()},
+             {"details", json::array()}};
     for (std::string_view key : {"prompt", "phrase"}) {
       if (const auto it = action.params.value.find(key); it != action.params.value.end()) {
-        details.push_back(json{{"label", key}, {"value", *it}});
+        adapters::common::AddDetail(out, key, *it);
       }
     }
-    return json{{"kind", action.kind},
-                {"target", nullptr},
-                {"target_type", nullptr},
-                {"effect", "asks_approval"},
-                {"idempotent", true},
-                {"locks", json::array()},
-                {"details", std::move(details)}};
+    return out;
   }
 
   json Action(int index, const plan::Action& action) {

@@ -50,9 +50,9 @@ nlohmann::json DescribePostgresAction(const DescribeRequest& request) {
     case postgres::Action::kBackup:
       common::AddParam(d, request, "to", "backup to");
       if (p.contains("tables")) {
-        common::AddDetail(d, "scope", "the data of tables " + TableList(p["tables"]) +
-                                          " (COPY TO, one snapshot)");
-        common::AddLock(d, "ACCESS SHARE on " + TableList(p["tables"]) + " while they are copied");
+        const std::string tables = TableList(p["tables"]);
+        common::AddDetail(d, "scope", "the data of tables " + tables + " (COPY TO, one snapshot)");
+        common::AddLock(d, "ACCESS SHARE on " + tables + " while they are copied");
       } else {
         common::AddDetail(d, "scope", p.value("schema_only", false)
                                           ? "the schema (pg_dump --schema-only)"
@@ -64,11 +64,11 @@ nlohmann::json DescribePostgresAction(const DescribeRequest& request) {
     case postgres::Action::kRestore:
       common::AddSourceFile(d, request, "from", "restore from");
       if (p.contains("tables")) {
-        common::AddDetail(
-            d, "scope",
-            fmt::format("TRUNCATE {}{} then COPY FROM the file, in one transaction",
-                        TableList(p["tables"]), p.value("cascade", false) ? " CASCADE" : ""));
-        common::AddLock(d, "ACCESS EXCLUSIVE on " + TableList(p["tables"]) +
+        const std::string tables = TableList(p["tables"]);
+        common::AddDetail(d, "scope",
+                          fmt::format("TRUNCATE {}{} then COPY FROM the file, in one transaction",
+                                      tables, p.value("cascade", false) ? " CASCADE" : ""));
+        common::AddLock(d, "ACCESS EXCLUSIVE on " + tables +
                                " (TRUNCATE) until COMMIT: nobody reads or writes them meanwhile");
       } else {
         common::AddDetail(d, "scope",
