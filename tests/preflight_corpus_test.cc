@@ -68,21 +68,13 @@ int RunsInJournal(const Example& ex) {
   return runs;
 }
 
-int Count(const std::string& text, const std::string& part) {
-  int n = 0;
-  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 // `run` refuses the plan with exit 2 and one message holding `expected`; no run exists and
 // no file changed.
 void ExpectRefused(const Example& ex, const std::string& expected) {
   const std::map<std::string, std::string> before = Snapshot(ex);
   const ProcessResult run = ex.Backout({"run", "plan.yaml"});
   EXPECT_EQ(run.exit_code, 2) << Show(run);
-  EXPECT_EQ(Count(run.err, "preflight failed:"), 1) << Show(run);
+  EXPECT_EQ(Occurrences(run.err, "preflight failed:"), 1) << Show(run);
   EXPECT_TRUE(Contains(run.err, expected)) << Show(run);
   EXPECT_TRUE(Contains(run.err, "run refused: 1 preflight check failed; nothing was changed"))
       << Show(run);

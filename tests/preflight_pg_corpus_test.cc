@@ -64,11 +64,7 @@ class PreflightCorpusTest : public ::testing::Test {
     Result<DynamoServer*> server = DynamoServer::Shared();
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     dynamo_ = *server;
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    db_ = "corpus_";
-    for (char ch : test) db_ += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    db_ = db_.substr(0, 40);
-    pg().CreateDatabase(db_);
+    db_ = pg().CreateTestDatabase("corpus_");
     pg().Psql("SET ROLE backout_test; CREATE TABLE items (id int PRIMARY KEY, name text); "
               "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 50) g;",
               db_);

@@ -100,15 +100,8 @@ class DynamoDbAdapterTest : public ::testing::Test {
     return outcome;
   }
 
-  // A table of `items` numbered items, named after the test.
   std::string Table(const std::string& suffix, int items = 0) {
-    const std::string name =
-        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" + suffix;
-    EXPECT_TRUE(server_->CreateTable(name).ok());
-    if (items > 0) {
-      EXPECT_TRUE(server_->PutNumberedItems(name, items).ok());
-    }
-    return name;
+    return server_->TestTable(suffix, items);
   }
 
   std::int64_t Count(const std::string& table) {

@@ -55,13 +55,7 @@ class DynamoDbPreflightTest : public ::testing::Test {
   }
 
   std::string Table(const std::string& suffix, int items = 0) {
-    const std::string name =
-        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" + suffix;
-    EXPECT_TRUE(server_->CreateTable(name).ok());
-    if (items > 0) {
-      EXPECT_TRUE(server_->PutNumberedItems(name, items).ok());
-    }
-    return name;
+    return server_->TestTable(suffix, items);
   }
 
   DynamoServer* server_ = nullptr;

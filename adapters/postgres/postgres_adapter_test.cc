@@ -58,11 +58,7 @@ bool LeaksPassword(const std::string& text) {
 class PostgresAdapterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    db_ = "t_";
-    for (char ch : test) db_ += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    db_ = db_.substr(0, 40);
-    server().CreateDatabase(db_);
+    db_ = server().CreateTestDatabase("t_");
     server().Psql(kSchema, db_);
   }
 

@@ -51,11 +51,7 @@ constexpr const char* kReaderPassword = "Pw-reader-2b7e";
 class PostgresPreflightTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    db_ = "pf_";
-    for (char ch : test) db_ += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    db_ = db_.substr(0, 40);
-    server().CreateDatabase(db_);
+    db_ = server().CreateTestDatabase("pf_");
     server().Psql(kSchema, db_);
     server().Psql(fmt::format("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname "
                               "= '{0}') THEN CREATE ROLE {0} LOGIN PASSWORD '{1}'; END IF; END "

@@ -17,6 +17,7 @@
 
 #include "tests/support/crash_matrix.h"
 #include "tests/support/dynamo_server.h"
+#include "tests/support/process.h"
 
 namespace backout::testing {
 namespace {
@@ -33,12 +34,6 @@ const std::vector<std::string> kSteps = {"preflight",         "stop-app",
                                           "restore-env",       "checkout-pre-migration",
                                           "start-app",         "final-verify",
                                           "health-check"};
-
-int Occurrences(const std::string& text, const std::string& part) {
-  int n = 0;
-  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-  return n;
-}
 
 // The snapshot's line for `table` ("NAME: N items, sha256 HEX"), or "" when it is absent.
 std::string TableLine(const std::string& snapshot, const std::string& table) {

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -156,6 +157,16 @@ Status DynamoServer::PutNumberedItems(const std::string& table, int count) const
                      {"payload", {{"S", std::string(40, static_cast<char>('a' + n % 26))}}}});
   }
   return PutItems(table, items);
+}
+
+std::string DynamoServer::TestTable(const std::string& suffix, int items) const {
+  const std::string name =
+      std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" + suffix;
+  EXPECT_TRUE(CreateTable(name).ok());
+  if (items > 0) {
+    EXPECT_TRUE(PutNumberedItems(name, items).ok());
+  }
+  return name;
 }
 
 Result<std::string> DynamoServer::Snapshot() const {

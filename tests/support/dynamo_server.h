@@ -50,6 +50,9 @@ class DynamoServer {
   Status PutItems(const std::string& table, const std::vector<nlohmann::json>& items) const;
   // `count` items {"id": {"S": "item-N"}, "n": {"N": "N"}, "payload": {"S": ...}}.
   Status PutNumberedItems(const std::string& table, int count) const;
+  // A table named after the running test ("TEST-SUFFIX"), holding `items` numbered items; a
+  // test failure when it cannot be made.
+  std::string TestTable(const std::string& suffix, int items = 0) const;
   // Every table on the server, one line each in name order: "NAME: N items, sha256 HEX",
   // HEX digesting the items' JSON (keys sorted) in sorted order, read with consistent Scans.
   // Two equal snapshots mean no table was created, deleted or changed in between.

@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -183,6 +186,16 @@ std::string PgServer::Psql(const std::string& sql, const std::string& db) const 
 void PgServer::CreateDatabase(const std::string& db) const {
   Psql("DROP DATABASE IF EXISTS \"" + db + "\" WITH (FORCE);\nCREATE DATABASE \"" + db +
        "\" OWNER " + kTestRole + ";");
+}
+
+std::string PgServer::CreateTestDatabase(const std::string& prefix) const {
+  std::string db = prefix;
+  for (char ch : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    db += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  db = db.substr(0, 40);
+  CreateDatabase(db);
+  return db;
 }
 
 std::string PgServer::Snapshot(const std::string& db, const std::string& schema) const {

@@ -60,6 +60,9 @@ class PgServer {
 
   // Drops `db` if it exists (WITH (FORCE)) and creates it empty, owned by kTestRole.
   void CreateDatabase(const std::string& db) const;
+  // CreateDatabase of a database named after the running test: `prefix`, then the test's name
+  // in lower case, cut to 40 characters. Returns the name.
+  std::string CreateTestDatabase(const std::string& prefix) const;
 
   // A picture of the tables of `schema` in `db`, by plain SQL (nothing of backout's): per
   // table its row count and the md5 of its rows' text in sorted order, then sorted lines

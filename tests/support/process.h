@@ -57,6 +57,8 @@ std::string ReadFile(const std::filesystem::path& path);
 std::string Show(const ProcessResult& r);
 
 bool Contains(const std::string& text, const std::string& part);
+// How many times `part` occurs in `text` (overlapping occurrences count).
+int Occurrences(const std::string& text, const std::string& part);
 void WriteFile(const std::filesystem::path& path, const std::string& text);
 
 // Polls `condition` every 10 ms until it holds or `limit` passes; returns whether it held.
