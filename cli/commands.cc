@@ -329,6 +329,45 @@ int PlanPreview(const Common& c, const std::string& plan_file, bool json,
 
 namespace {
 
+// What sm::CheckRunAgain needs of run `id`: its RunStarted and, if it finished, its
+// RunFinished. The run is read as any read is (chain and head checked), but only those two
+// records are decoded and nothing is folded: parsing payloads is most of the time reading a
+// long run takes, and `run` reads every run in the journal before it starts. A run succeeded
+// exactly when it holds RunFinished succeeded (only notes and triage may follow it).
+Result<sm::EarlierRun> EarlierRunOf(const journal::Journal& journal, const std::string& id) {
+  Result<std::vector<journal::Record>> records = journal.ReadRun(id);
+  if (!records.ok()) return records.status();
+  // None: the "history was lost" error every read of the run gives.
+  if (records->empty()) return history::StateOfRecords(journal, id, *records).status();
+  const std::string finished_type(sm::TypeName(sm::RunFinished{}));
+  std::vector<journal::Record> wanted = {records->front()};
+  const auto finished =
+      std::find_if(records->rbegin(), records->rend(),
+                   [&](const journal::Record& r) { return r.type == finished_type; });
+  if (finished != records->rend()) wanted.push_back(*finished);
+  Result<std::vector<sm::Event>> events = history::DecodeEvents(wanted);
+  if (!events.ok()) return events.status().WithContext(fmt::format("run {}", id));
+  const auto* start = std::get_if<sm::RunStarted>(&events->front().body);
+  if (start == nullptr) {
+    return Status::Corruption(fmt::format("run {}: its first event is {}, not RunStarted", id,
+                                          records->front().type));
+  }
+  sm::RunStatus status = sm::RunStatus::kRunning;
+  if (events->size() == 2) {
+    switch (std::get<sm::RunFinished>(events->back().body).outcome) {
+      case sm::RunFinished::Ending::kSucceeded: status = sm::RunStatus::kSucceeded; break;
+      case sm::RunFinished::Ending::kFailed: status = sm::RunStatus::kFailed; break;
+      case sm::RunFinished::Ending::kAborted: status = sm::RunStatus::kAborted; break;
+    }
+  }
+  return sm::EarlierRun{.run_id = id,
+                        .plan_name = start->plan_name,
+                        .plan_sha256 = start->plan_sha256,
+                        .rehearsal = start->rehearsal,
+                        .status = status,
+                        .last_event_us = records->back().time_us};
+}
+
 // The runs in the journal, for sm::CheckRunAgain. A run that cannot be read is left out with a
 // warning: whether it succeeded is not known.
 std::vector<sm::EarlierRun> EarlierRuns(const journal::Journal& journal) {
@@ -340,19 +379,13 @@ std::vector<sm::EarlierRun> EarlierRuns(const journal::Journal& journal) {
     return earlier;
   }
   for (const std::string& id : *runs) {
-    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
-    if (!snap.ok()) {
+    Result<sm::EarlierRun> run = EarlierRunOf(journal, id);
+    if (!run.ok()) {
       std::cerr << fmt::format("backout: warning: run {} not checked for an earlier success: {}\n",
-                               id, snap.status().message());
+                               id, run.status().message());
       continue;
     }
-    const sm::RunState& state = snap->state;
-    earlier.push_back(sm::EarlierRun{.run_id = id,
-                                     .plan_name = state.start.plan_name,
-                                     .plan_sha256 = state.start.plan_sha256,
-                                     .rehearsal = state.start.rehearsal,
-                                     .status = state.status,
-                                     .last_event_us = state.last_event_us});
+    earlier.push_back(std::move(run).value());
   }
   return earlier;
 }

@@ -112,6 +112,7 @@ struct EarlierRun {
   std::string plan_name;    // RunStarted's
   std::string plan_sha256;  // RunStarted's
   bool rehearsal = false;
+  // How a finished run ended (its RunFinished); kRunning for one not finished, paused or not.
   RunStatus status = RunStatus::kNotStarted;
   std::int64_t last_event_us = 0;  // for a finished run: when it finished
 };

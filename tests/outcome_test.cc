@@ -29,6 +29,15 @@ void WritePlan(const Example& ex, const std::string& steps) {
                 steps);
 }
 
+// An `always` step `tell` whose notify writes `message` to notes/outcome.log.
+std::string TellStep(const std::string& message) {
+  return "  - id: tell\n"
+         "    always: true\n"
+         "    notify:\n"
+         "      message: \"" + message + "\"\n"
+         "      to: { file: notes/outcome.log }\n";
+}
+
 TEST(Outcome, ReportListsRestoresAndAnAlwaysNotifySaysTheRunFailed) {
   Example ex("media-rollback", kRows);
   WritePlan(ex, R"(  - id: backup
@@ -39,12 +48,7 @@ TEST(Outcome, ReportListsRestoresAndAnAlwaysNotifySaysTheRunFailed) {
     command: { target: app, argv: [/bin/false] }
   - id: after
     command: { target: app, argv: [/bin/true] }
-  - id: tell
-    always: true
-    notify:
-      message: "ending={ending} failed={failed_steps} status={status}"
-      to: { file: notes/outcome.log }
-)");
+)" + TellStep("ending={ending} failed={failed_steps} status={status}"));
   const ProcessResult run = ex.Backout({"run", "plan.yaml"});
   ASSERT_EQ(run.exit_code, 1) << Show(run);
   const std::string run_id = RunIdFrom(run);
@@ -87,12 +91,7 @@ TEST(Outcome, AbortSaysWhatItRecordedAndWhatIsLeftUndoneAndKeepsEveryReason) {
     title: Switch maintenance mode off
     always: true
     command: { target: app, argv: [/bin/sh, -c, "echo still on >&2; exit 3"] }
-  - id: tell
-    always: true
-    notify:
-      message: "ending={ending} reasons={abort_reasons}"
-      to: { file: notes/outcome.log }
-)");
+)" + TellStep("ending={ending} reasons={abort_reasons}"));
   const ProcessResult run = ex.Backout({"run", "plan.yaml"});
   ASSERT_EQ(run.exit_code, 3) << Show(run);  // paused at the gate
   const std::string run_id = RunIdFrom(run);
