@@ -69,9 +69,6 @@ int ExitCodeFor(sm::RunStatus status) {
   }
 }
 
-plan::VarLookup EnvLookup() {
-  return [](const std::string& name) { return Env::Default()->GetVar(name); };
-}
 
 // Test-only fault injection: BACKOUT_CRASH_AFTER_APPENDS=N makes the process SIGKILL itself
 // right after its Nth durable journal append (docs/cli.md).
@@ -696,15 +693,8 @@ int Export(const Common& c, const std::string& run_id, const std::string& output
   if (!snap.ok()) return Fail(snap.status().WithContext("export"));
   Result<std::string> text = journal::ExportRecords(snap->records);
   if (!text.ok()) return Fail(text.status().WithContext("export"));
-  if (output_file.empty()) {
-    std::cout << *text << std::flush;
-    return kExitOk;
-  }
-  if (Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
-    // Not a journal problem (which kIOError would mean here): the -o path is unusable.
-    std::cerr << "backout: error: cannot write the export: " << s.message() << "\n";
-    return kExitUsage;
-  }
+  if (!WriteOutput(*text, output_file, "export")) return kExitUsage;
+  if (output_file.empty()) return kExitOk;
   std::cout << fmt::format("exported run {}: {} events to {}, head hash {}\n", run_id,
                            snap->records.size(), output_file, ToHex(snap->records.back().hash));
   return kExitOk;
@@ -822,16 +812,11 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
                                                    snap->state, *plan, /*chain_verified=*/true);
   Result<std::string> text = report::Render(built, format);
   if (!text.ok()) return Fail(text.status());
-  if (output_file.empty()) {
-    std::cout << *text << std::flush;
-    return kExitOk;
-  }
-  if (Status s = WriteFileAtomically(output_file, *text); !s.ok()) {
-    // Not a journal problem (which kIOError would mean here): the -o path is unusable.
-    std::cerr << "backout: error: cannot write the report: " << s.message() << "\n";
-    return kExitUsage;
-  }
-  return kExitOk;
+  return WriteOutput(*text, output_file, "report") ? kExitOk : kExitUsage;
+}
+
+plan::VarLookup EnvLookup() {
+  return [](const std::string& name) { return Env::Default()->GetVar(name); };
 }
 
 }  // namespace backout::cli

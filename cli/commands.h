@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "journal/chain_key.h"
+#include "plan/parser.h"
 
 namespace backout::cli {
 
@@ -20,6 +21,9 @@ struct Common {
   // Values to mask in everything a run writes (the journal key's text, when there is one).
   std::vector<std::string> secrets;
 };
+
+// The process environment, as plans read their `${VAR}`s.
+plan::VarLookup EnvLookup();
 
 // Full validation; also refuses paths into the journal directory (c.journal_dir).
 struct ValidateMode {

@@ -3,9 +3,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "base/env.h"
-#include "base/file_util.h"
 #include "base/utf8.h"
+#include "cli/render.h"
 #include "preview/preview.h"
 
 namespace backout::cli {
@@ -14,7 +13,7 @@ int WritePreview(const Common& c, const plan::Plan& plan, const adapters::Regist
                  const PreviewOutput& output) {
   const preview::PreviewOptions options{
       .registry = &registry,
-      .variables = [](const std::string& name) { return Env::Default()->GetVar(name); },
+      .variables = EnvLookup(),
       .base_dir = std::filesystem::absolute(plan.source_file).parent_path(),
       .secrets = c.secrets};
   Result<nlohmann::json> built = preview::BuildPreview(plan, options);
@@ -24,15 +23,7 @@ int WritePreview(const Common& c, const plan::Plan& plan, const adapters::Regist
   }
   const std::string text =
       output.json ? DumpJson(*built, 2) + "\n" : preview::RenderPreviewText(*built);
-  if (output.output_file.empty()) {
-    std::cout << text << std::flush;
-    return 0;
-  }
-  if (Status s = WriteFileAtomically(output.output_file, text); !s.ok()) {
-    std::cerr << "backout: error: cannot write the preview: " << s.message() << "\n";
-    return 2;
-  }
-  return 0;
+  return WriteOutput(text, output.output_file, "preview") ? 0 : 2;
 }
 
 }  // namespace backout::cli

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <iostream>
+
+#include "base/file_util.h"
 #include "base/time.h"
 
 namespace backout::cli {
@@ -195,6 +198,18 @@ std::string EventToText(const journal::Record& r, const sm::Event& e) {
   }
   return fmt::format("#{:<4} {} {}@{} {} {}", r.seq, FormatUtcMicros(r.time_us), r.operator_name,
                      r.host, r.type, detail);
+}
+
+bool WriteOutput(const std::string& text, const std::string& output_file, std::string_view what) {
+  if (output_file.empty()) {
+    std::cout << text << std::flush;
+    return true;
+  }
+  if (Status s = WriteFileAtomically(output_file, text); !s.ok()) {
+    std::cerr << "backout: error: cannot write the " << what << ": " << s.message() << "\n";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace backout::cli

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,12 @@
 #include "statemachine/state.h"
 
 namespace backout::cli {
+
+// The output of `report`, `export` and `plan`: `text` on stdout when `output_file` is empty,
+// else written to it atomically (mode 0600). False, after printing "backout: error: cannot
+// write the WHAT: ..." on stderr, when the file cannot be written (a usage error, exit 2: the
+// -o path is unusable, not the journal).
+bool WriteOutput(const std::string& text, const std::string& output_file, std::string_view what);
 
 // What `status` knows of a run besides its journal: whether a runner holds it now.
 struct RunLiveness {

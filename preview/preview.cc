@@ -10,6 +10,7 @@
 #include "base/redactor.h"
 #include "engine/plan_check.h"
 #include "plan/interpolate.h"
+#include "statemachine/decide.h"
 #include "statemachine/simulate.h"
 
 namespace backout::preview {
@@ -35,10 +36,13 @@ json DowntimeJson(plan::Downtime downtime) {
   return nullptr;
 }
 
-// What Decide() does with the step when a resume finds it in doubt (statemachine/decide.h).
+// What Decide() does with the step when a resume finds it in doubt (sm::InDoubtRuleOf).
 std::string_view InDoubtPolicy(const plan::Step& step) {
-  if (step.IsIdempotent()) return "runs_again";
-  if (step.check) return "check_decides";
+  switch (sm::InDoubtRuleOf(step)) {
+    case sm::InDoubtRule::kRunAgain: return "runs_again";
+    case sm::InDoubtRule::kCheckDecides: return "check_decides";
+    case sm::InDoubtRule::kOperatorResolves: break;
+  }
   return "operator_resolves";
 }
 

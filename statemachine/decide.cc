@@ -65,8 +65,13 @@ Command Decide(const RunState& state, const plan::Plan& plan) {
 
       case StepStatus::kInDoubt:
         if (winding_down) continue;
-        if (step.IsIdempotent()) return StartStep{step.id, st.attempts + 1, {}};
-        if (step.check && !st.check_inconclusive) return RunCheck{step.id};
+        switch (InDoubtRuleOf(step)) {
+          case InDoubtRule::kRunAgain: return StartStep{step.id, st.attempts + 1, {}};
+          case InDoubtRule::kCheckDecides:
+            if (!st.check_inconclusive) return RunCheck{step.id};
+            break;
+          case InDoubtRule::kOperatorResolves: break;
+        }
         return AwaitResolve{step.id};
 
       case StepStatus::kPending:
@@ -90,6 +95,12 @@ Command Decide(const RunState& state, const plan::Plan& plan) {
   if (aborting) return FinishRun{RunFinished::Ending::kAborted};
   if (failing) return FinishRun{RunFinished::Ending::kFailed};
   return FinishRun{RunFinished::Ending::kSucceeded};
+}
+
+InDoubtRule InDoubtRuleOf(const plan::Step& step) {
+  if (step.IsIdempotent()) return InDoubtRule::kRunAgain;
+  if (step.check) return InDoubtRule::kCheckDecides;
+  return InDoubtRule::kOperatorResolves;
 }
 
 RunFinished::Ending EndingSoFar(const RunState& state, const plan::Plan& plan) {

@@ -79,6 +79,12 @@ using Command = std::variant<StartStep, RunCheck, AwaitApproval, AwaitResolve, S
 // run; a mismatch yields Idle with an explanation).
 Command Decide(const RunState& state, const plan::Plan& plan);
 
+// What Decide() does with a step a resume finds in doubt (started, no outcome), by the plan
+// alone: an idempotent step runs again; else its `check` decides (a check that could not
+// tell hands the step to the operator); else the operator resolves it.
+enum class InDoubtRule { kRunAgain, kCheckDecides, kOperatorResolves };
+InDoubtRule InDoubtRuleOf(const plan::Step& step);
+
 // How the run ends if nothing changes its course, for what is said before it finishes (a
 // notify in an `always` step): kAborted once an abort is requested; kFailed once a step has
 // failed for good (no retry left) with on_failure abort, or the run finished failed; else
