@@ -79,39 +79,12 @@ footer { color: var(--muted); font-size: 13px; text-align: center; margin-top: 2
 }
 )css";
 
-std::string Escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
-}
-
 // Identifiers stay on one line; hashes and paths may break anywhere rather than widen tables.
 std::string CodeHtml(std::string_view text) {
   constexpr std::size_t kLongCode = 32;
   if (text.empty()) return "";
   return fmt::format("<code{}>{}</code>", text.size() > kLongCode ? " class=\"long\"" : "",
-                     Escape(text));
+                     EscapeMarkup(text));
 }
 
 // Escaped text in which `backquoted` spans (the Document's convention) become <code>.
@@ -122,10 +95,10 @@ std::string Inline(std::string_view text) {
     const std::size_t open = text.find('`', at);
     const std::size_t close = open == std::string_view::npos ? open : text.find('`', open + 1);
     if (close == std::string_view::npos) break;
-    out += Escape(text.substr(at, open - at)) + CodeHtml(text.substr(open + 1, close - open - 1));
+    out += EscapeMarkup(text.substr(at, open - at)) + CodeHtml(text.substr(open + 1, close - open - 1));
     at = close + 1;
   }
-  return out + Escape(text.substr(std::min(at, text.size())));
+  return out + EscapeMarkup(text.substr(std::min(at, text.size())));
 }
 
 std::string_view ToneClass(Tone tone) {
@@ -150,7 +123,7 @@ std::string CellHtml(const Cell& cell) {
 
 std::string TableHtml(const Table& t) {
   std::string out = "<div class=\"table-wrap\"><table>\n<thead><tr>";
-  for (const std::string& c : t.columns) out += "<th>" + Escape(c) + "</th>";
+  for (const std::string& c : t.columns) out += "<th>" + EscapeMarkup(c) + "</th>";
   out += "</tr></thead>\n<tbody>\n";
   for (const std::vector<Cell>& row : t.rows) {
     out += "<tr>";
@@ -201,10 +174,10 @@ std::string Bar(std::int64_t y, const std::optional<std::int64_t>& ms, std::int6
     out += fmt::format(
         "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"12\" rx=\"3\" fill=\"{}\">"
         "<title>{}: {} {}</title></rect>",
-        kLabelWidth, y, length, colour, Escape(step), what, value);
+        kLabelWidth, y, length, colour, EscapeMarkup(step), what, value);
   }
   out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"v\">{}</text>", kLabelWidth + length + 6,
-                     y + 10, Escape(value));
+                     y + 10, EscapeMarkup(value));
   return out;
 }
 
@@ -236,7 +209,7 @@ std::string Chart(const std::vector<StepReport>& steps) {
   std::int64_t y = kChartTop;
   for (const StepReport& s : steps) {
     out += fmt::format("<g><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", kLabelWidth - 10,
-                       y + 20, Escape(OneLine(s.id, 28)));
+                       y + 20, EscapeMarkup(OneLine(s.id, 28)));
     out += Bar(y + 4, s.planned_ms, max_ms, kPlannedColour, "planned", s.id);
     out += Bar(y + 19, s.actual_ms, max_ms, ActualColour(s), "actual", s.id);
     out += "</g>\n";
@@ -252,7 +225,7 @@ std::string Tile(std::string_view label, const Cell& value) {
   return fmt::format(
       "<div class=\"tile\"><span class=\"label\">{}</span><span class=\"value{}{}\">{}</span>"
       "</div>",
-      Escape(label), tone.empty() ? "" : " ", tone, Escape(value.text));
+      EscapeMarkup(label), tone.empty() ? "" : " ", tone, EscapeMarkup(value.text));
 }
 
 std::string Tiles(const RunReport& r, const Document& doc) {
@@ -276,8 +249,8 @@ std::string Header(const RunReport& r, const Document& doc) {
   std::string out = fmt::format(
       "<header class=\"hero\">\n<p class=\"eyebrow\">backout · post-incident report</p>\n"
       "<h1>{}</h1>\n<p class=\"sub\">{} · <span class=\"pill {}\">{}</span></p>\n",
-      Escape(doc.title), Escape(doc.subtitle), ToneClass(doc.outcome.tone),
-      Escape(doc.outcome.text));
+      EscapeMarkup(doc.title), EscapeMarkup(doc.subtitle), ToneClass(doc.outcome.tone),
+      EscapeMarkup(doc.outcome.text));
   if (!doc.description.empty()) {
     out += "<p class=\"description\">" + Inline(doc.description) + "</p>\n";
   }
@@ -287,7 +260,7 @@ std::string Header(const RunReport& r, const Document& doc) {
 std::string Overview(const Document& doc) {
   std::string out = "<section id=\"run-summary\">\n<h2>Run summary</h2>\n<dl class=\"facts\">\n";
   for (const auto& [label, value] : doc.overview) {
-    out += "<dt>" + Escape(label) + "</dt><dd>" + CellHtml(value) + "</dd>\n";
+    out += "<dt>" + EscapeMarkup(label) + "</dt><dd>" + CellHtml(value) + "</dd>\n";
   }
   return out + "</dl>\n</section>\n";
 }
@@ -295,7 +268,7 @@ std::string Overview(const Document& doc) {
 std::string PostMortem(const Document& doc) {
   std::string out = "<section id=\"post-mortem\">\n<h2>Post-mortem</h2>\n";
   for (const PostMortemSection& s : doc.post_mortem) {
-    out += "<h3>" + Escape(s.title) + "</h3>\n";
+    out += "<h3>" + EscapeMarkup(s.title) + "</h3>\n";
     if (!s.facts.empty()) {
       out += "<ul>\n";
       for (const std::string& fact : s.facts) out += "<li>" + Inline(fact) + "</li>\n";
@@ -309,7 +282,7 @@ std::string PostMortem(const Document& doc) {
 }
 
 std::string Detail(const RunReport& r, const Section& s) {
-  std::string out = "<section>\n<h2>" + Escape(s.title) + "</h2>\n";
+  std::string out = "<section>\n<h2>" + EscapeMarkup(s.title) + "</h2>\n";
   if (!s.lead.empty()) out += "<p class=\"lead\">" + Inline(s.lead) + "</p>\n";
   if (s.figure == Section::Figure::kPlannedVsActual && !r.steps.empty()) out += Chart(r.steps);
   out += s.table.rows.empty() ? "<p class=\"empty\">" + Inline(s.if_empty) + "</p>\n"
@@ -325,7 +298,7 @@ std::string RenderHtml(const RunReport& report) {
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
-      Escape(doc.title + " · " + report.run_id), kStyle);
+      EscapeMarkup(doc.title + " · " + report.run_id), kStyle);
   out += Header(report, doc);
   out += Overview(doc);
   out += PostMortem(doc);

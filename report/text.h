@@ -19,4 +19,9 @@ std::string HumanTime(std::int64_t time_us);
 // "850ms", "12.4s", "3m05s" (base/time.h); "—" when unknown.
 std::string HumanDuration(std::optional<std::int64_t> ms);
 
+// `text` safe inside HTML or XML character data and quoted attribute values: & < > " ' as
+// entities. Bytes XML 1.0 cannot carry (control characters other than tab, newline and
+// carriage return) become U+FFFD, so a hostile step output cannot make a JUnit file invalid.
+std::string EscapeMarkup(std::string_view text);
+
 }  // namespace backout::report
