@@ -58,4 +58,15 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string>& ca
   return match ? fmt::format(" (did you mean '{}'?)", *match) : std::string();
 }
 
+std::optional<std::string> DidYouMeanIn(std::string_view message) {
+  constexpr std::string_view kOpen = " (did you mean '";
+  constexpr std::string_view kClose = "'?)";
+  const std::size_t open = message.find(kOpen);
+  if (open == std::string_view::npos) return std::nullopt;
+  const std::size_t start = open + kOpen.size();
+  const std::size_t close = message.find(kClose, start);
+  if (close == std::string_view::npos) return std::nullopt;
+  return fmt::format("did you mean '{}'?", message.substr(start, close - start));
+}
+
 }  // namespace backout

@@ -22,4 +22,9 @@ std::optional<std::string> ClosestMatch(std::string_view word,
 // append to an error message.
 std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
 
+// The hint a message holds when DidYouMean's text was put in it: "did you mean 'X'?" (the
+// first one), or nullopt. For machine-readable output that gives the hint a field of its own
+// (`validate --json`).
+std::optional<std::string> DidYouMeanIn(std::string_view message);
+
 }  // namespace backout

@@ -36,5 +36,15 @@ TEST(DidYouMean, FormatsTheSuggestionOrNothing) {
   EXPECT_EQ(DidYouMean("x", {}), "");
 }
 
+TEST(DidYouMeanIn, FindsTheHintDidYouMeanPutInAMessage) {
+  EXPECT_EQ(DidYouMeanIn("unknown command 'stauts'" + DidYouMean("stauts", kCommands)),
+            "did you mean 'status'?");
+  EXPECT_EQ(DidYouMeanIn("step 'count' has no output 'valeu' (did you mean 'value'?); its "
+                         "action 'query' has: value"),
+            "did you mean 'value'?");
+  EXPECT_EQ(DidYouMeanIn("environment variable X is not set"), std::nullopt);
+  EXPECT_EQ(DidYouMeanIn("cut short (did you mean 'x"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace backout

@@ -14,6 +14,7 @@
 #include "base/env.h"
 #include "base/file_util.h"
 #include "base/sha256.h"
+#include "base/suggest.h"
 #include "base/time.h"
 #include "base/utf8.h"
 #include "cli/plan_preview.h"
@@ -87,22 +88,12 @@ engine::SessionOptions SessionFor(const Common& c) {
                                 .after_append = CrashHook()};
 }
 
-void PrintDiagnostics(const std::vector<plan::Diagnostic>& diags) {
-  for (const plan::Diagnostic& d : diags) std::cerr << d.ToString() << "\n";
-}
-
 // Full check of a plan file; prints diagnostics. nullopt when it has errors.
 // With a non-empty `journal_dir`, a plan with paths into it is refused too.
 std::optional<plan::Plan> LoadPlan(const std::string& plan_file,
                                    const adapters::Registry& registry,
                                    const std::string& journal_dir = "") {
-  Result<std::string> text = ReadFileToString(plan_file);
-  if (!text.ok()) {
-    std::cerr << plan_file << ": error: " << text.status().message() << "\n";
-    return std::nullopt;
-  }
-  engine::PlanCheck check =
-      engine::CheckPlanText(*text, plan_file, registry, EnvLookup(), journal_dir);
+  engine::PlanCheck check = CheckPlanFile(plan_file, registry, EnvLookup(), journal_dir);
   PrintDiagnostics(check.diagnostics);
   return std::move(check.plan);
 }
@@ -268,8 +259,8 @@ std::optional<sm::PreflightRecord> PreflightBeforeFirstEffect(
   return std::nullopt;
 }
 
-nlohmann::json PreflightToJson(const std::string& plan_file,
-                               const engine::PreflightResult& result) {
+// The findings of `validate --connect --json`.
+nlohmann::json FindingsJson(const engine::PreflightResult& result) {
   nlohmann::json findings = nlohmann::json::array();
   for (const engine::PreflightItem& item : result.items) {
     nlohmann::json f = {{"target", item.target},
@@ -279,18 +270,93 @@ nlohmann::json PreflightToJson(const std::string& plan_file,
     if (!item.status.ok()) f["error"] = item.status.message();
     findings.push_back(std::move(f));
   }
-  return {{"plan_file", plan_file}, {"ok", result.ok()}, {"findings", std::move(findings)}};
+  return findings;
+}
+
+nlohmann::json DiagnosticJson(const plan::Diagnostic& d) {
+  const std::optional<std::string> hint = DidYouMeanIn(d.message);
+  return {{"file", d.file},
+          {"line", d.loc.line == 0 ? nlohmann::json(nullptr) : nlohmann::json(d.loc.line)},
+          {"col", d.loc.col == 0 ? nlohmann::json(nullptr) : nlohmann::json(d.loc.col)},
+          {"message", d.message},
+          {"hint", hint ? nlohmann::json(*hint) : nlohmann::json(nullptr)}};
+}
+
+// The static part of `validate --json`: the plan (null when it has errors), its errors and
+// warnings.
+nlohmann::json PlanCheckToJson(const std::string& plan_file, const engine::PlanCheck& check) {
+  nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array();
+  for (const plan::Diagnostic& d : check.diagnostics) {
+    (d.severity == plan::Diagnostic::Severity::kError ? errors : warnings)
+        .push_back(DiagnosticJson(d));
+  }
+  nlohmann::json plan = nullptr;
+  if (check.plan) {
+    nlohmann::json steps = nlohmann::json::array(), targets = nlohmann::json::array();
+    for (const plan::Step& step : check.plan->steps) steps.push_back(step.id);
+    for (const auto& [name, target] : check.plan->targets) targets.push_back(name);
+    plan = {{"name", check.plan->name}, {"steps", std::move(steps)},
+            {"targets", std::move(targets)}};
+  }
+  return {{"plan_file", plan_file},
+          {"ok", check.ok()},
+          {"plan", std::move(plan)},
+          {"errors", std::move(errors)},
+          {"warnings", std::move(warnings)}};
 }
 
 }  // namespace
+
+engine::PlanCheck CheckPlanFile(const std::string& plan_file, const adapters::Registry& registry,
+                                const plan::VarLookup& vars, const std::string& journal_dir) {
+  Result<std::string> text = ReadFileToString(plan_file);
+  if (!text.ok()) {
+    engine::PlanCheck unreadable;
+    unreadable.diagnostics.push_back({plan::Diagnostic::Severity::kError, plan_file, {},
+                                      std::string(text.status().message())});
+    return unreadable;
+  }
+  return engine::CheckPlanText(*text, plan_file, registry, vars, journal_dir);
+}
+
+void PrintDiagnostics(const std::vector<plan::Diagnostic>& diags) {
+  for (const plan::Diagnostic& d : diags) std::cerr << d.ToString() << "\n";
+}
 
 std::atomic<bool>& CancelFlag() {
   static std::atomic<bool> flag{false};
   return flag;
 }
 
+namespace {
+
+// `validate --json [--connect]`: one object on stdout, also for a plan with errors (then
+// without preflight: "findings" is empty).
+int ValidateJson(const Common& c, const std::string& plan_file, ValidateMode mode,
+                 const adapters::Registry& registry) {
+  const engine::PlanCheck check = CheckPlanFile(plan_file, registry, EnvLookup(), c.journal_dir);
+  nlohmann::json out = PlanCheckToJson(plan_file, check);
+  bool ok = check.ok();
+  if (mode.connect) {
+    nlohmann::json findings = nlohmann::json::array();
+    if (check.plan) {
+      const engine::PreflightResult result = PreflightPlan(
+          c, *check.plan, fs::absolute(plan_file).lexically_normal().parent_path(), registry);
+      findings = FindingsJson(result);
+      ok = result.ok();
+    }
+    out["ok"] = ok;
+    out["findings"] = std::move(findings);
+  }
+  std::cout << DumpJson(out, 2) << "\n";
+  return ok ? kExitOk : kExitUsage;
+}
+
+}  // namespace
+
 int Validate(const Common& c, const std::string& plan_file, ValidateMode mode) {
   const adapters::Registry registry = adapters::Registry::Default();
+  if (mode.json) return ValidateJson(c, plan_file, mode, registry);
   std::optional<plan::Plan> plan = LoadPlan(plan_file, registry, c.journal_dir);
   if (!plan) return kExitUsage;
   if (!mode.connect) {
@@ -300,19 +366,15 @@ int Validate(const Common& c, const std::string& plan_file, ValidateMode mode) {
   }
   const engine::PreflightResult result = PreflightPlan(
       c, *plan, fs::absolute(plan_file).lexically_normal().parent_path(), registry);
-  if (mode.json) {
-    std::cout << DumpJson(PreflightToJson(plan_file, result), 2) << "\n";
-  } else {
-    for (const engine::PreflightItem& item : result.items) {
-      std::cout << "  " << engine::DescribeFinding(item) << "\n";
-    }
-    std::cout << (result.ok() ? fmt::format("{}: ok: plan '{}', {} steps, {} targets, {} "
-                                            "preflight checks passed\n",
-                                            plan_file, plan->name, plan->steps.size(),
-                                            plan->targets.size(), result.items.size())
-                              : fmt::format("{}: {} of {} preflight checks failed\n", plan_file,
-                                            result.failed(), result.items.size()));
+  for (const engine::PreflightItem& item : result.items) {
+    std::cout << "  " << engine::DescribeFinding(item) << "\n";
   }
+  std::cout << (result.ok() ? fmt::format("{}: ok: plan '{}', {} steps, {} targets, {} "
+                                          "preflight checks passed\n",
+                                          plan_file, plan->name, plan->steps.size(),
+                                          plan->targets.size(), result.items.size())
+                            : fmt::format("{}: {} of {} preflight checks failed\n", plan_file,
+                                          result.failed(), result.items.size()));
   return result.ok() ? kExitOk : kExitUsage;
 }
 

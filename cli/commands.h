@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "adapters/adapter.h"
+#include "engine/plan_check.h"
 #include "journal/chain_key.h"
 #include "plan/parser.h"
 
@@ -25,10 +27,20 @@ struct Common {
 // The process environment, as plans read their `${VAR}`s.
 plan::VarLookup EnvLookup();
 
+// Reads and fully checks a plan file (engine::CheckPlanText), `vars` answering its `${VAR}`s;
+// a file that cannot be read is one error diagnostic without a position. With a non-empty
+// `journal_dir`, paths into it are refused too. Prints nothing.
+engine::PlanCheck CheckPlanFile(const std::string& plan_file, const adapters::Registry& registry,
+                                const plan::VarLookup& vars, const std::string& journal_dir = "");
+// Prints every diagnostic on stderr, one per line (file:line:col: error: ...).
+void PrintDiagnostics(const std::vector<plan::Diagnostic>& diags);
+
 // Full validation; also refuses paths into the journal directory (c.journal_dir).
 struct ValidateMode {
   bool connect = false;  // also run the whole preflight (engine/preflight.h); 2 if a check fails
-  bool json = false;     // with `connect`: the findings as one JSON object on stdout
+  // The result as one JSON object on stdout (docs/cli.md#validate): the plan, its errors and
+  // warnings with positions and hints and, with `connect`, the preflight findings.
+  bool json = false;
 };
 int Validate(const Common& c, const std::string& plan_file, ValidateMode mode = {});
 // Validates like Validate, then prints the plan preview (preview/preview.h): every step's

@@ -13,6 +13,7 @@
 #include "base/suggest.h"
 #include "cli/commands.h"
 #include "cli/completion.h"
+#include "cli/plan_test.h"
 #include "journal/fault_injection.h"
 
 namespace {
@@ -127,7 +128,21 @@ int main(int argc, char** argv) {
   validate->add_flag("--connect", connect,
                      "Also run the whole preflight: connect to every target and check what "
                      "the plan needs (changes nothing); 2 if a check fails");
-  validate->add_flag("--json", json, "With --connect: the findings as JSON")->needs("--connect");
+  validate->add_flag("--json", json,
+                     "The result as JSON: the plan, errors and warnings with positions and "
+                     "hints, and with --connect the preflight findings (docs/cli.md)");
+
+  std::string spec_file, junit_file;
+  CLI::App* test = app.add_subcommand(
+      "test", "Run the plan's failure paths on the state machine alone (no target, journal or "
+              "secret): the built-in scenarios, or a spec's, whose expectations must hold "
+              "(docs/plan-tests.md); 1 when one does not");
+  test->add_option("PLAN", plan_file, "Plan file (YAML)")->required();
+  test->add_option("SPEC", spec_file,
+                   "Test spec (YAML, docs/plan-tests.md); without it, the built-in scenarios");
+  test->add_flag("--json", json, "Machine-readable output (docs/plan-tests.md)");
+  test->add_option("--junit", junit_file,
+                   "Also write a JUnit XML report to FILE (one testcase per scenario)");
 
   std::string plan_output;
   CLI::App* plan = app.add_subcommand(
@@ -330,6 +345,9 @@ int main(int argc, char** argv) {
     return cli::Validate(common, plan_file, {.connect = connect, .json = json});
   }
   if (plan->parsed()) return cli::PlanPreview(common, plan_file, json, plan_output);
+  if (test->parsed()) {
+    return cli::TestPlan(plan_file, spec_file, {.json = json, .junit_file = junit_file});
+  }
   if (run->parsed()) {
     return cli::Run(common, plan_file, approvals,
                     {.dry_run = dry_run,

@@ -117,7 +117,7 @@ class Previewer {
                    {"file", plan_.source_file},
                    {"sha256", plan_.sha256}}},
                  {"targets", std::move(targets)},
-                 {"if_all_succeed", PathJson(*success)},
+                 {"if_all_succeed", sm::SimulatedPathJson(*success)},
                  {"steps", std::move(steps)}};
     Redactor redactor;
     for (std::string& s : secrets_) redactor.Add(std::move(s));
@@ -166,25 +166,12 @@ class Previewer {
   Result<json> PathWithAbort(sm::Scenario scenario) {
     Result<sm::SimulatedPath> path = sm::Simulate(plan_, scenario);
     if (!path.ok()) return path.status();
-    json out = PathJson(*path);
+    json out = sm::SimulatedPathJson(*path);
     if (path->final_status == sm::RunStatus::kPaused) {
       scenario.on_pause = {sm::AbortCommand{"aborted at the pause"}};
       Result<sm::SimulatedPath> aborted = sm::Simulate(plan_, scenario);
       if (!aborted.ok()) return aborted.status();
-      out["after_abort"] = PathJson(*aborted);
-    }
-    return out;
-  }
-
-  static json PathJson(const sm::SimulatedPath& path) {
-    json out{{"final_status", sm::ToString(path.final_status)},
-             {"paused_at", nullptr},
-             {"started", path.started},
-             {"skipped", path.skipped},
-             {"always_run", path.always_run}};
-    if (path.pause) {
-      out["paused_at"] = json{{"reason", sm::ToString(path.pause->reason)},
-                              {"step", path.pause->step}};
+      out["after_abort"] = sm::SimulatedPathJson(*aborted);
     }
     return out;
   }

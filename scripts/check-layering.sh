@@ -15,6 +15,7 @@ rules=(
   "adapters:journal plan statemachine history engine preview cli"
   "engine:preview cli"
   "preview:journal history report cli"
+  "scenarios:journal history engine adapters preview report cli"
   "testing:journal plan statemachine engine preview cli tests"
 )
 status=0

@@ -250,4 +250,17 @@ Scenario StepFailsScenario(const std::string& step_id) {
   return scenario;
 }
 
+nlohmann::json SimulatedPathJson(const SimulatedPath& path) {
+  nlohmann::json out{{"final_status", ToString(path.final_status)},
+                     {"paused_at", nullptr},
+                     {"started", path.started},
+                     {"skipped", path.skipped},
+                     {"always_run", path.always_run}};
+  if (path.pause) {
+    out["paused_at"] = nlohmann::json{{"reason", ToString(path.pause->reason)},
+                                      {"step", path.pause->step}};
+  }
+  return out;
+}
+
 }  // namespace backout::sm

@@ -83,4 +83,8 @@ Result<SimulatedPath> Simulate(const plan::Plan& plan, const Scenario& scenario)
 // The scenario "this step fails at every attempt", approvals given, no operator action.
 Scenario StepFailsScenario(const std::string& step_id);
 
+// The path as the plan preview (docs/plan-preview.md) and `backout test` (docs/plan-tests.md)
+// show it: final_status, paused_at ({reason, step} or null), started, skipped, always_run.
+nlohmann::json SimulatedPathJson(const SimulatedPath& path);
+
 }  // namespace backout::sm
