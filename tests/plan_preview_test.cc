@@ -38,7 +38,9 @@ std::vector<fs::path> ExamplePlans() {
   for (const auto& dir : fs::directory_iterator(SourceDir() / "examples")) {
     if (!dir.is_directory()) continue;
     for (const auto& file : fs::directory_iterator(dir.path())) {
-      if (file.path().extension() == ".yaml") plans.push_back(file.path());
+      // NAME.test.yaml beside a plan is its `backout test` spec (docs/plan-tests.md).
+      const bool spec = file.path().filename().string().ends_with(".test.yaml");
+      if (file.path().extension() == ".yaml" && !spec) plans.push_back(file.path());
     }
   }
   std::sort(plans.begin(), plans.end());
