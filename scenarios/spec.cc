@@ -196,13 +196,24 @@ class SpecReader : public plan::LocatedYamlReader {
     }
   }
 
-  void ReadWhen(const Field& field, const std::string& where, When* when) {
+  // The fields of a scenario's `when` or `expect` (`field`), each checked to be one of
+  // `allowed`; nullopt when it is no mapping.
+  template <typename Range>
+  std::optional<std::vector<Field>> SectionFields(const Field& field, const Range& allowed,
+                                                  const std::string& where) {
     if (!field.value.IsMap()) {
-      Error(field.value_loc(), fmt::format("'when' of {} must be a mapping", where));
-      return;
+      Error(field.value_loc(), fmt::format("'{}' of {} must be a mapping", field.key, where));
+      return std::nullopt;
     }
-    const std::vector<Field> fields = Fields(field.value);
-    CheckKnown(fields, kWhenFields, fmt::format("the 'when' of {}", where));
+    std::vector<Field> fields = Fields(field.value);
+    CheckKnown(fields, allowed, fmt::format("the '{}' of {}", field.key, where));
+    return fields;
+  }
+
+  void ReadWhen(const Field& field, const std::string& where, When* when) {
+    const std::optional<std::vector<Field>> section = SectionFields(field, kWhenFields, where);
+    if (!section) return;
+    const std::vector<Field>& fields = *section;
     if (const Field* f = plan::FindField(fields, "fails")) {
       when->fails = StepList(*f);
       RefuseApprovalSteps(*f, when->fails);
@@ -290,12 +301,9 @@ class SpecReader : public plan::LocatedYamlReader {
   }
 
   void ReadExpect(const Field& field, const std::string& where, Expect* expect) {
-    if (!field.value.IsMap()) {
-      Error(field.value_loc(), fmt::format("'expect' of {} must be a mapping", where));
-      return;
-    }
-    const std::vector<Field> fields = Fields(field.value);
-    CheckKnown(fields, kExpectFields, fmt::format("the 'expect' of {}", where));
+    const std::optional<std::vector<Field>> section = SectionFields(field, kExpectFields, where);
+    if (!section) return;
+    const std::vector<Field>& fields = *section;
     if (fields.empty()) {
       Error(field.value_loc(), fmt::format("'expect' of {} is empty: say what the path must be",
                                            where));
