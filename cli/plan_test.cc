@@ -117,8 +117,9 @@ int TestPlan(const std::string& plan_file, const std::string& spec_file,
     for (const scenarios::Outcome& outcome : outcomes) {
       std::cout << scenarios::OutcomeText(outcome);
     }
-    std::cout << fmt::format("{}: {} scenarios, {} passed, {} failed\n", plan_file,
-                             outcomes.size(), passed, outcomes.size() - passed);
+    std::cout << fmt::format("{}: {} scenario{}, {} passed, {} failed\n", plan_file,
+                             outcomes.size(), outcomes.size() == 1 ? "" : "s", passed,
+                             outcomes.size() - passed);
   }
   if (!output.junit_file.empty() &&
       !WriteOutput(JUnitReport(plan, fmt::format("backout test {} ({})", plan.name, source),

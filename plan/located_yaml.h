@@ -3,7 +3,8 @@
 // (parser.cc) is written on top of it; nothing here knows the plan format (messages about the
 // text as a whole call it "the plan").
 //
-// Internal to plan/: it exposes yaml-cpp types, which backout_plan links privately.
+// Used by plan/ and by scenarios/ (the `backout test` spec format), which both link yaml-cpp
+// privately: it exposes yaml-cpp types.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
