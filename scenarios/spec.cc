@@ -250,6 +250,17 @@ class SpecReader : public plan::LocatedYamlReader {
       if (!when->abort_at.empty()) RefuseApprovalSteps(*f, {when->abort_at});
     }
     if (const Field* f = plan::FindField(fields, "operator")) ReadOperator(*f, when);
+    // One step's attempts end one way: failing, timing out, or in doubt.
+    std::set<std::string> scripted;
+    std::vector<std::string> all = when->fails;
+    all.insert(all.end(), when->times_out.begin(), when->times_out.end());
+    if (!when->in_doubt.empty()) all.push_back(when->in_doubt);
+    for (const std::string& id : all) {
+      if (scripted.insert(id).second) continue;
+      Error(field.value_loc(), fmt::format("step '{}' is named twice among fails, times_out and "
+                                           "in_doubt; give it one of them",
+                                           id));
+    }
   }
 
   void ReadCheck(const Field& field, When& when) {

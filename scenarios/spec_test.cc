@@ -87,6 +87,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "plan.test.yaml:3:5: error: a second scenario named 's'; names must be unique"},
         SpecCase{"SyntaxError", "scenarios:\n  - name: [s\n",
                  "plan.test.yaml:3:1: error: end of sequence flow not found"},
+        SpecCase{"OneStepTwoWays",
+                 One("    when: { fails: backup, in_doubt: backup }\n    expect: { status: failed }\n"),
+                 "plan.test.yaml:3:11: error: step 'backup' is named twice among fails, "
+                 "times_out and in_doubt; give it one of them"},
         SpecCase{"AbortAtAGate", One("    when: { abort_at: confirm }\n    expect: { status: aborted }\n"),
                  "plan.test.yaml:3:23: error: 'abort_at': step 'confirm' is an approval; an "
                  "approval is given or not: use refuse_approval: confirm with operator: [abort]"}),
