@@ -678,8 +678,8 @@ Status CheckDecisions(const history::RunSnapshot& snap, sm::ReplaySummary* summa
   return Status::Corruption(fmt::format(
       "run {}: event #{} {}: {} does not follow from the events before it and the plan "
       "journaled in RunStarted (an event was deleted, inserted or changed and the chain "
-      "recomputed, or the run was journaled by a build with other rules; `backout replay` "
-      "shows every divergence): recorded {}; derived {}",
+      "recomputed, or the run was journaled by a build with other rules; `backout replay "
+      "--all` lists every divergence): recorded {}; derived {}",
       snap.records.front().run_id, d.seq, d.event_type,
       d.decision == 0 ? "this approval" : fmt::format("decision {}", d.decision), d.recorded,
       d.derived));

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/utf8.h"
 #include "statemachine/state.h"
 
@@ -70,9 +72,12 @@ Command Renamed(Command recorded, const ReplayOptions& options) {
 // journaled ones already, so that a replay against its own plan copies nothing.
 std::optional<RunState> OntoPlan(const RunState& state, const plan::Plan& plan,
                                  const ReplayOptions& options) {
+  const bool same_steps = std::equal(
+      state.start.step_ids.begin(), state.start.step_ids.end(), plan.steps.begin(),
+      plan.steps.end(), [](const std::string& id, const plan::Step& step) { return id == step.id; });
+  if (same_steps || state.steps.empty()) return std::nullopt;
   std::vector<std::string> ids;
   for (const plan::Step& step : plan.steps) ids.push_back(step.id);
-  if (ids == state.start.step_ids || state.steps.empty()) return std::nullopt;
   std::map<std::string, std::string, std::less<>> run_id_of;  // plan id -> the run's id
   for (const auto& [from, to] : options.renamed) run_id_of[to] = from;
   RunState projected = state;
