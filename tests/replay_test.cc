@@ -336,6 +336,13 @@ TEST(ReplayPlan, JUnitIsWellFormedWithTheDivergenceAsAFailure) {
   EXPECT_EQ(green.exit_code, 0) << Show(green);
   EXPECT_FALSE(Contains(ReadFile(junit), "<failure")) << ReadFile(junit);
   EXPECT_TRUE(Contains(ReadFile(junit), "<testcase")) << ReadFile(junit);
+
+  // A JUnit path that cannot be written is a usage error.
+  const ProcessResult unwritable =
+      Backout({"replay", "--file", Fixture("crashed-resumed").string(), "--junit",
+               (plan.dir() / "no-such-dir" / "replay.xml").string()});
+  EXPECT_EQ(unwritable.exit_code, 2) << Show(unwritable);
+  EXPECT_TRUE(Contains(unwritable.err, "cannot write the JUnit report")) << Show(unwritable);
 }
 
 TEST(ReplayPlan, ABadPlanExits2WithItsDiagnostic) {
