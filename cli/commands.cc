@@ -19,6 +19,7 @@
 #include "base/utf8.h"
 #include "cli/plan_preview.h"
 #include "cli/render.h"
+#include "cli/replay_render.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
 #include "engine/preflight.h"
@@ -89,11 +90,13 @@ engine::SessionOptions SessionFor(const Common& c) {
 }
 
 // Full check of a plan file; prints diagnostics. nullopt when it has errors.
-// With a non-empty `journal_dir`, a plan with paths into it is refused too.
+// With a non-empty `journal_dir`, a plan with paths into it is refused too. `vars` gives the
+// `${VAR}`s (default: the environment).
 std::optional<plan::Plan> LoadPlan(const std::string& plan_file,
                                    const adapters::Registry& registry,
-                                   const std::string& journal_dir = "") {
-  engine::PlanCheck check = CheckPlanFile(plan_file, registry, EnvLookup(), journal_dir);
+                                   const std::string& journal_dir = "",
+                                   const plan::VarLookup& vars = EnvLookup()) {
+  engine::PlanCheck check = CheckPlanFile(plan_file, registry, vars, journal_dir);
   PrintDiagnostics(check.diagnostics);
   return std::move(check.plan);
 }
@@ -721,30 +724,79 @@ int Note(const Common& c, const std::string& run_id, const std::string& text) {
   return AwaitQueuedNote(c, journal, run_id, *id);
 }
 
-int Verify(const Common& c, const std::string& run_id, const std::string& expect_head) {
+namespace {
+
+// The run's decisions re-derived from the plan journaled in its RunStarted, as `replay` does
+// (`summary` says how many, and the divergence): a decision that does not re-derive, or an
+// approval the run never asked for, is an integrity error naming the event. What `verify`
+// and `import` check beyond the chain and the transitions.
+Status CheckDecisions(const history::RunSnapshot& snap, sm::ReplaySummary* summary) {
+  Result<plan::Plan> plan = history::PlanFromJournal(snap.state, engine::DefaultPlanVocabulary());
+  if (!plan.ok()) return plan.status();
+  Result<sm::ReplaySummary> replayed = sm::Replay(snap.events, *plan);
+  if (!replayed.ok()) return replayed.status();
+  *summary = std::move(replayed).value();
+  if (!summary->divergence) return Status::Ok();
+  const sm::Divergence& d = *summary->divergence;
+  return Status::Corruption(fmt::format(
+      "run {}: event #{} {}: {} does not follow from the events before it and the plan "
+      "journaled in RunStarted (an event was deleted, inserted or changed and the chain "
+      "recomputed, or the run was journaled by a build with other rules; `backout replay "
+      "--all` lists every divergence): recorded {}; derived {}",
+      snap.records.front().run_id, d.seq, d.event_type,
+      d.decision == 0 ? "this approval" : fmt::format("decision {}", d.decision), d.recorded,
+      d.derived));
+}
+
+}  // namespace
+
+int Verify(const Common& c, const std::string& run_id, const VerifyOptions& options) {
   std::optional<Digest> expected;
-  if (!expect_head.empty()) {
-    expected = journal::DigestFromHex(expect_head);
+  if (!options.expect_head.empty()) {
+    expected = journal::DigestFromHex(options.expect_head);
     if (!expected) {
       return Fail(Status::InvalidArgument(fmt::format(
           "--expect-head: '{}' is not a head hash: give all 64 hex digits that `verify` printed "
-          "(a shorter prefix could be matched by a forged chain)", expect_head)));
+          "(a shorter prefix could be matched by a forged chain)", options.expect_head)));
     }
   }
+  VerifyOutcome outcome{.run_id = run_id};
+  // Prints the failure (and with --json the outcome so far); returns the exit code.
+  auto failed = [&](const Status& s) {
+    const Status error = s.WithContext("verify failed");
+    outcome.error = error.message();
+    if (options.json) std::cout << DumpJson(VerifyToJson(outcome), 2) << "\n";
+    return Fail(error);
+  };
   journal::Journal journal(c.journal_dir, c.journal_key);
   Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
-  if (!snap.ok()) return Fail(snap.status().WithContext("verify failed"));
+  if (!snap.ok()) return failed(snap.status());
   WarnIfUnkeyed(c, snap->records);
   const journal::Record& head = snap->records.back();
-  std::cout << fmt::format(
-      "run {}: {} events verified: {} intact, every event an allowed transition\n"
-      "head hash {}\n",
-      run_id, snap->records.size(), DescribeChain(head.chain_mode), ToHex(head.hash));
-  if (!expected) return kExitOk;
-  if (*expected != head.hash) {
-    return Fail(HeadMismatch(snap->records, *expected).WithContext("verify failed"));
+  outcome.event_count = snap->records.size();
+  outcome.head = ToHex(head.hash);
+  outcome.chain = journal::ChainModeName(head.chain_mode);
+  outcome.checks = {"hash_chain", "transitions"};
+  sm::ReplaySummary decisions;
+  const Status decided = CheckDecisions(*snap, &decisions);
+  outcome.decisions_checked = decisions.decisions_checked;
+  outcome.divergence = decisions.divergence;
+  if (!decided.ok()) return failed(decided);
+  outcome.checks.push_back("decisions");
+  if (!options.json) {
+    std::cout << fmt::format(
+        "run {}: {} events verified: {} intact, every event an allowed transition, every "
+        "decision ({}) re-derived from the journaled plan\n"
+        "head hash {}\n",
+        run_id, snap->records.size(), DescribeChain(head.chain_mode), outcome.decisions_checked,
+        outcome.head);
   }
-  std::cout << "head hash is the expected one\n";
+  if (expected) {
+    if (*expected != head.hash) return failed(HeadMismatch(snap->records, *expected));
+    outcome.checks.push_back("expected_head");
+    if (!options.json) std::cout << "head hash is the expected one\n";
+  }
+  if (options.json) std::cout << DumpJson(VerifyToJson(outcome), 2) << "\n";
   return kExitOk;
 }
 
@@ -773,9 +825,13 @@ Result<history::RunSnapshot> ReadExport(const std::string& file, const journal::
 }
 
 int Import(const Common& c, const std::string& export_file) {
-  // The same checks as any read of a run: what is imported must pass `verify` afterwards.
+  // The checks of `verify`: what is imported must pass it afterwards.
   Result<history::RunSnapshot> snap = ReadExport(export_file, c.journal_key);
   if (!snap.ok()) return Fail(snap.status().WithContext("import refused"));
+  sm::ReplaySummary decisions;
+  if (Status decided = CheckDecisions(*snap, &decisions); !decided.ok()) {
+    return Fail(decided.WithContext("import refused"));
+  }
   WarnIfUnkeyed(c, snap->records);
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (Status s = journal.ImportRun(snap->records); !s.ok()) {
@@ -789,37 +845,52 @@ int Import(const Common& c, const std::string& export_file) {
 
 namespace {
 
-
-// What `replay` prints for its summary: returns the exit code.
-int PrintReplay(const std::string& run_id, std::size_t event_count,
-                const sm::ReplaySummary& summary) {
-  if (!summary.divergence) {
-    std::cout << fmt::format("replay of run {}: {} events, {} decisions re-derived, all match\n",
-                             run_id, event_count, summary.decisions_checked);
-    return kExitOk;
-  }
-  const sm::Divergence& d = *summary.divergence;
-  std::cout << fmt::format(
-      "replay of run {}: decision {} diverges at event #{} {}\n"
-      "  recorded: {}\n"
-      "  derived:  {}\n",
-      run_id, summary.decisions_checked, d.seq, d.event_type, d.recorded, d.derived);
-  return kExitRunFailed;
+// Every `${VAR}` set, to an empty value: a replay runs nothing, so a plan replayed in CI needs
+// none of the secrets its variables hold.
+plan::VarLookup AnyVariable() {
+  return [](const std::string&) -> std::optional<std::string> { return std::string(); };
 }
 
 }  // namespace
 
-int Replay(const Common& c, const std::string& run_id, const std::string& export_file) {
+int Replay(const Common& c, const ReplayRequest& request) {
+  const adapters::Registry registry = adapters::Registry::Default();
+  std::optional<plan::Plan> plan_file;
+  if (!request.plan_file.empty()) {
+    plan_file = LoadPlan(request.plan_file, registry, "", AnyVariable());
+    if (!plan_file) return kExitUsage;
+  }
   Result<history::RunSnapshot> snap =
-      export_file.empty()
-          ? history::ReadSnapshot(journal::Journal(c.journal_dir, c.journal_key), run_id)
-          : ReadExport(export_file, c.journal_key);
+      request.export_file.empty()
+          ? history::ReadSnapshot(journal::Journal(c.journal_dir, c.journal_key), request.run_id)
+          : ReadExport(request.export_file, c.journal_key);
   if (!snap.ok()) return Fail(snap.status().WithContext("replay failed"));
-  Result<plan::Plan> plan = history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
-  if (!plan.ok()) return Fail(plan.status().WithContext("replay failed"));
-  Result<sm::ReplaySummary> summary = sm::Replay(snap->events, *plan);
+  Result<plan::Plan> journaled =
+      history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
+  if (!journaled.ok()) return Fail(journaled.status().WithContext("replay failed"));
+  const plan::Plan& plan = plan_file ? *plan_file : *journaled;
+
+  ReplayOutcome outcome{.run_id = snap->records.front().run_id,
+                        .plan_name = plan.name,
+                        .export_file = request.export_file,
+                        .plan_file = request.plan_file,
+                        .plan_sha256 = plan.sha256,
+                        .event_count = snap->events.size(),
+                        .all = request.all};
+  if (plan_file) outcome.step_changes = sm::DiffSteps(*journaled, *plan_file);
+  Result<sm::ReplaySummary> summary = sm::Replay(
+      snap->events, plan,
+      {.scope = request.all ? sm::ReplayScope::kAll : sm::ReplayScope::kFirstDivergence,
+       .renamed = sm::Renames(outcome.step_changes)});
   if (!summary.ok()) return Fail(summary.status().WithContext("replay failed"));
-  return PrintReplay(snap->records.front().run_id, snap->events.size(), *summary);
+  outcome.summary = std::move(summary).value();
+  if (!request.junit_file.empty() &&
+      !WriteOutput(ReplayToJUnit(outcome), request.junit_file, "JUnit report")) {
+    return kExitUsage;
+  }
+  std::cout << (request.json ? DumpJson(ReplayToJson(outcome), 2) + "\n"
+                             : ReplayToText(outcome));
+  return outcome.matches() ? kExitOk : kExitRunFailed;
 }
 
 namespace {

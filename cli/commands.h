@@ -71,9 +71,16 @@ int Approve(const Common& c, const std::string& run_id, const std::string& step,
 int Resolve(const Common& c, const std::string& run_id, const std::string& step, bool applied);
 int Abort(const Common& c, const std::string& run_id, const std::string& reason);
 int Note(const Common& c, const std::string& run_id, const std::string& text);
-// Checks a run's chain and transitions and prints its head hash; with a non-empty
-// `expect_head` (64 hex digits, any case), also that the head hash is that one: 4 if not.
-int Verify(const Common& c, const std::string& run_id, const std::string& expect_head);
+struct VerifyOptions {
+  // Non-empty: 64 hex digits (any case) the head hash must equal; 4 if it does not, 2 if it
+  // is not 64 hex digits.
+  std::string expect_head;
+  bool json = false;  // the result as one JSON object on stdout (docs/cli.md#verify)
+};
+// Checks a run's chain, its transitions and every journaled decision (re-derived from the
+// plan journaled in RunStarted, as replay does; a divergence is an integrity error, 4, naming
+// the event) and prints what was verified and the head hash.
+int Verify(const Common& c, const std::string& run_id, const VerifyOptions& options);
 // Writes a run as JSON Lines (journal/export.h) to stdout, or to `output_file` (mode 0600,
 // written atomically) when it is not empty.
 int Export(const Common& c, const std::string& run_id, const std::string& output_file);
@@ -81,10 +88,21 @@ int Export(const Common& c, const std::string& run_id, const std::string& output
 // transition); prints the run id and head hash. 4 (nothing written) if the file does not
 // verify, 2 if the run already exists in the journal.
 int Import(const Common& c, const std::string& export_file);
-// Re-derives every decision of a run (`run_id`), or of an export file (`export_file`), with
-// today's state machine; exactly one of the two is non-empty. 0 when every decision
-// matches, 1 naming the first divergent event, 4 for a damaged journal or export.
-int Replay(const Common& c, const std::string& run_id, const std::string& export_file);
+struct ReplayRequest {
+  // Exactly one of the two is non-empty: a run of the journal, or an export file.
+  std::string run_id;
+  std::string export_file;
+  // Non-empty: replay against this plan file (loaded as `validate` loads it; 2 with its
+  // diagnostics when it is not valid) instead of the journaled plan.
+  std::string plan_file;
+  bool all = false;        // report every divergence, not only the first
+  bool json = false;       // the result as one JSON object on stdout (docs/replay.md#json)
+  std::string junit_file;  // non-empty: also write JUnit XML there (docs/replay.md#junit)
+};
+// Re-derives every decision of a run with today's state machine. 0 when every decision
+// matches, 1 naming the divergent event(s), 2 for a bad plan file or an unwritable JUnit
+// file, 4 for a damaged journal or export.
+int Replay(const Common& c, const ReplayRequest& request);
 // Prints the plan's `triggers:` recommendation for an issue type and severity (2 when the
 // plan has none for them); with a non-empty `run_id`, also journals it (TriageRecorded).
 int Triage(const Common& c, const std::string& plan_file, const std::string& issue,

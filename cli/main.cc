@@ -223,13 +223,16 @@ int main(int argc, char** argv) {
   note->add_option("TEXT", text, "The note")->required();
   add_common(note);
 
+  cli::VerifyOptions verify_options;
   CLI::App* verify = app.add_subcommand(
-      "verify", "Check a run's hash chain and that every event is an allowed transition");
+      "verify", "Check a run's hash chain, that every event is an allowed transition and that "
+                "every decision re-derives from the journaled plan (as replay does)");
   verify->add_option("RUN", run_id, "Run id")->required();
   add_journal(verify);
-  std::string expect_head;
-  verify->add_option("--expect-head", expect_head,
+  verify->add_option("--expect-head", verify_options.expect_head,
                      "Also require this head hash (all 64 hex digits), recorded earlier");
+  verify->add_flag("--json", verify_options.json,
+                   "The result as one JSON object (docs/cli.md#verify)");
 
   std::string export_output, import_file;
   CLI::App* export_run = app.add_subcommand(
@@ -245,14 +248,26 @@ int main(int argc, char** argv) {
       ->required();
   add_journal(import_run);
 
-  std::string export_file;
+  cli::ReplayRequest replay_request;
   CLI::App* replay = app.add_subcommand(
-      "replay", "Re-derive every decision of a run with today's state machine");
-  replay->add_option("RUN", run_id, "Run id (or --file)");
-  replay->add_option("--file", export_file, "A run exported with `backout export` (or RUN)");
+      "replay", "Re-derive every decision of a run with today's state machine, against the "
+                "journaled plan or (--plan) an edited one");
+  replay->add_option("RUN", replay_request.run_id, "Run id (or --file)");
+  replay->add_option("--file", replay_request.export_file,
+                     "A run exported with `backout export` (or RUN)");
+  replay->add_option("--plan", replay_request.plan_file,
+                     "Replay against this plan file instead of the journaled plan: would it "
+                     "decide the same on this history? (steps added, removed, renamed shown)");
+  replay->add_flag("--all", replay_request.all,
+                   "List every divergence, not only the first (the recorded events are folded "
+                   "on as they happened)");
+  replay->add_flag("--json", replay_request.json,
+                   "The result as one JSON object (docs/replay.md#json)");
+  replay->add_option("--junit", replay_request.junit_file,
+                     "Also write the result as JUnit XML to FILE, for CI (mode 0600, atomically)");
   add_journal(replay);
   replay->callback([&] {
-    if (run_id.empty() == export_file.empty()) {
+    if (replay_request.run_id.empty() == replay_request.export_file.empty()) {
       throw CLI::ValidationError("replay", "give exactly one of RUN or --file EXPORT");
     }
   });
@@ -362,10 +377,10 @@ int main(int argc, char** argv) {
   if (resolve->parsed()) return cli::Resolve(common, run_id, step, applied);
   if (abort->parsed()) return cli::Abort(common, run_id, reason);
   if (note->parsed()) return cli::Note(common, run_id, text);
-  if (verify->parsed()) return cli::Verify(common, run_id, expect_head);
+  if (verify->parsed()) return cli::Verify(common, run_id, verify_options);
   if (export_run->parsed()) return cli::Export(common, run_id, export_output);
   if (import_run->parsed()) return cli::Import(common, import_file);
-  if (replay->parsed()) return cli::Replay(common, run_id, export_file);
+  if (replay->parsed()) return cli::Replay(common, replay_request);
   if (triage->parsed()) return cli::Triage(common, plan_file, issue, severity, triage_run);
   if (report->parsed()) return cli::WriteReport(common, run_id, report_format, report_file);
   return 2;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/utf8.h"
 #include "statemachine/state.h"
 
@@ -41,6 +43,77 @@ Command WithoutDelay(Command command) {
 
 std::string DescribeEvent(const EventBody& event) {
   return fmt::format("{} {}", TypeName(event), DumpJson(EncodePayload(event)));
+}
+
+// The step a command names; nullptr for FinishRun and Idle.
+std::string* StepOf(Command& command) {
+  return std::visit(
+      [](auto& c) -> std::string* {
+        if constexpr (requires { c.step; }) {
+          return &c.step;
+        } else {
+          return nullptr;
+        }
+      },
+      command);
+}
+
+// `recorded` in the replayed plan's step ids.
+Command Renamed(Command recorded, const ReplayOptions& options) {
+  if (std::string* step = StepOf(recorded)) {
+    if (auto it = options.renamed.find(*step); it != options.renamed.end()) *step = it->second;
+  }
+  return recorded;
+}
+
+// `state` (folded from the run's events, its steps the journaled plan's) laid onto `plan`'s
+// steps: each plan step takes the state of the run's step with its id (or the id it was
+// renamed from), a step the run does not have is pending. nullopt when the steps are the
+// journaled ones already, so that a replay against its own plan copies nothing.
+std::optional<RunState> OntoPlan(const RunState& state, const plan::Plan& plan,
+                                 const ReplayOptions& options) {
+  const bool same_steps = std::equal(
+      state.start.step_ids.begin(), state.start.step_ids.end(), plan.steps.begin(),
+      plan.steps.end(), [](const std::string& id, const plan::Step& step) { return id == step.id; });
+  if (same_steps || state.steps.empty()) return std::nullopt;
+  std::vector<std::string> ids;
+  for (const plan::Step& step : plan.steps) ids.push_back(step.id);
+  std::map<std::string, std::string, std::less<>> run_id_of;  // plan id -> the run's id
+  for (const auto& [from, to] : options.renamed) run_id_of[to] = from;
+  RunState projected = state;
+  projected.steps.clear();
+  projected.step_index.clear();
+  for (const std::string& id : ids) {
+    const auto renamed = run_id_of.find(id);
+    const StepState* recorded = state.FindStep(renamed == run_id_of.end() ? id : renamed->second);
+    StepState step = recorded == nullptr ? StepState{} : *recorded;
+    step.id = id;
+    projected.step_index[id] = projected.steps.size();
+    projected.steps.push_back(std::move(step));
+  }
+  projected.start.step_ids = std::move(ids);
+  return projected;
+}
+
+Command DecideOnPlan(const RunState& state, const plan::Plan& plan,
+                     const ReplayOptions& options) {
+  if (std::optional<RunState> projected = OntoPlan(state, plan, options)) {
+    return Decide(*projected, plan);
+  }
+  return Decide(state, plan);
+}
+
+// An approval given with `backout approve` for a step that was not awaiting one: `approve`
+// refuses that, so the gate was passed without the run asking.
+bool ApprovedUnasked(const RunState& state, const EventBody& event) {
+  const auto* granted = std::get_if<ApprovalGranted>(&event);
+  if (granted == nullptr || granted->via != ApprovalGranted::Via::kApproveCommand) return false;
+  const StepState* step = state.FindStep(granted->step);
+  return step == nullptr || step->status != StepStatus::kAwaitingApproval;
+}
+
+bool SameAction(const plan::Action& a, const plan::Action& b) {
+  return a.kind == b.kind && a.target == b.target && a.params.value == b.params.value;
 }
 
 }  // namespace
@@ -104,21 +177,82 @@ std::vector<OperatorCommand> RecordedOperatorCommands(std::span<const Event> eve
   return commands;
 }
 
-Result<ReplaySummary> Replay(std::span<const Event> events, const plan::Plan& plan) {
+std::string_view ToString(StepChange::Kind kind) {
+  switch (kind) {
+    case StepChange::Kind::kAdded: return "added";
+    case StepChange::Kind::kRemoved: return "removed";
+    case StepChange::Kind::kRenamed: return "renamed";
+  }
+  return "?";
+}
+
+std::vector<StepChange> DiffSteps(const plan::Plan& journaled, const plan::Plan& replayed) {
+  auto unshared = [](const plan::Plan& plan, const plan::Plan& other) {
+    std::vector<bool> out;
+    for (const plan::Step& step : plan.steps) out.push_back(other.FindStep(step.id) == nullptr);
+    return out;
+  };
+  const std::vector<bool> removed = unshared(journaled, replayed);
+  std::vector<bool> added = unshared(replayed, journaled);
+  std::vector<StepChange> changes;
+  for (std::size_t i = 0; i < journaled.steps.size(); ++i) {
+    if (!removed[i]) continue;
+    const plan::Step& old_step = journaled.steps[i];
+    if (i < replayed.steps.size() && added[i] &&
+        SameAction(old_step.action, replayed.steps[i].action)) {
+      changes.push_back({StepChange::Kind::kRenamed, old_step.id, replayed.steps[i].id, i + 1});
+      added[i] = false;
+    } else {
+      changes.push_back({StepChange::Kind::kRemoved, old_step.id, "", i + 1});
+    }
+  }
+  for (std::size_t i = 0; i < replayed.steps.size(); ++i) {
+    if (added[i]) changes.push_back({StepChange::Kind::kAdded, replayed.steps[i].id, "", i + 1});
+  }
+  return changes;
+}
+
+std::map<std::string, std::string, std::less<>> Renames(const std::vector<StepChange>& changes) {
+  std::map<std::string, std::string, std::less<>> renamed;
+  for (const StepChange& change : changes) {
+    if (change.kind == StepChange::Kind::kRenamed) renamed[change.id] = change.new_id;
+  }
+  return renamed;
+}
+
+Result<ReplaySummary> Replay(std::span<const Event> events, const plan::Plan& plan,
+                             const ReplayOptions& options) {
   ReplaySummary summary;
   RunState state;
   const EventBody* previous = nullptr;
+  // Records a divergence at `event`; true when the replay stops there.
+  auto diverges = [&](const Event& event, int decision, std::string derived) {
+    Divergence d{.decision = decision,
+                 .seq = event.seq,
+                 .event_type = std::string(TypeName(event.body)),
+                 .recorded = DescribeEvent(event.body),
+                 .derived = std::move(derived)};
+    if (!summary.divergence) {
+      summary.divergence = std::move(d);
+    } else {
+      summary.later_divergences.push_back(std::move(d));
+    }
+    return options.scope == ReplayScope::kFirstDivergence;
+  };
   for (const Event& event : events) {
     if (std::optional<Command> recorded = RecordedDecision(event.body, previous)) {
       ++summary.decisions_checked;
-      const Command derived = Decide(state, plan);
-      if (!(WithoutDelay(derived) == *recorded)) {
-        summary.divergence = Divergence{.seq = event.seq,
-                                        .event_type = std::string(TypeName(event.body)),
-                                        .recorded = DescribeEvent(event.body),
-                                        .derived = Describe(derived)};
+      const Command derived = DecideOnPlan(state, plan, options);
+      if (!(WithoutDelay(derived) == Renamed(*recorded, options)) &&
+          diverges(event, summary.decisions_checked, Describe(derived))) {
         return summary;
       }
+    } else if (ApprovedUnasked(state, event.body) &&
+               diverges(event, 0,
+                        fmt::format("{}; the step was not awaiting approval, which "
+                                           "`backout approve` requires",
+                                           Describe(DecideOnPlan(state, plan, options))))) {
+      return summary;
     }
     BACKOUT_RETURN_IF_ERROR(Apply(state, event));
     previous = &event.body;

@@ -193,6 +193,181 @@ TEST(ReplayCli, TakesExactlyOneOfRunOrFile) {
 }
 
 // ---------------------------------------------------------------------------------------
+// replay --plan: would an edited plan decide the same on a recorded history?
+// ---------------------------------------------------------------------------------------
+
+// The plan text journaled in a fixture's RunStarted.
+std::string JournaledPlanText(const std::string& fixture) {
+  return ExportedEvents(Fixture(fixture)).front().at("payload").at("plan_text");
+}
+
+// `text` with `from` replaced by `to` (exactly once).
+std::string Edited(std::string text, const std::string& from, const std::string& to) {
+  const std::size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  EXPECT_EQ(text.find(from, at + 1), std::string::npos) << from << " occurs twice";
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// A plan file holding `text`, in its own folder (no data, no app: replay runs nothing).
+class PlanFile {
+ public:
+  explicit PlanFile(const std::string& text) { WriteFile(path(), text); }
+  fs::path path() const { return tmp_.path() / "edited.yaml"; }
+  fs::path dir() const { return tmp_.path(); }
+
+ private:
+  TempDir tmp_;
+};
+
+const std::string kDropMediaIdempotent = R"(DELETE FROM migrations WHERE name = 'media_unification';
+    idempotent: true)";
+const std::string kDropMediaNotIdempotent = R"(DELETE FROM migrations WHERE name = 'media_unification';)";
+
+TEST(ReplayPlan, TheJournaledPlanTextDecidesTheSameEvenWithItsVariablesUnset) {
+  // Given the journaled plan, with a `${VAR}` nobody set added (CI has no secrets),
+  const PlanFile plan(Edited(JournaledPlanText("crashed-resumed"), "argv: [./app-ctl, start]",
+                             "argv: [./app-ctl, start, \"${BACKOUT_REPLAY_TEST_UNSET}\"]"));
+  // when the fixture is replayed against it,
+  const ProcessResult r = Backout(
+      {"replay", "--file", Fixture("crashed-resumed").string(), "--plan", plan.path().string()});
+  // then every decision matches and the steps are said to be the same.
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "the same steps as the journaled plan")) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "24 events, 12 decisions re-derived, all match")) << Show(r);
+}
+
+TEST(ReplayPlan, AnEditThatChangesADecisionExits1WithTheDivergence) {
+  // Given the plan with drop-media no longer idempotent (and no check),
+  const PlanFile plan(
+      Edited(JournaledPlanText("crashed-resumed"), kDropMediaIdempotent, kDropMediaNotIdempotent));
+  // when the run that crashed inside drop-media is replayed against it,
+  const ProcessResult r = Backout(
+      {"replay", "--file", Fixture("crashed-resumed").string(), "--plan", plan.path().string()});
+  // then the resumed run would have waited for an operator instead of running it again.
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "diverges at event #12 StepStarted\n"
+                              "  recorded: StepStarted {\"attempt\":2,\"step\":\"drop-media\"}\n"
+                              "  derived:  AwaitResolve drop-media\n"))
+      << Show(r);
+}
+
+TEST(ReplayPlan, AllListsEveryDivergenceAfterTheStepChanges) {
+  // Given a plan with stop-app renamed (same action), backup removed and a step added,
+  std::string text = JournaledPlanText("approved-by-another");
+  text = Edited(text, "- id: stop-app", "- id: halt-app");
+  text = Edited(text, R"(  - id: backup
+    title: Take an emergency backup of the database
+    backup: { target: appdb, to: backups/ }
+    planned: 1m
+)", "");
+  text = Edited(text, "  - id: start-app", R"(  - id: vacuum
+    sql: { target: appdb, script: "VACUUM;" }
+
+  - id: start-app)");
+  const PlanFile plan(text);
+  // when the fixture is replayed against it for every divergence,
+  const std::vector<std::string> args = {"replay", "--file",
+                                         Fixture("approved-by-another").string(), "--plan",
+                                         plan.path().string(), "--all"};
+  const ProcessResult r = Backout(args);
+  // then the step changes come first, then each divergence.
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "3 steps changed\n"
+                              "  step renamed: stop-app -> halt-app (position 1, same action)\n"
+                              "  step removed: backup (position 3 of the journaled plan)\n"
+                              "  step added: vacuum (position 7 of the new plan)\n"))
+      << Show(r);
+  EXPECT_TRUE(Contains(r.out, "decision 3 diverges at event #6 StepStarted")) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "decision 8 diverges at event #19 StepStarted")) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "21 events, 9 decisions re-derived, 3 diverge")) << Show(r);
+
+  // The same as JSON.
+  std::vector<std::string> json_args = args;
+  json_args.push_back("--json");
+  const ProcessResult as_json = Backout(json_args);
+  EXPECT_EQ(as_json.exit_code, 1) << Show(as_json);
+  const json result = json::parse(as_json.out);
+  EXPECT_EQ(result["match"], false);
+  EXPECT_EQ(result["all"], true);
+  EXPECT_EQ(result["plan"]["file"], plan.path().string());
+  EXPECT_EQ(result["plan"]["journaled"], false);
+  EXPECT_EQ(result["decisions_checked"], 9);
+  ASSERT_EQ(result["step_changes"].size(), 3u);
+  EXPECT_EQ(result["step_changes"][0],
+            json({{"change", "renamed"}, {"step", "stop-app"}, {"new_step", "halt-app"},
+                  {"position", 1}}));
+  EXPECT_EQ(result["step_changes"][2],
+            json({{"change", "added"}, {"step", "vacuum"}, {"position", 7}}));
+  ASSERT_EQ(result["divergences"].size(), 3u);
+  EXPECT_EQ(result["divergences"][0]["seq"], 6);
+  EXPECT_EQ(result["divergences"][0]["event_type"], "StepStarted");
+  EXPECT_EQ(result["divergences"][0]["recorded"],
+            R"(StepStarted {"attempt":1,"step":"backup"})");
+  EXPECT_EQ(result["divergences"][0]["derived"], "AwaitApproval confirm");
+}
+
+TEST(ReplayPlan, JUnitIsWellFormedWithTheDivergenceAsAFailure) {
+  const PlanFile plan(
+      Edited(JournaledPlanText("crashed-resumed"), kDropMediaIdempotent, kDropMediaNotIdempotent));
+  const fs::path junit = plan.dir() / "replay.xml";
+  const ProcessResult r =
+      Backout({"replay", "--file", Fixture("crashed-resumed").string(), "--plan",
+               plan.path().string(), "--junit", junit.string()});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  const std::string xml = ReadFile(junit);
+  // Well-formed for an XML parser, one test case, failed, naming both sides.
+  const ProcessResult parsed = RunProcess(
+      {.argv = {"/usr/bin/python3", "-c",
+                "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); "
+                "print(len(d.getElementsByTagName('testcase')), "
+                "len(d.getElementsByTagName('failure')))",
+                junit.string()}});
+  EXPECT_EQ(parsed.exit_code, 0) << Show(parsed) << xml;
+  EXPECT_EQ(parsed.out, "1 1\n") << xml;
+  EXPECT_TRUE(Contains(xml, "name=\"replay of run 20261121T181730Z-8c8b\"")) << xml;
+  EXPECT_TRUE(Contains(xml, "derived AwaitResolve drop-media")) << xml;
+  EXPECT_TRUE(Contains(xml, "recorded StepStarted {&quot;attempt&quot;:2")) << xml;
+
+  // A green replay writes a passing test case.
+  const ProcessResult green = Backout({"replay", "--file", Fixture("crashed-resumed").string(),
+                                       "--junit", junit.string()});
+  EXPECT_EQ(green.exit_code, 0) << Show(green);
+  EXPECT_FALSE(Contains(ReadFile(junit), "<failure")) << ReadFile(junit);
+  EXPECT_TRUE(Contains(ReadFile(junit), "<testcase")) << ReadFile(junit);
+
+  // A JUnit path that cannot be written is a usage error.
+  const ProcessResult unwritable =
+      Backout({"replay", "--file", Fixture("crashed-resumed").string(), "--junit",
+               (plan.dir() / "no-such-dir" / "replay.xml").string()});
+  EXPECT_EQ(unwritable.exit_code, 2) << Show(unwritable);
+  EXPECT_TRUE(Contains(unwritable.err, "cannot write the JUnit report")) << Show(unwritable);
+}
+
+TEST(ReplayPlan, ABadPlanExits2WithItsDiagnostic) {
+  const PlanFile plan(Edited(JournaledPlanText("aborted"), "  - id: drop-media", "  - id: [drop"));
+  const ProcessResult r =
+      Backout({"replay", "--file", Fixture("aborted").string(), "--plan", plan.path().string()});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_TRUE(Contains(r.err, plan.path().string() + ":")) << Show(r);
+  EXPECT_TRUE(Contains(r.err, ": error: ")) << Show(r);
+  EXPECT_TRUE(r.out.empty()) << Show(r);
+}
+
+TEST(ReplayCli, JsonWithoutPlanIsTheJournaledPlansReplay) {
+  const ProcessResult r = Backout({"replay", "--file", Fixture("aborted").string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  const json result = json::parse(r.out);
+  EXPECT_EQ(result["match"], true);
+  EXPECT_EQ(result["plan"]["journaled"], true);
+  EXPECT_TRUE(result["plan"]["file"].is_null());
+  EXPECT_EQ(result["export_file"], Fixture("aborted").string());
+  EXPECT_TRUE(result["step_changes"].empty());
+  EXPECT_TRUE(result["divergences"].empty());
+}
+
+// ---------------------------------------------------------------------------------------
 // triage: the plan's decision matrix.
 // ---------------------------------------------------------------------------------------
 
