@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "journal/chain_key.h"
+#include "journal/signing.h"
 #include "plan/parser.h"
 
 namespace backout::cli {
@@ -20,6 +21,8 @@ struct Common {
   journal::ChainKey journal_key;
   // Values to mask in everything a run writes (the journal key's text, when there is one).
   std::vector<std::string> secrets;
+  // The key of $BACKOUT_SIGNING_KEY_FILE, read once by main; null: runs are not signed.
+  std::shared_ptr<const journal::SigningKey> signing_key;
 };
 
 // The process environment, as plans read their `${VAR}`s.
@@ -59,20 +62,31 @@ int Approve(const Common& c, const std::string& run_id, const std::string& step,
 int Resolve(const Common& c, const std::string& run_id, const std::string& step, bool applied);
 int Abort(const Common& c, const std::string& run_id, const std::string& reason);
 int Note(const Common& c, const std::string& run_id, const std::string& text);
-// Checks a run's chain and transitions and prints its head hash; with a non-empty
-// `expect_head` (64 hex digits, any case), also that the head hash is that one: 4 if not.
-int Verify(const Common& c, const std::string& run_id, const std::string& expect_head);
+// What `verify` checks besides the chain and the transitions.
+struct VerifyOptions {
+  std::string export_file;      // verify this export instead of a run of the journal
+  std::string expect_head;      // 64 hex digits (any case): the head hash must be this one
+  std::string report_file;      // a JSON report (`report --format json`): its head, as above
+  std::string public_key_file;  // the run must be signed with this Ed25519 key (PEM)
+};
+// Checks a run's (or an export's) chain, transitions and signatures and prints its head hash
+// and signature status; 4 if any check fails, 2 for unusable options or files.
+int Verify(const Common& c, const std::string& run_id, const VerifyOptions& options);
 // Writes a run as JSON Lines (journal/export.h) to stdout, or to `output_file` (mode 0600,
 // written atomically) when it is not empty.
 int Export(const Common& c, const std::string& run_id, const std::string& output_file);
 // Creates a run from an export file after checking all of it (the chain, every hash, every
 // transition); prints the run id and head hash. 4 (nothing written) if the file does not
 // verify, 2 if the run already exists in the journal.
-int Import(const Common& c, const std::string& export_file);
+// With a non-empty `public_key_file`, the export must be signed with that key (4 if not).
+int Import(const Common& c, const std::string& export_file, const std::string& public_key_file);
 // Re-derives every decision of a run (`run_id`), or of an export file (`export_file`), with
 // today's state machine; exactly one of the two is non-empty. 0 when every decision
 // matches, 1 naming the first divergent event, 4 for a damaged journal or export.
-int Replay(const Common& c, const std::string& run_id, const std::string& export_file);
+// With a non-empty `public_key_file`, the run or export must be signed with that key (4 if not);
+// then a keyed export needs no BACKOUT_JOURNAL_KEY.
+int Replay(const Common& c, const std::string& run_id, const std::string& export_file,
+           const std::string& public_key_file);
 // Prints the plan's `triggers:` recommendation for an issue type and severity (2 when the
 // plan has none for them); with a non-empty `run_id`, also journals it (TriageRecorded).
 int Triage(const Common& c, const std::string& plan_file, const std::string& issue,
