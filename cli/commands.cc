@@ -826,9 +826,11 @@ int Import(const Common& c, const std::string& export_file, const std::string& p
     return Fail(s.WithContext("import refused"));
   }
   const journal::Record& head = run->snap.records.back();
-  std::cout << fmt::format("imported run {}: {} events, head hash {}\n{}\n", head.run_id,
-                           run->snap.records.size(), ToHex(head.hash),
-                           DescribeSignatures(run->signature_check));
+  std::cout << fmt::format("imported run {}: {} events, head hash {}\n", head.run_id,
+                           run->snap.records.size(), ToHex(head.hash));
+  if (run->signature_check.state != journal::SignatureCheck::State::kUnsigned) {
+    std::cout << DescribeSignatures(run->signature_check) << "\n";
+  }
   return kExitOk;
 }
 
