@@ -8,17 +8,13 @@
 #include <functional>
 
 #include "journal/record_codec.h"
+#include "testing/assert_ok.h"
 #include "testing/temp_dir.h"
 
 namespace backout::journal {
 namespace {
 namespace fs = std::filesystem;
 using namespace std::string_literals;
-
-#define ASSERT_OK_AND_ASSIGN(var, expr)                               \
-  auto var##_result = (expr);                                         \
-  ASSERT_TRUE(var##_result.ok()) << var##_result.status().ToString(); \
-  auto var = std::move(var##_result).value()
 
 std::vector<std::string> Encoded(const std::vector<Record>& records) {
   std::vector<std::string> out;

@@ -25,22 +25,6 @@ namespace fs = std::filesystem;
 constexpr int kRows = 200;
 constexpr char kJournalKey[] = "audit-test-journal-key";
 
-bool Contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string Joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const std::string& line : lines) text += line + "\n";
-  return text;
-}
 
 // A finished, keyed and signed run of the media-rollback example, its export and its JSON
 // report, as the runner's machine writes them.
@@ -122,7 +106,7 @@ class Audit : public ::testing::Test {
 };
 
 TEST_F(Audit, GenuineKeyedExportVerifiesAndReplaysWithOnlyThePublicKey) {
-  const std::vector<std::string> lines = Lines(export_text_);
+  const std::vector<std::string> lines = SplitLines(export_text_);
   const auto signature_lines = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
     return l.starts_with("{\"signature\":");
   });
@@ -190,27 +174,27 @@ TEST_F(Audit, DeletedApprovalRechainedFailsEvenWhenResigned) {
 
 TEST_F(Audit, DroppedTailFailsAgainstTheReportsHead) {
   // Cut right after a signature line in the middle: what is left is a well-signed prefix.
-  std::vector<std::string> lines = Lines(export_text_);
+  std::vector<std::string> lines = SplitLines(export_text_);
   std::size_t cut = lines.size() / 2;
   while (!lines[cut].starts_with("{\"signature\":")) ++cut;
   ASSERT_LT(cut + 1, lines.size());
   lines.resize(cut + 1);
-  const ProcessResult verified = VerifyExport(Joined(lines), "cut");
+  const ProcessResult verified = VerifyExport(JoinLines(lines), "cut");
   EXPECT_EQ(verified.exit_code, 4) << Show(verified);
   EXPECT_TRUE(Contains(verified.err, "does not match the expected")) << verified.err;
   EXPECT_TRUE(Contains(verified.out, "verified with key")) << verified.out;  // the prefix is
 }
 
 TEST_F(Audit, SwappedLinesFail) {
-  std::vector<std::string> lines = Lines(export_text_);
+  std::vector<std::string> lines = SplitLines(export_text_);
   ASSERT_GT(lines.size(), 8u);
   // Two record lines, then a record and its signature.
   std::vector<std::string> records_swapped = lines;
   std::swap(records_swapped[3], records_swapped[5]);
-  EXPECT_EQ(VerifyExport(Joined(records_swapped), "swapped").exit_code, 4);
+  EXPECT_EQ(VerifyExport(JoinLines(records_swapped), "swapped").exit_code, 4);
   std::vector<std::string> signature_moved = lines;
   std::swap(signature_moved[0], signature_moved[1]);
-  const ProcessResult moved = VerifyExport(Joined(signature_moved), "moved");
+  const ProcessResult moved = VerifyExport(JoinLines(signature_moved), "moved");
   EXPECT_EQ(moved.exit_code, 4) << Show(moved);
   EXPECT_TRUE(Contains(moved.err, "not right after the event it signs")) << moved.err;
 }
@@ -225,7 +209,7 @@ TEST_F(Audit, AnUnsignedRunFailsWithThePublicKey) {
   // The database is rolled back already, so this run fails at its baseline: still a whole,
   // unsigned run.
   ASSERT_EQ(run.exit_code, 1) << Show(run);
-  const std::string id = Lines(run.out).front();
+  const std::string id = SplitLines(run.out).front();
   const ProcessResult verified =
       Auditor({"verify", id, "--journal", (ex_->dir() / "unsigned").string(), "--public-key",
                keys_.public_pem.string()});
