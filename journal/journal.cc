@@ -609,8 +609,9 @@ Status CheckSigner(const VerifiedRun& run, const std::string& run_id, const Sign
         "run {} is signed with key {}, but BACKOUT_SIGNING_KEY_FILE holds key {}: a run is "
         "signed with one key", run_id, signed_with, signer->fingerprint()));
   }
-  Result<SignatureCheck> check = CheckSignatures(run.records, run.signatures, &signer->public_key());
-  return check.status().WithContext(fmt::format("run {}", run_id));
+  return CheckSignatures(run.records, run.signatures, &signer->public_key())
+      .status()
+      .WithContext(fmt::format("run {}", run_id));
 }
 
 // Locks an existing run, checks it in full read-only (so that a damaged run is never opened

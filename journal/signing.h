@@ -64,7 +64,8 @@ class PublicKey {
   bool Verify(std::string_view message, const SignatureBytes& signature) const;
 
  private:
-  PublicKey(std::shared_ptr<EVP_PKEY> pkey, const RawPublicKey& raw) : pkey_(std::move(pkey)), raw_(raw) {}
+  PublicKey(std::shared_ptr<EVP_PKEY> pkey, const RawPublicKey& raw)
+      : pkey_(std::move(pkey)), raw_(raw) {}
   std::shared_ptr<EVP_PKEY> pkey_;
   RawPublicKey raw_{};
 };

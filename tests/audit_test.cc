@@ -127,7 +127,8 @@ TEST_F(Audit, GenuineKeyedExportVerifiesAndReplaysWithOnlyThePublicKey) {
   EXPECT_EQ(Auditor({"verify", "--file", file.string()}).exit_code, 4);
 
   // The runner's own journal: verify RUN with the public key, and import elsewhere with it.
-  const ProcessResult local = Runner({"verify", run_id_, "--public-key", keys_.public_pem.string()});
+  const ProcessResult local =
+      Runner({"verify", run_id_, "--public-key", keys_.public_pem.string()});
   EXPECT_EQ(local.exit_code, 0) << Show(local);
   const ProcessResult imported =
       Runner({"import", file.string(), "--public-key", keys_.public_pem.string(), "--journal",
