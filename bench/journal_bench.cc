@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "journal/journal.h"
+#include "testing/signing_keys.h"
 
 namespace backout::journal {
 namespace {
@@ -82,14 +83,25 @@ void BM_WriteFdatasync(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// One durable Append of a batch of range(0) events.
+// One durable Append of a batch of range(0) events; signed (journal/signing.h) when range(1)
+// is 1.
 void BM_Append(benchmark::State& state) {
   ScratchDir scratch;
   if (!scratch.ok()) {
     state.SkipWithError("cannot create the scratch directory");
     return;
   }
-  const Journal journal(scratch.path() / "journal");
+  std::shared_ptr<const SigningKey> signer;
+  if (state.range(1) == 1) {
+    const testing::KeyFiles keys = testing::WriteEd25519KeyPair(scratch.path(), "bench");
+    Result<SigningKey> key = SigningKey::LoadPemFile(keys.private_pem);
+    if (!key.ok()) {
+      state.SkipWithError(key.status().ToString().c_str());
+      return;
+    }
+    signer = std::make_shared<const SigningKey>(std::move(key).value());
+  }
+  const Journal journal(scratch.path() / "journal", ChainKey(), signer);
   Result<std::unique_ptr<RunWriter>> writer = journal.CreateRun("bench");
   if (!writer.ok()) {
     state.SkipWithError(writer.status().ToString().c_str());
@@ -150,7 +162,7 @@ void BM_ReadRun(benchmark::State& state) {
 
 BENCHMARK(BM_WriteFdatasync)->ArgName("overwrite")->Arg(0)->Arg(1)
     ->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Append)->ArgName("events")->Arg(1)->Arg(8)->Arg(64)
+BENCHMARK(BM_Append)->ArgNames({"events", "signed"})->ArgsProduct({{1, 8, 64}, {0, 1}})
     ->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ReadRun)->ArgName("reopened")->Arg(0)->Arg(1)
     ->UseRealTime()->Unit(benchmark::kMillisecond);

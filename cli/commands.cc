@@ -146,7 +146,7 @@ sm::RunResumed::PlanFileNote PlanFileNote(const sm::RunState& state) {
 // Opens a run for writing; prints the error and sets *exit_code on failure.
 std::unique_ptr<engine::RunSession> OpenForWrite(const Common& c, const std::string& run_id,
                                                  int* exit_code) {
-  journal::Journal journal(c.journal_dir, c.journal_key);
+  journal::Journal journal(c.journal_dir, c.journal_key, c.signing_key);
   Result<std::unique_ptr<engine::RunSession>> session =
       engine::RunSession::Open(journal, run_id, SessionFor(c));
   if (!session.ok()) {
@@ -499,7 +499,7 @@ int Run(const Common& c, const std::string& plan_file,
                                    .cancel = &CancelFlag()});
     if (!locked.ok()) return Fail(locked.WithContext("run refused"));
   }
-  journal::Journal journal(c.journal_dir, c.journal_key);
+  journal::Journal journal(c.journal_dir, c.journal_key, c.signing_key);
   // The id is printed as soon as the run exists (its first append, RunStarted, is durable and
   // published the run), before anything else can happen to the process, and never for a run
   // that was not created. Still the first line, on its own: scripts read it.
@@ -702,7 +702,7 @@ int AwaitQueuedNote(const Common& c, const journal::Journal& journal, const std:
 }  // namespace
 
 int Note(const Common& c, const std::string& run_id, const std::string& text) {
-  journal::Journal journal(c.journal_dir, c.journal_key);
+  journal::Journal journal(c.journal_dir, c.journal_key, c.signing_key);
   Result<std::unique_ptr<engine::RunSession>> session =
       engine::RunSession::Open(journal, run_id, SessionFor(c));
   if (session.ok()) {
@@ -745,21 +745,125 @@ Status CheckDecisions(const history::RunSnapshot& snap, sm::ReplaySummary* summa
       "--all` lists every divergence): recorded {}; derived {}",
       snap.records.front().run_id, d.seq, d.event_type,
       d.decision == 0 ? "this approval" : fmt::format("decision {}", d.decision), d.recorded,
-      d.derived));
+      d.derived))
+}
+
+// The key of --public-key; nullopt when none was given.
+Result<std::optional<journal::PublicKey>> LoadPublicKey(const std::string& file) {
+  if (file.empty()) return std::optional<journal::PublicKey>();
+  Result<journal::PublicKey> key = journal::PublicKey::LoadPemFile(file);
+  if (!key.ok()) {
+    // An unusable key file is the caller's mistake, not the run's: exit 2.
+    return Status::InvalidArgument(fmt::format("--public-key: {}", key.status().message()));
+  }
+  return std::optional<journal::PublicKey>(std::move(key).value());
+}
+
+// A run (of the journal, or an export) read and checked in full: its chain, its signatures
+// (against `public_key` when given), then every event decoded and folded.
+struct CheckedRun {
+  history::RunSnapshot snap;
+  std::vector<journal::Signature> signatures;
+  journal::SignatureCheck signature_check;
+  // A keyed export read without BACKOUT_JOURNAL_KEY: its HMACs were left to the signatures.
+  bool hmacs_unchecked = false;
+};
+
+Result<CheckedRun> ReadChecked(const Common& c, const std::string& run_id,
+                               const std::string& export_file,
+                               const journal::PublicKey* public_key) {
+  journal::SignedRun run;
+  if (export_file.empty()) {
+    const journal::Journal journal(c.journal_dir, c.journal_key);
+    Result<journal::SignedRun> read = journal.ReadSignedRun(run_id);
+    if (!read.ok()) return read.status();
+    // None: the "history was lost" error every read of the run gives.
+    if (read->records.empty()) {
+      return history::StateOfRecords(journal, run_id, read->records).status();
+    }
+    run = std::move(read).value();
+  } else {
+    // With a public key, the signatures cover what the HMACs would: an auditor needs no secret.
+    const journal::KeyedHashes keyed = public_key != nullptr
+                                           ? journal::KeyedHashes::kLeaveToSignatures
+                                           : journal::KeyedHashes::kNeedKey;
+    Result<journal::SignedRun> read =
+        journal::ReadSignedExportFile(export_file, c.journal_key, keyed);
+    if (!read.ok()) return read.status();
+    run = std::move(read).value();
+  }
+  const auto in_file = [&](const Status& s) {
+    return export_file.empty() ? s : s.WithContext(export_file);
+  };
+  Result<journal::SignatureCheck> check =
+      journal::CheckSignatures(run.records, run.signatures, public_key);
+  if (!check.ok()) return in_file(check.status());
+  const bool hmacs_unchecked = c.journal_key.empty() &&
+                               run.records.front().chain_mode == journal::ChainMode::kHmacSha256;
+  Result<history::RunSnapshot> snap = history::SnapshotOfRecords(std::move(run.records));
+  if (!snap.ok()) return in_file(snap.status());
+  return CheckedRun{.snap = std::move(snap).value(),
+                    .signatures = std::move(run.signatures),
+                    .signature_check = std::move(check).value(),
+                    .hmacs_unchecked = hmacs_unchecked};
+}
+
+// The head hash a JSON report (`report --format json`) records: integrity.head_hash.
+Result<std::string> HeadOfReport(const std::string& report_file) {
+  Result<std::string> text = ReadFileToString(report_file);
+  if (!text.ok()) return text.status().WithContext("--report");
+  const nlohmann::json report = nlohmann::json::parse(*text, nullptr, false);
+  const nlohmann::json* head = nullptr;
+  if (report.is_object() && report.contains("integrity") && report["integrity"].is_object() &&
+      report["integrity"].contains("head_hash")) {
+    head = &report["integrity"]["head_hash"];
+  }
+  if (head == nullptr || !head->is_string()) {
+    return Status::InvalidArgument(fmt::format(
+        "--report: {} is not a JSON report with integrity.head_hash (write one with `backout "
+        "report RUN --format json`)", report_file));
+  }
+  return head->get<std::string>();
+}
+
+std::string DescribeSignatures(const journal::SignatureCheck& check) {
+  using State = journal::SignatureCheck::State;
+  switch (check.state) {
+    case State::kUnsigned:
+      return "signatures: none (an unsigned run: only --expect-head or a keyed chain shows a "
+             "rewrite)";
+    case State::kNotChecked:
+      return fmt::format(
+          "signatures: {} by key {}, through event #{}, consistent; not checked against a "
+          "trusted key (give --public-key)",
+          check.signatures, check.fingerprint, check.signed_through_seq);
+    case State::kVerified:
+      return fmt::format("signatures: {} verified with key {}, through event #{} (the head)",
+                         check.signatures, check.fingerprint, check.signed_through_seq);
+  }
+  return "";
 }
 
 }  // namespace
 
 int Verify(const Common& c, const std::string& run_id, const VerifyOptions& options) {
+  std::string expect_head = options.expect_head;
+  if (!options.report_file.empty()) {
+    Result<std::string> head = HeadOfReport(options.report_file);
+    if (!head.ok()) return Fail(head.status());
+    expect_head = *head;
+  }
   std::optional<Digest> expected;
-  if (!options.expect_head.empty()) {
-    expected = journal::DigestFromHex(options.expect_head);
+  if (!expect_head.empty()) {
+    expected = journal::DigestFromHex(expect_head);
     if (!expected) {
       return Fail(Status::InvalidArgument(fmt::format(
           "--expect-head: '{}' is not a head hash: give all 64 hex digits that `verify` printed "
-          "(a shorter prefix could be matched by a forged chain)", options.expect_head)));
+          "(a shorter prefix could be matched by a forged chain)", expect_head)));
     }
   }
+  Result<std::optional<journal::PublicKey>> public_key = LoadPublicKey(options.public_key_file);
+  if (!public_key.ok()) return Fail(public_key.status());
   VerifyOutcome outcome{.run_id = run_id};
   // Prints the failure (and with --json the outcome so far); returns the exit code.
   auto failed = [&](const Status& s) {
@@ -768,31 +872,41 @@ int Verify(const Common& c, const std::string& run_id, const VerifyOptions& opti
     if (options.json) std::cout << DumpJson(VerifyToJson(outcome), 2) << "\n";
     return Fail(error);
   };
-  journal::Journal journal(c.journal_dir, c.journal_key);
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
-  if (!snap.ok()) return failed(snap.status());
-  WarnIfUnkeyed(c, snap->records);
-  const journal::Record& head = snap->records.back();
-  outcome.event_count = snap->records.size();
+  Result<CheckedRun> run = ReadChecked(c, run_id, options.export_file,
+                                       public_key->has_value() ? &**public_key : nullptr);
+  if (!run.ok()) return failed(run.status());
+  const history::RunSnapshot& snap = run->snap;
+  WarnIfUnkeyed(c, snap.records);
+  const journal::Record& head = snap.records.back();
+  outcome.run_id = head.run_id;
+  outcome.event_count = snap.records.size();
   outcome.head = ToHex(head.hash);
   outcome.chain = journal::ChainModeName(head.chain_mode);
+  outcome.signatures = run->signature_check;
   outcome.checks = {"hash_chain", "transitions"};
+  if (run->signature_check.state == journal::SignatureCheck::State::kVerified) {
+    outcome.checks.push_back("signatures");
+  }
   sm::ReplaySummary decisions;
-  const Status decided = CheckDecisions(*snap, &decisions);
+  const Status decided = CheckDecisions(snap, &decisions);
   outcome.decisions_checked = decisions.decisions_checked;
   outcome.divergence = decisions.divergence;
   if (!decided.ok()) return failed(decided);
   outcome.checks.push_back("decisions");
   if (!options.json) {
     std::cout << fmt::format(
-        "run {}: {} events verified: {} intact, every event an allowed transition, every "
+        "run {}: {} events verified: {} intact{}, every event an allowed transition, every "
         "decision ({}) re-derived from the journaled plan\n"
-        "head hash {}\n",
-        run_id, snap->records.size(), DescribeChain(head.chain_mode), outcome.decisions_checked,
-        outcome.head);
+        "{}\nhead hash {} (event #{})\n",
+        head.run_id, snap.records.size(), DescribeChain(head.chain_mode),
+        run->hmacs_unchecked ? " (HMACs not checked without BACKOUT_JOURNAL_KEY: the signatures "
+                               "cover them)"
+                             : "",
+        outcome.decisions_checked, DescribeSignatures(run->signature_check), outcome.head,
+        head.seq);
   }
   if (expected) {
-    if (*expected != head.hash) return failed(HeadMismatch(snap->records, *expected));
+    if (*expected != head.hash) return failed(HeadMismatch(snap.records, *expected));
     outcome.checks.push_back("expected_head");
     if (!options.json) std::cout << "head hash is the expected one\n";
   }
@@ -801,45 +915,41 @@ int Verify(const Common& c, const std::string& run_id, const VerifyOptions& opti
 }
 
 int Export(const Common& c, const std::string& run_id, const std::string& output_file) {
-  journal::Journal journal(c.journal_dir, c.journal_key);
-  // ReadSnapshot checks the chain and every transition: a damaged run is not exported.
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
-  if (!snap.ok()) return Fail(snap.status().WithContext("export"));
-  Result<std::string> text = journal::ExportRecords(snap->records);
+  // The chain, the signatures and every transition are checked: a damaged run is not exported.
+  Result<CheckedRun> run = ReadChecked(c, run_id, "", nullptr);
+  if (!run.ok()) return Fail(run.status().WithContext("export"));
+  const std::vector<journal::Record>& records = run->snap.records;
+  Result<std::string> text = journal::ExportRecords(records, run->signatures);
   if (!text.ok()) return Fail(text.status().WithContext("export"));
   if (!WriteOutput(*text, output_file, "export")) return kExitUsage;
   if (output_file.empty()) return kExitOk;
   std::cout << fmt::format("exported run {}: {} events to {}, head hash {}\n", run_id,
-                           snap->records.size(), output_file, ToHex(snap->records.back().hash));
+                           records.size(), output_file, ToHex(records.back().hash));
   return kExitOk;
 }
 
-// An export file read back and checked as a stored run is: its chain, then every event
-// decoded and folded.
-Result<history::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key) {
-  Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, key);
-  if (!records.ok()) return records.status();
-  Result<history::RunSnapshot> snap = history::SnapshotOfRecords(std::move(records).value());
-  if (!snap.ok()) return snap.status().WithContext(file);
-  return snap;
-}
-
-int Import(const Common& c, const std::string& export_file) {
+int Import(const Common& c, const std::string& export_file, const std::string& public_key_file) {
+  Result<std::optional<journal::PublicKey>> public_key = LoadPublicKey(public_key_file);
+  if (!public_key.ok()) return Fail(public_key.status());
   // The checks of `verify`: what is imported must pass it afterwards.
-  Result<history::RunSnapshot> snap = ReadExport(export_file, c.journal_key);
-  if (!snap.ok()) return Fail(snap.status().WithContext("import refused"));
+  Result<CheckedRun> run =
+      ReadChecked(c, "", export_file, public_key->has_value() ? &**public_key : nullptr);
+  if (!run.ok()) return Fail(run.status().WithContext("import refused"));
   sm::ReplaySummary decisions;
-  if (Status decided = CheckDecisions(*snap, &decisions); !decided.ok()) {
+  if (Status decided = CheckDecisions(run->snap, &decisions); !decided.ok()) {
     return Fail(decided.WithContext("import refused"));
   }
-  WarnIfUnkeyed(c, snap->records);
+  WarnIfUnkeyed(c, run->snap.records);
   journal::Journal journal(c.journal_dir, c.journal_key);
-  if (Status s = journal.ImportRun(snap->records); !s.ok()) {
+  if (Status s = journal.ImportRun({run->snap.records, run->signatures}); !s.ok()) {
     return Fail(s.WithContext("import refused"));
   }
-  const journal::Record& head = snap->records.back();
+  const journal::Record& head = run->snap.records.back();
   std::cout << fmt::format("imported run {}: {} events, head hash {}\n", head.run_id,
-                           snap->records.size(), ToHex(head.hash));
+                           run->snap.records.size(), ToHex(head.hash));
+  if (run->signature_check.state != journal::SignatureCheck::State::kUnsigned) {
+    std::cout << DescribeSignatures(run->signature_check) << "\n";
+  }
   return kExitOk;
 }
 
@@ -860,11 +970,12 @@ int Replay(const Common& c, const ReplayRequest& request) {
     plan_file = LoadPlan(request.plan_file, registry, "", AnyVariable());
     if (!plan_file) return kExitUsage;
   }
-  Result<history::RunSnapshot> snap =
-      request.export_file.empty()
-          ? history::ReadSnapshot(journal::Journal(c.journal_dir, c.journal_key), request.run_id)
-          : ReadExport(request.export_file, c.journal_key);
-  if (!snap.ok()) return Fail(snap.status().WithContext("replay failed"));
+  Result<std::optional<journal::PublicKey>> public_key = LoadPublicKey(request.public_key_file);
+  if (!public_key.ok()) return Fail(public_key.status());
+  Result<CheckedRun> run = ReadChecked(c, request.run_id, request.export_file,
+                                       public_key->has_value() ? &**public_key : nullptr);
+  if (!run.ok()) return Fail(run.status().WithContext("replay failed"));
+  const history::RunSnapshot* snap = &run->snap;
   Result<plan::Plan> journaled =
       history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
   if (!journaled.ok()) return Fail(journaled.status().WithContext("replay failed"));

@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "engine/plan_check.h"
 #include "journal/chain_key.h"
+#include "journal/signing.h"
 #include "plan/parser.h"
 
 namespace backout::cli {
@@ -22,6 +23,8 @@ struct Common {
   journal::ChainKey journal_key;
   // Values to mask in everything a run writes (the journal key's text, when there is one).
   std::vector<std::string> secrets;
+  // The key of $BACKOUT_SIGNING_KEY_FILE, read once by main; null: runs are not signed.
+  std::shared_ptr<const journal::SigningKey> signing_key;
 };
 
 // The process environment, as plans read their `${VAR}`s.
@@ -71,15 +74,21 @@ int Approve(const Common& c, const std::string& run_id, const std::string& step,
 int Resolve(const Common& c, const std::string& run_id, const std::string& step, bool applied);
 int Abort(const Common& c, const std::string& run_id, const std::string& reason);
 int Note(const Common& c, const std::string& run_id, const std::string& text);
+// What `verify` checks besides the chain, the transitions and the decisions, and how it
+// answers.
 struct VerifyOptions {
+  std::string export_file;      // verify this export instead of a run of the journal
   // Non-empty: 64 hex digits (any case) the head hash must equal; 4 if it does not, 2 if it
   // is not 64 hex digits.
   std::string expect_head;
+  std::string report_file;      // a JSON report (`report --format json`): its head, as above
+  std::string public_key_file;  // the run must be signed with this Ed25519 key (PEM)
   bool json = false;  // the result as one JSON object on stdout (docs/cli.md#verify)
 };
-// Checks a run's chain, its transitions and every journaled decision (re-derived from the
-// plan journaled in RunStarted, as replay does; a divergence is an integrity error, 4, naming
-// the event) and prints what was verified and the head hash.
+// Checks a run's (or an export's) chain, transitions, signatures and every journaled
+// decision (re-derived from the plan journaled in RunStarted, as replay does; a divergence
+// is an integrity error, 4, naming the event) and prints what was verified, the head hash
+// and the signature status; 4 if any check fails, 2 for unusable options or files.
 int Verify(const Common& c, const std::string& run_id, const VerifyOptions& options);
 // Writes a run as JSON Lines (journal/export.h) to stdout, or to `output_file` (mode 0600,
 // written atomically) when it is not empty.
@@ -87,7 +96,8 @@ int Export(const Common& c, const std::string& run_id, const std::string& output
 // Creates a run from an export file after checking all of it (the chain, every hash, every
 // transition); prints the run id and head hash. 4 (nothing written) if the file does not
 // verify, 2 if the run already exists in the journal.
-int Import(const Common& c, const std::string& export_file);
+// With a non-empty `public_key_file`, the export must be signed with that key (4 if not).
+int Import(const Common& c, const std::string& export_file, const std::string& public_key_file);
 struct ReplayRequest {
   // Exactly one of the two is non-empty: a run of the journal, or an export file.
   std::string run_id;
@@ -98,6 +108,9 @@ struct ReplayRequest {
   bool all = false;        // report every divergence, not only the first
   bool json = false;       // the result as one JSON object on stdout (docs/replay.md#json)
   std::string junit_file;  // non-empty: also write JUnit XML there (docs/replay.md#junit)
+  // Non-empty: the run or export must be signed with this Ed25519 key (4 if not); then a
+  // keyed export needs no BACKOUT_JOURNAL_KEY.
+  std::string public_key_file;
 };
 // Re-derives every decision of a run with today's state machine. 0 when every decision
 // matches, 1 naming the divergent event(s), 2 for a bad plan file or an unwritable JUnit

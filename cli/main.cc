@@ -63,6 +63,17 @@ backout::Result<std::string> TakeJournalKey() {
   return read;
 }
 
+// The signing key of $BACKOUT_SIGNING_KEY_FILE (null: none). The variable leaves the
+// environment, as the journal key's do: a step has no business knowing where the key lies.
+backout::Result<std::shared_ptr<const backout::journal::SigningKey>> TakeSigningKey() {
+  std::optional<std::string> file = backout::TakeFromEnvironment("BACKOUT_SIGNING_KEY_FILE");
+  if (!file || file->empty()) return std::shared_ptr<const backout::journal::SigningKey>();
+  backout::Result<backout::journal::SigningKey> key =
+      backout::journal::SigningKey::LoadPemFile(*file);
+  if (!key.ok()) return key.status().WithContext("BACKOUT_SIGNING_KEY_FILE");
+  return std::make_shared<const backout::journal::SigningKey>(std::move(key).value());
+}
+
 // The word given where a subcommand belongs, when it names none: the first argument that is
 // not an option (the top level has only flags, --help and --version, which take no value).
 std::optional<std::string> UnknownSubcommand(const CLI::App& app, int argc, char** argv) {
@@ -90,6 +101,8 @@ int main(int argc, char** argv) {
   namespace cli = backout::cli;
   // First of all: before CLI11, a thread or a child could copy the environment.
   backout::Result<std::string> journal_key = TakeJournalKey();
+  backout::Result<std::shared_ptr<const backout::journal::SigningKey>> signing_key =
+      TakeSigningKey();
 
   CLI::App app{
       "backout: runs database rollback plans as event-sourced state machines.\n"
@@ -225,14 +238,30 @@ int main(int argc, char** argv) {
 
   cli::VerifyOptions verify_options;
   CLI::App* verify = app.add_subcommand(
-      "verify", "Check a run's hash chain, that every event is an allowed transition and that "
-                "every decision re-derives from the journaled plan (as replay does)");
-  verify->add_option("RUN", run_id, "Run id")->required();
-  add_journal(verify);
-  verify->add_option("--expect-head", verify_options.expect_head,
-                     "Also require this head hash (all 64 hex digits), recorded earlier");
+      "verify", "Check a run's hash chain, signatures, that every event is an allowed "
+                "transition and that every decision re-derives from the journaled plan (as "
+                "replay does)");
+  verify->add_option("RUN", run_id, "Run id (or --file)");
+  verify->add_option("--file", verify_options.export_file,
+                     "Verify a run exported with `backout export` (or RUN)");
+  auto* expect_head = verify->add_option(
+      "--expect-head", verify_options.expect_head,
+      "Also require this head hash (all 64 hex digits), recorded earlier");
+  verify->add_option("--report", verify_options.report_file,
+                     "Also require the head hash of this JSON report (`report --format json`)")
+      ->excludes(expect_head);
+  constexpr const char* kPublicKeyHelp =
+      "Require signatures through the last event by this Ed25519 public key (PEM, `openssl "
+      "pkey -pubout`); then a keyed export needs no BACKOUT_JOURNAL_KEY";
+  verify->add_option("--public-key", verify_options.public_key_file, kPublicKeyHelp);
   verify->add_flag("--json", verify_options.json,
                    "The result as one JSON object (docs/cli.md#verify)");
+  add_journal(verify);
+  verify->callback([&] {
+    if (run_id.empty() == verify_options.export_file.empty()) {
+      throw CLI::ValidationError("verify", "give exactly one of RUN or --file EXPORT");
+    }
+  });
 
   std::string export_output, import_file;
   CLI::App* export_run = app.add_subcommand(
@@ -246,6 +275,8 @@ int main(int argc, char** argv) {
       "import", "Create a run from an export, after checking its whole chain");
   import_run->add_option("FILE", import_file, "An export written by `backout export`")
       ->required();
+  std::string public_key_file;
+  import_run->add_option("--public-key", public_key_file, kPublicKeyHelp);
   add_journal(import_run);
 
   cli::ReplayRequest replay_request;
@@ -265,6 +296,7 @@ int main(int argc, char** argv) {
                    "The result as one JSON object (docs/replay.md#json)");
   replay->add_option("--junit", replay_request.junit_file,
                      "Also write the result as JUnit XML to FILE, for CI (mode 0600, atomically)");
+  replay->add_option("--public-key", replay_request.public_key_file, kPublicKeyHelp);
   add_journal(replay);
   replay->callback([&] {
     if (replay_request.run_id.empty() == replay_request.export_file.empty()) {
@@ -346,6 +378,11 @@ int main(int argc, char** argv) {
   // Masked like a `${VAR}` value wherever a step's output or error is written: a step that
   // finds the key elsewhere (a copy in a file) still cannot get it into the journal.
   if (!journal_key->empty()) common.secrets.push_back(*journal_key);
+  if (!signing_key.ok()) {
+    std::cerr << "backout: error: " << signing_key.status().message() << "\n";
+    return 2;
+  }
+  common.signing_key = *signing_key;
   // Test hook: injected write faults below the journal (docs/cli.md, BACKOUT_JOURNAL_FAULT).
   if (std::optional<std::string> fault = env->GetVar("BACKOUT_JOURNAL_FAULT");
       fault && !fault->empty()) {
@@ -379,7 +416,7 @@ int main(int argc, char** argv) {
   if (note->parsed()) return cli::Note(common, run_id, text);
   if (verify->parsed()) return cli::Verify(common, run_id, verify_options);
   if (export_run->parsed()) return cli::Export(common, run_id, export_output);
-  if (import_run->parsed()) return cli::Import(common, import_file);
+  if (import_run->parsed()) return cli::Import(common, import_file, public_key_file);
   if (replay->parsed()) return cli::Replay(common, replay_request);
   if (triage->parsed()) return cli::Triage(common, plan_file, issue, severity, triage_run);
   if (report->parsed()) return cli::WriteReport(common, run_id, report_format, report_file);

@@ -125,8 +125,15 @@ nlohmann::json VerifyToJson(const VerifyOutcome& o) {
                         {"chain", OrNull(o.chain)},
                         {"checks", o.checks},
                         {"decisions_checked", o.decisions_checked},
+                        {"signatures", nullptr},
                         {"ok", !o.error.has_value()},
                         {"error", nullptr}};
+  if (o.signatures) {
+    out["signatures"] = {{"state", journal::SignatureStateName(o.signatures->state)},
+                         {"key", OrNull(o.signatures->fingerprint)},
+                         {"count", o.signatures->signatures},
+                         {"signed_through", o.signatures->signed_through_seq}};
+  }
   if (o.error) {
     nlohmann::json error = {{"message", *o.error}};
     if (o.divergence) {

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "journal/signing.h"
+
 #include "statemachine/replay.h"
 
 namespace backout::cli {
@@ -46,6 +48,7 @@ struct VerifyOutcome {
   std::string chain;             // "sha256" or "hmac-sha256"; empty when unread
   std::vector<std::string> checks;  // the checks that passed, in the order they ran
   int decisions_checked = 0;
+  std::optional<journal::SignatureCheck> signatures;  // unset when the run could not be read
   std::optional<std::string> error;  // the failure, as printed on stderr
   std::optional<sm::Divergence> divergence;  // a decision that did not re-derive
 };

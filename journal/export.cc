@@ -113,16 +113,66 @@ Result<Record> RecordFromLine(const json& line) {
 
 // The record on one line of an export, checked as a stored record (by re-encoding it) and as
 // the successor of `prev` (nullptr for the first line).
-Result<Record> CheckedRecordFromLine(std::string_view text, const Record* prev,
-                                     const ChainKey& key) {
-  const json line = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (line.is_discarded()) return Status::Corruption("not valid JSON");
+Result<Record> CheckedRecordFromLine(const json& line, const Record* prev, const ChainKey& key,
+                                     KeyedHashes keyed) {
   Result<Record> parsed = RecordFromLine(line);
   if (!parsed.ok()) return parsed;
-  Result<Record> record = DecodeRecord(EncodeRecord(*parsed), parsed->seq, key);
-  if (!record.ok()) return record;
+  Result<Record> record = parsed;
+  if (parsed->chain_mode == ChainMode::kHmacSha256 && key.empty() &&
+      keyed == KeyedHashes::kLeaveToSignatures) {
+    // DecodeRecord's checks but the hash, which needs the key (the signatures cover it).
+    if (parsed->run_id.empty()) return EventCorruption(parsed->seq, "field 'run_id' is empty");
+    if (parsed->type.empty()) return EventCorruption(parsed->seq, "field 'type' is empty");
+  } else {
+    record = DecodeRecord(EncodeRecord(*parsed), parsed->seq, key);
+    if (!record.ok()) return record;
+  }
   BACKOUT_RETURN_IF_ERROR(CheckChainLink(prev, *record));
   return record;
+}
+
+// The fields of a signature line's object, in the order ExportRecords writes them.
+constexpr std::string_view kSignatureFieldNames[] = {"seq", "records_digest", "key",
+                                                     "public_key", "signature"};
+
+// The signature on a line {"signature":{...}}, which must sign `prev` (the record before it).
+Result<Signature> SignatureFromLine(const json& object, const Record* prev) {
+  if (!object.is_object()) return Status::Corruption("'signature' is not an object");
+  for (const auto& member : object.items()) {
+    if (std::find(std::begin(kSignatureFieldNames), std::end(kSignatureFieldNames),
+                  member.key()) == std::end(kSignatureFieldNames)) {
+      return Status::Corruption(fmt::format("signature: unknown field '{}'", member.key()));
+    }
+  }
+  Signature s;
+  BACKOUT_RETURN_IF_ERROR(ReadSeq(object, &s.seq).WithContext("signature"));
+  const Status fields = [&] {
+    if (prev == nullptr || prev->seq != s.seq) {
+      return Status::Corruption("not right after the event it signs (lines were moved)");
+    }
+    BACKOUT_RETURN_IF_ERROR(ReadDigest(object, "records_digest", &s.records_digest));
+    BACKOUT_RETURN_IF_ERROR(ReadDigest(object, "public_key", &s.public_key));
+    const json* signature = Member(object, "signature");
+    const std::string hex = signature != nullptr && signature->is_string()
+                                ? signature->get<std::string>()
+                                : std::string();
+    const std::optional<Digest> high =
+        hex.size() == 128 ? DigestFromHex(std::string_view(hex).substr(0, 64)) : std::nullopt;
+    const std::optional<Digest> low =
+        hex.size() == 128 ? DigestFromHex(std::string_view(hex).substr(64)) : std::nullopt;
+    if (!high || !low) return BadField("signature", "is missing or not 128 hex digits");
+    std::copy(high->begin(), high->end(), s.signature.begin());
+    std::copy(low->begin(), low->end(), s.signature.begin() + 32);
+    std::string fingerprint;
+    BACKOUT_RETURN_IF_ERROR(ReadString(object, "key", &fingerprint));
+    if (fingerprint != KeyFingerprint(s.public_key)) {
+      return BadField("key", fmt::format("is '{}', but public_key's fingerprint is {}",
+                                         fingerprint, KeyFingerprint(s.public_key)));
+    }
+    return Status::Ok();
+  }();
+  if (!fields.ok()) return fields.WithContext(fmt::format("signature of event #{}", s.seq));
+  return s;
 }
 
 nlohmann::ordered_json LineOf(const Record& r) {
@@ -138,10 +188,28 @@ nlohmann::ordered_json LineOf(const Record& r) {
           {"hash", ToHex(r.hash)}};
 }
 
+std::string SignatureHex(const SignatureBytes& signature) {
+  Digest high{}, low{};
+  std::copy(signature.begin(), signature.begin() + 32, high.begin());
+  std::copy(signature.begin() + 32, signature.end(), low.begin());
+  return ToHex(high) + ToHex(low);
+}
+
+nlohmann::ordered_json LineOf(const Signature& s) {
+  return {{"signature",
+           {{"seq", s.seq},
+            {"records_digest", ToHex(s.records_digest)},
+            {"key", KeyFingerprint(s.public_key)},
+            {"public_key", ToHex(s.public_key)},
+            {"signature", SignatureHex(s.signature)}}}};
+}
+
 }  // namespace
 
-Result<std::string> ExportRecords(const std::vector<Record>& records) {
+Result<std::string> ExportRecords(const std::vector<Record>& records,
+                                  const std::vector<Signature>& signatures) {
   std::string out;
+  auto signature = signatures.begin();
   for (const Record& r : records) {
     try {
       out += LineOf(r).dump(-1, ' ', /*ensure_ascii=*/false);
@@ -151,38 +219,66 @@ Result<std::string> ExportRecords(const std::vector<Record>& records) {
           r.seq));
     }
     out += '\n';
+    for (; signature != signatures.end() && signature->seq == r.seq; ++signature) {
+      out += LineOf(*signature).dump() + '\n';
+    }
   }
   return out;
 }
 
-Result<std::vector<Record>> ParseExport(std::string_view text, std::string_view source,
-                                        const ChainKey& key) {
-  std::vector<Record> records;
+Result<SignedRun> ParseSignedExport(std::string_view text, std::string_view source,
+                                    const ChainKey& key, KeyedHashes keyed) {
+  SignedRun run;
   std::size_t line_number = 0;
   for (std::size_t start = 0; start < text.size();) {
     const std::size_t end = std::min(text.find('\n', start), text.size());
     ++line_number;
-    Result<Record> record = CheckedRecordFromLine(text.substr(start, end - start),
-                                                  records.empty() ? nullptr : &records.back(),
-                                                  key);
-    if (!record.ok()) {
-      return record.status().WithContext(fmt::format("{}:{}", source, line_number));
-    }
-    records.push_back(std::move(record).value());
+    const Record* prev = run.records.empty() ? nullptr : &run.records.back();
+    const Status added = [&]() -> Status {
+      const json line = json::parse(text.substr(start, end - start), nullptr,
+                                    /*allow_exceptions=*/false);
+      if (line.is_discarded()) return Status::Corruption("not valid JSON");
+      // Lines of other kinds are objects whose one member names the kind.
+      if (line.is_object() && line.size() == 1 && line.contains("signature")) {
+        Result<Signature> signature = SignatureFromLine(line["signature"], prev);
+        if (!signature.ok()) return signature.status();
+        run.signatures.push_back(*signature);
+        return Status::Ok();
+      }
+      Result<Record> record = CheckedRecordFromLine(line, prev, key, keyed);
+      if (!record.ok()) return record.status();
+      run.records.push_back(std::move(record).value());
+      return Status::Ok();
+    }();
+    if (!added.ok()) return added.WithContext(fmt::format("{}:{}", source, line_number));
     start = end + 1;
   }
-  if (records.empty()) {
+  if (run.records.empty()) {
     return Status::Corruption(fmt::format("{}: no records (an export holds one line per event "
                                           "of a run)", source));
   }
-  return records;
+  return run;
+}
+
+Result<std::vector<Record>> ParseExport(std::string_view text, std::string_view source,
+                                        const ChainKey& key) {
+  Result<SignedRun> run = ParseSignedExport(text, source, key);
+  if (!run.ok()) return run.status();
+  return std::move(run->records);
+}
+
+Result<SignedRun> ReadSignedExportFile(const std::filesystem::path& path, const ChainKey& key,
+                                       KeyedHashes keyed) {
+  Result<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  return ParseSignedExport(*text, path.string(), key, keyed);
 }
 
 Result<std::vector<Record>> ReadExportFile(const std::filesystem::path& path,
                                            const ChainKey& key) {
-  Result<std::string> text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  return ParseExport(*text, path.string(), key);
+  Result<SignedRun> run = ReadSignedExportFile(path, key);
+  if (!run.ok()) return run.status();
+  return std::move(run->records);
 }
 
 std::optional<Digest> DigestFromHex(std::string_view hex) {

@@ -10,6 +10,12 @@
 // re-encodes each record byte for byte and recomputes its hash. Nothing in a line is derived
 // or decorative: every field is covered by the record's hash, so every edit is detected.
 //
+// A signed run's signatures (journal/signing.h) are lines of their own, each right after the
+// record it signs, an object with the one member "signature":
+//   {"signature":{"seq":3,"records_digest":"<64 hex>","key":"ed25519:SHA256:<64 hex>",
+//    "public_key":"<64 hex>","signature":"<128 hex>"}}
+// `key` is the fingerprint of `public_key` and must match it.
+//
 // Thread safety: every function is safe to call concurrently.
 #pragma once
 
@@ -26,10 +32,21 @@
 
 namespace backout::journal {
 
-// The export of `records` (a run as ReadRun returns it): one newline-terminated line each.
+// The export of `records` (a run as ReadRun returns it): one newline-terminated line each,
+// each of `signatures` (sorted by seq, each of one of the records) after the record it signs.
 // kInvalidArgument naming the event if one of its fields is not valid UTF-8, which a JSON
 // string cannot carry.
-Result<std::string> ExportRecords(const std::vector<Record>& records);
+Result<std::string> ExportRecords(const std::vector<Record>& records,
+                                  const std::vector<Signature>& signatures = {});
+
+// How ParseSignedExport treats records of a keyed (hmac-sha256) chain when `key` is empty.
+enum class KeyedHashes {
+  kNeedKey,  // kCorruption "run X is keyed ...", as ReadRun
+  // Their HMACs are not checked (they cannot be without the key): everything else is, and
+  // the caller must then require signatures over them with CheckSignatures(..., public key),
+  // which covers every byte of every record. For auditors who hold only the public key.
+  kLeaveToSignatures,
+};
 
 // Parses an export and checks it as ReadRun checks a stored run: each line becomes a record
 // that is re-encoded, decoded and has its hash recomputed (with `key` for keyed records),
@@ -40,9 +57,19 @@ Result<std::string> ExportRecords(const std::vector<Record>& records);
 Result<std::vector<Record>> ParseExport(std::string_view text, std::string_view source,
                                         const ChainKey& key);
 
+// ParseExport, with the signature lines: each must follow the record it signs (kCorruption
+// "SOURCE:LINE: ..." otherwise, or for a malformed one); they are returned decoded, not
+// verified (CheckSignatures). ParseExport checks them the same way and drops them.
+Result<SignedRun> ParseSignedExport(std::string_view text, std::string_view source,
+                                    const ChainKey& key,
+                                    KeyedHashes keyed = KeyedHashes::kNeedKey);
+
 // ParseExport of a file, SOURCE being its path. kNotFound or kIOError if it cannot be read.
 Result<std::vector<Record>> ReadExportFile(const std::filesystem::path& path,
                                            const ChainKey& key);
+// ParseSignedExport of a file, as ReadExportFile.
+Result<SignedRun> ReadSignedExportFile(const std::filesystem::path& path, const ChainKey& key,
+                                       KeyedHashes keyed = KeyedHashes::kNeedKey);
 
 // The digest written as exactly 64 hex digits, either case; nullopt for anything else.
 std::optional<Digest> DigestFromHex(std::string_view hex);

@@ -8,17 +8,13 @@
 #include <functional>
 
 #include "journal/record_codec.h"
+#include "testing/assert_ok.h"
 #include "testing/temp_dir.h"
 
 namespace backout::journal {
 namespace {
 namespace fs = std::filesystem;
 using namespace std::string_literals;
-
-#define ASSERT_OK_AND_ASSIGN(var, expr)                               \
-  auto var##_result = (expr);                                         \
-  ASSERT_TRUE(var##_result.ok()) << var##_result.status().ToString(); \
-  auto var = std::move(var##_result).value()
 
 std::vector<std::string> Encoded(const std::vector<Record>& records) {
   std::vector<std::string> out;
@@ -78,7 +74,7 @@ TEST_F(ExportTest, RoundTripThroughImportIsByteIdentical) {
   EXPECT_EQ(Encoded(parsed), Encoded(original));
 
   const Journal other(root_ / "b");
-  ASSERT_TRUE(other.ImportRun(parsed).ok());
+  ASSERT_TRUE(other.ImportRun({parsed}).ok());
   ASSERT_OK_AND_ASSIGN(imported, other.ReadRun("r1"));
   EXPECT_EQ(Encoded(imported), Encoded(original));
   // An imported run goes on like any other: appends continue its chain.
@@ -118,12 +114,12 @@ TEST_F(ExportTest, KeyedExportNeedsTheKey) {
 
   ASSERT_OK_AND_ASSIGN(parsed, ParseExport(text, "x.jsonl", key));
   const Journal keyed(root_ / "b", key);
-  ASSERT_TRUE(keyed.ImportRun(parsed).ok());
+  ASSERT_TRUE(keyed.ImportRun({parsed}).ok());
   ASSERT_OK_AND_ASSIGN(imported, keyed.ReadRun("r1"));
   EXPECT_EQ(Encoded(imported), Encoded(original));
   // ImportRun checks again: a journal without the key refuses, and creates nothing.
   const Journal unkeyed(root_ / "c");
-  EXPECT_EQ(unkeyed.ImportRun(parsed).code(), Code::kCorruption);
+  EXPECT_EQ(unkeyed.ImportRun({parsed}).code(), Code::kCorruption);
   EXPECT_FALSE(fs::exists(root_ / "c" / "r1"));
 }
 
@@ -252,7 +248,7 @@ TEST_F(ExportTest, ReadExportFileNamesTheFile) {
 TEST_F(ExportTest, ImportRefusesAnExistingRunAndABrokenChain) {
   const std::vector<Record> original = MakeRun("a", ChainKey(), 3);
   const Journal same(root_ / "a");
-  const Status again = same.ImportRun(original);
+  const Status again = same.ImportRun({original});
   EXPECT_EQ(again.code(), Code::kFailedPrecondition);
   EXPECT_EQ(again.message(), fmt::format("run r1 already exists in journal {}",
                                          (root_ / "a").string()));
@@ -260,7 +256,7 @@ TEST_F(ExportTest, ImportRefusesAnExistingRunAndABrokenChain) {
   std::vector<Record> broken = original;
   broken.erase(broken.begin() + 1);
   const Journal other(root_ / "b");
-  const Status refused = other.ImportRun(broken);
+  const Status refused = other.ImportRun({broken});
   EXPECT_EQ(refused.code(), Code::kCorruption);
   EXPECT_EQ(refused.message(), "run r1: event #3: chain broken: expected event #2 here (events "
                                "were deleted or reordered)");

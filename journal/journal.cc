@@ -158,9 +158,11 @@ class RunLock {
 };
 
 // Every record of the run in `db`, decoded and chain-checked in one pass, so the first bad
-// record in seq order is the one reported.
+// record in seq order is the one reported; with `signatures`, the run's signatures decoded
+// into it (their keys sort after every record's: journal/signing.h).
 Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& run_id,
-                                           const ChainKey& key) {
+                                           const ChainKey& key,
+                                           std::vector<Signature>* signatures = nullptr) {
   std::vector<Record> records;
   // Growing the vector of a long run copies it again and again into freshly faulted pages;
   // the estimate is exact for a run as written (no deletes, no overwrites). Capped, because
@@ -176,6 +178,12 @@ Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& r
   read_options.readahead_size = std::size_t{4} << 20;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read_options));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (std::optional<std::uint64_t> signed_seq = DecodeSignatureKey(ToView(it->key()))) {
+      Result<Signature> signature = DecodeSignatureValue(ToView(it->value()), *signed_seq);
+      if (!signature.ok()) return signature.status();
+      if (signatures != nullptr) signatures->push_back(*signature);
+      continue;
+    }
     Result<std::uint64_t> seq = DecodeKey(ToView(it->key()));
     if (!seq.ok()) return seq.status();
     Result<Record> record = DecodeRecord(ToView(it->value()), *seq, key);
@@ -249,6 +257,7 @@ Status FromRocksOpen(const rocksdb::Status& s, const fs::path& db_path, std::str
 // run stays exactly as it was found.
 struct VerifiedRun {
   std::vector<Record> records;
+  std::vector<Signature> signatures;
   Head head;
   int head_slot = 0;
   // The WAL is damaged only after the last acknowledged record (OpenTornTail): a writer must
@@ -322,7 +331,8 @@ Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run
   if (const rocksdb::Status c = db->VerifyFileChecksums(rocksdb::ReadOptions()); !c.ok()) {
     return damaged(FromRocksOpen(c, db_path, "table file checksums of"));
   }
-  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key);
+  std::vector<Signature> signatures;
+  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key, &signatures);
   if (!records.ok()) return damaged(records.status());
   if (!head.ok()) {
     if (head.status().code() != Code::kNotFound) return damaged(head.status());
@@ -335,6 +345,7 @@ Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run
   }
   BACKOUT_RETURN_IF_ERROR(damaged(CheckAgainstHead(*records, *head, head_path)));
   return VerifiedRun{.records = std::move(records).value(),
+                     .signatures = std::move(signatures),
                      .head = *head,
                      .head_slot = slot,
                      .torn_tail = torn_tail};
@@ -345,6 +356,14 @@ Status PutRecord(rocksdb::WriteBatch* write_batch, const std::string& run_id, st
   const rocksdb::Status put = write_batch->Put(ToSlice(EncodeKey(seq)), ToSlice(value));
   if (put.ok()) return Status::Ok();
   return FromRocks(put, fmt::format("run {}: batch event #{}", run_id, seq));
+}
+
+Status PutSignature(rocksdb::WriteBatch* write_batch, const std::string& run_id,
+                    const Signature& signature) {
+  const rocksdb::Status put = write_batch->Put(ToSlice(EncodeSignatureKey(signature.seq)),
+                                               ToSlice(EncodeSignatureValue(signature)));
+  if (put.ok()) return Status::Ok();
+  return FromRocks(put, fmt::format("run {}: batch signature of event #{}", run_id, signature.seq));
 }
 
 // Encodes `batch` as the records that follow `*records` (appended to it) into `*write_batch`.
@@ -392,26 +411,31 @@ Result<std::unique_ptr<rocksdb::DB>> OpenReadWrite(const fs::path& db_path, bool
 class DbRunWriter final : public RunWriter {
  public:
   // An existing run at `run_dir`, verified as `run`.
-  DbRunWriter(std::string run_id, fs::path run_dir, ChainKey key, RunLock lock,
+  DbRunWriter(std::string run_id, fs::path run_dir, ChainKey key,
+              std::shared_ptr<const SigningKey> signer, RunLock lock,
               std::unique_ptr<rocksdb::DB> db, std::vector<Record> records, HeadFile head)
       : run_id_(std::move(run_id)),
         run_dir_(std::move(run_dir)),
         key_(std::move(key)),
+        signer_(std::move(signer)),
         lock_(std::move(lock)),
         db_(std::move(db)),
         records_(std::move(records)),
         head_file_(std::move(head)) {
     RememberDatabaseDir();
+    if (signer_) records_digest_ = RecordsDigest(records_);
   }
 
   // A run being created in the hidden directory `building_dir`: the first successful write
   // publishes it as `final_dir` (Publish). Destroyed unpublished, it removes `building_dir`.
   DbRunWriter(std::string run_id, fs::path building_dir, fs::path final_dir, ChainKey key,
-              RunLock lock, std::unique_ptr<rocksdb::DB> db)
+              std::shared_ptr<const SigningKey> signer, RunLock lock,
+              std::unique_ptr<rocksdb::DB> db)
       : run_id_(std::move(run_id)),
         run_dir_(std::move(building_dir)),
         final_dir_(std::move(final_dir)),
         key_(std::move(key)),
+        signer_(std::move(signer)),
         lock_(std::move(lock)),
         db_(std::move(db)) {
     RememberDatabaseDir();
@@ -434,24 +458,38 @@ class DbRunWriter final : public RunWriter {
     const std::size_t first = records_.size();
     rocksdb::WriteBatch write_batch;
     Status status = EncodeNewRecords(run_id_, key_, batch, &records_, &write_batch);
+    // The batch's signature goes into the batch itself: durable with it or not at all.
+    Digest digest = records_digest_;
+    if (status.ok() && signer_ && records_.size() > first) {
+      for (std::size_t i = first; i < records_.size(); ++i) {
+        digest = NextRecordsDigest(digest, records_[i]);
+      }
+      status = PutSignature(&write_batch, run_id_,
+                            SignHead(*signer_, run_id_, records_.back().seq, digest));
+    }
     if (status.ok()) status = Commit(&write_batch);
     if (!status.ok()) {
       records_.resize(first);
       return status;
     }
+    records_digest_ = digest;
     return std::span<const Record>(records_).subspan(first);
   }
 
-  // Writes `stored` (complete records that continue this run's chain) as one synced batch.
-  Status Write(const std::vector<Record>& stored) {
+  // Writes `stored` (complete records that continue this run's chain, and their signatures)
+  // as one synced batch.
+  Status Write(const SignedRun& stored) {
     BACKOUT_RETURN_IF_ERROR(write_failure_);
-    if (stored.empty()) return Status::Ok();
+    if (stored.records.empty()) return Status::Ok();
     rocksdb::WriteBatch write_batch;
-    for (const Record& r : stored) {
+    for (const Record& r : stored.records) {
       BACKOUT_RETURN_IF_ERROR(PutRecord(&write_batch, run_id_, r.seq, EncodeRecord(r)));
     }
+    for (const Signature& s : stored.signatures) {
+      BACKOUT_RETURN_IF_ERROR(PutSignature(&write_batch, run_id_, s));
+    }
     const std::size_t first = records_.size();
-    records_.insert(records_.end(), stored.begin(), stored.end());
+    records_.insert(records_.end(), stored.records.begin(), stored.records.end());
     const Status status = Commit(&write_batch);
     if (!status.ok()) records_.resize(first);
     return status;
@@ -543,6 +581,8 @@ class DbRunWriter final : public RunWriter {
   fs::path final_dir_;  // while unpublished: where it will be; empty once published
   struct stat db_dir_ {};  // the database directory as opened (CheckDatabaseInPlace)
   ChainKey key_;
+  std::shared_ptr<const SigningKey> signer_;  // null: the batches are not signed
+  Digest records_digest_{};  // with a signer: P_n of records_ (journal/signing.h)
   // Declared before db_ so that the database is closed before the lock is released.
   RunLock lock_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -553,21 +593,45 @@ class DbRunWriter final : public RunWriter {
   Status write_failure_;
 };
 
+// A signed run is appended to only with the key that signed it (an unsigned one with any or
+// none: with a key, its head signatures cover all of it from then on). The run's signatures
+// are checked here too, so that a writer never signs on top of a forged history.
+Status CheckSigner(const VerifiedRun& run, const std::string& run_id, const SigningKey* signer) {
+  if (run.signatures.empty()) return Status::Ok();
+  const std::string signed_with = KeyFingerprint(run.signatures.front().public_key);
+  if (signer == nullptr) {
+    return Status::FailedPrecondition(fmt::format(
+        "run {} is signed (key {}): set BACKOUT_SIGNING_KEY_FILE to that key's private key file "
+        "to append to it", run_id, signed_with));
+  }
+  if (signer->public_key().raw() != run.signatures.front().public_key) {
+    return Status::FailedPrecondition(fmt::format(
+        "run {} is signed with key {}, but BACKOUT_SIGNING_KEY_FILE holds key {}: a run is "
+        "signed with one key", run_id, signed_with, signer->fingerprint()));
+  }
+  return CheckSignatures(run.records, run.signatures, &signer->public_key())
+      .status()
+      .WithContext(fmt::format("run {}", run_id));
+}
+
 // Locks an existing run, checks it in full read-only (so that a damaged run is never opened
 // read-write, which could let RocksDB rewrite or delete what is left of it), then opens it
 // read-write.
 Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
-                                               const std::string& run_id, const ChainKey& key) {
+                                               const std::string& run_id, const ChainKey& key,
+                                               std::shared_ptr<const SigningKey> signer) {
   Result<RunLock> lock = RunLock::Acquire(run_dir / kLockFileName, run_id);
   if (!lock.ok()) return lock.status();
   Result<VerifiedRun> run = ReadVerified(run_dir, run_id, key);
   if (!run.ok()) return run.status();
+  BACKOUT_RETURN_IF_ERROR(CheckSigner(*run, run_id, signer.get()));
   Result<std::unique_ptr<rocksdb::DB>> db =
       OpenReadWrite(run_dir / kDbDirName, false, run->torn_tail);
   if (!db.ok()) return db.status().WithContext(fmt::format("run {}", run_id));
   Result<HeadFile> head = HeadFile::Open(run_dir / kHeadFileName, run->head_slot);
   if (!head.ok()) return head.status();
-  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, std::move(lock).value(),
+  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, std::move(signer),
+                                              std::move(lock).value(),
                                               std::move(db).value(), std::move(run->records),
                                               std::move(head).value());
   BACKOUT_RETURN_IF_ERROR(writer->CatchUpHead(run->head));
@@ -618,7 +682,8 @@ void SweepAbandonedCreations(const fs::path& journal_dir) {
 // first write. A run thus exists whole (with a durable first batch and head) or not at all.
 Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
                                                   const std::string& run_id,
-                                                  const ChainKey& key) {
+                                                  const ChainKey& key,
+                                                  std::shared_ptr<const SigningKey> signer) {
   if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(journal_dir));
   const fs::path final_dir = journal_dir / run_id;
@@ -644,8 +709,8 @@ Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
   if (!lock.ok()) return fail(lock.status());
   Result<std::unique_ptr<rocksdb::DB>> db = OpenReadWrite(building / kDbDirName, true);
   if (!db.ok()) return fail(db.status().WithContext(fmt::format("create run {}", run_id)));
-  return std::make_unique<DbRunWriter>(run_id, building, final_dir, key, std::move(lock).value(),
-                                       std::move(db).value());
+  return std::make_unique<DbRunWriter>(run_id, building, final_dir, key, std::move(signer),
+                                       std::move(lock).value(), std::move(db).value());
 }
 
 }  // namespace
@@ -670,34 +735,43 @@ Status VerifyChain(const std::vector<Record>& records, const ChainKey& key) {
 }
 
 Result<std::unique_ptr<RunWriter>> Journal::CreateRun(const std::string& run_id) const {
-  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_);
+  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_, signer_);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
 
-Status Journal::ImportRun(const std::vector<Record>& records) const {
-  if (records.empty()) return Status::InvalidArgument("nothing to import: no records");
-  const std::string& run_id = records.front().run_id;
-  BACKOUT_RETURN_IF_ERROR(VerifyChain(records, key_).WithContext(fmt::format("run {}", run_id)));
-  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_);
+Status Journal::ImportRun(const SignedRun& run) const {
+  if (run.records.empty()) return Status::InvalidArgument("nothing to import: no records");
+  const std::string& run_id = run.records.front().run_id;
+  BACKOUT_RETURN_IF_ERROR(
+      VerifyChain(run.records, key_).WithContext(fmt::format("run {}", run_id)));
+  BACKOUT_RETURN_IF_ERROR(CheckSignatures(run.records, run.signatures, nullptr).status());
+  // The imported run keeps its own signatures; this journal's signer does not sign it.
+  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_, nullptr);
   if (!writer.ok()) return writer.status();
   // The one write publishes the run; if it fails, destroying the writer removes what was
   // made, and nothing of the run remains.
-  return (*writer)->Write(records);
+  return (*writer)->Write(run);
 }
 
 Result<std::unique_ptr<RunWriter>> Journal::OpenRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
-  Result<std::unique_ptr<DbRunWriter>> writer = OpenWriter(dir_ / run_id, run_id, key_);
+  Result<std::unique_ptr<DbRunWriter>> writer = OpenWriter(dir_ / run_id, run_id, key_, signer_);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
 
 Result<std::vector<Record>> Journal::ReadRun(const std::string& run_id) const {
+  Result<SignedRun> run = ReadSignedRun(run_id);
+  if (!run.ok()) return run.status();
+  return std::move(run->records);
+}
+
+Result<SignedRun> Journal::ReadSignedRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
   Result<VerifiedRun> run = ReadVerified(dir_ / run_id, run_id, key_);
   if (!run.ok()) return run.status();
-  return std::move(run->records);
+  return SignedRun{.records = std::move(run->records), .signatures = std::move(run->signatures)};
 }
 
 Result<std::vector<std::string>> Journal::ListRuns() const {

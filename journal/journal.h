@@ -20,6 +20,10 @@
 // HMAC-SHA256 under that key; every run keeps the chain mode of its first record, and every
 // record is verified in the mode it states (journal/chain_key.h).
 //
+// Signed runs: a Journal given a SigningKey signs the head of every batch it appends, in the
+// batch's own WriteBatch, under a key of its own (journal/signing.h); a run with signatures
+// can be appended to only with the key that signed it.
+//
 // Crash semantics: Append() returns only after the whole batch is written with sync=true
 // (WAL fsynced) and then the head file naming its last record is fdatasynced; a batch is
 // atomic (all of its records or none survive a crash). A run is published under its id by
@@ -47,6 +51,7 @@
 #include "base/sha256.h"
 #include "base/status.h"
 #include "journal/chain_key.h"
+#include "journal/signing.h"
 
 namespace backout::journal {
 
@@ -71,6 +76,12 @@ struct NewRecord {
   std::string operator_name;
   std::string host;
   std::string payload;
+};
+
+// A run's records with the signatures stored beside them (journal/signing.h), in seq order.
+struct SignedRun {
+  std::vector<Record> records;
+  std::vector<Signature> signatures;
 };
 
 // The runner holding a run's lock, as it recorded itself in runner.lock when it took it.
@@ -103,8 +114,11 @@ class Journal {
   // `dir` need not exist yet: it is created (0700) by the first CreateRun. With a non-empty
   // `key`, new runs are keyed (HMAC-SHA256) and keyed runs can be read; without one, new runs
   // are plain SHA-256 chains and reading a keyed run is kCorruption ("run X is keyed").
-  explicit Journal(std::filesystem::path dir, ChainKey key = ChainKey())
-      : dir_(std::move(dir)), key_(std::move(key)) {}
+  // With a `signer`, every batch a writer of this journal appends is signed with it; without
+  // one, OpenRun refuses a signed run (kFailedPrecondition naming its key's fingerprint).
+  explicit Journal(std::filesystem::path dir, ChainKey key = ChainKey(),
+                   std::shared_ptr<const SigningKey> signer = nullptr)
+      : dir_(std::move(dir)), key_(std::move(key)), signer_(std::move(signer)) {}
 
   const std::filesystem::path& dir() const { return dir_; }
   const ChainKey& key() const { return key_; }
@@ -118,10 +132,11 @@ class Journal {
   // Creates a run holding exactly `records` (an exported run read back): the run id, seq,
   // times, chain mode and hashes are theirs, and the stored values are byte-identical to the
   // exporter's. The records are checked first as ReadRun would check them (VerifyChain with
-  // this journal's key; kCorruption, nothing created) and written as one synced batch.
-  // kInvalidArgument if there are no records or the run id is malformed,
+  // this journal's key; kCorruption, nothing created), the signatures with CheckSignatures
+  // (without a public key: the caller checks the signer) and all are written as one synced
+  // batch. kInvalidArgument if there are no records or the run id is malformed,
   // kFailedPrecondition if a run with this id exists.
-  Status ImportRun(const std::vector<Record>& records) const;
+  Status ImportRun(const SignedRun& run) const;
 
   // Opens an existing run for appending (resume, approve, resolve, abort, note).
   // kNotFound if there is no such run, kLocked if another process holds it, kCorruption if
@@ -133,6 +148,8 @@ class Journal {
   // checked against the run's head file. Every kCorruption ends with what is known of the
   // run and how to keep the evidence.
   Result<std::vector<Record>> ReadRun(const std::string& run_id) const;
+  // ReadRun, with the run's signatures (decoded, not verified: CheckSignatures does that).
+  Result<SignedRun> ReadSignedRun(const std::string& run_id) const;
 
   // Whether a runner holds the run now, and who: nullopt when none does. The lock is a kernel
   // flock, so a runner that died (SIGKILL, power) holds nothing, whatever runner.lock still
@@ -157,6 +174,7 @@ class Journal {
  private:
   std::filesystem::path dir_;
   ChainKey key_;
+  std::shared_ptr<const SigningKey> signer_;
 };
 
 // Checks that `records` are a well-formed chain of one run: seq 1..n without gaps, each

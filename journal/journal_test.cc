@@ -16,17 +16,12 @@
 
 #include "journal/head_file.h"
 #include "journal/record_codec.h"
+#include "testing/assert_ok.h"
 #include "testing/temp_dir.h"
 
 namespace backout::journal {
 namespace {
 namespace fs = std::filesystem;
-
-// Declares `var` from a Result, failing the test (not the process) on an error.
-#define ASSERT_OK_AND_ASSIGN(var, expr)                               \
-  auto var##_result = (expr);                                         \
-  ASSERT_TRUE(var##_result.ok()) << var##_result.status().ToString(); \
-  auto var = std::move(var##_result).value()
 
 bool Contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;

@@ -29,18 +29,6 @@ constexpr char kKey[] = "export-test-key";
 
 
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string Joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const std::string& line : lines) text += line + "\n";
-  return text;
-}
 
 std::vector<std::string> Encoded(const std::vector<journal::Record>& records) {
   std::vector<std::string> out;
@@ -62,7 +50,7 @@ class ExportImport : public ::testing::Test {
     const ProcessResult exported = Backout({"export", run_id_});
     ASSERT_EQ(exported.exit_code, 0) << Show(exported);
     export_text_ = exported.out;
-    const std::vector<std::string> lines = Lines(export_text_);
+    const std::vector<std::string> lines = SplitLines(export_text_);
     ASSERT_GT(lines.size(), 10u);
     head_ = nlohmann::json::parse(lines.back())["hash"].get<std::string>();
   }
@@ -123,7 +111,7 @@ class ExportImportKeyed : public ExportImport {
 
 TEST_F(ExportImport, ImportedRunIsIdenticalAndVerifiesAgainstTheExportedHead) {
   // Every line holds every field of its record, the payload as the stored text.
-  const std::vector<std::string> lines = Lines(export_text_);
+  const std::vector<std::string> lines = SplitLines(export_text_);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const nlohmann::json line = nlohmann::json::parse(lines[i]);
     EXPECT_EQ(line["seq"], i + 1);
@@ -192,10 +180,10 @@ TEST_F(ExportImport, TamperedExportIsRefusedWithExit4NamingTheLineAndWritesNothi
   int n = 0;
   for (const ExportAttack& attack : attacks) {
     SCOPED_TRACE(attack.name);
-    std::vector<std::string> lines = Lines(export_text_);
+    std::vector<std::string> lines = SplitLines(export_text_);
     attack.edit(lines);
     const std::string journal_name = "attacked-" + std::to_string(++n);
-    const ProcessResult imported = Import(Joined(lines), journal_name);
+    const ProcessResult imported = Import(JoinLines(lines), journal_name);
     EXPECT_EQ(imported.exit_code, 4) << Show(imported);
     EXPECT_TRUE(Contains(imported.err, fmt::format("backout: error: import refused: {}:{}",
                                                    (ex_->dir() / journal_name).string() + ".jsonl",
@@ -211,10 +199,10 @@ TEST_F(ExportImport, TamperedExportIsRefusedWithExit4NamingTheLineAndWritesNothi
 // recomputed are consistent chains, so import takes them; the head recorded earlier catches
 // both.
 TEST_F(ExportImport, ConsistentForgeriesAreImportedButFailTheRecordedHead) {
-  std::vector<std::string> lines = Lines(export_text_);
+  std::vector<std::string> lines = SplitLines(export_text_);
   lines.resize(lines.size() - 3);
   const std::map<std::string, std::string> forgeries = {
-      {"truncated", Joined(lines)},
+      {"truncated", JoinLines(lines)},
       {"rehashed", RewrittenAndRehashed(journal::ChainMode::kSha256, journal::ChainKey())}};
   for (const auto& [name, text] : forgeries) {
     SCOPED_TRACE(name);

@@ -60,6 +60,9 @@ bool Contains(const std::string& text, const std::string& part);
 // How many times `part` occurs in `text` (overlapping occurrences count).
 int Occurrences(const std::string& text, const std::string& part);
 void WriteFile(const std::filesystem::path& path, const std::string& text);
+// The lines of `text` without their newlines; and lines joined, each with its newline.
+std::vector<std::string> SplitLines(const std::string& text);
+std::string JoinLines(const std::vector<std::string>& lines);
 
 // Polls `condition` every 10 ms until it holds or `limit` passes; returns whether it held.
 template <typename F>
