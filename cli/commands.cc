@@ -745,7 +745,7 @@ Status CheckDecisions(const history::RunSnapshot& snap, sm::ReplaySummary* summa
       "--all` lists every divergence): recorded {}; derived {}",
       snap.records.front().run_id, d.seq, d.event_type,
       d.decision == 0 ? "this approval" : fmt::format("decision {}", d.decision), d.recorded,
-      d.derived))
+      d.derived));
 }
 
 // The key of --public-key; nullopt when none was given.

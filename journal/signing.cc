@@ -209,7 +209,7 @@ std::optional<std::uint64_t> DecodeSignatureKey(std::string_view key) {
 std::string_view SignatureStateName(SignatureCheck::State state) {
   switch (state) {
     case SignatureCheck::State::kUnsigned: return "unsigned";
-    case SignatureCheck::State::kNotChecked: return "signed, not checked";
+    case SignatureCheck::State::kNotChecked: return "not_checked";
     case SignatureCheck::State::kVerified: return "verified";
   }
   return "unknown";

@@ -133,7 +133,8 @@ struct SignatureCheck {
   std::uint64_t signed_through_seq = 0;  // the last signed seq; 0 when unsigned
   std::size_t signatures = 0;
 };
-std::string_view SignatureStateName(SignatureCheck::State state);  // "unsigned", ...
+// "unsigned", "not_checked", "verified": the names in `verify --json` and the JSON report.
+std::string_view SignatureStateName(SignatureCheck::State state);
 
 // Checks `signatures` of the run `records` (seq 1..n, chain links already checked):
 // sorted by seq without duplicates, each seq a record of the run, each records_digest the
