@@ -24,6 +24,7 @@
 #include "base/env.h"
 #include "base/file_util.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "journal/fault_injection.h"
 #include "journal/head_file.h"
 #include "journal/record_codec.h"
@@ -348,7 +349,8 @@ Status PutRecord(rocksdb::WriteBatch* write_batch, const std::string& run_id, st
 }
 
 // Encodes `batch` as the records that follow `*records` (appended to it) into `*write_batch`.
-Status EncodeNewRecords(const std::string& run_id, const ChainKey& key,
+// `appender` is the OS user every record of the batch is stamped with.
+Status EncodeNewRecords(const std::string& run_id, const ChainKey& key, const OsUser& appender,
                         std::span<const NewRecord> batch, std::vector<Record>* records,
                         rocksdb::WriteBatch* write_batch) {
   // A run keeps the mode of its first record, whatever key later writers hold: one run, one
@@ -365,6 +367,9 @@ Status EncodeNewRecords(const std::string& run_id, const ChainKey& key,
         .type = n.type,
         .operator_name = n.operator_name,
         .host = n.host,
+        .os_uid = appender.uid,
+        // A user database may hold any bytes; a record's fields must fit in JSON (exports).
+        .os_user = MarkInvalidUtf8(appender.name),
         .payload = n.payload,
         .chain_mode = mode,
         .prev_hash = prev == nullptr ? Digest{} : prev->hash,
@@ -392,11 +397,12 @@ Result<std::unique_ptr<rocksdb::DB>> OpenReadWrite(const fs::path& db_path, bool
 class DbRunWriter final : public RunWriter {
  public:
   // An existing run at `run_dir`, verified as `run`.
-  DbRunWriter(std::string run_id, fs::path run_dir, ChainKey key, RunLock lock,
+  DbRunWriter(std::string run_id, fs::path run_dir, ChainKey key, Env* env, RunLock lock,
               std::unique_ptr<rocksdb::DB> db, std::vector<Record> records, HeadFile head)
       : run_id_(std::move(run_id)),
         run_dir_(std::move(run_dir)),
         key_(std::move(key)),
+        env_(env),
         lock_(std::move(lock)),
         db_(std::move(db)),
         records_(std::move(records)),
@@ -407,11 +413,12 @@ class DbRunWriter final : public RunWriter {
   // A run being created in the hidden directory `building_dir`: the first successful write
   // publishes it as `final_dir` (Publish). Destroyed unpublished, it removes `building_dir`.
   DbRunWriter(std::string run_id, fs::path building_dir, fs::path final_dir, ChainKey key,
-              RunLock lock, std::unique_ptr<rocksdb::DB> db)
+              Env* env, RunLock lock, std::unique_ptr<rocksdb::DB> db)
       : run_id_(std::move(run_id)),
         run_dir_(std::move(building_dir)),
         final_dir_(std::move(final_dir)),
         key_(std::move(key)),
+        env_(env),
         lock_(std::move(lock)),
         db_(std::move(db)) {
     RememberDatabaseDir();
@@ -433,7 +440,8 @@ class DbRunWriter final : public RunWriter {
     }
     const std::size_t first = records_.size();
     rocksdb::WriteBatch write_batch;
-    Status status = EncodeNewRecords(run_id_, key_, batch, &records_, &write_batch);
+    Status status =
+        EncodeNewRecords(run_id_, key_, env_->ProcessUser(), batch, &records_, &write_batch);
     if (status.ok()) status = Commit(&write_batch);
     if (!status.ok()) {
       records_.resize(first);
@@ -543,6 +551,7 @@ class DbRunWriter final : public RunWriter {
   fs::path final_dir_;  // while unpublished: where it will be; empty once published
   struct stat db_dir_ {};  // the database directory as opened (CheckDatabaseInPlace)
   ChainKey key_;
+  Env* env_;  // asked for the appending process's OS user at each Append
   // Declared before db_ so that the database is closed before the lock is released.
   RunLock lock_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -557,7 +566,8 @@ class DbRunWriter final : public RunWriter {
 // read-write, which could let RocksDB rewrite or delete what is left of it), then opens it
 // read-write.
 Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
-                                               const std::string& run_id, const ChainKey& key) {
+                                               const std::string& run_id, const ChainKey& key,
+                                               Env* env) {
   Result<RunLock> lock = RunLock::Acquire(run_dir / kLockFileName, run_id);
   if (!lock.ok()) return lock.status();
   Result<VerifiedRun> run = ReadVerified(run_dir, run_id, key);
@@ -567,7 +577,7 @@ Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
   if (!db.ok()) return db.status().WithContext(fmt::format("run {}", run_id));
   Result<HeadFile> head = HeadFile::Open(run_dir / kHeadFileName, run->head_slot);
   if (!head.ok()) return head.status();
-  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, std::move(lock).value(),
+  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, env, std::move(lock).value(),
                                               std::move(db).value(), std::move(run->records),
                                               std::move(head).value());
   BACKOUT_RETURN_IF_ERROR(writer->CatchUpHead(run->head));
@@ -618,7 +628,7 @@ void SweepAbandonedCreations(const fs::path& journal_dir) {
 // first write. A run thus exists whole (with a durable first batch and head) or not at all.
 Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
                                                   const std::string& run_id,
-                                                  const ChainKey& key) {
+                                                  const ChainKey& key, Env* env) {
   if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(journal_dir));
   const fs::path final_dir = journal_dir / run_id;
@@ -644,8 +654,8 @@ Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
   if (!lock.ok()) return fail(lock.status());
   Result<std::unique_ptr<rocksdb::DB>> db = OpenReadWrite(building / kDbDirName, true);
   if (!db.ok()) return fail(db.status().WithContext(fmt::format("create run {}", run_id)));
-  return std::make_unique<DbRunWriter>(run_id, building, final_dir, key, std::move(lock).value(),
-                                       std::move(db).value());
+  return std::make_unique<DbRunWriter>(run_id, building, final_dir, key, env,
+                                       std::move(lock).value(), std::move(db).value());
 }
 
 }  // namespace
@@ -670,7 +680,7 @@ Status VerifyChain(const std::vector<Record>& records, const ChainKey& key) {
 }
 
 Result<std::unique_ptr<RunWriter>> Journal::CreateRun(const std::string& run_id) const {
-  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_);
+  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_, env_);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
@@ -679,7 +689,7 @@ Status Journal::ImportRun(const std::vector<Record>& records) const {
   if (records.empty()) return Status::InvalidArgument("nothing to import: no records");
   const std::string& run_id = records.front().run_id;
   BACKOUT_RETURN_IF_ERROR(VerifyChain(records, key_).WithContext(fmt::format("run {}", run_id)));
-  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_);
+  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_, env_);
   if (!writer.ok()) return writer.status();
   // The one write publishes the run; if it fails, destroying the writer removes what was
   // made, and nothing of the run remains.
@@ -688,7 +698,7 @@ Status Journal::ImportRun(const std::vector<Record>& records) const {
 
 Result<std::unique_ptr<RunWriter>> Journal::OpenRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
-  Result<std::unique_ptr<DbRunWriter>> writer = OpenWriter(dir_ / run_id, run_id, key_);
+  Result<std::unique_ptr<DbRunWriter>> writer = OpenWriter(dir_ / run_id, run_id, key_, env_);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
