@@ -58,6 +58,26 @@ std::vector<Record> AsVersion1From(std::vector<Record> records, std::size_t firs
   return records;
 }
 
+struct ExportEdit {
+  const char* name;
+  std::function<void(std::vector<std::string>&)> edit;
+  std::string expected_message;
+};
+
+// Each edit of `cases` made to the unkeyed export `text` is refused with its message.
+void ExpectEditsRefused(const std::string& text, const std::vector<ExportEdit>& cases) {
+  for (const ExportEdit& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<std::string> lines = SplitLines(text);
+    c.edit(lines);
+    Result<std::vector<Record>> parsed = ParseExport(JoinLines(lines), "x.jsonl", ChainKey());
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.status().code(), Code::kCorruption);
+    EXPECT_TRUE(parsed.status().message().starts_with(c.expected_message))
+        << parsed.status().message();
+  }
+}
+
 class ExportTest : public ::testing::Test {
  protected:
   // A run of `count` events in a journal under `name`, with payloads that exercise JSON
@@ -245,26 +265,6 @@ TEST_F(ExportTest, KeyedExportNeedsTheKey) {
   const Journal unkeyed(root_ / "c");
   EXPECT_EQ(unkeyed.ImportRun(parsed).code(), Code::kCorruption);
   EXPECT_FALSE(fs::exists(root_ / "c" / "r1"));
-}
-
-struct ExportEdit {
-  const char* name;
-  std::function<void(std::vector<std::string>&)> edit;
-  std::string expected_message;
-};
-
-// Each edit of `cases` made to the unkeyed export `text` is refused with its message.
-void ExpectEditsRefused(const std::string& text, const std::vector<ExportEdit>& cases) {
-  for (const ExportEdit& c : cases) {
-    SCOPED_TRACE(c.name);
-    std::vector<std::string> lines = SplitLines(text);
-    c.edit(lines);
-    Result<std::vector<Record>> parsed = ParseExport(JoinLines(lines), "x.jsonl", ChainKey());
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.status().code(), Code::kCorruption);
-    EXPECT_TRUE(parsed.status().message().starts_with(c.expected_message))
-        << parsed.status().message();
-  }
 }
 
 // Every edit an attacker without the key can make to an export is refused, naming the line.

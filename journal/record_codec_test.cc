@@ -92,7 +92,7 @@ TEST(RecordCodecTest, Version2RoundTripKeepsTheOsUser) {
   Record r = SampleRecord(3);
   r.format_version = 2;
   r.os_uid = 0xfffffffe;  // the largest uid there is: the top bit must survive
-  r.os_user = "b\xc3\xb6b\0x"s;  // binary-safe like every str
+  r.os_user = "b\xc3\xb6" "b\0x"s;  // binary-safe like every str
   r.hash = ComputeRecordHash(r, kNoKey);
   const std::string value = EncodeRecord(r);
   ASSERT_EQ(value.size(), 110 + r.run_id.size() + r.type.size() + r.operator_name.size() +
@@ -275,8 +275,8 @@ TEST(RecordCodecTest, EveryVersion2DecodeFailureIsAPreciseCorruption) {
        "2"},
       {"cut inside os_user", [&] { return good.substr(0, 63); },
        "event #5: record truncated: need 4 bytes for 'os_user' at offset 61, have 2"},
-      {"os_user over the limit", [&] { return with(57, "\x04\0\0\0"); },
-       "event #5: field 'os_user' claims 67108864 bytes (length at offset 57), over the 64 MiB "
+      {"os_user over the limit", [&] { return with(57, std::string_view("\x04\0\0\x01", 4)); },
+       "event #5: field 'os_user' claims 67108865 bytes (length at offset 57), over the 64 MiB "
        "limit"},
       {"os_user altered", [&] { return with(64, "T"); },
        "event #5: hash mismatch: record content was altered (stored " + ToHex(altered.hash) +
@@ -291,7 +291,7 @@ TEST(RecordCodecTest, EveryVersion2DecodeFailureIsAPreciseCorruption) {
          v[0] = 2;
          return v;
        },
-       "event #5: field 'os_user' claims 2065855834 bytes (length at offset 57), over the 64 "
+       "event #5: field 'os_user' claims 2071833515 bytes (length at offset 57), over the 64 "
        "MiB limit"},
   };
   ExpectCorruptions(cases);
