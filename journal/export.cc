@@ -109,7 +109,7 @@ Status ReadOsUser(const json& line, Record* r) {
   const bool has_user = Member(line, "os_user") != nullptr;
   const bool has_uid = Member(line, "os_uid") != nullptr;
   if (!has_user && !has_uid) {
-    r->format_version = 1;
+    r->format_version = kOldestRecordFormatVersion;
     return Status::Ok();
   }
   if (!has_user || !has_uid) {
@@ -118,7 +118,7 @@ Status ReadOsUser(const json& line, Record* r) {
                                 "a record of format version 1, neither)",
                                 has_user ? "os_user" : "os_uid"));
   }
-  r->format_version = 2;
+  r->format_version = kOsUserFormatVersion;
   BACKOUT_RETURN_IF_ERROR(ReadString(line, "os_user", &r->os_user));
   return ReadOsUid(line, &r->os_uid);
 }
@@ -172,7 +172,7 @@ nlohmann::ordered_json LineOf(const Record& r) {
                                  {"operator", r.operator_name},
                                  {"host", r.host}};
   // A version 1 record's line stays as it was written before the OS user was recorded.
-  if (r.format_version >= 2) {
+  if (r.format_version >= kOsUserFormatVersion) {
     line["os_user"] = r.os_user;
     line["os_uid"] = r.os_uid == OsUser::kUnknownUid ? nlohmann::ordered_json(nullptr)
                                                      : nlohmann::ordered_json(r.os_uid);

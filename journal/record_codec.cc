@@ -39,7 +39,7 @@ std::uint64_t LoadBigEndian(std::string_view bytes, std::size_t n) {
 std::string EncodeHashedPart(const Record& r) {
   assert(r.format_version >= kOldestRecordFormatVersion &&
          r.format_version <= kCurrentRecordFormatVersion);
-  const bool has_os_user = r.format_version >= 2;
+  const bool has_os_user = r.format_version >= kOsUserFormatVersion;
   assert(has_os_user || (r.os_uid == OsUser::kUnknownUid && r.os_user.empty()));
   std::string out;
   out.reserve(1 + 1 + 8 + 8 + 7 * 4 + r.run_id.size() + r.type.size() + r.operator_name.size() +
@@ -278,7 +278,7 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const
   if (!in.ReadU64("seq", &r.seq) || !in.ReadI64("time_us", &r.time_us) ||
       !in.ReadString("run_id", &r.run_id) || !in.ReadString("type", &r.type) ||
       !in.ReadString("operator", &r.operator_name) || !in.ReadString("host", &r.host) ||
-      (version >= 2 &&
+      (version >= kOsUserFormatVersion &&
        (!in.ReadU32("os_uid", &r.os_uid) || !in.ReadString("os_user", &r.os_user))) ||
       !in.ReadString("payload", &r.payload) || !in.ReadDigest("prev_hash", &r.prev_hash) ||
       !in.ReadDigest("hash", &r.hash)) {

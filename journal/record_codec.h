@@ -53,6 +53,8 @@ namespace backout::journal {
 // The oldest record format version this build reads; the newest, which it writes, is
 // kCurrentRecordFormatVersion (journal/journal.h).
 inline constexpr std::uint8_t kOldestRecordFormatVersion = 1;
+// The version that added os_uid and os_user.
+inline constexpr std::uint8_t kOsUserFormatVersion = 2;
 inline constexpr std::size_t kKeyBytes = 8;
 // Upper bound of each `str` field: a sanity limit, so a damaged length cannot make the
 // decoder allocate gigabytes.

@@ -274,7 +274,8 @@ TEST(Render, EveryFormatShowsOperatorAndOsUserAndFlagsAMismatch) {
   EXPECT_TRUE(r.timeline[2].identity_mismatch);
 
   const std::string md = RenderMarkdown(r);
-  EXPECT_TRUE(Contains(md, "| Run by | alice as alice (uid 1000); bob as root (uid 0), mismatch |"));
+  EXPECT_TRUE(
+      Contains(md, "| Run by | alice as alice (uid 1000); bob as root (uid 0), mismatch |"));
   EXPECT_TRUE(Contains(md, "Run by (operator as OS user): alice as alice (uid 1000); bob as root "
                            "(uid 0), mismatch."));
   EXPECT_TRUE(Contains(md, "Operator and OS user differ for some events"));
