@@ -3,11 +3,28 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 #include <thread>
 
 namespace backout {
 namespace {
+
+// The name of `uid` in the user database (getpwuid_r: no shared static buffer, so any thread
+// may ask), or nullopt when it has none.
+std::optional<std::string> UserNameOf(uid_t uid) {
+  std::vector<char> buf(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  while (getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) == ERANGE &&
+         buf.size() < (std::size_t{1} << 20)) {
+    buf.resize(buf.size() * 2);
+  }
+  if (found == nullptr || found->pw_name == nullptr) return std::nullopt;
+  return std::string(found->pw_name);
+}
 
 class PosixEnv final : public Env {
  public:
@@ -42,11 +59,14 @@ class PosixEnv final : public Env {
   }
 
   std::string LoginName() override {
-    if (const passwd* pw = getpwuid(geteuid()); pw != nullptr && pw->pw_name != nullptr) {
-      return pw->pw_name;
-    }
+    if (std::optional<std::string> name = UserNameOf(geteuid())) return *std::move(name);
     if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
     return "unknown";
+  }
+
+  OsUser ProcessUser() override {
+    const uid_t uid = getuid();
+    return OsUser{.uid = static_cast<std::uint32_t>(uid), .name = UserNameOf(uid).value_or("")};
   }
 };
 

@@ -22,6 +22,18 @@
 
 namespace backout {
 
+// An operating-system user as a fact about a process: its real uid (getuid, who started it,
+// also under a setuid binary) and that uid's name in the user database.
+struct OsUser {
+  // (uid_t)-1, which the kernel gives no user (setuid(-1) means "leave unchanged").
+  static constexpr std::uint32_t kUnknownUid = 0xffffffff;
+
+  std::uint32_t uid = kUnknownUid;
+  std::string name;  // empty when the user database has no entry for `uid`
+
+  bool operator==(const OsUser&) const = default;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -38,6 +50,11 @@ class Env {
 
   // The login name of the user running backout ("unknown" when it cannot be told).
   virtual std::string LoginName() = 0;
+
+  // The real user of this process, from the kernel and the user database only (never from
+  // environment variables, which the caller controls): what the journal records as the OS
+  // user of every record it appends.
+  virtual OsUser ProcessUser() = 0;
 
   // The real operating-system environment. Never destroyed.
   static Env* Default();
@@ -63,6 +80,7 @@ class EnvWrapper : public Env {
   }
   std::string HostName() override { return target_->HostName(); }
   std::string LoginName() override { return target_->LoginName(); }
+  OsUser ProcessUser() override { return target_->ProcessUser(); }
 
  private:
   Env* target_;

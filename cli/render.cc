@@ -7,6 +7,7 @@
 
 #include "base/file_util.h"
 #include "base/time.h"
+#include "report/report.h"
 
 namespace backout::cli {
 namespace {
@@ -181,12 +182,32 @@ std::string AbortOutcomeText(const std::string& run_id, const sm::RunState& stat
 
 nlohmann::json EventToJson(const journal::Record& r) {
   nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, false);
-  return {{"run_id", r.run_id},           {"seq", r.seq},
-          {"time", FormatUtcMicros(r.time_us)}, {"type", r.type},
-          {"operator", r.operator_name},  {"host", r.host},
-          {"payload", payload},           {"prev_hash", ToHex(r.prev_hash)},
+  const bool os_user_known = r.os_uid != OsUser::kUnknownUid;
+  return {{"run_id", r.run_id},
+          {"seq", r.seq},
+          {"time", FormatUtcMicros(r.time_us)},
+          {"type", r.type},
+          {"operator", r.operator_name},
+          {"host", r.host},
+          {"os_user", os_user_known ? nlohmann::json(r.os_user) : nlohmann::json()},
+          {"os_uid", os_user_known ? nlohmann::json(r.os_uid) : nlohmann::json()},
+          {"payload", payload},
+          {"prev_hash", ToHex(r.prev_hash)},
           {"hash", ToHex(r.hash)}};
 }
+
+namespace {
+
+// " as root (uid 0)" after the operator, flagged when that OS user is not the operator; ""
+// for a record that does not know its OS user (record format version 1).
+std::string AppendedAsText(const journal::Record& r) {
+  if (r.os_uid == OsUser::kUnknownUid) return "";
+  const OsUser os_user{.uid = r.os_uid, .name = r.os_user};
+  return fmt::format(" as {}{}", report::OsUserText(os_user),
+                     report::IdentityMismatch(r.operator_name, os_user) ? " [mismatch]" : "");
+}
+
+}  // namespace
 
 std::string EventToText(const journal::Record& r, const sm::Event& e) {
   std::string detail;
@@ -196,8 +217,8 @@ std::string EventToText(const journal::Record& r, const sm::Event& e) {
   } else {
     detail = Shorten(r.payload, 160);
   }
-  return fmt::format("#{:<4} {} {}@{} {} {}", r.seq, FormatUtcMicros(r.time_us), r.operator_name,
-                     r.host, r.type, detail);
+  return fmt::format("#{:<4} {} {}@{}{} {} {}", r.seq, FormatUtcMicros(r.time_us),
+                     r.operator_name, r.host, AppendedAsText(r), r.type, detail);
 }
 
 bool WriteOutput(const std::string& text, const std::string& output_file, std::string_view what) {

@@ -45,7 +45,11 @@ std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state,
 std::string AbortOutcomeText(const std::string& run_id, const sm::RunState& state,
                              const plan::Plan& plan);
 
+// One event of `events --json`: the record's fields, with os_user and os_uid null when the
+// record does not know its OS user (record format version 1).
 nlohmann::json EventToJson(const journal::Record& record);
+// One line of `events`: "#SEQ TIME OPERATOR@HOST as OS_USER (uid N) TYPE DETAIL", the OS user
+// flagged "[mismatch]" when it is not the operator, and left out when unknown.
 std::string EventToText(const journal::Record& record, const sm::Event& event);
 
 

@@ -16,9 +16,10 @@ namespace {
 using nlohmann::json;
 
 // The fields of an export line, in the order ExportRecords writes them.
-constexpr std::string_view kFieldNames[] = {"run_id",  "seq",     "time_us", "type",
-                                            "operator", "host",    "payload", "chain",
-                                            "prev_hash", "hash"};
+// A version 1 record's line has no "os_user" and "os_uid"; a version 2 record's has both.
+constexpr std::string_view kFieldNames[] = {"run_id",  "seq",     "time_us",   "type",
+                                            "operator", "host",    "os_user",   "os_uid",
+                                            "payload", "chain",   "prev_hash", "hash"};
 
 Status BadField(std::string_view name, std::string_view problem) {
   return Status::Corruption(fmt::format("field '{}' {}", name, problem));
@@ -85,6 +86,43 @@ Status ReadDigest(const json& line, std::string_view name, Digest* out) {
   return Status::Ok();
 }
 
+// os_uid: the uid, or null for OsUser::kUnknownUid (which is never written as a number, so
+// that a record has one line).
+Status ReadOsUid(const json& line, std::uint32_t* out) {
+  const json* value = Member(line, "os_uid");
+  if (value != nullptr && value->is_null()) {
+    *out = OsUser::kUnknownUid;
+    return Status::Ok();
+  }
+  if (value == nullptr || !value->is_number_unsigned() ||
+      value->get<std::uint64_t>() >= OsUser::kUnknownUid) {
+    return BadField("os_uid", fmt::format("is missing or not a uid (an integer below {}, or "
+                                          "null if unknown)", OsUser::kUnknownUid));
+  }
+  *out = static_cast<std::uint32_t>(value->get<std::uint64_t>());
+  return Status::Ok();
+}
+
+// The OS user of a line: a line with both fields is a version 2 record's, a line with neither
+// a version 1 record's, and a line with one of them is neither.
+Status ReadOsUser(const json& line, Record* r) {
+  const bool has_user = Member(line, "os_user") != nullptr;
+  const bool has_uid = Member(line, "os_uid") != nullptr;
+  if (!has_user && !has_uid) {
+    r->format_version = kOldestRecordFormatVersion;
+    return Status::Ok();
+  }
+  if (!has_user || !has_uid) {
+    return BadField(has_user ? "os_uid" : "os_user",
+                    fmt::format("is missing, but '{}' is there (a record line has both or, for "
+                                "a record of format version 1, neither)",
+                                has_user ? "os_user" : "os_uid"));
+  }
+  r->format_version = kOsUserFormatVersion;
+  BACKOUT_RETURN_IF_ERROR(ReadString(line, "os_user", &r->os_user));
+  return ReadOsUid(line, &r->os_uid);
+}
+
 // The record a parsed line describes, without checking its hash or chain.
 Result<Record> RecordFromLine(const json& line) {
   if (!line.is_object()) return Status::Corruption("not a JSON object");
@@ -102,6 +140,7 @@ Result<Record> RecordFromLine(const json& line) {
     BACKOUT_RETURN_IF_ERROR(ReadString(line, "type", &r.type));
     BACKOUT_RETURN_IF_ERROR(ReadString(line, "operator", &r.operator_name));
     BACKOUT_RETURN_IF_ERROR(ReadString(line, "host", &r.host));
+    BACKOUT_RETURN_IF_ERROR(ReadOsUser(line, &r));
     BACKOUT_RETURN_IF_ERROR(ReadString(line, "payload", &r.payload));
     BACKOUT_RETURN_IF_ERROR(ReadChainMode(line, &r.chain_mode));
     BACKOUT_RETURN_IF_ERROR(ReadDigest(line, "prev_hash", &r.prev_hash));
@@ -176,16 +215,23 @@ Result<Signature> SignatureFromLine(const json& object, const Record* prev) {
 }
 
 nlohmann::ordered_json LineOf(const Record& r) {
-  return {{"run_id", r.run_id},
-          {"seq", r.seq},
-          {"time_us", r.time_us},
-          {"type", r.type},
-          {"operator", r.operator_name},
-          {"host", r.host},
-          {"payload", r.payload},
-          {"chain", ChainModeName(r.chain_mode)},
-          {"prev_hash", ToHex(r.prev_hash)},
-          {"hash", ToHex(r.hash)}};
+  nlohmann::ordered_json line = {{"run_id", r.run_id},
+                                 {"seq", r.seq},
+                                 {"time_us", r.time_us},
+                                 {"type", r.type},
+                                 {"operator", r.operator_name},
+                                 {"host", r.host}};
+  // A version 1 record's line stays as it was written before the OS user was recorded.
+  if (r.format_version >= kOsUserFormatVersion) {
+    line["os_user"] = r.os_user;
+    line["os_uid"] = r.os_uid == OsUser::kUnknownUid ? nlohmann::ordered_json(nullptr)
+                                                     : nlohmann::ordered_json(r.os_uid);
+  }
+  line["payload"] = r.payload;
+  line["chain"] = ChainModeName(r.chain_mode);
+  line["prev_hash"] = ToHex(r.prev_hash);
+  line["hash"] = ToHex(r.hash);
+  return line;
 }
 
 std::string SignatureHex(const SignatureBytes& signature) {

@@ -4,8 +4,12 @@
 // One line per record, in seq order, each a JSON object holding every field of the record
 // and nothing else, in this order:
 //   {"run_id":"R","seq":1,"time_us":1763747481123456,"type":"RunStarted","operator":"alice",
-//    "host":"vm","payload":"{\"plan_name\":...}","chain":"sha256","prev_hash":"00...",
-//    "hash":"9c..."}
+//    "host":"vm","os_user":"alice","os_uid":1000,"payload":"{\"plan_name\":...}",
+//    "chain":"sha256","prev_hash":"00...","hash":"9c..."}
+// `os_user` and `os_uid` (null when the uid was unknown) are the OS user of the process that
+// appended the record (journal/journal.h); a record of format version 1 has neither, so its
+// line is exactly as exports before them wrote it, and the record's version follows from
+// their presence.
 // `payload` is the stored text as a JSON string (not parsed JSON), so that an import
 // re-encodes each record byte for byte and recomputes its hash. Nothing in a line is derived
 // or decorative: every field is covered by the record's hash, so every edit is detected.

@@ -9,6 +9,7 @@
 
 #include "journal/record_codec.h"
 #include "testing/assert_ok.h"
+#include "testing/fake_env.h"
 #include "testing/temp_dir.h"
 
 namespace backout::journal {
@@ -38,12 +39,48 @@ std::string JoinLines(const std::vector<std::string>& lines) {
   return text;
 }
 
+// `records` from `first` on as the plain chain of records of format version 1 (no OS user)
+// they would be had an older build written them, the chain recomputed from there.
+std::vector<Record> AsVersion1From(std::vector<Record> records, std::size_t first = 0) {
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (i >= first) {
+      records[i].format_version = 1;
+      records[i].os_uid = OsUser::kUnknownUid;
+      records[i].os_user.clear();
+    }
+    if (i > 0) records[i].prev_hash = records[i - 1].hash;
+    records[i].hash = ComputeRecordHash(records[i], ChainKey());
+  }
+  return records;
+}
+
+struct ExportEdit {
+  const char* name;
+  std::function<void(std::vector<std::string>&)> edit;
+  std::string expected_message;
+};
+
+// Each edit of `cases` made to the unkeyed export `text` is refused with its message.
+void ExpectEditsRefused(const std::string& text, const std::vector<ExportEdit>& cases) {
+  for (const ExportEdit& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<std::string> lines = SplitLines(text);
+    c.edit(lines);
+    Result<std::vector<Record>> parsed = ParseExport(JoinLines(lines), "x.jsonl", ChainKey());
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.status().code(), Code::kCorruption);
+    EXPECT_TRUE(parsed.status().message().starts_with(c.expected_message))
+        << parsed.status().message();
+  }
+}
+
 class ExportTest : public ::testing::Test {
  protected:
   // A run of `count` events in a journal under `name`, with payloads that exercise JSON
   // string escaping: quotes, backslashes, control characters, a NUL and non-ASCII text.
+  // Appended as root (uid 0), the identity env_ gives the journal.
   std::vector<Record> MakeRun(const std::string& name, const ChainKey& key, int count) {
-    Journal journal(root_ / name, key);
+    Journal journal(root_ / name, key, nullptr, &env_);
     Result<std::unique_ptr<RunWriter>> writer = journal.CreateRun("r1");
     EXPECT_TRUE(writer.ok()) << writer.status().ToString();
     if (!writer.ok()) return {};
@@ -60,8 +97,11 @@ class ExportTest : public ::testing::Test {
     return (*writer)->records();
   }
 
+  void SetUp() override { env_.SetProcessUser(OsUser{.uid = 0, .name = "root"}); }
+
   const testing::TempDir tmp_;
   const fs::path root_ = tmp_.path();
+  testing::FakeEnv env_;
 };
 
 TEST_F(ExportTest, RoundTripThroughImportIsByteIdentical) {
@@ -86,7 +126,8 @@ TEST_F(ExportTest, RoundTripThroughImportIsByteIdentical) {
 }
 
 TEST_F(ExportTest, LineHoldsEveryFieldInOrderWithThePayloadAsText) {
-  const std::vector<Record> records = MakeRun("a", ChainKey(), 1);
+  // A record of format version 1: its line is exactly what exports wrote before OS users.
+  const std::vector<Record> records = AsVersion1From(MakeRun("a", ChainKey(), 1));
   ASSERT_OK_AND_ASSIGN(text, ExportRecords(records));
   EXPECT_EQ(text, fmt::format(
       "{{\"run_id\":\"r1\",\"seq\":1,\"time_us\":1763747481000001,\"type\":\"NoteAdded\","
@@ -94,6 +135,105 @@ TEST_F(ExportTest, LineHoldsEveryFieldInOrderWithThePayloadAsText) {
       "\\\\\\\\ tab\\\\t é ✓\\\"}}\\n\\u0000x\",\"chain\":\"sha256\","
       "\"prev_hash\":\"{}\",\"hash\":\"{}\"}}\n",
       std::string(64, '0'), ToHex(records[0].hash)));
+}
+
+TEST_F(ExportTest, Version2LineCarriesTheOsUserAfterTheHost) {
+  const std::vector<Record> records = MakeRun("a", ChainKey(), 1);
+  ASSERT_EQ(records[0].format_version, 2);
+  ASSERT_OK_AND_ASSIGN(text, ExportRecords(records));
+  const std::string head =
+      "{\"run_id\":\"r1\",\"seq\":1,\"time_us\":1763747481000001,\"type\":\"NoteAdded\","
+      "\"operator\":\"zoë\",\"host\":\"vm\",\"os_user\":\"root\",\"os_uid\":0,\"payload\":";
+  EXPECT_TRUE(text.starts_with(head)) << text;
+  ASSERT_OK_AND_ASSIGN(parsed, ParseExport(text, "x.jsonl", ChainKey()));
+  EXPECT_EQ(parsed[0].os_uid, 0u);
+  EXPECT_EQ(parsed[0].os_user, "root");
+  EXPECT_EQ(Encoded(parsed), Encoded(records));
+}
+
+// A run begun by an older build (version 1 records) and resumed by this one (version 2) goes
+// through export and import byte for byte, each record in its own version.
+TEST_F(ExportTest, MixedVersionRunRoundTripsEachRecordInItsVersion) {
+  const std::vector<Record> original = AsVersion1From(MakeRun("a", ChainKey(), 4), 0);
+  std::vector<Record> mixed = original;
+  for (std::size_t i = 2; i < mixed.size(); ++i) {
+    mixed[i].format_version = 2;
+    mixed[i].os_uid = 1000;
+    mixed[i].os_user = "alice";
+    mixed[i].prev_hash = mixed[i - 1].hash;
+    mixed[i].hash = ComputeRecordHash(mixed[i], ChainKey());
+  }
+  ASSERT_OK_AND_ASSIGN(text, ExportRecords(mixed));
+  const std::vector<std::string> lines = SplitLines(text);
+  EXPECT_EQ(lines[1].find("os_u"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("\"os_user\":\"alice\",\"os_uid\":1000,"), std::string::npos)
+      << lines[2];
+  ASSERT_OK_AND_ASSIGN(parsed, ParseExport(text, "x.jsonl", ChainKey()));
+  EXPECT_EQ(Encoded(parsed), Encoded(mixed));
+  EXPECT_EQ(parsed[1].format_version, 1);
+  EXPECT_EQ(parsed[1].os_uid, OsUser::kUnknownUid);
+  EXPECT_EQ(parsed[2].format_version, 2);
+  const Journal other(root_ / "b");
+  ASSERT_TRUE(other.ImportRun(parsed).ok());
+  ASSERT_OK_AND_ASSIGN(imported, other.ReadRun("r1"));
+  EXPECT_EQ(Encoded(imported), Encoded(mixed));
+}
+
+TEST_F(ExportTest, UnknownUidIsNullAndRoundTrips) {
+  std::vector<Record> records = MakeRun("a", ChainKey(), 1);
+  records[0].os_uid = OsUser::kUnknownUid;
+  records[0].os_user.clear();
+  records[0].hash = ComputeRecordHash(records[0], ChainKey());
+  ASSERT_OK_AND_ASSIGN(text, ExportRecords(records));
+  EXPECT_NE(text.find("\"os_user\":\"\",\"os_uid\":null,"), std::string::npos) << text;
+  ASSERT_OK_AND_ASSIGN(parsed, ParseExport(text, "x.jsonl", ChainKey()));
+  EXPECT_EQ(Encoded(parsed), Encoded(records));
+  EXPECT_EQ(parsed[0].format_version, 2);
+}
+
+TEST_F(ExportTest, EditedOsUserIsRefusedNamingTheLine) {
+  const std::vector<Record> original = MakeRun("a", ChainKey(), 3);
+  ASSERT_OK_AND_ASSIGN(text, ExportRecords(original));
+  const auto replace = [](std::string from, std::string to) {
+    return [from, to](std::vector<std::string>& lines) {
+      const std::size_t at = lines[1].find(from);
+      ASSERT_NE(at, std::string::npos) << from;
+      lines[1].replace(at, from.size(), to);
+    };
+  };
+  const std::string second_hash = ToHex(original[1].hash);
+  const std::vector<ExportEdit> cases = {
+      {"os user renamed", replace("\"os_user\":\"root\"", "\"os_user\":\"bob\""),
+       "x.jsonl:2: event #2: hash mismatch: record content was altered (stored " + second_hash},
+      {"os uid changed", replace("\"os_uid\":0", "\"os_uid\":1000"),
+       "x.jsonl:2: event #2: hash mismatch: record content was altered (stored " + second_hash},
+      {"os uid made unknown", replace("\"os_uid\":0", "\"os_uid\":null"),
+       "x.jsonl:2: event #2: hash mismatch: record content was altered (stored " + second_hash},
+      {"both dropped: a version 1 record with the version 2 hash",
+       replace("\"os_user\":\"root\",\"os_uid\":0,", ""),
+       "x.jsonl:2: event #2: hash mismatch: record content was altered (stored " + second_hash},
+      {"os uid dropped", replace(",\"os_uid\":0", ""),
+       "x.jsonl:2: event #2: field 'os_uid' is missing, but 'os_user' is there (a record line "
+       "has both or, for a record of format version 1, neither)"},
+      {"os user dropped", replace("\"os_user\":\"root\",", ""),
+       "x.jsonl:2: event #2: field 'os_user' is missing, but 'os_uid' is there"},
+      {"os uid the unknown sentinel as a number", replace("\"os_uid\":0", "\"os_uid\":4294967295"),
+       "x.jsonl:2: event #2: field 'os_uid' is missing or not a uid (an integer below "
+       "4294967295, or null if unknown)"},
+      {"os uid negative", replace("\"os_uid\":0", "\"os_uid\":-1"),
+       "x.jsonl:2: event #2: field 'os_uid' is missing or not a uid"},
+      {"os uid a string", replace("\"os_uid\":0", "\"os_uid\":\"0\""),
+       "x.jsonl:2: event #2: field 'os_uid' is missing or not a uid"},
+      {"os user not a string", replace("\"os_user\":\"root\"", "\"os_user\":0"),
+       "x.jsonl:2: event #2: field 'os_user' is missing or not a string"},
+  };
+  ExpectEditsRefused(text, cases);
+  // Rewritten as version 1 from event #2 on and re-chained (what a forger without a key can
+  // do to hide who appended): the chain may not go back to version 1.
+  ASSERT_OK_AND_ASSIGN(downgraded, ExportRecords(AsVersion1From(original, 1)));
+  EXPECT_EQ(ParseExport(downgraded, "x.jsonl", ChainKey()).status().message(),
+            "x.jsonl:2: event #2: record format version goes back from 2 (event #1) to 1 "
+            "(events were rewritten by an older format, dropping who appended them)");
 }
 
 TEST_F(ExportTest, KeyedExportNeedsTheKey) {
@@ -122,12 +262,6 @@ TEST_F(ExportTest, KeyedExportNeedsTheKey) {
   EXPECT_EQ(unkeyed.ImportRun({parsed}).code(), Code::kCorruption);
   EXPECT_FALSE(fs::exists(root_ / "c" / "r1"));
 }
-
-struct ExportEdit {
-  const char* name;
-  std::function<void(std::vector<std::string>&)> edit;
-  std::string expected_message;
-};
 
 // Every edit an attacker without the key can make to an export is refused, naming the line.
 TEST_F(ExportTest, EditedExportIsRefusedNamingTheLine) {
@@ -175,16 +309,7 @@ TEST_F(ExportTest, EditedExportIsRefusedNamingTheLine) {
        },
        "x.jsonl:5: event #5: field 'hash' is missing or not 64 hex digits"},
   };
-  for (const ExportEdit& c : cases) {
-    SCOPED_TRACE(c.name);
-    std::vector<std::string> lines = SplitLines(text);
-    c.edit(lines);
-    Result<std::vector<Record>> parsed = ParseExport(JoinLines(lines), "x.jsonl", ChainKey());
-    ASSERT_FALSE(parsed.ok());
-    EXPECT_EQ(parsed.status().code(), Code::kCorruption);
-    EXPECT_TRUE(parsed.status().message().starts_with(c.expected_message))
-        << parsed.status().message();
-  }
+  ExpectEditsRefused(text, cases);
 }
 
 // Rewriting one event and recomputing every later hash gives a valid unkeyed chain (only a

@@ -24,6 +24,7 @@
 #include "base/env.h"
 #include "base/file_util.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "journal/fault_injection.h"
 #include "journal/head_file.h"
 #include "journal/record_codec.h"
@@ -367,7 +368,8 @@ Status PutSignature(rocksdb::WriteBatch* write_batch, const std::string& run_id,
 }
 
 // Encodes `batch` as the records that follow `*records` (appended to it) into `*write_batch`.
-Status EncodeNewRecords(const std::string& run_id, const ChainKey& key,
+// `appender` is the OS user every record of the batch is stamped with.
+Status EncodeNewRecords(const std::string& run_id, const ChainKey& key, const OsUser& appender,
                         std::span<const NewRecord> batch, std::vector<Record>* records,
                         rocksdb::WriteBatch* write_batch) {
   // A run keeps the mode of its first record, whatever key later writers hold: one run, one
@@ -384,6 +386,9 @@ Status EncodeNewRecords(const std::string& run_id, const ChainKey& key,
         .type = n.type,
         .operator_name = n.operator_name,
         .host = n.host,
+        .os_uid = appender.uid,
+        // A user database may hold any bytes; a record's fields must fit in JSON (exports).
+        .os_user = MarkInvalidUtf8(appender.name),
         .payload = n.payload,
         .chain_mode = mode,
         .prev_hash = prev == nullptr ? Digest{} : prev->hash,
@@ -412,12 +417,13 @@ class DbRunWriter final : public RunWriter {
  public:
   // An existing run at `run_dir`, verified as `run`.
   DbRunWriter(std::string run_id, fs::path run_dir, ChainKey key,
-              std::shared_ptr<const SigningKey> signer, RunLock lock,
+              std::shared_ptr<const SigningKey> signer, Env* env, RunLock lock,
               std::unique_ptr<rocksdb::DB> db, std::vector<Record> records, HeadFile head)
       : run_id_(std::move(run_id)),
         run_dir_(std::move(run_dir)),
         key_(std::move(key)),
         signer_(std::move(signer)),
+        env_(env),
         lock_(std::move(lock)),
         db_(std::move(db)),
         records_(std::move(records)),
@@ -429,13 +435,14 @@ class DbRunWriter final : public RunWriter {
   // A run being created in the hidden directory `building_dir`: the first successful write
   // publishes it as `final_dir` (Publish). Destroyed unpublished, it removes `building_dir`.
   DbRunWriter(std::string run_id, fs::path building_dir, fs::path final_dir, ChainKey key,
-              std::shared_ptr<const SigningKey> signer, RunLock lock,
+              std::shared_ptr<const SigningKey> signer, Env* env, RunLock lock,
               std::unique_ptr<rocksdb::DB> db)
       : run_id_(std::move(run_id)),
         run_dir_(std::move(building_dir)),
         final_dir_(std::move(final_dir)),
         key_(std::move(key)),
         signer_(std::move(signer)),
+        env_(env),
         lock_(std::move(lock)),
         db_(std::move(db)) {
     RememberDatabaseDir();
@@ -457,7 +464,8 @@ class DbRunWriter final : public RunWriter {
     }
     const std::size_t first = records_.size();
     rocksdb::WriteBatch write_batch;
-    Status status = EncodeNewRecords(run_id_, key_, batch, &records_, &write_batch);
+    Status status =
+        EncodeNewRecords(run_id_, key_, env_->ProcessUser(), batch, &records_, &write_batch);
     // The batch's signature goes into the batch itself: durable with it or not at all.
     Digest digest = records_digest_;
     if (status.ok() && signer_ && records_.size() > first) {
@@ -583,6 +591,7 @@ class DbRunWriter final : public RunWriter {
   ChainKey key_;
   std::shared_ptr<const SigningKey> signer_;  // null: the batches are not signed
   Digest records_digest_{};  // with a signer: P_n of records_ (journal/signing.h)
+  Env* env_;  // asked for the appending process's OS user at each Append
   // Declared before db_ so that the database is closed before the lock is released.
   RunLock lock_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -619,7 +628,8 @@ Status CheckSigner(const VerifiedRun& run, const std::string& run_id, const Sign
 // read-write.
 Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
                                                const std::string& run_id, const ChainKey& key,
-                                               std::shared_ptr<const SigningKey> signer) {
+                                               std::shared_ptr<const SigningKey> signer,
+                                               Env* env) {
   Result<RunLock> lock = RunLock::Acquire(run_dir / kLockFileName, run_id);
   if (!lock.ok()) return lock.status();
   Result<VerifiedRun> run = ReadVerified(run_dir, run_id, key);
@@ -630,7 +640,7 @@ Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
   if (!db.ok()) return db.status().WithContext(fmt::format("run {}", run_id));
   Result<HeadFile> head = HeadFile::Open(run_dir / kHeadFileName, run->head_slot);
   if (!head.ok()) return head.status();
-  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, std::move(signer),
+  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, std::move(signer), env,
                                               std::move(lock).value(),
                                               std::move(db).value(), std::move(run->records),
                                               std::move(head).value());
@@ -683,7 +693,8 @@ void SweepAbandonedCreations(const fs::path& journal_dir) {
 Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
                                                   const std::string& run_id,
                                                   const ChainKey& key,
-                                                  std::shared_ptr<const SigningKey> signer) {
+                                                  std::shared_ptr<const SigningKey> signer,
+                                                  Env* env) {
   if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(journal_dir));
   const fs::path final_dir = journal_dir / run_id;
@@ -709,7 +720,7 @@ Result<std::unique_ptr<DbRunWriter>> CreateNewRun(const fs::path& journal_dir,
   if (!lock.ok()) return fail(lock.status());
   Result<std::unique_ptr<rocksdb::DB>> db = OpenReadWrite(building / kDbDirName, true);
   if (!db.ok()) return fail(db.status().WithContext(fmt::format("create run {}", run_id)));
-  return std::make_unique<DbRunWriter>(run_id, building, final_dir, key, std::move(signer),
+  return std::make_unique<DbRunWriter>(run_id, building, final_dir, key, std::move(signer), env,
                                        std::move(lock).value(), std::move(db).value());
 }
 
@@ -735,7 +746,7 @@ Status VerifyChain(const std::vector<Record>& records, const ChainKey& key) {
 }
 
 Result<std::unique_ptr<RunWriter>> Journal::CreateRun(const std::string& run_id) const {
-  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_, signer_);
+  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_, signer_, env_);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
@@ -747,7 +758,8 @@ Status Journal::ImportRun(const SignedRun& run) const {
       VerifyChain(run.records, key_).WithContext(fmt::format("run {}", run_id)));
   BACKOUT_RETURN_IF_ERROR(CheckSignatures(run.records, run.signatures, nullptr).status());
   // The imported run keeps its own signatures; this journal's signer does not sign it.
-  Result<std::unique_ptr<DbRunWriter>> writer = CreateNewRun(dir_, run_id, key_, nullptr);
+  Result<std::unique_ptr<DbRunWriter>> writer =
+      CreateNewRun(dir_, run_id, key_, nullptr, env_);
   if (!writer.ok()) return writer.status();
   // The one write publishes the run; if it fails, destroying the writer removes what was
   // made, and nothing of the run remains.
@@ -756,7 +768,8 @@ Status Journal::ImportRun(const SignedRun& run) const {
 
 Result<std::unique_ptr<RunWriter>> Journal::OpenRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
-  Result<std::unique_ptr<DbRunWriter>> writer = OpenWriter(dir_ / run_id, run_id, key_, signer_);
+  Result<std::unique_ptr<DbRunWriter>> writer =
+      OpenWriter(dir_ / run_id, run_id, key_, signer_, env_);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }

@@ -24,6 +24,14 @@
 // batch's own WriteBatch, under a key of its own (journal/signing.h); a run with signatures
 // can be appended to only with the key that signed it.
 //
+// Who and where: every record states the operator name and host its appender gave
+// (NewRecord) and the OS user of the process that appended it (Record::os_uid, os_user),
+// which the writer takes from the Journal's Env (Env::ProcessUser: getuid and the user
+// database) at each Append, so no caller can supply or change it. The Env is the seam, as
+// for the clock: the identity is a fact about the process, the same kind as its host name,
+// and tests inject another with an EnvWrapper (testing::FakeEnv::SetProcessUser) instead of
+// needing a second uid. Records read from disk or an export keep the identity they carry.
+//
 // Crash semantics: Append() returns only after the whole batch is written with sync=true
 // (WAL fsynced) and then the head file naming its last record is fdatasynced; a batch is
 // atomic (all of its records or none survive a crash). A run is published under its id by
@@ -48,6 +56,7 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "base/sha256.h"
 #include "base/status.h"
 #include "journal/chain_key.h"
@@ -55,25 +64,40 @@
 
 namespace backout::journal {
 
+// The record format version new records are written in (journal/record_codec.h).
+inline constexpr std::uint8_t kCurrentRecordFormatVersion = 2;
+
 // One stored event, as the journal sees it.
 struct Record {
   std::string run_id;
   std::uint64_t seq = 0;       // 1, 2, 3, ... without gaps
   std::int64_t time_us = 0;    // UTC, microseconds since the epoch
   std::string type;            // event type name ("StepStarted")
-  std::string operator_name;
-  std::string host;
+  std::string operator_name;  // who the appender said caused the event (--operator)
+  std::string host;            // where: the host name of the process that authored the event
+  // The OS user of the process that appended the record (Env::ProcessUser). Records of
+  // format version 1, written before it was recorded, have OsUser::kUnknownUid and "".
+  std::uint32_t os_uid = OsUser::kUnknownUid;
+  // os_uid's user name, empty if the user database had none; bytes that are not UTF-8 are
+  // marked as everywhere else (base/utf8.h).
+  std::string os_user;
   std::string payload;         // encoded event body (JSON text)
+  // The record format version it is encoded in (journal/record_codec.h): new records are
+  // written in the current one, records read keep theirs so that they re-encode byte for byte.
+  std::uint8_t format_version = kCurrentRecordFormatVersion;
   ChainMode chain_mode = ChainMode::kSha256;  // how `hash` is computed; one mode per run
   Digest prev_hash{};          // hash of record seq-1; all zero for seq 1
   Digest hash{};               // SHA-256 or HMAC-SHA256 over the encoded bytes before it
 };
 
-// What a caller appends; the journal assigns seq, prev_hash and hash.
+// What a caller appends; the journal assigns seq, prev_hash and hash, and the OS user.
 struct NewRecord {
   std::int64_t time_us = 0;
   std::string type;
   std::string operator_name;
+  // The real host name of the process that authored the event: the CLI gives its own
+  // (Env::HostName, which no flag sets), or a queued note's author's, recorded by that
+  // author's process (journal/note_queue.h).
   std::string host;
   std::string payload;
 };
@@ -116,9 +140,11 @@ class Journal {
   // are plain SHA-256 chains and reading a keyed run is kCorruption ("run X is keyed").
   // With a `signer`, every batch a writer of this journal appends is signed with it; without
   // one, OpenRun refuses a signed run (kFailedPrecondition naming its key's fingerprint).
+  // Writers record `env`'s ProcessUser in every record they append; `env` is not owned and
+  // must outlive the Journal and its writers.
   explicit Journal(std::filesystem::path dir, ChainKey key = ChainKey(),
-                   std::shared_ptr<const SigningKey> signer = nullptr)
-      : dir_(std::move(dir)), key_(std::move(key)), signer_(std::move(signer)) {}
+                   std::shared_ptr<const SigningKey> signer = nullptr, Env* env = Env::Default())
+      : dir_(std::move(dir)), key_(std::move(key)), signer_(std::move(signer)), env_(env) {}
 
   const std::filesystem::path& dir() const { return dir_; }
   const ChainKey& key() const { return key_; }
@@ -175,6 +201,7 @@ class Journal {
   std::filesystem::path dir_;
   ChainKey key_;
   std::shared_ptr<const SigningKey> signer_;
+  Env* env_;
 };
 
 // Checks that `records` are a well-formed chain of one run: seq 1..n without gaps, each

@@ -17,6 +17,7 @@
 #include "journal/head_file.h"
 #include "journal/record_codec.h"
 #include "testing/assert_ok.h"
+#include "testing/fake_env.h"
 #include "testing/temp_dir.h"
 
 namespace backout::journal {
@@ -116,6 +117,42 @@ TEST_F(JournalTest, AppendThenReadRunReturnsTheSameRecordsInOrder) {
   ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
   EXPECT_EQ(Encoded(read), Encoded(writer->records()));
   EXPECT_TRUE(VerifyChain(read, ChainKey()).ok());
+}
+
+// The OS user of every record is the appending process's, taken by the writer at each Append
+// from the journal's Env: nothing in NewRecord can set it.
+TEST_F(JournalTest, EveryRecordCarriesTheOsUserOfTheAppendingProcess) {
+  testing::FakeEnv env;
+  env.SetProcessUser(OsUser{.uid = 0, .name = "root"});
+  const Journal as_root(dir(), ChainKey(), nullptr, &env);
+  {
+    ASSERT_OK_AND_ASSIGN(writer, as_root.CreateRun("r1"));
+    NewRecord bob = Event(1);
+    bob.operator_name = "bob";
+    ASSERT_OK_AND_ASSIGN(stored, writer->Append({&bob, 1}));
+    EXPECT_EQ(stored[0].format_version, kCurrentRecordFormatVersion);
+    EXPECT_EQ(stored[0].os_uid, 0u);
+    EXPECT_EQ(stored[0].os_user, "root");
+    EXPECT_EQ(stored[0].operator_name, "bob") << "the operator name is kept as given, beside it";
+    // Asked at each Append: what the process is when it appends is what is recorded.
+    env.SetProcessUser(OsUser{.uid = 1000, .name = "alice"});
+    const std::vector<NewRecord> batch = Events(2, 2);
+    ASSERT_OK_AND_ASSIGN(more, writer->Append(batch));
+    EXPECT_EQ(more[0].os_uid, 1000u);
+    EXPECT_EQ(more[1].os_user, "alice");
+  }
+  ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[0].os_user, "root");
+  EXPECT_EQ(read[2].os_uid, 1000u);
+
+  // The default Env is the real process: its uid and user-database name.
+  ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1"));
+  const NewRecord event = Event(4);
+  ASSERT_OK_AND_ASSIGN(stored, writer->Append({&event, 1}));
+  EXPECT_EQ(stored[0].os_uid, static_cast<std::uint32_t>(::getuid()));
+  EXPECT_EQ(stored[0].os_user, Env::Default()->ProcessUser().name);
+  EXPECT_EQ(Env::Default()->ProcessUser().uid, static_cast<std::uint32_t>(::getuid()));
 }
 
 TEST_F(JournalTest, BatchIsChainedAndAllOrNothingOnInvalidInput) {

@@ -37,10 +37,14 @@ std::uint64_t LoadBigEndian(std::string_view bytes, std::size_t n) {
 
 // Everything before the hash field: the bytes the hash covers.
 std::string EncodeHashedPart(const Record& r) {
+  assert(r.format_version >= kOldestRecordFormatVersion &&
+         r.format_version <= kCurrentRecordFormatVersion);
+  const bool has_os_user = r.format_version >= kOsUserFormatVersion;
+  assert(has_os_user || (r.os_uid == OsUser::kUnknownUid && r.os_user.empty()));
   std::string out;
-  out.reserve(1 + 1 + 8 + 8 + 5 * 4 + r.run_id.size() + r.type.size() + r.operator_name.size() +
-              r.host.size() + r.payload.size() + 2 * sizeof(Digest));
-  out.push_back(static_cast<char>(kRecordFormatVersion));
+  out.reserve(1 + 1 + 8 + 8 + 7 * 4 + r.run_id.size() + r.type.size() + r.operator_name.size() +
+              r.host.size() + r.os_user.size() + r.payload.size() + 2 * sizeof(Digest));
+  out.push_back(static_cast<char>(r.format_version));
   out.push_back(static_cast<char>(r.chain_mode));
   PutU64(&out, r.seq);
   PutU64(&out, static_cast<std::uint64_t>(r.time_us));
@@ -48,6 +52,10 @@ std::string EncodeHashedPart(const Record& r) {
   PutString(&out, r.type);
   PutString(&out, r.operator_name);
   PutString(&out, r.host);
+  if (has_os_user) {
+    PutU32(&out, r.os_uid);
+    PutString(&out, r.os_user);
+  }
   PutString(&out, r.payload);
   PutDigest(&out, r.prev_hash);
   return out;
@@ -63,6 +71,13 @@ class FieldReader {
     std::string_view b;
     if (!Take(1, "", field, &b)) return false;
     *out = static_cast<std::uint8_t>(b[0]);
+    return true;
+  }
+
+  bool ReadU32(std::string_view field, std::uint32_t* out) {
+    std::string_view b;
+    if (!Take(4, "", field, &b)) return false;
+    *out = static_cast<std::uint32_t>(LoadBigEndian(b, 4));
     return true;
   }
 
@@ -229,6 +244,11 @@ Status CheckChainLink(const Record* prev, const Record& r) {
                            ChainModeName(prev->chain_mode), prev->seq,
                            ChainModeName(r.chain_mode));
   }
+  if (r.format_version < prev->format_version) {
+    return EventCorruption(r.seq, "record format version goes back from {} (event #{}) to {} "
+                           "(events were rewritten by an older format, dropping who appended "
+                           "them)", prev->format_version, prev->seq, r.format_version);
+  }
   if (r.prev_hash != prev->hash) {
     return EventCorruption(r.seq, "chain broken: prev_hash does not match the hash of event "
                            "#{} (an event was deleted, reordered or rewritten)", prev->seq);
@@ -240,9 +260,10 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const
   FieldReader in(value, key_seq);
   std::uint8_t version = 0;
   if (!in.ReadU8("version", &version)) return in.status();
-  if (version != kRecordFormatVersion) {
+  if (version < kOldestRecordFormatVersion || version > kCurrentRecordFormatVersion) {
     return EventCorruption(key_seq, "unknown record format version {} (this build reads "
-                           "version {})", version, kRecordFormatVersion);
+                           "versions {} to {})", version, kOldestRecordFormatVersion,
+                           kCurrentRecordFormatVersion);
   }
   std::uint8_t chain = 0;
   if (!in.ReadU8("chain", &chain)) return in.status();
@@ -252,10 +273,13 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const
                            "hmac-sha256)", chain);
   }
   Record r;
+  r.format_version = version;
   r.chain_mode = *mode;
   if (!in.ReadU64("seq", &r.seq) || !in.ReadI64("time_us", &r.time_us) ||
       !in.ReadString("run_id", &r.run_id) || !in.ReadString("type", &r.type) ||
       !in.ReadString("operator", &r.operator_name) || !in.ReadString("host", &r.host) ||
+      (version >= kOsUserFormatVersion &&
+       (!in.ReadU32("os_uid", &r.os_uid) || !in.ReadString("os_user", &r.os_user))) ||
       !in.ReadString("payload", &r.payload) || !in.ReadDigest("prev_hash", &r.prev_hash) ||
       !in.ReadDigest("hash", &r.hash)) {
     return in.status();

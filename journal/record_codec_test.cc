@@ -17,11 +17,12 @@ using namespace std::string_literals;
 
 const ChainKey kNoKey;
 
-// A record laid out, per the table in record_codec.h, as:
+// A version 1 record laid out, per the table in record_codec.h, as:
 //   version 0, chain 1, seq 2, time_us 10, run_id 18 (len) / 22, type 24 / 28,
 //   operator 39 / 43, host 48 / 52, payload 53 / 57, prev_hash 59, hash 91; 123 bytes in all.
 Record SampleRecord(std::uint64_t seq) {
   Record r;
+  r.format_version = 1;
   r.run_id = "r1";
   r.seq = seq;
   r.time_us = 1'700'000'000'000'000;
@@ -34,8 +35,22 @@ Record SampleRecord(std::uint64_t seq) {
   return r;
 }
 
+// The version 2 record of SampleRecord(seq), appended by root, laid out as:
+//   version 0, chain 1, seq 2, time_us 10, run_id 18 / 22, type 24 / 28, operator 39 / 43,
+//   host 48 / 52, os_uid 53, os_user 57 / 61, payload 65 / 69, prev_hash 71, hash 103; 135
+//   bytes in all.
+Record SampleRecordV2(std::uint64_t seq) {
+  Record r = SampleRecord(seq);
+  r.format_version = 2;
+  r.os_uid = 0;
+  r.os_user = "root";
+  r.hash = ComputeRecordHash(r, kNoKey);
+  return r;
+}
+
 TEST(RecordCodecTest, RoundTripKeepsEveryField) {
   Record r;
+  r.format_version = 1;
   r.run_id = "20261121T171614Z-db_rollback.1";
   r.seq = (std::uint64_t{1} << 63) + 5;  // the top bit must survive
   r.time_us = -42;                       // before the epoch: two's complement
@@ -51,7 +66,7 @@ TEST(RecordCodecTest, RoundTripKeepsEveryField) {
   const std::string value = EncodeRecord(r);
   ASSERT_EQ(value.size(), 102 + r.run_id.size() + r.type.size() + r.operator_name.size() +
                               r.host.size() + r.payload.size());
-  EXPECT_EQ(static_cast<std::uint8_t>(value[0]), kRecordFormatVersion);
+  EXPECT_EQ(static_cast<std::uint8_t>(value[0]), kOldestRecordFormatVersion);
   EXPECT_EQ(value[1], 0) << "chain mode sha256";
   EXPECT_EQ(Sha256(std::string_view(value).substr(0, value.size() - 32)), r.hash)
       << "the hash covers every byte before the hash field";
@@ -68,6 +83,57 @@ TEST(RecordCodecTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(decoded->chain_mode, ChainMode::kSha256);
   EXPECT_EQ(decoded->prev_hash, r.prev_hash);
   EXPECT_EQ(decoded->hash, r.hash);
+  EXPECT_EQ(decoded->format_version, 1);
+  EXPECT_EQ(decoded->os_uid, OsUser::kUnknownUid) << "version 1 records do not know the user";
+  EXPECT_EQ(decoded->os_user, "");
+}
+
+TEST(RecordCodecTest, Version2RoundTripKeepsTheOsUser) {
+  Record r = SampleRecord(3);
+  r.format_version = 2;
+  r.os_uid = 0xfffffffe;  // the largest uid there is: the top bit must survive
+  r.os_user = "b\xc3\xb6" "b\0x"s;  // binary-safe like every str
+  r.hash = ComputeRecordHash(r, kNoKey);
+  const std::string value = EncodeRecord(r);
+  ASSERT_EQ(value.size(), 110 + r.run_id.size() + r.type.size() + r.operator_name.size() +
+                              r.host.size() + r.os_user.size() + r.payload.size());
+  EXPECT_EQ(static_cast<std::uint8_t>(value[0]), kCurrentRecordFormatVersion);
+  EXPECT_EQ(Sha256(std::string_view(value).substr(0, value.size() - 32)), r.hash);
+
+  Result<Record> decoded = DecodeRecord(value, 3, kNoKey);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->format_version, 2);
+  EXPECT_EQ(decoded->os_uid, 0xfffffffeu);
+  EXPECT_EQ(decoded->os_user, r.os_user);
+  EXPECT_EQ(decoded->operator_name, r.operator_name);
+  EXPECT_EQ(decoded->host, r.host);
+  EXPECT_EQ(decoded->payload, r.payload);
+  EXPECT_EQ(EncodeRecord(*decoded), value) << "canonical: decoding and re-encoding is the identity";
+
+  // A version 2 record may say the uid was unknown: the sentinel round-trips too.
+  r.os_uid = OsUser::kUnknownUid;
+  r.os_user.clear();
+  r.hash = ComputeRecordHash(r, kNoKey);
+  Result<Record> unknown = DecodeRecord(EncodeRecord(r), 3, kNoKey);
+  ASSERT_TRUE(unknown.ok()) << unknown.status().ToString();
+  EXPECT_EQ(unknown->format_version, 2);
+  EXPECT_EQ(unknown->os_uid, OsUser::kUnknownUid);
+}
+
+TEST(RecordCodecTest, NewRecordsAreVersion2) {
+  EXPECT_EQ(Record().format_version, 2);
+  EXPECT_EQ(kCurrentRecordFormatVersion, 2);
+}
+
+TEST(RecordCodecTest, Version2SampleLayoutMatchesTheDocumentedOffsets) {
+  const std::string value = EncodeRecord(SampleRecordV2(5));
+  ASSERT_EQ(value.size(), 135u);
+  EXPECT_EQ(value[0], 2);
+  EXPECT_EQ(value.substr(48, 5), std::string("\0\0\0\1h", 5));
+  EXPECT_EQ(value.substr(53, 4), std::string("\0\0\0\0", 4)) << "os_uid 0";
+  EXPECT_EQ(value.substr(57, 8), std::string("\0\0\0\4root", 8));
+  EXPECT_EQ(value.substr(65, 6), std::string("\0\0\0\2{}", 6));
+  EXPECT_EQ(static_cast<std::uint8_t>(value[71]), 0xab);
 }
 
 TEST(RecordCodecTest, SampleLayoutMatchesTheDocumentedOffsets) {
@@ -93,7 +159,7 @@ TEST(RecordCodecTest, EncodeRecordWithHashSetsTheHashAndEqualsEncodeRecord) {
 }
 
 TEST(RecordCodecTest, HashDependsOnEveryField) {
-  const Record base = SampleRecord(5);
+  const Record base = SampleRecordV2(5);
   const ChainKey key("k");  // used by the edit that makes the record keyed
   const std::vector<std::function<void(Record&)>> edits = {
       [](Record& r) { r.seq++; },
@@ -102,6 +168,10 @@ TEST(RecordCodecTest, HashDependsOnEveryField) {
       [](Record& r) { r.type += "x"; },
       [](Record& r) { r.operator_name += "x"; },
       [](Record& r) { r.host += "x"; },
+      [](Record& r) { r.os_uid = 1000; },
+      [](Record& r) { r.os_user = "bob"; },
+      // Stripped of its OS user, a version 2 record is a different version 1 record.
+      [](Record& r) { r.format_version = 1; r.os_uid = OsUser::kUnknownUid; r.os_user.clear(); },
       [](Record& r) { r.payload += "x"; },
       [](Record& r) { r.prev_hash[31] ^= 1; },
       [](Record& r) { r.chain_mode = ChainMode::kHmacSha256; },
@@ -120,6 +190,17 @@ struct CorruptionCase {
   std::function<std::string()> value;
   std::string expected_message;
 };
+
+// Each value of `cases`, stored under the key of event #5, is refused with its message.
+void ExpectCorruptions(const std::vector<CorruptionCase>& cases) {
+  for (const CorruptionCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<Record> decoded = DecodeRecord(c.value(), 5, kNoKey);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), Code::kCorruption);
+    EXPECT_EQ(decoded.status().message(), c.expected_message);
+  }
+}
 
 TEST(RecordCodecTest, EveryDecodeFailureIsAPreciseCorruption) {
   const std::string good = EncodeRecord(SampleRecord(5));
@@ -154,7 +235,11 @@ TEST(RecordCodecTest, EveryDecodeFailureIsAPreciseCorruption) {
       {"cut inside the hash", [&] { return good.substr(0, good.size() - 1); },
        "event #5: record truncated: need 32 bytes for 'hash' at offset 91, have 31"},
       {"unknown version", [&] { return with(0, "\x07"); },
-       "event #5: unknown record format version 7 (this build reads version 1)"},
+       "event #5: unknown record format version 7 (this build reads versions 1 to 2)"},
+      {"version 0", [&] { return with(0, std::string(1, '\0')); },
+       "event #5: unknown record format version 0 (this build reads versions 1 to 2)"},
+      {"version 3", [&] { return with(0, "\x03"); },
+       "event #5: unknown record format version 3 (this build reads versions 1 to 2)"},
       {"unknown chain mode", [&] { return with(1, "\x02"); },
        "event #5: unknown chain mode 2 (this build knows 0 = sha256, 1 = hmac-sha256)"},
       {"length over the limit", [&] { return with(53, "\xff\xff\xff\xff"); },
@@ -170,13 +255,46 @@ TEST(RecordCodecTest, EveryDecodeFailureIsAPreciseCorruption) {
       {"empty run_id", [&] { return encoded_with([](Record& r) { r.run_id.clear(); }); },
        "event #5: field 'run_id' is empty"},
   };
-  for (const CorruptionCase& c : cases) {
-    SCOPED_TRACE(c.name);
-    Result<Record> decoded = DecodeRecord(c.value(), 5, kNoKey);
-    ASSERT_FALSE(decoded.ok());
-    EXPECT_EQ(decoded.status().code(), Code::kCorruption);
-    EXPECT_EQ(decoded.status().message(), c.expected_message);
-  }
+  ExpectCorruptions(cases);
+}
+
+TEST(RecordCodecTest, EveryVersion2DecodeFailureIsAPreciseCorruption) {
+  const std::string good = EncodeRecord(SampleRecordV2(5));
+  const auto with = [&](std::size_t offset, std::string_view bytes) {
+    std::string v = good;
+    v.replace(offset, bytes.size(), bytes);
+    return v;
+  };
+  Record altered = SampleRecordV2(5);
+  altered.os_user = "rooT";
+  const std::vector<CorruptionCase> cases = {
+      {"cut inside os_uid", [&] { return good.substr(0, 55); },
+       "event #5: record truncated: need 4 bytes for 'os_uid' at offset 53, have 2"},
+      {"cut inside the length of os_user", [&] { return good.substr(0, 59); },
+       "event #5: record truncated: need 4 bytes for the length of 'os_user' at offset 57, have "
+       "2"},
+      {"cut inside os_user", [&] { return good.substr(0, 63); },
+       "event #5: record truncated: need 4 bytes for 'os_user' at offset 61, have 2"},
+      {"os_user over the limit", [&] { return with(57, std::string_view("\x04\0\0\x01", 4)); },
+       "event #5: field 'os_user' claims 67108865 bytes (length at offset 57), over the 64 MiB "
+       "limit"},
+      {"os_user altered", [&] { return with(64, "T"); },
+       "event #5: hash mismatch: record content was altered (stored " + ToHex(altered.hash) +
+           ", computed " + ToHex(ComputeRecordHash(altered, kNoKey)) + ")"},
+      // Read as version 1, the uid's four zero bytes are an empty payload's length and the
+      // rest no longer fits: relabelling cannot drop the OS user.
+      {"relabelled as version 1", [&] { return with(0, "\x01"); },
+       "event #5: 14 trailing bytes after the record"},
+      {"version 1 relabelled as version 2",
+       [] {
+         std::string v = EncodeRecord(SampleRecord(5));
+         v[0] = 2;
+         return v;
+       },
+       "event #5: field 'os_user' claims 2071833515 bytes (length at offset 57), over the 64 "
+       "MiB limit"},
+  };
+  ExpectCorruptions(cases);
 }
 
 TEST(RecordCodecTest, KeysSortInSeqOrderUnderRocksDbsComparator) {
@@ -307,6 +425,22 @@ TEST(RecordCodecTest, CheckChainLinkNamesWhatDoesNotFollow) {
   EXPECT_EQ(next([](Record& r) { r.chain_mode = ChainMode::kHmacSha256; }),
             "event #2: chain broken: chain mode changes from sha256 (event #1) to hmac-sha256 "
             "(events were rewritten without the key)");
+  // A version 1 run resumed by this build goes on in version 2; never back.
+  EXPECT_EQ(next([](Record& r) {
+              r.format_version = 2;
+              r.os_uid = 0;
+              r.os_user = "root";
+            }),
+            "");
+  Record second = SampleRecordV2(2);
+  second.prev_hash = first.hash;
+  second.hash = ComputeRecordHash(second, kNoKey);
+  Record third = SampleRecord(3);
+  third.prev_hash = second.hash;
+  third.hash = ComputeRecordHash(third, kNoKey);
+  EXPECT_EQ(CheckChainLink(&second, third).message(),
+            "event #3: record format version goes back from 2 (event #2) to 1 (events were "
+            "rewritten by an older format, dropping who appended them)");
 }
 
 }  // namespace

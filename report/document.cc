@@ -177,6 +177,23 @@ std::string StandingStill(const Interruption& i) {
   return i.gap_ms ? HumanDuration(i.gap_ms) : "still paused";
 }
 
+// "bob as root (uid 0), mismatch": an operator name and the OS user that appended as it.
+std::string AppenderText(const Appender& a) {
+  return fmt::format("{} as {}{}", a.operator_name, OsUserText(a.os_user),
+                     a.mismatch ? ", mismatch" : "");
+}
+
+std::string AppendersText(const std::vector<Appender>& appenders) {
+  std::vector<std::string> parts;
+  for (const Appender& a : appenders) parts.push_back(AppenderText(a));
+  return Join(parts, "; ");
+}
+
+bool AnyMismatch(const std::vector<Appender>& appenders) {
+  return std::any_of(appenders.begin(), appenders.end(),
+                     [](const Appender& a) { return a.mismatch; });
+}
+
 std::string TimelineLine(const TimelineEntry& e) {
   return fmt::format("{} (+{}) {}: {}{}", HumanTime(e.time_us), HumanDuration(e.since_start_ms),
                      e.operator_name, e.step.empty() ? "" : "`" + e.step + "` ", e.text);
@@ -231,6 +248,15 @@ PostMortemSection PostMortemSummary(const RunReport& r) {
   }
   if (s.clock_stepped_back) out.facts.push_back(ClockText(*s.clock_stepped_back) + ".");
   out.facts.push_back("Operators: " + Join(s.operators, ", ") + ".");
+  if (!s.appenders.empty()) {
+    out.facts.push_back("Run by (operator as OS user): " + AppendersText(s.appenders) + ".");
+  }
+  if (AnyMismatch(s.appenders)) {
+    out.facts.push_back(
+        "Operator and OS user differ for some events: the operator name is what the command was "
+        "told (--operator), the OS user is who the system ran it as; the event timeline marks "
+        "each such event.");
+  }
   if (!r.interruptions.empty()) {
     std::int64_t still_ms = 0;
     for (const Interruption& i : r.interruptions) still_ms += i.gap_ms.value_or(0);
@@ -400,6 +426,14 @@ std::vector<std::pair<std::string, Cell>> Overview(const RunReport& r) {
   if (s.clock_stepped_back) {
     rows.insert(rows.begin() + 8, {"Clock", Cell{ClockText(*s.clock_stepped_back), Tone::kWarn}});
   }
+  // Only for runs that recorded OS users, so the reports of older runs stay as they were.
+  if (!s.appenders.empty()) {
+    const auto operators = std::find_if(rows.begin(), rows.end(),
+                                        [](const auto& row) { return row.first == "Operators"; });
+    rows.insert(operators + 1,
+                {"Run by", Cell{AppendersText(s.appenders),
+                                AnyMismatch(s.appenders) ? Tone::kWarn : Tone::kPlain}});
+  }
   return rows;
 }
 
@@ -538,15 +572,37 @@ Section NotesSection(const RunReport& r) {
   return out;
 }
 
+// The OS user that appended `e`, flagged when it is not the operator.
+Cell OsUserCell(const TimelineEntry& e) {
+  if (!e.os_user) return Cell{"not recorded"};
+  if (!e.identity_mismatch) return Cell{OsUserText(*e.os_user)};
+  return Cell{fmt::format("{}, not {}: mismatch", OsUserText(*e.os_user), e.operator_name),
+              Tone::kWarn};
+}
+
 Section TimelineSection(const RunReport& r) {
   Section out{.title = "Event timeline",
               .lead = "Every event in the journal, in order.",
               .table = {{"#", "Time", "Since start", "Who", "Step", "What"}, {}},
               .if_empty = "The journal has no events."};
+  // A run that recorded OS users shows, beside the operator, who appended and where; an older
+  // run's table stays as it was.
+  const bool who_and_where = !r.summary.appenders.empty();
+  if (who_and_where) {
+    out.lead = "Every event in the journal, in order; who: the operator name given, OS user: "
+               "the user the system ran the command as, host: where it ran.";
+    out.table.columns = {"#", "Time", "Since start", "Who", "OS user", "Host", "Step", "What"};
+  }
   for (const TimelineEntry& e : r.timeline) {
-    out.table.rows.push_back({Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
-                              Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name},
-                              e.step.empty() ? Cell{""} : Code(e.step), Cell{e.text}});
+    std::vector<Cell> row = {Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
+                             Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name}};
+    if (who_and_where) {
+      row.push_back(OsUserCell(e));
+      row.push_back(Cell{e.host});
+    }
+    row.push_back(e.step.empty() ? Cell{""} : Code(e.step));
+    row.push_back(Cell{e.text});
+    out.table.rows.push_back(std::move(row));
   }
   return out;
 }

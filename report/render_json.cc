@@ -60,19 +60,38 @@ json SummaryJson(const Summary& s) {
                {"duration_ms", Ms(d.duration_ms)}}}};
   // Only in a rehearsal's report, so a real run's report is as it was before the field.
   if (s.rehearsal) out["rehearsal_targets"] = RehearsalTargetsJson(s.rehearsal_targets);
+  // Only when the run recorded OS users, so the report of an older run is as it was.
+  if (!s.appenders.empty()) {
+    json appenders = json::array();
+    for (const Appender& a : s.appenders) {
+      appenders.push_back({{"operator", a.operator_name},
+                           {"os_user", a.os_user.name},
+                           {"os_uid", a.os_user.uid},
+                           {"events", a.events},
+                           {"mismatch", a.mismatch}});
+    }
+    out["run_by"] = std::move(appenders);
+  }
   return out;
 }
 
 json TimelineJson(const TimelineEntry& e) {
-  return {{"seq", e.seq},
-          {"time", Time(e.time_us)},
-          {"since_start_ms", e.since_start_ms},
-          {"type", e.type},
-          {"operator", e.operator_name},
-          {"host", e.host},
-          {"step", e.step},
-          {"text", e.text},
-          {"key", e.key}};
+  json out = {{"seq", e.seq},
+              {"time", Time(e.time_us)},
+              {"since_start_ms", e.since_start_ms},
+              {"type", e.type},
+              {"operator", e.operator_name},
+              {"host", e.host},
+              {"step", e.step},
+              {"text", e.text},
+              {"key", e.key}};
+  // Only for events whose record knows it (not those of record format version 1).
+  if (e.os_user) {
+    out["os_user"] = e.os_user->name;
+    out["os_uid"] = e.os_user->uid;
+    out["identity_mismatch"] = e.identity_mismatch;
+  }
+  return out;
 }
 
 json InDoubtJson(const InDoubt& d) {

@@ -250,6 +250,101 @@ TEST(Render, NoClockNoteWhenTimeOnlyGoesForward) {
   EXPECT_TRUE(Render(r, "json")->find("\"clock_stepped_back\": null") != std::string::npos);
 }
 
+// Who and where: an operator name is a claim, the OS user of the appending process a fact.
+// "bob" appended by root is flagged in every format; "alice" appended as alice is not.
+RunReport RunByBobAsRoot() {
+  TestJournal j;
+  j.AppendedBy(OsUser{.uid = 1000, .name = "alice"});
+  j.StartRun(0);
+  j.At(10).Add(sm::StepStarted{"stop-app", 1});
+  j.AppendedBy(OsUser{.uid = 0, .name = "root"});
+  j.At(20).Add(sm::StepSucceeded{"stop-app", 1}, "bob");
+  j.At(30).Add(sm::NoteAdded{"by root"}, "bob");
+  return j.Build();
+}
+
+TEST(Render, EveryFormatShowsOperatorAndOsUserAndFlagsAMismatch) {
+  const RunReport r = RunByBobAsRoot();
+  ASSERT_EQ(r.summary.appenders.size(), 2u);
+  EXPECT_FALSE(r.summary.appenders[0].mismatch);
+  EXPECT_EQ(r.summary.appenders[0].events, 2u);
+  EXPECT_TRUE(r.summary.appenders[1].mismatch);
+  EXPECT_EQ(r.summary.appenders[1].events, 2u);
+  EXPECT_FALSE(r.timeline[1].identity_mismatch);
+  EXPECT_TRUE(r.timeline[2].identity_mismatch);
+
+  const std::string md = RenderMarkdown(r);
+  EXPECT_TRUE(
+      Contains(md, "| Run by | alice as alice (uid 1000); bob as root (uid 0), mismatch |"));
+  EXPECT_TRUE(Contains(md, "Run by (operator as OS user): alice as alice (uid 1000); bob as root "
+                           "(uid 0), mismatch."));
+  EXPECT_TRUE(Contains(md, "Operator and OS user differ for some events"));
+  EXPECT_TRUE(Contains(md, "| # | Time | Since start | Who | OS user | Host | Step | What |"));
+  EXPECT_TRUE(Contains(md, "| alice | alice (uid 1000) | ops-1 | `stop-app` |"));
+  EXPECT_TRUE(Contains(md, "| bob | root (uid 0), not bob: mismatch | ops-1 | `stop-app` |"));
+
+  const std::string html = RenderHtml(r);
+  EXPECT_TRUE(Contains(html, "<span class=\"warn\">root (uid 0), not bob: mismatch</span>"));
+  EXPECT_TRUE(Contains(html, "<span class=\"warn\">alice as alice (uid 1000); bob as root (uid 0), "
+                             "mismatch</span>"));
+  EXPECT_TRUE(Contains(html, "<th>OS user</th><th>Host</th>"));
+
+  const nlohmann::json j = RenderJson(r);
+  EXPECT_EQ(j["summary"]["run_by"],
+            (nlohmann::json{{{"operator", "alice"}, {"os_user", "alice"}, {"os_uid", 1000},
+                             {"events", 2}, {"mismatch", false}},
+                            {{"operator", "bob"}, {"os_user", "root"}, {"os_uid", 0},
+                             {"events", 2}, {"mismatch", true}}}));
+  EXPECT_EQ(j["timeline"][1]["os_user"], "alice");
+  EXPECT_EQ(j["timeline"][1]["os_uid"], 1000);
+  EXPECT_EQ(j["timeline"][1]["identity_mismatch"], false);
+  EXPECT_EQ(j["timeline"][2]["operator"], "bob");
+  EXPECT_EQ(j["timeline"][2]["os_user"], "root");
+  EXPECT_EQ(j["timeline"][2]["os_uid"], 0);
+  EXPECT_EQ(j["timeline"][2]["host"], "ops-1");
+  EXPECT_EQ(j["timeline"][2]["identity_mismatch"], true);
+}
+
+TEST(Render, AnOsUserWithoutANameIsAMismatchToo) {
+  TestJournal j;
+  j.AppendedBy(OsUser{.uid = 4242, .name = ""});
+  j.StartRun(0);
+  const RunReport r = j.Build();
+  EXPECT_TRUE(r.timeline[0].identity_mismatch);
+  EXPECT_TRUE(Contains(RenderMarkdown(r), "uid 4242 (no user name), not alice: mismatch"));
+}
+
+// A run journaled before OS users were recorded (format version 1 records) renders as it did.
+TEST(Render, ARunWithoutOsUsersHasNoNewFields) {
+  const RunReport r = EventfulReport();
+  EXPECT_TRUE(r.summary.appenders.empty());
+  const std::string md = RenderMarkdown(r);
+  EXPECT_TRUE(Lacks(md, "OS user"));
+  EXPECT_TRUE(Lacks(md, "Run by"));
+  EXPECT_TRUE(Contains(md, "| # | Time | Since start | Who | Step | What |"));
+  const nlohmann::json j = RenderJson(r);
+  EXPECT_FALSE(j["summary"].contains("run_by"));
+  EXPECT_FALSE(j["timeline"][0].contains("os_user"));
+  EXPECT_FALSE(j["timeline"][0].contains("identity_mismatch"));
+}
+
+// Resumed by this build, a run begun by an older one shows the older events as not recorded.
+TEST(Render, OlderEventsOfAResumedRunSayTheirOsUserIsNotRecorded) {
+  TestJournal j;
+  j.StartRun(0);
+  j.AppendedBy(OsUser{.uid = 1000, .name = "alice"});
+  j.At(10).Add(sm::StepStarted{"stop-app", 1});
+  const RunReport r = j.Build();
+  ASSERT_EQ(r.summary.appenders.size(), 1u);
+  EXPECT_FALSE(r.timeline[0].os_user.has_value());
+  const std::string md = RenderMarkdown(r);
+  EXPECT_TRUE(Contains(md, "| alice | not recorded | ops-1 |"));
+  EXPECT_TRUE(Lacks(md, "mismatch"));
+  const nlohmann::json json = RenderJson(r);
+  EXPECT_FALSE(json["timeline"][0].contains("os_user"));
+  EXPECT_EQ(json["timeline"][1]["os_user"], "alice");
+}
+
 TEST(Render, RefusesAnUnknownFormat) {
   const Result<std::string> out = Render(EventfulReport(), "pdf");
   ASSERT_FALSE(out.ok());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <map>
 #include <optional>
 #include <variant>
@@ -107,7 +108,8 @@ class Pass {
     for (std::size_t i = 0; i < report_->steps.size(); ++i) step_index_[report_->steps[i].id] = i;
   }
 
-  void Add(const sm::Event& e) {
+  // `record` is the journal record `e` was decoded from.
+  void Add(const sm::Event& e, const journal::Record& record) {
     e_ = &e;
     entry_ = TimelineEntry{.seq = e.seq,
                            .time_us = e.time_us,
@@ -116,6 +118,11 @@ class Pass {
                            .operator_name = e.operator_name,
                            .host = e.host,
                            .step = StepOf(e.body)};
+    if (record.os_uid != OsUser::kUnknownUid) {
+      entry_.os_user = OsUser{.uid = record.os_uid, .name = record.os_user};
+      entry_.identity_mismatch = IdentityMismatch(e.operator_name, *entry_.os_user);
+      NoteAppender(e.operator_name, *entry_.os_user);
+    }
     if (!std::holds_alternative<sm::StepInDoubt>(e.body)) resumed_ = std::nullopt;
     std::visit([this](const auto& body) { On(body); }, e.body);
     if (WrittenByTheRunner(e.body)) last_runner_event_us_ = e.time_us;
@@ -155,6 +162,20 @@ class Pass {
       open->by = e_->operator_name;
       open->at_us = e_->time_us;
     }
+  }
+
+  void NoteAppender(const std::string& operator_name, const OsUser& os_user) {
+    std::vector<Appender>& appenders = report_->summary.appenders;
+    auto it = std::find_if(appenders.begin(), appenders.end(), [&](const Appender& a) {
+      return a.operator_name == operator_name && a.os_user == os_user;
+    });
+    if (it == appenders.end()) {
+      it = appenders.insert(appenders.end(),
+                            Appender{.operator_name = operator_name,
+                                     .os_user = os_user,
+                                     .mismatch = IdentityMismatch(operator_name, os_user)});
+    }
+    ++it->events;
   }
 
   void NoteOperator(const std::string& name) {
@@ -531,7 +552,8 @@ RunReport BuildReport(const std::string& run_id, const std::vector<journal::Reco
   report.summary.downtime = MarkedWindow(report.steps);
 
   Pass pass(&report, state.started_us);
-  for (const sm::Event& e : events) pass.Add(e);
+  assert(records.size() == events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) pass.Add(events[i], records[i]);
   TimeApprovalSteps(pass, report.steps);
   TimeSteps(report.steps);
 
@@ -543,6 +565,15 @@ RunReport BuildReport(const std::string& run_id, const std::vector<journal::Reco
   if (!records.empty()) report.integrity.head_hash = ToHex(records.back().hash);
   report.integrity.chain_verified = chain_verified;
   return report;
+}
+
+bool IdentityMismatch(const std::string& operator_name, const OsUser& os_user) {
+  return os_user.name.empty() || os_user.name != operator_name;
+}
+
+std::string OsUserText(const OsUser& os_user) {
+  return os_user.name.empty() ? fmt::format("uid {} (no user name)", os_user.uid)
+                              : fmt::format("{} (uid {})", os_user.name, os_user.uid);
 }
 
 std::string_view ToString(Downtime::State s) {

@@ -50,6 +50,24 @@ struct RehearsalTarget {
   std::vector<std::string> redirected_keys;  // "redirected": the keys used instead (no values)
 };
 
+// Who appended events, as the journal recorded it: the operator name a command was given and
+// the OS user of the process that appended (journal/journal.h). The operator name is a claim,
+// the OS user a fact; the report shows both and reconciles neither.
+struct Appender {
+  std::string operator_name;
+  OsUser os_user;
+  std::size_t events = 0;  // events appended as this pair
+  bool mismatch = false;   // IdentityMismatch(operator_name, os_user)
+};
+
+// Whether an event's operator name is not the name of the OS user that appended it (operator
+// "bob" appended by uid 0 "root"; an OS user without a name never matches): what every format
+// of the report flags.
+bool IdentityMismatch(const std::string& operator_name, const OsUser& os_user);
+
+// "root (uid 0)", or "uid 1234 (no user name)" when the user database had none.
+std::string OsUserText(const OsUser& os_user);
+
 struct Summary {
   std::string plan;
   std::string description;
@@ -65,6 +83,10 @@ struct Summary {
   // (docs/plan-format.md); empty for a real run.
   std::vector<RehearsalTarget> rehearsal_targets;
   std::vector<std::string> operators;  // distinct, in order of their first event
+  // Distinct (operator, OS user) pairs, in order of their first event, of the events whose
+  // OS user is known; empty for a run journaled before OS users were recorded (record format
+  // version 1), whose report stays as it was.
+  std::vector<Appender> appenders;
   std::int64_t started_us = 0;         // RunStarted
   std::int64_t ended_us = 0;           // the last event
   std::int64_t total_ms = 0;
@@ -85,6 +107,10 @@ struct TimelineEntry {
   std::string type;  // the event type
   std::string operator_name;
   std::string host;
+  // The OS user of the process that appended the event; unset when the record does not know
+  // it (OsUser::kUnknownUid: record format version 1).
+  std::optional<OsUser> os_user;
+  bool identity_mismatch = false;  // IdentityMismatch(operator_name, *os_user)
   std::string step;  // the step the event is about, or ""
   std::string text;  // what happened, in words
   bool key = false;  // a key moment: shown in the post-mortem timeline too

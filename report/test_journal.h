@@ -74,7 +74,15 @@ class TestJournal {
     return *this;
   }
 
+  // The OS user that appends the events added next (unknown until set: records of format
+  // version 1, as journals before OS users were recorded hold).
+  TestJournal& AppendedBy(OsUser os_user) {
+    os_user_ = std::move(os_user);
+    return *this;
+  }
+
   void Add(sm::EventBody body, const std::string& operator_name = "alice") {
+    os_users_.push_back(os_user_);
     events_.push_back(sm::Event{.seq = events_.size() + 1,
                                 .time_us = now_us_,
                                 .operator_name = operator_name,
@@ -127,7 +135,8 @@ class TestJournal {
       return RunReport{};
     }
     records_.clear();
-    for (const sm::Event& e : events_) {
+    for (std::size_t i = 0; i < events_.size(); ++i) {
+      const sm::Event& e = events_[i];
       const std::string payload = sm::EncodePayload(e.body).dump();
       records_.push_back(journal::Record{.run_id = "run-1",
                                          .seq = e.seq,
@@ -135,6 +144,8 @@ class TestJournal {
                                          .type = std::string(sm::TypeName(e.body)),
                                          .operator_name = e.operator_name,
                                          .host = e.host,
+                                         .os_uid = os_users_[i].uid,
+                                         .os_user = os_users_[i].name,
                                          .payload = payload,
                                          .hash = Sha256(std::to_string(e.seq) + payload)});
     }
@@ -166,6 +177,8 @@ class TestJournal {
   plan::Plan plan_;
   std::int64_t now_us_ = kT0;
   std::vector<sm::Event> events_;
+  OsUser os_user_;
+  std::vector<OsUser> os_users_;  // of each event
   std::vector<journal::Record> records_;
 };
 

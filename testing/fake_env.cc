@@ -27,6 +27,16 @@ std::optional<std::string> FakeEnv::GetVar(const std::string& name) {
   return it->second;
 }
 
+std::string FakeEnv::HostName() {
+  const std::lock_guard lock(mu_);
+  return host_ ? *host_ : EnvWrapper::HostName();
+}
+
+OsUser FakeEnv::ProcessUser() {
+  const std::lock_guard lock(mu_);
+  return process_user_ ? *process_user_ : EnvWrapper::ProcessUser();
+}
+
 void FakeEnv::SetNowMicros(std::int64_t now_micros) {
   const std::lock_guard lock(mu_);
   now_micros_ = now_micros;
@@ -45,6 +55,16 @@ void FakeEnv::SetVar(const std::string& name, std::string value) {
 void FakeEnv::UnsetVar(const std::string& name) {
   const std::lock_guard lock(mu_);
   vars_.erase(name);
+}
+
+void FakeEnv::SetHostName(std::string host) {
+  const std::lock_guard lock(mu_);
+  host_ = std::move(host);
+}
+
+void FakeEnv::SetProcessUser(OsUser user) {
+  const std::lock_guard lock(mu_);
+  process_user_ = std::move(user);
 }
 
 std::vector<std::chrono::milliseconds> FakeEnv::sleeps() const {

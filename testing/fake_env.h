@@ -1,7 +1,8 @@
 // FakeEnv: an Env for tests (base/env.h). Its clock stands still until the test sets or
 // advances it; SleepFor advances that clock by the delay instead of sleeping, and records
 // the delay asked for; its environment variables are only those the test set (the process's
-// environment is not seen). HostName and LoginName are forwarded to the target Env.
+// environment is not seen). HostName, LoginName and ProcessUser are forwarded to the target
+// Env until the test sets a host name or a process user of its own.
 //
 // Only what asks the Env moves with it: code that waits for a deadline on the steady clock
 // (adapters' step timeouts) while sleeping through the Env polls without pause until the
@@ -42,11 +43,15 @@ class FakeEnv final : public EnvWrapper {
   // the clock by `d` and returns true. The delay is recorded either way.
   bool SleepFor(std::chrono::milliseconds d, const std::atomic<bool>* cancel) override;
   std::optional<std::string> GetVar(const std::string& name) override;
+  std::string HostName() override;
+  OsUser ProcessUser() override;
 
   void SetNowMicros(std::int64_t now_micros);
   void Advance(std::chrono::microseconds d);
   void SetVar(const std::string& name, std::string value);
   void UnsetVar(const std::string& name);
+  void SetHostName(std::string host);
+  void SetProcessUser(OsUser user);
 
   // Every delay SleepFor was asked for, in order.
   std::vector<std::chrono::milliseconds> sleeps() const;
@@ -56,6 +61,8 @@ class FakeEnv final : public EnvWrapper {
   std::int64_t now_micros_;
   std::map<std::string, std::string> vars_;
   std::vector<std::chrono::milliseconds> sleeps_;
+  std::optional<std::string> host_;
+  std::optional<OsUser> process_user_;
 };
 
 }  // namespace backout::testing
