@@ -18,6 +18,7 @@
 #include "base/utf8.h"
 #include "cli/plan_preview.h"
 #include "cli/render.h"
+#include "cli/step_logs.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
 #include "engine/preflight.h"
@@ -686,13 +687,28 @@ int Verify(const Common& c, const std::string& run_id, const std::string& expect
   return kExitOk;
 }
 
-int Export(const Common& c, const std::string& run_id, const std::string& output_file) {
+int Export(const Common& c, const std::string& run_id, const std::string& output_file,
+           bool with_logs) {
   journal::Journal journal(c.journal_dir, c.journal_key);
   // ReadSnapshot checks the chain and every transition: a damaged run is not exported.
   Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status().WithContext("export"));
   Result<std::string> text = journal::ExportRecords(snap->records);
   if (!text.ok()) return Fail(text.status().WithContext("export"));
+  if (with_logs) {
+    Result<std::vector<journal::ExportedLog>> logs =
+        CollectStepLogs(snap->events, journal.LogDir(run_id));
+    if (!logs.ok()) return Fail(logs.status().WithContext(fmt::format("export: run {}", run_id)));
+    for (const journal::ExportedLog& log : *logs) {
+      *text += journal::ExportLogLine(log);
+      if (!log.journaled) {
+        std::cerr << fmt::format(
+            "backout: warning: log {} has no journaled digest (its attempt has no outcome): "
+            "exported unverified\n",
+            log.file);
+      }
+    }
+  }
   if (!WriteOutput(*text, output_file, "export")) return kExitUsage;
   if (output_file.empty()) return kExitOk;
   std::cout << fmt::format("exported run {}: {} events to {}, head hash {}\n", run_id,
@@ -701,9 +717,10 @@ int Export(const Common& c, const std::string& run_id, const std::string& output
 }
 
 // An export file read back and checked as a stored run is: its chain, then every event
-// decoded and folded.
-Result<history::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key) {
-  Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, key);
+// decoded and folded. Its step log lines go to `*logs` when that is not null.
+Result<history::RunSnapshot> ReadExport(const std::string& file, const journal::ChainKey& key,
+                                        std::vector<journal::ExportedLog>* logs = nullptr) {
+  Result<std::vector<journal::Record>> records = journal::ReadExportFile(file, key, logs);
   if (!records.ok()) return records.status();
   Result<history::RunSnapshot> snap = history::SnapshotOfRecords(std::move(records).value());
   if (!snap.ok()) return snap.status().WithContext(file);
@@ -712,8 +729,12 @@ Result<history::RunSnapshot> ReadExport(const std::string& file, const journal::
 
 int Import(const Common& c, const std::string& export_file) {
   // The same checks as any read of a run: what is imported must pass `verify` afterwards.
-  Result<history::RunSnapshot> snap = ReadExport(export_file, c.journal_key);
+  std::vector<journal::ExportedLog> logs;
+  Result<history::RunSnapshot> snap = ReadExport(export_file, c.journal_key, &logs);
   if (!snap.ok()) return Fail(snap.status().WithContext("import refused"));
+  // Each log against the digest its outcome journaled, before anything is written.
+  Result<std::vector<std::string>> unverified = CheckExportedLogs(snap->events, logs);
+  if (!unverified.ok()) return Fail(unverified.status().WithContext("import refused"));
   WarnIfUnkeyed(c, snap->records);
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (Status s = journal.ImportRun(snap->records); !s.ok()) {
@@ -722,6 +743,19 @@ int Import(const Common& c, const std::string& export_file) {
   const journal::Record& head = snap->records.back();
   std::cout << fmt::format("imported run {}: {} events, head hash {}\n", head.run_id,
                            snap->records.size(), ToHex(head.hash));
+  if (logs.empty()) return kExitOk;
+  if (Status s = RestoreStepLogs(logs, journal.LogDir(head.run_id)); !s.ok()) {
+    return Fail(s.WithContext(fmt::format("run {} imported, its step logs not all restored",
+                                          head.run_id)));
+  }
+  std::cout << fmt::format("restored {} step logs, {} checked against their journaled digest\n",
+                           logs.size(), logs.size() - unverified->size());
+  for (const std::string& file : *unverified) {
+    std::cerr << fmt::format(
+        "backout: warning: log {} has no journaled digest (its attempt has no outcome): "
+        "restored unverified\n",
+        file);
+  }
   return kExitOk;
 }
 
@@ -801,15 +835,20 @@ int Triage(const Common& c, const std::string& plan_file, const std::string& iss
 }
 
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
-                const std::string& output_file) {
+                const std::string& output_file, bool embed_plan) {
   journal::Journal journal(c.journal_dir, c.journal_key);
   // ReadSnapshot checks the hash chain and every transition: a damaged journal stops here.
   Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
   if (!snap.ok()) return Fail(snap.status().WithContext("report"));
   Result<plan::Plan> plan = history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
   if (!plan.ok()) return Fail(plan.status().WithContext(fmt::format("report: run {}", run_id)));
-  const report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
-                                                   snap->state, *plan, /*chain_verified=*/true);
+  report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
+                                                snap->state, *plan, /*chain_verified=*/true);
+  // What `replay` checks: every journaled decision re-derived with today's state machine.
+  Result<sm::ReplaySummary> replayed = sm::Replay(snap->events, *plan);
+  if (replayed.ok()) built.integrity.decisions_verified = !replayed->divergence.has_value();
+  // Signatures are not checked here (yet): integrity.signature stays kUnsigned.
+  if (embed_plan) built.plan_text = snap->state.start.plan_text;
   Result<std::string> text = report::Render(built, format);
   if (!text.ok()) return Fail(text.status());
   return WriteOutput(*text, output_file, "report") ? kExitOk : kExitUsage;

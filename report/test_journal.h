@@ -136,10 +136,14 @@ class TestJournal {
                                          .operator_name = e.operator_name,
                                          .host = e.host,
                                          .payload = payload,
+                                         .chain_mode = chain_mode_,
                                          .hash = Sha256(std::to_string(e.seq) + payload)});
     }
     return BuildReport("run-1", records_, events_, *state, plan_, chain_verified);
   }
+
+  // The chain mode of the records Build() makes (sha256 unless set).
+  void SetChainMode(journal::ChainMode mode) { chain_mode_ = mode; }
 
   const std::vector<journal::Record>& records() const { return records_; }
   const plan::Plan& plan() const { return plan_; }
@@ -167,6 +171,7 @@ class TestJournal {
   std::int64_t now_us_ = kT0;
   std::vector<sm::Event> events_;
   std::vector<journal::Record> records_;
+  journal::ChainMode chain_mode_ = journal::ChainMode::kSha256;
 };
 
 }  // namespace backout::report::testing
