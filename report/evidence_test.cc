@@ -8,16 +8,10 @@
 namespace backout::report {
 namespace {
 
+using testing::Contains;
+using testing::Lacks;
 using testing::TestJournal;
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "missing: " << part;
-}
-::testing::AssertionResult Lacks(const std::string& text, const std::string& part) {
-  if (text.find(part) == std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "unexpected: " << part;
-}
 
 const std::string kLogSha = std::string(64, 'e');
 

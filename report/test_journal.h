@@ -57,6 +57,16 @@ inline std::string PlanWithoutDowntime() {
   return text;
 }
 
+// Like HasSubstr, but a failure shows only the missing part, not a whole page.
+inline ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "missing: " << part;
+}
+inline ::testing::AssertionResult Lacks(const std::string& text, const std::string& part) {
+  if (text.find(part) == std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "unexpected: " << part;
+}
+
 class TestJournal {
  public:
   explicit TestJournal(const std::string& plan_yaml = kPlanYaml) {

@@ -27,21 +27,6 @@ namespace fs = std::filesystem;
 constexpr int kRows = 200;
 constexpr char kKey[] = "export-test-key";
 
-
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string Joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const std::string& line : lines) text += line + "\n";
-  return text;
-}
-
 std::vector<std::string> Encoded(const std::vector<journal::Record>& records) {
   std::vector<std::string> out;
   for (const journal::Record& r : records) out.push_back(journal::EncodeRecord(r));

@@ -60,6 +60,10 @@ bool Contains(const std::string& text, const std::string& part);
 // How many times `part` occurs in `text` (overlapping occurrences count).
 int Occurrences(const std::string& text, const std::string& part);
 void WriteFile(const std::filesystem::path& path, const std::string& text);
+// The lines of `text` (an export, a log) without their newlines, and back, each line
+// newline-terminated.
+std::vector<std::string> Lines(const std::string& text);
+std::string Joined(const std::vector<std::string>& lines);
 
 // Polls `condition` every 10 ms until it holds or `limit` passes; returns whether it held.
 template <typename F>
