@@ -57,6 +57,13 @@ struct Invocation {
   Env* env = Env::Default();
 };
 
+// `<step_id>.<attempt>.log`: the file in `log_dir` where an adapter that keeps a full output
+// log of an invocation writes it (a check's step_id is "STEP.check"). The engine hashes that
+// file when the attempt ends and journals the digest with the outcome (sm::LogDigest).
+inline std::string LogFileName(std::string_view step_id, int attempt) {
+  return std::string(step_id) + "." + std::to_string(attempt) + ".log";
+}
+
 // The result of one action. `outputs` are journaled (and may be referenced by later steps
 // as ${steps.ID.outputs.NAME}); they are filled on failure too when useful (a verify step's
 // per-check results, a command's exit code and output tail).

@@ -20,6 +20,7 @@
 #include "cli/plan_preview.h"
 #include "cli/render.h"
 #include "cli/replay_render.h"
+#include "cli/step_logs.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
 #include "engine/preflight.h"
@@ -767,12 +768,14 @@ struct CheckedRun {
   journal::SignatureCheck signature_check;
   // A keyed export read without BACKOUT_JOURNAL_KEY: its HMACs were left to the signatures.
   bool hmacs_unchecked = false;
+  std::vector<journal::ExportedLog> logs;  // an export's step log lines, not yet checked
 };
 
 Result<CheckedRun> ReadChecked(const Common& c, const std::string& run_id,
                                const std::string& export_file,
                                const journal::PublicKey* public_key) {
   journal::SignedRun run;
+  std::vector<journal::ExportedLog> logs;
   if (export_file.empty()) {
     const journal::Journal journal(c.journal_dir, c.journal_key);
     Result<journal::SignedRun> read = journal.ReadSignedRun(run_id);
@@ -788,7 +791,7 @@ Result<CheckedRun> ReadChecked(const Common& c, const std::string& run_id,
                                            ? journal::KeyedHashes::kLeaveToSignatures
                                            : journal::KeyedHashes::kNeedKey;
     Result<journal::SignedRun> read =
-        journal::ReadSignedExportFile(export_file, c.journal_key, keyed);
+        journal::ReadSignedExportFile(export_file, c.journal_key, keyed, &logs);
     if (!read.ok()) return read.status();
     run = std::move(read).value();
   }
@@ -805,7 +808,8 @@ Result<CheckedRun> ReadChecked(const Common& c, const std::string& run_id,
   return CheckedRun{.snap = std::move(snap).value(),
                     .signatures = std::move(run.signatures),
                     .signature_check = std::move(check).value(),
-                    .hmacs_unchecked = hmacs_unchecked};
+                    .hmacs_unchecked = hmacs_unchecked,
+                    .logs = std::move(logs)};
 }
 
 // The head hash a JSON report (`report --format json`) records: integrity.head_hash.
@@ -914,13 +918,29 @@ int Verify(const Common& c, const std::string& run_id, const VerifyOptions& opti
   return kExitOk;
 }
 
-int Export(const Common& c, const std::string& run_id, const std::string& output_file) {
+int Export(const Common& c, const std::string& run_id, const std::string& output_file,
+           bool with_logs) {
   // The chain, the signatures and every transition are checked: a damaged run is not exported.
   Result<CheckedRun> run = ReadChecked(c, run_id, "", nullptr);
   if (!run.ok()) return Fail(run.status().WithContext("export"));
   const std::vector<journal::Record>& records = run->snap.records;
   Result<std::string> text = journal::ExportRecords(records, run->signatures);
   if (!text.ok()) return Fail(text.status().WithContext("export"));
+  if (with_logs) {
+    Result<std::vector<journal::ExportedLog>> logs =
+        CollectStepLogs(run->snap.events,
+                        journal::Journal(c.journal_dir, c.journal_key).LogDir(run_id));
+    if (!logs.ok()) return Fail(logs.status().WithContext(fmt::format("export: run {}", run_id)));
+    for (const journal::ExportedLog& log : *logs) {
+      *text += journal::ExportLogLine(log);
+      if (!log.journaled) {
+        std::cerr << fmt::format(
+            "backout: warning: log {} has no journaled digest (its attempt has no outcome): "
+            "exported unverified\n",
+            log.file);
+      }
+    }
+  }
   if (!WriteOutput(*text, output_file, "export")) return kExitUsage;
   if (output_file.empty()) return kExitOk;
   std::cout << fmt::format("exported run {}: {} events to {}, head hash {}\n", run_id,
@@ -939,6 +959,9 @@ int Import(const Common& c, const std::string& export_file, const std::string& p
   if (Status decided = CheckDecisions(run->snap, &decisions); !decided.ok()) {
     return Fail(decided.WithContext("import refused"));
   }
+  // Each log against the digest its outcome journaled, before anything is written.
+  Result<std::vector<std::string>> unverified = CheckExportedLogs(run->snap.events, run->logs);
+  if (!unverified.ok()) return Fail(unverified.status().WithContext("import refused"));
   WarnIfUnkeyed(c, run->snap.records);
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (Status s = journal.ImportRun({run->snap.records, run->signatures}); !s.ok()) {
@@ -949,6 +972,20 @@ int Import(const Common& c, const std::string& export_file, const std::string& p
                            run->snap.records.size(), ToHex(head.hash));
   if (run->signature_check.state != journal::SignatureCheck::State::kUnsigned) {
     std::cout << DescribeSignatures(run->signature_check) << "\n";
+  }
+  const std::vector<journal::ExportedLog>& logs = run->logs;
+  if (logs.empty()) return kExitOk;
+  if (Status s = RestoreStepLogs(logs, journal.LogDir(head.run_id)); !s.ok()) {
+    return Fail(s.WithContext(fmt::format("run {} imported, its step logs not all restored",
+                                          head.run_id)));
+  }
+  std::cout << fmt::format("restored {} step logs, {} checked against their journaled digest\n",
+                           logs.size(), logs.size() - unverified->size());
+  for (const std::string& file : *unverified) {
+    std::cerr << fmt::format(
+        "backout: warning: log {} has no journaled digest (its attempt has no outcome): "
+        "restored unverified\n",
+        file);
   }
   return kExitOk;
 }
@@ -1045,15 +1082,29 @@ int Triage(const Common& c, const std::string& plan_file, const std::string& iss
 }
 
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
-                const std::string& output_file) {
-  journal::Journal journal(c.journal_dir, c.journal_key);
-  // ReadSnapshot checks the hash chain and every transition: a damaged journal stops here.
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
-  if (!snap.ok()) return Fail(snap.status().WithContext("report"));
+                const std::string& output_file, bool embed_plan) {
+  // The hash chain, the signatures and every transition are checked: a damaged journal stops
+  // here.
+  Result<CheckedRun> run = ReadChecked(c, run_id, "", nullptr);
+  if (!run.ok()) return Fail(run.status().WithContext("report"));
+  const history::RunSnapshot* snap = &run->snap;
   Result<plan::Plan> plan = history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
   if (!plan.ok()) return Fail(plan.status().WithContext(fmt::format("report: run {}", run_id)));
-  const report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
-                                                   snap->state, *plan, /*chain_verified=*/true);
+  report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
+                                                snap->state, *plan, /*chain_verified=*/true);
+  // What `replay` checks: every journaled decision re-derived with today's state machine.
+  Result<sm::ReplaySummary> replayed = sm::Replay(snap->events, *plan);
+  if (replayed.ok()) built.integrity.decisions_verified = !replayed->divergence.has_value();
+  // The signatures are consistent with the key they name (ReadChecked); which key is trusted
+  // is the auditor's to say, with `verify --public-key` (docs/audit.md).
+  const journal::SignatureCheck& signatures = run->signature_check;
+  built.integrity.signature = report::SignatureStatus{
+      .state = signatures.state == journal::SignatureCheck::State::kUnsigned
+                   ? report::SignatureStatus::State::kUnsigned
+                   : report::SignatureStatus::State::kUnchecked,
+      .key_fingerprint = signatures.fingerprint,
+      .covers_seq = signatures.signed_through_seq};
+  if (embed_plan) built.plan_text = snap->state.start.plan_text;
   Result<std::string> text = report::Render(built, format);
   if (!text.ok()) return Fail(text.status());
   return WriteOutput(*text, output_file, "report") ? kExitOk : kExitUsage;

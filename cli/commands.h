@@ -91,11 +91,14 @@ struct VerifyOptions {
 // and the signature status; 4 if any check fails, 2 for unusable options or files.
 int Verify(const Common& c, const std::string& run_id, const VerifyOptions& options);
 // Writes a run as JSON Lines (journal/export.h) to stdout, or to `output_file` (mode 0600,
-// written atomically) when it is not empty.
-int Export(const Common& c, const std::string& run_id, const std::string& output_file);
+// written atomically) when it is not empty. With `with_logs`, also its step logs (cli/step_logs.h):
+// 4 if one does not match the digest its outcome journaled or is missing.
+int Export(const Common& c, const std::string& run_id, const std::string& output_file,
+           bool with_logs);
 // Creates a run from an export file after checking all of it (the chain, every hash, every
-// transition); prints the run id and head hash. 4 (nothing written) if the file does not
-// verify, 2 if the run already exists in the journal.
+// transition, every decision, every step log against its journaled digest); prints the run
+// id and head hash, and restores the step logs into the run's logs/ (0600). 4 (nothing
+// written) if the file does not verify, 2 if the run already exists in the journal.
 // With a non-empty `public_key_file`, the export must be signed with that key (4 if not).
 int Import(const Common& c, const std::string& export_file, const std::string& public_key_file);
 struct ReplayRequest {
@@ -121,10 +124,11 @@ int Replay(const Common& c, const ReplayRequest& request);
 int Triage(const Common& c, const std::string& plan_file, const std::string& issue,
            const std::string& severity, const std::string& run_id);
 // Renders the post-incident report of a run ("md", "html" or "json") to stdout, or to
-// `output_file` (mode 0600, written atomically) when it is not empty. 4 for a damaged journal,
-// 2 for an unknown run or an output file that cannot be written.
+// `output_file` (mode 0600, written atomically) when it is not empty; with `embed_plan`, the
+// journaled plan text in it too. 4 for a damaged journal, 2 for an unknown run or an output
+// file that cannot be written.
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
-           const std::string& output_file);
+                const std::string& output_file, bool embed_plan);
 
 // Set by SIGINT/SIGTERM.
 std::atomic<bool>& CancelFlag();

@@ -269,10 +269,15 @@ int main(int argc, char** argv) {
   export_run->add_option("RUN", run_id, "Run id")->required();
   export_run->add_option("-o,--output", export_output,
                          "Write to FILE (mode 0600, atomically) instead of stdout");
+  bool export_with_logs = false;
+  export_run->add_flag("--with-logs", export_with_logs,
+                       "Also carry the step logs (RUN/logs/), each checked against the sha256 "
+                       "its outcome journaled; `import` checks and restores them");
   add_journal(export_run);
 
   CLI::App* import_run = app.add_subcommand(
-      "import", "Create a run from an export, after checking its whole chain");
+      "import",
+      "Create a run from an export, after checking its whole chain (and its step logs)");
   import_run->add_option("FILE", import_file, "An export written by `backout export`")
       ->required();
   std::string public_key_file;
@@ -321,6 +326,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"md", "html", "json"}));
   report->add_option("-o,--output", report_file,
                      "Write the report to FILE (mode 0600, atomically) instead of stdout");
+  bool embed_plan = false;
+  report->add_flag("--embed-plan", embed_plan,
+                   "Include the plan text journaled when the run started (${VAR}s unexpanded)");
   add_journal(report);
 
   // Hidden (no group): `cmake --build` writes the installed completion files with it.
@@ -415,10 +423,12 @@ int main(int argc, char** argv) {
   if (abort->parsed()) return cli::Abort(common, run_id, reason);
   if (note->parsed()) return cli::Note(common, run_id, text);
   if (verify->parsed()) return cli::Verify(common, run_id, verify_options);
-  if (export_run->parsed()) return cli::Export(common, run_id, export_output);
+  if (export_run->parsed()) return cli::Export(common, run_id, export_output, export_with_logs);
   if (import_run->parsed()) return cli::Import(common, import_file, public_key_file);
   if (replay->parsed()) return cli::Replay(common, replay_request);
   if (triage->parsed()) return cli::Triage(common, plan_file, issue, severity, triage_run);
-  if (report->parsed()) return cli::WriteReport(common, run_id, report_format, report_file);
+  if (report->parsed()) {
+    return cli::WriteReport(common, run_id, report_format, report_file, embed_plan);
+  }
   return 2;
 }

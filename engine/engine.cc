@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "base/redactor.h"
+#include "base/sha256.h"
 #include "base/time.h"
 #include "base/utf8.h"
 #include "engine/plan_check.h"
@@ -28,6 +29,30 @@ sm::AdapterAnswer AnswerOf(adapters::Outcome outcome) {
 // The directory of the plan file the run started from (journaled marked: see base/utf8.h).
 std::filesystem::path PlanDir(const sm::RunState& state) {
   return std::filesystem::path(UnmarkInvalidUtf8(state.start.plan_file)).parent_path();
+}
+
+// The digest of the full output log an attempt of `step` wrote in `log_dir`, if it wrote one
+// (adapters::LogFileName). Taken once the adapter has returned, so the log is closed, and
+// before the outcome is journaled: the chain then covers the log (docs/events.md).
+Result<std::optional<sm::LogDigest>> DigestOfLog(const std::filesystem::path& log_dir,
+                                                 const std::string& step, int attempt) {
+  const std::string file = adapters::LogFileName(step, attempt);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(log_dir / file, ec)) {
+    return std::optional<sm::LogDigest>();
+  }
+  Result<FileDigest> digest = Sha256File(log_dir / file);
+  if (!digest.ok()) return digest.status();
+  return std::optional<sm::LogDigest>(sm::LogDigest{file, digest->bytes, digest->sha256_hex});
+}
+
+// Puts `log` into an outcome event (StepSucceeded, StepFailed); other events have no log.
+void AttachLog(sm::EventBody& event, std::optional<sm::LogDigest> log) {
+  std::visit(
+      [&](auto& b) {
+        if constexpr (requires { b.log; }) b.log = std::move(log);
+      },
+      event);
 }
 
 class StepRunner {
@@ -298,6 +323,16 @@ class Driver {
       // The effect may be half done: no outcome is journaled, so resume treats it as in doubt.
       SayStepEnded(c.step, "interrupted", elapsed, message);
       return PauseForSignal(paused->step);
+    }
+    Result<std::optional<sm::LogDigest>> log = DigestOfLog(
+        session_.journal().LogDir(session_.run_id()), c.step, c.attempt);
+    if (log.ok()) {
+      AttachLog(event, std::move(log).value());
+    } else {
+      // The outcome matters more than its log: journaled without a digest, the log is exported
+      // as unverified.
+      Say(fmt::format("warning: step {}: its log is journaled without a digest: {}", c.step,
+                      log.status().message()));
     }
     const bool succeeded = std::holds_alternative<sm::StepSucceeded>(event);
     BACKOUT_RETURN_IF_ERROR(session_.Append({std::move(event)}));

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "base/file_util.h"
+#include "base/utf8.h"
 #include "journal/record_codec.h"
 
 namespace backout::journal {
@@ -250,7 +252,114 @@ nlohmann::ordered_json LineOf(const Signature& s) {
             {"signature", SignatureHex(s.signature)}}}};
 }
 
+// --- step log lines ({"log":{...}}) ---------------------------------------------------
+
+std::string Base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> FromBase64(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(3 * (text.size() / 4), '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  std::size_t padding = 0;
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && padding < 2; --i) ++padding;
+  out.resize(static_cast<std::size_t>(n) - padding);
+  return out;
+}
+
+// Whether `text` is a line {"log": ...} (its first key is "log"), without parsing it all.
+bool IsLogLine(std::string_view text) {
+  const std::size_t brace = text.find_first_not_of(" \t");
+  if (brace == std::string_view::npos || text[brace] != '{') return false;
+  const std::size_t key = text.find_first_not_of(" \t", brace + 1);
+  return key != std::string_view::npos && text.substr(key).starts_with("\"log\"");
+}
+
+// A plain file name: what an import may create in a run's logs/ directory.
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.size() <= 255 &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
+Result<ExportedLog> LogFromLine(std::string_view text) {
+  const json line = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (line.is_discarded()) return Status::Corruption("not valid JSON");
+  if (!line.is_object() || line.size() != 1 || !line.begin()->is_object()) {
+    return Status::Corruption("a log line is {\"log\":{...}} and nothing else");
+  }
+  const json& log = *line.begin();
+  ExportedLog out;
+  std::string encoding, content, sha256;
+  const Status fields = [&] {
+    BACKOUT_RETURN_IF_ERROR(ReadString(log, "step", &out.step));
+    BACKOUT_RETURN_IF_ERROR(ReadString(log, "file", &out.file));
+    BACKOUT_RETURN_IF_ERROR(ReadString(log, "encoding", &encoding));
+    // Not ReadString: a log may be larger than a record's field.
+    const json* content_field = Member(log, "content");
+    if (content_field == nullptr || !content_field->is_string()) {
+      return BadField("content", "is missing or not a string");
+    }
+    content = content_field->get<std::string>();
+    BACKOUT_RETURN_IF_ERROR(ReadString(log, "sha256", &sha256));
+    const json* attempt = Member(log, "attempt");
+    const json* bytes = Member(log, "bytes");
+    const json* journaled = Member(log, "journaled");
+    if (attempt == nullptr || !attempt->is_number_unsigned() || attempt->get<std::uint64_t>() < 1 ||
+        attempt->get<std::uint64_t>() > std::numeric_limits<int>::max()) {
+      return BadField("attempt", "is missing or not a positive integer");
+    }
+    out.attempt = attempt->get<int>();
+    if (bytes == nullptr || !bytes->is_number_unsigned()) {
+      return BadField("bytes", "is missing or not an unsigned integer");
+    }
+    if (journaled == nullptr || !journaled->is_boolean()) {
+      return BadField("journaled", "is missing or not a boolean");
+    }
+    out.journaled = journaled->get<bool>();
+    if (!IsPlainFileName(out.file)) return BadField("file", "is not a plain file name");
+    if (encoding == "utf-8") {
+      out.content = std::move(content);
+    } else if (encoding != "base64") {
+      return BadField("encoding", fmt::format("is '{}', expected 'utf-8' or 'base64'", encoding));
+    } else if (std::optional<std::string> decoded = FromBase64(content)) {
+      out.content = std::move(*decoded);
+    } else {
+      return BadField("content", "is not base64");
+    }
+    if (bytes->get<std::uint64_t>() != out.content.size() || sha256 != Sha256Hex(out.content)) {
+      return Status::Corruption(
+          fmt::format("the content of log {} does not match its bytes and sha256", out.file));
+    }
+    return Status::Ok();
+  }();
+  if (!fields.ok()) return fields.WithContext(fmt::format("log of step {}", out.step));
+  return out;
+}
+
 }  // namespace
+
+std::string ExportLogLine(const ExportedLog& log) {
+  const bool utf8 = IsValidUtf8(log.content);
+  const nlohmann::ordered_json fields = {{"step", log.step},
+                                         {"attempt", log.attempt},
+                                         {"file", log.file},
+                                         {"bytes", log.content.size()},
+                                         {"sha256", Sha256Hex(log.content)},
+                                         {"journaled", log.journaled},
+                                         {"encoding", utf8 ? "utf-8" : "base64"},
+                                         {"content", utf8 ? log.content : Base64(log.content)}};
+  return nlohmann::ordered_json{{"log", fields}}.dump(-1, ' ', /*ensure_ascii=*/false) + "\n";
+}
 
 Result<std::string> ExportRecords(const std::vector<Record>& records,
                                   const std::vector<Signature>& signatures) {
@@ -273,16 +382,24 @@ Result<std::string> ExportRecords(const std::vector<Record>& records,
 }
 
 Result<SignedRun> ParseSignedExport(std::string_view text, std::string_view source,
-                                    const ChainKey& key, KeyedHashes keyed) {
+                                    const ChainKey& key, KeyedHashes keyed,
+                                    std::vector<ExportedLog>* logs) {
   SignedRun run;
   std::size_t line_number = 0;
   for (std::size_t start = 0; start < text.size();) {
     const std::size_t end = std::min(text.find('\n', start), text.size());
     ++line_number;
+    const std::string_view line_text = text.substr(start, end - start);
+    if (IsLogLine(line_text)) {
+      Result<ExportedLog> log = LogFromLine(line_text);
+      if (!log.ok()) return log.status().WithContext(fmt::format("{}:{}", source, line_number));
+      if (logs != nullptr) logs->push_back(std::move(log).value());
+      start = end + 1;
+      continue;
+    }
     const Record* prev = run.records.empty() ? nullptr : &run.records.back();
     const Status added = [&]() -> Status {
-      const json line = json::parse(text.substr(start, end - start), nullptr,
-                                    /*allow_exceptions=*/false);
+      const json line = json::parse(line_text, nullptr, /*allow_exceptions=*/false);
       if (line.is_discarded()) return Status::Corruption("not valid JSON");
       // Lines of other kinds are objects whose one member names the kind.
       if (line.is_object() && line.size() == 1 && line.contains("signature")) {
@@ -307,22 +424,22 @@ Result<SignedRun> ParseSignedExport(std::string_view text, std::string_view sour
 }
 
 Result<std::vector<Record>> ParseExport(std::string_view text, std::string_view source,
-                                        const ChainKey& key) {
-  Result<SignedRun> run = ParseSignedExport(text, source, key);
+                                        const ChainKey& key, std::vector<ExportedLog>* logs) {
+  Result<SignedRun> run = ParseSignedExport(text, source, key, KeyedHashes::kNeedKey, logs);
   if (!run.ok()) return run.status();
   return std::move(run->records);
 }
 
 Result<SignedRun> ReadSignedExportFile(const std::filesystem::path& path, const ChainKey& key,
-                                       KeyedHashes keyed) {
+                                       KeyedHashes keyed, std::vector<ExportedLog>* logs) {
   Result<std::string> text = ReadFileToString(path);
   if (!text.ok()) return text.status();
-  return ParseSignedExport(*text, path.string(), key, keyed);
+  return ParseSignedExport(*text, path.string(), key, keyed, logs);
 }
 
 Result<std::vector<Record>> ReadExportFile(const std::filesystem::path& path,
-                                           const ChainKey& key) {
-  Result<SignedRun> run = ReadSignedExportFile(path, key);
+                                           const ChainKey& key, std::vector<ExportedLog>* logs) {
+  Result<SignedRun> run = ReadSignedExportFile(path, key, KeyedHashes::kNeedKey, logs);
   if (!run.ok()) return run.status();
   return std::move(run->records);
 }

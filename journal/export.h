@@ -52,28 +52,55 @@ enum class KeyedHashes {
   kLeaveToSignatures,
 };
 
+// A step's full output log carried in an export (`backout export --with-logs`), after the
+// records, on a line of its own kind (docs/journal-format.md#step-logs-in-an-export):
+//   {"log":{"step":"migrate","attempt":1,"file":"migrate.1.log","bytes":12,"sha256":"9c..",
+//           "journaled":true,"encoding":"utf-8","content":"..."}}
+// `content` holds the log's bytes as a JSON string when they are valid UTF-8 ("encoding":
+// "utf-8"), as base64 otherwise ("base64"). `bytes` and `sha256` are the content's. A log
+// line is not part of the hash chain: what vouches for it is the digest its outcome event
+// journaled (sm::LogDigest), which the importer compares (`journaled` says whether the
+// exporter found one: false for the log of an attempt in doubt, exported unverified).
+struct ExportedLog {
+  std::string step;
+  int attempt = 0;
+  std::string file;     // a plain file name (no directory part), checked by the parser
+  bool journaled = false;
+  std::string content;  // the log's bytes
+};
+
+// The line of `log`, newline-terminated.
+std::string ExportLogLine(const ExportedLog& log);
+
 // Parses an export and checks it as ReadRun checks a stored run: each line becomes a record
 // that is re-encoded, decoded and has its hash recomputed (with `key` for keyed records),
 // then linked to the previous one (seq 1..n, prev_hash, one run, one chain mode). Every
 // failure is kCorruption "SOURCE:LINE: problem" for the first bad line, the problem naming
 // the event ("event #N: ...") once its seq is known. An export without records is
-// kCorruption too.
+// kCorruption too. Log lines (ExportedLog) are appended to `*logs` when it is not null and
+// skipped otherwise; one whose content does not match its own `bytes` and `sha256`, or whose
+// file is not a plain name, is kCorruption.
 Result<std::vector<Record>> ParseExport(std::string_view text, std::string_view source,
-                                        const ChainKey& key);
+                                        const ChainKey& key,
+                                        std::vector<ExportedLog>* logs = nullptr);
 
 // ParseExport, with the signature lines: each must follow the record it signs (kCorruption
 // "SOURCE:LINE: ..." otherwise, or for a malformed one); they are returned decoded, not
-// verified (CheckSignatures). ParseExport checks them the same way and drops them.
+// verified (CheckSignatures). ParseExport checks them the same way and drops them. Log
+// lines are collected in `*logs` as ParseExport does.
 Result<SignedRun> ParseSignedExport(std::string_view text, std::string_view source,
                                     const ChainKey& key,
-                                    KeyedHashes keyed = KeyedHashes::kNeedKey);
+                                    KeyedHashes keyed = KeyedHashes::kNeedKey,
+                                    std::vector<ExportedLog>* logs = nullptr);
 
 // ParseExport of a file, SOURCE being its path. kNotFound or kIOError if it cannot be read.
 Result<std::vector<Record>> ReadExportFile(const std::filesystem::path& path,
-                                           const ChainKey& key);
+                                           const ChainKey& key,
+                                           std::vector<ExportedLog>* logs = nullptr);
 // ParseSignedExport of a file, as ReadExportFile.
 Result<SignedRun> ReadSignedExportFile(const std::filesystem::path& path, const ChainKey& key,
-                                       KeyedHashes keyed = KeyedHashes::kNeedKey);
+                                       KeyedHashes keyed = KeyedHashes::kNeedKey,
+                                       std::vector<ExportedLog>* logs = nullptr);
 
 // The digest written as exactly 64 hex digits, either case; nullopt for anything else.
 std::optional<Digest> DigestFromHex(std::string_view hex);

@@ -607,18 +607,88 @@ Section TimelineSection(const RunReport& r) {
   return out;
 }
 
+// What the chain mode the records say means for a reader of the report.
+std::string ChainLead(const Integrity& i) {
+  if (i.chain_mode == "hmac-sha256") {
+    return "Each event carries an HMAC-SHA-256, keyed with the journal key "
+           "(`BACKOUT_JOURNAL_KEY`), of itself and the hash of the event before it, so the head "
+           "hash stands for the whole history and only a holder of the key can recompute or "
+           "check the chain. Record the head in the ticket; `backout verify` checks the chain "
+           "again later.";
+  }
+  return "Each event carries the SHA-256 of itself and the hash of the event before it, so the "
+         "head hash stands for the whole history. A plain SHA-256 chain is not keyed: anyone "
+         "can recompute it, so it shows damage but not a deliberate rewrite. Record the head "
+         "in the ticket and check it later with `backout verify --expect-head`, or sign the "
+         "run.";
+}
+
+std::string ChainModeText(const std::string& mode) {
+  if (mode == "hmac-sha256") return "hmac-sha256 (keyed with the journal key)";
+  if (mode == "sha256") return "sha256 (unkeyed: anyone can recompute it)";
+  return "—";
+}
+
+Cell SignatureCell(const Integrity& i) {
+  const SignatureStatus& s = i.signature;
+  const std::string covers =
+      s.covers_seq == 0 ? "" : fmt::format(", covering events #1 to #{}", s.covers_seq);
+  const std::string uncovered = s.covers_seq != 0 && s.covers_seq < i.head_seq
+                                    ? fmt::format("; events after #{} are not signed", s.covers_seq)
+                                    : "";
+  switch (s.state) {
+    case SignatureStatus::State::kUnsigned:
+      return Cell{"unsigned", Tone::kWarn};
+    case SignatureStatus::State::kUnchecked:
+      return Cell{fmt::format("signed with key {}{}; not checked (no public key given){}",
+                              s.key_fingerprint, covers, uncovered),
+                  Tone::kWarn};
+    case SignatureStatus::State::kVerified:
+      return Cell{fmt::format("verified with key {}{}{}", s.key_fingerprint, covers, uncovered),
+                  uncovered.empty() ? Tone::kGood : Tone::kWarn};
+    case SignatureStatus::State::kFailed:
+      return Cell{s.key_fingerprint.empty() ? "FAILED" : "FAILED (key " + s.key_fingerprint + ")",
+                  Tone::kBad};
+  }
+  return Cell{""};
+}
+
+Cell DecisionsCell(const std::optional<bool>& verified) {
+  if (!verified) return Cell{"not re-derived", Tone::kWarn};
+  return *verified ? Cell{"every decision re-derived: all match", Tone::kGood}
+                   : Cell{"a decision diverges when re-derived (see `backout replay`)", Tone::kBad};
+}
+
 Section IntegritySection(const RunReport& r) {
   const Integrity& i = r.integrity;
   return Section{
       .title = "Integrity",
-      .lead =
-          "Each event carries the SHA-256 of the one before it, so the head hash stands for the "
-          "whole history: record it in the ticket, and `backout verify` checks the chain "
-          "again later.",
-      .table = {
-          {"Events", "Head hash", "Hash chain"},
-          {{Cell{std::to_string(i.events)}, Code(i.head_hash),
-            i.chain_verified ? Cell{"verified", Tone::kGood} : Cell{"not verified", Tone::kBad}}}}};
+      .lead = ChainLead(i),
+      .table = {{"Fact", "Value"},
+                {{Cell{"Chain mode"}, Cell{ChainModeText(i.chain_mode)}},
+                 {Cell{"Events"}, Cell{std::to_string(i.events)}},
+                 {Cell{"Head event"}, Cell{i.events == 0 ? "—" : "#" + std::to_string(i.head_seq)}},
+                 {Cell{"Head hash"}, Code(i.head_hash)},
+                 {Cell{"Hash chain"}, i.chain_verified ? Cell{"verified", Tone::kGood}
+                                                       : Cell{"not verified", Tone::kBad}},
+                 {Cell{"Decisions"}, DecisionsCell(i.decisions_verified)},
+                 {Cell{"Signature"}, SignatureCell(i)},
+                 {Cell{"Recorded on"},
+                  Cell{i.hosts.empty() ? "—" : Join(i.hosts, ", ")}}}}};
+}
+
+Section LogsSection(const RunReport& r) {
+  Section out{.title = "Step logs",
+              .lead = "The full output log of each attempt, as its outcome event journaled it "
+                      "(RUN/logs/FILE): the digest is covered by the hash chain, and `backout "
+                      "export --with-logs` carries the logs, checked again on import.",
+              .table = {{"Step", "Attempt", "File", "Size", "SHA-256", "Event"}, {}}};
+  for (const StepLog& l : r.logs) {
+    out.table.rows.push_back({Code(l.step), Cell{std::to_string(l.attempt)}, Code(l.file),
+                              Cell{Bytes(static_cast<std::int64_t>(l.bytes))}, Code(l.sha256),
+                              Cell{"#" + std::to_string(l.seq)}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -637,8 +707,10 @@ Document BuildDocument(const RunReport& r) {
                  BackupsSection(r), RestoresSection(r),  ErrorsSection(r),
                  InterruptionsSection(r),
                  NotesSection(r),   TimelineSection(r),  IntegritySection(r)};
-  // Only for runs that journaled one, so the reports of older runs stay as they were.
+  // Only for runs that journaled them, so the reports of older runs stay as they were.
+  if (!r.logs.empty()) doc.details.insert(doc.details.end() - 1, LogsSection(r));
   if (!r.preflight.empty()) doc.details.insert(doc.details.begin() + 1, PreflightSection(r));
+  doc.plan_text = r.plan_text;
   return doc;
 }
 

@@ -3,7 +3,9 @@
 // markup. Deterministic: built from the RunReport alone.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,7 +53,12 @@ struct Document {
   std::vector<std::pair<std::string, Cell>> overview;  // the run summary, label -> value
   std::vector<PostMortemSection> post_mortem;
   std::vector<Section> details;
+  // The journaled plan text (`report --embed-plan`), shown last and verbatim.
+  std::optional<std::string> plan_text;
 };
+
+// The heading of the embedded plan text.
+inline constexpr std::string_view kPlanTextTitle = "Plan as journaled";
 
 Document BuildDocument(const RunReport& report);
 

@@ -62,6 +62,9 @@ tbody tr:nth-child(even) td { background: #fbfcfd; }
 code { font: 13px/1.4 ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, monospace;
        background: var(--soft); border-radius: 4px; padding: 1px 4px; white-space: nowrap; }
 code.long { white-space: normal; word-break: break-all; }
+pre { font: 13px/1.45 ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, monospace;
+      background: var(--soft); border-radius: 8px; padding: 12px 16px; margin: 0;
+      overflow-x: auto; }
 .good { color: var(--good); font-weight: 600; }
 .bad { color: var(--bad); font-weight: 600; }
 .warn { color: var(--warn); font-weight: 600; }
@@ -303,6 +306,10 @@ std::string RenderHtml(const RunReport& report) {
   out += Overview(doc);
   out += PostMortem(doc);
   for (const Section& s : doc.details) out += Detail(report, s);
+  if (doc.plan_text) {
+    out += fmt::format("<section id=\"plan-text\">\n<h2>{}</h2>\n<pre>{}</pre>\n</section>\n",
+                       EscapeMarkup(kPlanTextTitle), EscapeMarkup(*doc.plan_text));
+  }
   out += fmt::format(
       "<footer>Replayed by backout from the run's journal alone: {} events, head hash {}."
       "</footer>\n",

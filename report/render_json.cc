@@ -188,6 +188,26 @@ json PreflightJson(const Preflight& p) {
           {"checks", std::move(checks)}};
 }
 
+json StepLogJson(const StepLog& l) {
+  return {{"step", l.step}, {"attempt", l.attempt}, {"seq", l.seq},
+          {"file", l.file}, {"bytes", l.bytes},     {"sha256", l.sha256}};
+}
+
+json IntegrityJson(const Integrity& i) {
+  const SignatureStatus& s = i.signature;
+  return {{"events", i.events},
+          {"head_seq", i.head_seq},
+          {"head_hash", i.head_hash},
+          {"chain_mode", i.chain_mode},
+          {"hosts", i.hosts},
+          {"chain_verified", i.chain_verified},
+          {"decisions_verified", OptionalBool(i.decisions_verified)},
+          {"signature",
+           {{"state", ToString(s.state)},
+            {"key_fingerprint", s.key_fingerprint},
+            {"covers_seq", s.covers_seq == 0 ? json() : json(s.covers_seq)}}}};
+}
+
 template <typename T, typename F>
 json ArrayOf(const std::vector<T>& items, F to_json) {
   json out = json::array();
@@ -209,13 +229,12 @@ json RenderJsonWithoutEventLists(const RunReport& r) {
           {"errors", ArrayOf(r.errors, ErrorJson)},
           {"triage", ArrayOf(r.triage, TriageJson)},
           {"interruptions", ArrayOf(r.interruptions, InterruptionJson)},
-          {"integrity",
-           {{"events", r.integrity.events},
-            {"head_hash", r.integrity.head_hash},
-            {"chain_verified", r.integrity.chain_verified}}}};
+          {"logs", ArrayOf(r.logs, StepLogJson)},
+          {"integrity", IntegrityJson(r.integrity)}};
   // Absent when nothing was journaled, so the reports of runs from before preflight stay as
   // they were.
   if (!r.preflight.empty()) j["preflight"] = ArrayOf(r.preflight, PreflightJson);
+  if (r.plan_text) j["plan_text"] = *r.plan_text;  // only with `report --embed-plan`
   return j;
 }
 

@@ -2,6 +2,8 @@
 // well when pasted into a ticket (GitHub-flavoured tables, no HTML).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "report/document.h"
 #include "report/render.h"
 
@@ -80,6 +82,19 @@ std::string Detail(const Section& s) {
   return out + "\n";
 }
 
+// The plan text in a fenced block whose fence is longer than any run of backticks in it.
+std::string PlanText(const std::string& text) {
+  std::size_t longest = 0;
+  for (std::size_t run = 0; char ch : text) {
+    run = ch == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  const std::string fence(std::max<std::size_t>(3, longest + 1), '`');
+  const bool ends_in_newline = !text.empty() && text.back() == '\n';
+  return fmt::format("## {}\n\n{}yaml\n{}{}{}\n\n", kPlanTextTitle, fence, text,
+                     ends_in_newline ? "" : "\n", fence);
+}
+
 }  // namespace
 
 std::string RenderMarkdown(const RunReport& report) {
@@ -90,6 +105,7 @@ std::string RenderMarkdown(const RunReport& report) {
   out += Overview(doc);
   out += PostMortem(doc);
   for (const Section& s : doc.details) out += Detail(s);
+  if (doc.plan_text) out += PlanText(*doc.plan_text);
   // One final newline, not two.
   out.pop_back();
   return out;

@@ -12,17 +12,10 @@ namespace backout::report {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::Contains;
+using testing::Lacks;
 using testing::TestJournal;
 
-// Like HasSubstr, but a failure shows only the missing part, not a whole page.
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "missing: " << part;
-}
-::testing::AssertionResult Lacks(const std::string& text, const std::string& part) {
-  if (text.find(part) == std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "unexpected: " << part;
-}
 
 // A finished run touching every section: triage, a note with markup characters, a crash
 // settled by an operator, an approval, a backup, a failed verification check.

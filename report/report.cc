@@ -539,6 +539,39 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   return s;
 }
 
+std::vector<StepLog> LogsOf(const std::vector<sm::Event>& events) {
+  std::vector<StepLog> out;
+  for (const sm::Event& e : events) {
+    if (const std::optional<sm::StepLogOf> log = sm::LogOf(e.body)) {
+      out.push_back(StepLog{.step = log->step,
+                            .attempt = log->attempt,
+                            .seq = e.seq,
+                            .file = log->digest.file,
+                            .bytes = log->digest.bytes,
+                            .sha256 = log->digest.sha256});
+    }
+  }
+  return out;
+}
+
+// Everything but the checks the caller makes (decisions, signature).
+Integrity IntegrityOf(const std::vector<journal::Record>& records, bool chain_verified) {
+  Integrity out;
+  out.events = records.size();
+  out.chain_verified = chain_verified;
+  if (records.empty()) return out;
+  out.head_seq = records.back().seq;
+  out.head_hash = ToHex(records.back().hash);
+  // One chain mode per run (the chain check refuses a mix), so the head's is every record's.
+  out.chain_mode = std::string(journal::ChainModeName(records.back().chain_mode));
+  for (const journal::Record& r : records) {
+    if (std::find(out.hosts.begin(), out.hosts.end(), r.host) == out.hosts.end()) {
+      out.hosts.push_back(r.host);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
@@ -561,9 +594,8 @@ RunReport BuildReport(const std::string& run_id, const std::vector<journal::Reco
   report.verification = VerificationOf(report.steps, state);
   report.backups = BackupsOf(report.steps, state);
   report.restores = RestoresOf(report.steps, state, plan);
-  report.integrity.events = records.size();
-  if (!records.empty()) report.integrity.head_hash = ToHex(records.back().hash);
-  report.integrity.chain_verified = chain_verified;
+  report.logs = LogsOf(events);
+  report.integrity = IntegrityOf(records, chain_verified);
   return report;
 }
 
@@ -574,6 +606,20 @@ bool IdentityMismatch(const std::string& operator_name, const OsUser& os_user) {
 std::string OsUserText(const OsUser& os_user) {
   return os_user.name.empty() ? fmt::format("uid {} (no user name)", os_user.uid)
                               : fmt::format("{} (uid {})", os_user.name, os_user.uid);
+}
+
+std::string_view ToString(SignatureStatus::State s) {
+  switch (s) {
+    case SignatureStatus::State::kUnsigned:
+      return "unsigned";
+    case SignatureStatus::State::kUnchecked:
+      return "unchecked";
+    case SignatureStatus::State::kVerified:
+      return "verified";
+    case SignatureStatus::State::kFailed:
+      return "failed";
+  }
+  return "?";
 }
 
 std::string_view ToString(Downtime::State s) {

@@ -254,10 +254,48 @@ struct Interruption {
   std::vector<std::string> in_doubt_steps;  // found in doubt by that RunResumed
 };
 
+// Whether the run's chain head is signed (Ed25519, BACKOUT_SIGNING_KEY_FILE) and what checking
+// the signature found. The report cannot check it (it is pure): the caller fills it.
+struct SignatureStatus {
+  enum class State {
+    kUnsigned,    // no signature in the run
+    kUnchecked,   // signed, but no public key was given to check it with
+    kVerified,    // the last signature checks out with the given public key
+    kFailed,      // a signature does not check out (or the run should be signed and is not)
+  };
+  State state = State::kUnsigned;
+  std::string key_fingerprint;  // of the signing key, as the signature names it ("" unsigned)
+  std::uint64_t covers_seq = 0;  // the seq of the head the last signature covers (0: none)
+};
+
+// A step's full output log as an outcome event journaled it (sm::LogDigest): its digest is
+// covered by the hash chain, so the log file can be checked against it.
+struct StepLog {
+  std::string step;
+  int attempt = 0;
+  std::uint64_t seq = 0;  // the event that journaled the digest
+  std::string file;       // the file's name in the run's logs/ directory
+  std::uint64_t bytes = 0;
+  std::string sha256;
+};
+
+// What the report's facts rest on: the chain, its head, who wrote it where, and what was
+// checked. BuildReport fills everything from the records but the checks' results:
+// `chain_verified` is its argument; `decisions_verified` and `signature` are left for the
+// caller to set (not re-derived and kUnsigned until it does).
 struct Integrity {
   std::size_t events = 0;
-  std::string head_hash;  // hex SHA-256 of the last record
+  std::uint64_t head_seq = 0;  // the last record's seq
+  std::string head_hash;       // hex hash of the last record
+  // The chain mode the records say ("sha256" or "hmac-sha256", journal::ChainModeName): a run
+  // re-chained from keyed to plain shows "sha256" here, whatever it claims elsewhere.
+  std::string chain_mode;
+  std::vector<std::string> hosts;  // every host that appended a record, in order of first
   bool chain_verified = false;
+  // Every journaled decision re-derived with today's state machine (what `replay` checks):
+  // true all match, false one diverges, nullopt not re-derived.
+  std::optional<bool> decisions_verified;
+  SignatureStatus signature;
 };
 
 struct RunReport {
@@ -274,7 +312,11 @@ struct RunReport {
   std::vector<Note> notes;
   std::vector<Triage> triage;
   std::vector<Interruption> interruptions;
+  std::vector<StepLog> logs;  // journal order
   Integrity integrity;
+  // The plan text journaled in RunStarted (`${VAR}`s unexpanded, as the file held it), when
+  // the caller asked for it (`report --embed-plan`); BuildReport leaves it unset.
+  std::optional<std::string> plan_text;
 };
 
 // Builds the report of run `run_id`. Preconditions: `events` are `records` decoded, in order,
@@ -290,5 +332,6 @@ std::string_view ToString(InDoubt::Settled s);    // "unsettled", "check", "reso
 std::string_view ToString(Decision::Kind k);      // "approval", "resolve"
 std::string_view ToString(Interruption::Kind k);  // "pause", "crash"
 std::string_view ToString(plan::Downtime d);      // "", "start", "end"
+std::string_view ToString(SignatureStatus::State s);  // "unsigned", "unchecked", "verified", "failed"
 
 }  // namespace backout::report

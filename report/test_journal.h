@@ -57,6 +57,16 @@ inline std::string PlanWithoutDowntime() {
   return text;
 }
 
+// Like HasSubstr, but a failure shows only the missing part, not a whole page.
+inline ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "missing: " << part;
+}
+inline ::testing::AssertionResult Lacks(const std::string& text, const std::string& part) {
+  if (text.find(part) == std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "unexpected: " << part;
+}
+
 class TestJournal {
  public:
   explicit TestJournal(const std::string& plan_yaml = kPlanYaml) {
@@ -147,10 +157,14 @@ class TestJournal {
                                          .os_uid = os_users_[i].uid,
                                          .os_user = os_users_[i].name,
                                          .payload = payload,
+                                         .chain_mode = chain_mode_,
                                          .hash = Sha256(std::to_string(e.seq) + payload)});
     }
     return BuildReport("run-1", records_, events_, *state, plan_, chain_verified);
   }
+
+  // The chain mode of the records Build() makes (sha256 unless set).
+  void SetChainMode(journal::ChainMode mode) { chain_mode_ = mode; }
 
   const std::vector<journal::Record>& records() const { return records_; }
   const plan::Plan& plan() const { return plan_; }
@@ -180,6 +194,7 @@ class TestJournal {
   OsUser os_user_;
   std::vector<OsUser> os_users_;  // of each event
   std::vector<journal::Record> records_;
+  journal::ChainMode chain_mode_ = journal::ChainMode::kSha256;
 };
 
 }  // namespace backout::report::testing

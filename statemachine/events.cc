@@ -136,8 +136,39 @@ void from_json(const nlohmann::json& j, RunStarted& e) {
   e.preflight = PreflightOf(j);
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepStarted, step, attempt)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepSucceeded, step, attempt, outputs)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepFailed, step, attempt, error, outputs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LogDigest, file, bytes, sha256)
+namespace {
+// `log` only when the attempt wrote one: an outcome without a log has the payload it had
+// before the field existed, and such a payload decodes with none.
+void AddLog(nlohmann::json& j, const std::optional<LogDigest>& log) {
+  if (log) j["log"] = *log;
+}
+std::optional<LogDigest> LogFrom(const nlohmann::json& j) {
+  const auto it = j.find("log");
+  return it == j.end() ? std::nullopt : std::optional<LogDigest>(it->get<LogDigest>());
+}
+}  // namespace
+void to_json(nlohmann::json& j, const StepSucceeded& e) {
+  j = {{"step", e.step}, {"attempt", e.attempt}, {"outputs", e.outputs}};
+  AddLog(j, e.log);
+}
+void from_json(const nlohmann::json& j, StepSucceeded& e) {
+  j.at("step").get_to(e.step);
+  j.at("attempt").get_to(e.attempt);
+  j.at("outputs").get_to(e.outputs);
+  e.log = LogFrom(j);
+}
+void to_json(nlohmann::json& j, const StepFailed& e) {
+  j = {{"step", e.step}, {"attempt", e.attempt}, {"error", e.error}, {"outputs", e.outputs}};
+  AddLog(j, e.log);
+}
+void from_json(const nlohmann::json& j, StepFailed& e) {
+  j.at("step").get_to(e.step);
+  j.at("attempt").get_to(e.attempt);
+  j.at("error").get_to(e.error);
+  j.at("outputs").get_to(e.outputs);
+  e.log = LogFrom(j);
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepSkipped, step, reason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepInDoubt, step, attempt)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepChecked, step, finding, detail)
@@ -167,6 +198,17 @@ void from_json(const nlohmann::json& j, NoteAdded& note) {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TriageRecorded, issue, severity, action, note)
 
 std::string_view TypeName(const EventBody& body) { return kTypeNames[body.index()]; }
+
+std::optional<StepLogOf> LogOf(const EventBody& body) {
+  return std::visit(
+      [](const auto& b) -> std::optional<StepLogOf> {
+        if constexpr (requires { b.log; }) {
+          if (b.log) return StepLogOf{b.step, b.attempt, *b.log};
+        }
+        return std::nullopt;
+      },
+      body);
+}
 
 nlohmann::json EncodePayload(const EventBody& body) {
   return std::visit([](const auto& b) { return nlohmann::json(b); }, body);

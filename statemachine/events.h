@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -56,11 +57,23 @@ struct StepStarted {
   int attempt = 1;
 };
 
+// The full output log an attempt wrote (RUN/logs/FILE), as it was when the attempt ended: the
+// runner hashes the closed file before it journals the outcome, so the hash chain covers the
+// log. Journaled as "log": {"file", "bytes", "sha256"}; absent when the attempt wrote none
+// (events from before the field decode without one).
+struct LogDigest {
+  std::string file;  // a plain file name in the run's logs/ directory, never a path
+  std::uint64_t bytes = 0;
+  std::string sha256;  // lowercase hex
+  bool operator==(const LogDigest&) const = default;
+};
+
 // The attempt's effect is in place.
 struct StepSucceeded {
   std::string step;
   int attempt = 1;
   nlohmann::json outputs = nlohmann::json::object();
+  std::optional<LogDigest> log;
 };
 
 struct StepFailed {
@@ -68,6 +81,7 @@ struct StepFailed {
   int attempt = 1;
   std::string error;
   nlohmann::json outputs = nlohmann::json::object();  // partial outputs (verify results, ...)
+  std::optional<LogDigest> log;
 };
 
 struct StepSkipped {
@@ -175,6 +189,15 @@ std::string_view TypeName(const EventBody& body);
 // enum's unknown string names the field, the value and the values allowed.
 nlohmann::json EncodePayload(const EventBody& body);
 Result<EventBody> DecodePayload(std::string_view type, const nlohmann::json& payload);
+
+// The step log an outcome (StepSucceeded, StepFailed) vouches for; nullopt for any other
+// event and for an outcome without a log. Points into `body`.
+struct StepLogOf {
+  const std::string& step;
+  int attempt;
+  const LogDigest& digest;
+};
+std::optional<StepLogOf> LogOf(const EventBody& body);
 
 std::string_view ToString(StepChecked::Finding f);
 std::string_view ToString(RunPaused::Reason r);

@@ -38,6 +38,47 @@ TEST(Events, RoundTripEveryType) {
   }
 }
 
+// An outcome carries the digest of its step's log; one without a log has the payload
+// outcomes had before the field existed, and such an older payload decodes with none.
+TEST(Events, OutcomesCarryTheirLogDigestAndOlderPayloadsDecodeWithout) {
+  const LogDigest digest{"migrate.2.log", 12, std::string(64, 'a')};
+  const std::vector<EventBody> with_log = {
+      StepSucceeded{"migrate", 2, {{"exit_code", 0}}, digest},
+      StepFailed{"migrate", 2, "exit 3", {{"exit_code", 3}}, digest}};
+  for (const EventBody& body : with_log) {
+    const nlohmann::json payload = EncodePayload(body);
+    EXPECT_EQ(payload["log"],
+              nlohmann::json({{"file", "migrate.2.log"}, {"bytes", 12}, {"sha256", digest.sha256}}))
+        << TypeName(body);
+    const Result<EventBody> back = DecodePayload(TypeName(body), payload);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    const std::optional<StepLogOf> log = LogOf(*back);
+    ASSERT_TRUE(log.has_value()) << TypeName(body);
+    EXPECT_EQ(log->step, "migrate");
+    EXPECT_EQ(log->attempt, 2);
+    EXPECT_EQ(log->digest, digest);
+  }
+
+  // As journaled before the field: no "log" key, and it decodes without a digest.
+  const nlohmann::json older = {{"step", "migrate"}, {"attempt", 1}, {"outputs", {{"x", 1}}}};
+  EXPECT_EQ(EncodePayload(StepSucceeded{"migrate", 1, {{"x", 1}}}), older);
+  const Result<EventBody> back = DecodePayload("StepSucceeded", older);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(std::get<StepSucceeded>(*back).log.has_value());
+  EXPECT_FALSE(LogOf(*back).has_value());
+  nlohmann::json older_failure = older;
+  older_failure["error"] = "boom";
+  const Result<EventBody> failed = DecodePayload("StepFailed", older_failure);
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  EXPECT_FALSE(std::get<StepFailed>(*failed).log.has_value());
+
+  // Other events have no log; a mistyped digest is corruption.
+  EXPECT_FALSE(LogOf(StepStarted{"migrate", 1}).has_value());
+  nlohmann::json mistyped = EncodePayload(with_log[0]);
+  mistyped["log"]["bytes"] = "twelve";
+  EXPECT_EQ(DecodePayload("StepSucceeded", mistyped).status().code(), Code::kCorruption);
+}
+
 // A RunStarted journaled before `rehearsal` existed still decodes, as a normal run.
 TEST(Events, RunStartedWithoutRehearsalFieldIsNotARehearsal) {
   nlohmann::json payload = EncodePayload(RunStarted{"p", "/x.yaml", "t", "ab", "", {"a"}, true});

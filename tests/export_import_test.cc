@@ -28,8 +28,6 @@ constexpr int kRows = 200;
 constexpr char kKey[] = "export-test-key";
 
 
-
-
 std::vector<std::string> Encoded(const std::vector<journal::Record>& records) {
   std::vector<std::string> out;
   for (const journal::Record& r : records) out.push_back(journal::EncodeRecord(r));

@@ -189,8 +189,7 @@ std::vector<std::string> ChildEnvironment(const CommandSpec& spec) {
 // `<log_dir>/<step_id>.<attempt>.log`, absolute; empty when there is no log directory.
 fs::path LogPath(const Invocation& invocation) {
   if (invocation.log_dir.empty()) return {};
-  const fs::path path =
-      invocation.log_dir / fmt::format("{}.{}.log", invocation.step_id, invocation.attempt);
+  const fs::path path = invocation.log_dir / LogFileName(invocation.step_id, invocation.attempt);
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   return ec ? path : absolute;
