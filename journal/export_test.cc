@@ -174,7 +174,7 @@ TEST_F(ExportTest, MixedVersionRunRoundTripsEachRecordInItsVersion) {
   EXPECT_EQ(parsed[1].os_uid, OsUser::kUnknownUid);
   EXPECT_EQ(parsed[2].format_version, 2);
   const Journal other(root_ / "b");
-  ASSERT_TRUE(other.ImportRun(parsed).ok());
+  ASSERT_TRUE(other.ImportRun({parsed}).ok());
   ASSERT_OK_AND_ASSIGN(imported, other.ReadRun("r1"));
   EXPECT_EQ(Encoded(imported), Encoded(mixed));
 }

@@ -53,8 +53,8 @@ constexpr auto kBrowserLimit = std::chrono::seconds(60);
 struct ExpectedSection {
   std::string heading;
   std::string id;  // "" where render_html.cc gives the section none
-  // Rendered only when the run journaled what it reports (Preflight: runs from before
-  // preflight existed, the golden fixtures among them, have none).
+  // Rendered only when the run journaled what it reports (Preflight and Step logs: runs from
+  // before preflight and log digests existed, the golden fixtures among them, have none).
   bool only_when_journaled = false;
 };
 const std::vector<ExpectedSection> kSections = {
@@ -70,6 +70,7 @@ const std::vector<ExpectedSection> kSections = {
     {"Interruptions", ""},
     {"Operator notes", ""},
     {"Event timeline", ""},
+    {"Step logs", "", true},
     {"Integrity", ""},
 };
 // How many of kSections a report shows: all of them for a run that journaled everything
