@@ -277,27 +277,15 @@ std::optional<std::string> FromBase64(std::string_view text) {
   return out;
 }
 
-// Whether `text` is a line {"log": ...} (its first key is "log"), without parsing it all.
-bool IsLogLine(std::string_view text) {
-  const std::size_t brace = text.find_first_not_of(" \t");
-  if (brace == std::string_view::npos || text[brace] != '{') return false;
-  const std::size_t key = text.find_first_not_of(" \t", brace + 1);
-  return key != std::string_view::npos && text.substr(key).starts_with("\"log\"");
-}
-
 // A plain file name: what an import may create in a run's logs/ directory.
 bool IsPlainFileName(std::string_view name) {
   return !name.empty() && name != "." && name != ".." && name.size() <= 255 &&
          name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
 }
 
-Result<ExportedLog> LogFromLine(std::string_view text) {
-  const json line = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (line.is_discarded()) return Status::Corruption("not valid JSON");
-  if (!line.is_object() || line.size() != 1 || !line.begin()->is_object()) {
-    return Status::Corruption("a log line is {\"log\":{...}} and nothing else");
-  }
-  const json& log = *line.begin();
+// The step log on a line {"log":{...}}.
+Result<ExportedLog> LogFromLine(const json& log) {
+  if (!log.is_object()) return Status::Corruption("'log' is not an object");
   ExportedLog out;
   std::string encoding, content, sha256;
   const Status fields = [&] {
@@ -389,19 +377,18 @@ Result<SignedRun> ParseSignedExport(std::string_view text, std::string_view sour
   for (std::size_t start = 0; start < text.size();) {
     const std::size_t end = std::min(text.find('\n', start), text.size());
     ++line_number;
-    const std::string_view line_text = text.substr(start, end - start);
-    if (IsLogLine(line_text)) {
-      Result<ExportedLog> log = LogFromLine(line_text);
-      if (!log.ok()) return log.status().WithContext(fmt::format("{}:{}", source, line_number));
-      if (logs != nullptr) logs->push_back(std::move(log).value());
-      start = end + 1;
-      continue;
-    }
     const Record* prev = run.records.empty() ? nullptr : &run.records.back();
     const Status added = [&]() -> Status {
-      const json line = json::parse(line_text, nullptr, /*allow_exceptions=*/false);
+      const json line = json::parse(text.substr(start, end - start), nullptr,
+                                    /*allow_exceptions=*/false);
       if (line.is_discarded()) return Status::Corruption("not valid JSON");
       // Lines of other kinds are objects whose one member names the kind.
+      if (line.is_object() && line.size() == 1 && line.contains("log")) {
+        Result<ExportedLog> log = LogFromLine(line["log"]);
+        if (!log.ok()) return log.status();
+        if (logs != nullptr) logs->push_back(std::move(log).value());
+        return Status::Ok();
+      }
       if (line.is_object() && line.size() == 1 && line.contains("signature")) {
         Result<Signature> signature = SignatureFromLine(line["signature"], prev);
         if (!signature.ok()) return signature.status();
