@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "adapters/aws/credentials.h"
 #include "adapters/dynamodb/params.h"
 #include "adapters/net/http_client.h"
 
@@ -78,12 +79,6 @@ Status ToStatus(std::string_view operation, const ApiError& error) {
   return Status::FailedPrecondition(std::move(message));
 }
 
-std::optional<std::string> NonEmptyVar(Env& env, const std::string& name) {
-  std::optional<std::string> value = env.GetVar(name);
-  if (value.has_value() && value->empty()) return std::nullopt;
-  return value;
-}
-
 const common::StopWording kStopWording = {
     "cancelled by a signal", [](milliseconds timeout) {
       return fmt::format("the step's timeout ({}ms) passed", timeout.count());
@@ -93,35 +88,6 @@ const common::StopWording kStopWording = {
 
 Deadline::Deadline(const std::atomic<bool>* cancel, milliseconds timeout)
     : common::StopCondition(cancel, timeout, kStopWording) {}
-
-Result<Credentials> CredentialsFromEnvironment(Env& env) {
-  Credentials credentials;
-  for (const auto& [name, field] :
-       {std::pair{"AWS_ACCESS_KEY_ID", &credentials.access_key_id},
-        std::pair{"AWS_SECRET_ACCESS_KEY", &credentials.secret_access_key}}) {
-    std::optional<std::string> value = NonEmptyVar(env, name);
-    if (!value.has_value()) {
-      return Status::FailedPrecondition(fmt::format(
-          "no AWS credentials: {} is not set (dynamodb targets read AWS_ACCESS_KEY_ID, "
-          "AWS_SECRET_ACCESS_KEY and, for temporary credentials, AWS_SESSION_TOKEN)",
-          name));
-    }
-    *field = std::move(*value);
-  }
-  credentials.session_token = NonEmptyVar(env, "AWS_SESSION_TOKEN").value_or("");
-  return credentials;
-}
-
-Result<std::string> RegionFor(const json& target, Env& env) {
-  if (const auto it = target.find("region"); it != target.end() && it->is_string()) {
-    return it->get<std::string>();
-  }
-  for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
-    if (std::optional<std::string> region = NonEmptyVar(env, name)) return *region;
-  }
-  return Status::FailedPrecondition(
-      "no region: give the target a 'region', or set AWS_REGION or AWS_DEFAULT_REGION");
-}
 
 std::string EndpointFor(const json& target, const std::string& region) {
   if (const auto it = target.find("endpoint"); it != target.end() && it->is_string()) {
@@ -141,9 +107,9 @@ Client::Client(ClientConfig config, const Deadline& deadline)
 
 Result<ClientConfig> ClientConfigFor(const json& target, Env& env,
                                      std::function<void(std::string_view)> progress) {
-  Result<Credentials> credentials = CredentialsFromEnvironment(env);
+  Result<aws::Credentials> credentials = aws::CredentialsFromEnvironment(env);
   if (!credentials.ok()) return credentials.status();
-  Result<std::string> region = RegionFor(target, env);
+  Result<std::string> region = aws::RegionFor(target, env);
   if (!region.ok()) return region.status();
   ClientConfig config;
   config.endpoint = EndpointFor(target, *region);

@@ -33,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/aws/credentials.h"
 #include "adapters/common/stop.h"
 #include "base/env.h"
 #include "base/status.h"
@@ -49,19 +50,6 @@ class Deadline : public common::StopCondition {
   Deadline(const std::atomic<bool>* cancel, std::chrono::milliseconds timeout);
 };
 
-struct Credentials {
-  std::string access_key_id;
-  std::string secret_access_key;
-  std::string session_token;  // empty unless temporary credentials
-};
-
-// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the optional AWS_SESSION_TOKEN from `env`.
-// kFailedPrecondition naming the missing variable (never a value) when one is unset.
-Result<Credentials> CredentialsFromEnvironment(Env& env);
-
-// The region of a target: its `region`, else AWS_REGION, else AWS_DEFAULT_REGION.
-Result<std::string> RegionFor(const nlohmann::json& target, Env& env);
-
 // How throttled (and 5xx) calls are retried.
 struct RetryPolicy {
   int max_tries = 10;  // tries in all, the first included
@@ -75,7 +63,7 @@ struct RetryPolicy {
 struct ClientConfig {
   std::string endpoint;  // "https://dynamodb.us-east-1.amazonaws.com", "http://127.0.0.1:8000"
   std::string region;
-  Credentials credentials;
+  aws::Credentials credentials;
   RetryPolicy retry;
   std::function<void(std::string_view)> progress;  // optional: told of each retry
 };
