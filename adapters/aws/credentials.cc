@@ -18,7 +18,7 @@ std::optional<std::string> NonEmptyVar(Env& env, const std::string& name) {
 
 }  // namespace
 
-Result<Credentials> CredentialsFromEnvironment(Env& env) {
+Result<Credentials> CredentialsFor(const json& /*target*/, Env& env) {
   Credentials credentials;
   for (const auto& [name, field] :
        {std::pair{"AWS_ACCESS_KEY_ID", &credentials.access_key_id},

@@ -24,9 +24,10 @@ struct Credentials {
   std::string session_token;  // empty unless temporary credentials
 };
 
-// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the optional AWS_SESSION_TOKEN from `env`.
-// kFailedPrecondition naming the missing variable (never a value) when one is unset.
-Result<Credentials> CredentialsFromEnvironment(Env& env);
+// The credentials for `target` (a target's config; its keys may choose among sources).
+// Today: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the optional AWS_SESSION_TOKEN from
+// `env`; kFailedPrecondition naming the missing variable (never a value) when one is unset.
+Result<Credentials> CredentialsFor(const nlohmann::json& target, Env& env);
 
 // The region of a target: its `region`, else AWS_REGION, else AWS_DEFAULT_REGION.
 Result<std::string> RegionFor(const nlohmann::json& target, Env& env);

@@ -107,7 +107,7 @@ Client::Client(ClientConfig config, const Deadline& deadline)
 
 Result<ClientConfig> ClientConfigFor(const json& target, Env& env,
                                      std::function<void(std::string_view)> progress) {
-  Result<aws::Credentials> credentials = aws::CredentialsFromEnvironment(env);
+  Result<aws::Credentials> credentials = aws::CredentialsFor(target, env);
   if (!credentials.ok()) return credentials.status();
   Result<std::string> region = aws::RegionFor(target, env);
   if (!region.ok()) return region.status();
