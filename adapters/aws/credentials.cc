@@ -33,18 +33,6 @@ using SourceResult = Result<Outcome>;
 Outcome None(std::string why) { return Outcome{std::nullopt, std::move(why)}; }
 Outcome Found(Credentials credentials) { return Outcome{std::move(credentials), ""}; }
 
-std::optional<std::string> NonEmptyVar(Env& env, const std::string& name) {
-  std::optional<std::string> value = env.GetVar(name);
-  if (value.has_value() && value->empty()) return std::nullopt;
-  return value;
-}
-
-std::string_view TrimWhitespace(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -61,8 +49,8 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 std::optional<std::int64_t> ParseUtcTime(const std::string& text) {
   std::tm tm{};
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
     return std::nullopt;
   }
   tm.tm_year -= 1900;
@@ -139,8 +127,7 @@ Result<Credentials> CredentialsFromJson(const json& object, const char* id, cons
   credentials.secret_access_key = StringMember(object, secret);
   credentials.session_token = StringMember(object, token);
   if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
-    return Status::IOError(
-        fmt::format("the answer of {} has no {} and {}", source, id, secret));
+    return Status::IOError(fmt::format("the answer of {} has no {} and {}", source, id, secret));
   }
   if (const auto it = object.find(expiration); it != object.end()) {
     if (it->is_number_integer()) {
@@ -158,8 +145,7 @@ Result<Credentials> CredentialsFromJson(const json& object, const char* id, cons
 Result<json> JsonAnswer(const net::HttpResponse& response, const std::string& source) {
   json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) {
-    return Status::IOError(fmt::format("{} answered something other than a JSON object",
-                                       source));
+    return Status::IOError(fmt::format("{} answered something other than a JSON object", source));
   }
   return parsed;
 }
@@ -167,9 +153,8 @@ Result<json> JsonAnswer(const net::HttpResponse& response, const std::string& so
 // An HTTP status other than 200 from a credential endpoint, as an error naming `source`.
 Status RefusedBy(const std::string& source, const net::HttpResponse& response,
                  std::string_view detail = "") {
-  return Status::FailedPrecondition(fmt::format("{} answered HTTP {}{}{}", source,
-                                                response.status, detail.empty() ? "" : ": ",
-                                                detail));
+  return Status::FailedPrecondition(fmt::format("{} answered HTTP {}{}{}", source, response.status,
+                                                detail.empty() ? "" : ": ", detail));
 }
 
 // A service endpoint as the AWS SDKs let it be overridden: AWS_ENDPOINT_URL_<SERVICE>, else
@@ -192,10 +177,10 @@ SourceResult FromEnvironment(Env& env) {
     return None("environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set)");
   }
   if (!id.has_value() || !secret.has_value()) {
-    return Status::FailedPrecondition(fmt::format(
-        "no AWS credentials: {} is not set (AWS targets read AWS_ACCESS_KEY_ID, "
-        "AWS_SECRET_ACCESS_KEY and, for temporary credentials, AWS_SESSION_TOKEN)",
-        id.has_value() ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"));
+    return Status::FailedPrecondition(
+        fmt::format("no AWS credentials: {} is not set (AWS targets read AWS_ACCESS_KEY_ID, "
+                    "AWS_SECRET_ACCESS_KEY and, for temporary credentials, AWS_SESSION_TOKEN)",
+                    id.has_value() ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"));
   }
   return Found(Credentials{*id, *secret, NonEmptyVar(env, "AWS_SESSION_TOKEN").value_or(""),
                            "environment", 0});
@@ -207,18 +192,17 @@ SourceResult FromProfileKeys(const Profile& profile) {
   std::optional<std::string> secret = profile.Get("aws_secret_access_key");
   if (!id.has_value() && !secret.has_value()) return None("");
   if (!id.has_value() || !secret.has_value()) {
-    return Status::FailedPrecondition(fmt::format(
-        "the AWS profile '{}' has {} but no {}", profile.name,
-        id.has_value() ? "aws_access_key_id" : "aws_secret_access_key",
-        id.has_value() ? "aws_secret_access_key" : "aws_access_key_id"));
+    return Status::FailedPrecondition(
+        fmt::format("the AWS profile '{}' has {} but no {}", profile.name,
+                    id.has_value() ? "aws_access_key_id" : "aws_secret_access_key",
+                    id.has_value() ? "aws_secret_access_key" : "aws_access_key_id"));
   }
   std::optional<std::string> token = profile.Get("aws_session_token");
   if (!token.has_value()) token = profile.Get("aws_security_token");  // the older name
-  return Found(Credentials{
-      *id, *secret, token.value_or(""),
-      fmt::format("profile '{}' in {}", profile.name,
-                  profile.origin.at("aws_access_key_id").string()),
-      0});
+  return Found(Credentials{*id, *secret, token.value_or(""),
+                           fmt::format("profile '{}' in {}", profile.name,
+                                       profile.origin.at("aws_access_key_id").string()),
+                           0});
 }
 
 // `command` split into words as a POSIX shell would (quotes and backslashes), without
@@ -263,8 +247,7 @@ SourceResult FromCredentialProcess(const Profile& profile) {
   const std::string source = fmt::format("credential_process of profile '{}'", profile.name);
   Result<std::vector<std::string>> words = SplitCommand(*command);
   if (!words.ok()) {
-    return Status::FailedPrecondition(
-        fmt::format("{}: {}", source, words.status().message()));
+    return Status::FailedPrecondition(fmt::format("{}: {}", source, words.status().message()));
   }
   // Through sh only to drop stderr: the one pipe RunSubprocess reads carries both streams,
   // and what the command says on stderr would otherwise spoil the JSON on stdout.
@@ -278,8 +261,8 @@ SourceResult FromCredentialProcess(const Profile& profile) {
   options.tail_capacity = 1 << 20;
   Result<SubprocessResult> ran = RunSubprocess(options);
   if (!ran.ok()) {
-    return Status::FailedPrecondition(fmt::format("{} did not start: {}", source,
-                                                  ran.status().message()));
+    return Status::FailedPrecondition(
+        fmt::format("{} did not start: {}", source, ran.status().message()));
   }
   if (ran->stopped == StopReason::kDeadline) {
     return Status::Timeout(fmt::format("{} did not finish within 60 s", source));
@@ -292,11 +275,11 @@ SourceResult FromCredentialProcess(const Profile& profile) {
   }
   json answer = json::parse(ran->output_tail, nullptr, /*allow_exceptions=*/false);
   if (!answer.is_object() || answer.value("Version", json()) != 1) {
-    return Status::FailedPrecondition(fmt::format(
-        "{} printed something other than a JSON object with \"Version\": 1", source));
+    return Status::FailedPrecondition(
+        fmt::format("{} printed something other than a JSON object with \"Version\": 1", source));
   }
-  Result<Credentials> credentials = CredentialsFromJson(
-      answer, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", source);
+  Result<Credentials> credentials = CredentialsFromJson(answer, "AccessKeyId", "SecretAccessKey",
+                                                        "SessionToken", "Expiration", source);
   if (!credentials.ok()) return credentials.status();
   return Found(*std::move(credentials));
 }
@@ -312,9 +295,8 @@ SourceResult FromSso(const Profile& profile, Env& env) {
   if (session_name.has_value()) {
     const auto session = profile.sso_sessions.find(*session_name);
     if (session == profile.sso_sessions.end()) {
-      return Status::FailedPrecondition(fmt::format(
-          "{}: {} has no [sso-session {}]", source, profile.config_file.string(),
-          *session_name));
+      return Status::FailedPrecondition(fmt::format("{}: {} has no [sso-session {}]", source,
+                                                    profile.config_file.string(), *session_name));
     }
     if (const auto it = session->second.find("sso_region"); it != session->second.end()) {
       region = it->second;
@@ -326,8 +308,8 @@ SourceResult FromSso(const Profile& profile, Env& env) {
   std::optional<std::string> account = profile.Get("sso_account_id");
   std::optional<std::string> role = profile.Get("sso_role_name");
   if (!region.has_value() || !account.has_value() || !role.has_value()) {
-    return Status::FailedPrecondition(fmt::format(
-        "{} needs sso_region, sso_account_id and sso_role_name", source));
+    return Status::FailedPrecondition(
+        fmt::format("{} needs sso_region, sso_account_id and sso_role_name", source));
   }
   const std::filesystem::path cache_file =
       ExpandHome(fmt::format("~/.aws/sso/cache/{}.json", Sha1Hex(cache_key)), env);
@@ -342,9 +324,9 @@ SourceResult FromSso(const Profile& profile, Env& env) {
   std::optional<std::int64_t> expires =
       token.is_object() ? ParseUtcTime(StringMember(token, "expiresAt")) : std::nullopt;
   if (access_token.empty() || !expires.has_value()) {
-    return Status::FailedPrecondition(fmt::format(
-        "{}: the cached SSO token {} has no accessToken and expiresAt; {}", source,
-        cache_file.string(), login_hint));
+    return Status::FailedPrecondition(
+        fmt::format("{}: the cached SSO token {} has no accessToken and expiresAt; {}", source,
+                    cache_file.string(), login_hint));
   }
   if (*expires <= env.NowMicros()) {
     return Status::FailedPrecondition(
@@ -404,21 +386,23 @@ SourceResult FromWebIdentity(const json& target, const Profile& profile, Env& en
         "web_identity_token_file and role_arn in the profile)");
   }
   const std::string source = "web identity (STS AssumeRoleWithWebIdentity)";
-  Result<std::string> token = ReadTokenFile(ExpandHome(*token_file, env), "web identity token file");
+  Result<std::string> token =
+      ReadTokenFile(ExpandHome(*token_file, env), "web identity token file");
   if (!token.ok()) return token.status();
   Result<std::string> region = RegionFor(target, env);
   net::HttpRequest request;
   request.method = "POST";
   request.url = ServiceEndpoint(env, "STS",
                                 region.ok() ? fmt::format("https://sts.{}.amazonaws.com", *region)
-                                            : "https://sts.amazonaws.com") + "/";
+                                            : "https://sts.amazonaws.com") +
+                "/";
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
   request.body = fmt::format(
       "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={}&RoleSessionName={}"
       "&WebIdentityToken={}",
       PercentEncode(*role_arn),
-      PercentEncode(session_name.value_or(
-          fmt::format("backout-session-{}", env.NowMicros() / 1'000'000))),
+      PercentEncode(
+          session_name.value_or(fmt::format("backout-session-{}", env.NowMicros() / 1'000'000))),
       PercentEncode(*token));
   Result<net::HttpResponse> response = net::Send(request);
   if (!response.ok()) return response.status();
@@ -430,8 +414,8 @@ SourceResult FromWebIdentity(const json& target, const Profile& profile, Env& en
                           XmlElement(block, "SessionToken"), source,
                           ParseUtcTime(XmlElement(block, "Expiration")).value_or(0)};
   if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
-    return Status::IOError(fmt::format("the answer of {} has no AccessKeyId and SecretAccessKey",
-                                       source));
+    return Status::IOError(
+        fmt::format("the answer of {} has no AccessKeyId and SecretAccessKey", source));
   }
   return Found(std::move(credentials));
 }
@@ -453,9 +437,11 @@ bool AllowedPlainHttpHost(std::string_view url) {
 // 6. The container credentials endpoint (ECS, EKS Pod Identity).
 SourceResult FromContainer(Env& env) {
   std::string url;
-  if (std::optional<std::string> relative = NonEmptyVar(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+  if (std::optional<std::string> relative =
+          NonEmptyVar(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
     url = "http://169.254.170.2" + *relative;
-  } else if (std::optional<std::string> full = NonEmptyVar(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+  } else if (std::optional<std::string> full =
+                 NonEmptyVar(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
     url = *full;
     if (!url.starts_with("https://") &&
         !(url.starts_with("http://") && AllowedPlainHttpHost(url))) {
@@ -467,14 +453,15 @@ SourceResult FromContainer(Env& env) {
   } else {
     return None("container (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set)");
   }
-  const std::string source = fmt::format("the container credentials endpoint {}",
-                                         net::UrlForMessages(url));
+  const std::string source =
+      fmt::format("the container credentials endpoint {}", net::UrlForMessages(url));
   net::HttpRequest request;
   request.url = url;
   request.connect_timeout = milliseconds(2'000);
   request.timeout = milliseconds(5'000);
   std::optional<std::string> token;
-  if (std::optional<std::string> file = NonEmptyVar(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
+  if (std::optional<std::string> file =
+          NonEmptyVar(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
     Result<std::string> read = ReadTokenFile(*file, "container authorization token file");
     if (!read.ok()) return read.status();
     token = *std::move(read);
@@ -487,8 +474,8 @@ SourceResult FromContainer(Env& env) {
   if (response->status != 200) return RefusedBy(source, *response);
   Result<json> answer = JsonAnswer(*response, source);
   if (!answer.ok()) return answer.status();
-  Result<Credentials> credentials = CredentialsFromJson(
-      *answer, "AccessKeyId", "SecretAccessKey", "Token", "Expiration", "container");
+  Result<Credentials> credentials = CredentialsFromJson(*answer, "AccessKeyId", "SecretAccessKey",
+                                                        "Token", "Expiration", "container");
   if (!credentials.ok()) return credentials.status();
   return Found(*std::move(credentials));
 }
@@ -504,7 +491,7 @@ std::string MetadataEndpoint(const Profile& profile, Env& env) {
   std::optional<std::string> mode = NonEmptyVar(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
   if (!mode.has_value()) mode = profile.Get("ec2_metadata_service_endpoint_mode");
   return mode.has_value() && EqualsIgnoringCase(*mode, "IPv6") ? "http://[fd00:ec2::254]"
-                                                                : "http://169.254.169.254";
+                                                               : "http://169.254.169.254";
 }
 
 // 7. Instance metadata, IMDSv2.
@@ -515,7 +502,8 @@ SourceResult FromInstanceMetadata(const Profile& profile, Env& env) {
   const std::string endpoint = MetadataEndpoint(profile, env);
   milliseconds timeout(1'000);
   if (std::optional<std::string> seconds = NonEmptyVar(env, "AWS_METADATA_SERVICE_TIMEOUT")) {
-    if (const int parsed = std::atoi(seconds->c_str()); parsed > 0) timeout = milliseconds(parsed * 1000);
+    if (const int parsed = std::atoi(seconds->c_str()); parsed > 0)
+      timeout = milliseconds(parsed * 1000);
   }
   const auto request_to = [&](const std::string& method, const std::string& path) {
     net::HttpRequest request;
@@ -544,8 +532,8 @@ SourceResult FromInstanceMetadata(const Profile& profile, Env& env) {
   if (roles->status == 404) return unreachable("the instance has no IAM role");
   const std::string source = fmt::format("instance metadata {}", endpoint);
   if (roles->status != 200) return RefusedBy(source, *roles);
-  const std::string role(TrimWhitespace(std::string_view(roles->body).substr(
-      0, roles->body.find('\n'))));
+  const std::string role(
+      TrimWhitespace(std::string_view(roles->body).substr(0, roles->body.find('\n'))));
   if (role.empty()) return unreachable("the instance has no IAM role");
 
   net::HttpRequest role_request = request_to("GET", std::string(kRoles) + PercentEncode(role));
@@ -556,11 +544,11 @@ SourceResult FromInstanceMetadata(const Profile& profile, Env& env) {
   Result<json> answer = JsonAnswer(*response, source);
   if (!answer.ok()) return answer.status();
   if (const std::string code = StringMember(*answer, "Code"); code != "Success") {
-    return Status::FailedPrecondition(fmt::format("{} answered Code '{}' for role '{}'", source,
-                                                  code, role));
+    return Status::FailedPrecondition(
+        fmt::format("{} answered Code '{}' for role '{}'", source, code, role));
   }
-  Result<Credentials> credentials = CredentialsFromJson(
-      *answer, "AccessKeyId", "SecretAccessKey", "Token", "Expiration", "instance metadata");
+  Result<Credentials> credentials = CredentialsFromJson(*answer, "AccessKeyId", "SecretAccessKey",
+                                                        "Token", "Expiration", "instance metadata");
   if (!credentials.ok()) return credentials.status();
   return Found(*std::move(credentials));
 }

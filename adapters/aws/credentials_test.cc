@@ -94,7 +94,8 @@ class FakeAwsEndpoints {
     std::size_t header_end = std::string::npos;
     std::size_t body_length = 0;
     while (true) {
-      if (header_end == std::string::npos && (header_end = text.find("\r\n\r\n")) != std::string::npos) {
+      if (header_end == std::string::npos &&
+          (header_end = text.find("\r\n\r\n")) != std::string::npos) {
         const std::string head = ToLower(text.substr(0, header_end));
         if (const std::size_t at = head.find("\r\ncontent-length:"); at != std::string::npos) {
           body_length = std::stoul(head.substr(at + 17));
@@ -119,7 +120,8 @@ class FakeAwsEndpoints {
       request.headers[ToLower(line.substr(0, colon))] = value;
     }
     request.path = target.substr(0, target.find('?'));
-    if (const std::size_t q = target.find('?'); q != std::string::npos) request.query = target.substr(q + 1);
+    if (const std::size_t q = target.find('?'); q != std::string::npos)
+      request.query = target.substr(q + 1);
     request.body = text.substr(header_end + 4, body_length);
     std::pair<int, std::string> answer{404, "{}"};
     {
@@ -210,13 +212,18 @@ TEST_F(CredentialsTest, EnvironmentComesFirstAndAHalfSetPairIsAnError) {
 }
 
 TEST_F(CredentialsTest, ProfilesComeFromTheSharedFilesWithTheirRegion) {
-  Write("aws/creds", "# keys\n[default]\naws_access_key_id = AKIADEFAULT\n"
-                     "aws_secret_access_key = " + std::string(kSecret) + "\n"
-                     "[dev]\naws_access_key_id=AKIADEV\naws_secret_access_key= s2 \n"
-                     "aws_session_token = " + kToken + "\n");
-  Write("aws/conf", "[default]\nregion = us-east-2\n; comment\n[profile dev]\nregion = eu-north-1\n"
-                    "s3 =\n  max_concurrent_requests = 4\n"
-                    "[profile keysonly]\naws_access_key_id = AKIACONF\naws_secret_access_key = s3\n");
+  Write("aws/creds",
+        "# keys\n[default]\naws_access_key_id = AKIADEFAULT\n"
+        "aws_secret_access_key = " +
+            std::string(kSecret) +
+            "\n"
+            "[dev]\naws_access_key_id=AKIADEV\naws_secret_access_key= s2 \n"
+            "aws_session_token = " +
+            kToken + "\n");
+  Write("aws/conf",
+        "[default]\nregion = us-east-2\n; comment\n[profile dev]\nregion = eu-north-1\n"
+        "s3 =\n  max_concurrent_requests = 4\n"
+        "[profile keysonly]\naws_access_key_id = AKIACONF\naws_secret_access_key = s3\n");
   env_.SetVar("AWS_SHARED_CREDENTIALS_FILE", (home_.path() / "aws/creds").string());
   env_.SetVar("AWS_CONFIG_FILE", "~/aws/conf");
 
@@ -248,13 +255,12 @@ TEST_F(CredentialsTest, ProfilesComeFromTheSharedFilesWithTheirRegion) {
 }
 
 TEST_F(CredentialsTest, CredentialProcessPrintsThemAndItsFailureShowsNoOutput) {
-  Write("bin/creds.sh",
-        fmt::format("#!/bin/sh\necho 'warming up' >&2\n"
-                    "if [ \"$1\" = fail ]; then echo '{}'; exit 3; fi\n"
-                    "printf '%s' '{{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "
-                    "\"SecretAccessKey\": \"{}\", \"SessionToken\": \"{}\", "
-                    "\"Expiration\": \"2030-01-02T03:04:05Z\"}}'\n",
-                    kSecret, kSecret, kToken));
+  Write("bin/creds.sh", fmt::format("#!/bin/sh\necho 'warming up' >&2\n"
+                                    "if [ \"$1\" = fail ]; then echo '{}'; exit 3; fi\n"
+                                    "printf '%s' '{{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "
+                                    "\"SecretAccessKey\": \"{}\", \"SessionToken\": \"{}\", "
+                                    "\"Expiration\": \"2030-01-02T03:04:05Z\"}}'\n",
+                                    kSecret, kSecret, kToken));
   fs::permissions(home_.path() / "bin/creds.sh", fs::perms::owner_all);
   Write(".aws/config", fmt::format("[default]\ncredential_process = \"{}\" ok\n"
                                    "[profile broken]\ncredential_process = {} fail\n",
@@ -284,8 +290,10 @@ TEST_F(CredentialsTest, SsoExchangesTheCachedTokenAndRefusesAnExpiredOne) {
   env_.SetVar("AWS_ENDPOINT_URL_SSO", server_->url());
   server_->Route("GET", "/federation/credentials", 200,
                  json{{"roleCredentials",
-                       {{"accessKeyId", "ASIASSO"}, {"secretAccessKey", kSecret},
-                        {"sessionToken", kToken}, {"expiration", 1'764'003'600'000}}}}
+                       {{"accessKeyId", "ASIASSO"},
+                        {"secretAccessKey", kSecret},
+                        {"sessionToken", kToken},
+                        {"expiration", 1'764'003'600'000}}}}
                      .dump());
   Result<Credentials> found = CredentialsFor(json::object(), env_);
   ASSERT_TRUE(found.ok()) << found.status().ToString();
@@ -309,12 +317,14 @@ TEST_F(CredentialsTest, WebIdentityAssumesTheRoleAtSts) {
   env_.SetVar("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/deploy");
   env_.SetVar("AWS_ROLE_SESSION_NAME", "ci");
   env_.SetVar("AWS_ENDPOINT_URL_STS", server_->url());
-  server_->Route("POST", "/", 200, fmt::format(
-      "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
-      "<AccessKeyId>ASIAWEB</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>"
-      "<SessionToken>{}</SessionToken><Expiration>2030-01-02T03:04:05Z</Expiration>"
-      "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
-      kSecret, kToken));
+  server_->Route(
+      "POST", "/", 200,
+      fmt::format(
+          "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+          "<AccessKeyId>ASIAWEB</AccessKeyId><SecretAccessKey>{}</SecretAccessKey>"
+          "<SessionToken>{}</SessionToken><Expiration>2030-01-02T03:04:05Z</Expiration>"
+          "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+          kSecret, kToken));
   Result<Credentials> found = CredentialsFor(json::object(), env_);
   ASSERT_TRUE(found.ok()) << found.status().ToString();
   EXPECT_EQ(found->access_key_id, "ASIAWEB");
@@ -327,8 +337,9 @@ TEST_F(CredentialsTest, WebIdentityAssumesTheRoleAtSts) {
             "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A"
             "123456789012%3Arole%2Fdeploy&RoleSessionName=ci&WebIdentityToken=web-identity-jwt");
 
-  server_->Route("POST", "/", 403, "<ErrorResponse><Error><Code>AccessDenied</Code>"
-                                   "<Message>web-identity-jwt</Message></Error></ErrorResponse>");
+  server_->Route("POST", "/", 403,
+                 "<ErrorResponse><Error><Code>AccessDenied</Code>"
+                 "<Message>web-identity-jwt</Message></Error></ErrorResponse>");
   const Status refused = Failure();
   EXPECT_NE(refused.message().find("HTTP 403: AccessDenied"), std::string::npos)
       << refused.message();
@@ -337,10 +348,13 @@ TEST_F(CredentialsTest, WebIdentityAssumesTheRoleAtSts) {
 TEST_F(CredentialsTest, ContainerEndpointSendsTheAuthorizationToken) {
   Write("container-token", "container-secret-token\n");
   env_.SetVar("AWS_CONTAINER_CREDENTIALS_FULL_URI", server_->url() + "/v1/credentials");
-  env_.SetVar("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", (home_.path() / "container-token").string());
+  env_.SetVar("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+              (home_.path() / "container-token").string());
   server_->Route("GET", "/v1/credentials", 200,
-                 json{{"AccessKeyId", "ASIACONTAINER"}, {"SecretAccessKey", kSecret},
-                      {"Token", kToken}, {"Expiration", "2030-01-02T03:04:05.123Z"}}
+                 json{{"AccessKeyId", "ASIACONTAINER"},
+                      {"SecretAccessKey", kSecret},
+                      {"Token", kToken},
+                      {"Expiration", "2030-01-02T03:04:05.123Z"}}
                      .dump());
   Result<Credentials> found = CredentialsFor(json::object(), env_);
   ASSERT_TRUE(found.ok()) << found.status().ToString();
@@ -362,8 +376,10 @@ TEST_F(CredentialsTest, InstanceMetadataUsesAnImdsV2SessionToken) {
   server_->Route("PUT", "/latest/api/token", 200, "imds-session-token");
   server_->Route("GET", "/latest/meta-data/iam/security-credentials/", 200, "web-role\n");
   server_->Route("GET", "/latest/meta-data/iam/security-credentials/web-role", 200,
-                 json{{"Code", "Success"}, {"AccessKeyId", "ASIAIMDS"},
-                      {"SecretAccessKey", kSecret}, {"Token", kToken},
+                 json{{"Code", "Success"},
+                      {"AccessKeyId", "ASIAIMDS"},
+                      {"SecretAccessKey", kSecret},
+                      {"Token", kToken},
                       {"Expiration", "2030-01-02T03:04:05Z"}}
                      .dump());
   Result<Credentials> found = CredentialsFor(json::object(), env_);
@@ -380,8 +396,8 @@ TEST_F(CredentialsTest, InstanceMetadataUsesAnImdsV2SessionToken) {
 TEST_F(CredentialsTest, NoSourceGivesAnErrorListingEverySourceTried) {
   const Status disabled = Failure();
   EXPECT_EQ(disabled.code(), Code::kFailedPrecondition);
-  for (const char* source : {"environment (AWS_ACCESS_KEY_ID", "profile 'default'",
-                             "web identity", "container", "AWS_EC2_METADATA_DISABLED"}) {
+  for (const char* source : {"environment (AWS_ACCESS_KEY_ID", "profile 'default'", "web identity",
+                             "container", "AWS_EC2_METADATA_DISABLED"}) {
     EXPECT_NE(disabled.message().find(source), std::string::npos) << disabled.message();
   }
   // An instance without a role (the metadata endpoint answers, but 404 for the role list)

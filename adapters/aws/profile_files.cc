@@ -11,19 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view Trim(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  const std::size_t last = text.find_last_not_of(" \t\r");
-  return text.substr(first, last - first + 1);
-}
-
-std::optional<std::string> NonEmptyVar(Env& env, const std::string& name) {
-  std::optional<std::string> value = env.GetVar(name);
-  if (value.has_value() && value->empty()) return std::nullopt;
-  return value;
-}
-
 // The sections of the file at `path`; none when it does not exist.
 Result<std::map<std::string, IniSection>> ReadIniFile(const std::filesystem::path& path) {
   Result<std::string> text = ReadFileToString(path);
@@ -36,13 +23,24 @@ Result<std::map<std::string, IniSection>> ReadIniFile(const std::filesystem::pat
 }
 
 // The AWS file named by `variable`, else ~/.aws/`default_name`.
-std::filesystem::path SharedFile(Env& env, const std::string& variable,
-                                 const char* default_name) {
+std::filesystem::path SharedFile(Env& env, const std::string& variable, const char* default_name) {
   if (std::optional<std::string> path = NonEmptyVar(env, variable)) return ExpandHome(*path, env);
   return ExpandHome(fmt::format("~/.aws/{}", default_name), env);
 }
 
 }  // namespace
+
+std::optional<std::string> NonEmptyVar(Env& env, const std::string& name) {
+  std::optional<std::string> value = env.GetVar(name);
+  if (value.has_value() && value->empty()) return std::nullopt;
+  return value;
+}
+
+std::string_view TrimWhitespace(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
 
 std::map<std::string, IniSection> ParseIni(std::string_view text) {
   std::map<std::string, IniSection> sections;
@@ -51,16 +49,17 @@ std::map<std::string, IniSection> ParseIni(std::string_view text) {
     const std::size_t end = text.find('\n');
     const std::string_view raw = text.substr(0, end);
     text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    const std::string_view line = Trim(raw);
+    const std::string_view line = TrimWhitespace(raw);
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
     if (line.front() == '[' && line.back() == ']') {
-      current = &sections[std::string(Trim(line.substr(1, line.size() - 2)))];
+      current = &sections[std::string(TrimWhitespace(line.substr(1, line.size() - 2)))];
       continue;
     }
     const bool indented = raw.front() == ' ' || raw.front() == '\t';
     const std::size_t eq = line.find('=');
     if (current == nullptr || indented || eq == std::string_view::npos) continue;
-    (*current)[std::string(Trim(line.substr(0, eq)))] = std::string(Trim(line.substr(eq + 1)));
+    (*current)[std::string(TrimWhitespace(line.substr(0, eq)))] =
+        std::string(TrimWhitespace(line.substr(eq + 1)));
   }
   return sections;
 }
@@ -123,14 +122,14 @@ Result<Profile> LoadProfile(const json& target, Env& env) {
   constexpr std::string_view kSsoSession = "sso-session ";
   for (auto& [header, section] : *config) {
     if (header.starts_with(kSsoSession)) {
-      profile.sso_sessions[std::string(Trim(std::string_view(header).substr(kSsoSession.size())))] =
-          std::move(section);
+      profile.sso_sessions[std::string(TrimWhitespace(
+          std::string_view(header).substr(kSsoSession.size())))] = std::move(section);
     }
   }
   if (!found && profile.chosen) {
-    return Status::FailedPrecondition(fmt::format(
-        "the AWS profile '{}' is in neither {} nor {}", profile.name,
-        profile.credentials_file.string(), profile.config_file.string()));
+    return Status::FailedPrecondition(fmt::format("the AWS profile '{}' is in neither {} nor {}",
+                                                  profile.name, profile.credentials_file.string(),
+                                                  profile.config_file.string()));
   }
   return profile;
 }

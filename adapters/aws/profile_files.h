@@ -12,11 +12,10 @@
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "base/env.h"
 #include "base/status.h"
@@ -56,6 +55,12 @@ struct Profile {
 // choose. A missing file counts as empty; an unreadable one is kIOError; a chosen profile
 // that neither file has is kFailedPrecondition naming the profile and both files.
 Result<Profile> LoadProfile(const nlohmann::json& target, Env& env);
+
+// The variable `name` of `env`; none when unset or empty (the AWS tools treat both alike).
+std::optional<std::string> NonEmptyVar(Env& env, const std::string& name);
+
+// `text` without leading and trailing spaces, tabs and line breaks.
+std::string_view TrimWhitespace(std::string_view text);
 
 // `path` with a leading "~/" replaced by HOME from `env` (as the AWS CLI expands it).
 std::filesystem::path ExpandHome(const std::string& path, Env& env);
