@@ -4,7 +4,10 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <optional>
 #include <string_view>

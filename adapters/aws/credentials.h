@@ -10,7 +10,9 @@
 //      aws_session_token;
 //   3. the profile's credential_process: a command (split like a POSIX shell would, run
 //      without one) printing {"Version": 1, "AccessKeyId", "SecretAccessKey",
-//      "SessionToken", "Expiration"} on stdout; its stderr is dropped, its output never shown;
+//      "SessionToken", "Expiration"} on stdout, with this process's environment (not the
+//      Env's variables: an Env cannot list them) and 60 s at most; its stderr is dropped,
+//      its output never shown;
 //   4. the profile's SSO settings (sso_session -> [sso-session NAME], or the legacy
 //      sso_start_url / sso_region, with sso_account_id and sso_role_name): the token cached by
 //      `aws sso login` in ~/.aws/sso/cache/SHA1.json, exchanged at the SSO portal
@@ -32,9 +34,10 @@
 // does not exist, a credential_process that exits non-zero, an expired SSO token, STS or the
 // container endpoint refusing) ends the chain with its error, as in the AWS CLI: falling
 // through to another identity would act as someone the operator did not choose. Only an
-// unreachable instance metadata endpoint counts as "not configured". A profile that assumes a
-// role from another profile (role_arn with source_profile or credential_source) is refused
-// as not supported. Nothing is cached: every call resolves anew.
+// unreachable instance metadata endpoint (or an instance without a role) counts as "not
+// configured". A profile that assumes a role from another profile (role_arn with
+// source_profile or credential_source) is refused as not supported. Nothing is cached:
+// every call resolves anew.
 //
 // Errors: kFailedPrecondition when no source gives credentials, naming each source tried and
 // why it gave none; kFailedPrecondition, kIOError, kUnavailable or kTimeout from a configured
@@ -49,8 +52,9 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "base/env.h"
 #include "base/status.h"
