@@ -365,28 +365,29 @@ std::string XmlElement(std::string_view xml, std::string_view tag) {
 
 // 5. Web identity, from the environment or else the profile.
 SourceResult FromWebIdentity(const json& target, const Profile& profile, Env& env) {
-  std::optional<std::string> token_file = NonEmptyVar(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
-  std::optional<std::string> role_arn = NonEmptyVar(env, "AWS_ROLE_ARN");
-  std::optional<std::string> session_name = NonEmptyVar(env, "AWS_ROLE_SESSION_NAME");
-  if (!token_file.has_value() && !role_arn.has_value()) {
-    token_file = profile.Get("web_identity_token_file");
-    role_arn = profile.Get("role_arn");
-    session_name = profile.Get("role_session_name");
-    if (token_file.has_value() != role_arn.has_value() && role_arn.has_value()) {
+  // Each setting from the environment, else from the profile, as the AWS CLI takes them.
+  const auto setting = [&](const char* variable, const char* key) {
+    std::optional<std::string> value = NonEmptyVar(env, variable);
+    return value.has_value() ? value : profile.Get(key);
+  };
+  std::optional<std::string> token_file =
+      setting("AWS_WEB_IDENTITY_TOKEN_FILE", "web_identity_token_file");
+  std::optional<std::string> role_arn = setting("AWS_ROLE_ARN", "role_arn");
+  std::optional<std::string> session_name = setting("AWS_ROLE_SESSION_NAME", "role_session_name");
+  if (!token_file.has_value()) {
+    if (profile.Get("role_arn").has_value()) {
       return Status::FailedPrecondition(fmt::format(
           "the AWS profile '{}' assumes a role from another profile or source (role_arn "
-          "without web_identity_token_file), which backout does not support; give the target "
+          "without web_identity_token_file), which backout does not support; give the profile "
           "keys, credential_process or SSO instead",
           profile.name));
     }
+    return None("web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)");
   }
-  if (!token_file.has_value() && !role_arn.has_value()) {
-    return None("web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN not set)");
-  }
-  if (!token_file.has_value() || !role_arn.has_value()) {
+  if (!role_arn.has_value()) {
     return Status::FailedPrecondition(
-        "web identity needs both AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN (or "
-        "web_identity_token_file and role_arn in the profile)");
+        "web identity has a token file but no role: set AWS_ROLE_ARN (or role_arn in the "
+        "profile)");
   }
   const std::string source = "web identity (STS AssumeRoleWithWebIdentity)";
   Result<std::string> token =
@@ -568,7 +569,7 @@ Result<Credentials> CredentialsFor(const json& target, Env& env) {
   };
 
   // A target that names its profile chooses it over the environment, as `aws --profile` does.
-  if (target.contains("profile")) {
+  if (const auto it = target.find("profile"); it != target.end() && it->is_string()) {
     tried.emplace_back("environment (skipped: the target names a profile)");
   } else if (auto found = consider(FromEnvironment(env))) {
     return *std::move(found);

@@ -17,8 +17,8 @@
 //      sso_start_url / sso_region, with sso_account_id and sso_role_name): the token cached by
 //      `aws sso login` in ~/.aws/sso/cache/SHA1.json, exchanged at the SSO portal
 //      (AWS_ENDPOINT_URL_SSO, else AWS_ENDPOINT_URL, else https://portal.sso.REGION.amazonaws.com);
-//   5. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME), or
-//      the profile's web_identity_token_file + role_arn (+ role_session_name), exchanged with
+//   5. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME), each
+//      else the profile's web_identity_token_file, role_arn, role_session_name, exchanged with
 //      STS AssumeRoleWithWebIdentity (AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else
 //      https://sts.REGION.amazonaws.com, or https://sts.amazonaws.com without a region);
 //   6. container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on http://169.254.170.2) or

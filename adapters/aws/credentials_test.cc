@@ -251,6 +251,11 @@ TEST_F(CredentialsTest, ProfilesComeFromTheSharedFilesWithTheirRegion) {
   ASSERT_TRUE(keys_in_config.ok()) << keys_in_config.status().ToString();
   EXPECT_EQ(keys_in_config->access_key_id, "AKIACONF");
 
+  // Assuming a role from another profile is refused, not skipped for another identity.
+  Write("aws/conf", "[profile assumer]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = dev\n");
+  const Status assumer = Failure({{"profile", "assumer"}});
+  EXPECT_NE(assumer.message().find("does not support"), std::string::npos) << assumer.message();
+
   const Status missing = Failure({{"profile", "nosuch"}});
   EXPECT_EQ(missing.code(), Code::kFailedPrecondition);
   EXPECT_NE(missing.message().find("'nosuch'"), std::string::npos) << missing.message();
