@@ -134,7 +134,9 @@ Result<Credentials> CredentialsFromJson(const json& object, const char* id, cons
   }
   if (const auto it = object.find(expiration); it != object.end()) {
     if (it->is_number_integer()) {
-      credentials.expires_at_micros = it->get<std::int64_t>() * 1000;
+      const auto millis = it->get<std::int64_t>();
+      // Past year 2200 or before 1970 is no real expiry; it would only overflow below.
+      if (millis > 0 && millis < 7'258'118'400'000) credentials.expires_at_micros = millis * 1000;
     } else if (it->is_string()) {
       credentials.expires_at_micros = ParseUtcTime(it->get<std::string>()).value_or(0);
     }
