@@ -2,6 +2,7 @@
 // and against a real throttling HTTP proxy in front of it. No mocks.
 #include "adapters/dynamodb/dynamodb_adapter.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -458,6 +459,37 @@ TEST_F(DynamoDbAdapterTest, CredentialsAndRegionComeFromTheEnvironment) {
   ::unsetenv("AWS_SESSION_TOKEN");
 }
 
+TEST_F(DynamoDbAdapterTest, CredentialsAndRegionComeFromTheTargetsProfile) {
+  const std::string table = Table("profiled", 3);
+  Result<std::unique_ptr<ThrottlingProxy>> proxy =
+      ThrottlingProxy::Start(server_->endpoint(), 0, /*check_signatures=*/true);
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  testing::TempDir aws;  // beside dir_, whose files are searched for the secret
+  testing::WriteFile(aws.path() / "credentials",
+                     fmt::format("[ci]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                                 testing::kTestAccessKeyId, testing::kTestSecretAccessKey));
+  testing::WriteFile(aws.path() / "config",
+                     fmt::format("[profile ci]\nregion = {}\n",
+                                 server_->Target()["region"].get<std::string>()));
+  ::setenv("AWS_SHARED_CREDENTIALS_FILE", (aws.path() / "credentials").c_str(), 1);
+  ::setenv("AWS_CONFIG_FILE", (aws.path() / "config").c_str(), 1);
+  // A target naming its profile skips the environment: this secret would be refused.
+  ::setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-the-proxy-knows", 1);
+  json target = server_->Target();
+  target.erase("region");
+  target["endpoint"] = (*proxy)->endpoint();
+  target["profile"] = "ci";
+  Outcome baseline = Run("baseline", {{"tables", {table}}}, target);
+  ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+  ::unsetenv("AWS_CONFIG_FILE");
+  testing::SetTestCredentials();
+  ASSERT_TRUE(baseline.status.ok()) << baseline.status.ToString();
+  EXPECT_EQ(baseline.outputs["tables"][table]["items"], 3);
+  const std::vector<std::string> verdicts = Lines((*proxy)->signature_log());
+  ASSERT_FALSE(verdicts.empty());
+  for (const std::string& verdict : verdicts) EXPECT_TRUE(verdict.starts_with("ok ")) << verdict;
+}
+
 TEST_F(DynamoDbAdapterTest, RunRefusesInvalidParamsBeforeCallingDynamoDb) {
   Outcome outcome = Run("delete_table", {{"tables", "users"}});
   EXPECT_EQ(outcome.status.code(), Code::kInvalidArgument);
@@ -562,8 +594,10 @@ INSTANTIATE_TEST_SUITE_P(
                      "/checks/0/describe/status", false, "must be one of"},
         ValidateCase{"EndpointNotHttp", "baseline", {{"endpoint", "ftp://host"}},
                      {{"tables", kTables}}, "/endpoint", true, "http:// or https://"},
-        ValidateCase{"TargetUnknownKey", "baseline", {{"profile", "prod"}}, {{"tables", kTables}},
-                     "/profile", true, "unknown key 'profile'"},
+        ValidateCase{"TargetUnknownKey", "baseline", {{"access_key", "prod"}},
+                     {{"tables", kTables}}, "/access_key", true, "unknown key 'access_key'"},
+        ValidateCase{"EmptyProfile", "baseline", {{"profile", ""}}, {{"tables", kTables}},
+                     "/profile", true, "must not be empty"},
         ValidateCase{"MaxTriesZero", "baseline", {{"max_tries", 0}}, {{"tables", kTables}},
                      "/max_tries", true, "from 1 to 100"},
         ValidateCase{"EmptyRegion", "baseline", {{"region", ""}}, {{"tables", kTables}},

@@ -197,9 +197,10 @@ void ActionParams(Checker& checker, Action action, const json& params) {
 
 void TargetConfig(Checker& checker, const json& target) {
   if (!target.is_object()) return checker.Fail("", "a dynamodb target must be a mapping");
-  checker.KnownKeysOnly(target, "", {"type", "endpoint", "region", "max_tries"});
+  checker.KnownKeysOnly(target, "", {"type", "endpoint", "region", "profile", "max_tries"});
   checker.Field(target, "", "endpoint", kOptional, Endpoint);
   checker.Field(target, "", "region", kOptional, NonEmptyString);
+  checker.Field(target, "", "profile", kOptional, NonEmptyString);
   checker.Field(target, "", "max_tries", kOptional, Tries);
 }
 
