@@ -11,6 +11,7 @@
 #include "base/env.h"
 #include "base/secret_env.h"
 #include "base/suggest.h"
+#include "cli/backups.h"
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/plan_test.h"
@@ -331,6 +332,45 @@ int main(int argc, char** argv) {
                    "Include the plan text journaled when the run started (${VAR}s unexpanded)");
   add_journal(report);
 
+  // The backup catalog and retention (docs/backups.md).
+  CLI::App* backups = app.add_subcommand(
+      "backups", "The catalog of every backup the journal's runs took or restored from, and "
+                 "retention");
+  backups->require_subcommand(1);
+  std::string backups_target;
+  std::vector<std::string> backup_ids;
+  CLI::App* backups_list = backups->add_subcommand(
+      "list", "Every backup: id, target, kind, size, time, run, step, whether it is still "
+              "there, location");
+  backups_list->add_option("--target", backups_target, "Only the backups of this target");
+  backups_list->add_flag("--json", json, "Machine-readable output (docs/backups.md#catalog)");
+  add_journal(backups_list);
+  std::string backup_id;
+  CLI::App* backups_show =
+      backups->add_subcommand("show", "One backup in full: every run that used it, its deletion");
+  backups_show->add_option("ID", backup_id, "Backup id (or a unique prefix of 4+ digits)")
+      ->required();
+  backups_show->add_flag("--json", json, "Machine-readable output");
+  add_journal(backups_show);
+  CLI::App* backups_verify = backups->add_subcommand(
+      "verify", "Re-read and re-hash backups (all not deleted when no ID is given); 1 when "
+                "one is missing or changed");
+  backups_verify->add_option("ID", backup_ids, "Backup ids");
+  backups_verify->add_flag("--json", json, "Machine-readable output");
+  add_journal(backups_verify);
+  cli::PruneOptions prune_options;
+  CLI::App* backups_prune = backups->add_subcommand(
+      "prune", "Delete the backups no retention rule keeps (never one an unfinished run "
+               "refers to), journaling the decision and each deletion; shows the verdicts first");
+  backups_prune->add_option("--keep-last", prune_options.keep_last,
+                            "Keep the N newest backups of each target");
+  backups_prune->add_option("--keep-within", prune_options.keep_within,
+                            "Keep the backups taken within this window (30d, 2w, 36h)");
+  backups_prune->add_option("--target", prune_options.target, "Only the backups of this target");
+  backups_prune->add_flag("--dry-run", prune_options.dry_run,
+                          "Show what would be deleted; delete and journal nothing");
+  add_common(backups_prune);
+
   // Hidden (no group): `cmake --build` writes the installed completion files with it.
   std::string completion_shell;
   CLI::App* completion =
@@ -427,6 +467,13 @@ int main(int argc, char** argv) {
   if (import_run->parsed()) return cli::Import(common, import_file, public_key_file);
   if (replay->parsed()) return cli::Replay(common, replay_request);
   if (triage->parsed()) return cli::Triage(common, plan_file, issue, severity, triage_run);
+  // Backups kept at a URL are checked and deleted through an object store; none is wired in
+  // yet, so such backups are listed but reported as not checkable (docs/backups.md).
+  backout::catalog::ObjectStore* const objects = nullptr;
+  if (backups_list->parsed()) return cli::BackupsList(common, objects, backups_target, json);
+  if (backups_show->parsed()) return cli::BackupsShow(common, objects, backup_id, json);
+  if (backups_verify->parsed()) return cli::BackupsVerify(common, objects, backup_ids, json);
+  if (backups_prune->parsed()) return cli::BackupsPrune(common, objects, prune_options);
   if (report->parsed()) {
     return cli::WriteReport(common, run_id, report_format, report_file, embed_plan);
   }
