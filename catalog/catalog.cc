@@ -88,6 +88,22 @@ std::vector<Named> NamedByOutputs(const std::string& action, const json& outputs
   return named;
 }
 
+UnfinishedRun UnfinishedRunOf(const std::string& run_id, const sm::RunState& state,
+                              const plan::Plan& plan) {
+  UnfinishedRun run{run_id, state.start.plan_text, {}};
+  for (const plan::Step& step : plan.steps) {
+    if (!Contains(kReadingActions, step.action.kind)) continue;
+    const sm::StepState* done = state.FindStep(step.id);
+    if (done != nullptr && done->status == sm::StepStatus::kSucceeded) continue;
+    const auto from = step.action.params.value.find("from");
+    if (from != step.action.params.value.end() && from->is_string() &&
+        from->get<std::string>().find("${") != std::string::npos) {
+      run.restores_from_variable.push_back(step.action.target);
+    }
+  }
+  return run;
+}
+
 }  // namespace
 
 std::string_view ToString(Use use) {
@@ -161,18 +177,22 @@ Backup* CatalogBuilder::FindOrAdd(const std::string& location, const std::string
   return &added;
 }
 
-Backup* CatalogBuilder::FindRestored(const std::string& location, const std::string& sha256) {
-  if (location.find(kMasked) == std::string::npos) return FindOrAdd(location, sha256);
-  for (Backup& b : catalog_.backups) {
-    if (b.sha256 == sha256) return &b;
+std::vector<Backup*> CatalogBuilder::FindRestored(const std::string& location,
+                                                 const std::string& sha256) {
+  std::vector<Backup*> found;
+  if (location.find(kMasked) != std::string::npos) {
+    for (Backup& b : catalog_.backups) {
+      if (b.sha256 == sha256) found.push_back(&b);
+    }
   }
-  return FindOrAdd(location, sha256);
+  if (found.empty()) found.push_back(FindOrAdd(location, sha256));
+  return found;
 }
 
 void CatalogBuilder::AddRun(const std::string& run_id, const std::vector<sm::Event>& events,
                             const sm::RunState& state, const plan::Plan& plan) {
   if (state.start.rehearsal) return;
-  if (!state.Finished()) catalog_.unfinished_runs.push_back({run_id, state.start.plan_text});
+  if (!state.Finished()) catalog_.unfinished_runs.push_back(UnfinishedRunOf(run_id, state, plan));
   for (const sm::Event& event : events) {
     const auto* succeeded = std::get_if<sm::StepSucceeded>(&event.body);
     if (succeeded == nullptr) continue;
@@ -181,22 +201,24 @@ void CatalogBuilder::AddRun(const std::string& run_id, const std::vector<sm::Eve
     const auto target = plan.targets.find(step->action.target);
     if (target == plan.targets.end()) continue;
     for (Named& named : NamedByOutputs(step->action.kind, succeeded->outputs)) {
-      Backup* backup = named.use == Use::kTaken ? FindOrAdd(named.location, named.sha256)
-                                                : FindRestored(named.location, named.sha256);
-      if (backup->uses.empty()) {
-        backup->target = target->first;
-        backup->target_type = target->second.type;
-        backup->kind = KindOf(target->second.type, succeeded->outputs);
-        backup->table = named.table;
-        backup->bytes = named.bytes;
-        backup->folder = target->second.type == "json_store";
+      const BackupUse use{named.use,       run_id,          plan.name,
+                          succeeded->step, succeeded->attempt, event.time_us,
+                          event.operator_name, state.Finished()};
+      const std::vector<Backup*> backups =
+          named.use == Use::kTaken ? std::vector<Backup*>{FindOrAdd(named.location, named.sha256)}
+                                   : FindRestored(named.location, named.sha256);
+      for (Backup* backup : backups) {
+        if (backup->uses.empty()) {
+          backup->target = target->first;
+          backup->target_type = target->second.type;
+          backup->kind = KindOf(target->second.type, succeeded->outputs);
+          backup->table = named.table;
+          backup->bytes = named.bytes;
+          backup->folder = target->second.type == "json_store";
+        }
+        if (named.use == Use::kTaken && !backup->Taken()) backup->plan_retention = plan.retention;
+        backup->uses.push_back(use);
       }
-      if (named.use == Use::kTaken && !backup->Taken()) {
-        backup->plan_retention = plan.retention;
-      }
-      backup->uses.push_back(BackupUse{named.use, run_id, plan.name, succeeded->step,
-                                       succeeded->attempt, event.time_us, event.operator_name,
-                                       state.Finished()});
     }
   }
 }

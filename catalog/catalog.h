@@ -7,8 +7,8 @@
 // URL such as s3://bucket/key) with its size and sha256. Its id is the first 12 hex digits of
 // SHA-256 over location and sha256, so every run that names the same bytes at the same place
 // names the same backup, and a later backup written to the same path is another one. A
-// restore whose journaled `from` was masked (a `${VAR}`, shown as ***) is matched to a backup
-// by sha256 alone.
+// restore whose journaled `from` was masked (a `${VAR}`, shown as ***) is matched by sha256
+// alone, to every backup with those bytes.
 //
 // Pure: no I/O (ReadCatalog in catalog/read.h reads the journal). Thread safety: plain values.
 #pragma once
@@ -71,11 +71,13 @@ struct Backup {
   bool IsObject() const;   // the location is a URL (scheme://), not a local path
 };
 
-// An unfinished run's plan text: prune keeps backups whose file name it mentions (a restore
-// step that has not run yet may read one).
+// What an unfinished run may still read: prune keeps the backups whose file name its plan
+// text mentions, and every backup of a target it has yet to restore from a location it gets
+// from a variable (`from: "${BACKUP_FILE}"`: which file is known only when the step runs).
 struct UnfinishedRun {
   std::string run_id;
   std::string plan_text;
+  std::vector<std::string> restores_from_variable;  // target names
 };
 
 struct Catalog {
@@ -112,7 +114,9 @@ class CatalogBuilder {
 
  private:
   Backup* FindOrAdd(const std::string& location, const std::string& sha256);
-  Backup* FindRestored(const std::string& location, const std::string& sha256);
+  // The backups a restore read: by location, or when the location was masked, every backup
+  // with that sha256 (identical bytes; which file it was is not journaled).
+  std::vector<Backup*> FindRestored(const std::string& location, const std::string& sha256);
 
   Catalog catalog_;
 };

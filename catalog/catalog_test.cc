@@ -153,24 +153,42 @@ TEST(RetentionTest, KeepLastAndKeepWithinEitherKeeps) {
   }
 }
 
+// Four finished runs of a plan with `retention: { keep_last: 1 }`, one backup each, one a day.
+void AddFourBackups(CatalogBuilder* builder) {
+  const plan::Plan plan = ParsedPlan();
+  int day = 1;
+  for (const char* name : {"old", "held", "named", "new"}) {
+    builder->AddRun(name,
+                    {Succeeded("backup",
+                               BackupOutputs(fmt::format("/b/{}.db", name), 1, name), day++ * kDayUs)},
+                    StateOf(true), plan);
+  }
+}
+
+TEST(RetentionTest, AnUnfinishedRestoreFromAVariableHoldsItsTarget) {
+  CatalogBuilder builder;
+  AddFourBackups(&builder);
+  builder.AddRun("busy", {}, StateOf(false), ParsedPlan());  // restore from: "${FILE}"
+  const Catalog catalog = std::move(builder).Finish();
+  ASSERT_EQ(catalog.unfinished_runs.size(), 1u);
+  EXPECT_EQ(catalog.unfinished_runs[0].restores_from_variable, std::vector<std::string>{"appdb"});
+  for (const Verdict& v : DecidePrune(catalog, PruneRequest{.now_us = kNow})) {
+    EXPECT_FALSE(v.remove) << v.reason;
+    EXPECT_THAT(v.reason, HasSubstr("unfinished run busy has yet to restore target appdb"));
+  }
+}
+
 TEST(RetentionTest, HoldsUnfinishedRunsAndPlanRetentionKeep) {
   CatalogBuilder builder;
-  const plan::Plan plan = ParsedPlan();  // retention: keep_last 1
-  builder.AddRun("old", {Succeeded("backup", BackupOutputs("/b/old.db", 1, "01"), kDayUs)},
-                 StateOf(true), plan);
-  builder.AddRun("held", {Succeeded("backup", BackupOutputs("/b/held.db", 1, "02"), 2 * kDayUs)},
-                 StateOf(true), plan);
-  builder.AddRun("named",
-                 {Succeeded("backup", BackupOutputs("/b/named.db", 1, "03"), 3 * kDayUs)},
-                 StateOf(true), plan);
-  builder.AddRun("new", {Succeeded("backup", BackupOutputs("/b/new.db", 1, "04"), 4 * kDayUs)},
-                 StateOf(true), plan);
+  AddFourBackups(&builder);
+  std::string text = kPlanText;
+  text.erase(text.find("  - id: restore"));
   sm::RunState unfinished = StateOf(false);
   unfinished.start.plan_text = "restore: { from: /b/named.db }";
-  builder.AddRun("busy", {}, unfinished, plan);
+  builder.AddRun("busy", {}, unfinished, ParsedPlan(text));
   const Catalog catalog = std::move(builder).Finish();
   PruneRequest request{.now_us = kNow,
-                       .holds = {{BackupId("/b/held.db", "02"), "capture pre is taken"}}};
+                       .holds = {{BackupId("/b/held.db", "held"), "capture pre is taken"}}};
   const auto reasons = Verdicts(DecidePrune(catalog, request));
   EXPECT_EQ(reasons.at("/b/held.db"), "kept: capture pre is taken");
   EXPECT_THAT(reasons.at("/b/named.db"), HasSubstr("the plan of unfinished run busy"));

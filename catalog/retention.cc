@@ -85,6 +85,12 @@ std::optional<std::string> HeldBy(const Catalog& catalog, const PruneRequest& re
     if (!file_name.empty() && run.plan_text.find(file_name) != std::string::npos) {
       return fmt::format("the plan of unfinished run {} names {}", run.run_id, file_name);
     }
+    if (std::find(run.restores_from_variable.begin(), run.restores_from_variable.end(),
+                  backup.target) != run.restores_from_variable.end()) {
+      return fmt::format("unfinished run {} has yet to restore target {} from a file it names "
+                         "by a variable",
+                         run.run_id, backup.target);
+    }
   }
   return std::nullopt;
 }

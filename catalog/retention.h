@@ -2,7 +2,8 @@
 //
 // A backup is kept when any of these holds, checked in this order (the first names the
 // reason): no run took it (it was only restored from); a hold (a capture) names it; a run that
-// has not finished used it, or names its file in its plan; the command line's rules keep it
+// has not finished used it, names its file in its plan or has yet to restore its target from a
+// variable's file (catalog/catalog.h, UnfinishedRun); the command line's rules keep it
 // (--keep-last N: among the N newest backups of its target; --keep-within W: taken within W
 // of now); the `retention:` of the plan that took it keeps it (the same rules, counted among
 // that plan's backups of the target); no rule applies at all. Otherwise it is deleted.
