@@ -144,7 +144,7 @@ TEST(RetentionTest, KeepLastAndKeepWithinEitherKeeps) {
   const auto reasons = Verdicts(DecidePrune(catalog, request));
   EXPECT_THAT(reasons.at("/b/4"), HasSubstr("kept: among the 1 newest of target appdb"));
   EXPECT_THAT(reasons.at("/b/3"), HasSubstr("kept: taken within 30d"));
-  EXPECT_THAT(reasons.at("/b/2"), HasSubstr("deleted: number 3 of target appdb"));
+  EXPECT_THAT(reasons.at("/b/2"), HasSubstr("not kept: number 3 of target appdb"));
   EXPECT_THAT(reasons.at("/b/1"), HasSubstr("older than 30d"));
 
   // Without rules nothing is deleted.
@@ -193,7 +193,7 @@ TEST(RetentionTest, HoldsUnfinishedRunsAndPlanRetentionKeep) {
   EXPECT_EQ(reasons.at("/b/held.db"), "kept: capture pre is taken");
   EXPECT_THAT(reasons.at("/b/named.db"), HasSubstr("the plan of unfinished run busy"));
   EXPECT_THAT(reasons.at("/b/new.db"), HasSubstr("the plan's retention: among the 1 newest"));
-  EXPECT_THAT(reasons.at("/b/old.db"), HasSubstr("deleted: the plan's retention"));
+  EXPECT_THAT(reasons.at("/b/old.db"), HasSubstr("not kept: the plan's retention"));
 }
 
 void WriteFile(const std::filesystem::path& path, const std::string& text) {

@@ -153,7 +153,7 @@ std::vector<Verdict> DecidePrune(const Catalog& catalog, const PruneRequest& req
     if (plan_rules.Any()) {
       why.push_back("the plan's retention: " + NotKept(plan_rules, plan_rank[&b], plan_whose));
     }
-    verdict.reason = fmt::format("deleted: {}", fmt::join(why, "; "));
+    verdict.reason = fmt::format("not kept: {}", fmt::join(why, "; "));
   }
   return verdicts;
 }

@@ -35,7 +35,7 @@ struct PruneRequest {
 struct Verdict {
   const Backup* backup = nullptr;  // points into the Catalog given
   bool remove = false;
-  std::string reason;  // "kept: ..." or "deleted: ..." in words
+  std::string reason;  // "kept: ..." or "not kept: ..." in words
 };
 
 // One verdict per backup not yet deleted (of rules.target only, when set), in catalog order.

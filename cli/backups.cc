@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "base/env.h"
@@ -20,7 +21,6 @@ using nlohmann::json;
 
 constexpr int kExitOk = 0;
 constexpr int kExitNotIntact = 1;
-constexpr int kExitUsage = 2;
 constexpr int kExitJournal = 4;
 
 journal::Journal StreamJournal(const Common& c) {
@@ -84,15 +84,34 @@ std::string TimeOf(const catalog::Backup& b) {
   return b.Origin().time_us == 0 ? "-" : FormatUtcMicros(b.Origin().time_us).substr(0, 19) + "Z";
 }
 
-std::string BackupLine(const catalog::Backup& b, const std::string& state) {
-  return fmt::format("{}  {:<10} {:<22} {:>12}  {}  {}  {}  {}  {}", b.id, b.target, b.kind,
-                     b.bytes, TimeOf(b), b.Origin().run_id.empty() ? "-" : b.Origin().run_id,
-                     b.Origin().step.empty() ? "-" : b.Origin().step, state, b.location);
+std::vector<std::string> BackupRow(const catalog::Backup& b, const std::string& state) {
+  return {b.id,
+          b.target,
+          b.kind,
+          std::to_string(b.bytes),
+          TimeOf(b),
+          b.Origin().run_id.empty() ? "-" : b.Origin().run_id,
+          b.Origin().step.empty() ? "-" : b.Origin().step,
+          state,
+          b.location};
 }
 
-constexpr char kListHeader[] =
-    "ID            TARGET     KIND                          BYTES  TIME                  RUN  "
-    "STEP  STATE  LOCATION";
+// Columns padded to their widest cell; the last one (the location) is not padded.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += i + 1 == row.size() ? row[i] : fmt::format("{:<{}}  ", row[i], widths[i]);
+    }
+    out += "\n";
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -102,17 +121,15 @@ int BackupsList(const Common& c, catalog::ObjectStore* objects, const std::strin
   Result<catalog::Catalog> cat = LoadCatalog(c, &code);
   if (!cat.ok()) return Fail(cat.status());
   json all = json::array();
-  if (!json_out) std::cout << kListHeader << "\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "TARGET", "KIND", "BYTES", "TIME", "RUN", "STEP", "STATE", "LOCATION"}};
   for (const catalog::Backup& b : cat->backups) {
     if (!target.empty() && b.target != target) continue;
     const catalog::Finding finding = catalog::Look(b, objects);
-    if (json_out) {
-      all.push_back(BackupToJson(b, finding));
-    } else {
-      std::cout << BackupLine(b, StateText(finding)) << "\n";
-    }
+    all.push_back(BackupToJson(b, finding));
+    rows.push_back(BackupRow(b, StateText(finding)));
   }
-  if (json_out) std::cout << DumpJson(all, 2) << "\n";
+  std::cout << (json_out ? DumpJson(all, 2) + "\n" : Table(rows));
   return code;
 }
 
