@@ -71,6 +71,7 @@ Rules PlanRules(const Backup& backup) {
 std::optional<std::string> HeldBy(const Catalog& catalog, const PruneRequest& request,
                                   const Backup& backup) {
   if (!backup.Taken()) return "no run took it (it was only restored from)";
+  if (backup.folder) return "a folder (json_store backup): prune does not delete folders";
   for (const Hold& hold : request.holds) {
     if (hold.backup_id == backup.id) return hold.reason;
   }

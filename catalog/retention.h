@@ -1,7 +1,7 @@
 // Retention: which catalogued backups `backout backups prune` deletes (docs/backups.md#retention).
 //
 // A backup is kept when any of these holds, checked in this order (the first names the
-// reason): no run took it (it was only restored from); a hold (a capture) names it; a run that
+// reason): no run took it (it was only restored from); it is a folder; a hold (a capture) names it; a run that
 // has not finished used it, names its file in its plan or has yet to restore its target from a
 // variable's file (catalog/catalog.h, UnfinishedRun); the command line's rules keep it
 // (--keep-last N: among the N newest backups of its target; --keep-within W: taken within W
