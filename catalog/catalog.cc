@@ -45,6 +45,18 @@ struct Named {
   std::string sha256;
 };
 
+constexpr std::array<const char*, 3> kStoreSettings = {"endpoint", "region", "path_style"};
+
+// The settings journaled beside an object's `url` to reach it again (catalog/object_store.h).
+json StoreSettingsOf(const json& outputs) {
+  json settings = json::object();
+  if (!outputs.contains("url")) return settings;
+  for (const char* key : kStoreSettings) {
+    if (const auto found = outputs.find(key); found != outputs.end()) settings[key] = *found;
+  }
+  return settings;
+}
+
 // Where a file action's copy or restore put or read its bytes: `to`/`from` are relative to
 // the target's root, which the outputs carry.
 std::vector<Named> NamedByFileAction(const json& outputs) {
@@ -215,6 +227,7 @@ void CatalogBuilder::AddRun(const std::string& run_id, const std::vector<sm::Eve
           backup->table = named.table;
           backup->bytes = named.bytes;
           backup->folder = target->second.type == "json_store";
+          backup->store_settings = StoreSettingsOf(succeeded->outputs);
         }
         if (named.use == Use::kTaken && !backup->Taken()) backup->plan_retention = plan.retention;
         backup->uses.push_back(use);

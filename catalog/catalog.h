@@ -60,6 +60,9 @@ struct Backup {
   std::uint64_t bytes = 0;
   std::string sha256;       // lowercase hex (of the file; of the tree for a folder)
   bool folder = false;      // a directory tree (json_store backups), not one file
+  // An object's store settings as journaled beside its `url` (endpoint, region, path_style;
+  // catalog/object_store.h); an empty object for a local backup.
+  nlohmann::json store_settings = nlohmann::json::object();
   std::vector<BackupUse> uses;  // journal order of the runs, then of their events
   // The `retention:` of the plan whose run took it (the first such run), if that plan has one.
   std::optional<plan::Retention> plan_retention;

@@ -104,6 +104,21 @@ TEST(CatalogTest, TakenBackupsAndMaskedRestoresAreOneEntry) {
   EXPECT_EQ(catalog.Find("ffffffff").status().code(), Code::kNotFound);
 }
 
+TEST(CatalogTest, AnObjectKeepsTheStoreSettingsJournaledBesideItsUrl) {
+  CatalogBuilder builder;
+  const json settings = {{"endpoint", "http://127.0.0.1:4568"}, {"region", "eu-west-1"},
+                         {"path_style", true}};
+  json outputs = {{"url", "s3://backups/emergency/app.db"}, {"path", "/tmp/staged.db"},
+                  {"bytes", 7}, {"sha256", "77"}};
+  outputs.update(settings);
+  builder.AddRun("r1", {Succeeded("backup", outputs, kDayUs)}, StateOf(true), ParsedPlan());
+  const Catalog catalog = std::move(builder).Finish();
+  ASSERT_EQ(catalog.backups.size(), 1u);
+  EXPECT_EQ(catalog.backups[0].location, "s3://backups/emergency/app.db");
+  EXPECT_TRUE(catalog.backups[0].IsObject());
+  EXPECT_EQ(catalog.backups[0].store_settings, settings);
+}
+
 TEST(CatalogTest, DynamoDbExportsAreOneBackupPerTableFile) {
   const plan::Plan plan = ParsedPlan(R"(version: 1
 name: split
@@ -227,17 +242,17 @@ TEST(CheckTest, VerifyAndDeleteLocalFiles) {
 
 class FakeObjectStore final : public ObjectStore {
  public:
-  Result<std::optional<std::uint64_t>> Head(const std::string& url) override {
+  Result<std::optional<std::uint64_t>> Head(const std::string& url, const json&) override {
     const auto found = objects.find(url);
     if (found == objects.end()) return std::optional<std::uint64_t>();
     return std::optional<std::uint64_t>(found->second.size());
   }
-  Result<ObjectDigest> Hash(const std::string& url) override {
+  Result<ObjectDigest> Hash(const std::string& url, const json&) override {
     const auto found = objects.find(url);
     if (found == objects.end()) return Status::NotFound(url);
     return ObjectDigest{found->second.size(), Sha256Hex(found->second)};
   }
-  Status Delete(const std::string& url) override {
+  Status Delete(const std::string& url, const json&) override {
     objects.erase(url);
     return Status::Ok();
   }

@@ -72,7 +72,7 @@ Finding Look(const Backup& backup, ObjectStore* store) {
   if (backup.deleted) return {Condition::kDeleted, ""};
   if (!backup.IsObject()) return LookLocal(backup);
   if (store == nullptr) return NoStore(backup);
-  Result<std::optional<std::uint64_t>> head = store->Head(backup.location);
+  Result<std::optional<std::uint64_t>> head = store->Head(backup.location, backup.store_settings);
   if (!head.ok()) return {Condition::kUnknown, head.status().message()};
   if (!head->has_value()) return {Condition::kMissing, ""};
   return SizeFinding(backup, **head);
@@ -82,7 +82,7 @@ Finding Verify(const Backup& backup, ObjectStore* store) {
   if (backup.deleted) return {Condition::kDeleted, ""};
   if (!backup.IsObject()) return VerifyLocal(backup);
   if (store == nullptr) return NoStore(backup);
-  Result<ObjectDigest> digest = store->Hash(backup.location);
+  Result<ObjectDigest> digest = store->Hash(backup.location, backup.store_settings);
   if (digest.status().code() == Code::kNotFound) return {Condition::kMissing, ""};
   if (!digest.ok()) return {Condition::kUnknown, digest.status().message()};
   return DigestFinding(backup, digest->bytes, digest->sha256);
@@ -106,7 +106,7 @@ Result<std::string> Delete(const Backup& backup, ObjectStore* store) {
         found.detail.empty() ? "" : ": ", found.detail));
   }
   if (backup.IsObject()) {
-    if (Status deleted = store->Delete(backup.location); !deleted.ok()) return deleted;
+    if (Status deleted = store->Delete(backup.location, backup.store_settings); !deleted.ok()) return deleted;
     return std::string("deleted");
   }
   std::error_code ec;

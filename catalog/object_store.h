@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/status.h"
 
 namespace backout::catalog {
@@ -17,16 +19,20 @@ struct ObjectDigest {
   std::string sha256;  // lowercase hex of the object's bytes
 };
 
+// `settings` is what the step that wrote the object journaled to reach it again beside its
+// `url` (the non-secret store settings: `endpoint`, `region`, `path_style`), an empty object
+// when it journaled none; credentials come from the store's own chain, never from here.
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
   // The object's size, nullopt when there is no such object; an error when the store cannot
   // tell (unreachable, refused).
-  virtual Result<std::optional<std::uint64_t>> Head(const std::string& url) = 0;
+  virtual Result<std::optional<std::uint64_t>> Head(const std::string& url,
+                                                    const nlohmann::json& settings) = 0;
   // Reads the object and hashes it. kNotFound when there is no such object.
-  virtual Result<ObjectDigest> Hash(const std::string& url) = 0;
+  virtual Result<ObjectDigest> Hash(const std::string& url, const nlohmann::json& settings) = 0;
   // Removes the object; Ok when it is gone (or was not there).
-  virtual Status Delete(const std::string& url) = 0;
+  virtual Status Delete(const std::string& url, const nlohmann::json& settings) = 0;
 };
 
 }  // namespace backout::catalog
