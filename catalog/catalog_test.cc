@@ -17,6 +17,7 @@
 #include "plan/test_vocabulary.h"
 #include "testing/assert_ok.h"
 #include "testing/fake_env.h"
+#include "testing/signing_keys.h"
 #include "testing/temp_dir.h"
 
 namespace backout::catalog {
@@ -307,6 +308,28 @@ TEST(StreamTest, DecisionsAndDeletionsReadBackInOrder) {
   const journal::Journal runs(dir.path());
   ASSERT_OK_AND_ASSIGN(run_ids, runs.ListRuns());
   EXPECT_TRUE(run_ids.empty());
+}
+
+TEST(StreamTest, ASignedStreamIsAppendedToOnlyWithItsKey) {
+  testing::TempDir dir;
+  testing::FakeEnv env;
+  const testing::KeyFiles keys = testing::WriteEd25519KeyPair(dir.path(), "ops");
+  ASSERT_OK_AND_ASSIGN(key, journal::SigningKey::LoadPemFile(keys.private_pem));
+  const journal::Journal signed_stream(StreamDir(dir.path()), journal::ChainKey(),
+                                       std::make_shared<const journal::SigningKey>(std::move(key)),
+                                       &env);
+  {
+    ASSERT_OK_AND_ASSIGN(writer, StreamWriter::Open(signed_stream, &env, "ana", "h"));
+    ASSERT_TRUE(writer->Append(BackupDeleted{"abc", "/b/1", "01", 3, "deleted"}).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(signed_run, signed_stream.ReadSignedRun(kStreamId));
+  EXPECT_FALSE(signed_run.signatures.empty());
+  const journal::Journal unsigned_stream(StreamDir(dir.path()), journal::ChainKey(), nullptr,
+                                         &env);
+  ASSERT_OK_AND_ASSIGN(events, ReadStream(unsigned_stream));
+  EXPECT_EQ(events.size(), 1u);
+  EXPECT_EQ(StreamWriter::Open(unsigned_stream, &env, "bo", "h").status().code(),
+            Code::kFailedPrecondition);
 }
 
 }  // namespace
