@@ -1,6 +1,7 @@
 // backout: run database rollback plans as resumable, journaled state machines.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -75,16 +76,24 @@ backout::Result<std::shared_ptr<const backout::journal::SigningKey>> TakeSigning
   return std::make_shared<const backout::journal::SigningKey>(std::move(key).value());
 }
 
-// The word given where a subcommand belongs, when it names none: the first argument that is
-// not an option (the top level has only flags, --help and --version, which take no value).
-std::optional<std::string> UnknownSubcommand(const CLI::App& app, int argc, char** argv) {
+// Where a subcommand belongs, a word that names none, and the command it was given to: the
+// first argument that is not an option (the top level, and a command made only of
+// subcommands such as `backups`, have only flags, which take no value).
+struct UnknownWord {
+  std::string word;
+  const CLI::App* parent;
+};
+std::optional<UnknownWord> UnknownSubcommand(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* parent = &app;
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
     if (word.starts_with("-")) continue;
-    for (const CLI::App* sub : app.get_subcommands({})) {
-      if (sub->check_name(word)) return std::nullopt;
-    }
-    return word;
+    const std::vector<const CLI::App*> subs = parent->get_subcommands({});
+    const auto named = std::find_if(subs.begin(), subs.end(),
+                                    [&](const CLI::App* sub) { return sub->check_name(word); });
+    if (named == subs.end()) return UnknownWord{word, parent};
+    if ((*named)->get_subcommands({}).empty()) return std::nullopt;
+    parent = *named;
   }
   return std::nullopt;
 }
@@ -380,10 +389,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"bash", "zsh"}));
 
   // CLI11 would say only that the word was not expected.
-  if (std::optional<std::string> unknown = UnknownSubcommand(app, argc, argv)) {
-    std::cerr << "backout: error: unknown command '" << *unknown << "'"
-              << backout::DidYouMean(*unknown, SubcommandNames(app))
-              << "\nRun with --help for the list of commands.\n";
+  if (std::optional<UnknownWord> unknown = UnknownSubcommand(app, argc, argv)) {
+    const std::string command =
+        unknown->parent == &app ? "" : unknown->parent->get_name() + " ";
+    std::cerr << "backout: error: unknown command '" << command << unknown->word << "'"
+              << backout::DidYouMean(unknown->word, SubcommandNames(*unknown->parent))
+              << (command.empty() ? "\nRun with --help for the list of commands.\n"
+                                  : "\nRun `backout " + command + "--help` for its commands.\n");
     return 2;
   }
   std::map<std::string, std::string> approvals;

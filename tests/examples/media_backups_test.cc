@@ -119,6 +119,9 @@ TEST(Seed004Backups, ListVerifyRestoreAndPrune) {
   EXPECT_EQ(status.exit_code, 0) << Show(status);
   EXPECT_EQ(json::parse(status.out).size(), 4u);
   EXPECT_EQ(ex.Backout({"backups", "show", "zz"}).exit_code, 2);
+  const ProcessResult typo = ex.Backout({"backups", "lst"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_THAT(typo.err, HasSubstr("unknown command 'backups lst' (did you mean 'list'?)"));
   EXPECT_EQ(ex.Backout({"backups", "prune", "--keep-within", "30days"}).exit_code, 2);
 }
 
