@@ -80,4 +80,23 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   return std::chrono::milliseconds(total_ms);
 }
 
+Result<std::chrono::milliseconds> ParseRetentionWindow(std::string_view text) {
+  const std::size_t digits = text.find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string_view::npos || digits + 1 != text.size() ||
+      (text.back() != 'd' && text.back() != 'w')) {
+    Result<std::chrono::milliseconds> shorter = ParseDuration(text);
+    if (shorter.ok()) return shorter;
+    return Status::InvalidArgument(fmt::format(
+        "invalid retention window '{}': write a number of days or weeks (30d, 2w) or a "
+        "duration (36h)",
+        text));
+  }
+  if (digits > 6) {
+    return Status::InvalidArgument(fmt::format("invalid retention window '{}': too large", text));
+  }
+  const std::int64_t n = std::stoll(std::string(text.substr(0, digits)));
+  const std::int64_t day_ms = 86'400'000;
+  return std::chrono::milliseconds(n * (text.back() == 'w' ? 7 * day_ms : day_ms));
+}
+
 }  // namespace backout

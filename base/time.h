@@ -28,4 +28,8 @@ std::string FormatDuration(std::chrono::milliseconds d);
 // magnitude from large to small ("90s", "2m", "1h30m", "500ms"). Zero is allowed ("0s").
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
+// Retention windows (`--keep-within 30d`, a plan's `retention: { keep_within: 2w }`): a whole
+// number of days ("30d") or weeks ("2w"), or anything ParseDuration reads ("36h").
+Result<std::chrono::milliseconds> ParseRetentionWindow(std::string_view text);
+
 }  // namespace backout

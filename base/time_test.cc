@@ -84,5 +84,14 @@ TEST(ElapsedMs, IsNeverNegativeWhenTheClockSteppedBack) {
   EXPECT_EQ(ElapsedMs(7, 7), 0);
 }
 
+TEST(ParseRetentionWindowTest, DaysWeeksOrADuration) {
+  EXPECT_EQ(ParseRetentionWindow("30d")->count(), 30 * 86'400'000LL);
+  EXPECT_EQ(ParseRetentionWindow("2w")->count(), 14 * 86'400'000LL);
+  EXPECT_EQ(ParseRetentionWindow("36h")->count(), 36 * 3'600'000LL);
+  for (const char* bad : {"", "d", "30days", "1d2h", "-1d", "9999999d"}) {
+    EXPECT_EQ(ParseRetentionWindow(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace backout

@@ -59,10 +59,6 @@ int ExitCodeFor(const Status& s) {
   }
 }
 
-int Fail(const Status& s) {
-  std::cerr << "backout: error: " << s.message() << "\n";
-  return ExitCodeFor(s);
-}
 
 int ExitCodeFor(sm::RunStatus status) {
   switch (status) {
@@ -310,6 +306,11 @@ nlohmann::json PlanCheckToJson(const std::string& plan_file, const engine::PlanC
 }
 
 }  // namespace
+
+int Fail(const Status& s) {
+  std::cerr << "backout: error: " << s.message() << "\n";
+  return ExitCodeFor(s);
+}
 
 engine::PlanCheck CheckPlanFile(const std::string& plan_file, const adapters::Registry& registry,
                                 const plan::VarLookup& vars, const std::string& journal_dir) {

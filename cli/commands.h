@@ -27,6 +27,10 @@ struct Common {
   std::shared_ptr<const journal::SigningKey> signing_key;
 };
 
+// Prints `s` on stderr as `backout: error: MESSAGE` and returns its exit code (the error
+// kinds' mapping of docs/cli.md#exit-codes).
+int Fail(const Status& s);
+
 // The process environment, as plans read their `${VAR}`s.
 plan::VarLookup EnvLookup();
 

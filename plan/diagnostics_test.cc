@@ -99,7 +99,7 @@ const DiagnosticCase kDiagnosticCases[] = {
     {"MisspelledTopLevelField",
      WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n") + "descripton: x\n",
      "plan.yaml:9:1: error: unknown field 'descripton' in the top level of the plan (expected "
-     "one of: version, name, description, incident, targets, steps, triggers) (did you mean "
+     "one of: version, name, description, incident, targets, steps, triggers, retention) (did you mean "
      "'description'?)"},
     {"MisspelledRetryField",
      WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n"

@@ -11,6 +11,7 @@
 
 #include "base/sha256.h"
 #include "base/suggest.h"
+#include "base/time.h"
 #include "plan/interpolate.h"
 #include "plan/located_yaml.h"
 
@@ -22,8 +23,11 @@ using nlohmann::json;
 using Pointer = nlohmann::json::json_pointer;
 using Names = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 7> kTopLevelKeys = {
-    "version", "name", "description", "incident", "targets", "steps", "triggers"};
+constexpr std::array<std::string_view, 8> kTopLevelKeys = {
+    "version", "name", "description", "incident", "targets", "steps", "triggers", "retention"};
+constexpr std::array<std::string_view, 2> kRetentionFields = {"keep_last", "keep_within"};
+// More would be a typo: no one keeps a million backups of one target.
+constexpr std::int64_t kMaxKeepLast = 1'000'000;
 constexpr std::array<std::string_view, 10> kStepFields = {
     "id",     "title",      "planned", "timeout", "retry", "idempotent",
     "always", "on_failure", "check",   "downtime"};
@@ -137,6 +141,7 @@ class Parser : private LocatedYamlReader {
   void ParseStepField(const Field& field, const std::string& label, Step* step);
   void ParseRetry(const Field& field, const std::string& label, Retry* retry);
   void ParseTriggers(const Field& field, Plan* plan);
+  void ParseRetention(const Field& field, Plan* plan);
   std::optional<Action> ParseCheck(const Field& field, const std::string& label);
   std::optional<Action> ParseAction(const Field& field, const std::string& owner);
   void ParseApprovalFields(const std::vector<Field>& fields, const std::string& owner,
@@ -215,6 +220,7 @@ void Parser::ParseDocument(const YAML::Node& root, Plan* plan) {
     ParseSteps(*steps, plan);
   }
   if (const Field* triggers = FindField(fields, "triggers")) ParseTriggers(*triggers, plan);
+  if (const Field* retention = FindField(fields, "retention")) ParseRetention(*retention, plan);
   CheckActionTargets(*plan);
   CheckReferences(*plan);
   MarkIdempotentByNature(plan);
@@ -475,6 +481,38 @@ void Parser::ParseRetry(const Field& field, const std::string& label, Retry* ret
   if (const Field* backoff = FindField(fields, "backoff")) {
     retry->backoff = DurationValue(*backoff).value_or(retry->backoff);
   }
+}
+
+void Parser::ParseRetention(const Field& field, Plan* plan) {
+  if (!TypedValue(field, json::value_t::object, "a mapping {keep_last, keep_within}")) return;
+  const std::vector<Field> fields = Fields(field.value);
+  ReportUnknownKeys(fields, kRetentionFields, "the retention of the plan");
+  Retention retention;
+  retention.loc = field.value_loc();
+  if (const Field* keep_last = FindField(fields, "keep_last")) {
+    const std::optional<std::int64_t> value = IntegerValue(*keep_last);
+    if (value && (*value < 1 || *value > kMaxKeepLast)) {
+      Error(keep_last->value_loc(),
+            fmt::format("keep_last must be between 1 and {} (got {})", kMaxKeepLast, *value));
+    } else if (value) {
+      retention.keep_last = static_cast<int>(*value);
+    }
+  }
+  if (const Field* keep_within = FindField(fields, "keep_within")) {
+    if (!keep_within->value.IsScalar()) {
+      Error(keep_within->value_loc(), "'keep_within' must be a window such as 30d");
+    } else if (Result<std::chrono::milliseconds> window =
+                   ParseRetentionWindow(keep_within->value.Scalar());
+               !window.ok()) {
+      Error(keep_within->value_loc(), window.status().WithContext("keep_within").message());
+    } else {
+      retention.keep_within = *window;
+    }
+  }
+  if (fields.empty()) {
+    Error(field.value_loc(), "retention needs keep_last, keep_within or both");
+  }
+  plan->retention = retention;
 }
 
 std::optional<Action> Parser::ParseCheck(const Field& field, const std::string& label) {

@@ -66,7 +66,7 @@ const MalformedCase kMalformedCases[] = {
     {"UnknownTopLevelKey",
      WithHeader("  - id: a\n    approval: {prompt: p, phrase: X}\nowner: me\n"), 9, 1,
      "unknown field 'owner' in the top level of the plan (expected one of: version, name, "
-     "description, incident, targets, steps, triggers)"},
+     "description, incident, targets, steps, triggers, retention)"},
     {"NoSteps", "version: 1\nname: demo\nsteps: []\n", 3, 8, "at least one step"},
     {"StepNotAMapping", WithHeader("  - just-a-string\n"), 7, 5, "step #1 must be a mapping"},
     {"UnknownAction", WithHeader("  - id: a\n    sqll: { target: appdb }\n"), 8, 5,
@@ -207,6 +207,14 @@ const MalformedCase kMalformedCases[] = {
          "triggers:\n  - { issue: slow, severity: minor, action: monitor }\n"
          "  - { issue: slow, severity: minor, action: forward_fix }\n",
      11, 5, "is already given at line 10"},
+    {"RetentionKeepLastZero",
+     WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n") +
+         "retention: { keep_last: 0 }\n",
+     9, 25, "keep_last must be between 1 and"},
+    {"RetentionBadWindow",
+     WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n") +
+         "retention: { keep_within: 30days }\n",
+     9, 27, "invalid retention window '30days'"},
     // Counted in characters: the "é" before the bad byte is one column.
     {"NotUtf8InAComment", "version: 1\n# caf\xC3\xA9 \xFF\nname: demo\n", 2, 8,
      "byte 0xFF is not UTF-8"},
@@ -227,6 +235,17 @@ TEST(ParsePlanTest, AStepIdOfExactlyTheLimitIsValid) {
       WithHeader("  - id: " + std::string(100, 'a') + "\n    sql: { target: appdb, script: x }\n"),
       "plan.yaml", DefaultVocabularyForTests());
   EXPECT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
+}
+
+TEST(ParsePlanTest, RetentionSetsTheRulesForThePlansBackups) {
+  const ParseOutcome outcome =
+      ParsePlan(WithHeader("  - id: a\n    sql: { target: appdb, script: x }\n") +
+                    "retention: { keep_last: 3, keep_within: 30d }\n",
+                "plan.yaml", DefaultVocabularyForTests());
+  ASSERT_TRUE(outcome.ok()) << Describe(outcome.diagnostics);
+  ASSERT_TRUE(outcome.plan->retention.has_value());
+  EXPECT_EQ(outcome.plan->retention->keep_last, 3);
+  EXPECT_EQ(outcome.plan->retention->keep_within, std::chrono::milliseconds(30 * 86'400'000LL));
 }
 
 TEST(ParsePlanTest, ReportsEveryProblemInFileOrder) {

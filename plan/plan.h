@@ -118,6 +118,15 @@ struct Target {
   nlohmann::json rehearsal_overlay = nlohmann::json::object();  // kRedirect: unexpanded keys
 };
 
+// A plan's `retention:` block: how long the backups its runs take are kept
+// (docs/backups.md#retention). `backout backups prune` keeps a backup that either rule keeps;
+// nothing deletes backups when a run ends.
+struct Retention {
+  std::optional<int> keep_last;  // the N newest backups of each target
+  std::optional<std::chrono::milliseconds> keep_within;  // those taken within this window
+  SourceLoc loc;
+};
+
 struct Plan {
   int version = 1;
   std::string name;
@@ -126,6 +135,7 @@ struct Plan {
   std::map<std::string, Target> targets;
   std::vector<Step> steps;
   std::vector<Trigger> triggers;  // empty when the plan has no decision matrix
+  std::optional<Retention> retention;  // absent: the plan sets no retention of its own
 
   std::string source_file;  // as given to ParsePlan (used in diagnostics)
   std::string text;         // the exact YAML text parsed

@@ -17,6 +17,7 @@ rules=(
   "preview:journal history report cli"
   "scenarios:journal history engine adapters preview report cli"
   "testing:journal plan statemachine engine preview cli tests"
+  "catalog:engine adapters preview cli report"
 )
 status=0
 for rule in "${rules[@]}"; do

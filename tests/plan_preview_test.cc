@@ -28,6 +28,7 @@ const std::map<std::string, std::string> kSecretEnv = {
     {"DYNAMO_ENDPOINT", "http://dynamo-S3cret-host.invalid:8000"},
     {"ADMIN_TOKEN", "Admin-S3cret-Token-123"},
     {"WEBHOOK_URL", "http://hook-S3cret-host.invalid/hook"},
+    {"BACKUP_FILE", "backups/chosen.db"},
 };
 const std::vector<std::string> kSecretParts = {"Pg-S3cret-Passw0rd", "app-S3cret-host",
                                                "dynamo-S3cret-host", "Admin-S3cret-Token",
