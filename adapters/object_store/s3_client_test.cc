@@ -1,0 +1,131 @@
+// The S3 client against a real s3rver (tests/support/s3_server.h), each object cross-checked
+// with the AWS CLI.
+#include "adapters/object_store/s3_client.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/sha256.h"
+#include "tests/support/s3_server.h"
+
+namespace backout::adapters::object_store {
+namespace {
+
+using backout::testing::S3Server;
+using nlohmann::json;
+
+class S3ClientTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    Result<std::unique_ptr<S3Server>> started = S3Server::Start({"client-bucket"});
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    server_ = std::move(started).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static S3Client Client(bool path_style = true) {
+    StoreConfig config;
+    config.endpoint = server_->endpoint();
+    config.region = backout::testing::kS3Region;
+    config.path_style = path_style;
+    config.credentials = {backout::testing::kS3AccessKeyId, backout::testing::kS3SecretAccessKey,
+                          ""};
+    return S3Client(std::move(config));
+  }
+
+  // `aws s3api head-object` of the object, as JSON.
+  static json AwsHead(const ObjectUrl& url) {
+    backout::testing::ProcessResult head =
+        server_->Aws({"s3api", "head-object", "--bucket", url.bucket, "--key", url.key});
+    EXPECT_EQ(head.exit_code, 0) << backout::testing::Show(head);
+    return json::parse(head.out, nullptr, false);
+  }
+
+  static S3Server* server_;
+};
+
+S3Server* S3ClientTest::server_ = nullptr;
+
+TEST(ObjectUrlTest, ParsesBucketAndKeyAndRefusesOtherSchemes) {
+  Result<ObjectUrl> url = ParseObjectUrl("s3://backups/emergency/db.sql");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->bucket, "backups");
+  EXPECT_EQ(url->key, "emergency/db.sql");
+  EXPECT_EQ(url->ToString(), "s3://backups/emergency/db.sql");
+  EXPECT_EQ(ParseObjectUrl("gs://backups/x").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseObjectUrl("s3://Bad_Bucket/x").status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(HasUrlScheme("gs://b/x"));
+  EXPECT_TRUE(HasUrlScheme("s3://b/"));
+  EXPECT_FALSE(HasUrlScheme("backups/s3:/x"));
+  EXPECT_FALSE(HasUrlScheme("/var/backups/"));
+}
+
+TEST(ObjectUrlTest, RequestUrlIsPathStyleOrVirtualHost) {
+  StoreConfig config;
+  config.endpoint = "https://s3.eu-west-1.amazonaws.com/";
+  const ObjectUrl url{"backups", "a b/c.sql"};
+  EXPECT_EQ(S3Client(config).RequestUrl(url),
+            "https://backups.s3.eu-west-1.amazonaws.com/a%20b/c.sql");
+  config.path_style = true;
+  EXPECT_EQ(S3Client(config).RequestUrl(url, "uploads="),
+            "https://s3.eu-west-1.amazonaws.com/backups/a%20b/c.sql?uploads=");
+}
+
+TEST_F(S3ClientTest, PutHeadAndGetRangeAgreeWithTheAwsCli) {
+  const S3Client client = Client();
+  const ObjectUrl url{"client-bucket", "put/one object.txt"};
+  const std::string body = "hello object storage\n";
+  ASSERT_TRUE(client.Put(url, body, Sha256Hex(body)).ok());
+
+  Result<ObjectHead> head = client.Head(url);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->bytes, body.size());
+  EXPECT_EQ(head->sha256, Sha256Hex(body));
+  Result<std::string> middle = client.GetRange(url, 6, 6);
+  ASSERT_TRUE(middle.ok()) << middle.status().ToString();
+  EXPECT_EQ(*middle, "object");
+
+  const json aws = AwsHead(url);
+  EXPECT_EQ(aws.value("ContentLength", -1), static_cast<int>(body.size()));
+  EXPECT_EQ(aws["Metadata"].value("sha256", ""), Sha256Hex(body));
+
+  EXPECT_EQ(client.Head({"client-bucket", "put/absent"}).status().code(), Code::kNotFound);
+  ASSERT_TRUE(client.Delete(url).ok());
+  EXPECT_EQ(client.Head(url).status().code(), Code::kNotFound);
+}
+
+TEST_F(S3ClientTest, UnknownAccessKeyIsRefusedWithoutShowingTheSecret) {
+  StoreConfig config = Client().config();
+  config.credentials = {"AKIDUNKNOWN", "not-the-secret-d41d8c", ""};
+  const Status put = S3Client(config).Put({"client-bucket", "x"}, "x", Sha256Hex("x"));
+  EXPECT_EQ(put.code(), Code::kFailedPrecondition) << put.ToString();
+  EXPECT_EQ(put.ToString().find("not-the-secret"), std::string::npos);
+}
+
+TEST_F(S3ClientTest, MultipartUploadOfTwoPartsIsOneObject) {
+  const S3Client client = Client();
+  const ObjectUrl url{"client-bucket", "multi/big.bin"};
+  const std::string first(5 << 20, 'a');
+  const std::string second = "tail of the object";
+  const std::string whole = first + second;
+  Result<std::string> upload = client.CreateMultipartUpload(url, Sha256Hex(whole));
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  Result<std::string> etag1 = client.UploadPart(url, *upload, 1, first);
+  ASSERT_TRUE(etag1.ok()) << etag1.status().ToString();
+  Result<std::string> etag2 = client.UploadPart(url, *upload, 2, second);
+  ASSERT_TRUE(etag2.ok()) << etag2.status().ToString();
+  const Status completed = client.CompleteMultipartUpload(
+      url, *upload, {{1, *etag1, first.size()}, {2, *etag2, second.size()}});
+  ASSERT_TRUE(completed.ok()) << completed.ToString();
+
+  const json aws = AwsHead(url);
+  EXPECT_EQ(aws.value("ContentLength", -1), static_cast<int>(whole.size()));
+  EXPECT_EQ(aws["Metadata"].value("sha256", ""), Sha256Hex(whole));
+}
+
+}  // namespace
+}  // namespace backout::adapters::object_store
