@@ -180,6 +180,10 @@ net::Headers S3Client::ObjectWriteHeaders(const std::string& sha256_hex) const {
   return headers;
 }
 
+Status S3Client::CheckBucket(const std::string& bucket) const {
+  return Call("HEAD", {bucket, ""}, "HEAD", "", {}, "").status();
+}
+
 Result<ObjectHead> S3Client::Head(const ObjectUrl& url) const {
   Result<net::HttpResponse> answer = Call("HEAD", url, "HEAD", "", {}, "");
   if (!answer.ok()) return answer.status();

@@ -82,6 +82,8 @@ class S3Client {
 
   const StoreConfig& config() const { return config_; }
 
+  // HEAD of the bucket: OK when it exists and the credentials may use it.
+  Status CheckBucket(const std::string& bucket) const;
   // HEAD of an object; kNotFound when there is none.
   Result<ObjectHead> Head(const ObjectUrl& url) const;
   // Bytes [offset, offset + length) of an object (fewer at its end).
