@@ -50,18 +50,10 @@ std::int64_t Count(const fs::path& db, const std::string& table) {
 
 class ObjectStoreAdapterTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<S3Server>> started = S3Server::Start({kBucket});
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    server_ = std::move(started).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
+    Result<S3Server*> shared = S3Server::Shared();
+    ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+    server_ = *shared;
     for (const auto& [name, value] : server_->Env()) env_.SetVar(name, value);
     env_.UnsetVar("AWS_SESSION_TOKEN");
     db_ = dir_.path() / "app.db";
@@ -97,7 +89,7 @@ class ObjectStoreAdapterTest : public ::testing::Test {
     return object_store::S3Client(config);
   }
 
-  static S3Server* server_;
+  S3Server* server_ = nullptr;
   backout::testing::TempDir dir_;
   backout::testing::FakeEnv env_;
   fs::path db_;
@@ -107,7 +99,6 @@ class ObjectStoreAdapterTest : public ::testing::Test {
   Adapter& sqlite_ = *registry_.Find("sqlite");
 };
 
-S3Server* ObjectStoreAdapterTest::server_ = nullptr;
 
 TEST_F(ObjectStoreAdapterTest, ValidateTakesS3AndRefusesEveryOtherScheme) {
   EXPECT_TRUE(sqlite_.Validate("backup", Target(), {{"to", "s3://backups/app/"}}).empty());

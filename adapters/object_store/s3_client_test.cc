@@ -17,17 +17,13 @@ using nlohmann::json;
 
 class S3ClientTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<S3Server>> started = S3Server::Start({"client-bucket"});
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    server_ = std::move(started).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+  void SetUp() override {
+    Result<S3Server*> shared = S3Server::Shared();
+    ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+    server_ = *shared;
   }
 
-  static S3Client Client(bool path_style = true) {
+  S3Client Client(bool path_style = true) {
     StoreConfig config;
     config.endpoint = server_->endpoint();
     config.region = backout::testing::kS3Region;
@@ -38,17 +34,15 @@ class S3ClientTest : public ::testing::Test {
   }
 
   // `aws s3api head-object` of the object, as JSON.
-  static json AwsHead(const ObjectUrl& url) {
+  json AwsHead(const ObjectUrl& url) {
     backout::testing::ProcessResult head =
         server_->Aws({"s3api", "head-object", "--bucket", url.bucket, "--key", url.key});
     EXPECT_EQ(head.exit_code, 0) << backout::testing::Show(head);
     return json::parse(head.out, nullptr, false);
   }
 
-  static S3Server* server_;
+  S3Server* server_ = nullptr;
 };
-
-S3Server* S3ClientTest::server_ = nullptr;
 
 TEST(ObjectUrlTest, ParsesBucketAndKeyAndRefusesOtherSchemes) {
   Result<ObjectUrl> url = ParseObjectUrl("s3://backups/emergency/db.sql");
@@ -77,7 +71,7 @@ TEST(ObjectUrlTest, RequestUrlIsPathStyleOrVirtualHost) {
 
 TEST_F(S3ClientTest, PutHeadAndGetRangeAgreeWithTheAwsCli) {
   const S3Client client = Client();
-  const ObjectUrl url{"client-bucket", "put/one object.txt"};
+  const ObjectUrl url{"backups", "put/one object.txt"};
   const std::string body = "hello object storage\n";
   ASSERT_TRUE(client.Put(url, body, Sha256Hex(body)).ok());
 
@@ -93,7 +87,7 @@ TEST_F(S3ClientTest, PutHeadAndGetRangeAgreeWithTheAwsCli) {
   EXPECT_EQ(aws.value("ContentLength", -1), static_cast<int>(body.size()));
   EXPECT_EQ(aws["Metadata"].value("sha256", ""), Sha256Hex(body));
 
-  EXPECT_EQ(client.Head({"client-bucket", "put/absent"}).status().code(), Code::kNotFound);
+  EXPECT_EQ(client.Head({"backups", "put/absent"}).status().code(), Code::kNotFound);
   ASSERT_TRUE(client.Delete(url).ok());
   EXPECT_EQ(client.Head(url).status().code(), Code::kNotFound);
 }
@@ -101,14 +95,14 @@ TEST_F(S3ClientTest, PutHeadAndGetRangeAgreeWithTheAwsCli) {
 TEST_F(S3ClientTest, UnknownAccessKeyIsRefusedWithoutShowingTheSecret) {
   StoreConfig config = Client().config();
   config.credentials = {"AKIDUNKNOWN", "not-the-secret-d41d8c", ""};
-  const Status put = S3Client(config).Put({"client-bucket", "x"}, "x", Sha256Hex("x"));
+  const Status put = S3Client(config).Put({"backups", "x"}, "x", Sha256Hex("x"));
   EXPECT_EQ(put.code(), Code::kFailedPrecondition) << put.ToString();
   EXPECT_EQ(put.ToString().find("not-the-secret"), std::string::npos);
 }
 
 TEST_F(S3ClientTest, MultipartUploadOfTwoPartsIsOneObject) {
   const S3Client client = Client();
-  const ObjectUrl url{"client-bucket", "multi/big.bin"};
+  const ObjectUrl url{"backups", "multi/big.bin"};
   const std::string first(5 << 20, 'a');
   const std::string second = "tail of the object";
   const std::string whole = first + second;

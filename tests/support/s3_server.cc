@@ -55,6 +55,12 @@ Result<std::unique_ptr<S3Server>> S3Server::Start(const std::vector<std::string>
   return Status::Unavailable("s3rver exited at start three times (ports taken?)");
 }
 
+Result<S3Server*> S3Server::Shared() {
+  static Result<std::unique_ptr<S3Server>> started = Start({"backups"});
+  if (!started.ok()) return started.status();
+  return started.value().get();
+}
+
 std::string S3Server::endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
 
 nlohmann::json S3Server::StoreConfig() const {

@@ -28,6 +28,9 @@ class S3Server {
  public:
   // Starts s3rver with `buckets` created, and waits until it answers.
   static Result<std::unique_ptr<S3Server>> Start(const std::vector<std::string>& buckets);
+  // The server of this test process, with the bucket "backups", started on first use and
+  // stopped at exit; the error of that start, every time, when it failed.
+  static Result<S3Server*> Shared();
   ~S3Server() = default;
 
   std::string endpoint() const;  // "http://127.0.0.1:PORT"
