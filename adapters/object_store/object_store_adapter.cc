@@ -147,8 +147,9 @@ class ObjectStoreAdapter final : public Adapter {
     plain.target = WithoutStore(request.target);
     const std::optional<std::string> url = UrlParam(request.action, request.params);
     if (!url) return inner_->Preflight(plain);
-    // For the wrapped adapter the file is known only at run time (the staged one).
-    plain.params[TransferOf(request.action)->param] = "${object_store.staged}";
+    // The wrapped adapter's file is the staged one, known only at run time (as a step's output
+    // would be): it checks the rest; the store is checked here.
+    plain.params[TransferOf(request.action)->param] = "${steps.object-store.outputs.staged}";
     std::vector<PreflightFinding> findings = inner_->Preflight(plain);
     findings.push_back(StoreFinding(request, *url));
     return findings;

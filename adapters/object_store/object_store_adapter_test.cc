@@ -107,7 +107,7 @@ TEST_F(ObjectStoreAdapterTest, ValidateTakesS3AndRefusesEveryOtherScheme) {
   const std::vector<ParamError> gs = sqlite_.Validate("backup", Target(), {{"to", "gs://b/x/"}});
   ASSERT_EQ(gs.size(), 1U);
   EXPECT_EQ(gs[0].pointer, "/to");
-  EXPECT_NE(gs[0].message.find("not an s3:// URL"), std::string::npos) << gs[0].message;
+  EXPECT_NE(gs[0].message.find("'gs://' URLs are not supported"), std::string::npos) << gs[0].message;
   const std::vector<ParamError> prefix =
       sqlite_.Validate("restore", Target(), {{"from", "s3://backups/app/"}});
   ASSERT_EQ(prefix.size(), 1U);

@@ -105,10 +105,11 @@ bool HasUrlScheme(std::string_view text) {
 Result<ObjectUrl> ParseObjectUrl(std::string_view text) {
   constexpr std::string_view kScheme = "s3://";
   if (!text.starts_with(kScheme)) {
+    const std::size_t scheme_end = text.find("://");
     return Status::InvalidArgument(fmt::format(
-        "'{}' is not an s3:// URL (object storage is reached through s3://BUCKET/KEY)",
-        text.substr(0, text.find("://") == std::string_view::npos ? text.size()
-                                                                  : text.find("://") + 3)));
+        "'{}' URLs are not supported: object storage is reached through s3://BUCKET/KEY (any "
+        "S3-compatible store), a local path has no scheme",
+        text.substr(0, scheme_end == std::string_view::npos ? text.size() : scheme_end + 3)));
   }
   const std::string_view rest = text.substr(kScheme.size());
   const std::size_t slash = rest.find('/');
