@@ -159,7 +159,21 @@ class ObjectStoreAdapter final : public Adapter {
     DescribeRequest plain = request;
     plain.target = WithoutStore(request.target);
     plain.expanded_target = WithoutStore(request.expanded_target);
-    return inner_->Describe(plain);
+    json description = inner_->Describe(plain);
+    const std::optional<std::string> url = UrlParam(request.action, request.expanded_params);
+    if (!url || TransferOf(request.action)->direction != Direction::kDownload) {
+      return description;
+    }
+    // The source is an object, not a file: it cannot be read without connecting, which
+    // Describe never does. Say what the run will check instead of "no such file".
+    for (json& detail : description["details"]) {
+      json& value = detail["value"];
+      if (value.is_object() && value.contains("unreadable")) {
+        value.erase("unreadable");
+        value["known_at_run_time"] = true;
+      }
+    }
+    return description;
   }
 
   bool CanCopyForRehearsal() const override { return inner_->CanCopyForRehearsal(); }
