@@ -6,7 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/object_store/store_settings.h"
 #include "base/sha256.h"
+#include "testing/fake_env.h"
+#include "tests/support/http_server.h"
 #include "tests/support/s3_server.h"
 
 namespace backout::adapters::object_store {
@@ -119,6 +122,45 @@ TEST_F(S3ClientTest, MultipartUploadOfTwoPartsIsOneObject) {
   const json aws = AwsHead(url);
   EXPECT_EQ(aws.value("ContentLength", -1), static_cast<int>(whole.size()));
   EXPECT_EQ(aws["Metadata"].value("sha256", ""), Sha256Hex(whole));
+}
+
+// s3rver ignores encryption and object lock, so what goes on the wire is read from the
+// scripted HTTP server, which records every request (its /echo route answers 200).
+TEST(S3WriteHeadersTest, CarryTheSha256EncryptionAndObjectLockOfTheSettings) {
+  Result<std::unique_ptr<backout::testing::HttpServer>> echo = backout::testing::HttpServer::Start();
+  ASSERT_TRUE(echo.ok()) << echo.status().ToString();
+  backout::testing::FakeEnv env;  // 2025-11-24T16:00:00Z
+  env.SetVar("AWS_ACCESS_KEY_ID", "AKIDHEADERS");
+  env.SetVar("AWS_SECRET_ACCESS_KEY", "headers-secret");
+  env.UnsetVar("AWS_SESSION_TOKEN");
+  const json settings = {{"endpoint", (*echo)->base_url() + "/echo"},
+                         {"region", "eu-west-1"},
+                         {"path_style", true},
+                         {"sse", "aws:kms"},
+                         {"kms_key_id", "alias/backups"},
+                         {"object_lock", {{"mode", "COMPLIANCE"}, {"days", 30}}}};
+  Result<StoreSettings> resolved = ResolveStoreSettings(settings, env, env.NowMicros(), nullptr);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  const std::string body = "dump bytes";
+  ASSERT_TRUE(S3Client(resolved->config).Put({"backups", "k/x.dump"}, body, Sha256Hex(body)).ok());
+
+  Result<json> recorded = (*echo)->Recorded();
+  ASSERT_TRUE(recorded.ok() && recorded->size() == 1) << recorded->dump();
+  const json& request = (*recorded)[0];
+  EXPECT_EQ(request["method"], "PUT");
+  EXPECT_EQ(request["path"], "/echo/backups/k/x.dump");
+  const json& headers = request["headers"];
+  EXPECT_EQ(headers.value("x-amz-meta-sha256", ""), Sha256Hex(body));
+  EXPECT_EQ(headers.value("x-amz-content-sha256", ""), Sha256Hex(body));
+  EXPECT_EQ(headers.value("x-amz-server-side-encryption", ""), "aws:kms");
+  EXPECT_EQ(headers.value("x-amz-server-side-encryption-aws-kms-key-id", ""), "alias/backups");
+  EXPECT_EQ(headers.value("x-amz-object-lock-mode", ""), "COMPLIANCE");
+  EXPECT_EQ(headers.value("x-amz-object-lock-retain-until-date", ""), "2025-12-24T16:00:00Z");
+  // Signed by curl at the real time: the scope's date is today's.
+  const std::string authorization = headers.value("authorization", "");
+  EXPECT_TRUE(authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDHEADERS/")) << authorization;
+  EXPECT_NE(authorization.find("/eu-west-1/s3/aws4_request"), std::string::npos) << authorization;
+  EXPECT_EQ(request.dump().find("headers-secret"), std::string::npos);
 }
 
 }  // namespace
