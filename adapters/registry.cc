@@ -82,7 +82,7 @@ Registry Registry::Default() {
   r.Add(MakeCommandAdapter());
   r.Add(MakeHttpAdapter());
   r.Add(MakeFileAdapter());
-  r.Add(WithObjectStore(MakeJsonStoreAdapter()));
+  r.Add(WithObjectStore(MakeJsonStoreAdapter(), BackupShape::kFolder));
   r.Add(WithObjectStore(MakeDynamoDbAdapter()));
   r.Add(MakeNotifyAdapter());
   return r;

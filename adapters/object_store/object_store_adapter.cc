@@ -31,8 +31,9 @@ struct Transfer {
 };
 
 // The actions that write a backup file (its destination in `to`) or read one (`from`).
+// DynamoDB's `export` writes a folder of files, which does not go to object storage (yet).
 std::optional<Transfer> TransferOf(std::string_view action) {
-  if (action == "backup" || action == "export") return Transfer{Direction::kUpload, "to"};
+  if (action == "backup") return Transfer{Direction::kUpload, "to"};
   if (action == "restore" || action == "import") return Transfer{Direction::kDownload, "from"};
   return std::nullopt;
 }
@@ -66,8 +67,8 @@ ObjectUrl UploadUrl(ObjectUrl url, const fs::path& staged) {
 
 class ObjectStoreAdapter final : public Adapter {
  public:
-  explicit ObjectStoreAdapter(std::unique_ptr<Adapter> inner)
-      : inner_(std::move(inner)), vocabulary_(inner_->vocabulary()) {
+  ObjectStoreAdapter(std::unique_ptr<Adapter> inner, BackupShape shape)
+      : inner_(std::move(inner)), shape_(shape), vocabulary_(inner_->vocabulary()) {
     for (ActionSpec& action : vocabulary_.actions) {
       if (!TransferOf(action.name)) continue;
       for (const OutputSpec added :
@@ -88,6 +89,16 @@ class ObjectStoreAdapter final : public Adapter {
                                    const json& params) const override {
     std::vector<ParamError> errors;
     json inner_params = params;
+    const bool writes_folder =
+        !TransferOf(action) || (action == "backup" && shape_ == BackupShape::kFolder);
+    if (const auto to = params.find("to"); writes_folder && to != params.end() &&
+                                           to->is_string() &&
+                                           object_store::HasUrlScheme(to->get<std::string>())) {
+      errors.push_back({"/to", fmt::format("a {} {} writes a folder of files, which does not go "
+                                           "to object storage yet: give a local folder",
+                                           inner_->type(), action)});
+      return errors;
+    }
     if (const std::optional<std::string> url = UrlParam(action, params)) {
       const std::string pointer = "/" + std::string(TransferOf(action)->param);
       Result<ObjectUrl> parsed = object_store::ParseObjectUrl(*url);
@@ -215,8 +226,8 @@ class ObjectStoreAdapter final : public Adapter {
       if (path == made.outputs.end() || !path->is_string() ||
           !fs::is_regular_file(path->get<std::string>())) {
         return {Status::FailedPrecondition(fmt::format(
-                    "{} {} made no single file to upload (a folder export is not uploaded "
-                    "to object storage yet)",
+                    "{} {} made no single file to upload (a folder does not go to object "
+                    "storage yet)",
                     inner_->type(), invocation.action)),
                 made.outputs};
       }
@@ -330,13 +341,14 @@ class ObjectStoreAdapter final : public Adapter {
   }
 
   std::unique_ptr<Adapter> inner_;
+  BackupShape shape_;
   AdapterVocabulary vocabulary_;
 };
 
 }  // namespace
 
-std::unique_ptr<Adapter> WithObjectStore(std::unique_ptr<Adapter> inner) {
-  return std::make_unique<ObjectStoreAdapter>(std::move(inner));
+std::unique_ptr<Adapter> WithObjectStore(std::unique_ptr<Adapter> inner, BackupShape shape) {
+  return std::make_unique<ObjectStoreAdapter>(std::move(inner), shape);
 }
 
 }  // namespace backout::adapters

@@ -1,10 +1,11 @@
 // Object storage for every adapter that writes backup files: one wrapper around an adapter,
-// not one per adapter. A `backup` (or `export`) whose `to` is an s3://BUCKET/PREFIX/ URL runs
+// not one per adapter. A `backup` whose `to` is an s3://BUCKET/PREFIX/ URL runs
 // the wrapped adapter with `to` pointed at a staging folder in the run's journal folder, then
 // uploads the file it made (transfer.h: in parts, resumable, sha256 checked) and drops the
 // staged copy; a `restore` (or `import`) whose `from` is an s3:// URL downloads the object
 // and checks its sha256 BEFORE the wrapped adapter touches the target. Any other
-// `scheme://` in `to`/`from` is refused at validate. The target's `object_store` mapping
+// `scheme://` in `to`/`from`, and any URL in another action's `to` (DynamoDB's `export`
+// writes a folder), is refused at validate. The target's `object_store` mapping
 // (store_settings.h) says where the store is; the wrapped adapter never sees it.
 //
 // Outputs of an upload: the wrapped adapter's, without its `path` (the staged file is gone),
@@ -25,8 +26,14 @@
 
 namespace backout::adapters {
 
-// `inner` with object storage for its backup/export and restore/import actions; other
+// What `inner`'s backup makes: one file (uploaded as one object), or a folder of files
+// (json_store), which does not go to object storage yet: a backup of it to a URL is refused
+// at validate.
+enum class BackupShape { kFile, kFolder };
+
+// `inner` with object storage for its backup and restore/import actions; other
 // actions, and local paths, go to `inner` unchanged.
-std::unique_ptr<Adapter> WithObjectStore(std::unique_ptr<Adapter> inner);
+std::unique_ptr<Adapter> WithObjectStore(std::unique_ptr<Adapter> inner,
+                                         BackupShape shape = BackupShape::kFile);
 
 }  // namespace backout::adapters

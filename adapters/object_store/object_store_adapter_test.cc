@@ -113,6 +113,11 @@ TEST_F(ObjectStoreAdapterTest, ValidateTakesS3AndRefusesEveryOtherScheme) {
   ASSERT_EQ(prefix.size(), 1U);
   EXPECT_EQ(prefix[0].pointer, "/from");
 
+  const std::vector<ParamError> folder = registry_.Find("json_store")->Validate(
+      "backup", {{"type", "json_store"}, {"path", "store"}}, {{"to", "s3://backups/x/"}});
+  ASSERT_EQ(folder.size(), 1U);
+  EXPECT_NE(folder[0].message.find("writes a folder"), std::string::npos) << folder[0].message;
+
   const std::vector<ParamError> sse = sqlite_.Validate(
       "backup", Target({{"sse", "rot13"}, {"part_size_mib", 1}}), {{"to", "s3://backups/a/"}});
   ASSERT_EQ(sse.size(), 2U);
