@@ -126,6 +126,38 @@ TEST_F(ObjectStoreAdapterTest, ValidateTakesS3AndRefusesEveryOtherScheme) {
   EXPECT_EQ(sse[1].pointer, "/object_store/part_size_mib");
 }
 
+TEST_F(ObjectStoreAdapterTest, PreflightAsksTheStoreForTheBucketAndTheObject) {
+  const object_store::ObjectUrl stored{kBucket, "preflight/app.db"};
+  ASSERT_TRUE(Client().Put(stored, "bytes", Sha256Hex("bytes")).ok());
+  const auto findings = [&](const std::string& action, json params) {
+    PreflightRequest request{.action = action,
+                             .target = Target(),
+                             .params = std::move(params),
+                             .base_dir = dir_.path(),
+                             .env = &env_};
+    std::vector<std::string> lines;
+    for (const PreflightFinding& f : sqlite_.Preflight(request)) {
+      if (f.check.find("s3://") != std::string::npos) {
+        lines.push_back(f.check + ": " + std::string(CodeName(f.status.code())));
+      }
+    }
+    return lines;
+  };
+  EXPECT_EQ(findings("backup", {{"to", "s3://backups/app/"}}),
+            std::vector<std::string>{"bucket s3://backups reachable: OK"});
+  const std::vector<std::string> no_bucket = findings("backup", {{"to", "s3://nowhere/app/"}});
+  ASSERT_EQ(no_bucket.size(), 1U);
+  EXPECT_EQ(no_bucket[0], "bucket s3://nowhere reachable: Not found");
+  EXPECT_EQ(findings("restore", {{"from", stored.ToString()}}),
+            std::vector<std::string>{
+                "restore source s3://backups/preflight/app.db (5 bytes, sha256 recorded): OK"});
+  EXPECT_EQ(findings("restore", {{"from", stored.ToString()}, {"sha256", std::string(64, 'a')}}),
+            std::vector<std::string>{
+                "restore source s3://backups/preflight/app.db: Expectation failed"});
+  EXPECT_EQ(findings("restore", {{"from", "s3://backups/preflight/absent.db"}}),
+            std::vector<std::string>{"restore source s3://backups/preflight/absent.db: Not found"});
+}
+
 TEST_F(ObjectStoreAdapterTest, BackupGoesUpAndRestoreComesBackChecked) {
   const Outcome backup = sqlite_.Run(Invocation("backup", {{"to", "s3://backups/app/"}}).Build());
   ASSERT_TRUE(backup.status.ok()) << backup.status.ToString();
