@@ -48,6 +48,38 @@ std::int64_t Count(const fs::path& db, const std::string& table) {
   return n;
 }
 
+// Validation needs no store.
+TEST(ObjectStoreValidateTest, TakesS3AndRefusesEveryOtherScheme) {
+  const Registry registry = Registry::Default();
+  const Adapter& sqlite = *registry.Find("sqlite");
+  const auto Target = [](json store = {{"endpoint", "http://127.0.0.1:9"}, {"path_style", true}}) {
+    return json{{"type", "sqlite"}, {"path", "app.db"}, {"object_store", std::move(store)}};
+  };
+  EXPECT_TRUE(sqlite.Validate("backup", Target(), {{"to", "s3://backups/app/"}}).empty());
+  EXPECT_TRUE(sqlite.Validate("restore", Target(), {{"from", "s3://backups/app/a.db"}}).empty());
+
+  const std::vector<ParamError> gs = sqlite.Validate("backup", Target(), {{"to", "gs://b/x/"}});
+  ASSERT_EQ(gs.size(), 1U);
+  EXPECT_EQ(gs[0].pointer, "/to");
+  EXPECT_NE(gs[0].message.find("'gs://' URLs are not supported"), std::string::npos) << gs[0].message;
+  const std::vector<ParamError> prefix =
+      sqlite.Validate("restore", Target(), {{"from", "s3://backups/app/"}});
+  ASSERT_EQ(prefix.size(), 1U);
+  EXPECT_EQ(prefix[0].pointer, "/from");
+
+  const std::vector<ParamError> folder = registry.Find("json_store")->Validate(
+      "backup", {{"type", "json_store"}, {"path", "store"}}, {{"to", "s3://backups/x/"}});
+  ASSERT_EQ(folder.size(), 1U);
+  EXPECT_NE(folder[0].message.find("writes a folder"), std::string::npos) << folder[0].message;
+
+  const std::vector<ParamError> sse = sqlite.Validate(
+      "backup", Target({{"sse", "rot13"}, {"part_size_mib", 1}}), {{"to", "s3://backups/a/"}});
+  ASSERT_EQ(sse.size(), 2U);
+  EXPECT_TRUE(sse[0].in_target);
+  EXPECT_EQ(sse[0].pointer, "/object_store/sse");
+  EXPECT_EQ(sse[1].pointer, "/object_store/part_size_mib");
+}
+
 class ObjectStoreAdapterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -99,32 +131,6 @@ class ObjectStoreAdapterTest : public ::testing::Test {
   Adapter& sqlite_ = *registry_.Find("sqlite");
 };
 
-
-TEST_F(ObjectStoreAdapterTest, ValidateTakesS3AndRefusesEveryOtherScheme) {
-  EXPECT_TRUE(sqlite_.Validate("backup", Target(), {{"to", "s3://backups/app/"}}).empty());
-  EXPECT_TRUE(sqlite_.Validate("restore", Target(), {{"from", "s3://backups/app/a.db"}}).empty());
-
-  const std::vector<ParamError> gs = sqlite_.Validate("backup", Target(), {{"to", "gs://b/x/"}});
-  ASSERT_EQ(gs.size(), 1U);
-  EXPECT_EQ(gs[0].pointer, "/to");
-  EXPECT_NE(gs[0].message.find("'gs://' URLs are not supported"), std::string::npos) << gs[0].message;
-  const std::vector<ParamError> prefix =
-      sqlite_.Validate("restore", Target(), {{"from", "s3://backups/app/"}});
-  ASSERT_EQ(prefix.size(), 1U);
-  EXPECT_EQ(prefix[0].pointer, "/from");
-
-  const std::vector<ParamError> folder = registry_.Find("json_store")->Validate(
-      "backup", {{"type", "json_store"}, {"path", "store"}}, {{"to", "s3://backups/x/"}});
-  ASSERT_EQ(folder.size(), 1U);
-  EXPECT_NE(folder[0].message.find("writes a folder"), std::string::npos) << folder[0].message;
-
-  const std::vector<ParamError> sse = sqlite_.Validate(
-      "backup", Target({{"sse", "rot13"}, {"part_size_mib", 1}}), {{"to", "s3://backups/a/"}});
-  ASSERT_EQ(sse.size(), 2U);
-  EXPECT_TRUE(sse[0].in_target);
-  EXPECT_EQ(sse[0].pointer, "/object_store/sse");
-  EXPECT_EQ(sse[1].pointer, "/object_store/part_size_mib");
-}
 
 TEST_F(ObjectStoreAdapterTest, PreflightAsksTheStoreForTheBucketAndTheObject) {
   const object_store::ObjectUrl stored{kBucket, "preflight/app.db"};
