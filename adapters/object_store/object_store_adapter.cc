@@ -89,14 +89,8 @@ class ObjectStoreAdapter final : public Adapter {
                                    const json& params) const override {
     std::vector<ParamError> errors;
     json inner_params = params;
-    const bool writes_folder =
-        !TransferOf(action) || (action == "backup" && shape_ == BackupShape::kFolder);
-    if (const auto to = params.find("to"); writes_folder && to != params.end() &&
-                                           to->is_string() &&
-                                           object_store::HasUrlScheme(to->get<std::string>())) {
-      errors.push_back({"/to", fmt::format("a {} {} writes a folder of files, which does not go "
-                                           "to object storage yet: give a local folder",
-                                           inner_->type(), action)});
+    if (std::optional<ParamError> refused = FolderToUrl(action, params)) {
+      errors.push_back(std::move(*refused));
       return errors;
     }
     if (const std::optional<std::string> url = UrlParam(action, params)) {
@@ -124,6 +118,10 @@ class ObjectStoreAdapter final : public Adapter {
   }
 
   Outcome Run(const Invocation& invocation) override {
+    // Checked again on the expanded params: a `${VAR}` may have become a URL.
+    if (std::optional<ParamError> refused = FolderToUrl(invocation.action, invocation.params)) {
+      return {Status::InvalidArgument("params/to: " + refused->message), {}};
+    }
     const std::optional<std::string> url = UrlParam(invocation.action, invocation.params);
     if (!url) {
       Invocation plain = invocation;
@@ -202,6 +200,22 @@ class ObjectStoreAdapter final : public Adapter {
   }
 
  private:
+  // The refusal of a folder backup whose `to` is a URL (it would otherwise become a local
+  // folder named "s3:"): a json_store backup, or an action with a `to` that is no `backup`,
+  // which among the wrapped adapters is only DynamoDB's export.
+  std::optional<ParamError> FolderToUrl(std::string_view action, const json& params) const {
+    const bool folder =
+        !TransferOf(action) || (action == "backup" && shape_ == BackupShape::kFolder);
+    const auto to = params.find("to");
+    if (!folder || to == params.end() || !to->is_string() ||
+        !object_store::HasUrlScheme(to->get<std::string>())) {
+      return std::nullopt;
+    }
+    return ParamError{"/to", fmt::format("a {} {} writes a folder of files, which does not go to "
+                                         "object storage yet: give a local folder",
+                                         inner_->type(), action)};
+  }
+
   Outcome Upload(const Invocation& invocation, const object_store::S3Client& client,
                  const ObjectUrl& destination, std::uint64_t part_size,
                  const fs::path& staging) {

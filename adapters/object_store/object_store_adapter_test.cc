@@ -61,7 +61,8 @@ TEST(ObjectStoreValidateTest, TakesS3AndRefusesEveryOtherScheme) {
   const std::vector<ParamError> gs = sqlite.Validate("backup", Target(), {{"to", "gs://b/x/"}});
   ASSERT_EQ(gs.size(), 1U);
   EXPECT_EQ(gs[0].pointer, "/to");
-  EXPECT_NE(gs[0].message.find("'gs://' URLs are not supported"), std::string::npos) << gs[0].message;
+  EXPECT_NE(gs[0].message.find("'gs://' URLs are not supported"), std::string::npos)
+      << gs[0].message;
   const std::vector<ParamError> prefix =
       sqlite.Validate("restore", Target(), {{"from", "s3://backups/app/"}});
   ASSERT_EQ(prefix.size(), 1U);
@@ -199,7 +200,7 @@ TEST_F(ObjectStoreAdapterTest, BackupGoesUpAndRestoreComesBackChecked) {
   EXPECT_TRUE(UndeclaredOutputs(sqlite_.vocabulary(), "restore", restore.outputs).empty());
 }
 
-TEST_F(ObjectStoreAdapterTest, RestoreRefusesBytesThatAreNotTheRecordedOnesBeforeTouchingTheTarget) {
+TEST_F(ObjectStoreAdapterTest, RestoreRefusesBytesNotTheRecordedOnesBeforeTouchingTheTarget) {
   const object_store::ObjectUrl url{kBucket, "tampered/app.db"};
   ASSERT_TRUE(Client().Put(url, "not a database", Sha256Hex("the bytes that were backed up")).ok());
   Exec(db_, "DELETE FROM items WHERE id > 10;");

@@ -103,7 +103,8 @@ TEST_F(S3ClientTest, PutHeadAndGetRangeAgreeWithTheAwsCliAndAStrangerIsRefused) 
 // s3rver ignores encryption and object lock, so what goes on the wire is read from the
 // scripted HTTP server, which records every request (its /echo route answers 200).
 TEST(S3WriteHeadersTest, CarryTheSha256EncryptionAndObjectLockOfTheSettings) {
-  Result<std::unique_ptr<backout::testing::HttpServer>> echo = backout::testing::HttpServer::Start();
+  Result<std::unique_ptr<backout::testing::HttpServer>> echo =
+      backout::testing::HttpServer::Start();
   ASSERT_TRUE(echo.ok()) << echo.status().ToString();
   backout::testing::FakeEnv env;  // 2025-11-24T16:00:00Z
   env.SetVar("AWS_ACCESS_KEY_ID", "AKIDHEADERS");
@@ -134,7 +135,8 @@ TEST(S3WriteHeadersTest, CarryTheSha256EncryptionAndObjectLockOfTheSettings) {
   EXPECT_EQ(headers.value("x-amz-object-lock-retain-until-date", ""), "2025-12-24T16:00:00Z");
   // Signed by curl at the real time: the scope's date is today's.
   const std::string authorization = headers.value("authorization", "");
-  EXPECT_TRUE(authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDHEADERS/")) << authorization;
+  EXPECT_TRUE(authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDHEADERS/"))
+      << authorization;
   EXPECT_NE(authorization.find("/eu-west-1/s3/aws4_request"), std::string::npos) << authorization;
   EXPECT_EQ(request.dump().find("headers-secret"), std::string::npos);
 }

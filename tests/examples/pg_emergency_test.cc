@@ -101,8 +101,9 @@ TEST(Seed003, EmergencyDumpGoesToObjectStorageAndComesBack) {
   EXPECT_FALSE(dump.contains("path")) << dump.dump(2);
   EXPECT_EQ(dump.value("endpoint", ""), (*s3)->endpoint());
 
-  const ProcessResult head = (*s3)->Aws(
-      {"s3api", "head-object", "--bucket", "backups", "--key", url.substr(std::string("s3://backups/").size())});
+  const std::string key = url.substr(std::string("s3://backups/").size());
+  const ProcessResult head =
+      (*s3)->Aws({"s3api", "head-object", "--bucket", "backups", "--key", key});
   ASSERT_EQ(head.exit_code, 0) << Show(head);
   const nlohmann::json object = nlohmann::json::parse(head.out);
   EXPECT_EQ(object.value("ContentLength", -1), dump.value("bytes", -2));
@@ -114,7 +115,8 @@ TEST(Seed003, EmergencyDumpGoesToObjectStorageAndComesBack) {
 
   const ProcessResult restore =
       ex.Backout({"run", "restore-offsite.yaml", "--approve=confirm=RESTORE_EMERGENCY_DUMP"},
-                 {{"EMERGENCY_DUMP_URL", url}, {"EMERGENCY_DUMP_SHA256", dump.value("sha256", "")}});
+                 {{"EMERGENCY_DUMP_URL", url},
+                  {"EMERGENCY_DUMP_SHA256", dump.value("sha256", "")}});
   ASSERT_EQ(restore.exit_code, 0) << Show(restore);
   EXPECT_EQ(PgServer::Shared().Snapshot(db), migrated);
 }
