@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "adapters/net/http_client.h"
 #include "tests/support/dynamo_server.h"  // FreePort
 #include "tests/support/example.h"        // SourceDir
 
@@ -41,10 +42,11 @@ Result<std::unique_ptr<S3Server>> S3Server::Start(const std::vector<std::string>
     const bool answered = WaitFor(
         [&] {
           exited = !process->Running();
-          return exited ||
-                 RunProcess({{"/usr/bin/curl", "-s", "-o", "/dev/null",
-                              fmt::format("http://127.0.0.1:{}/", *port)}, {}, {}, {}})
-                         .exit_code == 0;
+          // Any HTTP answer (an anonymous ListBuckets is refused) means it listens.
+          adapters::net::HttpRequest probe;
+          probe.url = fmt::format("http://127.0.0.1:{}/", *port);
+          probe.timeout = std::chrono::milliseconds(2'000);
+          return exited || adapters::net::Send(probe).ok();
         },
         kStartLimit);
     if (answered && !exited) {
