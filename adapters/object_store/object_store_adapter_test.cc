@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "adapters/object_store/s3_client.h"
+#include "adapters/object_store/transfer.h"
 #include "base/sha256.h"
 #include "testing/fake_env.h"
 #include "testing/invocation_builder.h"
@@ -190,6 +191,10 @@ TEST_F(ObjectStoreAdapterTest, BackupGoesUpAndRestoreComesBackChecked) {
   const json aws = json::parse(head.out);
   EXPECT_EQ(aws.value("ContentLength", -1), out.value("bytes", -2));
   EXPECT_EQ(aws["Metadata"].value("sha256", ""), out.value("sha256", "?"));
+  Result<FileDigest> read_back = object_store::ReadBackDigest(Client(), {kBucket, key});
+  ASSERT_TRUE(read_back.ok()) << read_back.status().ToString();
+  EXPECT_EQ(read_back->sha256_hex, out.value("sha256", "?"));
+  EXPECT_EQ(static_cast<std::int64_t>(read_back->bytes), out.value("bytes", -1));
 
   Exec(db_, "DELETE FROM items WHERE id > 10;");
   const Outcome restore = sqlite_.Run(Invocation("restore", {{"from", url}}).Build());

@@ -104,6 +104,20 @@ Status CheckSentDigest(const UploadPlan& plan, Sha256Stream& sent) {
       hex, plan.digest.sha256_hex));
 }
 
+// Reads the object's `bytes` in ranges, in order, handing each to `sink`; stops at the first
+// error, or early when the object turns out shorter (the caller compares sizes).
+Status ForEachRange(const S3Client& client, const ObjectUrl& url, std::uint64_t bytes,
+                    const std::function<Status(std::string_view)>& sink) {
+  for (std::uint64_t offset = 0; offset < bytes; offset += kDownloadChunk) {
+    Result<std::string> chunk =
+        client.GetRange(url, offset, std::min(kDownloadChunk, bytes - offset));
+    if (!chunk.ok()) return chunk.status();
+    if (chunk->empty()) break;
+    BACKOUT_RETURN_IF_ERROR(sink(*chunk));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<UploadResult> UploadFile(const S3Client& client, const UploadPlan& plan,
@@ -182,18 +196,16 @@ Result<FileDigest> DownloadFile(const S3Client& client, const ObjectUrl& url,
   }
   common::StreamedFile file(to, ".download");
   BACKOUT_RETURN_IF_ERROR(file.Open());
-  for (std::uint64_t offset = 0; offset < head->bytes; offset += kDownloadChunk) {
-    Result<std::string> chunk =
-        client.GetRange(url, offset, std::min(kDownloadChunk, head->bytes - offset));
-    if (!chunk.ok()) return chunk.status();
-    if (chunk->empty()) break;  // shorter than HEAD said: caught below
-    BACKOUT_RETURN_IF_ERROR(file.Append(*chunk));
+  std::uint64_t received = 0;
+  BACKOUT_RETURN_IF_ERROR(ForEachRange(client, url, head->bytes, [&](std::string_view chunk) {
+    received += chunk.size();
     if (progress) {
-      progress(fmt::format("downloaded {} of {} bytes of {}", offset + chunk->size(),
-                           head->bytes, url.ToString()));
+      progress(fmt::format("downloaded {} of {} bytes of {}", received, head->bytes,
+                           url.ToString()));
     }
-  }
-  Result<FileDigest> digest = file.Commit();
+    return file.Append(chunk);
+  }));
+  Result<FileDigest> digest = file.Commit();  // a short object is caught below
   if (!digest.ok()) return digest.status();
   if (digest->bytes != head->bytes || digest->sha256_hex != expected) {
     std::error_code ignored;
@@ -202,6 +214,20 @@ Result<FileDigest> DownloadFile(const S3Client& client, const ObjectUrl& url,
         "{} downloaded as {} bytes with sha256 {}; expected {} bytes with sha256 {}",
         url.ToString(), digest->bytes, digest->sha256_hex, head->bytes, expected));
   }
+  return digest;
+}
+
+Result<FileDigest> ReadBackDigest(const S3Client& client, const ObjectUrl& url) {
+  Result<ObjectHead> head = client.Head(url);
+  if (!head.ok()) return head.status();
+  Sha256Stream hash;
+  FileDigest digest;
+  BACKOUT_RETURN_IF_ERROR(ForEachRange(client, url, head->bytes, [&](std::string_view chunk) {
+    hash.Update(chunk);
+    digest.bytes += chunk.size();
+    return Status::Ok();
+  }));
+  digest.sha256_hex = ToHex(hash.Finish());
   return digest;
 }
 

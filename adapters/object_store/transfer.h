@@ -55,4 +55,8 @@ Result<FileDigest> DownloadFile(const S3Client& client, const ObjectUrl& url,
                                 const std::string& expected_sha256,
                                 const ProgressFn& progress);
 
+// The size and sha256 of an object as read back from the store (ranged GETs, nothing
+// written), whatever its metadata says: for re-hashing a remote backup (`backups verify`).
+Result<FileDigest> ReadBackDigest(const S3Client& client, const ObjectUrl& url);
+
 }  // namespace backout::adapters::object_store
