@@ -10,6 +10,7 @@
 #include "adapters/http/http_adapter.h"
 #include "adapters/json_store/json_store_adapter.h"
 #include "adapters/notify/notify_adapter.h"
+#include "adapters/object_store/object_store_adapter.h"
 #include "adapters/postgres/postgres_adapter.h"
 #include "adapters/sqlite/sqlite_adapter.h"
 
@@ -75,13 +76,14 @@ std::string_view Registry::TypeServing(std::string_view action,
 
 Registry Registry::Default() {
   Registry r;
-  r.Add(MakeSqliteAdapter());
-  r.Add(MakePostgresAdapter());
+  // The adapters that write or read backup files reach object storage through one wrapper.
+  r.Add(WithObjectStore(MakeSqliteAdapter()));
+  r.Add(WithObjectStore(MakePostgresAdapter()));
   r.Add(MakeCommandAdapter());
   r.Add(MakeHttpAdapter());
   r.Add(MakeFileAdapter());
-  r.Add(MakeJsonStoreAdapter());
-  r.Add(MakeDynamoDbAdapter());
+  r.Add(WithObjectStore(MakeJsonStoreAdapter(), BackupShape::kFolder));
+  r.Add(WithObjectStore(MakeDynamoDbAdapter()));
   r.Add(MakeNotifyAdapter());
   return r;
 }

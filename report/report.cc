@@ -435,8 +435,11 @@ std::vector<Backup> BackupsOf(const std::vector<StepReport>& steps, const sm::Ru
   for (const StepReport& step : steps) {
     if (step.kind != "backup") continue;
     const nlohmann::json& outputs = state.FindStep(step.id)->outputs;
-    if (StringField(outputs, "path").empty()) continue;  // it never produced a backup
-    out.push_back(Backup{step.id, StringField(outputs, "path"), IntField(outputs, "bytes"),
+    // A local file's path, or the s3:// URL of an object that went to object storage.
+    std::string where = StringField(outputs, "path");
+    if (where.empty()) where = StringField(outputs, "url");
+    if (where.empty()) continue;  // it never produced a backup
+    out.push_back(Backup{step.id, std::move(where), IntField(outputs, "bytes"),
                          StringField(outputs, "sha256")});
   }
   return out;

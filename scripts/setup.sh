@@ -18,6 +18,7 @@ packages=(
   valgrind                     # scripts/leak-check.sh
   rocksdb-tools                # ldb and sst_dump: tests/journal_tools_test.cc opens a run with them
   dpkg-dev                     # dpkg-shlibdeps: cpack declares the .deb's Depends (tests/package_test.sh)
+  awscli                       # /usr/bin/aws: the object storage tests cross-check every object
 )
 
 missing=()
@@ -25,7 +26,8 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# The DynamoDB-compatible test server (dynalite) comes from npm. Some machines carry a
+# The DynamoDB-compatible test server (dynalite) and the S3-compatible one (s3rver) come
+# from npm. Some machines carry a
 # Node.js build with npm bundled (which conflicts with Debian's npm package): use it if so.
 command -v npm >/dev/null || missing+=(nodejs npm)
 
@@ -43,5 +45,12 @@ dynalite_dir="$(dirname "$0")/../tools/dynalite"
 if [[ ! -d "$dynalite_dir/node_modules" ]]; then
   echo "setup: installing dynalite (npm ci --prefix tools/dynalite)"
   npm ci --prefix "$dynalite_dir" --no-audit --no-fund >/dev/null
+fi
+# s3rver, likewise pinned by tools/s3rver/package-lock.json (its data in a folder the tests
+# make).
+s3rver_dir="$(dirname "$0")/../tools/s3rver"
+if [[ ! -d "$s3rver_dir/node_modules" ]]; then
+  echo "setup: installing s3rver (npm ci --prefix tools/s3rver)"
+  npm ci --prefix "$s3rver_dir" --no-audit --no-fund >/dev/null
 fi
 echo "setup: all dependencies present"

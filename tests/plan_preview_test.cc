@@ -29,6 +29,8 @@ const std::map<std::string, std::string> kSecretEnv = {
     {"ADMIN_TOKEN", "Admin-S3cret-Token-123"},
     {"WEBHOOK_URL", "http://hook-S3cret-host.invalid/hook"},
     {"BACKUP_FILE", "backups/chosen.db"},
+    {"EMERGENCY_DUMP_URL", "s3://backups/emergency/app.dump"},
+    {"EMERGENCY_DUMP_SHA256", std::string(64, 'e')},
 };
 const std::vector<std::string> kSecretParts = {"Pg-S3cret-Passw0rd", "app-S3cret-host",
                                                "dynamo-S3cret-host", "Admin-S3cret-Token",

@@ -12,6 +12,7 @@
 
 #include "tests/examples/pg_example.h"
 #include "tests/support/http_server.h"
+#include "tests/support/s3_server.h"
 
 namespace backout::testing {
 namespace {
@@ -67,6 +68,57 @@ TEST(Seed003, EmergencyRollbackEndToEnd) {
   EXPECT_EQ(backups[0]["step"], "emergency-backup");
   EXPECT_EQ(std::filesystem::file_size(backups[0]["path"].get<std::string>()),
             backups[0]["bytes"].get<std::uintmax_t>());
+}
+
+// The emergency dump kept off the machine (offsite.yaml, the runbook's `aws s3 cp ...
+// s3://backups/emergency/`): uploaded to a real S3-compatible store, seen there by the AWS CLI
+// with the size and sha256 the step reports, no local copy left; then restore-offsite.yaml
+// puts the database back from that object, exactly as the dump found it.
+TEST(Seed003, EmergencyDumpGoesToObjectStorageAndComesBack) {
+  Result<S3Server*> s3 = S3Server::Shared();
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  const std::string db = TestDatabase();
+  std::map<std::string, std::string> env = PgExampleEnv(db);
+  for (const auto& [name, value] : (*s3)->Env()) env[name] = value;
+  env["AWS_ENDPOINT_URL_S3"] = (*s3)->endpoint();
+  Example ex("pg-emergency-rollback", kRows, env);
+  const std::string migrated = PgServer::Shared().Snapshot(db);
+
+  const ProcessResult run = ex.Backout({"run", "offsite.yaml"});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  const std::string run_id = RunIdFrom(run);
+  EXPECT_EQ(PgServer::Shared().Snapshot(db), PreMigrationSnapshot("pg-emergency-rollback", kRows));
+  EXPECT_FALSE(std::filesystem::exists(ex.dir() / "backups"));
+  const ProcessResult status = ex.Backout({"status", run_id, "--json"});
+  ASSERT_EQ(status.exit_code, 0) << Show(status);
+  const nlohmann::json steps = nlohmann::json::parse(status.out)["steps"];
+  nlohmann::json dump = nlohmann::json::object();
+  for (const nlohmann::json& step : steps) {
+    if (step["id"] == "emergency-backup") dump = step["outputs"];
+  }
+  const std::string url = dump.value("url", "");
+  ASSERT_TRUE(url.starts_with("s3://backups/emergency/")) << dump.dump(2);
+  EXPECT_FALSE(dump.contains("path")) << dump.dump(2);
+  EXPECT_EQ(dump.value("endpoint", ""), (*s3)->endpoint());
+
+  const std::string key = url.substr(std::string("s3://backups/").size());
+  const ProcessResult head =
+      (*s3)->Aws({"s3api", "head-object", "--bucket", "backups", "--key", key});
+  ASSERT_EQ(head.exit_code, 0) << Show(head);
+  const nlohmann::json object = nlohmann::json::parse(head.out);
+  EXPECT_EQ(object.value("ContentLength", -1), dump.value("bytes", -2));
+  EXPECT_EQ(object["Metadata"].value("sha256", ""), dump.value("sha256", "?"));
+  // The report names the object as the run's backup.
+  const nlohmann::json backups = ReportJson(ex, run_id)["backups"];
+  ASSERT_EQ(backups.size(), 1u) << backups.dump(2);
+  EXPECT_EQ(backups[0]["path"], url);
+
+  const ProcessResult restore =
+      ex.Backout({"run", "restore-offsite.yaml", "--approve=confirm=RESTORE_EMERGENCY_DUMP"},
+                 {{"EMERGENCY_DUMP_URL", url},
+                  {"EMERGENCY_DUMP_SHA256", dump.value("sha256", "")}});
+  ASSERT_EQ(restore.exit_code, 0) << Show(restore);
+  EXPECT_EQ(PgServer::Shared().Snapshot(db), migrated);
 }
 
 // A step fails (a table the plan baselines is gone): the run stops before the app is scaled

@@ -1,0 +1,112 @@
+// The real binary killed (SIGKILL) in the middle of a multipart upload, then `backout resume`:
+// the upload goes on from the parts the store acknowledged, without taking the backup again.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/example.h"
+#include "tests/support/s3_server.h"
+
+namespace backout::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The upload record of the run's backup step, once the journal has one.
+std::optional<fs::path> UploadRecord(const fs::path& journal) {
+  std::error_code ignored;
+  for (const auto& run : fs::directory_iterator(journal, ignored)) {
+    const fs::path record = run.path() / "logs" / "backup.object-store" / "upload.json";
+    if (fs::exists(record, ignored)) return record;
+  }
+  return std::nullopt;
+}
+
+int AcknowledgedParts(const fs::path& record) {
+  const json parsed = json::parse(ReadFile(record), nullptr, false);
+  return parsed.is_object() ? static_cast<int>(parsed.value("parts", json::array()).size()) : 0;
+}
+
+// How many parts the whole upload has.
+int AllParts(const fs::path& record) {
+  const json parsed = json::parse(ReadFile(record));
+  const std::uint64_t bytes = parsed.at("bytes").get<std::uint64_t>();
+  const std::uint64_t part = parsed.at("part_size").get<std::uint64_t>();
+  return static_cast<int>((bytes + part - 1) / part);
+}
+
+TEST(ObjectStoreCrashTest, KilledMidUploadResumesWithoutResendingAcknowledgedParts) {
+  Result<S3Server*> s3 = S3Server::Shared();
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  TempDir dir;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "app.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE items(id INTEGER PRIMARY KEY, body BLOB);"
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                         "WHERE i < 5000) INSERT INTO items(body) SELECT randomblob(4000) FROM n;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  WriteFile(dir.path() / "plan.yaml",
+            fmt::format(R"(version: 1
+name: offsite-crash
+targets:
+  app:
+    type: sqlite
+    path: app.db
+    object_store: {{ endpoint: "{}", path_style: true, part_size_mib: 5 }}
+steps:
+  - id: backup
+    backup: {{ target: app, to: "s3://backups/crash/" }}
+)",
+                        (*s3)->endpoint()));
+  std::map<std::string, std::string> env = (*s3)->Env();
+  env["BACKOUT_JOURNAL"] = (dir.path() / "journal").string();
+  env["BACKOUT_OPERATOR"] = "tester";
+  const auto backout = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), BackoutBinary().string());
+    return ProcessSpec{args, env, dir.path(), {}};
+  };
+
+  BackgroundProcess run(backout({"run", "plan.yaml"}));
+  std::optional<fs::path> record;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        record = UploadRecord(dir.path() / "journal");
+        return (record && AcknowledgedParts(*record) >= 1) || !run.Running();
+      },
+      std::chrono::seconds(60)));
+  run.Signal(SIGKILL);
+  const ProcessResult killed = run.Wait();
+  ASSERT_TRUE(record.has_value()) << Show(killed);
+  const int acknowledged = AcknowledgedParts(*record);
+  const int all = AllParts(*record);
+  if (killed.signal != SIGKILL || acknowledged >= all) {
+    GTEST_SKIP() << "the upload finished before the kill";
+  }
+  ASSERT_GE(acknowledged, 1);
+  const std::string run_id = record->parent_path().parent_path().parent_path().filename();
+
+  const ProcessResult resumed = RunProcess(backout({"resume", run_id}));
+  ASSERT_EQ(resumed.exit_code, 0) << Show(resumed);
+  const ProcessResult status = RunProcess(backout({"status", run_id, "--json"}));
+  ASSERT_EQ(status.exit_code, 0) << Show(status);
+  const json steps = json::parse(status.out)["steps"];
+  ASSERT_EQ(steps.size(), 1U);
+  const json& outputs = steps[0]["outputs"];
+  EXPECT_EQ(outputs.value("parts", -1), all) << outputs.dump(2);
+  EXPECT_EQ(outputs.value("parts_resumed", -1), acknowledged) << outputs.dump(2);
+  EXPECT_EQ(steps[0].value("attempts", -1), 2);
+}
+
+}  // namespace
+}  // namespace backout::testing
