@@ -191,13 +191,12 @@ Backup* CatalogBuilder::FindOrAdd(const std::string& location, const std::string
 
 std::vector<Backup*> CatalogBuilder::FindRestored(const std::string& location,
                                                  const std::string& sha256) {
+  if (location.find(kMasked) == std::string::npos) return {FindOrAdd(location, sha256)};
+  // A masked place is no backup of its own: listed, it could only ever read as missing.
   std::vector<Backup*> found;
-  if (location.find(kMasked) != std::string::npos) {
-    for (Backup& b : catalog_.backups) {
-      if (b.sha256 == sha256) found.push_back(&b);
-    }
+  for (Backup& b : catalog_.backups) {
+    if (b.sha256 == sha256) found.push_back(&b);
   }
-  if (found.empty()) found.push_back(FindOrAdd(location, sha256));
   return found;
 }
 

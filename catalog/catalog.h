@@ -118,7 +118,8 @@ class CatalogBuilder {
  private:
   Backup* FindOrAdd(const std::string& location, const std::string& sha256);
   // The backups a restore read: by location, or when the location was masked, every backup
-  // with that sha256 (identical bytes; which file it was is not journaled).
+  // with that sha256 (identical bytes; which file it was is not journaled), none when the
+  // sha256 names no backup (or was masked too, when it came from a variable).
   std::vector<Backup*> FindRestored(const std::string& location, const std::string& sha256);
 
   Catalog catalog_;

@@ -105,6 +105,22 @@ TEST(CatalogTest, TakenBackupsAndMaskedRestoresAreOneEntry) {
   EXPECT_EQ(catalog.Find("ffffffff").status().code(), Code::kNotFound);
 }
 
+TEST(CatalogTest, ARestoreFromAMaskedPlaceOfUnknownBytesAddsNoBackup) {
+  CatalogBuilder builder;
+  const std::string sha = std::string(64, 'a');
+  builder.AddRun("r1", {Succeeded("backup", BackupOutputs("/b/app-1.db", 42, sha), kDayUs)},
+                 StateOf(true), ParsedPlan());
+  for (const std::string& restored_sha : {std::string("***"), std::string(64, 'b')}) {
+    builder.AddRun("r2",
+                   {Succeeded("restore", {{"from", "***"}, {"bytes", 42}, {"sha256", restored_sha}},
+                              2 * kDayUs)},
+                   StateOf(true), ParsedPlan());
+  }
+  const Catalog catalog = std::move(builder).Finish();
+  ASSERT_EQ(catalog.backups.size(), 1u);
+  EXPECT_EQ(catalog.backups[0].uses.size(), 1u);
+}
+
 TEST(CatalogTest, AnObjectKeepsTheStoreSettingsJournaledBesideItsUrl) {
   CatalogBuilder builder;
   const json settings = {{"endpoint", "http://127.0.0.1:4568"}, {"region", "eu-west-1"},

@@ -12,6 +12,7 @@
 #include "base/env.h"
 #include "base/secret_env.h"
 #include "base/suggest.h"
+#include "cli/backup_objects.h"
 #include "cli/backups.h"
 #include "cli/commands.h"
 #include "cli/completion.h"
@@ -479,9 +480,10 @@ int main(int argc, char** argv) {
   if (import_run->parsed()) return cli::Import(common, import_file, public_key_file);
   if (replay->parsed()) return cli::Replay(common, replay_request);
   if (triage->parsed()) return cli::Triage(common, plan_file, issue, severity, triage_run);
-  // Backups kept at a URL are checked and deleted through an object store; none is wired in
-  // yet, so such backups are listed but reported as not checkable (docs/backups.md).
-  backout::catalog::ObjectStore* const objects = nullptr;
+  // Backups kept at an s3:// URL are checked and deleted through the backup adapters' S3
+  // client, with the store settings their step journaled.
+  cli::S3BackupObjects s3_objects;
+  backout::catalog::ObjectStore* const objects = &s3_objects;
   if (backups_list->parsed()) return cli::BackupsList(common, objects, backups_target, json);
   if (backups_show->parsed()) return cli::BackupsShow(common, objects, backup_id, json);
   if (backups_verify->parsed()) return cli::BackupsVerify(common, objects, backup_ids, json);

@@ -5,9 +5,11 @@
 // and up and put behind the maintenance page and taken out again, in that order.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/examples/pg_example.h"
@@ -119,6 +121,27 @@ TEST(Seed003, EmergencyDumpGoesToObjectStorageAndComesBack) {
                   {"EMERGENCY_DUMP_SHA256", dump.value("sha256", "")}});
   ASSERT_EQ(restore.exit_code, 0) << Show(restore);
   EXPECT_EQ(PgServer::Shared().Snapshot(db), migrated);
+
+  // The catalog reaches the object through the store settings the backup step journaled:
+  // listed, re-hashed from the store, then pruned from it.
+  const ProcessResult list = ex.Backout({"backups", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << Show(list);
+  const nlohmann::json listed = nlohmann::json::parse(list.out);
+  ASSERT_EQ(listed.size(), 1u) << list.out;
+  EXPECT_EQ(listed[0]["location"], url);
+  EXPECT_EQ(listed[0]["state"], "present") << list.out;
+  const std::string id = listed[0]["id"];
+  const ProcessResult verify = ex.Backout({"backups", "verify", id});
+  EXPECT_EQ(verify.exit_code, 0) << Show(verify);
+  EXPECT_TRUE(Contains(verify.out, "1 of 1 backups intact")) << verify.out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const ProcessResult prune = ex.Backout({"backups", "prune", "--keep-within", "1s"});
+  ASSERT_EQ(prune.exit_code, 0) << Show(prune);
+  EXPECT_NE((*s3)->Aws({"s3api", "head-object", "--bucket", "backups", "--key", key}).exit_code,
+            0);
+  const ProcessResult after = ex.Backout({"backups", "show", id, "--json"});
+  ASSERT_EQ(after.exit_code, 0) << Show(after);
+  EXPECT_EQ(nlohmann::json::parse(after.out)["state"], "deleted") << after.out;
 }
 
 // A step fails (a table the plan baselines is gone): the run stops before the app is scaled
