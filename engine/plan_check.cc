@@ -7,6 +7,7 @@
 #include <map>
 
 #include "adapters/common/params.h"
+#include "adapters/common/verify.h"
 #include "base/suggest.h"
 #include "plan/interpolate.h"
 
@@ -51,6 +52,43 @@ std::optional<std::string> SubjectNotInBaseline(const nlohmann::json& spec,
   return std::nullopt;
 }
 
+// Whether `verify_params` holds a `checksum` check that compares with the baseline.
+bool ComparesChecksumWithBaseline(const nlohmann::json& verify_params) {
+  const nlohmann::json& checks = verify_params.value("checks", nlohmann::json());
+  if (!checks.is_array()) return false;
+  return std::any_of(checks.begin(), checks.end(), [](const nlohmann::json& check) {
+    if (!check.is_object() || !check.contains("checksum")) return false;
+    const nlohmann::json& spec = check.at("checksum");
+    return spec.is_object() && spec.value("equals", nlohmann::json()) == "baseline";
+  });
+}
+
+// Whether an output PATH of a baseline may hold a checksum: it names one, or stops above
+// one (the outputs whole, `tables`, `tables.T`; `collections` alike).
+bool OutputPathMayReachChecksum(std::string_view path) {
+  if (path.find("checksum") != std::string_view::npos) return true;
+  const std::size_t dots = static_cast<std::size_t>(std::count(path.begin(), path.end(), '.'));
+  const std::string_view head = path.substr(0, path.find('.'));
+  return path.empty() || ((head == "tables" || head == "collections") && dots <= 1);
+}
+
+// Whether a string of `tree` (keys left alone) refers to an output of step `id` that may
+// hold a checksum.
+bool ReadsChecksumOf(const std::string& id, const nlohmann::json& tree) {
+  if (tree.is_string()) {
+    Result<std::vector<plan::Reference>> refs =
+        plan::FindReferences(tree.get_ref<const std::string&>());
+    if (!refs.ok()) return false;  // the parser reported it
+    return std::any_of(refs->begin(), refs->end(), [&](const plan::Reference& ref) {
+      return ref.kind == plan::Reference::Kind::kStepOutput && ref.name == id &&
+             OutputPathMayReachChecksum(ref.output_path);
+    });
+  }
+  if (!tree.is_structured()) return false;
+  return std::any_of(tree.begin(), tree.end(),
+                     [&](const nlohmann::json& child) { return ReadsChecksumOf(id, child); });
+}
+
 // The checks of a verify that could never pass, whatever the target holds: a comparison
 // with "baseline" when no earlier step takes a baseline of the target, or when that baseline
 // does not take the table compared; a PostgreSQL `schema` check with a fingerprint written
@@ -74,6 +112,11 @@ void CheckVerifyCanBeEvaluated(const plan::Plan& p, int step_index, const plan::
         } else if (std::optional<std::string> missing = SubjectNotInBaseline(
                        spec, p.steps[static_cast<std::size_t>(baseline)], kind)) {
           out.push_back(Error(p, action.params.LocOf(at), std::move(*missing)));
+        } else if (kind == "checksum" && !BaselineTakesChecksums(p, baseline)) {
+          out.push_back(Error(p, action.params.LocOf(at + "/equals"),
+                              fmt::format("'checksum' compares with the baseline of step '{}', "
+                                          "which takes counts only (checksum: false)",
+                                          p.steps[static_cast<std::size_t>(baseline)].id)));
         }
       } else if (served.adapter_type == "postgres" && kind == "schema" &&
                  !spec.contains("tables") && !spec.contains("schema") && baseline < 0) {
@@ -363,6 +406,27 @@ int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& t
     if (a.kind == "baseline" && a.target == target) return i;
   }
   return -1;
+}
+
+bool BaselineTakesChecksums(const plan::Plan& plan, int step_index) {
+  const plan::Action& baseline = plan.steps[static_cast<std::size_t>(step_index)].action;
+  const nlohmann::json& written =
+      baseline.params.value.value(adapters::common::kBaselineChecksumParam, nlohmann::json());
+  if (written.is_boolean()) return written.get<bool>();
+  const std::string& id = plan.steps[static_cast<std::size_t>(step_index)].id;
+  for (std::size_t i = static_cast<std::size_t>(step_index) + 1; i < plan.steps.size(); ++i) {
+    const plan::Step& step = plan.steps[i];
+    for (const plan::Action* action : {&step.action, step.check ? &*step.check : nullptr}) {
+      if (action == nullptr) continue;
+      if (action->kind == "verify" && action->target == baseline.target &&
+          BaselineStepFor(plan, static_cast<int>(i), action->target) == step_index &&
+          ComparesChecksumWithBaseline(action->params.value)) {
+        return true;
+      }
+      if (ReadsChecksumOf(id, action->params.value)) return true;
+    }
+  }
+  return false;
 }
 
 std::vector<Diagnostic> CheckParsedPlan(const plan::Plan& p, const adapters::Registry& registry,

@@ -85,4 +85,14 @@ std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action&
 // or -1.
 int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target);
 
+// Whether the baseline step at `step_index` computes content checksums, decided from the plan
+// alone, before the run (the engine passes it as the baseline's `checksum` parameter, to the
+// adapters whose baseline takes one). As the step's `checksum:` says when the plan writes it;
+// otherwise only when a later step reads them: a verify (a step's action or its check) on
+// the same target whose baseline this is (BaselineStepFor), with a `checksum` check `equals:
+// baseline`; or a `${steps.ID.outputs.PATH}` reference to this step whose PATH may reach a
+// checksum (it names one, or stops above it: `tables`, `tables.T`, `collections`, ...). A
+// plan that compares only counts then pays only for counts.
+bool BaselineTakesChecksums(const plan::Plan& plan, int step_index);
+
 }  // namespace backout::engine
