@@ -199,6 +199,12 @@ const VerifyCase kVerifyCases[] = {
      {"plan.yaml:8:13: error: is required (params/to)",
       "plan.yaml:8:32: error: unknown key 'too' (expected to) (params/too) (did you mean "
       "'to'?)"}},
+    {"ChecksumOfABaselineThatTakesCountsOnly",
+     "  - id: b\n    baseline: { target: db, tables: [users], checksum: false }\n"
+     "  - id: v\n    verify: { target: db, checks: [ { checksum: { table: users, equals: "
+     "baseline } } ] }\n",
+     {"plan.yaml:10:73: error: 'checksum' compares with the baseline of step 'b', which takes "
+      "counts only (checksum: false)"}},
     {"MisspelledCheck",
      "  - id: v\n    verify: { target: db, checks: [ { rowcount: { table: t, equals: 1 } } ] }\n",
      {"plan.yaml:8:49: error: unknown check 'rowcount' (expected one of: table_present, "
@@ -208,6 +214,61 @@ const VerifyCase kVerifyCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(Plans, VerifyEvaluableTest, ::testing::ValuesIn(kVerifyCases),
                          [](const auto& param_info) { return param_info.param.name; });
+
+// Whether each baseline of a plan (steps on line 7 on, the targets of CheckMessages) takes
+// checksums, in step order.
+std::vector<bool> ChecksumsTaken(const std::string& steps) {
+  const std::string text =
+      "version: 1\nname: t\ntargets:\n  db: { type: sqlite, path: app.db }\n"
+      "  pg: { type: postgres, dsn: \"host=h dbname=d\" }\nsteps:\n" +
+      steps;
+  const PlanCheck check = CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
+                                        [](const std::string&) { return std::nullopt; });
+  EXPECT_TRUE(check.ok()) << (check.diagnostics.empty() ? "" : check.diagnostics[0].ToString());
+  std::vector<bool> taken;
+  if (!check.ok()) return taken;
+  for (std::size_t i = 0; i < check.plan->steps.size(); ++i) {
+    if (check.plan->steps[i].action.kind != "baseline") continue;
+    taken.push_back(BaselineTakesChecksums(*check.plan, static_cast<int>(i)));
+  }
+  return taken;
+}
+
+TEST(BaselineTakesChecksumsTest, OnlyWhenALaterCheckReadsThemOrThePlanSaysSo) {
+  const std::string baselines =
+      "  - id: b\n    baseline: { target: db, tables: [users] }\n"
+      "  - id: p\n    baseline: { target: pg, tables: [users] }\n";
+  // Counts only: nothing reads a checksum.
+  EXPECT_EQ(ChecksumsTaken(baselines +
+                           "  - id: v\n    verify: { target: db, checks: [ { row_count: { table: "
+                           "users, equals: baseline } } ] }\n"
+                           "  - id: q\n    query: { target: pg, sql: \"SELECT ${sql:steps.p."
+                           "outputs.tables.users.rows}\" }\n"),
+            (std::vector<bool>{false, false}));
+  // A checksum check on the baseline's target, in a step's check too; a reference that
+  // reaches a checksum.
+  EXPECT_EQ(ChecksumsTaken(baselines +
+                           "  - id: s\n    sql: { target: db, script: SELECT 1 }\n"
+                           "    check: { verify: { target: db, checks: [ { checksum: { table: "
+                           "users, equals: baseline } } ] } }\n"
+                           "  - id: q\n    query: { target: db, sql: \"SELECT ${sql:steps.p."
+                           "outputs.tables.users}\" }\n"),
+            (std::vector<bool>{true, true}));
+  // A later baseline of the target is the one a verify compares with.
+  EXPECT_EQ(ChecksumsTaken(baselines +
+                           "  - id: b2\n    baseline: { target: db, tables: [users] }\n"
+                           "  - id: v\n    verify: { target: db, checks: [ { checksum: { table: "
+                           "users, equals: baseline } } ] }\n"),
+            (std::vector<bool>{false, false, true}));
+  // As the plan says.
+  EXPECT_EQ(ChecksumsTaken("  - id: b\n    baseline: { target: db, tables: [users], checksum: "
+                           "true }\n"
+                           "  - id: p\n    baseline: { target: pg, tables: [users], checksum: "
+                           "false }\n"
+                           "  - id: q\n    query: { target: db, sql: \"SELECT ${sql:steps.p."
+                           "outputs.tables.users.checksum}\" }\n"),
+            (std::vector<bool>{true, false}));
+}
 
 }  // namespace
 }  // namespace backout::engine
