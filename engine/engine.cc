@@ -147,7 +147,7 @@ class StepRunner {
             return p.name == adapters::common::kBaselineChecksumParam;
           })) {
         inv.params[adapters::common::kBaselineChecksumParam] =
-            BaselineTakesChecksums(plan, plan.IndexOf(step.id));
+            BaselineChecksums(plan, plan.IndexOf(step.id));
       }
     }
     if (copies_ != nullptr) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "adapters/common/params.h"
 #include "adapters/common/verify.h"
@@ -52,41 +53,69 @@ std::optional<std::string> SubjectNotInBaseline(const nlohmann::json& spec,
   return std::nullopt;
 }
 
-// Whether `verify_params` holds a `checksum` check that compares with the baseline.
-bool ComparesChecksumWithBaseline(const nlohmann::json& verify_params) {
+// The checksums of a baseline that later steps read: all of them, or those of `names`.
+struct ChecksumsRead {
+  bool all = false;
+  std::set<std::string> names;
+};
+
+// Adds what the `checksum` checks of `verify_params` that compare with the baseline read.
+void AddChecksumsCompared(const nlohmann::json& verify_params, ChecksumsRead& read) {
   const nlohmann::json& checks = verify_params.value("checks", nlohmann::json());
-  if (!checks.is_array()) return false;
-  return std::any_of(checks.begin(), checks.end(), [](const nlohmann::json& check) {
-    if (!check.is_object() || !check.contains("checksum")) return false;
+  if (!checks.is_array()) return;
+  for (const nlohmann::json& check : checks) {
+    if (!check.is_object() || !check.contains("checksum")) continue;
     const nlohmann::json& spec = check.at("checksum");
-    return spec.is_object() && spec.value("equals", nlohmann::json()) == "baseline";
-  });
+    if (!spec.is_object() || spec.value("equals", nlohmann::json()) != "baseline") continue;
+    bool named = false;
+    for (const char* subject : {"table", "collection"}) {
+      if (spec.contains(subject) && IsLiteralName(spec.at(subject))) {
+        read.names.insert(spec.at(subject).get<std::string>());
+        named = true;
+      }
+    }
+    if (!named) read.all = true;  // a name known only at run time
+  }
 }
 
-// Whether an output PATH of a baseline may hold a checksum: it names one, or stops above
-// one (the outputs whole, `tables`, `tables.T`; `collections` alike).
-bool OutputPathMayReachChecksum(std::string_view path) {
-  if (path.find("checksum") != std::string_view::npos) return true;
-  const std::size_t dots = static_cast<std::size_t>(std::count(path.begin(), path.end(), '.'));
-  const std::string_view head = path.substr(0, path.find('.'));
-  return path.empty() || ((head == "tables" || head == "collections") && dots <= 1);
+// Adds what an output PATH of a baseline reads: the checksum of T (`tables.T.checksum`,
+// `collections.T.checksum`), every checksum (a path that stops above them: the outputs
+// whole, `tables`, `tables.T`), or none (`tables.T.rows`, `schema_fingerprint`, ...).
+void AddChecksumsOfPath(std::string_view path, ChecksumsRead& read) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0; start <= path.size();) {
+    const std::size_t dot = std::min(path.find('.', start), path.size());
+    parts.push_back(path.substr(start, dot - start));
+    start = dot + 1;
+  }
+  if (path.empty()) {
+    read.all = true;
+    return;
+  }
+  if (parts[0] != "tables" && parts[0] != "collections") return;
+  if (parts.size() <= 2) {
+    read.all = true;
+  } else if (parts.size() == 3 && parts[2] == "checksum") {
+    read.names.insert(std::string(parts[1]));
+  }
 }
 
-// Whether a string of `tree` (keys left alone) refers to an output of step `id` that may
-// hold a checksum.
-bool ReadsChecksumOf(const std::string& id, const nlohmann::json& tree) {
+// Adds what the strings of `tree` (keys left alone) read of the outputs of step `id`.
+void AddChecksumsReferenced(const std::string& id, const nlohmann::json& tree,
+                            ChecksumsRead& read) {
   if (tree.is_string()) {
     Result<std::vector<plan::Reference>> refs =
         plan::FindReferences(tree.get_ref<const std::string&>());
-    if (!refs.ok()) return false;  // the parser reported it
-    return std::any_of(refs->begin(), refs->end(), [&](const plan::Reference& ref) {
-      return ref.kind == plan::Reference::Kind::kStepOutput && ref.name == id &&
-             OutputPathMayReachChecksum(ref.output_path);
-    });
+    if (!refs.ok()) return;  // the parser reported it
+    for (const plan::Reference& ref : *refs) {
+      if (ref.kind == plan::Reference::Kind::kStepOutput && ref.name == id) {
+        AddChecksumsOfPath(ref.output_path, read);
+      }
+    }
+    return;
   }
-  if (!tree.is_structured()) return false;
-  return std::any_of(tree.begin(), tree.end(),
-                     [&](const nlohmann::json& child) { return ReadsChecksumOf(id, child); });
+  if (!tree.is_structured()) return;
+  for (const nlohmann::json& child : tree) AddChecksumsReferenced(id, child, read);
 }
 
 // The checks of a verify that could never pass, whatever the target holds: a comparison
@@ -112,7 +141,7 @@ void CheckVerifyCanBeEvaluated(const plan::Plan& p, int step_index, const plan::
         } else if (std::optional<std::string> missing = SubjectNotInBaseline(
                        spec, p.steps[static_cast<std::size_t>(baseline)], kind)) {
           out.push_back(Error(p, action.params.LocOf(at), std::move(*missing)));
-        } else if (kind == "checksum" && !BaselineTakesChecksums(p, baseline)) {
+        } else if (kind == "checksum" && BaselineChecksums(p, baseline) == false) {
           out.push_back(Error(p, action.params.LocOf(at + "/equals"),
                               fmt::format("'checksum' compares with the baseline of step '{}', "
                                           "which takes counts only (checksum: false)",
@@ -408,25 +437,27 @@ int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& t
   return -1;
 }
 
-bool BaselineTakesChecksums(const plan::Plan& plan, int step_index) {
+nlohmann::json BaselineChecksums(const plan::Plan& plan, int step_index) {
   const plan::Action& baseline = plan.steps[static_cast<std::size_t>(step_index)].action;
   const nlohmann::json& written =
       baseline.params.value.value(adapters::common::kBaselineChecksumParam, nlohmann::json());
-  if (written.is_boolean()) return written.get<bool>();
+  if (!written.is_null()) return written;
   const std::string& id = plan.steps[static_cast<std::size_t>(step_index)].id;
+  ChecksumsRead read;
   for (std::size_t i = static_cast<std::size_t>(step_index) + 1; i < plan.steps.size(); ++i) {
     const plan::Step& step = plan.steps[i];
     for (const plan::Action* action : {&step.action, step.check ? &*step.check : nullptr}) {
       if (action == nullptr) continue;
       if (action->kind == "verify" && action->target == baseline.target &&
-          BaselineStepFor(plan, static_cast<int>(i), action->target) == step_index &&
-          ComparesChecksumWithBaseline(action->params.value)) {
-        return true;
+          BaselineStepFor(plan, static_cast<int>(i), action->target) == step_index) {
+        AddChecksumsCompared(action->params.value, read);
       }
-      if (ReadsChecksumOf(id, action->params.value)) return true;
+      AddChecksumsReferenced(id, action->params.value, read);
     }
   }
-  return false;
+  if (read.all) return true;
+  if (read.names.empty()) return false;
+  return nlohmann::json(read.names);
 }
 
 std::vector<Diagnostic> CheckParsedPlan(const plan::Plan& p, const adapters::Registry& registry,

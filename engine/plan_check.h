@@ -85,14 +85,16 @@ std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action&
 // or -1.
 int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target);
 
-// Whether the baseline step at `step_index` computes content checksums, decided from the plan
-// alone, before the run (the engine passes it as the baseline's `checksum` parameter, to the
-// adapters whose baseline takes one). As the step's `checksum:` says when the plan writes it;
-// otherwise only when a later step reads them: a verify (a step's action or its check) on
-// the same target whose baseline this is (BaselineStepFor), with a `checksum` check `equals:
-// baseline`; or a `${steps.ID.outputs.PATH}` reference to this step whose PATH may reach a
-// checksum (it names one, or stops above it: `tables`, `tables.T`, `collections`, ...). A
-// plan that compares only counts then pays only for counts.
-bool BaselineTakesChecksums(const plan::Plan& plan, int step_index);
+// Which content checksums the baseline step at `step_index` computes, as the value of its
+// `checksum` parameter (adapters/common/verify.h): true (all), false (none) or a sorted list
+// of names. Decided from the plan alone, before the run; the engine passes it to the adapters
+// whose baseline takes the parameter. As the step's `checksum:` says when the plan writes it;
+// otherwise only those a later step reads: a `checksum` check `equals: baseline` of a verify
+// (a step's action or its check) on the same target whose baseline this is
+// (BaselineStepFor), the checksum of the table (collection) it names, or all of them when
+// the name is a `${...}` reference; and a `${steps.ID.outputs.PATH}` reference to this step:
+// `tables.T.checksum` reads T's, a PATH that stops above the checksums (`tables`, `tables.T`,
+// the outputs whole) reads them all. A plan that compares only counts pays only for counts.
+nlohmann::json BaselineChecksums(const plan::Plan& plan, int step_index);
 
 }  // namespace backout::engine

@@ -215,9 +215,9 @@ const VerifyCase kVerifyCases[] = {
 INSTANTIATE_TEST_SUITE_P(Plans, VerifyEvaluableTest, ::testing::ValuesIn(kVerifyCases),
                          [](const auto& param_info) { return param_info.param.name; });
 
-// Whether each baseline of a plan (steps on line 7 on, the targets of CheckMessages) takes
-// checksums, in step order.
-std::vector<bool> ChecksumsTaken(const std::string& steps) {
+// What each baseline of a plan (steps on line 7 on, the targets of CheckMessages) takes
+// checksums of, in step order.
+std::vector<nlohmann::json> ChecksumsTaken(const std::string& steps) {
   const std::string text =
       "version: 1\nname: t\ntargets:\n  db: { type: sqlite, path: app.db }\n"
       "  pg: { type: postgres, dsn: \"host=h dbname=d\" }\nsteps:\n" +
@@ -225,41 +225,44 @@ std::vector<bool> ChecksumsTaken(const std::string& steps) {
   const PlanCheck check = CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
                                         [](const std::string&) { return std::nullopt; });
   EXPECT_TRUE(check.ok()) << (check.diagnostics.empty() ? "" : check.diagnostics[0].ToString());
-  std::vector<bool> taken;
+  std::vector<nlohmann::json> taken;
   if (!check.ok()) return taken;
   for (std::size_t i = 0; i < check.plan->steps.size(); ++i) {
     if (check.plan->steps[i].action.kind != "baseline") continue;
-    taken.push_back(BaselineTakesChecksums(*check.plan, static_cast<int>(i)));
+    taken.push_back(BaselineChecksums(*check.plan, static_cast<int>(i)));
   }
   return taken;
 }
 
-TEST(BaselineTakesChecksumsTest, OnlyWhenALaterCheckReadsThemOrThePlanSaysSo) {
+using Taken = std::vector<nlohmann::json>;
+
+TEST(BaselineChecksumsTest, OnlyThoseALaterCheckReadsOrThePlanNames) {
   const std::string baselines =
-      "  - id: b\n    baseline: { target: db, tables: [users] }\n"
-      "  - id: p\n    baseline: { target: pg, tables: [users] }\n";
+      "  - id: b\n    baseline: { target: db, tables: [users, orders] }\n"
+      "  - id: p\n    baseline: { target: pg, tables: [users, orders] }\n";
   // Counts only: nothing reads a checksum.
   EXPECT_EQ(ChecksumsTaken(baselines +
                            "  - id: v\n    verify: { target: db, checks: [ { row_count: { table: "
                            "users, equals: baseline } } ] }\n"
                            "  - id: q\n    query: { target: pg, sql: \"SELECT ${sql:steps.p."
                            "outputs.tables.users.rows}\" }\n"),
-            (std::vector<bool>{false, false}));
-  // A checksum check on the baseline's target, in a step's check too; a reference that
-  // reaches a checksum.
+            (Taken{false, false}));
+  // A checksum check on the baseline's target, in a step's check too, reads its table's; a
+  // reference reads the checksum it names, or all below where it stops.
   EXPECT_EQ(ChecksumsTaken(baselines +
                            "  - id: s\n    sql: { target: db, script: SELECT 1 }\n"
                            "    check: { verify: { target: db, checks: [ { checksum: { table: "
                            "users, equals: baseline } } ] } }\n"
-                           "  - id: q\n    query: { target: db, sql: \"SELECT ${sql:steps.p."
-                           "outputs.tables.users}\" }\n"),
-            (std::vector<bool>{true, true}));
+                           "  - id: q\n    query: { target: db, sql: \"SELECT ${sql:steps.b."
+                           "outputs.tables.orders.checksum}, ${sql:steps.p.outputs.tables.users}"
+                           "\" }\n"),
+            (Taken{{"orders", "users"}, true}));
   // A later baseline of the target is the one a verify compares with.
   EXPECT_EQ(ChecksumsTaken(baselines +
                            "  - id: b2\n    baseline: { target: db, tables: [users] }\n"
                            "  - id: v\n    verify: { target: db, checks: [ { checksum: { table: "
                            "users, equals: baseline } } ] }\n"),
-            (std::vector<bool>{false, false, true}));
+            (Taken{false, false, {"users"}}));
   // As the plan says.
   EXPECT_EQ(ChecksumsTaken("  - id: b\n    baseline: { target: db, tables: [users], checksum: "
                            "true }\n"
@@ -267,7 +270,7 @@ TEST(BaselineTakesChecksumsTest, OnlyWhenALaterCheckReadsThemOrThePlanSaysSo) {
                            "false }\n"
                            "  - id: q\n    query: { target: db, sql: \"SELECT ${sql:steps.p."
                            "outputs.tables.users.checksum}\" }\n"),
-            (std::vector<bool>{true, false}));
+            (Taken{true, false}));
 }
 
 }  // namespace

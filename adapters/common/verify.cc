@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -113,13 +114,20 @@ Result<ColumnOrder> ColumnOrderFor(const json& equals, const json& baseline) {
 
 void BaselineChecksumParam(Checker& checker, const json& params) {
   const auto flag = params.find(kBaselineChecksumParam);
-  if (flag != params.end() && !flag->is_boolean()) {
-    checker.Fail(fmt::format("/{}", kBaselineChecksumParam), "must be true or false");
+  if (flag == params.end() || flag->is_boolean()) return;
+  const bool names = flag->is_array() && std::all_of(flag->begin(), flag->end(), [](const json& n) {
+                       return n.is_string() && !n.get_ref<const std::string&>().empty();
+                     });
+  if (!names) {
+    checker.Fail(fmt::format("/{}", kBaselineChecksumParam),
+                 "must be true, false or a list of the names whose checksums to take");
   }
 }
 
-bool BaselineTakesChecksums(const json& params) {
-  return params.value(kBaselineChecksumParam, json(true)) != json(false);
+bool BaselineTakesChecksumOf(const json& params, const std::string& name) {
+  const json flag = params.value(kBaselineChecksumParam, json(true));
+  if (flag.is_array()) return std::find(flag.begin(), flag.end(), json(name)) != flag.end();
+  return flag != json(false);
 }
 
 CheckResult CompareFigure(std::string label, const json& equals, const Result<json>& expected,

@@ -96,14 +96,16 @@ std::string_view ColumnOrderName(ColumnOrder order);
 // comparing anyway would report a mismatch that is not one.
 Result<ColumnOrder> ColumnOrderFor(const nlohmann::json& equals, const nlohmann::json& baseline);
 
-// The `checksum` parameter of a baseline (sqlite, postgres, json_store): whether it computes
-// content checksums besides counts. The plan may write it; otherwise the engine passes its
-// decision (engine::BaselineTakesChecksums: only when a later check reads them).
+// The `checksum` parameter of a baseline (sqlite, postgres, json_store): which content
+// checksums it computes besides counts: `true` (all), `false` (none), or a list of the names
+// (tables, collections, as the baseline's outputs key them) whose checksums to take. The plan
+// may write it; otherwise the engine passes its decision (engine::BaselineChecksums: only
+// those a later check reads).
 inline constexpr std::string_view kBaselineChecksumParam = "checksum";
-// Validates it: absent, true or false.
+// Validates it: absent, true, false, or a list of names.
 void BaselineChecksumParam(Checker& checker, const nlohmann::json& params);
-// Its value; true when absent.
-bool BaselineTakesChecksums(const nlohmann::json& params);
+// Whether it asks for the checksum of `name`; true when absent.
+bool BaselineTakesChecksumOf(const nlohmann::json& params, const std::string& name);
 
 // A figure check (row_count, checksum): the figure now (`observed`) against the
 // one expected, written in the plan (`equals`) or taken from the baseline

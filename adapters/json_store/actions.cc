@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -147,16 +148,19 @@ Result<std::vector<std::string>> CollectionNames(const fs::path& store) {
   return names;
 }
 
-// {NAME: {records, checksum}} for every collection of `store` (no checksum unless
-// `with_checksums`).
+// For DescribeCollections: a backup or restore describes every collection in full.
+bool EveryChecksum(const std::string&) { return true; }
+
+// {NAME: {records, checksum}} for every collection of `store` (the checksum of those
+// `with_checksum` is true for).
 Result<json> DescribeCollections(const fs::path& store, const StopCondition& stop,
-                                 bool with_checksums) {
+                                 const std::function<bool(const std::string&)>& with_checksum) {
   Result<std::vector<std::string>> names = CollectionNames(store);
   if (!names.ok()) return names.status();
   json collections = json::object();
   for (const std::string& name : *names) {
     BACKOUT_RETURN_IF_ERROR(stop.Check());
-    Result<Collection> collection = LoadCollection(CollectionFile(store, name), with_checksums);
+    Result<Collection> collection = LoadCollection(CollectionFile(store, name), with_checksum(name));
     if (!collection.ok()) return collection.status();
     collections[name] = Figures(*collection);
   }
@@ -310,7 +314,7 @@ Result<json> Backup(const StoreContext& context) {
   }
   // Figures first, from the store itself, so errors name its files (the store must not be
   // written meanwhile: stop the application first).
-  Result<json> collections = DescribeCollections(context.store, context.stop, true);
+  Result<json> collections = DescribeCollections(context.store, context.stop, EveryChecksum);
   if (!collections.ok()) return collections.status().WithContext("backup");
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(to));
   const fs::path final_path =
@@ -353,7 +357,7 @@ Result<json> Restore(const StoreContext& context) {
   BACKOUT_RETURN_IF_ERROR(common::CheckRecordedDigest(
       context.params, fmt::format("restore: backup folder {}", from.string()), digest->sha256));
   // The backup must be a sound store before it replaces the live one.
-  Result<json> collections = DescribeCollections(from, context.stop, true);
+  Result<json> collections = DescribeCollections(from, context.stop, EveryChecksum);
   if (!collections.ok()) {
     if (collections.status().code() != Code::kIOError) return collections.status();
     return Status::ExpectationFailed(fmt::format("restore: backup folder {} is not a sound "
@@ -405,9 +409,11 @@ Result<json> Restore(const StoreContext& context) {
 
 Result<json> Baseline(const StoreContext& context) {
   BACKOUT_RETURN_IF_ERROR(RequireStore(context.store));
-  const bool checksums = common::BaselineTakesChecksums(context.params);
+  const auto with_checksum = [&](const std::string& name) {
+    return common::BaselineTakesChecksumOf(context.params, name);
+  };
   if (!context.params.contains("collections")) {
-    Result<json> all = DescribeCollections(context.store, context.stop, checksums);
+    Result<json> all = DescribeCollections(context.store, context.stop, with_checksum);
     if (!all.ok()) return all.status().WithContext("baseline");
     return json{{"collections", *all}};
   }
@@ -421,7 +427,7 @@ Result<json> Baseline(const StoreContext& context) {
       return Status::NotFound(fmt::format("baseline: collection '{}' ({}) does not exist",
                                           Text(name), file.string()));
     }
-    Result<Collection> collection = LoadCollection(file, checksums);
+    Result<Collection> collection = LoadCollection(file, with_checksum(Text(name)));
     if (!collection.ok()) return collection.status().WithContext("baseline");
     collections[Text(name)] = Figures(*collection);
   }

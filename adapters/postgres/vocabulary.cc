@@ -39,7 +39,7 @@ const AdapterVocabulary& PostgresVocabulary() {
                        {"format", kString},
                        {"tables", kObject}}},
           {.name = "baseline",
-           .params = {{"tables", kArray}, {"schema", kString}, {"checksum", kBoolean}},
+           .params = {{"tables", kArray}, {"schema", kString}, {"checksum", kBoolean | kArray}},
            .outputs = {{"tables", kObject},
                        {"schema_fingerprint", kString},
                        {"scope", kObject},

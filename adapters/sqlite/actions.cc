@@ -109,11 +109,10 @@ Result<json> RunBaseline(const ActionContext& context) {
   // One snapshot for every table: figures read table by table while someone writes would
   // describe no state the database was ever in.
   BACKOUT_RETURN_IF_ERROR(db.BeginSnapshot("baseline"));
-  const bool checksums = common::BaselineTakesChecksums(context.params);
   json tables = json::object();
   for (const json& name : context.params.at("tables")) {
     const std::string& table = name.get_ref<const std::string&>();
-    if (!checksums) {
+    if (!common::BaselineTakesChecksumOf(context.params, table)) {
       Result<std::int64_t> rows = CountRows(db, table);
       if (!rows.ok()) return rows.status();
       tables[table] = {{"rows", *rows}};

@@ -827,6 +827,13 @@ TEST_F(SqliteAdapterTest, ABaselineWithoutChecksumsTakesCountsOnly) {
   EXPECT_FALSE(adapter_->Validate("baseline", {{"type", "sqlite"}, {"path", "x.db"}},
                                   {{"tables", {"images"}}, {"checksum", "no"}})
                    .empty());
+
+  // A list: the checksums of those tables only (what the engine passes when later checks
+  // read some).
+  Outcome some = Run("baseline", {{"tables", {"images", "media"}}, {"checksum", {"media"}}});
+  ASSERT_TRUE(some.status.ok()) << some.status.ToString();
+  EXPECT_FALSE(some.outputs["tables"]["images"].contains("checksum"));
+  EXPECT_TRUE(some.outputs["tables"]["media"].contains("checksum"));
 }
 
 TEST_F(SqliteAdapterTest, VerifyIntegrityFindsForeignKeyViolations) {

@@ -19,7 +19,7 @@ const AdapterVocabulary& SqliteVocabulary() {
            .params = {{"from", kString, true}, {"sha256", kString}},
            .outputs = {{"from", kString}, {"bytes", kInteger}, {"sha256", kString}}},
           {.name = "baseline",
-           .params = {{"tables", kArray, true}, {"checksum", kBoolean}},
+           .params = {{"tables", kArray, true}, {"checksum", kBoolean | kArray}},
            .outputs = {{"tables", kObject}, {"column_order", kString}},
            .read_only = true,
            .idempotent = true},
