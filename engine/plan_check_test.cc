@@ -115,15 +115,20 @@ TEST(PlanCheckTest, AParamErrorNamesItsParameter) {
   EXPECT_EQ(messages[1], "plan.yaml:8:13: error: is required (params/to)");
 }
 
-// The diagnostics of CheckPlanText for a plan with one sqlite target `db` and one postgres
-// target `pg`, and the steps given (they start on line 7).
-std::vector<std::string> CheckMessages(const std::string& steps) {
+// CheckPlanText of a plan with one sqlite target `db` and one postgres target `pg`, and the
+// steps given (they start on line 7).
+PlanCheck CheckSteps(const std::string& steps) {
   const std::string text =
       "version: 1\nname: t\ntargets:\n  db: { type: sqlite, path: app.db }\n"
       "  pg: { type: postgres, dsn: \"host=h dbname=d\" }\nsteps:\n" +
       steps;
-  const PlanCheck check = CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
-                                        [](const std::string&) { return std::nullopt; });
+  return CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
+                       [](const std::string&) { return std::nullopt; });
+}
+
+// The diagnostics of CheckSteps.
+std::vector<std::string> CheckMessages(const std::string& steps) {
+  const PlanCheck check = CheckSteps(steps);
   std::vector<std::string> messages;
   for (const plan::Diagnostic& d : check.diagnostics) messages.push_back(d.ToString());
   return messages;
@@ -215,15 +220,10 @@ const VerifyCase kVerifyCases[] = {
 INSTANTIATE_TEST_SUITE_P(Plans, VerifyEvaluableTest, ::testing::ValuesIn(kVerifyCases),
                          [](const auto& param_info) { return param_info.param.name; });
 
-// What each baseline of a plan (steps on line 7 on, the targets of CheckMessages) takes
-// checksums of, in step order.
+// What each baseline of a plan (the steps given, as CheckSteps) takes checksums of, in step
+// order.
 std::vector<nlohmann::json> ChecksumsTaken(const std::string& steps) {
-  const std::string text =
-      "version: 1\nname: t\ntargets:\n  db: { type: sqlite, path: app.db }\n"
-      "  pg: { type: postgres, dsn: \"host=h dbname=d\" }\nsteps:\n" +
-      steps;
-  const PlanCheck check = CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
-                                        [](const std::string&) { return std::nullopt; });
+  const PlanCheck check = CheckSteps(steps);
   EXPECT_TRUE(check.ok()) << (check.diagnostics.empty() ? "" : check.diagnostics[0].ToString());
   std::vector<nlohmann::json> taken;
   if (!check.ok()) return taken;
