@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
+#include "adapters/common/verify.h"
 #include "base/redactor.h"
 #include "base/sha256.h"
 #include "base/time.h"
@@ -138,6 +140,16 @@ class StepRunner {
       inv.target = *copy;  // a rehearsal works on the copy
     }
     inv.params = std::move(params).value();
+    if (action.kind == "baseline") {
+      const adapters::ActionSpec* spec = adapter->vocabulary().Find(action.kind);
+      if (spec != nullptr &&
+          std::any_of(spec->params.begin(), spec->params.end(), [](const adapters::ParamSpec& p) {
+            return p.name == adapters::common::kBaselineChecksumParam;
+          })) {
+        inv.params[adapters::common::kBaselineChecksumParam] =
+            BaselineChecksums(plan, plan.IndexOf(step.id));
+      }
+    }
     if (copies_ != nullptr) {
       // Checked against the journal above as the plan wrote it; the scratch directory is the
       // run's own.

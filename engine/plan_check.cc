@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "adapters/common/params.h"
+#include "adapters/common/verify.h"
 #include "base/suggest.h"
 #include "plan/interpolate.h"
 
@@ -51,6 +53,71 @@ std::optional<std::string> SubjectNotInBaseline(const nlohmann::json& spec,
   return std::nullopt;
 }
 
+// The checksums of a baseline that later steps read: all of them, or those of `names`.
+struct ChecksumsRead {
+  bool all = false;
+  std::set<std::string> names;
+};
+
+// Adds what the `checksum` checks of `verify_params` that compare with the baseline read.
+void AddChecksumsCompared(const nlohmann::json& verify_params, ChecksumsRead& read) {
+  const nlohmann::json& checks = verify_params.value("checks", nlohmann::json());
+  if (!checks.is_array()) return;
+  for (const nlohmann::json& check : checks) {
+    if (!check.is_object() || !check.contains("checksum")) continue;
+    const nlohmann::json& spec = check.at("checksum");
+    if (!spec.is_object() || spec.value("equals", nlohmann::json()) != "baseline") continue;
+    bool named = false;
+    for (const char* subject : {"table", "collection"}) {
+      if (spec.contains(subject) && IsLiteralName(spec.at(subject))) {
+        read.names.insert(spec.at(subject).get<std::string>());
+        named = true;
+      }
+    }
+    if (!named) read.all = true;  // a name known only at run time
+  }
+}
+
+// Adds what an output PATH of a baseline reads: the checksum of T (`tables.T.checksum`,
+// `collections.T.checksum`), every checksum (a path that stops above them: the outputs
+// whole, `tables`, `tables.T`), or none (`tables.T.rows`, `schema_fingerprint`, ...).
+void AddChecksumsOfPath(std::string_view path, ChecksumsRead& read) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0; start <= path.size();) {
+    const std::size_t dot = std::min(path.find('.', start), path.size());
+    parts.push_back(path.substr(start, dot - start));
+    start = dot + 1;
+  }
+  if (path.empty()) {
+    read.all = true;
+    return;
+  }
+  if (parts[0] != "tables" && parts[0] != "collections") return;
+  if (parts.size() <= 2) {
+    read.all = true;
+  } else if (parts.size() == 3 && parts[2] == "checksum") {
+    read.names.insert(std::string(parts[1]));
+  }
+}
+
+// Adds what the strings of `tree` (keys left alone) read of the outputs of step `id`.
+void AddChecksumsReferenced(const std::string& id, const nlohmann::json& tree,
+                            ChecksumsRead& read) {
+  if (tree.is_string()) {
+    Result<std::vector<plan::Reference>> refs =
+        plan::FindReferences(tree.get_ref<const std::string&>());
+    if (!refs.ok()) return;  // the parser reported it
+    for (const plan::Reference& ref : *refs) {
+      if (ref.kind == plan::Reference::Kind::kStepOutput && ref.name == id) {
+        AddChecksumsOfPath(ref.output_path, read);
+      }
+    }
+    return;
+  }
+  if (!tree.is_structured()) return;
+  for (const nlohmann::json& child : tree) AddChecksumsReferenced(id, child, read);
+}
+
 // The checks of a verify that could never pass, whatever the target holds: a comparison
 // with "baseline" when no earlier step takes a baseline of the target, or when that baseline
 // does not take the table compared; a PostgreSQL `schema` check with a fingerprint written
@@ -74,6 +141,11 @@ void CheckVerifyCanBeEvaluated(const plan::Plan& p, int step_index, const plan::
         } else if (std::optional<std::string> missing = SubjectNotInBaseline(
                        spec, p.steps[static_cast<std::size_t>(baseline)], kind)) {
           out.push_back(Error(p, action.params.LocOf(at), std::move(*missing)));
+        } else if (kind == "checksum" && BaselineChecksums(p, baseline) == false) {
+          out.push_back(Error(p, action.params.LocOf(at + "/equals"),
+                              fmt::format("'checksum' compares with the baseline of step '{}', "
+                                          "which takes counts only (checksum: false)",
+                                          p.steps[static_cast<std::size_t>(baseline)].id)));
         }
       } else if (served.adapter_type == "postgres" && kind == "schema" &&
                  !spec.contains("tables") && !spec.contains("schema") && baseline < 0) {
@@ -363,6 +435,29 @@ int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& t
     if (a.kind == "baseline" && a.target == target) return i;
   }
   return -1;
+}
+
+nlohmann::json BaselineChecksums(const plan::Plan& plan, int step_index) {
+  const plan::Action& baseline = plan.steps[static_cast<std::size_t>(step_index)].action;
+  const nlohmann::json& written =
+      baseline.params.value.value(adapters::common::kBaselineChecksumParam, nlohmann::json());
+  if (!written.is_null()) return written;
+  const std::string& id = plan.steps[static_cast<std::size_t>(step_index)].id;
+  ChecksumsRead read;
+  for (std::size_t i = static_cast<std::size_t>(step_index) + 1; i < plan.steps.size(); ++i) {
+    const plan::Step& step = plan.steps[i];
+    for (const plan::Action* action : {&step.action, step.check ? &*step.check : nullptr}) {
+      if (action == nullptr) continue;
+      if (action->kind == "verify" && action->target == baseline.target &&
+          BaselineStepFor(plan, static_cast<int>(i), action->target) == step_index) {
+        AddChecksumsCompared(action->params.value, read);
+      }
+      AddChecksumsReferenced(id, action->params.value, read);
+    }
+  }
+  if (read.all) return true;
+  if (read.names.empty()) return false;
+  return nlohmann::json(read.names);
 }
 
 std::vector<Diagnostic> CheckParsedPlan(const plan::Plan& p, const adapters::Registry& registry,

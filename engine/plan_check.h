@@ -85,4 +85,16 @@ std::optional<ActionTarget> TargetOf(const plan::Plan& plan, const plan::Action&
 // or -1.
 int BaselineStepFor(const plan::Plan& plan, int step_index, const std::string& target);
 
+// Which content checksums the baseline step at `step_index` computes, as the value of its
+// `checksum` parameter (adapters/common/verify.h): true (all), false (none) or a sorted list
+// of names. Decided from the plan alone, before the run; the engine passes it to the adapters
+// whose baseline takes the parameter. As the step's `checksum:` says when the plan writes it;
+// otherwise only those a later step reads: a `checksum` check `equals: baseline` of a verify
+// (a step's action or its check) on the same target whose baseline this is
+// (BaselineStepFor), the checksum of the table (collection) it names, or all of them when
+// the name is a `${...}` reference; and a `${steps.ID.outputs.PATH}` reference to this step:
+// `tables.T.checksum` reads T's, a PATH that stops above the checksums (`tables`, `tables.T`,
+// the outputs whole) reads them all. A plan that compares only counts pays only for counts.
+nlohmann::json BaselineChecksums(const plan::Plan& plan, int step_index);
+
 }  // namespace backout::engine

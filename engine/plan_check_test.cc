@@ -115,15 +115,20 @@ TEST(PlanCheckTest, AParamErrorNamesItsParameter) {
   EXPECT_EQ(messages[1], "plan.yaml:8:13: error: is required (params/to)");
 }
 
-// The diagnostics of CheckPlanText for a plan with one sqlite target `db` and one postgres
-// target `pg`, and the steps given (they start on line 7).
-std::vector<std::string> CheckMessages(const std::string& steps) {
+// CheckPlanText of a plan with one sqlite target `db` and one postgres target `pg`, and the
+// steps given (they start on line 7).
+PlanCheck CheckSteps(const std::string& steps) {
   const std::string text =
       "version: 1\nname: t\ntargets:\n  db: { type: sqlite, path: app.db }\n"
       "  pg: { type: postgres, dsn: \"host=h dbname=d\" }\nsteps:\n" +
       steps;
-  const PlanCheck check = CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
-                                        [](const std::string&) { return std::nullopt; });
+  return CheckPlanText(text, "plan.yaml", adapters::Registry::Default(),
+                       [](const std::string&) { return std::nullopt; });
+}
+
+// The diagnostics of CheckSteps.
+std::vector<std::string> CheckMessages(const std::string& steps) {
+  const PlanCheck check = CheckSteps(steps);
   std::vector<std::string> messages;
   for (const plan::Diagnostic& d : check.diagnostics) messages.push_back(d.ToString());
   return messages;
@@ -199,6 +204,12 @@ const VerifyCase kVerifyCases[] = {
      {"plan.yaml:8:13: error: is required (params/to)",
       "plan.yaml:8:32: error: unknown key 'too' (expected to) (params/too) (did you mean "
       "'to'?)"}},
+    {"ChecksumOfABaselineThatTakesCountsOnly",
+     "  - id: b\n    baseline: { target: db, tables: [users], checksum: false }\n"
+     "  - id: v\n    verify: { target: db, checks: [ { checksum: { table: users, equals: "
+     "baseline } } ] }\n",
+     {"plan.yaml:10:73: error: 'checksum' compares with the baseline of step 'b', which takes "
+      "counts only (checksum: false)"}},
     {"MisspelledCheck",
      "  - id: v\n    verify: { target: db, checks: [ { rowcount: { table: t, equals: 1 } } ] }\n",
      {"plan.yaml:8:49: error: unknown check 'rowcount' (expected one of: table_present, "
@@ -208,6 +219,59 @@ const VerifyCase kVerifyCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(Plans, VerifyEvaluableTest, ::testing::ValuesIn(kVerifyCases),
                          [](const auto& param_info) { return param_info.param.name; });
+
+// What each baseline of a plan (the steps given, as CheckSteps) takes checksums of, in step
+// order.
+std::vector<nlohmann::json> ChecksumsTaken(const std::string& steps) {
+  const PlanCheck check = CheckSteps(steps);
+  EXPECT_TRUE(check.ok()) << (check.diagnostics.empty() ? "" : check.diagnostics[0].ToString());
+  std::vector<nlohmann::json> taken;
+  if (!check.ok()) return taken;
+  for (std::size_t i = 0; i < check.plan->steps.size(); ++i) {
+    if (check.plan->steps[i].action.kind != "baseline") continue;
+    taken.push_back(BaselineChecksums(*check.plan, static_cast<int>(i)));
+  }
+  return taken;
+}
+
+using Taken = std::vector<nlohmann::json>;
+
+TEST(BaselineChecksumsTest, OnlyThoseALaterCheckReadsOrThePlanNames) {
+  const std::string baselines =
+      "  - id: b\n    baseline: { target: db, tables: [users, orders] }\n"
+      "  - id: p\n    baseline: { target: pg, tables: [users, orders] }\n";
+  // Counts only: nothing reads a checksum.
+  EXPECT_EQ(ChecksumsTaken(baselines +
+                           "  - id: v\n    verify: { target: db, checks: [ { row_count: { table: "
+                           "users, equals: baseline } } ] }\n"
+                           "  - id: q\n    query: { target: pg, sql: \"SELECT ${sql:steps.p."
+                           "outputs.tables.users.rows}\" }\n"),
+            (Taken{false, false}));
+  // A checksum check on the baseline's target, in a step's check too, reads its table's; a
+  // reference reads the checksum it names, or all below where it stops.
+  EXPECT_EQ(ChecksumsTaken(baselines +
+                           "  - id: s\n    sql: { target: db, script: SELECT 1 }\n"
+                           "    check: { verify: { target: db, checks: [ { checksum: { table: "
+                           "users, equals: baseline } } ] } }\n"
+                           "  - id: q\n    query: { target: db, sql: \"SELECT ${sql:steps.b."
+                           "outputs.tables.orders.checksum}, ${sql:steps.p.outputs.tables.users}"
+                           "\" }\n"),
+            (Taken{{"orders", "users"}, true}));
+  // A later baseline of the target is the one a verify compares with.
+  EXPECT_EQ(ChecksumsTaken(baselines +
+                           "  - id: b2\n    baseline: { target: db, tables: [users] }\n"
+                           "  - id: v\n    verify: { target: db, checks: [ { checksum: { table: "
+                           "users, equals: baseline } } ] }\n"),
+            (Taken{false, false, {"users"}}));
+  // As the plan says.
+  EXPECT_EQ(ChecksumsTaken("  - id: b\n    baseline: { target: db, tables: [users], checksum: "
+                           "true }\n"
+                           "  - id: p\n    baseline: { target: pg, tables: [users], checksum: "
+                           "false }\n"
+                           "  - id: q\n    query: { target: db, sql: \"SELECT ${sql:steps.p."
+                           "outputs.tables.users.checksum}\" }\n"),
+            (Taken{true, false}));
+}
 
 }  // namespace
 }  // namespace backout::engine

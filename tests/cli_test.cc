@@ -775,5 +775,51 @@ TEST(CliStatus, UnknownRunIdExits2) {
   EXPECT_EQ(RunDirs(ex).size(), 1u) << "a command on an unknown run created one";
 }
 
+// ---------------------------------------------------------------------------------------
+// 14. Baselines: checksums only where a later check reads them, compared by column name.
+// ---------------------------------------------------------------------------------------
+
+TEST(CliBaseline, CountsOnlyWhereNothingReadsChecksumsAndAColumnReaddedAtTheEndVerifiesEqual) {
+  Example ex("media-rollback", kRows);
+  WriteFile(ex.dir() / "columns.yaml", R"yaml(version: 1
+name: columns
+targets:
+  appdb: { type: sqlite, path: data/app.db }
+steps:
+  - id: counts
+    baseline: { target: appdb, tables: [media] }
+  - id: counted
+    verify: { target: appdb, checks: [ { row_count: { table: media, equals: baseline } } ] }
+  - id: content
+    baseline: { target: appdb, tables: [images] }
+  - id: reshape
+    sql:
+      target: appdb
+      script: |
+        CREATE TABLE kept AS SELECT id, mime FROM images;
+        ALTER TABLE images DROP COLUMN mime;
+        ALTER TABLE images ADD COLUMN mime TEXT;
+        UPDATE images SET mime = (SELECT k.mime FROM kept k WHERE k.id = images.id);
+        DROP TABLE kept;
+  - id: same
+    verify:
+      target: appdb
+      checks:
+        - row_count: { table: images, equals: baseline }
+        - checksum: { table: images, equals: baseline }
+)yaml");
+  const ProcessResult run = ex.Backout({"run", "columns.yaml"});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  EXPECT_EQ(Sql(AppDb(ex), "SELECT name FROM pragma_table_info('images') ORDER BY cid DESC LIMIT 1"),
+            "mime\n");
+  const json status = StatusJson(ex, RunIdFrom(run));
+  EXPECT_EQ(StepOf(status, "counts")["outputs"]["tables"],
+            json({{"media", {{"rows", kRows * 2}}}}));
+  const json& content = StepOf(status, "content")["outputs"];
+  EXPECT_EQ(content["column_order"], "by_name");
+  EXPECT_TRUE(content["tables"]["images"].contains("checksum")) << content.dump();
+  EXPECT_EQ(StepOf(status, "same")["outputs"]["passed"], 2);
+}
+
 }  // namespace
 }  // namespace backout::testing

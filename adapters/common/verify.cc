@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -82,12 +83,51 @@ Result<json> BaselineFigure(const json& baseline, std::string_view group, std::s
         "baseline step on this target)");
   }
   const auto all = baseline.is_object() ? baseline.find(group) : baseline.end();
-  if (all == baseline.end() || !all->is_object() || !all->contains(name) ||
-      !(*all)[name].contains(field)) {
+  if (all == baseline.end() || !all->is_object() || !all->contains(name)) {
     return Status::ExpectationFailed(
         fmt::format("the baseline does not cover {} '{}'", noun, name));
   }
+  if (!(*all)[name].contains(field)) {
+    // A baseline takes checksums only when a later check reads them (or `checksum: true`).
+    return Status::ExpectationFailed(
+        fmt::format("the baseline of {} '{}' has no {} (it took counts only)", noun, name, field));
+  }
   return *(*all)[name].find(field);
+}
+
+std::string_view ColumnOrderName(ColumnOrder order) {
+  return order == ColumnOrder::kByName ? "by_name" : "by_position";
+}
+
+Result<ColumnOrder> ColumnOrderFor(const json& equals, const json& baseline) {
+  if (equals != "baseline" || !baseline.is_object()) return ColumnOrder::kByName;
+  const auto recorded = baseline.find(kColumnOrderOutput);
+  if (recorded == baseline.end()) return ColumnOrder::kByPosition;
+  for (ColumnOrder order : {ColumnOrder::kByName, ColumnOrder::kByPosition}) {
+    if (*recorded == ColumnOrderName(order)) return order;
+  }
+  return Status::FailedPrecondition(fmt::format(
+      "the baseline's figures were made with column order {}, which this version of backout "
+      "does not know; compare with a baseline taken by this version",
+      Brief(*recorded)));
+}
+
+void BaselineChecksumParam(Checker& checker, const json& params) {
+  const auto flag = params.find(kBaselineChecksumParam);
+  if (flag == params.end() || flag->is_boolean()) return;
+  const bool names = flag->is_array() && std::all_of(flag->begin(), flag->end(), [](const json& n) {
+                       return n.is_string() && !n.get_ref<const std::string&>().empty();
+                     });
+  if (!names) {
+    checker.Fail(fmt::format("/{}", kBaselineChecksumParam),
+                 "must be true, false or a list of the names whose checksums to take");
+  }
+}
+
+bool BaselineTakesChecksumOf(const json& params, const std::string& name) {
+  const json flag = params.value(kBaselineChecksumParam, json(true));
+  if (flag.is_array()) return std::find(flag.begin(), flag.end(), json(name)) != flag.end();
+  return flag != json(false);
 }
 
 CheckResult CompareFigure(std::string label, const json& equals, const Result<json>& expected,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
+#include "adapters/common/params.h"
 #include "adapters/common/stop.h"
 #include "base/status.h"
 
@@ -71,6 +72,40 @@ Outcome RunEachCheck(
 Result<nlohmann::json> BaselineFigure(const nlohmann::json& baseline, std::string_view group,
                                       std::string_view noun, const std::string& name,
                                       std::string_view field);
+
+// How a content checksum or schema fingerprint orders a table's columns before hashing.
+enum class ColumnOrder {
+  // By column name: a column dropped and re-added at the end of the table, with the same
+  // values, hashes as before. What this version computes.
+  kByName,
+  // By position in the table, as versions before `column_order` existed did. Still computed
+  // to compare with a baseline those versions journaled (a resumed run).
+  kByPosition,
+};
+
+// The key of a baseline's outputs that records the ColumnOrder its checksums and
+// fingerprint were made with: "column_order": "by_name" (or "by_position").
+inline constexpr std::string_view kColumnOrderOutput = "column_order";
+
+std::string_view ColumnOrderName(ColumnOrder order);
+
+// The ColumnOrder to recompute a figure with so that it compares with one written as
+// `equals`: the baseline's (`equals: baseline`) as it records it, kByPosition when it
+// records none (journaled before the key existed); kByName for a figure written in the plan.
+// A baseline recording an order this version does not know is kFailedPrecondition saying so:
+// comparing anyway would report a mismatch that is not one.
+Result<ColumnOrder> ColumnOrderFor(const nlohmann::json& equals, const nlohmann::json& baseline);
+
+// The `checksum` parameter of a baseline (sqlite, postgres, json_store): which content
+// checksums it computes besides counts: `true` (all), `false` (none), or a list of the names
+// (tables, collections, as the baseline's outputs key them) whose checksums to take. The plan
+// may write it; otherwise the engine passes its decision (engine::BaselineChecksums: only
+// those a later check reads).
+inline constexpr std::string_view kBaselineChecksumParam = "checksum";
+// Validates it: absent, true, false, or a list of names.
+void BaselineChecksumParam(Checker& checker, const nlohmann::json& params);
+// Whether it asks for the checksum of `name`; true when absent.
+bool BaselineTakesChecksumOf(const nlohmann::json& params, const std::string& name);
 
 // A figure check (row_count, checksum): the figure now (`observed`) against the
 // one expected, written in the plan (`equals`) or taken from the baseline

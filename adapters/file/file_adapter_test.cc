@@ -373,6 +373,13 @@ TEST_F(JsonStoreTest, BaselineCountsRecordsWithAnOrderIndependentChecksum) {
   EXPECT_EQ(out.status.code(), Code::kNotFound);
 }
 
+TEST_F(JsonStoreTest, ABaselineWithoutChecksumsCountsRecordsOnly) {
+  Outcome out = RunStore("baseline", {{"checksum", false}});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.outputs["collections"],
+            json({{"users", {{"records", 2}}}, {"events", {{"records", 2}}}}));
+}
+
 TEST_F(JsonStoreTest, CorruptJsonNamesTheFileAndThePosition) {
   Write(store_ / "users.json", "[\n  {\"id\": 1},\n  {\"id\": tru}\n]");
   const Outcome out = RunStore("baseline", json::object());

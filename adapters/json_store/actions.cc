@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -70,15 +71,16 @@ std::string ParseReason(const std::string& what) {
 }
 
 // A collection's figures: how many records, and a checksum of their contents that does not
-// depend on their order (nor on the order of keys inside a record).
+// depend on their order (nor on the order of keys inside a record: a record's fields compare
+// by name already).
 struct Collection {
   std::int64_t records = 0;
-  std::string checksum;
+  std::string checksum;  // empty when not asked for
 };
 
-// Reads and parses one collection file. A file that is not JSON, or not an array or object,
-// is an IOError naming the file and the position.
-Result<Collection> LoadCollection(const fs::path& file) {
+// Reads and parses one collection file, with its checksum when `with_checksum`. A file that
+// is not JSON, or not an array or object, is an IOError naming the file and the position.
+Result<Collection> LoadCollection(const fs::path& file, bool with_checksum) {
   Result<std::string> text = ReadFileToString(file);
   if (!text.ok()) return text.status();
   json data;
@@ -94,6 +96,7 @@ Result<Collection> LoadCollection(const fs::path& file) {
                                        "object of id -> record, found {}",
                                        file.string(), data.type_name()));
   }
+  if (!with_checksum) return Collection{static_cast<std::int64_t>(data.size()), ""};
   // Each record's digest over its canonical text (object keys sorted, no spaces), an id's
   // record as [id, record]; the checksum hashes the sorted digests, so order does not matter
   // but every record counts, duplicates included.
@@ -112,6 +115,7 @@ Result<Collection> LoadCollection(const fs::path& file) {
 }
 
 json Figures(const Collection& collection) {
+  if (collection.checksum.empty()) return {{"records", collection.records}};
   return {{"records", collection.records}, {"checksum", collection.checksum}};
 }
 
@@ -144,14 +148,19 @@ Result<std::vector<std::string>> CollectionNames(const fs::path& store) {
   return names;
 }
 
-// {NAME: {records, checksum}} for every collection of `store`.
-Result<json> DescribeCollections(const fs::path& store, const StopCondition& stop) {
+// For DescribeCollections: a backup or restore describes every collection in full.
+bool EveryChecksum(const std::string&) { return true; }
+
+// {NAME: {records, checksum}} for every collection of `store` (the checksum of those
+// `with_checksum` is true for).
+Result<json> DescribeCollections(const fs::path& store, const StopCondition& stop,
+                                 const std::function<bool(const std::string&)>& with_checksum) {
   Result<std::vector<std::string>> names = CollectionNames(store);
   if (!names.ok()) return names.status();
   json collections = json::object();
   for (const std::string& name : *names) {
     BACKOUT_RETURN_IF_ERROR(stop.Check());
-    Result<Collection> collection = LoadCollection(CollectionFile(store, name));
+    Result<Collection> collection = LoadCollection(CollectionFile(store, name), with_checksum(name));
     if (!collection.ok()) return collection.status();
     collections[name] = Figures(*collection);
   }
@@ -305,7 +314,7 @@ Result<json> Backup(const StoreContext& context) {
   }
   // Figures first, from the store itself, so errors name its files (the store must not be
   // written meanwhile: stop the application first).
-  Result<json> collections = DescribeCollections(context.store, context.stop);
+  Result<json> collections = DescribeCollections(context.store, context.stop, EveryChecksum);
   if (!collections.ok()) return collections.status().WithContext("backup");
   BACKOUT_RETURN_IF_ERROR(CreatePrivateDirectories(to));
   const fs::path final_path =
@@ -348,7 +357,7 @@ Result<json> Restore(const StoreContext& context) {
   BACKOUT_RETURN_IF_ERROR(common::CheckRecordedDigest(
       context.params, fmt::format("restore: backup folder {}", from.string()), digest->sha256));
   // The backup must be a sound store before it replaces the live one.
-  Result<json> collections = DescribeCollections(from, context.stop);
+  Result<json> collections = DescribeCollections(from, context.stop, EveryChecksum);
   if (!collections.ok()) {
     if (collections.status().code() != Code::kIOError) return collections.status();
     return Status::ExpectationFailed(fmt::format("restore: backup folder {} is not a sound "
@@ -400,8 +409,11 @@ Result<json> Restore(const StoreContext& context) {
 
 Result<json> Baseline(const StoreContext& context) {
   BACKOUT_RETURN_IF_ERROR(RequireStore(context.store));
+  const auto with_checksum = [&](const std::string& name) {
+    return common::BaselineTakesChecksumOf(context.params, name);
+  };
   if (!context.params.contains("collections")) {
-    Result<json> all = DescribeCollections(context.store, context.stop);
+    Result<json> all = DescribeCollections(context.store, context.stop, with_checksum);
     if (!all.ok()) return all.status().WithContext("baseline");
     return json{{"collections", *all}};
   }
@@ -415,7 +427,7 @@ Result<json> Baseline(const StoreContext& context) {
       return Status::NotFound(fmt::format("baseline: collection '{}' ({}) does not exist",
                                           Text(name), file.string()));
     }
-    Result<Collection> collection = LoadCollection(file);
+    Result<Collection> collection = LoadCollection(file, with_checksum(Text(name)));
     if (!collection.ok()) return collection.status().WithContext("baseline");
     collections[Text(name)] = Figures(*collection);
   }
@@ -440,7 +452,7 @@ class CollectionCache {
         : entry->kind != Entry::Kind::kFile
             ? Result<Collection>(Status::ExpectationFailed(
                   fmt::format("collection '{}' does not exist", name)))
-            : LoadCollection(file);
+            : LoadCollection(file, true);
     return loaded_.emplace(name, std::move(loaded)).first->second;
   }
 

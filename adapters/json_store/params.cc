@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "adapters/common/verify.h"
 #include "adapters/file/params.h"
 #include "adapters/json_store/json_store_adapter.h"
 
@@ -95,7 +96,8 @@ void ActionParams(Checker& checker, Action action, const json& params) {
       checker.Field(params, root, "from", Presence::kRequired, Path);
       return checker.Field(params, root, "sha256", Presence::kOptional, Sha256Digest);
     case Action::kBaseline:
-      checker.KnownKeysOnly(params, root, {"collections"});
+      checker.KnownKeysOnly(params, root, {"collections", common::kBaselineChecksumParam});
+      common::BaselineChecksumParam(checker, params);
       return checker.Field(params, root, "collections", Presence::kOptional, CollectionList);
     case Action::kVerify:
       checker.KnownKeysOnly(params, root, {"checks"});

@@ -27,7 +27,7 @@ const AdapterVocabulary& JsonStoreVocabulary() {
                        {"replaced", kBoolean},
                        {"collections", kObject}}},
           {.name = "baseline",
-           .params = {{"collections", kArray}},
+           .params = {{"collections", kArray}, {"checksum", kBoolean | kArray}},
            .outputs = {{"collections", kObject}},
            .read_only = true,
            .idempotent = true},

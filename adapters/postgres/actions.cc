@@ -224,16 +224,24 @@ Result<json> RunBaseline(const ActionContext& context) {
   json figures = json::object();
   for (std::size_t i = 0; i < tables.size(); ++i) {
     context.Progress(fmt::format("table {} ({}/{})", tables[i].name, i + 1, tables.size()));
-    Result<TableSummary> summary = SummarizeTable(context, tables[i]);
+    if (!common::BaselineTakesChecksumOf(context.params, tables[i].name)) {
+      Result<std::int64_t> rows = CountRows(context, tables[i]);
+      if (!rows.ok()) return rows.status().WithContext("baseline");
+      figures[tables[i].name] = {{"rows", *rows}};
+      continue;
+    }
+    Result<TableSummary> summary = SummarizeTable(context, tables[i], common::ColumnOrder::kByName);
     if (!summary.ok()) return summary.status().WithContext("baseline");
     figures[tables[i].name] = {{"rows", summary->rows}, {"checksum", summary->checksum}};
   }
-  Result<std::string> fingerprint = SchemaFingerprint(context, tables, {});
+  Result<std::string> fingerprint =
+      SchemaFingerprint(context, tables, {}, common::ColumnOrder::kByName);
   if (!fingerprint.ok()) return fingerprint.status().WithContext("baseline");
   BACKOUT_RETURN_IF_ERROR(context.Exec("COMMIT", "baseline: COMMIT").status());
   return json{{"tables", std::move(figures)},
               {"schema_fingerprint", *fingerprint},
-              {"scope", std::move(scope)}};
+              {"scope", std::move(scope)},
+              {common::kColumnOrderOutput, common::ColumnOrderName(common::ColumnOrder::kByName)}};
 }
 
 }  // namespace backout::adapters::postgres

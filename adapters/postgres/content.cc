@@ -70,6 +70,12 @@ std::vector<std::string> SplitNameArray(const std::string& text) {
   return out;
 }
 
+// What a scan of `table` reads: the rows of this table, as COPY sees them (ONLY); a
+// partitioned table has none of its own, so its partitions are read through it.
+std::string RowsOf(const Table& table) {
+  return table.kind == 'p' ? table.relation : fmt::format("ONLY {}", table.relation);
+}
+
 Table TableFromRow(const PGresult* result, int row, std::string name) {
   Table table;
   table.name = std::move(name);
@@ -161,19 +167,26 @@ SELECT coalesce(bool_and(
   return *Value(allowed->get(), 0, 0) == "t" ? RowHash::kRecord : RowHash::kText;
 }
 
-Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& table) {
+Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& table,
+                                    common::ColumnOrder order) {
   Result<RowHash> row_hash = ChooseRowHash(context, table);
   if (!row_hash.ok()) return row_hash.status();
-  // ONLY: the rows of this table, as COPY sees them; a partitioned table has none of its own,
-  // so its partitions are read through it.
-  const std::string from =
-      table.kind == 'p' ? table.relation : fmt::format("ONLY {}", table.relation);
+  std::string row = "t";
+  if (order == common::ColumnOrder::kByName) {
+    Result<PgResult> columns = context.Query(
+        "SELECT coalesce(string_agg('t.' || quote_ident(a.attname), ', ' "
+        "ORDER BY a.attname COLLATE \"C\"), '') FROM pg_attribute a "
+        "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+        {table.oid}, fmt::format("columns of table '{}'", table.name));
+    if (!columns.ok()) return columns.status();
+    row = fmt::format("ROW({})", *Value(columns->get(), 0, 0));
+  }
   Result<PgResult> sums = context.Exec(
       fmt::format("SELECT count(*), coalesce(sum({}), 0) FROM {} AS t",
                   *row_hash == RowHash::kRecord
-                      ? "hashtextextended(hash_record_extended(t, 0)::text, 0)"
-                      : "hashtextextended(t::text, 0)",
-                  from),
+                      ? fmt::format("hashtextextended(hash_record_extended({}, 0)::text, 0)", row)
+                      : fmt::format("hashtextextended({}::text, 0)", row),
+                  RowsOf(table)),
       fmt::format("checksum of table '{}'", table.name));
   if (!sums.ok()) return sums.status();
   TableSummary summary;
@@ -182,9 +195,17 @@ Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& t
   return summary;
 }
 
+Result<std::int64_t> CountRows(const ActionContext& context, const Table& table) {
+  Result<PgResult> count = context.Exec(fmt::format("SELECT count(*) FROM {}", RowsOf(table)),
+                                        fmt::format("counting rows of table '{}'", table.name));
+  if (!count.ok()) return count.status();
+  return std::strtoll(PQgetvalue(count->get(), 0, 0), nullptr, 10);
+}
+
 Result<std::string> SchemaFingerprint(const ActionContext& context,
                                       const std::vector<Table>& tables,
-                                      const std::vector<std::string>& missing) {
+                                      const std::vector<std::string>& missing,
+                                      common::ColumnOrder order) {
   Result<PgResult> lines = context.Query(
       R"sql(
 WITH rels AS (SELECT unnest($1::oid[]) AS oid),
@@ -193,9 +214,11 @@ lines AS (
                 c.relforcerowsecurity) AS line
     FROM pg_class c JOIN rels USING (oid)
   UNION ALL
-  SELECT format('column %s %s %s %s not_null=%s default=%s identity=%s generated=%s',
+  SELECT format('column %s %s%s %s not_null=%s default=%s identity=%s generated=%s',
                 a.attrelid::regclass,
-                row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
+                CASE WHEN $2 THEN format('%s ', row_number() OVER (PARTITION BY a.attrelid
+                                                                    ORDER BY a.attnum))
+                     ELSE '' END,
                 quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnull,
                 coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attidentity, a.attgenerated)
     FROM pg_attribute a JOIN rels r ON a.attrelid = r.oid
@@ -224,7 +247,8 @@ lines AS (
    WHERE NOT t.tgisinternal
 )
 SELECT line FROM lines ORDER BY line COLLATE "C")sql",
-      {ArrayLiteral(OidsOf(tables))}, "schema fingerprint");
+      {ArrayLiteral(OidsOf(tables)), order == common::ColumnOrder::kByPosition ? "true" : "false"},
+      "schema fingerprint");
   if (!lines.ok()) return lines.status();
   std::vector<std::string> text;
   for (const std::string& name : missing) text.push_back("missing table " + name);

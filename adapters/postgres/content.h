@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/common/verify.h"
 #include "adapters/postgres/actions.h"
 #include "base/status.h"
 
@@ -70,7 +71,12 @@ Result<RowHash> ChooseRowHash(const ActionContext& context, const Table& table);
 
 // Row count and content checksum of `table`, in one scan in the server.
 //
-// For each row r, h is a 64-bit hash of the whole row: hashtextextended(r::text, 0) or, with
+// For each row r, h is a 64-bit hash of the whole row, its columns in `order`
+// (ColumnOrder::kByName: r is ROW(t.a, t.b, ...) with the columns sorted by name in byte
+// order, so a column dropped and re-added at the end of the table takes its old place; a
+// ROW of the table's columns in their own order prints and hashes as the table row does, so
+// for a table whose columns are already in name order both orders give one checksum):
+// hashtextextended(r::text, 0) or, with
 // RowHash::kRecord, hashtextextended(hash_record_extended(r, 0)::text, 0) — the record hash
 // is linear in its column hashes (h = 31 * h + column hash), so summed as it is it would be
 // a weighted sum of per-column sums, blind to values swapped between rows; hashing its
@@ -83,16 +89,24 @@ Result<RowHash> ChooseRowHash(const ActionContext& context, const Table& table);
 // record form well under half of that. The hash is not cryptographic: it detects changes, not
 // forgeries, and is compared only between databases of one server build (a rehearsal copy,
 // a restore).
-Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& table);
+Result<TableSummary> SummarizeTable(const ActionContext& context, const Table& table,
+                                    common::ColumnOrder order);
+
+// The number of rows of `table` (count(*); a partitioned table's partitions included, as
+// SummarizeTable counts them): what a row count costs without a checksum.
+Result<std::int64_t> CountRows(const ActionContext& context, const Table& table);
 
 // SHA-256 (hex) over the sorted canonical lines describing `tables`: for each table its
-// RLS flags, its columns in order (name, type, NOT NULL, default, identity, generated), its
+// RLS flags, its columns (name, type, NOT NULL, default, identity, generated; with
+// ColumnOrder::kByPosition also each column's position, so that only then does a column
+// dropped and re-added at the end change the fingerprint), its
 // constraints (pg_get_constraintdef), indexes (pg_get_indexdef), RLS policies (command,
 // permissive, roles, USING and WITH CHECK) and user triggers. `missing` names tables that do
 // not exist; each adds a line of its own so that a dropped table changes the fingerprint.
 Result<std::string> SchemaFingerprint(const ActionContext& context,
                                       const std::vector<Table>& tables,
-                                      const std::vector<std::string>& missing);
+                                      const std::vector<std::string>& missing,
+                                      common::ColumnOrder order);
 
 // The foreign keys where `tables` refer to others or others refer to them.
 struct ForeignKey {

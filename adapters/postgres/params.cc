@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "adapters/common/verify.h"
 #include "adapters/postgres/connection.h"
 #include "base/time.h"
 #include "adapters/postgres/postgres_adapter.h"
@@ -180,8 +181,9 @@ void RestoreParams(Checker& checker, const json& params) {
 }
 
 void BaselineParams(Checker& checker, const json& params) {
-  checker.KnownKeysOnly(params, "", {"tables", "schema"});
+  checker.KnownKeysOnly(params, "", {"tables", "schema", common::kBaselineChecksumParam});
   ExactlyOne(checker, params, "", {"tables", "schema"}, "the tables to describe");
+  common::BaselineChecksumParam(checker, params);
   checker.Field(params, "", "tables", Presence::kOptional, TableList);
   checker.Field(params, "", "schema", Presence::kOptional, NonEmptyString);
 }

@@ -340,11 +340,12 @@ TEST_F(PostgresAdapterTest, ChecksumRowHashIsChosenFromTheColumnTypes) {
 // Either row hash: the checksum is the documented formula, it sees a changed value and values
 // swapped between rows (a plain sum of record hashes would not), and not the rows' order.
 TEST_F(PostgresAdapterTest, ChecksumOfEitherRowHashSeesChangesAndSwapsButNotOrder) {
+  // Columns in name order: the checksum hashes them by name, which is then the table row.
   Psql("SET ROLE backout_test;"
-       "CREATE TABLE hashed (id int, amount numeric(10, 2), label text, at timestamptz);"
-       "CREATE TABLE printed (id int, doc json, spot point, ratio numeric);"
-       "INSERT INTO hashed VALUES (1, 1.5, 'a', '2024-01-01 10:00+00');"
-       "INSERT INTO printed VALUES (1, '{\"k\": 1}', '(1,2)', 1.0);");
+       "CREATE TABLE hashed (amount numeric(10, 2), at timestamptz, id int, label text);"
+       "CREATE TABLE printed (doc json, id int, ratio numeric, spot point);"
+       "INSERT INTO hashed (id, amount, label, at) VALUES (1, 1.5, 'a', '2024-01-01 10:00+00');"
+       "INSERT INTO printed (id, doc, spot, ratio) VALUES (1, '{\"k\": 1}', '(1,2)', 1.0);");
   // One row: the checksum is that row's hash, as 16 hex digits of its 64 bits.
   const json one = Baseline({"hashed", "printed"});
   EXPECT_EQ(one["tables"]["hashed"]["checksum"].get<std::string>() + "\n",
@@ -353,9 +354,9 @@ TEST_F(PostgresAdapterTest, ChecksumOfEitherRowHashSeesChangesAndSwapsButNotOrde
   EXPECT_EQ(one["tables"]["printed"]["checksum"].get<std::string>() + "\n",
             Psql("SELECT lpad(to_hex(hashtextextended(t::text, 0)), 16, '0') FROM printed t"));
 
-  Psql("INSERT INTO hashed VALUES (2, 2.5, 'b', '2024-01-02 10:00+00'),"
+  Psql("INSERT INTO hashed (id, amount, label, at) VALUES (2, 2.5, 'b', '2024-01-02 10:00+00'),"
        "  (3, 3.5, 'c', '2024-01-03 10:00+00');"
-       "INSERT INTO printed VALUES (2, '{\"k\": 2}', '(3,4)', 2.0),"
+       "INSERT INTO printed (id, doc, spot, ratio) VALUES (2, '{\"k\": 2}', '(3,4)', 2.0),"
        "  (3, '{\"k\": 3}', '(5,6)', 3.0);");
   struct Case {
     std::string table;
@@ -456,6 +457,75 @@ TEST_F(PostgresAdapterTest, VerifyPassesOnTheBaselineAndNamesEachDifference) {
     EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
   }
   EXPECT_EQ(out.outputs["failed"], 5);
+}
+
+// Checksums and the fingerprint compare columns by name: a column dropped and re-added at the
+// end, holding the same values, verifies equal, with either row hash. A baseline journaled
+// before `column_order` existed was positional, and is still compared positionally; one
+// recording an order this version does not know is refused, not judged.
+TEST_F(PostgresAdapterTest, AColumnReaddedAtTheEndVerifiesEqualAndOldBaselinesStayPositional) {
+  Psql("SET ROLE backout_test;"
+       "CREATE TABLE moved (id int, note text, amount numeric(10, 2));"      // record hash
+       "CREATE TABLE moved_text (id int, note text, ratio numeric);"         // text hash
+       "INSERT INTO moved VALUES (1, 'a', 1.50);"
+       "INSERT INTO moved_text VALUES (1, 'a', 1.5);");
+  const json baseline = Baseline({"moved", "moved_text"});
+  EXPECT_EQ(baseline["column_order"], "by_name");
+  const json checks = {{{"checksum", {{"table", "moved"}, {"equals", "baseline"}}}},
+                       {{"checksum", {{"table", "moved_text"}, {"equals", "baseline"}}}},
+                       {{"schema", {{"equals", "baseline"}}}}};
+
+  // A baseline as an older version journaled it: no column_order, positional checksums.
+  json positional = baseline;
+  positional.erase("column_order");
+  positional["tables"]["moved"]["checksum"] = Psql(
+      "SELECT lpad(to_hex(hashtextextended(hash_record_extended(t, 0)::text, 0)), 16, '0') "
+      "FROM moved t").substr(0, 16);
+  positional["tables"]["moved_text"]["checksum"] =
+      Psql("SELECT lpad(to_hex(hashtextextended(t::text, 0)), 16, '0') FROM moved_text t")
+          .substr(0, 16);
+  const json content_checks = {checks[0], checks[1]};
+  Outcome old = Run(*adapter_, "verify", {{"checks", content_checks}}, nullptr, positional);
+  EXPECT_TRUE(old.status.ok()) << old.status.ToString();
+  EXPECT_NE(positional["tables"]["moved"]["checksum"], baseline["tables"]["moved"]["checksum"]);
+
+  json unknown = baseline;
+  unknown["column_order"] = "by_phase_of_moon";
+  Outcome refused = Run(*adapter_, "verify", {{"checks", checks}}, nullptr, unknown);
+  EXPECT_EQ(refused.status.code(), Code::kFailedPrecondition);
+  EXPECT_NE(refused.status.message().find("does not know"), std::string::npos)
+      << refused.status.message();
+
+  Psql("ALTER TABLE moved DROP COLUMN note; ALTER TABLE moved ADD COLUMN note text;"
+       "UPDATE moved SET note = 'a';"
+       "ALTER TABLE moved_text DROP COLUMN note; ALTER TABLE moved_text ADD COLUMN note text;"
+       "UPDATE moved_text SET note = 'a';");
+  Outcome out = Run(*adapter_, "verify", {{"checks", checks}}, nullptr, baseline);
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString() << out.outputs.dump();
+  EXPECT_EQ(out.outputs["passed"], 3);
+  // Positionally the rows differ now: the old baseline sees it.
+  old = Run(*adapter_, "verify", {{"checks", content_checks}}, nullptr, positional);
+  EXPECT_EQ(old.outputs["failed"], 2);
+
+  Psql("UPDATE moved SET note = 'b'");
+  out = Run(*adapter_, "verify", {{"checks", checks}}, nullptr, baseline);
+  EXPECT_EQ(out.outputs["failed"], 1);
+}
+
+// checksum: false takes counts only (and the fingerprint), and a row_count check compares
+// with them.
+TEST_F(PostgresAdapterTest, ABaselineWithoutChecksumsTakesCountsOnly) {
+  Outcome counts = Run("baseline", {{"tables", {"orders"}}, {"checksum", false}});
+  ASSERT_TRUE(counts.status.ok()) << counts.status.ToString();
+  EXPECT_EQ(counts.outputs["tables"]["orders"], json({{"rows", 400}}));
+  EXPECT_TRUE(counts.outputs.contains("schema_fingerprint"));
+  const json checks = {{{"row_count", {{"table", "orders"}, {"equals", "baseline"}}}},
+                       {{"checksum", {{"table", "orders"}, {"equals", "baseline"}}}}};
+  Outcome out = Run(*adapter_, "verify", {{"checks", checks}}, nullptr, counts.outputs);
+  EXPECT_EQ(out.outputs["passed"], 1);
+  EXPECT_NE(out.status.message().find("has no checksum (it took counts only)"),
+            std::string::npos)
+      << out.status.message();
 }
 
 TEST_F(PostgresAdapterTest, FkValidFindsUnvalidatedKeysAndOrphans) {

@@ -57,13 +57,18 @@ CheckResult TableFigure(const ActionContext& context, const json& spec, const js
                                                : Result<json>(equals);
   Result<json> observed = Status::NotFound("");
   Result<Table> table = RequireTable(context, name, "table");
+  const Result<common::ColumnOrder> order = common::ColumnOrderFor(equals, baseline);
   if (!table.ok()) {
     observed = AsAnswer(table.status());
+  } else if (rows) {
+    Result<std::int64_t> count = CountRows(context, *table);
+    observed = count.ok() ? Result<json>(json(*count)) : Result<json>(AsAnswer(count.status()));
+  } else if (!order.ok()) {
+    observed = order.status();
   } else {
-    Result<TableSummary> summary = SummarizeTable(context, *table);
-    observed = !summary.ok() ? Result<json>(AsAnswer(summary.status()))
-               : rows        ? Result<json>(json(summary->rows))
-                             : Result<json>(json(summary->checksum));
+    Result<TableSummary> summary = SummarizeTable(context, *table, *order);
+    observed = summary.ok() ? Result<json>(json(summary->checksum))
+                            : Result<json>(AsAnswer(summary.status()));
   }
   return common::CompareFigure(fmt::format("{} {}", rows ? "row_count" : "checksum", name),
                                equals, expected, observed);
@@ -94,6 +99,11 @@ CheckResult Schema(const ActionContext& context, const json& spec, const json& b
     return result;
   }
   if (equals == "baseline") result.expected = baseline.at("schema_fingerprint");
+  const Result<common::ColumnOrder> order = common::ColumnOrderFor(equals, baseline);
+  if (!order.ok()) {
+    result.status = order.status();
+    return result;
+  }
   std::vector<Table> tables;
   std::vector<std::string> missing;
   if (scope.contains("schema")) {
@@ -117,7 +127,7 @@ CheckResult Schema(const ActionContext& context, const json& spec, const json& b
       }
     }
   }
-  Result<std::string> fingerprint = SchemaFingerprint(context, tables, missing);
+  Result<std::string> fingerprint = SchemaFingerprint(context, tables, missing, *order);
   if (!fingerprint.ok()) {
     result.status = fingerprint.status();
     return result;

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
+#include <numeric>
 
 #include "base/quote.h"
 
@@ -142,21 +144,41 @@ Result<std::int64_t> CountRows(Connection& db, std::string_view table) {
   return sqlite3_column_int64(statement->get(), 0);
 }
 
+std::vector<int> ColumnsInOrder(sqlite3_stmt* statement, common::ColumnOrder order) {
+  const int count = sqlite3_column_count(statement);
+  std::vector<int> columns(static_cast<std::size_t>(count));
+  std::iota(columns.begin(), columns.end(), 0);
+  if (order == common::ColumnOrder::kByPosition) return columns;
+  std::vector<std::string> keys;
+  for (int column = 0; column < count; ++column) {
+    const char* name = sqlite3_column_name(statement, column);
+    std::string key = name != nullptr ? name : "";
+    for (char& ch : key) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    }
+    keys.push_back(std::move(key));
+  }
+  std::stable_sort(columns.begin(), columns.end(), [&](int a, int b) {
+    return keys[static_cast<std::size_t>(a)] < keys[static_cast<std::size_t>(b)];
+  });
+  return columns;
+}
+
 void ContentChecksum::AddRow(sqlite3_stmt* row) {
   encoding_.clear();
-  const int columns = sqlite3_column_count(row);
-  for (int column = 0; column < columns; ++column) AppendValue(row, column, &encoding_);
+  for (int column : columns_) AppendValue(row, column, &encoding_);
   AddModulo256Bits(Sha256(encoding_), &sum_);
 }
 
-Result<TableSummary> SummarizeTable(Connection& db, std::string_view table) {
+Result<TableSummary> SummarizeTable(Connection& db, std::string_view table,
+                                    common::ColumnOrder order) {
   BACKOUT_RETURN_IF_ERROR(RequireTable(db, table));
   const std::string what = fmt::format("reading table '{}'", table);
   Result<Statement> statement =
       db.Prepare(fmt::format("SELECT * FROM {}", QuoteIdentifier(table)), what);
   if (!statement.ok()) return statement.status();
   TableSummary summary;
-  ContentChecksum checksum;
+  ContentChecksum checksum(ColumnsInOrder(statement->get(), order));
   while (true) {
     Result<bool> row = db.Step(statement->get(), what);
     if (!row.ok()) return row.status();

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/common/verify.h"
 #include "adapters/sqlite/connection.h"
 #include "base/sha256.h"
 #include "base/status.h"
@@ -35,7 +36,7 @@ Result<std::int64_t> CountRows(Connection& db, std::string_view table);
 
 // An order-independent checksum of a table's rows.
 //
-// Each row is encoded canonically, column by column in the table's column order:
+// Each row is encoded canonically, column by column in the order given (ColumnsInOrder):
 //   NULL     'N'
 //   INTEGER  'I' + the value as 8 bytes, big-endian two's complement
 //   REAL     'R' + the IEEE-754 binary64 bits as 8 bytes, big-endian
@@ -51,6 +52,9 @@ Result<std::int64_t> CountRows(Connection& db, std::string_view table);
 // two identical rows (allowed in a table without a primary key) cancel out.
 class ContentChecksum {
  public:
+  // `columns`: the result columns of the rows to be added, in the order they are encoded.
+  explicit ContentChecksum(std::vector<int> columns) : columns_(std::move(columns)) {}
+
   // Adds the current row of `row` (a statement positioned on a row).
   void AddRow(sqlite3_stmt* row);
 
@@ -58,17 +62,26 @@ class ContentChecksum {
   std::string Hex() const { return ToHex(sum_); }
 
  private:
+  std::vector<int> columns_;
   Digest sum_{};          // big-endian
   std::string encoding_;  // reused between rows to avoid an allocation per row
 };
+
+// The result columns of `statement` in `order`: kByPosition as the statement returns them;
+// kByName sorted by name as SQLite compares names (ASCII letters ignore case; a table's
+// column names are unique that way), so a column dropped and re-added at the end of the
+// table takes its old place.
+std::vector<int> ColumnsInOrder(sqlite3_stmt* statement, common::ColumnOrder order);
 
 struct TableSummary {
   std::int64_t rows = 0;
   std::string checksum;  // ContentChecksum::Hex()
 };
 
-// Row count and content checksum of an existing table (kNotFound otherwise).
-Result<TableSummary> SummarizeTable(Connection& db, std::string_view table);
+// Row count and content checksum, columns in `order`, of an existing table (kNotFound
+// otherwise), in one scan. CountRows alone is much cheaper.
+Result<TableSummary> SummarizeTable(Connection& db, std::string_view table,
+                                    common::ColumnOrder order);
 
 // Runs `sql`, which must be exactly one statement that does not write, and returns the first
 // column of its first row as JSON: integer, real, string (its bytes as stored, UTF-8 or not),

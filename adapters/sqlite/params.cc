@@ -1,6 +1,7 @@
 #include "adapters/sqlite/params.h"
 
 #include <string>
+#include "adapters/common/verify.h"
 #include "adapters/sqlite/sqlite_adapter.h"
 
 namespace backout::adapters::sqlite {
@@ -86,8 +87,9 @@ void RestoreParams(Checker& checker, const json& params) {
 }
 
 void BaselineParams(Checker& checker, const json& params) {
-  checker.KnownKeysOnly(params, "", {"tables"});
+  checker.KnownKeysOnly(params, "", {"tables", common::kBaselineChecksumParam});
   checker.Field(params, "", "tables", Presence::kRequired, TableList);
+  common::BaselineChecksumParam(checker, params);
 }
 
 void VerifyParams(Checker& checker, const json& params) {

@@ -773,6 +773,69 @@ TEST_F(SqliteAdapterTest, VerifyChecksumNoticesChangedContent) {
                   .status.ok());
 }
 
+// Checksums compare columns by name: a column dropped and re-added at the end, holding the
+// same values, verifies equal. A baseline journaled before `column_order` existed was
+// positional and is still compared positionally; an order this version does not know is
+// refused, not judged.
+TEST_F(SqliteAdapterTest, AColumnReaddedAtTheEndVerifiesEqualAndOldBaselinesStayPositional) {
+  ASSERT_EQ(RawDb(db_).Exec("CREATE TABLE moved(id INTEGER, note TEXT, amount REAL);"
+                            "INSERT INTO moved VALUES (1, 'a', 1.5), (2, NULL, 2.5);"),
+            "");
+  const json baseline = Baseline(db_, {"moved"});
+  EXPECT_EQ(baseline["column_order"], "by_name");
+  const json checks = {{{"checksum", {{"table", "moved"}, {"equals", "baseline"}}}}};
+
+  // Names sorting in the table's own order: hashed by name, these rows hash as moved's do
+  // by position.
+  const fs::path named = dir_ / "named.db";
+  ASSERT_EQ(RawDb(named).Exec("CREATE TABLE moved(a_id INTEGER, b_note TEXT, c_amount REAL);"
+                              "INSERT INTO moved VALUES (1, 'a', 1.5), (2, NULL, 2.5);"),
+            "");
+  json positional = baseline;  // as an older version journaled it
+  positional.erase("column_order");
+  positional["tables"]["moved"]["checksum"] = Baseline(named, {"moved"})["tables"]["moved"]["checksum"];
+  EXPECT_NE(positional, baseline);
+  EXPECT_TRUE(Run("verify", {{"checks", checks}}, positional).status.ok());
+
+  json unknown = baseline;
+  unknown["column_order"] = "by_phase_of_moon";
+  Outcome refused = Run("verify", {{"checks", checks}}, unknown);
+  EXPECT_EQ(refused.status.code(), Code::kFailedPrecondition);
+  EXPECT_THAT(refused.status.message(), HasSubstr("does not know"));
+
+  ASSERT_EQ(RawDb(db_).Exec("ALTER TABLE moved DROP COLUMN note;"
+                            "ALTER TABLE moved ADD COLUMN note TEXT;"
+                            "UPDATE moved SET note = 'a' WHERE id = 1;"),
+            "");
+  EXPECT_TRUE(Run("verify", {{"checks", checks}}, baseline).status.ok());
+  EXPECT_EQ(Run("verify", {{"checks", checks}}, positional).status.code(),
+            Code::kExpectationFailed);
+  ASSERT_EQ(RawDb(db_).Exec("UPDATE moved SET note = 'b' WHERE id = 1;"), "");
+  EXPECT_EQ(Run("verify", {{"checks", checks}}, baseline).status.code(), Code::kExpectationFailed);
+}
+
+TEST_F(SqliteAdapterTest, ABaselineWithoutChecksumsTakesCountsOnly) {
+  Outcome counts = Run("baseline", {{"tables", {"images"}}, {"checksum", false}});
+  ASSERT_TRUE(counts.status.ok()) << counts.status.ToString();
+  EXPECT_EQ(counts.outputs["tables"], json({{"images", {{"rows", 100}}}}));
+  const json checks = {{{"row_count", {{"table", "images"}, {"equals", "baseline"}}}},
+                       {{"checksum", {{"table", "images"}, {"equals", "baseline"}}}}};
+  Outcome out = Run("verify", {{"checks", checks}}, counts.outputs);
+  EXPECT_EQ(out.outputs["passed"], 1);
+  EXPECT_THAT(out.status.message(),
+              HasSubstr("checksum images: the baseline of table 'images' has no checksum"));
+  EXPECT_FALSE(adapter_->Validate("baseline", {{"type", "sqlite"}, {"path", "x.db"}},
+                                  {{"tables", {"images"}}, {"checksum", "no"}})
+                   .empty());
+
+  // A list: the checksums of those tables only (what the engine passes when later checks
+  // read some).
+  Outcome some = Run("baseline", {{"tables", {"images", "media"}}, {"checksum", {"media"}}});
+  ASSERT_TRUE(some.status.ok()) << some.status.ToString();
+  EXPECT_FALSE(some.outputs["tables"]["images"].contains("checksum"));
+  EXPECT_TRUE(some.outputs["tables"]["media"].contains("checksum"));
+}
+
 TEST_F(SqliteAdapterTest, VerifyIntegrityFindsForeignKeyViolations) {
   ASSERT_EQ(RawDb(db_).Exec("CREATE TABLE orders(id INTEGER PRIMARY KEY, "
                             "image_id INTEGER REFERENCES images(id));"

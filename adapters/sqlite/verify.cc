@@ -43,7 +43,9 @@ CheckResult Checksum(Connection& db, const json& spec, const json& baseline) {
   const Result<json> expected =
       equals == "baseline" ? common::BaselineFigure(baseline, "tables", "table", table, "checksum")
                            : Result<json>(equals);
-  Result<TableSummary> summary = SummarizeTable(db, table);
+  const Result<common::ColumnOrder> order = common::ColumnOrderFor(equals, baseline);
+  if (!order.ok()) return common::CompareFigure("checksum " + table, equals, expected, order.status());
+  Result<TableSummary> summary = SummarizeTable(db, table, *order);
   const Result<json> observed =
       summary.ok() ? Result<json>(json(summary->checksum)) : AsAnswer(summary.status());
   return common::CompareFigure("checksum " + table, equals, expected, observed);
