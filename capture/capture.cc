@@ -239,6 +239,19 @@ std::vector<std::string> NamesUsed(const plan::Plan& plan) {
 std::vector<plan::Diagnostic> CheckCaptures(const plan::Plan& plan) {
   std::vector<plan::Diagnostic> out;
   std::set<std::pair<std::string, std::string>> captured;  // (name, target)
+  // A capture is resolved when a run is created, so it is always an earlier run's.
+  for (const CaptureUse& use : UsesOf(plan)) {
+    const auto taker = std::find_if(plan.steps.begin(), plan.steps.end(), [&](const plan::Step& s) {
+      return s.action.kind == kCaptureAction &&
+             s.action.params.value.value("name", std::string()) == use.name;
+    });
+    if (taker == plan.steps.end()) continue;
+    out.push_back(Error(plan, use.loc,
+                        fmt::format("step '{}' refers to capture.{}, which this plan takes itself "
+                                    "(step '{}'): a capture is found when a run starts, so it "
+                                    "is an earlier run's; compare with a baseline step here",
+                                    use.step, use.name, taker->id)));
+  }
   for (const plan::Step& step : plan.steps) {
     std::vector<const plan::Action*> actions{&step.action};
     if (step.check) actions.push_back(&*step.check);

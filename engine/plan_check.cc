@@ -355,10 +355,8 @@ plan::Vocabulary PlanVocabulary(const adapters::Registry& registry) {
   }
   // The engine's own action on every type that takes baselines: that baseline and the type's
   // backup in one step, named (capture/capture.h). Re-running it takes them again.
-  const std::string capture_kind(capture::kCaptureAction);
-  add_once(vocabulary.action_kinds, capture_kind);
   vocabulary.engine_actions.push_back(
-      {.name = capture_kind,
+      {.name = std::string(capture::kCaptureAction),
        .made_of = "baseline",
        .outputs = {std::string(capture::kOutputName), std::string(capture::kOutputBaseline),
                    std::string(capture::kOutputBackup)},

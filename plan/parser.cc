@@ -154,6 +154,12 @@ class Parser : private LocatedYamlReader {
 
   const Vocabulary& vocabulary_;
   std::vector<std::string> step_actions_;  // the vocabulary's action kinds, then approval
+  // An engine action (Vocabulary::engine_actions) as a step's action key. Not listed with the
+  // others in messages, which name the adapters' actions.
+  bool IsEngineAction(std::string_view key) const {
+    return std::any_of(vocabulary_.engine_actions.begin(), vocabulary_.engine_actions.end(),
+                       [&](const Vocabulary::EngineAction& e) { return e.name == key; });
+  }
 };
 
 void Parser::ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
@@ -344,7 +350,7 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
     if (field.key == "id") continue;  // read first: it names the step in other messages
     if (Contains(kStepFields, field.key)) {
       ParseStepField(field, label, &step);
-    } else if (!Contains(step_actions_, field.key)) {
+    } else if (!Contains(step_actions_, field.key) && !IsEngineAction(field.key)) {
       ReportUnknownStepField(field, label);
       has_unknown_field = true;
     } else if (action_key != nullptr) {

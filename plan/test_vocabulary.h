@@ -69,7 +69,7 @@ inline const Vocabulary& DefaultVocabularyForTests() {
           },
       .action_kinds = {"sql", "backup", "restore", "baseline", "verify", "query", "command",
                        "http", "file", "export", "import", "delete_table", "update_billing",
-                       "notify", "capture"},
+                       "notify"},
       .targetless_actions = {"notify"},
       .targetless_outputs = {{"notify", {"message", "to", "status", "delivered", "error"}}},
       .engine_actions = {{"capture", "baseline", {"name", "baseline", "backup"}, true}},

@@ -34,7 +34,8 @@ struct Vocabulary {
   std::map<std::string, std::vector<std::string>> targetless_outputs;
   // Actions the engine runs itself out of a target's own actions (`capture`: the target's
   // baseline, then its backup; capture/capture.h). A target type offers one when it offers
-  // the action `made_of`. Also listed in `action_kinds`; not in a type's `actions`.
+  // the action `made_of`. A step's action only (not a check's); not in `action_kinds` nor in
+  // a type's `actions`.
   struct EngineAction {
     std::string name;
     std::string made_of;
