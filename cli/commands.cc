@@ -252,7 +252,13 @@ engine::PreflightResult PreflightPlan(const Common& c, const plan::Plan& plan,
                                      .cancel = &CancelFlag(),
                                      .secrets = c.secrets,
                                      .captures = found.ok() ? *found : nlohmann::json::array()});
-  if (!found.ok()) result.items.push_back({"", {}, "captures", found.status()});
+  if (!found.ok()) {
+    std::vector<std::string> steps;
+    for (const capture::CaptureUse& use : capture::UsesOf(plan)) {
+      if (steps.empty() || steps.back() != use.step) steps.push_back(use.step);
+    }
+    result.items.push_back({"", std::move(steps), "captures", found.status()});
+  }
   return result;
 }
 

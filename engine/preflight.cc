@@ -45,7 +45,9 @@ class StepPreflight {
     } else {
       Result<capture::ResolvedAction> resolved =
           capture::ResolveAction(action.kind, *params, action.target, options_.captures);
-      if (!resolved.ok()) return {{"resolve the capture", resolved.status()}};
+      // A capture not resolved is reported once by whoever resolves them (the CLI), not
+      // again for every step that uses it.
+      if (!resolved.ok()) return {};
       parts.push_back({action.kind, "", std::move(resolved->params)});
     }
     std::vector<adapters::PreflightFinding> findings;
