@@ -21,6 +21,7 @@
 #include "cli/render.h"
 #include "cli/replay_render.h"
 #include "cli/step_logs.h"
+#include "capture/find.h"
 #include "engine/engine.h"
 #include "engine/plan_check.h"
 #include "engine/preflight.h"
@@ -223,14 +224,38 @@ Status HeadMismatch(const std::vector<journal::Record>& records, const Digest& e
       head.run_id, ToHex(head.hash), head.seq, ToHex(expected)));
 }
 
+// The captures `plan` refers to, found in the journal (capture/find.h): what `run` journals
+// in RunStarted. An empty array for a plan that refers to none.
+Result<nlohmann::json> ResolveCaptures(const Common& c, const plan::Plan& plan) {
+  if (capture::NamesUsed(plan).empty()) return nlohmann::json::array();
+  const journal::Journal journal(c.journal_dir, c.journal_key);
+  return capture::ResolveCaptures(journal, engine::DefaultPlanVocabulary(), plan);
+}
+
+// `captures`: those the plan refers to, resolved (RunStarted::captures); nullptr to find them
+// in the journal now (`validate --connect`), a capture that cannot be found being a failed
+// finding.
 engine::PreflightResult PreflightPlan(const Common& c, const plan::Plan& plan,
                                       const fs::path& plan_dir,
-                                      const adapters::Registry& registry) {
-  return engine::Preflight(plan, engine::PreflightOptions{.registry = &registry,
-                                                          .env = Env::Default(),
-                                                          .base_dir = plan_dir,
-                                                          .cancel = &CancelFlag(),
-                                                          .secrets = c.secrets});
+                                      const adapters::Registry& registry,
+                                      const nlohmann::json* captures = nullptr) {
+  Result<nlohmann::json> found = captures != nullptr ? Result<nlohmann::json>(*captures)
+                                                     : ResolveCaptures(c, plan);
+  engine::PreflightResult result = engine::Preflight(
+      plan, engine::PreflightOptions{.registry = &registry,
+                                     .env = Env::Default(),
+                                     .base_dir = plan_dir,
+                                     .cancel = &CancelFlag(),
+                                     .secrets = c.secrets,
+                                     .captures = found.ok() ? *found : nlohmann::json::array()});
+  if (!found.ok()) {
+    std::vector<std::string> steps;
+    for (const capture::CaptureUse& use : capture::UsesOf(plan)) {
+      if (steps.empty() || steps.back() != use.step) steps.push_back(use.step);
+    }
+    result.items.push_back({"", std::move(steps), "captures", found.status()});
+  }
+  return result;
 }
 
 // What `run` and `resume` journal of preflight: the passed checks, or that the operator
@@ -238,14 +263,15 @@ engine::PreflightResult PreflightPlan(const Common& c, const plan::Plan& plan,
 // before anything is journaled.
 std::optional<sm::PreflightRecord> PreflightBeforeFirstEffect(
     const Common& c, const plan::Plan& plan, const fs::path& plan_dir,
-    const adapters::Registry& registry, bool skip, std::string_view refused) {
+    const adapters::Registry& registry, const nlohmann::json& captures, bool skip,
+    std::string_view refused) {
   if (skip) {
     std::cerr << fmt::format("backout: warning: preflight skipped (--skip-preflight, journaled "
                              "as given by {})\n",
                              c.operator_name);
     return sm::PreflightRecord{.mode = sm::PreflightRecord::Mode::kSkipped, .checks = {}};
   }
-  const engine::PreflightResult result = PreflightPlan(c, plan, plan_dir, registry);
+  const engine::PreflightResult result = PreflightPlan(c, plan, plan_dir, registry, &captures);
   if (result.ok()) return result.Record();
   for (const engine::PreflightItem& item : result.items) {
     if (!item.status.ok()) {
@@ -461,22 +487,32 @@ int Run(const Common& c, const std::string& plan_file,
   const adapters::Registry registry = adapters::Registry::Default();
   std::optional<plan::Plan> plan = LoadPlan(plan_file, registry, c.journal_dir);
   if (!plan) return kExitUsage;
-  if (Status s = sm::CheckApprovals(*plan, approvals); !s.ok()) {
+  return RunCheckedPlan(c, *plan, plan_file, approvals, mode, registry);
+}
+
+int RunCheckedPlan(const Common& c, const plan::Plan& plan, const std::string& plan_file,
+                   const std::map<std::string, std::string>& approvals, RunMode mode,
+                   const adapters::Registry& registry) {
+  if (Status s = sm::CheckApprovals(plan, approvals); !s.ok()) {
     return Fail(s.WithContext("--approve"));
   }
   if (mode.rehearse) {
-    if (Status s = engine::CheckRehearsable(*plan, registry, Env::Default()); !s.ok()) {
+    if (Status s = engine::CheckRehearsable(plan, registry, Env::Default()); !s.ok()) {
       return Fail(s.WithContext("--rehearse"));
     }
   }
-  if (mode.dry_run) return WritePreview(c, *plan, registry, {});
+  if (mode.dry_run) return WritePreview(c, plan, registry, {});
   if (!mode.again && !mode.rehearse) {  // else allowed whatever came before: read no runs
     const journal::Journal journal(c.journal_dir, c.journal_key);
-    if (Status s = sm::CheckRunAgain(*plan, EarlierRuns(journal), mode.again, mode.rehearse);
+    if (Status s = sm::CheckRunAgain(plan, EarlierRuns(journal), mode.again, mode.rehearse);
         !s.ok()) {
       return Fail(s);
     }
   }
+  // A capture the plan refers to that is not there refuses the run before it exists, and
+  // what it resolved to is journaled with it: the run never looks at another run again.
+  Result<nlohmann::json> captures = ResolveCaptures(c, plan);
+  if (!captures.ok()) return Fail(captures.status().WithContext("run refused"));
   const std::string run_id = NewRunId();
   const std::string abs_plan = fs::absolute(plan_file).lexically_normal().string();
   // A rehearsal works on copies, and its own run is the check: no preflight of the real
@@ -484,7 +520,7 @@ int Run(const Common& c, const std::string& plan_file,
   sm::PreflightRecord preflight;
   if (!mode.rehearse) {
     std::optional<sm::PreflightRecord> checked = PreflightBeforeFirstEffect(
-        c, *plan, fs::path(abs_plan).parent_path(), registry, mode.skip_preflight,
+        c, plan, fs::path(abs_plan).parent_path(), registry, *captures, mode.skip_preflight,
         "run refused");
     if (!checked) return kExitUsage;
     preflight = std::move(*checked);
@@ -494,7 +530,7 @@ int Run(const Common& c, const std::string& plan_file,
     // nothing of it is journaled and no step of it starts. A rehearsal locks its copies,
     // which exist only once the run does (engine::Drive).
     const Status locked = engine::LockPlanTargets(
-        *plan, engine::LockContext{.registry = &registry,
+        plan, engine::LockContext{.registry = &registry,
                                    .env = Env::Default(),
                                    .run_id = run_id,
                                    .base_dir = fs::path(abs_plan).parent_path(),
@@ -511,7 +547,8 @@ int Run(const Common& c, const std::string& plan_file,
     if (then) then(appends);
   };
   Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(
-      journal, run_id, *plan, abs_plan, std::move(options), mode.rehearse, std::move(preflight));
+      journal, run_id, plan, abs_plan, std::move(options), mode.rehearse, std::move(preflight),
+      std::move(captures).value());
   if (!session.ok()) return Fail(session.status());
   return DriveSession(c, **session, approvals, &registry);
 }
@@ -538,7 +575,7 @@ int Resume(const Common& c, const std::string& run_id,
   if (no_step_started && !state.start.rehearsal) {
     std::optional<sm::PreflightRecord> checked = PreflightBeforeFirstEffect(
         c, session->plan(), fs::path(UnmarkInvalidUtf8(state.start.plan_file)).parent_path(),
-        adapters::Registry::Default(), skip_preflight, "resume refused");
+        adapters::Registry::Default(), state.start.captures, skip_preflight, "resume refused");
     if (!checked) return kExitUsage;
     for (sm::EventBody& event : *events) {
       if (auto* resumed = std::get_if<sm::RunResumed>(&event)) resumed->preflight = *checked;

@@ -69,6 +69,17 @@ int Run(const Common& c, const std::string& plan_file,
         const std::map<std::string, std::string>& approvals, RunMode mode);
 // A run none of whose steps has started yet is preflighted first, like `run` (refused with
 // exit 2 before anything is journaled; `skip_preflight` as for `run`).
+// Run, for a plan checked already (engine::CheckPlanText) as if read from `plan_file`: its
+// relative paths start in that file's directory, which is journaled as the run's plan file.
+int RunCheckedPlan(const Common& c, const plan::Plan& plan, const std::string& plan_file,
+                   const std::map<std::string, std::string>& approvals, RunMode mode,
+                   const adapters::Registry& registry);
+// `backout capture PLAN --name NAME` (docs/cli.md#capture): runs the capture steps of PLAN
+// named NAME or, when it has none, a capture of what PLAN's `capture.NAME` references need
+// (each target's baseline of the tables its checks compare, and a backup into `backup_to`
+// for a target a step restores from it). Exits as `run` does.
+int Capture(const Common& c, const std::string& plan_file, const std::string& name,
+            const std::string& backup_to, bool skip_preflight);
 int Resume(const Common& c, const std::string& run_id,
            const std::map<std::string, std::string>& approvals, bool skip_preflight = false);
 int ShowStatus(const Common& c, const std::string& run_id, bool json);  // empty id: all runs

@@ -197,6 +197,23 @@ int main(int argc, char** argv) {
                 "succeeded; without it such a run is refused (exit 2)");
   run->add_flag("--skip-preflight", skip_preflight, kSkipPreflightHelp);
 
+  std::string capture_name, capture_backup_to = "backups/";
+  CLI::App* capture = app.add_subcommand(
+      "capture", "Take a named capture (baselines and backups) before a migration, for a later "
+                 "plan to compare with and restore from as capture.NAME (prints the run id "
+                 "first)");
+  capture->add_option("PLAN", plan_file,
+                      "A plan with capture steps of that name, or a plan whose capture.NAME "
+                      "references say what to capture")
+      ->required();
+  capture->add_option("--name", capture_name, "The capture's name")->required();
+  capture->add_option("--backup-to", capture_backup_to,
+                      "Where backups go for targets a step restores from the capture (default "
+                      "backups/, relative to the plan); a plan with capture steps says it "
+                      "itself");
+  add_common(capture);
+  capture->add_flag("--skip-preflight", skip_preflight, kSkipPreflightHelp);
+
   CLI::App* resume = app.add_subcommand(
       "resume", "Continue a paused or interrupted run from its journal");
   resume->add_option("RUN", run_id, "Run id")->required();
@@ -467,6 +484,9 @@ int main(int argc, char** argv) {
                      .rehearse = rehearse,
                      .again = again,
                      .skip_preflight = skip_preflight});
+  }
+  if (capture->parsed()) {
+    return cli::Capture(common, plan_file, capture_name, capture_backup_to, skip_preflight);
   }
   if (resume->parsed()) return cli::Resume(common, run_id, approvals, skip_preflight);
   if (status->parsed()) return cli::ShowStatus(common, run_id, json);

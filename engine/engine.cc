@@ -10,6 +10,7 @@
 #include "base/sha256.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "capture/capture.h"
 #include "engine/plan_check.h"
 #include "engine/rehearsal.h"
 #include "engine/target_locks.h"
@@ -125,8 +126,16 @@ class StepRunner {
       return {Status::InvalidArgument(redactor_.Scrub(*into)), {}};
     }
 
+    // `capture.NAME` references, from the captures journaled when the run was created.
+    Result<capture::ResolvedAction> resolved = capture::ResolveAction(
+        action.kind, *params, action.target,
+        UnmarkInvalidUtf8Json(session_.state().start.captures));
+    if (!resolved.ok()) return {resolved.status(), {}};
+
     adapters::Invocation inv;
-    if (action.kind == "verify") {
+    if (resolved->baseline) {
+      inv.baseline = std::move(resolved->baseline);
+    } else if (action.kind == "verify") {
       const int baseline = BaselineStepFor(plan, plan.IndexOf(step.id), action.target);
       if (baseline >= 0) {
         inv.baseline = UnmarkInvalidUtf8Json(
@@ -139,7 +148,7 @@ class StepRunner {
     if (const nlohmann::json* copy = copies_ ? copies_->Find(action.target) : nullptr) {
       inv.target = *copy;  // a rehearsal works on the copy
     }
-    inv.params = std::move(params).value();
+    inv.params = InScratch(*adapter, action.kind, std::move(resolved->params));
     if (action.kind == "baseline") {
       const adapters::ActionSpec* spec = adapter->vocabulary().Find(action.kind);
       if (spec != nullptr &&
@@ -148,13 +157,6 @@ class StepRunner {
           })) {
         inv.params[adapters::common::kBaselineChecksumParam] =
             BaselineChecksums(plan, plan.IndexOf(step.id));
-      }
-    }
-    if (copies_ != nullptr) {
-      // Checked against the journal above as the plan wrote it; the scratch directory is the
-      // run's own.
-      if (const adapters::ActionSpec* spec = adapter->vocabulary().Find(action.kind)) {
-        inv.params = copies_->WithFilesInScratch(*spec, std::move(inv.params));
       }
     }
     inv.run_id = session_.run_id();
@@ -171,11 +173,44 @@ class StepRunner {
         options_.progress->Activity(fmt::format("{}: {}", id, redactor_.Scrub(text)));
       };
     }
-    adapters::Outcome outcome = adapter->Run(inv);
+    adapters::Outcome outcome = action.kind == capture::kCaptureAction
+                                    ? RunCapture(*adapter, std::move(inv))
+                                    : adapter->Run(inv);
     // Nothing expanded from the environment leaves this function.
     outcome.outputs = redactor_.ScrubJson(outcome.outputs);
     outcome.status = Status(outcome.status.code(), redactor_.Scrub(outcome.status.message()));
     return outcome;
+  }
+
+  // `params` of `action` with the files it writes sent to the rehearsal's scratch directory
+  // (checked against the journal as the plan wrote them; the scratch directory is the run's
+  // own); as they are when this is no rehearsal.
+  nlohmann::json InScratch(const adapters::Adapter& adapter, const std::string& action,
+                           nlohmann::json params) const {
+    if (copies_ == nullptr) return params;
+    const adapters::ActionSpec* spec = adapter.vocabulary().Find(action);
+    return spec == nullptr ? params : copies_->WithFilesInScratch(*spec, std::move(params));
+  }
+
+  // A capture step: its target's baseline, then its backup (when the step has `backup:`),
+  // each as the adapter's own action; the outputs of both under the capture's name.
+  adapters::Outcome RunCapture(adapters::Adapter& adapter, adapters::Invocation inv) {
+    const std::string name = inv.params.value(capture::kOutputName, std::string());
+    nlohmann::json baseline = nlohmann::json::object();
+    std::optional<nlohmann::json> backup;
+    for (capture::CapturePart& part : capture::PartsOf(inv.params)) {
+      adapters::Invocation part_inv = inv;
+      part_inv.action = part.action;
+      part_inv.params = InScratch(adapter, part.action, std::move(part.params));
+      adapters::Outcome outcome = adapter.Run(part_inv);
+      if (!outcome.status.ok()) {
+        return {outcome.status.WithContext(fmt::format("capture {}: {}", name, part.action)),
+                outcome.outputs};
+      }
+      (part.action == capture::kOutputBaseline ? baseline : backup.emplace()) =
+          std::move(outcome.outputs);
+    }
+    return {Status::Ok(), capture::StepOutputs(name, std::move(baseline), std::move(backup))};
   }
 
   // What a notification may say about the run (see docs/adapters/notify.md).

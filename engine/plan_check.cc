@@ -10,6 +10,7 @@
 #include "adapters/common/params.h"
 #include "adapters/common/verify.h"
 #include "base/suggest.h"
+#include "capture/capture.h"
 #include "plan/interpolate.h"
 
 namespace backout::engine {
@@ -125,7 +126,8 @@ void AddChecksumsReferenced(const std::string& id, const nlohmann::json& tree,
 void CheckVerifyCanBeEvaluated(const plan::Plan& p, int step_index, const plan::Action& action,
                                const ActionTarget& served, std::vector<Diagnostic>& out) {
   const nlohmann::json& checks = action.params.value.value("checks", nlohmann::json());
-  if (!checks.is_array()) return;
+  // A verify that compares with a capture has its baseline from there (capture/capture.h).
+  if (!checks.is_array() || capture::VerifyAgainstBaseline(action.params.value).capture) return;
   const int baseline = BaselineStepFor(p, step_index, action.target);
   for (std::size_t i = 0; i < checks.size(); ++i) {
     if (!checks[i].is_object()) continue;
@@ -174,12 +176,27 @@ void CheckAction(const plan::Plan& p, int step_index, const plan::Action& action
                                     served->adapter_type)));
     return;
   }
-  for (const adapters::ParamError& e :
-       adapter->Validate(action.kind, served->config, action.params.value)) {
-    const plan::SourceLoc loc =
-        e.in_target ? target.config.LocOf(e.pointer) : action.params.LocOf(e.pointer);
-    out.push_back(Error(p, loc, adapters::common::NamedMessage(e)));
+  auto validate = [&](const std::string& kind, const nlohmann::json& params,
+                      const std::string& prefix) {
+    for (const adapters::ParamError& e : adapter->Validate(kind, served->config, params)) {
+      const plan::SourceLoc loc =
+          e.in_target ? target.config.LocOf(e.pointer) : action.params.LocOf(prefix + e.pointer);
+      out.push_back(Error(p, loc, adapters::common::NamedMessage(e)));
+    }
+  };
+  if (action.kind == capture::kCaptureAction) {
+    // The engine runs a capture as its target's own baseline and backup actions.
+    for (const capture::CapturePart& part : capture::PartsOf(action.params.value)) {
+      validate(part.action, part.params, part.pointer);
+    }
+    return;
   }
+  // A verify's `equals: capture.NAME` is an `equals: baseline` to the adapter; a restore's
+  // `from: capture.NAME` a path (capture::ResolveAction).
+  validate(action.kind,
+           action.kind == "verify" ? capture::VerifyAgainstBaseline(action.params.value).params
+                                   : action.params.value,
+           "");
   if (action.kind == "verify") CheckVerifyCanBeEvaluated(p, step_index, action, *served, out);
 }
 
@@ -408,6 +425,14 @@ plan::Vocabulary PlanVocabulary(const adapters::Registry& registry) {
     }
     vocabulary.target_types.push_back(std::move(type));
   }
+  // The engine's own action on every type that takes baselines: that baseline and the type's
+  // backup in one step, named (capture/capture.h). Re-running it takes them again.
+  vocabulary.engine_actions.push_back(
+      {.name = std::string(capture::kCaptureAction),
+       .made_of = "baseline",
+       .outputs = {std::string(capture::kOutputName), std::string(capture::kOutputBaseline),
+                   std::string(capture::kOutputBackup)},
+       .idempotent = true});
   return vocabulary;
 }
 
@@ -469,6 +494,8 @@ std::vector<Diagnostic> CheckParsedPlan(const plan::Plan& p, const adapters::Reg
     if (step.check) CheckAction(p, static_cast<int>(i), *step.check, registry, out);
   }
   CheckFullRestoreIsApproved(p, out);
+  std::vector<Diagnostic> captures = capture::CheckCaptures(p);
+  out.insert(out.end(), captures.begin(), captures.end());
   std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.loc.line, a.loc.col) < std::tie(b.loc.line, b.loc.col);
   });

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "base/redactor.h"
+#include "capture/find.h"
 #include "engine/plan_check.h"
 #include "plan/interpolate.h"
 
@@ -37,12 +38,35 @@ class StepPreflight {
     for (std::string& s : secrets) redactor_.Add(std::move(s));
     if (!target.ok()) return {{"expand the target's config", target.status()}};
     if (!params.ok()) return {{"expand the parameters", params.status()}};
-    adapters::PreflightRequest request{.action = action.kind,
-                                       .target = std::move(target).value(),
-                                       .params = std::move(params).value(),
-                                       .base_dir = options_.base_dir,
-                                       .cancel = options_.cancel,
-                                       .env = options_.env};
+    // A capture step is checked as the baseline and backup it is made of.
+    std::vector<capture::CapturePart> parts;
+    if (action.kind == capture::kCaptureAction) {
+      parts = capture::PartsOf(*params);
+    } else {
+      Result<capture::ResolvedAction> resolved =
+          capture::ResolveAction(action.kind, *params, action.target, options_.captures);
+      // A capture not resolved is reported once by whoever resolves them (the CLI), not
+      // again for every step that uses it.
+      if (!resolved.ok()) return {};
+      parts.push_back({action.kind, "", std::move(resolved->params)});
+    }
+    std::vector<adapters::PreflightFinding> findings;
+    for (capture::CapturePart& part : parts) {
+      std::vector<adapters::PreflightFinding> found =
+          Ask(adapter, adapters::PreflightRequest{.action = part.action,
+                                                  .target = *target,
+                                                  .params = std::move(part.params),
+                                                  .base_dir = options_.base_dir,
+                                                  .cancel = options_.cancel,
+                                                  .env = options_.env});
+      findings.insert(findings.end(), found.begin(), found.end());
+    }
+    return findings;
+  }
+
+ private:
+  static std::vector<adapters::PreflightFinding> Ask(adapters::Adapter& adapter,
+                                                     const adapters::PreflightRequest& request) {
     try {
       return adapter.Preflight(request);
     } catch (const std::exception& e) {
@@ -51,7 +75,6 @@ class StepPreflight {
     }
   }
 
- private:
   const PreflightOptions& options_;
   Redactor& redactor_;
   plan::Lookups lookups_;
@@ -113,6 +136,24 @@ PreflightResult Preflight(const plan::Plan& plan, const PreflightOptions& option
           same->steps.push_back(step.id);
         }
       }
+    }
+  }
+  // The backups of the captures the plan refers to, still there and as they were taken.
+  for (const nlohmann::json& journaled : options.captures) {
+    Result<capture::Capture> taken = capture::CaptureFromJson(journaled);
+    if (!taken.ok()) {
+      result.items.push_back({"", {}, "capture", taken.status()});
+      continue;
+    }
+    std::vector<std::string> steps;
+    for (const capture::CaptureUse& use : capture::UsesOf(plan)) {
+      if (use.name == taken->name && (steps.empty() || steps.back() != use.step)) {
+        steps.push_back(use.step);
+      }
+    }
+    for (capture::BackupCheck& check : capture::CheckBackups(*taken)) {
+      result.items.push_back({check.target, steps, redactor.Scrub(check.check),
+                              Status(check.status.code(), redactor.Scrub(check.status.message()))});
     }
   }
   return result;

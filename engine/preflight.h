@@ -47,6 +47,9 @@ struct PreflightOptions {
   // Values no finding may carry besides the expanded `${VAR}` values (which are scrubbed
   // always): the journal key's text.
   std::vector<std::string> secrets;
+  // The captures the plan's `capture.NAME` references resolved to (sm::RunStarted::captures):
+  // a restore from one is checked as a restore from its backup file.
+  nlohmann::json captures = nlohmann::json::array();
 };
 
 // Runs every step's preflight in plan order. Never changes a target. `plan` has passed

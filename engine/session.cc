@@ -15,7 +15,8 @@ Result<std::unique_ptr<RunSession>> RunSession::Create(const journal::Journal& j
                                                        const plan::Plan& plan,
                                                        const std::string& plan_file,
                                                        SessionOptions options, bool rehearsal,
-                                                       sm::PreflightRecord preflight) {
+                                                       sm::PreflightRecord preflight,
+                                                       nlohmann::json captures) {
   Result<std::unique_ptr<journal::RunWriter>> writer = journal.CreateRun(run_id);
   if (!writer.ok()) return writer.status();
   std::unique_ptr<RunSession> session(
@@ -29,6 +30,7 @@ Result<std::unique_ptr<RunSession>> RunSession::Create(const journal::Journal& j
   started.incident = plan.incident;
   started.rehearsal = rehearsal;
   started.preflight = std::move(preflight);
+  started.captures = std::move(captures);
   for (const plan::Step& s : plan.steps) started.step_ids.push_back(s.id);
   BACKOUT_RETURN_IF_ERROR(session->Append({std::move(started)}));
   return session;

@@ -46,14 +46,17 @@ struct SessionOptions {
 class RunSession {
  public:
   // Creates a run and journals its RunStarted (`rehearsal`: against throwaway copies of the
-  // targets, see engine/rehearsal.h; `preflight`: what was checked before, engine/preflight.h).
+  // targets, see engine/rehearsal.h; `preflight`: what was checked before, engine/preflight.h;
+  // `captures`: the captures the plan refers to, resolved, sm::RunStarted::captures).
   static Result<std::unique_ptr<RunSession>> Create(const journal::Journal& journal,
                                                     const std::string& run_id,
                                                     const plan::Plan& plan,
                                                     const std::string& plan_file,
                                                     SessionOptions options,
                                                     bool rehearsal = false,
-                                                    sm::PreflightRecord preflight = {});
+                                                    sm::PreflightRecord preflight = {},
+                                                    nlohmann::json captures =
+                                                        nlohmann::json::array());
 
   // Opens an existing run for writing (kLocked when another runner holds it).
   static Result<std::unique_ptr<RunSession>> Open(const journal::Journal& journal,

@@ -159,6 +159,12 @@ class Parser : private LocatedYamlReader {
 
   const Vocabulary& vocabulary_;
   std::vector<std::string> step_actions_;  // the vocabulary's action kinds, then approval
+  // An engine action (Vocabulary::engine_actions) as a step's action key. Not listed with the
+  // others in messages, which name the adapters' actions.
+  bool IsEngineAction(std::string_view key) const {
+    return std::any_of(vocabulary_.engine_actions.begin(), vocabulary_.engine_actions.end(),
+                       [&](const Vocabulary::EngineAction& e) { return e.name == key; });
+  }
 };
 
 void Parser::ReportUnknownKeys(const std::vector<Field>& fields, Names allowed,
@@ -350,7 +356,7 @@ Step Parser::ParseStep(const YAML::Node& node, std::size_t index) {
     if (field.key == "id") continue;  // read first: it names the step in other messages
     if (Contains(kStepFields, field.key)) {
       ParseStepField(field, label, &step);
-    } else if (!Contains(step_actions_, field.key)) {
+    } else if (!Contains(step_actions_, field.key) && !IsEngineAction(field.key)) {
       ReportUnknownStepField(field, label);
       has_unknown_field = true;
     } else if (action_key != nullptr) {
@@ -581,7 +587,7 @@ void Parser::CheckActionTargets(const Plan& plan) {
     }
     const std::vector<std::string> offered = vocabulary_.ActionsFor(it->second.type);
     // An unknown type was reported where the target is defined.
-    if (offered.empty() || Contains(offered, action.kind)) return;
+    if (offered.empty() || vocabulary_.Offers(it->second.type, action.kind)) return;
     Error(loc, fmt::format("target '{}' (type {}) has no action '{}'; it offers: {}",
                            action.target, it->second.type, action.kind, Join(offered)));
   };
@@ -692,7 +698,23 @@ std::vector<std::string> Vocabulary::ActionsFor(std::string_view type) const {
   return {};
 }
 
+namespace {
+// The engine action `action` when a target of `type` offers it (see Vocabulary::Offers).
+const Vocabulary::EngineAction* EngineActionFor(const Vocabulary& vocabulary,
+                                                std::string_view type, std::string_view action) {
+  for (const Vocabulary::EngineAction& e : vocabulary.engine_actions) {
+    if (e.name == action && Contains(vocabulary.ActionsFor(type), e.made_of)) return &e;
+  }
+  return nullptr;
+}
+}  // namespace
+
+bool Vocabulary::Offers(std::string_view type, std::string_view action) const {
+  return Contains(ActionsFor(type), action) || EngineActionFor(*this, type, action) != nullptr;
+}
+
 bool Vocabulary::IsIdempotent(std::string_view type, std::string_view action) const {
+  if (const EngineAction* e = EngineActionFor(*this, type, action)) return e->idempotent;
   for (const TargetType& t : target_types) {
     if (t.name != type) continue;
     return std::find(t.idempotent_actions.begin(), t.idempotent_actions.end(), action) !=
@@ -703,6 +725,7 @@ bool Vocabulary::IsIdempotent(std::string_view type, std::string_view action) co
 
 const std::vector<std::string>* Vocabulary::OutputsOf(std::string_view type,
                                                       std::string_view action) const {
+  if (const EngineAction* e = EngineActionFor(*this, type, action)) return &e->outputs;
   const std::map<std::string, std::vector<std::string>>* outputs = &targetless_outputs;
   if (!type.empty()) {
     const auto t = std::find_if(target_types.begin(), target_types.end(),

@@ -72,6 +72,7 @@ inline const Vocabulary& DefaultVocabularyForTests() {
                        "notify"},
       .targetless_actions = {"notify"},
       .targetless_outputs = {{"notify", {"message", "to", "status", "delivered", "error"}}},
+      .engine_actions = {{"capture", "baseline", {"name", "baseline", "backup"}, true}},
   };
   return kVocabulary;
 }

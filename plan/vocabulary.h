@@ -32,9 +32,25 @@ struct Vocabulary {
   std::vector<std::string> targetless_actions;
   // The outputs of each targetless action when its step names no target, by action name.
   std::map<std::string, std::vector<std::string>> targetless_outputs;
+  // Actions the engine runs itself out of a target's own actions (`capture`: the target's
+  // baseline, then its backup; capture/capture.h). A target type offers one when it offers
+  // the action `made_of`. A step's action only (not a check's); not in `action_kinds` nor in
+  // a type's `actions`.
+  struct EngineAction {
+    std::string name;
+    std::string made_of;
+    std::vector<std::string> outputs;
+    bool idempotent = false;
+
+    bool operator==(const EngineAction&) const = default;
+  };
+  std::vector<EngineAction> engine_actions;
 
   // The actions a target type offers; empty for a type the vocabulary does not know.
   std::vector<std::string> ActionsFor(std::string_view type) const;
+  // Whether a target of `type` offers `action`: one of ActionsFor(type), or an engine action
+  // made of one of them.
+  bool Offers(std::string_view type, std::string_view action) const;
   // Whether `action` on a target of `type` is idempotent by nature (false when unknown).
   bool IsIdempotent(std::string_view type, std::string_view action) const;
   // The outputs `action` declares on a target of `type` ("" for a step that names no

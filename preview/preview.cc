@@ -8,6 +8,7 @@
 
 #include "adapters/common/describe.h"
 #include "base/redactor.h"
+#include "capture/capture.h"
 #include "engine/plan_check.h"
 #include "plan/interpolate.h"
 #include "statemachine/decide.h"
@@ -199,13 +200,9 @@ class Previewer {
         served ? options_.registry->Find(served->adapter_type) : nullptr;
     json described = json::object();
     if (adapter != nullptr) {
-      described = adapter->Describe(adapters::DescribeRequest{
-          .action = action.kind,
-          .target = served->config,
-          .params = action.params.value,
-          .expanded_target = ExpandKnown(served->config, options_.variables, secrets_),
-          .expanded_params = ExpandKnown(action.params.value, options_.variables, secrets_),
-          .base_dir = options_.base_dir});
+      described = action.kind == capture::kCaptureAction ? DescribeCapture(*adapter, *served, action)
+                                                         : Describe(*adapter, *served, action.kind,
+                                                                    action.params.value);
     }
     json out{{"kind", action.kind},
              {"target", action.target.empty() ? json(nullptr) : json(action.target)},
@@ -213,10 +210,55 @@ class Previewer {
                                  ? json(served->target->type)
                                  : json(nullptr)}};
     out.update(described);
-    if (action.kind == "verify") {
+    if (std::optional<std::string> compared =
+            capture::VerifyAgainstBaseline(action.params.value).capture;
+        action.kind == "verify" && compared) {
+      adapters::common::AddDetail(out, "compares with",
+                                  fmt::format("capture {} (the latest of that name in the "
+                                              "journal when the run starts)",
+                                              *compared));
+    } else if (action.kind == "verify") {
       const int baseline = engine::BaselineStepFor(plan_, index, action.target);
       out["baseline_step"] =
           baseline >= 0 ? json(plan_.steps[static_cast<std::size_t>(baseline)].id) : json(nullptr);
+    }
+    return out;
+  }
+
+  json Describe(const adapters::Adapter& adapter, const engine::ActionTarget& served,
+                const std::string& kind, const json& params) {
+    return adapter.Describe(adapters::DescribeRequest{
+        .action = kind,
+        .target = served.config,
+        .params = params,
+        .expanded_target = ExpandKnown(served.config, options_.variables, secrets_),
+        .expanded_params = ExpandKnown(params, options_.variables, secrets_),
+        .base_dir = options_.base_dir});
+  }
+
+  // A capture step as the baseline and backup it runs (capture::PartsOf): the details of
+  // both, each label after its part; the locks of both; the effect of the one that does most.
+  json DescribeCapture(const adapters::Adapter& adapter, const engine::ActionTarget& served,
+                       const plan::Action& action) {
+    json out = {{"effect", adapters::common::kReadsOnly},
+                {"idempotent", true},
+                {"locks", json::array()},
+                {"details", json::array()}};
+    adapters::common::AddDetail(out, "name", action.params.value.value("name", json()));
+    for (const capture::CapturePart& part : capture::PartsOf(action.params.value)) {
+      const json part_description = Describe(adapter, served, part.action, part.params);
+      if (part_description.value("effect", json()) != adapters::common::kReadsOnly) {
+        out["effect"] = part_description["effect"];
+      }
+      for (const json& lock : part_description.value("locks", json::array())) {
+        if (std::find(out["locks"].begin(), out["locks"].end(), lock) == out["locks"].end()) {
+          out["locks"].push_back(lock);
+        }
+      }
+      for (const json& detail : part_description.value("details", json::array())) {
+        adapters::common::AddDetail(out, part.action + " " + detail.value("label", ""),
+                                    detail.value("value", json()));
+      }
     }
     return out;
   }

@@ -562,6 +562,28 @@ Section PreflightSection(const RunReport& r) {
   return out;
 }
 
+Section CapturesSection(const RunReport& r) {
+  Section out{.title = "Captures compared with",
+              .lead = "The state before the migration this run compared with and restored "
+                      "from (capture.NAME in the plan), as resolved from the journal when the "
+                      "run was created.",
+              .table = {{"Capture", "Taken", "By", "In run", "Targets", "Backups"}, {}},
+              .if_empty = ""};
+  for (const CaptureUsed& c : r.captures) {
+    std::vector<std::string> backups;
+    for (const capture::CapturedBackup& b : c.backups) {
+      backups.push_back(fmt::format("{}: {} (sha256 {})", b.target, b.location, b.sha256));
+    }
+    out.table.rows.push_back(
+        {Code(c.name), Cell{HumanTime(c.taken_us)},
+         Cell{c.host.empty() ? c.by : fmt::format("{} on {}", c.by, c.host)},
+         Cell{fmt::format("{} ({})", c.run_id, c.plan_name)},
+         Cell{fmt::format("{}", fmt::join(c.targets, ", "))},
+         Cell{backups.empty() ? "—" : fmt::format("{}", fmt::join(backups, "; "))}});
+  }
+  return out;
+}
+
 Section NotesSection(const RunReport& r) {
   Section out{.title = "Operator notes",
               .table = {{"When", "By", "Note"}, {}},
@@ -710,6 +732,12 @@ Document BuildDocument(const RunReport& r) {
   // Only for runs that journaled them, so the reports of older runs stay as they were.
   if (!r.logs.empty()) doc.details.insert(doc.details.end() - 1, LogsSection(r));
   if (!r.preflight.empty()) doc.details.insert(doc.details.begin() + 1, PreflightSection(r));
+  if (!r.captures.empty()) {
+    // Beside the verification that compared with them.
+    const auto verification = std::find_if(doc.details.begin(), doc.details.end(),
+                                           [](const Section& s) { return s.title == "Verification"; });
+    doc.details.insert(verification, CapturesSection(r));
+  }
   doc.plan_text = r.plan_text;
   return doc;
 }

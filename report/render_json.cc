@@ -188,6 +188,17 @@ json PreflightJson(const Preflight& p) {
           {"checks", std::move(checks)}};
 }
 
+json CaptureJson(const CaptureUsed& c) {
+  json backups = json::array();
+  for (const capture::CapturedBackup& b : c.backups) {
+    backups.push_back({{"target", b.target}, {"location", b.location}, {"bytes", b.bytes},
+                       {"sha256", b.sha256}});
+  }
+  return {{"name", c.name},         {"run_id", c.run_id}, {"plan", c.plan_name},
+          {"taken_at", Time(c.taken_us)}, {"by", c.by},     {"host", c.host},
+          {"targets", c.targets},   {"backups", std::move(backups)}};
+}
+
 json StepLogJson(const StepLog& l) {
   return {{"step", l.step}, {"attempt", l.attempt}, {"seq", l.seq},
           {"file", l.file}, {"bytes", l.bytes},     {"sha256", l.sha256}};
@@ -234,6 +245,8 @@ json RenderJsonWithoutEventLists(const RunReport& r) {
   // Absent when nothing was journaled, so the reports of runs from before preflight stay as
   // they were.
   if (!r.preflight.empty()) j["preflight"] = ArrayOf(r.preflight, PreflightJson);
+  // Only for a run that compared with a capture, so other reports stay as they were.
+  if (!r.captures.empty()) j["captures"] = ArrayOf(r.captures, CaptureJson);
   if (r.plan_text) j["plan_text"] = *r.plan_text;  // only with `report --embed-plan`
   return j;
 }

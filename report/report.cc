@@ -197,6 +197,24 @@ class Pass {
                     b.rehearsal ? ", rehearsal" : ""),
         true);
     NotePreflight(b.preflight);
+    for (const nlohmann::json& journaled : b.captures) {
+      // Checked when the run was created; one that no longer decodes is shown as far as known.
+      const Result<capture::Capture> c = capture::CaptureFromJson(journaled);
+      if (!c.ok()) {
+        report_->captures.push_back({.name = journaled.value("name", std::string("?"))});
+        continue;
+      }
+      CaptureUsed used{.name = c->name,
+                       .run_id = c->run_id,
+                       .plan_name = c->plan_name,
+                       .taken_us = c->taken_us,
+                       .by = c->operator_name,
+                       .host = c->host,
+                       .targets = {},
+                       .backups = capture::BackupsOf(*c)};
+      for (const auto& [target, taken] : c->targets) used.targets.push_back(target);
+      report_->captures.push_back(std::move(used));
+    }
   }
 
   void NotePreflight(const sm::PreflightRecord& p) {

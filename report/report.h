@@ -20,6 +20,7 @@
 
 #include "journal/journal.h"
 #include "plan/plan.h"
+#include "capture/capture.h"
 #include "statemachine/events.h"
 #include "statemachine/state.h"
 
@@ -216,6 +217,19 @@ struct Preflight {
   std::vector<sm::PreflightCheck> checks;  // every one passed
 };
 
+// A capture the run compared with or restored from (capture/capture.h), as resolved when
+// the run was created and journaled in its RunStarted: taken by whom, when, in which run.
+struct CaptureUsed {
+  std::string name;
+  std::string run_id;     // the run that took it
+  std::string plan_name;  // that run's plan
+  std::int64_t taken_us = 0;
+  std::string by;
+  std::string host;
+  std::vector<std::string> targets;  // what it took, by target name
+  std::vector<capture::CapturedBackup> backups;
+};
+
 struct StepError {
   std::string step;
   int attempt = 0;
@@ -308,6 +322,7 @@ struct RunReport {
   std::vector<Backup> backups;
   std::vector<Restore> restores;
   std::vector<Preflight> preflight;  // empty: none journaled (rehearsals, older runs)
+  std::vector<CaptureUsed> captures;  // empty: the plan refers to none
   std::vector<StepError> errors;
   std::vector<Note> notes;
   std::vector<Triage> triage;

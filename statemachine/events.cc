@@ -124,6 +124,8 @@ void to_json(nlohmann::json& j, const RunStarted& e) {
        {"plan_sha256", e.plan_sha256}, {"incident", e.incident},   {"step_ids", e.step_ids},
        {"rehearsal", e.rehearsal}};
   AddPreflight(j, e.preflight);
+  // Only when there are some: a run without captures has the payload it had before them.
+  if (!e.captures.empty()) j["captures"] = e.captures;
 }
 void from_json(const nlohmann::json& j, RunStarted& e) {
   e.plan_name = j.value("plan_name", std::string());
@@ -134,6 +136,7 @@ void from_json(const nlohmann::json& j, RunStarted& e) {
   e.step_ids = j.value("step_ids", std::vector<std::string>());
   e.rehearsal = j.value("rehearsal", false);
   e.preflight = PreflightOf(j);
+  e.captures = j.value("captures", nlohmann::json::array());
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepStarted, step, attempt)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LogDigest, file, bytes, sha256)
@@ -179,10 +182,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunPaused, reason, step)
 void to_json(nlohmann::json& j, const RunResumed& e) {
   j = {{"plan_file_note", e.plan_file_note}};
   AddPreflight(j, e.preflight);
+  // Only when there are some: a run without captures has the payload it had before them.
+  if (!e.captures.empty()) j["captures"] = e.captures;
 }
 void from_json(const nlohmann::json& j, RunResumed& e) {
   j.at("plan_file_note").get_to(e.plan_file_note);
   e.preflight = PreflightOf(j);
+  e.captures = j.value("captures", nlohmann::json::array());
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AbortRequested, reason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunFinished, outcome)

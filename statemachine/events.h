@@ -49,6 +49,10 @@ struct RunStarted {
   std::vector<std::string> step_ids;  // in plan order
   bool rehearsal = false;  // run against throwaway copies of the targets (absent = false)
   PreflightRecord preflight;  // absent = kNotRun
+  // The captures the plan's `capture.NAME` references resolved to when the run was created
+  // (capture/capture.h: one object per name, as capture::Capture's JSON), so a resume or a
+  // replay never looks at another run again. Opaque here; absent when the plan refers to none.
+  nlohmann::json captures = nlohmann::json::array();
 };
 
 // The intent to perform one attempt of a step: journaled BEFORE the effect starts.
@@ -143,6 +147,10 @@ struct RunResumed {
   enum class PlanFileNote { kUnchanged, kChanged, kMissing };
   PlanFileNote plan_file_note = PlanFileNote::kUnchanged;
   PreflightRecord preflight;  // absent = kNotRun
+  // The captures the plan's `capture.NAME` references resolved to when the run was created
+  // (capture/capture.h: one object per name, as capture::Capture's JSON), so a resume or a
+  // replay never looks at another run again. Opaque here; absent when the plan refers to none.
+  nlohmann::json captures = nlohmann::json::array();
 };
 
 struct AbortRequested {

@@ -1,0 +1,114 @@
+#include "capture/find.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "base/sha256.h"
+#include "base/utf8.h"
+#include "history/run_history.h"
+
+namespace backout::capture {
+namespace {
+
+// Whether the plan of a run, by its RunStarted, could hold a capture step: runs of plans
+// that do not are not decoded further (reading every run of a journal is the cost of this).
+bool MayHoldCaptures(const journal::Record& first) {
+  return first.payload.find(kCaptureAction) != std::string::npos;
+}
+
+Result<std::vector<Capture>> CapturesOfStoredRun(const journal::Journal& journal,
+                                                 const plan::Vocabulary& vocabulary,
+                                                 const std::string& run_id) {
+  Result<std::vector<journal::Record>> records = journal.ReadRun(run_id);
+  if (!records.ok()) return records.status();
+  if (records->empty() || !MayHoldCaptures(records->front())) return std::vector<Capture>();
+  Result<history::RunSnapshot> snap = history::SnapshotOfRecords(std::move(records).value());
+  if (!snap.ok()) return snap.status();
+  Result<plan::Plan> plan = history::PlanFromJournal(snap->state, vocabulary);
+  if (!plan.ok()) return plan.status();
+  const std::string plan_dir =
+      std::filesystem::path(UnmarkInvalidUtf8(snap->state.start.plan_file)).parent_path().string();
+  return CapturesOfRun(run_id, snap->events, *plan, plan_dir);
+}
+
+}  // namespace
+
+std::vector<Capture> CapturesInJournal(const journal::Journal& journal,
+                                       const plan::Vocabulary& vocabulary,
+                                       std::vector<std::string>* unreadable) {
+  std::vector<Capture> captures;
+  Result<std::vector<std::string>> runs = journal.ListRuns();
+  if (!runs.ok()) {
+    if (unreadable != nullptr) unreadable->push_back(runs.status().message());
+    return captures;
+  }
+  for (const std::string& id : *runs) {
+    Result<std::vector<Capture>> taken = CapturesOfStoredRun(journal, vocabulary, id);
+    if (!taken.ok()) {
+      if (unreadable != nullptr) {
+        unreadable->push_back(fmt::format("run {}: {}", id, taken.status().message()));
+      }
+      continue;
+    }
+    for (Capture& c : *taken) captures.push_back(std::move(c));
+  }
+  return captures;
+}
+
+Result<Capture> FindCapture(const journal::Journal& journal, const plan::Vocabulary& vocabulary,
+                            const std::string& name) {
+  std::vector<std::string> unreadable;
+  std::optional<Capture> latest;
+  for (Capture& c : CapturesInJournal(journal, vocabulary, &unreadable)) {
+    if (c.name == name && (!latest || c.taken_us >= latest->taken_us)) latest = std::move(c);
+  }
+  if (latest) return *latest;
+  return Status::NotFound(fmt::format(
+      "capture '{}' is not in the journal {}: no run there has a succeeded capture step of "
+      "that name{}. Take it before the migration: backout capture PLAN --name {}",
+      name, journal.dir().string(),
+      unreadable.empty() ? "" : fmt::format(" ({} run(s) could not be read)", unreadable.size()),
+      name));
+}
+
+Result<nlohmann::json> ResolveCaptures(const journal::Journal& journal,
+                                       const plan::Vocabulary& vocabulary,
+                                       const plan::Plan& plan) {
+  nlohmann::json captures = nlohmann::json::array();
+  for (const std::string& name : NamesUsed(plan)) {
+    Result<Capture> found = FindCapture(journal, vocabulary, name);
+    if (!found.ok()) return found.status();
+    captures.push_back(ToJson(*found));
+  }
+  BACKOUT_RETURN_IF_ERROR(CheckUses(plan, captures));
+  return captures;
+}
+
+std::vector<BackupCheck> CheckBackups(const Capture& capture) {
+  std::vector<BackupCheck> checks;
+  for (const CapturedBackup& backup : BackupsOf(capture)) {
+    if (backup.location.find("://") != std::string::npos) continue;
+    const std::string what =
+        fmt::format("capture {}: backup of target {} at {}", capture.name, backup.target,
+                    backup.location);
+    Result<FileDigest> digest = Sha256File(UnmarkInvalidUtf8(backup.location));
+    if (!digest.ok()) {
+      checks.push_back({backup.target, what,
+                        Status::NotFound(fmt::format("{}: cannot be read: {}", what,
+                                                     digest.status().message()))});
+    } else if (digest->sha256_hex != backup.sha256) {
+      checks.push_back({backup.target, what,
+                        Status::ExpectationFailed(fmt::format(
+                            "{}: sha256 is {}, not the {} journaled when it was taken", what,
+                            digest->sha256_hex, backup.sha256))});
+    } else {
+      checks.push_back({backup.target,
+                        fmt::format("{} ({} bytes, sha256 matches)", what, digest->bytes),
+                        Status::Ok()});
+    }
+  }
+  return checks;
+}
+
+}  // namespace backout::capture

@@ -1,0 +1,115 @@
+// Captures end to end (docs/backups.md#captures), with the real binary on real SQLite: a
+// capture taken before a migration, the migration, and a rollback plan that restores from
+// and verifies against the capture by name, with no figure or path copied by hand.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/example.h"
+
+namespace backout::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kRows = 50;
+
+Example CaptureExample() {
+  return Example(Example::FromDir{SourceDir() / "tests" / "data" / "capture"}, kRows);
+}
+
+json JsonOf(const ProcessResult& r) { return json::parse(r.out); }
+
+TEST(CaptureEndToEnd, RollbackRestoresAndVerifiesAgainstTheCaptureTakenBeforeTheMigration) {
+  const Example ex = CaptureExample();
+  const fs::path db = ex.dir() / "app.db";
+  const std::string before = DumpDatabase(db);
+
+  ProcessResult r = ex.Backout({"validate", "rollback.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+
+  // No capture yet: refused before anything exists, saying how to take it.
+  r = ex.Backout({"run", "rollback.yaml"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "capture 'pre-migration' is not in the journal")) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "backout capture PLAN --name pre-migration")) << Show(r);
+  EXPECT_FALSE(fs::exists(ex.journal()) && !fs::is_empty(ex.journal()));
+
+  // The capture: what the rollback plan's references need (images and docs, and a backup
+  // because a step restores from it).
+  r = ex.Backout({"capture", "rollback.yaml", "--name", "pre-migration"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const std::string capture_run = RunIdFrom(r);
+
+  r = ex.Backout({"run", "migrate.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  ASSERT_NE(DumpDatabase(db), before);
+
+  r = ex.Backout({"run", "rollback.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const std::string rollback_run = RunIdFrom(r);
+  EXPECT_EQ(DumpDatabase(db), before);
+
+  // The capture is fixed in the rollback's own journal...
+  const json started = Events(ex, rollback_run).front().at("payload");
+  ASSERT_EQ(started.at("captures").size(), 1u) << started.dump();
+  EXPECT_EQ(started["captures"][0]["run_id"], capture_run);
+  EXPECT_EQ(started["captures"][0]["targets"]["appdb"]["baseline"]["tables"]["images"]["rows"],
+            kRows);
+  // ...and its report says which capture it compared with, when and by whom.
+  r = ex.Backout({"report", rollback_run, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const json report = JsonOf(r);
+  ASSERT_EQ(report.at("captures").size(), 1u);
+  EXPECT_EQ(report["captures"][0]["name"], "pre-migration");
+  EXPECT_EQ(report["captures"][0]["run_id"], capture_run);
+  EXPECT_EQ(report["captures"][0]["by"], "tester");
+  EXPECT_EQ(report["captures"][0]["backups"].size(), 1u);
+  for (const json& check : report.at("verification")) {
+    EXPECT_TRUE(check.value("pass", false)) << check.dump();
+  }
+  WriteFile(ex.dir() / "report.json", r.out);
+  r = CheckReportSchema({ex.dir() / "report.json"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+
+  // A later capture of the same name changes nothing of the finished run.
+  r = ex.Backout({"capture", "rollback.yaml", "--name", "pre-migration"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  r = ex.Backout({"report", rollback_run, "--format", "json"});
+  EXPECT_EQ(JsonOf(r)["captures"][0]["run_id"], capture_run);
+  r = ex.Backout({"verify", rollback_run});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+
+  // The latest capture of the name counts for a new run; a backup of it that changed since
+  // it was taken refuses the run in preflight, before any effect.
+  r = ex.Backout({"run", "rollback.yaml", "--again"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const json latest = JsonOf(ex.Backout({"report", RunIdFrom(r), "--format", "json"}));
+  EXPECT_NE(latest["captures"][0]["run_id"], capture_run);
+  std::ofstream(latest["captures"][0]["backups"][0]["location"].get<std::string>(),
+                std::ios::app)
+      << "tampered";
+  r = ex.Backout({"run", "rollback.yaml", "--again"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "sha256 is")) << Show(r);
+}
+
+TEST(CaptureEndToEnd, ACaptureStepInAPlanIsComparedWithByAnotherPlan) {
+  const Example ex = CaptureExample();
+  ProcessResult r = ex.Backout({"run", "migrate-with-capture.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  r = ex.Backout({"run", "check-cleanup.yaml"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  const json report = JsonOf(ex.Backout({"report", RunIdFrom(r), "--format", "json"}));
+  ASSERT_EQ(report.at("verification").size(), 1u);
+  EXPECT_EQ(report["verification"][0]["expected"], kRows);
+  EXPECT_EQ(report["verification"][0]["observed"], 5);
+  EXPECT_EQ(report["captures"][0]["backups"].size(), 0u);
+}
+
+}  // namespace
+}  // namespace backout::testing
