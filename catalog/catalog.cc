@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "base/sha256.h"
+#include "capture/capture.h"
 
 namespace backout::catalog {
 namespace {
@@ -211,7 +212,16 @@ void CatalogBuilder::AddRun(const std::string& run_id, const std::vector<sm::Eve
     if (step == nullptr) continue;
     const auto target = plan.targets.find(step->action.target);
     if (target == plan.targets.end()) continue;
-    for (Named& named : NamedByOutputs(step->action.kind, succeeded->outputs)) {
+    // A capture step journals the outputs of the backup it took under "backup".
+    std::string action = step->action.kind;
+    const json* outputs = &succeeded->outputs;
+    if (action == capture::kCaptureAction) {
+      const auto backup = outputs->find("backup");
+      if (backup == outputs->end() || !backup->is_object()) continue;
+      action = "backup";
+      outputs = &*backup;
+    }
+    for (Named& named : NamedByOutputs(action, *outputs)) {
       const BackupUse use{named.use,       run_id,          plan.name,
                           succeeded->step, succeeded->attempt, event.time_us,
                           event.operator_name, state.Finished()};
@@ -222,11 +232,11 @@ void CatalogBuilder::AddRun(const std::string& run_id, const std::vector<sm::Eve
         if (backup->uses.empty()) {
           backup->target = target->first;
           backup->target_type = target->second.type;
-          backup->kind = KindOf(target->second.type, succeeded->outputs);
+          backup->kind = KindOf(target->second.type, *outputs);
           backup->table = named.table;
           backup->bytes = named.bytes;
           backup->folder = target->second.type == "json_store";
-          backup->store_settings = StoreSettingsOf(succeeded->outputs);
+          backup->store_settings = StoreSettingsOf(*outputs);
         }
         if (named.use == Use::kTaken && !backup->Taken()) backup->plan_retention = plan.retention;
         backup->uses.push_back(use);

@@ -8,6 +8,7 @@
 #include "base/env.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "capture/find.h"
 #include "catalog/check.h"
 #include "catalog/read.h"
 #include "catalog/retention.h"
@@ -38,6 +39,22 @@ Result<catalog::Catalog> LoadCatalog(const Common& c, int* code) {
     *code = kExitJournal;
   }
   return std::move(read->catalog);
+}
+
+// Every backup a capture took: a later rollback plan may still compare with it or restore
+// from it (`capture.NAME`), so prune keeps it whatever the rules say. A run that cannot be
+// read was already refused by LoadCatalog.
+std::vector<catalog::Hold> CaptureHolds(const Common& c) {
+  const journal::Journal runs(c.journal_dir, c.journal_key);
+  std::vector<catalog::Hold> holds;
+  for (const capture::Capture& taken :
+       capture::CapturesInJournal(runs, engine::DefaultPlanVocabulary())) {
+    for (const capture::CapturedBackup& b : capture::BackupsOf(taken)) {
+      holds.push_back({catalog::BackupId(b.location, b.sha256),
+                       fmt::format("capture '{}' (run {})", b.capture, b.run_id)});
+    }
+  }
+  return holds;
 }
 
 std::string StateText(const catalog::Finding& finding) {
@@ -230,6 +247,7 @@ int BackupsPrune(const Common& c, catalog::ObjectStore* objects, const PruneOpti
                  "backups they took or still need is unknown; nothing was deleted\n";
     return code;
   }
+  request.holds = CaptureHolds(c);
   Env* env = Env::Default();
   request.now_us = env->NowMicros();
   const std::vector<catalog::Verdict> verdicts = catalog::DecidePrune(*cat, request);

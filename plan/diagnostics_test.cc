@@ -55,7 +55,7 @@ const DiagnosticCase kDiagnosticCases[] = {
      WithHeader("  - id: before\n    baseline: { target: appdb, tables: [images] }\n"
                 "  - id: use\n    command: { target: ops, argv: [\"${steps.before.outputs.tabels.images.rows}\"] }\n"),
      "plan.yaml:10:37: error: step 'before' has no output 'tabels' (did you mean 'tables'?); its "
-     "action 'baseline' on target 'appdb' (type sqlite) has: tables"},
+     "action 'baseline' on target 'appdb' (type sqlite) has: tables, column_order"},
     {"ApprovalHasNoOutputs",
      WithHeader("  - id: gate\n    approval: { prompt: go, phrase: GO }\n"
                 "  - id: use\n    command: { target: ops, argv: [\"${steps.gate.outputs.who}\"] }\n"),

@@ -3,10 +3,12 @@
 // and verifies against the capture by name, with no figure or path copied by hand.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "tests/support/example.h"
 
@@ -83,6 +85,18 @@ TEST(CaptureEndToEnd, RollbackRestoresAndVerifiesAgainstTheCaptureTakenBeforeThe
   EXPECT_EQ(JsonOf(r)["captures"][0]["run_id"], capture_run);
   r = ex.Backout({"verify", rollback_run});
   EXPECT_EQ(r.exit_code, 0) << Show(r);
+
+  // Retention never deletes what a capture took, whatever the rules say.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  r = ex.Backout({"backups", "prune", "--keep-within", "1s"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "capture 'pre-migration' (run " + capture_run + ")")) << Show(r);
+  const json listed = JsonOf(ex.Backout({"backups", "list", "--json"}));
+  for (const json& backup : listed) {
+    if (backup["run"] == capture_run) {
+      EXPECT_EQ(backup["state"], "present") << backup.dump();
+    }
+  }
 
   // The latest capture of the name counts for a new run; a backup of it that changed since
   // it was taken refuses the run in preflight, before any effect.
