@@ -423,7 +423,10 @@ Result<json> CapturePlanFor(const plan::Plan& source, const std::string& name,
     // What the references need, target by target in the order of their first use.
     std::vector<std::string> order;
     std::map<std::string, json> baseline;  // target -> {list: [names]}
-    std::set<std::string> restored;
+    // target -> what its restores from the capture put back (their `tables`, `full`,
+    // `schema_only`), which the capture's backup must hold: the same scope keys, as the
+    // target's restore and backup actions share them.
+    std::map<std::string, json> restored;
     for (const CaptureUse& use : UsesOf(source)) {
       if (use.name != name) continue;
       if (std::find(order.begin(), order.end(), use.target) == order.end()) {
@@ -438,10 +441,22 @@ Result<json> CapturePlanFor(const plan::Plan& source, const std::string& name,
         }
       };
       if (use.action == "restore") {
-        restored.insert(use.target);
-        const json& tables = source.FindStep(use.step)->action.params.value.value("tables", json());
+        const json& restore = source.FindStep(use.step)->action.params.value;
+        json& scope = restored[use.target];
+        if (!scope.is_object()) scope = json::object();
+        const json& tables = restore.value("tables", json());
         if (tables.is_array()) {
-          for (const json& table : tables) add("tables", table);
+          for (const json& table : tables) {
+            add("tables", table);
+            json& backed_up = scope["tables"];
+            if (!backed_up.is_array()) backed_up = json::array();
+            if (std::find(backed_up.begin(), backed_up.end(), table) == backed_up.end()) {
+              backed_up.push_back(table);
+            }
+          }
+        }
+        for (const char* whole : {"full", "schema_only"}) {
+          if (restore.value(whole, false)) scope[whole] = true;
         }
       } else {
         add(use.subject_list, use.subject);
@@ -458,7 +473,12 @@ Result<json> CapturePlanFor(const plan::Plan& source, const std::string& name,
             name, target, name, target));
       }
       json params = {{"target", target}, {"name", name}, {"baseline", lists}};
-      if (restored.contains(target)) params["backup"] = {{"to", backup_to}};
+      if (const auto scope = restored.find(target); scope != restored.end()) {
+        json backup = scope->second;
+        if (backup.contains("full")) backup.erase("tables");  // the whole database holds them
+        backup["to"] = backup_to;
+        params["backup"] = std::move(backup);
+      }
       targets[target] = source.targets.at(target).config.value;
       steps.push_back({{"id", "capture-" + target}, {std::string(kCaptureAction), params}});
     }

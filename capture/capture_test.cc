@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "plan/parser.h"
+#include "testing/assert_ok.h"
 #include "plan/test_vocabulary.h"
 
 namespace backout::capture {
@@ -153,6 +154,38 @@ TEST(CaptureTest, UsesOfARollbackPlan) {
   EXPECT_EQ(uses[2].subject, "docs");
   EXPECT_THAT(NamesUsed(plan), ElementsAre("pre"));
   EXPECT_TRUE(CheckCaptures(plan).empty());
+}
+
+TEST(CaptureTest, TheCaptureOfAPlanBacksUpWhatItsRestoresPutBack) {
+  const plan::Plan plan = Parse(R"(version: 1
+name: rollback
+targets:
+  pg: { type: postgres, dsn: "postgresql:///app" }
+  lite: { type: sqlite, path: app.db }
+steps:
+  - id: restore-items
+    restore: { target: pg, from: capture.pre, tables: [order_items] }
+  - id: restore-orders
+    restore: { target: pg, from: capture.pre, tables: [orders, order_items] }
+  - id: restore-lite
+    restore: { target: lite, from: capture.pre }
+  - id: verify
+    verify:
+      target: pg
+      checks:
+        - row_count: { table: customers, equals: capture.pre }
+  - id: verify-lite
+    verify:
+      target: lite
+      checks:
+        - row_count: { table: images, equals: capture.pre }
+)");
+  ASSERT_OK_AND_ASSIGN(made, CapturePlanFor(plan, "pre", "backups/"));
+  ASSERT_EQ(made.at("steps").size(), 2u) << made.dump(2);
+  const json& pg = made["steps"][0]["capture"];
+  EXPECT_EQ(pg["backup"], json({{"tables", {"order_items", "orders"}}, {"to", "backups/"}}));
+  EXPECT_EQ(pg["baseline"]["tables"], json({"order_items", "orders", "customers"}));
+  EXPECT_EQ(made["steps"][1]["capture"]["backup"], json({{"to", "backups/"}}));
 }
 
 TEST(CaptureTest, ValidationNamesEachMisuse) {

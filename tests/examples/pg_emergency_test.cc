@@ -144,6 +144,46 @@ TEST(Seed003, EmergencyDumpGoesToObjectStorageAndComesBack) {
   EXPECT_EQ(nlohmann::json::parse(after.out)["state"], "deleted") << after.out;
 }
 
+// A capture on PostgreSQL: `backout capture` of a rollback plan takes what its
+// `capture.NAME` references need (a baseline of the compared tables and a backup of the
+// restored ones); after rows are damaged, the plan restores those tables from the capture and
+// verifies against it, with no figure or path copied by hand.
+TEST(Seed003, TablesComeBackFromACaptureAndVerifyAgainstIt) {
+  const std::string db = TestDatabase();
+  Example ex("pg-emergency-rollback", kRows, PgExampleEnv(db));
+  WriteFile(ex.dir() / "capture-rollback.yaml", R"(version: 1
+name: order-fulfillment-capture-rollback
+targets:
+  db: { type: postgres, dsn: "${DATABASE_URL}" }
+steps:
+  - id: restore
+    restore: { target: db, from: capture.before-cleanup, tables: [order_items] }
+  - id: verify
+    verify:
+      target: db
+      checks:
+        - row_count: { table: order_items, equals: capture.before-cleanup }
+        - checksum: { table: order_items, equals: capture.before-cleanup }
+)");
+  ProcessResult r = ex.Backout({"capture", "capture-rollback.yaml", "--name", "before-cleanup"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const std::string captured = PgServer::Shared().Snapshot(db);
+
+  PgServer::Shared().Psql(
+      "DELETE FROM order_items WHERE line % 2 = 0; UPDATE order_items SET quantity = 99", db);
+  ASSERT_NE(PgServer::Shared().Snapshot(db), captured);
+
+  r = ex.Backout({"run", "capture-rollback.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(PgServer::Shared().Snapshot(db), captured);
+  const nlohmann::json report = ReportJson(ex, RunIdFrom(r));
+  ASSERT_EQ(report.at("captures").size(), 1u) << report.dump(2);
+  EXPECT_EQ(report["captures"][0]["name"], "before-cleanup");
+  for (const nlohmann::json& check : report.at("verification")) {
+    EXPECT_TRUE(check.value("pass", false)) << check.dump();
+  }
+}
+
 // A step fails (a table the plan baselines is gone): the run stops before the app is scaled
 // up, so it stays down behind the maintenance page for the operator, and nothing of the
 // database changed.
