@@ -176,9 +176,12 @@ std::vector<Capture> CapturesOfRun(const std::string& run_id, const std::vector<
                           .backup_location = ""};
     if (outputs.contains(kOutputBackup)) {
       target.backup = outputs.at(kOutputBackup);
+      // A backup uploaded to object storage has its `url` and no local `path`.
+      const std::string url = target.backup->value("url", std::string());
       const std::string path = target.backup->value("path", std::string());
       target.backup_location =
-          path.empty() || path.find("://") != std::string::npos
+          !url.empty() ? url
+          : path.empty() || path.find("://") != std::string::npos
               ? path
               : (std::filesystem::path(plan_dir) / path).lexically_normal().string();
     }

@@ -113,6 +113,21 @@ TEST(CaptureTest, ARunsSucceededCaptureStepsMakeItsCapture) {
   EXPECT_EQ(backups[0].capture, "pre");
 }
 
+TEST(CaptureTest, ABackupInObjectStorageIsReferredToByItsUrl) {
+  const plan::Plan plan = Parse(kCapturePlan);
+  const json uploaded = {{"url", "s3://backups/pre/app-1.db"}, {"bytes", 4096},
+                         {"sha256", "ab12"}, {"endpoint", "http://127.0.0.1:4568"}};
+  const std::vector<Capture> captures = CapturesOfRun(
+      "R1",
+      {At(1, sm::RunStarted{}), At(2, sm::StepStarted{"capture-db", 1}),
+       At(7, sm::StepSucceeded{"capture-db", 1, StepOutputs("pre", kBaseline, uploaded), {}})},
+      plan, "/plans");
+  ASSERT_EQ(captures.size(), 1u);
+  EXPECT_EQ(captures[0].targets.at("db").backup_location, "s3://backups/pre/app-1.db");
+  ASSERT_EQ(BackupsOf(captures[0]).size(), 1u);
+  EXPECT_EQ(BackupsOf(captures[0])[0].location, "s3://backups/pre/app-1.db");
+}
+
 TEST(CaptureTest, AFailedCaptureStepIsNoCapture) {
   const plan::Plan plan = Parse(kCapturePlan);
   EXPECT_TRUE(CapturesOfRun("R1",
