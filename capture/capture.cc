@@ -84,7 +84,7 @@ std::vector<CapturePart> PartsOf(const json& capture_params) {
     if (it == capture_params.end() || !it->is_object()) continue;
     json params = *it;
     if (capture_params.contains("target")) params["target"] = capture_params.at("target");
-    parts.push_back({std::string(action), "/" + std::string(action), std::move(params)});
+    parts.push_back({std::string(action), fmt::format("/{}", action), std::move(params)});
   }
   return parts;
 }

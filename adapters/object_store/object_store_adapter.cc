@@ -94,7 +94,7 @@ class ObjectStoreAdapter final : public Adapter {
       return errors;
     }
     if (const std::optional<std::string> url = UrlParam(action, params)) {
-      const std::string pointer = "/" + std::string(TransferOf(action)->param);
+      const std::string pointer = fmt::format("/{}", TransferOf(action)->param);
       Result<ObjectUrl> parsed = object_store::ParseObjectUrl(*url);
       if (!parsed.ok()) {
         errors.push_back({pointer, parsed.status().message()});
@@ -108,7 +108,7 @@ class ObjectStoreAdapter final : public Adapter {
     }
     if (const json store = StoreOf(target); !store.is_null()) {
       common::Checker checker(common::References::kUnresolved, /*in_target=*/true);
-      object_store::CheckStoreSettings(checker, store, "/" + std::string(object_store::kStoreKey));
+      object_store::CheckStoreSettings(checker, store, fmt::format("/{}", object_store::kStoreKey));
       for (ParamError& error : checker.TakeErrors()) errors.push_back(std::move(error));
     }
     for (ParamError& error : inner_->Validate(action, WithoutStore(target), inner_params)) {
