@@ -177,6 +177,15 @@ class Journal {
   // ReadRun, with the run's signatures (decoded, not verified: CheckSignatures does that).
   Result<SignedRun> ReadSignedRun(const std::string& run_id) const;
 
+  // ReadRun, one record at a time: `visit` sees each record in seq order, decoded and chained
+  // to the one before it, and may stop the scan by returning an error (which ScanRun returns).
+  // The run's end is checked against its head file after the last record, so a kCorruption
+  // can come after records were visited: whatever the caller made of them is then unverified
+  // and must be reported as such (or discarded). The record passed to `visit` is valid only
+  // during the call. Errors as ReadRun.
+  using RecordVisitor = std::function<Status(const Record&)>;
+  Status ScanRun(const std::string& run_id, const RecordVisitor& visit) const;
+
   // Whether a runner holds the run now, and who: nullopt when none does. The lock is a kernel
   // flock, so a runner that died (SIGKILL, power) holds nothing, whatever runner.lock still
   // says. Probed with a non-blocking shared flock taken and dropped at once (a writer racing
