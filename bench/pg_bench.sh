@@ -61,6 +61,24 @@ psql -c "VACUUM ANALYZE items"
 seconds pg_md5_string_agg_s psql -At -c "SELECT md5(string_agg(t::text, '' ORDER BY id)) FROM items t"
 seconds pg_copy_to_s sh -c "psql -c 'COPY items TO STDOUT (FORMAT binary)' > /dev/null"
 
+# The floor of a table restore on this server: what backout's restore asks of it, done by
+# psql with nothing around it. One transaction: TRUNCATE, the primary key dropped, COPY ...
+# FROM STDIN (FORMAT binary, FREEZE) of the table's binary COPY stream (psql's \copy sends
+# it through the client connection, as backout does), the key built again, COMMIT.
+psql -c "\\copy items TO '$dir/items.copy' (FORMAT binary)"
+restore_floor() {
+  psql <<SQL
+BEGIN;
+TRUNCATE items;
+ALTER TABLE items DROP CONSTRAINT items_pkey;
+\\copy items FROM '$dir/items.copy' (FORMAT binary, FREEZE)
+ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY (id);
+COMMIT;
+SQL
+}
+seconds pg_restore_floor_s restore_floor
+echo "pg_wal_level $(psql -At -c 'SHOW wal_level')"
+
 # Ours, once the postgres adapter is in this build.
 dsn="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
 cat >"$dir/backup.yaml" <<YAML

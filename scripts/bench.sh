@@ -6,6 +6,10 @@
 #   scripts/bench.sh --quick    small sizes, no goals judged (the CI smoke run)
 #   --build-dir DIR             use the configured build tree DIR (any build type) instead
 #                               of a Release build in build-bench/ (scripts/test.sh does)
+#   --only SECTIONS             run only these sections (comma-separated: journal, sqlite,
+#                               e2e, pg); the table then shows only their figures. The
+#                               sizes of sqlite, e2e and pg can be set with
+#                               BACKOUT_BENCH_SQLITE_ROWS (space-separated), _E2E_ROWS, _PG_ROWS
 #
 # Builds Release in build-bench/. Data and scratch files go to $BACKOUT_BENCH_DIR (default
 # BUILD/bench-data, the same filesystem as the repository); they are removed at the start
@@ -19,11 +23,13 @@ repo=$(pwd)
 
 quick=0
 build=
+only=journal,sqlite,e2e,pg
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --build-dir) build=$(realpath "${2:?--build-dir needs a directory}"); shift ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--build-dir DIR]" >&2; exit 2 ;;
+    --only) only=${2:?--only needs sections}; shift ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--build-dir DIR] [--only SECTIONS]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -58,7 +64,12 @@ else
   latency_n=2000; batch_n=256000; run_sizes=(10000 100000 1000000); resume_size=100000
   sqlite_rows=(400000 4000000); e2e_rows=4000000; pg_rows=4000000; reps=3
 fi
+read -ra sqlite_rows <<<"${BACKOUT_BENCH_SQLITE_ROWS:-${sqlite_rows[*]}}"
+e2e_rows=${BACKOUT_BENCH_E2E_ROWS:-$e2e_rows}
+pg_rows=${BACKOUT_BENCH_PG_ROWS:-$pg_rows}
 big_run=${run_sizes[-1]}
+# want SECTION: whether --only (or its default, all) names SECTION.
+want() { [[ ,$only, == *,$1,* ]]; }
 
 record() { echo "$1 $2" >>"$results"; }
 now_ns() { date +%s%N; }
@@ -93,10 +104,12 @@ best() {
 }
 
 ###############################################################################
+# (Sections are not indented under their `if want`, to keep their history readable.)
+record meta_sqlite_big "${sqlite_rows[-1]}"
+if want journal; then
 echo "== journal: durable append latency and throughput ($work/journal)"
 record meta_big_run "$big_run"
 record meta_resume_size "$resume_size"
-record meta_sqlite_big "${sqlite_rows[-1]}"
 mkdir -p "$work/latency" "$work/throughput"
 "$figures" latency "$work/latency" "$latency_n" >>"$results"
 "$figures" throughput "$work/throughput" "$batch_n" 64 >>"$results"
@@ -128,6 +141,8 @@ for n in "${run_sizes[@]}"; do
     "$(awk -v a="$start" -v b="$(cat "$work/action-started")" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
 done
 
+fi  # journal
+
 ###############################################################################
 # A seed-004 database: `generate.sh DIR ROWS` gives about 270 bytes per row (images, docs
 # and media), so 4,000,000 rows make about 1 GB.
@@ -138,6 +153,7 @@ generate() {  # generate DIR ROWS
   cp "$1/data/app.db" "$1/pristine.db"
 }
 
+if want sqlite; then
 echo "== sqlite: backup and restore vs the sqlite3 shell"
 for rows in "${sqlite_rows[@]}"; do
   d=$work/sqlite-$rows
@@ -180,7 +196,10 @@ EOF
   done
 done
 
+fi  # sqlite
+
 ###############################################################################
+if want e2e; then
 echo "== end to end: seed 004 plan vs bench/media-rollback.sh ($e2e_rows rows per table)"
 d=$work/sqlite-$e2e_rows
 [[ -f $d/pristine.db ]] || generate "$d" "$e2e_rows"
@@ -193,10 +212,14 @@ reset_app
 APP_DRAIN_SECONDS=0 timed e2e_peer bash bench/media-rollback.sh "$d"
 record e2e_db_bytes "$(stat -c %s "$d/pristine.db")"
 
+fi  # e2e
+
 ###############################################################################
+if want pg; then
 echo "== postgresql"
 bash bench/pg_bench.sh "$work/pg" "$pg_rows" "$backout" "$work/journal" >>"$results" ||
   echo "bench: the PostgreSQL benchmarks failed; see above" >&2
+fi  # pg
 
 ###############################################################################
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); whole run $(($(date +%s) - started)) s" \

@@ -132,6 +132,23 @@ class SqliteAdapterTest : public ::testing::Test {
     return outcome.outputs;
   }
 
+  // A backup of the grown database with a page of the docs table damaged inside a file that
+  // still starts as a database, as a backup of an already damaged database would be.
+  fs::path DamagedBackup() {
+    const fs::path path = Backup("backups/").at("path").get<std::string>();
+    std::int64_t page_size = 0;
+    std::int64_t root = 0;
+    {
+      RawDb backup(path);
+      page_size = backup.Integer("PRAGMA page_size");
+      root = backup.Integer("SELECT rootpage FROM sqlite_schema WHERE name = 'docs'");
+    }
+    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp((root - 1) * page_size);
+    file.write(std::string(16, '\xff').data(), 16);
+    return path;
+  }
+
   static std::string Contents(const fs::path& path) {
     std::ifstream file(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(file), {});
@@ -501,27 +518,28 @@ TEST_F(SqliteAdapterTest, RestoreRefusesFileThatIsNotASoundDatabase) {
 
 TEST_F(SqliteAdapterTest, RestoreRefusesDamagedBackupEvenWhenItsDigestMatches) {
   Grow();
-  const fs::path path = Backup("backups/").at("path").get<std::string>();
-  // Damage a page of the docs table inside a file that still starts as a database, as a
-  // backup of an already damaged database would.
-  std::int64_t page_size = 0;
-  std::int64_t root = 0;
-  {
-    RawDb backup(path);
-    page_size = backup.Integer("PRAGMA page_size");
-    root = backup.Integer("SELECT rootpage FROM sqlite_schema WHERE name = 'docs'");
-  }
-  {
-    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
-    file.seekp((root - 1) * page_size);
-    file.write(std::string(16, '\xff').data(), 16);
-  }
+  const fs::path path = DamagedBackup();
   ASSERT_EQ(RawDb(db_).Exec("DELETE FROM images"), "");
   Outcome outcome =
       Run("restore", {{"from", path.string()}, {"sha256", Sha256Hex(Contents(path))}});
   EXPECT_EQ(outcome.status.code(), Code::kExpectationFailed) << outcome.status.ToString();
   EXPECT_THAT(outcome.status.message(), HasSubstr("is not a sound database"));
   EXPECT_EQ(RawDb(db_).Integer("SELECT count(*) FROM images"), 0);
+}
+
+// Refused before the live database is touched: not written and rolled back, but left byte for
+// byte as it was, with no rollback journal beside it (the backup is read through a memory
+// map and checked before the live database is opened).
+TEST_F(SqliteAdapterTest, RestoreOfDamagedBackupLeavesLiveFileByteForByte) {
+  Grow();
+  const fs::path path = DamagedBackup();
+  ASSERT_EQ(RawDb(db_).Exec("DELETE FROM images"), "");
+  const std::string live_before = Contents(db_);
+  Outcome outcome =
+      Run("restore", {{"from", path.string()}, {"sha256", Sha256Hex(Contents(path))}});
+  EXPECT_EQ(outcome.status.code(), Code::kExpectationFailed) << outcome.status.ToString();
+  EXPECT_TRUE(Contents(db_) == live_before);
+  EXPECT_FALSE(fs::exists(db_.string() + "-journal"));
 }
 
 TEST_F(SqliteAdapterTest, RestoreReportsChangedDigestBeforeDamage) {
