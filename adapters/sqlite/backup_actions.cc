@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cstdint>
 #include <future>
-#include <limits>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -137,24 +135,6 @@ Status CheckBackupSound(Connection& backup) {
       fmt::format("backup file {} is not a sound database: {}", backup.path().string(), problems));
 }
 
-// Lets `backup` (the backup file's connection, read-only) read its pages through a memory
-// map instead of a pread each. On this project's VMs a system call costs far more than the
-// 4 KiB it moves, and the quick_check and the copy that follows read every page of the file
-// once each: with the map, a restore of 329 MB went from 1.4-1.7x to 0.9-1.2x `sqlite3
-// .restore`. Up to SQLite's own limit (SQLITE_MAX_MMAP_SIZE, 2 GB in Debian's build); pages
-// beyond it are read as before.
-//
-// The price: should another process truncate the backup file while it is mapped, the next
-// read of a page past the new end kills backout with SIGBUS instead of failing the step. The
-// promises still hold: during the check the live database is not yet touched; during the
-// copy its rollback journal is hot, and the next connection to open the database (the
-// application's, or `resume`'s) rolls the copy back, leaving the database as it was. The
-// live database itself is never mapped.
-Status MapBackupForReading(Connection& backup) {
-  return backup.Exec(fmt::format("PRAGMA mmap_size={}", std::numeric_limits<std::int64_t>::max()),
-                     "restore");
-}
-
 }  // namespace
 
 Result<json> RunBackup(const ActionContext& context) {
@@ -203,8 +183,7 @@ Result<json> RunRestore(const ActionContext& context) {
   std::future<Result<FileDigest>> hashing = std::async(
       std::launch::async, [&hashed_file] { return HashDatabaseFile(**hashed_file, "restore"); });
   Result<std::unique_ptr<Connection>> backup = context.Open(from, AccessMode::kReadOnly);
-  Status sound = backup.ok() ? MapBackupForReading(**backup) : backup.status();
-  if (sound.ok()) sound = CheckBackupSound(**backup);
+  const Status sound = backup.ok() ? CheckBackupSound(**backup) : backup.status();
   Result<FileDigest> digest = hashing.get();
   if (!digest.ok()) return digest.status();
   BACKOUT_RETURN_IF_ERROR(common::CheckRecordedDigest(
