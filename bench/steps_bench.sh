@@ -21,7 +21,7 @@ mkdir -p "$work"
 {
   printf 'version: 1\nname: bench-steps\ntargets:\n  here: { type: command, cwd: . }\nsteps:\n'
   for ((i = 1; i <= steps; i++)); do
-    printf '  - id: s%d\n    command: { target: here, argv: [true] }\n' "$i"
+    printf '  - id: s%d\n    command: { target: here, argv: ["true"] }\n' "$i"
   done
 } >"$work/plan.yaml"
 {
