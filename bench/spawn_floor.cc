@@ -2,9 +2,10 @@
 // must do per step of a plan of `true` that journals durably. Per step: posix_spawn of the
 // program (resolved once, like our runner), waitpid, and two durable appends (write +
 // fdatasync: the step's start and its outcome) to one file. No output capture, no journal
-// format, no process group: the bare system calls.
+// format, no process group: the bare system calls. With FILES 2 each durable append writes and
+// syncs two files, as our journal's does (its write-ahead log, then the head file: issue 12).
 //
-//   spawn_floor DIR STEPS PROGRAM   prints "steps_floor_us MICROSECONDS"
+//   spawn_floor DIR STEPS PROGRAM [FILES]   prints "steps_floor_us MICROSECONDS"
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,22 +16,31 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 extern char** environ;
 
 namespace {
 
-bool DurableAppend(int fd, const std::string& line) {
-  return ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-         ::fdatasync(fd) == 0;
+bool DurableAppend(const std::vector<int>& fds, const std::string& line) {
+  for (const int fd : fds) {
+    if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+        ::fdatasync(fd) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
-int Run(const std::string& dir, int steps, const char* program) {
-  const std::string path = dir + "/floor.journal";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    std::perror(path.c_str());
-    return 1;
+int Run(const std::string& dir, int steps, const char* program, int files) {
+  std::vector<int> fd;
+  for (int i = 0; i < files; ++i) {
+    const std::string path = dir + "/floor-" + std::to_string(i) + ".journal";
+    fd.push_back(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+    if (fd.back() < 0) {
+      std::perror(path.c_str());
+      return 1;
+    }
   }
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) {
@@ -49,7 +59,7 @@ int Run(const std::string& dir, int steps, const char* program) {
     }
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  ::close(fd);
+  for (const int f : fd) ::close(f);
   std::cout << "steps_floor_us "
             << std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() << "\n";
   return 0;
@@ -58,9 +68,9 @@ int Run(const std::string& dir, int steps, const char* program) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: spawn_floor DIR STEPS PROGRAM\n";
+  if (argc != 4 && argc != 5) {
+    std::cerr << "usage: spawn_floor DIR STEPS PROGRAM [FILES]\n";
     return 2;
   }
-  return Run(argv[1], std::stoi(argv[2]), argv[3]);
+  return Run(argv[1], std::stoi(argv[2]), argv[3], argc == 5 ? std::stoi(argv[4]) : 1);
 }

@@ -81,6 +81,8 @@ steps=$(v meta_step_count)
 row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
   "$(v steps_${steps}_floor_s)" "posix_spawn + 2 write+fdatasync per step" "ratio<=1.5"
 row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
+  "$(v steps_${steps}_floor2_s)" "the same, each append syncing 2 files as the journal" "-"
+row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
   "$(v steps_${steps}_bash_s)" "bash script of /bin/true" "-"
 row "log files left by that run" "$(v steps_${steps}_log_files)" "$steps" "steps" "-"
 echo
