@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <utility>
@@ -129,14 +130,11 @@ sigset_t NonDefaultSignals() {
   if (n <= 0) return set;
   text[n] = '\0';
   unsigned long long masks = 0;
-  int found = 0;
   for (const char* key : {"\nSigIgn:\t", "\nSigCgt:\t"}) {
     const char* line = std::strstr(text, key);
     if (line == nullptr) return set;
     masks |= std::strtoull(line + std::strlen(key), nullptr, 16);
-    ++found;
   }
-  if (found != 2) return set;
   sigemptyset(&set);
   for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
     if ((masks >> (sig - 1)) & 1ULL) sigaddset(&set, sig);
