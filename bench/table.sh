@@ -78,6 +78,15 @@ e2emb=$(awk -v b="$(v e2e_db_bytes)" 'BEGIN { printf "%d", b / 1e6 }')
 row "seed 004 plan end to end, $e2emb MB (s)" "$(v e2e_ours_s)" "$(v e2e_peer_s)" \
   "bench/media-rollback.sh" "ratio<=1.1"
 
+# Command steps (issue 17): bench/steps_bench.sh.
+steps=$(v meta_step_count)
+row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
+  "$(v steps_${steps}_floor_s)" "posix_spawn + 2 write+fdatasync per step" "ratio<=1.5"
+row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
+  "$(v steps_${steps}_floor2_s)" "the same, each append syncing 2 files as the journal" "-"
+row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
+  "$(v steps_${steps}_bash_s)" "bash script of /bin/true" "-"
+row "log files left by that run" "$(v steps_${steps}_log_files)" "$steps" "steps" "-"
 echo
 echo "Growth with size (seconds; peak RSS of the process in MiB):"
 echo

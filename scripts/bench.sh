@@ -7,7 +7,7 @@
 #   --build-dir DIR             use the configured build tree DIR (any build type) instead
 #                               of a Release build in build-bench/ (scripts/test.sh does)
 #   --only SECTIONS             run only these sections (comma-separated: journal, sqlite,
-#                               e2e, pg); the table then shows only their figures. The
+#                               e2e, pg, steps); the table then shows only their figures. The
 #                               sizes of sqlite, e2e and pg can be set with
 #                               BACKOUT_BENCH_SQLITE_ROWS (space-separated), _E2E_ROWS, _PG_ROWS
 #
@@ -23,7 +23,7 @@ repo=$(pwd)
 
 quick=0
 build=
-only=journal,sqlite,e2e,pg
+only=journal,sqlite,e2e,pg,steps
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -41,7 +41,7 @@ if [[ -z $build ]]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
 work=${BACKOUT_BENCH_DIR:-$build/bench-data}
-cmake --build "$build" -j "$(nproc)" --target backout journal_figures >/dev/null
+cmake --build "$build" -j "$(nproc)" --target backout journal_figures spawn_floor >/dev/null
 backout=$build/cli/backout
 figures=$build/bench/journal_figures
 
@@ -60,9 +60,11 @@ started=$(date +%s)
 if ((quick)); then
   latency_n=100; batch_n=6400; run_sizes=(1000 10000); resume_size=10000
   sqlite_rows=(20000); e2e_rows=20000; pg_rows=20000; reps=1
+  step_count=200
 else
   latency_n=2000; batch_n=256000; run_sizes=(10000 100000 1000000); resume_size=100000
   sqlite_rows=(400000 4000000); e2e_rows=4000000; pg_rows=4000000; reps=3
+  step_count=5000
 fi
 read -ra sqlite_rows <<<"${BACKOUT_BENCH_SQLITE_ROWS:-${sqlite_rows[*]}}"
 e2e_rows=${BACKOUT_BENCH_E2E_ROWS:-$e2e_rows}
@@ -220,6 +222,15 @@ echo "== postgresql"
 bash bench/pg_bench.sh "$work/pg" "$pg_rows" "$backout" "$work/journal" >>"$results" ||
   echo "bench: the PostgreSQL benchmarks failed; see above" >&2
 fi  # pg
+
+###############################################################################
+# Command steps (issue 17, steps that don't copy the runner); bench/steps_bench.sh runs alone too.
+if want steps; then
+echo "== command steps: $step_count steps of true vs posix_spawn + 2 fdatasync, and bash"
+record meta_step_count "$step_count"
+bash bench/steps_bench.sh "$work/steps" "$step_count" "$backout" "$build/bench/spawn_floor" \
+  "$reps" >>"$results"
+fi  # steps
 
 ###############################################################################
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); whole run $(($(date +%s) - started)) s" \

@@ -1,9 +1,6 @@
 // Command preflight (Adapter::Preflight): the working directory exists, and the program is
 // found as the step would start it (execvp: a name with a '/' relative to that directory,
 // else looked up in the PATH the command gets). Nothing is started.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <string>
 #include <string_view>
 
@@ -12,21 +9,13 @@
 #include "adapters/command/command_adapter.h"
 #include "adapters/common/files.h"
 #include "adapters/common/preflight.h"
+#include "adapters/common/program.h"
 
 namespace backout::adapters {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// execvp's search path when PATH is unset (glibc's confstr(_CS_PATH)).
-constexpr std::string_view kDefaultSearchPath = "/bin:/usr/bin";
-
-bool IsExecutableFile(const fs::path& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-         ::access(path.c_str(), X_OK) == 0;
-}
 
 // The PATH the command is started with: the action's `env`, else the target's, else ours.
 std::string SearchPath(const PreflightRequest& request) {
@@ -35,14 +24,14 @@ std::string SearchPath(const PreflightRequest& request) {
     if (env == config->end() || !env->is_object()) continue;
     if (const std::optional<std::string> path = common::KnownString(*env, "PATH")) return *path;
   }
-  return request.env->GetVar("PATH").value_or(std::string(kDefaultSearchPath));
+  return request.env->GetVar("PATH").value_or(std::string(common::kDefaultSearchPath));
 }
 
 PreflightFinding CheckProgram(const std::string& program, const fs::path& cwd,
                               const PreflightRequest& request) {
   PreflightFinding finding{.check = fmt::format("program {}", program), .status = {}};
   if (program.find('/') != std::string::npos) {
-    if (!IsExecutableFile(common::ResolvePath(cwd, program))) {
+    if (!common::IsExecutableFile(common::ResolvePath(cwd, program))) {
       finding.status = Status::NotFound(fmt::format(
           "program {} is not an executable file (relative to {})", program, cwd.string()));
     } else {
@@ -51,17 +40,10 @@ PreflightFinding CheckProgram(const std::string& program, const fs::path& cwd,
     return finding;
   }
   const std::string search = SearchPath(request);
-  std::string_view rest = search;
-  while (true) {
-    const std::size_t colon = rest.find(':');
-    const std::string_view dir = rest.substr(0, colon);
-    if (IsExecutableFile(common::ResolvePath(cwd, dir.empty() ? "." : std::string(dir)) /
-                         program)) {
-      finding.check += fmt::format(" (found in {})", dir.empty() ? "." : dir);
-      return finding;
-    }
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
+  Result<fs::path> found = common::SearchProgram(program, program, search, cwd);
+  if (found.ok()) {
+    finding.check += fmt::format(" (found in {})", found->parent_path().string());
+    return finding;
   }
   finding.status = Status::NotFound(
       fmt::format("program {} is not found in the PATH ({})", program, search));

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,10 +15,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <utility>
 
+#include "adapters/common/program.h"
 #include "adapters/common/stop.h"
 #include "base/file_util.h"
 
@@ -33,6 +37,7 @@ constexpr milliseconds kDrainWindow{250};
 // flag: quickly at first (short commands end fast), then backing off to this interval.
 constexpr milliseconds kMaxPollInterval{50};
 constexpr int kExecFailedExitCode = 127;  // what shells use for "command not found"
+constexpr const char* kShell = "/bin/sh";   // runs a program file without a #! line
 
 Status ErrnoStatus(std::string_view what, int error) {
   const std::string message = fmt::format("{}: {}", what, std::strerror(error));
@@ -78,23 +83,30 @@ Result<UniqueFd> OpenLog(const std::filesystem::path& path) {
   return UniqueFd(fd);
 }
 
-// What the child reports through the status pipe when it cannot exec the program.
+// What the child reports, in the memory it shares with us until it execs, when it cannot
+// run the program.
 struct ExecFailure {
-  enum Stage : int { kSetup, kRedirect, kChdir, kExec };
-  int stage = kSetup;
+  enum Stage : int { kNone, kSetup, kRedirect, kChdir, kExec };
+  int stage = kNone;
   int error = 0;
 };
 
-// Everything the child needs, prepared before fork() so that the child itself only makes
-// async-signal-safe calls (no allocation: another thread may have held the malloc lock).
+// Everything the child needs, prepared before it is started so that the child itself only
+// makes async-signal-safe calls (no allocation: another thread may hold the malloc lock, and
+// the child shares our memory).
 struct ChildPlan {
-  std::vector<char*> argv;    // null-terminated, pointing into SubprocessOptions
-  std::vector<char*> envp;    // null-terminated, pointing into SubprocessOptions
-  const char* cwd = nullptr;  // nullptr: stay in ours
+  std::vector<char*> argv;         // null-terminated, pointing into SubprocessOptions
+  std::vector<char*> script_argv;  // {"/bin/sh", program, argv[1..]}: execvp's ENOEXEC retry
+  std::vector<char*> envp;         // null-terminated, pointing into SubprocessOptions
+  std::filesystem::path resolved;  // the program found in the PATH, when it was a bare name
+  const char* program = nullptr;   // resolved once (program.h); nullptr: see resolve_error
+  int resolve_error = 0;           // why it was not found; reported after chdir, as execvp did
+  const char* cwd = nullptr;       // nullptr: stay in ours
+  sigset_t reset_signals;          // signals whose disposition here is not SIG_DFL
   pid_t parent = 0;
   int stdin_fd = -1;
   int output_fd = -1;
-  int status_fd = -1;
+  ExecFailure failure;  // written by the child
 };
 
 std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
@@ -105,25 +117,57 @@ std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
   return pointers;
 }
 
-[[noreturn]] void FailChild(const ChildPlan& plan, ExecFailure::Stage stage, int error) {
-  const ExecFailure failure{stage, error};
-  // Nothing useful can be done if this write fails: the parent then sees exit code 127.
-  [[maybe_unused]] const ssize_t n = ::write(plan.status_fd, &failure, sizeof(failure));
+// The signals this process ignores or catches, from the SigIgn and SigCgt masks of
+// /proc/self/status: one read instead of a sigaction() per signal. Every signal when the file
+// cannot be read (the child then resets all, as before).
+sigset_t NonDefaultSignals() {
+  sigset_t set;
+  sigfillset(&set);
+  const UniqueFd fd(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return set;
+  char text[4096];
+  const ssize_t n = ::read(fd.get(), text, sizeof(text) - 1);
+  if (n <= 0) return set;
+  text[n] = '\0';
+  unsigned long long masks = 0;
+  for (const char* key : {"\nSigIgn:\t", "\nSigCgt:\t"}) {
+    const char* line = std::strstr(text, key);
+    if (line == nullptr) return set;
+    masks |= std::strtoull(line + std::strlen(key), nullptr, 16);
+  }
+  sigemptyset(&set);
+  for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
+    if ((masks >> (sig - 1)) & 1ULL) sigaddset(&set, sig);
+  }
+  return set;
+}
+
+// The child side: runs on its own stack in our memory (CLONE_VM) while we wait (CLONE_VFORK),
+// so it makes async-signal-safe calls only and writes nothing of ours but plan.failure. Not
+// instrumented: it runs on a stack the address sanitizer does not know.
+[[noreturn]] __attribute__((no_sanitize("address"))) void FailChild(ChildPlan& plan,
+                                                                    ExecFailure::Stage stage,
+                                                                    int error) {
+  plan.failure.stage = stage;
+  plan.failure.error = error;
   ::_exit(kExecFailedExitCode);
 }
 
-// The child side of fork(): async-signal-safe calls only.
-// Takes `plan` mutable because exec's interfaces want mutable arrays.
-[[noreturn]] void RunChild(ChildPlan& plan) {
+__attribute__((no_sanitize("address"))) int RunChild(void* arg) {
+  ChildPlan& plan = *static_cast<ChildPlan*>(arg);
   ::setpgid(0, 0);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) FailChild(plan, ExecFailure::kSetup, errno);
   // The parent may have died before the death signal was armed; then nobody would kill us.
   if (::getppid() != plan.parent) ::_exit(kExecFailedExitCode);
 
+  // Handlers would run in our parent's memory, and ignored signals stay ignored across exec:
+  // only those need resetting (exec resets caught ones too, but the mask opens before it).
+  // Fails harmlessly for the C library's reserved signals, which it never delivers to us.
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
-  // Fails harmlessly for SIGKILL, SIGSTOP and the C library's reserved signals.
-  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &default_action, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sigismember(&plan.reset_signals, sig) == 1) ::sigaction(sig, &default_action, nullptr);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -136,43 +180,37 @@ std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
   // in the command or a daemon it starts. Best effort: older kernels lack the flag.
   ::close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
   if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) FailChild(plan, ExecFailure::kChdir, errno);
-  // execvp() searches the PATH of the current environment, so switch to the child's first:
-  // a PATH set for the command is the one its program is looked up in.
-  environ = plan.envp.data();
-  ::execvp(plan.argv[0], plan.argv.data());
+  if (plan.program == nullptr) {
+    FailChild(plan, ExecFailure::kExec, plan.resolve_error);
+  }
+  ::execve(plan.program, plan.argv.data(), plan.envp.data());
+  // A file without a #! line: run it with the shell, as execvp does.
+  if (errno == ENOEXEC) ::execve(plan.script_argv[0], plan.script_argv.data(), plan.envp.data());
   FailChild(plan, ExecFailure::kExec, errno);
 }
 
-// Forks a child that runs `plan`. Signals are blocked around fork() so that none of this
-// process's handlers runs in the child before it resets them (a handler writing to a
-// self-pipe would wake this process with the child's signal).
-Result<pid_t> Spawn(ChildPlan& plan) {
-  sigset_t all;
-  sigset_t previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = ::fork();
-  if (pid == 0) RunChild(plan);
-  const int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) return ErrnoStatus("fork", fork_errno);
-  // Also set the group here, so killing the group works even before the child runs.
-  // EACCES (the child has already exec'd, and set it itself) is fine.
-  ::setpgid(pid, pid);
-  return pid;
-}
+// The child's stack, one per thread, kept for the thread's life: mapping one per spawn would
+// cost two system calls and page faults every time.
+class ChildStack {
+ public:
+  static constexpr std::size_t kBytes = 64 * 1024;
+  ChildStack()
+      : base_(::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) {}
+  ~ChildStack() {
+    if (base_ != MAP_FAILED) ::munmap(base_, kBytes);
+  }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
 
-// Waits until the child either execs (the CLOEXEC status pipe closes empty) or reports
-// why it could not. Returns the failure report, if any.
-std::optional<ExecFailure> AwaitExec(const UniqueFd& status_read) {
-  ExecFailure failure;
-  ssize_t n;
-  do {
-    n = ::read(status_read.get(), &failure, sizeof(failure));
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof(failure))) return failure;
-  return std::nullopt;
-}
+  // The top of the stack (it grows down), or nullptr when it could not be mapped.
+  void* top() const {
+    return base_ == MAP_FAILED ? nullptr : static_cast<char*>(base_) + kBytes;
+  }
+
+ private:
+  void* base_;
+};
 
 Status ExecFailureStatus(const ExecFailure& failure, const SubprocessOptions& options) {
   switch (failure.stage) {
@@ -190,6 +228,51 @@ Status ExecFailureStatus(const ExecFailure& failure, const SubprocessOptions& op
 
 void WaitForExit(pid_t pid) {
   while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Starts a child that runs `plan`, without copying this process: clone(CLONE_VM |
+// CLONE_VFORK) as posix_spawn does, but with our own child so that it can also take a
+// parent-death signal. We are suspended until the child has exec'd or failed. Signals are
+// blocked around it so that none of this process's handlers runs in the child before it
+// resets them. Returns the pid, or why the program could not be run (the child reaped).
+Result<pid_t> Spawn(ChildPlan& plan, const SubprocessOptions& options) {
+  thread_local ChildStack stack;
+  if (stack.top() == nullptr) return ErrnoStatus("mmap of the child's stack", ENOMEM);
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = ::clone(RunChild, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+  const int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) return ErrnoStatus("clone", clone_errno);
+  // The child set its own process group before we resumed, so the group can be killed now.
+  if (plan.failure.stage != ExecFailure::kNone) {
+    WaitForExit(pid);
+    return ExecFailureStatus(plan.failure, options);
+  }
+  return pid;
+}
+
+// The program argv[0] names, as execvp would find it in the PATH of `options.env`.
+void ResolveProgram(const SubprocessOptions& options, ChildPlan& plan) {
+  const std::string& name = options.argv[0];
+  if (name.find('/') != std::string::npos) {
+    plan.program = name.c_str();  // relative to the child's working directory
+    return;
+  }
+  std::string_view search_path = common::kDefaultSearchPath;
+  for (const std::string& entry : options.env) {
+    if (entry.starts_with("PATH=")) search_path = std::string_view(entry).substr(5);
+  }
+  Result<std::filesystem::path> found = common::SearchProgram(
+      fmt::format("cannot run '{}'", name), name, search_path, options.cwd);
+  if (found.ok()) {
+    plan.resolved = std::move(found).value();
+    plan.program = plan.resolved.c_str();
+  } else {
+    plan.resolve_error = found.status().code() == Code::kNotFound ? ENOENT : EACCES;
   }
 }
 
@@ -422,30 +505,25 @@ Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
   if (!dev_null.ok()) return dev_null.status();
   Result<Pipe> output = MakePipe();
   if (!output.ok()) return output.status();
-  Result<Pipe> status = MakePipe();
-  if (!status.ok()) return status.status();
-
   ChildPlan plan;
   plan.argv = NullTerminated(options.argv);
+  plan.script_argv = plan.argv;
+  plan.script_argv.insert(plan.script_argv.begin(), const_cast<char*>(kShell));
   plan.envp = NullTerminated(options.env);
+  ResolveProgram(options, plan);
+  if (plan.program != nullptr) plan.script_argv[1] = const_cast<char*>(plan.program);
   plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  plan.reset_signals = NonDefaultSignals();
   plan.parent = ::getpid();
   plan.stdin_fd = dev_null->get();
   plan.output_fd = output->write_end.get();
-  plan.status_fd = status->write_end.get();
 
   const Clock::time_point start = Clock::now();
-  Result<pid_t> pid = Spawn(plan);
+  Result<pid_t> pid = Spawn(plan, options);
   if (!pid.ok()) return pid.status();
   // Our copies of the child's ends must go, or we would never see end of file.
   dev_null->Reset();
   output->write_end.Reset();
-  status->write_end.Reset();
-
-  if (std::optional<ExecFailure> failure = AwaitExec(status->read_end)) {
-    WaitForExit(*pid);
-    return ExecFailureStatus(*failure, options);
-  }
 
   Supervision supervision{
       options, *pid, std::move(output->read_end),

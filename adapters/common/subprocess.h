@@ -8,7 +8,10 @@
 //   - starts with default signal dispositions and an empty signal mask, stdin from
 //     /dev/null, stdout and stderr into one pipe, and no other descriptor of ours;
 //   - runs argv[0] the way execvp() does: a name with a '/' is a path (relative to `cwd`),
-//     a bare name is searched in the PATH of `env`.
+//     a bare name is searched in the PATH of `env` (once, by us: common/program.h), and a
+//     file without a #! line runs with /bin/sh;
+//   - is started without copying this process (clone with CLONE_VM | CLONE_VFORK, as
+//     posix_spawn does): the calling thread is suspended until the child has exec'd.
 //
 // Stopping (through common::StopCondition, as every adapter stops): once the deadline
 // passes or *cancel becomes true, the group gets SIGTERM, and

@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "testing/temp_dir.h"
+
 namespace backout::adapters {
 namespace {
 
@@ -95,6 +97,55 @@ TEST(SubprocessTest, ChildStartsWithDefaultSignalsAndEmptyMask) {
   ::sigaction(SIGUSR1, &previous_action, nullptr);
   pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
   EXPECT_EQ(r.output_tail, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+void NoteSignal(int) {}
+
+TEST(SubprocessTest, ChildSeesDefaultsForSignalsWeCatchOrIgnore) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction catcher {};
+  catcher.sa_handler = NoteSignal;
+  struct sigaction previous_pipe {};
+  struct sigaction previous_int {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &ignore, &previous_pipe), 0);
+  ASSERT_EQ(::sigaction(SIGINT, &catcher, &previous_int), 0);
+
+  // cat sets no handler of its own (grep, say, catches SIGSEGV).
+  SubprocessOptions options;
+  options.argv = {"/bin/cat", "/proc/self/status"};
+  const SubprocessResult r = MustRun(options);
+
+  ::sigaction(SIGPIPE, &previous_pipe, nullptr);
+  ::sigaction(SIGINT, &previous_int, nullptr);
+  EXPECT_NE(r.output_tail.find("\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n"),
+            std::string::npos)
+      << r.output_tail;
+}
+
+TEST(SubprocessTest, WorkingDirectoryAndEnvironmentAreTheGivenOnes) {
+  const testing::TempDir tmp;
+  SubprocessOptions options = Shell("pwd; env | sort");
+  options.cwd = tmp.path();
+  options.env = {"PATH=/usr/bin:/bin", "ONLY=this"};
+  const std::string tail = MustRun(options).output_tail;
+  EXPECT_TRUE(tail.starts_with(tmp.path().string() + "\n")) << tail;
+  EXPECT_NE(tail.find("ONLY=this\n"), std::string::npos) << tail;
+  EXPECT_EQ(tail.find("HOME="), std::string::npos) << tail;
+}
+
+TEST(SubprocessTest, BareNameIsFoundInARelativePathEntryAndScriptsWithoutShebangRun) {
+  const testing::TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "bin");
+  std::ofstream(tmp.path() / "bin" / "hello") << "echo hello from $0\n";  // no #! line
+  std::filesystem::permissions(tmp.path() / "bin" / "hello", std::filesystem::perms::owner_all);
+  SubprocessOptions options;
+  options.argv = {"hello"};
+  options.cwd = tmp.path();
+  options.env = {"PATH=/nonexistent:bin"};
+  const SubprocessResult r = MustRun(options);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output_tail, "hello from " + (tmp.path() / "bin" / "hello").string() + "\n");
 }
 
 TEST(SubprocessTest, DescriptorsWithoutCloexecDoNotLeak) {
