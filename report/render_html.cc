@@ -330,15 +330,9 @@ Status WriteHtml(const RunReport& report, const TimelineSource& timeline, const 
   piece += Header(report, doc);
   piece += Overview(doc);
   piece += PostMortem(doc);
-  for (const Section& s : doc.details) {
-    if (s.timeline_rows) {
-      BACKOUT_RETURN_IF_ERROR(out(piece));
-      piece.clear();
-      BACKOUT_RETURN_IF_ERROR(WriteTimeline(report, s, timeline, out));
-    } else {
-      piece += Detail(report, s);
-    }
-  }
+  BACKOUT_RETURN_IF_ERROR(AppendDetails(
+      doc.details, out, [&](const Section& s) { return Detail(report, s); },
+      [&](const Section& s) { return WriteTimeline(report, s, timeline, out); }, &piece));
   if (doc.plan_text) {
     piece += fmt::format("<section id=\"plan-text\">\n<h2>{}</h2>\n<pre>{}</pre>\n</section>\n",
                          EscapeMarkup(kPlanTextTitle), EscapeMarkup(*doc.plan_text));

@@ -125,15 +125,9 @@ Status WriteMarkdown(const RunReport& report, const TimelineSource& timeline,
   if (!doc.description.empty()) piece += "> " + doc.description + "\n\n";
   piece += Overview(doc);
   piece += PostMortem(doc);
-  for (const Section& s : doc.details) {
-    if (s.timeline_rows) {
-      BACKOUT_RETURN_IF_ERROR(out(piece));
-      piece.clear();
-      BACKOUT_RETURN_IF_ERROR(WriteTimeline(report, s, timeline, out));
-    } else {
-      piece += Detail(s);
-    }
-  }
+  BACKOUT_RETURN_IF_ERROR(AppendDetails(
+      doc.details, out, [](const Section& s) { return Detail(s); },
+      [&](const Section& s) { return WriteTimeline(report, s, timeline, out); }, &piece));
   if (doc.plan_text) piece += PlanText(*doc.plan_text);
   // One final newline, not two (the timeline section is never the last).
   piece.pop_back();
