@@ -1153,12 +1153,19 @@ class ReportOutput {
   Status Finish() {
     BACKOUT_RETURN_IF_ERROR(Flush());
     if (output_file_.empty()) return Status::Ok();
-    if (::fsync(file_.fd.get()) != 0 || ::close(file_.fd.Release()) != 0) {
+    // Until the rename, a failure leaves no file behind (the destructor removes an open one).
+    if (::fsync(file_.fd.get()) != 0) {
       return Status::IOError(fmt::format("{}: {}", file_.path.string(), std::strerror(errno)));
     }
-    const fs::path written = file_.path;
-    BACKOUT_RETURN_IF_ERROR(RenameDurably(written, output_file_));
-    return Status::Ok();
+    Status finished = ::close(file_.fd.Release()) == 0
+                          ? RenameDurably(file_.path, output_file_)
+                          : Status::IOError(fmt::format("{}: {}", file_.path.string(),
+                                                        std::strerror(errno)));
+    if (!finished.ok()) {
+      std::error_code ignored;
+      fs::remove(file_.path, ignored);
+    }
+    return finished;
   }
 
  private:
