@@ -55,6 +55,16 @@ row "read+verify+decode+fold, $big events (s)" "$(us_to_s "$(v fold_${big}_snaps
   "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=2.0"
 row "report --format json, $big events (s)" "$(v report_${big}_s)" \
   "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=3.0"
+# Streaming reports (issue 17): every form against the bare scan, and its peak RSS.
+for form in html md; do
+  row "report --format $form, $big events (s)" "$(v report_${form}_${big}_s)" \
+    "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=3.0"
+done
+for form in json html md; do
+  key=report_${big}_rss_kb; [[ $form == json ]] || key=report_${form}_${big}_rss_kb
+  row "report --format $form, $big events, peak RSS (MiB)" \
+    "$(awk -v k="$(v "$key")" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')" "" "-" "ours<=64"
+done
 row "resume to next action, $mid events (s)" "$(v resume_${mid}_to_action_s)" \
   "$(us_to_s "$(v fold_${mid}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=3.0"
 mb=$(awk -v b="$(v sqlite_${rows}_db_bytes)" 'BEGIN { printf "%d", b / 1e6 }')
@@ -90,12 +100,14 @@ row "log files left by that run" "$(v steps_${steps}_log_files)" "$steps" "steps
 echo
 echo "Growth with size (seconds; peak RSS of the process in MiB):"
 echo
-echo "| events | bare scan | read+verify+decode+fold | fold RSS | report json | report RSS | resume to action | resume RSS |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| events | bare scan | read+verify+decode+fold | fold RSS | report json | report RSS | report html | html RSS | report md | md RSS | resume to action | resume RSS |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for n in $(awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' "$results"); do
   mib() { awk -v k="$(v "$1")" 'BEGIN { printf "%.0f", k / 1024 }'; }
   echo "| $n | $(us_to_s "$(v fold_${n}_bare_iteration_us)") | $(us_to_s "$(v fold_${n}_snapshot_us)") |" \
        "$(mib fold_${n}_rss_kb) | $(v report_${n}_s) | $(mib report_${n}_rss_kb) |" \
+       "$(v report_html_${n}_s) | $(mib report_html_${n}_rss_kb) |" \
+       "$(v report_md_${n}_s) | $(mib report_md_${n}_rss_kb) |" \
        "$(v resume_${n}_to_action_s) | $(mib resume_${n}_rss_kb) |"
 done
 echo

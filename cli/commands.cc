@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <random>
@@ -1119,19 +1120,109 @@ int Triage(const Common& c, const std::string& plan_file, const std::string& iss
   return RecordTriage(c, run_id, *plan, *trigger);
 }
 
-int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
-                const std::string& output_file, bool embed_plan) {
-  // The hash chain, the signatures and every transition are checked: a damaged journal stops
-  // here.
+namespace {
+
+// Where a report goes as it is written: stdout, or a new file (mode 0600) put in place of
+// `output_file` only once complete, so that an incomplete report never replaces it.
+class ReportOutput {
+ public:
+  static Result<ReportOutput> Open(const std::string& output_file) {
+    ReportOutput out;
+    out.output_file_ = output_file;
+    if (output_file.empty()) return out;
+    Result<ExclusiveFile> file = CreateExclusiveFile(output_file, ".tmp-backout");
+    if (!file.ok()) return file.status();
+    out.file_ = std::move(file).value();
+    return out;
+  }
+  ReportOutput(ReportOutput&&) = default;
+  ReportOutput& operator=(ReportOutput&&) = default;
+  ~ReportOutput() {
+    if (file_.fd.valid()) {  // not finished: the partial file goes
+      std::error_code ignored;
+      fs::remove(file_.path, ignored);
+    }
+  }
+
+  Status Write(std::string_view bytes) {
+    buffer_.append(bytes);
+    return buffer_.size() >= kFlushBytes ? Flush() : Status::Ok();
+  }
+
+  // Everything written, durably when to a file.
+  Status Finish() {
+    BACKOUT_RETURN_IF_ERROR(Flush());
+    if (output_file_.empty()) return Status::Ok();
+    // Until the rename, a failure leaves no file behind (the destructor removes an open one).
+    if (::fsync(file_.fd.get()) != 0) {
+      return Status::IOError(fmt::format("{}: {}", file_.path.string(), std::strerror(errno)));
+    }
+    Status finished = ::close(file_.fd.Release()) == 0
+                          ? RenameDurably(file_.path, output_file_)
+                          : Status::IOError(fmt::format("{}: {}", file_.path.string(),
+                                                        std::strerror(errno)));
+    if (!finished.ok()) {
+      std::error_code ignored;
+      fs::remove(file_.path, ignored);
+    }
+    return finished;
+  }
+
+ private:
+  ReportOutput() = default;
+  static constexpr std::size_t kFlushBytes = std::size_t{1} << 16;
+
+  Status Flush() {
+    if (output_file_.empty()) {
+      std::cout.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+      std::cout.flush();
+      buffer_.clear();
+      return std::cout ? Status::Ok() : Status::IOError("stdout: write failed");
+    }
+    std::string_view rest = buffer_;
+    while (!rest.empty()) {
+      const ssize_t n = ::write(file_.fd.get(), rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return Status::IOError(fmt::format("{}: {}", file_.path.string(), std::strerror(errno)));
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    buffer_.clear();
+    return Status::Ok();
+  }
+
+  std::string output_file_;
+  ExclusiveFile file_;
+  std::string buffer_;
+};
+
+// What the first pass over a run leaves for writing its report: the report without its
+// timeline (bounded by the run's steps) and where the run's checked history ends.
+struct ReportSummary {
+  report::RunReport report;
+  sm::RunState state;
+  plan::Plan plan;
+  std::uint64_t head_seq = 0;
+  Digest head_hash{};
+};
+
+// The first pass: the run checked as every read of it is (chain, signatures, transitions;
+// ReadChecked) and folded into a report whose timeline keeps only the key moments. What
+// ReadChecked held is gone when this returns.
+Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run_id,
+                                         bool embed_plan) {
   Result<CheckedRun> run = ReadChecked(c, run_id, "", nullptr);
-  if (!run.ok()) return Fail(run.status().WithContext("report"));
-  const history::RunSnapshot* snap = &run->snap;
-  Result<plan::Plan> plan = history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
-  if (!plan.ok()) return Fail(plan.status().WithContext(fmt::format("report: run {}", run_id)));
-  report::RunReport built = report::BuildReport(run_id, snap->records, snap->events,
-                                                snap->state, *plan, /*chain_verified=*/true);
+  if (!run.ok()) return run.status();
+  history::RunSnapshot& snap = run->snap;
+  Result<plan::Plan> plan = history::PlanFromJournal(snap.state, engine::DefaultPlanVocabulary());
+  if (!plan.ok()) return plan.status().WithContext(fmt::format("run {}", run_id));
+  report::ReportBuilder builder(run_id, snap.state, *plan,
+                                report::ReportBuilder::Timeline::kKeyMoments);
+  for (std::size_t i = 0; i < snap.events.size(); ++i) builder.Add(snap.records[i], snap.events[i]);
+  report::RunReport built = builder.Finish(snap.state, *plan, /*chain_verified=*/true);
   // What `replay` checks: every journaled decision re-derived with today's state machine.
-  Result<sm::ReplaySummary> replayed = sm::Replay(snap->events, *plan);
+  Result<sm::ReplaySummary> replayed = sm::Replay(snap.events, *plan);
   if (replayed.ok()) built.integrity.decisions_verified = !replayed->divergence.has_value();
   // The signatures are consistent with the key they name (ReadChecked); which key is trusted
   // is the auditor's to say, with `verify --public-key` (docs/audit.md).
@@ -1142,10 +1233,92 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
                    : report::SignatureStatus::State::kUnchecked,
       .key_fingerprint = signatures.fingerprint,
       .covers_seq = signatures.signed_through_seq};
-  if (embed_plan) built.plan_text = snap->state.start.plan_text;
-  Result<std::string> text = report::Render(built, format);
-  if (!text.ok()) return Fail(text.status());
-  return WriteOutput(*text, output_file, "report") ? kExitOk : kExitUsage;
+  if (embed_plan) built.plan_text = snap.state.start.plan_text;
+  return ReportSummary{.report = std::move(built),
+                       .state = std::move(snap.state),
+                       .plan = std::move(plan).value(),
+                       .head_seq = snap.records.back().seq,
+                       .head_hash = snap.records.back().hash};
+}
+
+// The second pass: the run's timeline entries, made as the first pass made them, up to the
+// head the first pass checked (a run still running may have grown since; what it appended is
+// not in this report). A record up to that head that is not the one checked is kCorruption.
+report::TimelineSource TimelineScan(const journal::Journal& journal, const std::string& run_id,
+                                    const ReportSummary& summary) {
+  return report::TimelineSource{
+      .entries = summary.report.integrity.events,
+      .scan = [&journal, &run_id, &summary](const report::TimelineVisitor& visit) -> Status {
+        report::ReportBuilder builder(run_id, summary.state, summary.plan,
+                                      report::ReportBuilder::Timeline::kKeyMoments);
+        std::uint64_t last_seq = 0;
+        const Status scanned = journal.ScanRun(run_id, [&](const journal::Record& r) -> Status {
+          if (r.seq > summary.head_seq) return Status::Cancelled("past the checked head");
+          last_seq = r.seq;
+          if (r.seq == summary.head_seq && r.hash != summary.head_hash) {
+            return Status::Corruption(fmt::format(
+                "run {}: event #{} is not the one checked when the report began (the run was "
+                "changed while its report was written)",
+                run_id, r.seq));
+          }
+          Result<sm::Event> event = history::DecodeEvent(r);
+          if (!event.ok()) return event.status().WithContext(fmt::format("run {}", run_id));
+          return visit(builder.Add(r, *event));
+        });
+        if (!scanned.ok() && !(scanned.code() == Code::kCancelled &&
+                               last_seq == summary.head_seq)) {
+          return scanned;
+        }
+        if (last_seq != summary.head_seq) {
+          return Status::Corruption(fmt::format(
+              "run {}: it ends at event #{}, not at #{} as when the report began (events were "
+              "removed while its report was written)",
+              run_id, last_seq, summary.head_seq));
+        }
+        return Status::Ok();
+      }};
+}
+
+}  // namespace
+
+int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
+                const std::string& output_file, bool embed_plan) {
+  // Two passes over the run, so that the report is written as it is produced with nothing
+  // of it held whole: the first checks the run (a damaged journal stops here, before any
+  // output) and sums it up, the second writes the timeline entry by entry (docs/report.md).
+  Result<ReportSummary> summary = SummarizeForReport(c, run_id, embed_plan);
+  if (!summary.ok()) return Fail(summary.status().WithContext("report"));
+  Result<ReportOutput> out = ReportOutput::Open(output_file);
+  if (!out.ok()) {
+    std::cerr << "backout: error: cannot write the report: " << out.status().message() << "\n";
+    return kExitUsage;
+  }
+  const journal::Journal journal(c.journal_dir, c.journal_key);
+  bool started = false;
+  bool output_failed = false;
+  const Status written = report::WriteReport(
+      summary->report, TimelineScan(journal, run_id, *summary), format,
+      [&](std::string_view bytes) {
+        started = true;
+        Status s = out->Write(bytes);
+        output_failed = !s.ok();
+        return s;
+      });
+  if (written.ok()) {
+    if (const Status finished = out->Finish(); !finished.ok()) {
+      std::cerr << "backout: error: cannot write the report: " << finished.message() << "\n";
+      return kExitUsage;
+    }
+    return kExitOk;
+  }
+  if (!started) return Fail(written);  // an unknown format: nothing written
+  // Found after part of it was written: stdout already has that part.
+  std::cerr << fmt::format(
+      "backout: error: report: {}\nbackout: error: the report is INCOMPLETE and UNVERIFIED: {}\n",
+      written.message(),
+      output_file.empty() ? "discard what was written to stdout"
+                          : fmt::format("{} was not written", output_file));
+  return output_failed ? kExitUsage : ExitCodeFor(written);
 }
 
 plan::VarLookup EnvLookup() {

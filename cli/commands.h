@@ -141,7 +141,9 @@ int Triage(const Common& c, const std::string& plan_file, const std::string& iss
 // Renders the post-incident report of a run ("md", "html" or "json") to stdout, or to
 // `output_file` (mode 0600, written atomically) when it is not empty; with `embed_plan`, the
 // journaled plan text in it too. 4 for a damaged journal, 2 for an unknown run or an output
-// file that cannot be written.
+// file that cannot be written. Written as it is produced, after the run is checked; damage
+// found once output began (the run changed under it) also exits 4, saying on stderr that the
+// report is incomplete (docs/report.md).
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
                 const std::string& output_file, bool embed_plan);
 

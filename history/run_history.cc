@@ -26,24 +26,29 @@ Status CheckNotEmpty(const journal::Journal& journal, const std::string& run_id,
 }
 }  // namespace
 
+Result<sm::Event> DecodeEvent(const journal::Record& r) {
+  nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, /*allow_exceptions=*/false);
+  if (payload.is_discarded()) {
+    return Status::Corruption(
+        fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
+  }
+  Result<sm::EventBody> body = sm::DecodePayload(r.type, payload);
+  if (!body.ok()) return body.status().WithContext(fmt::format("event #{}", r.seq));
+  return sm::Event{.seq = r.seq,
+                   .time_us = r.time_us,
+                   .operator_name = r.operator_name,
+                   .host = r.host,
+                   .body = std::move(body).value()};
+}
+
 namespace {
 // Decodes records[begin, end) into events[begin, end).
 Status DecodeRange(const std::vector<journal::Record>& records, std::size_t begin,
                    std::size_t end, std::vector<sm::Event>& events) {
   for (std::size_t i = begin; i < end; ++i) {
-    const journal::Record& r = records[i];
-    nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, /*allow_exceptions=*/false);
-    if (payload.is_discarded()) {
-      return Status::Corruption(
-          fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
-    }
-    Result<sm::EventBody> body = sm::DecodePayload(r.type, payload);
-    if (!body.ok()) return body.status().WithContext(fmt::format("event #{}", r.seq));
-    events[i] = sm::Event{.seq = r.seq,
-                          .time_us = r.time_us,
-                          .operator_name = r.operator_name,
-                          .host = r.host,
-                          .body = std::move(body).value()};
+    Result<sm::Event> event = DecodeEvent(records[i]);
+    if (!event.ok()) return event.status();
+    events[i] = std::move(event).value();
   }
   return Status::Ok();
 }

@@ -20,6 +20,8 @@ namespace backout::history {
 
 // Decodes journal records into events (kCorruption naming the record on failure).
 Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& records);
+// One record's event, as DecodeEvents decodes each (a run read record by record, ScanRun).
+Result<sm::Event> DecodeEvent(const journal::Record& record);
 
 // A run read and folded without locking it (status, events, report, verify).
 struct RunSnapshot {

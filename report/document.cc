@@ -602,29 +602,20 @@ Cell OsUserCell(const TimelineEntry& e) {
               Tone::kWarn};
 }
 
+// A run that recorded OS users shows, beside the operator, who appended and where; an older
+// run's table stays as it was.
+bool ShowsWhoAndWhere(const RunReport& r) { return !r.summary.appenders.empty(); }
+
 Section TimelineSection(const RunReport& r) {
   Section out{.title = "Event timeline",
               .lead = "Every event in the journal, in order.",
               .table = {{"#", "Time", "Since start", "Who", "Step", "What"}, {}},
-              .if_empty = "The journal has no events."};
-  // A run that recorded OS users shows, beside the operator, who appended and where; an older
-  // run's table stays as it was.
-  const bool who_and_where = !r.summary.appenders.empty();
-  if (who_and_where) {
+              .if_empty = "The journal has no events.",
+              .timeline_rows = true};
+  if (ShowsWhoAndWhere(r)) {
     out.lead = "Every event in the journal, in order; who: the operator name given, OS user: "
                "the user the system ran the command as, host: where it ran.";
     out.table.columns = {"#", "Time", "Since start", "Who", "OS user", "Host", "Step", "What"};
-  }
-  for (const TimelineEntry& e : r.timeline) {
-    std::vector<Cell> row = {Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
-                             Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name}};
-    if (who_and_where) {
-      row.push_back(OsUserCell(e));
-      row.push_back(Cell{e.host});
-    }
-    row.push_back(e.step.empty() ? Cell{""} : Code(e.step));
-    row.push_back(Cell{e.text});
-    out.table.rows.push_back(std::move(row));
   }
   return out;
 }
@@ -714,6 +705,18 @@ Section LogsSection(const RunReport& r) {
 }
 
 }  // namespace
+
+std::vector<Cell> TimelineRow(const RunReport& r, const TimelineEntry& e) {
+  std::vector<Cell> row = {Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
+                           Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name}};
+  if (ShowsWhoAndWhere(r)) {
+    row.push_back(OsUserCell(e));
+    row.push_back(Cell{e.host});
+  }
+  row.push_back(e.step.empty() ? Cell{""} : Code(e.step));
+  row.push_back(Cell{e.text});
+  return row;
+}
 
 Document BuildDocument(const RunReport& r) {
   Document doc;

@@ -43,6 +43,10 @@ struct Section {
   Table table;
   std::string if_empty;
   Figure figure = Figure::kNone;
+  // The section of the event timeline: its rows, one per event, are made by TimelineRow()
+  // as the renderer writes them (report/render.h), so `table.rows` stays empty and `if_empty`
+  // is for a timeline without entries.
+  bool timeline_rows = false;
 };
 
 struct Document {
@@ -61,5 +65,8 @@ struct Document {
 inline constexpr std::string_view kPlanTextTitle = "Plan as journaled";
 
 Document BuildDocument(const RunReport& report);
+
+// The row of the timeline section for `entry`, an entry of `report`'s run.
+std::vector<Cell> TimelineRow(const RunReport& report, const TimelineEntry& entry);
 
 }  // namespace backout::report

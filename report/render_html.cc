@@ -7,6 +7,7 @@
 
 #include "report/document.h"
 #include "report/render.h"
+#include "report/write_forms.h"
 #include "report/text.h"
 
 namespace backout::report {
@@ -124,21 +125,28 @@ std::string CellHtml(const Cell& cell) {
   return fmt::format("<span class=\"{}\">{}</span>", cls, Inline(cell.text));
 }
 
-std::string TableHtml(const Table& t) {
+std::string TableHead(const std::vector<std::string>& columns) {
   std::string out = "<div class=\"table-wrap\"><table>\n<thead><tr>";
-  for (const std::string& c : t.columns) out += "<th>" + EscapeMarkup(c) + "</th>";
-  out += "</tr></thead>\n<tbody>\n";
-  for (const std::vector<Cell>& row : t.rows) {
-    out += "<tr>";
-    for (const Cell& c : row) {
-      // Short values (times, durations, names, results) stay on one line; long text wraps.
-      constexpr std::size_t kShortCell = 24;
-      out +=
-          (c.text.size() <= kShortCell ? "<td class=\"short\">" : "<td>") + CellHtml(c) + "</td>";
-    }
-    out += "</tr>\n";
+  for (const std::string& c : columns) out += "<th>" + EscapeMarkup(c) + "</th>";
+  return out + "</tr></thead>\n<tbody>\n";
+}
+
+std::string TableRow(const std::vector<Cell>& row) {
+  std::string out = "<tr>";
+  for (const Cell& c : row) {
+    // Short values (times, durations, names, results) stay on one line; long text wraps.
+    constexpr std::size_t kShortCell = 24;
+    out += (c.text.size() <= kShortCell ? "<td class=\"short\">" : "<td>") + CellHtml(c) + "</td>";
   }
-  return out + "</tbody>\n</table></div>\n";
+  return out + "</tr>\n";
+}
+
+constexpr std::string_view kTableFoot = "</tbody>\n</table></div>\n";
+
+std::string TableHtml(const Table& t) {
+  std::string out = TableHead(t.columns);
+  for (const std::vector<Cell>& row : t.rows) out += TableRow(row);
+  return out + std::string(kTableFoot);
 }
 
 // --- planned vs actual chart -----------------------------------------------------------
@@ -284,37 +292,56 @@ std::string PostMortem(const Document& doc) {
   return out + "</section>\n";
 }
 
-std::string Detail(const RunReport& r, const Section& s) {
+std::string DetailHead(const RunReport& r, const Section& s) {
   std::string out = "<section>\n<h2>" + EscapeMarkup(s.title) + "</h2>\n";
   if (!s.lead.empty()) out += "<p class=\"lead\">" + Inline(s.lead) + "</p>\n";
   if (s.figure == Section::Figure::kPlannedVsActual && !r.steps.empty()) out += Chart(r.steps);
-  out += s.table.rows.empty() ? "<p class=\"empty\">" + Inline(s.if_empty) + "</p>\n"
-                              : TableHtml(s.table);
-  return out + "</section>\n";
+  return out;
+}
+
+std::string Empty(const Section& s) { return "<p class=\"empty\">" + Inline(s.if_empty) + "</p>\n"; }
+
+constexpr std::string_view kSectionEnd = "</section>\n";
+
+std::string Detail(const RunReport& r, const Section& s) {
+  return DetailHead(r, s) + (s.table.rows.empty() ? Empty(s) : TableHtml(s.table)) +
+         std::string(kSectionEnd);
+}
+
+// The timeline section, its rows written as `timeline` produces them.
+Status WriteTimeline(const RunReport& r, const Section& s, const TimelineSource& timeline,
+                     const OutputSink& out) {
+  if (timeline.entries == 0) return out(DetailHead(r, s) + Empty(s) + std::string(kSectionEnd));
+  BACKOUT_RETURN_IF_ERROR(out(DetailHead(r, s) + TableHead(s.table.columns)));
+  BACKOUT_RETURN_IF_ERROR(
+      timeline.scan([&](const TimelineEntry& e) { return out(TableRow(TimelineRow(r, e))); }));
+  return out(std::string(kTableFoot) + std::string(kSectionEnd));
 }
 
 }  // namespace
 
-std::string RenderHtml(const RunReport& report) {
+Status WriteHtml(const RunReport& report, const TimelineSource& timeline, const OutputSink& out) {
   const Document doc = BuildDocument(report);
-  std::string out = fmt::format(
+  std::string piece = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
       EscapeMarkup(doc.title + " · " + report.run_id), kStyle);
-  out += Header(report, doc);
-  out += Overview(doc);
-  out += PostMortem(doc);
-  for (const Section& s : doc.details) out += Detail(report, s);
+  piece += Header(report, doc);
+  piece += Overview(doc);
+  piece += PostMortem(doc);
+  BACKOUT_RETURN_IF_ERROR(AppendDetails(
+      doc.details, out, [&](const Section& s) { return Detail(report, s); },
+      [&](const Section& s) { return WriteTimeline(report, s, timeline, out); }, &piece));
   if (doc.plan_text) {
-    out += fmt::format("<section id=\"plan-text\">\n<h2>{}</h2>\n<pre>{}</pre>\n</section>\n",
-                       EscapeMarkup(kPlanTextTitle), EscapeMarkup(*doc.plan_text));
+    piece += fmt::format("<section id=\"plan-text\">\n<h2>{}</h2>\n<pre>{}</pre>\n</section>\n",
+                         EscapeMarkup(kPlanTextTitle), EscapeMarkup(*doc.plan_text));
   }
-  out += fmt::format(
+  piece += fmt::format(
       "<footer>Replayed by backout from the run's journal alone: {} events, head hash {}."
       "</footer>\n",
       report.integrity.events, CodeHtml(report.integrity.head_hash));
-  return out + "</main>\n</body>\n</html>\n";
+  return out(piece + "</main>\n</body>\n</html>\n");
 }
 
 }  // namespace backout::report

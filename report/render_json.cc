@@ -5,6 +5,7 @@
 #include "base/time.h"
 #include "base/utf8.h"
 #include "report/render.h"
+#include "report/write_forms.h"
 
 namespace backout::report {
 namespace {
@@ -292,29 +293,44 @@ json RenderJson(const RunReport& r) {
   return j;
 }
 
-std::string DumpJson(const RunReport& r) {
-  // The same bytes as Dump(RenderJson(r)), without holding a document of every event: a
-  // million-event run's would take gigabytes. Null placeholders put the two lists in their
-  // sorted place among the keys.
+Status WriteJson(const RunReport& r, const TimelineSource& timeline, const OutputSink& out) {
+  // The same bytes as Dump(RenderJson(r)) and a newline, without holding a document of every
+  // event: a million-event run's would take gigabytes. Null placeholders put the two lists
+  // with an entry per event (timeline, notes) in their sorted place among the keys; the
+  // timeline is written an entry at a time as `timeline` produces it.
   json rest = RenderJsonWithoutEventLists(r);
   rest["timeline"] = nullptr;
   rest["notes"] = nullptr;
-  std::string out = "{\n";
+  std::string piece = "{\n";
   bool first = true;
   for (const auto& [key, value] : rest.items()) {
-    if (!first) out.append(",\n");
+    if (!first) piece.append(",\n");
     first = false;
-    out.append("  ").append(json(key).dump()).append(": ");
+    piece.append("  ").append(json(key).dump()).append(": ");
     if (key == "timeline") {
-      AppendArray(r.timeline, TimelineJson, &out);
+      if (timeline.entries == 0) {
+        piece.append("[]");
+        continue;
+      }
+      piece.append("[\n");
+      BACKOUT_RETURN_IF_ERROR(out(piece));
+      piece.clear();
+      bool first_entry = true;
+      BACKOUT_RETURN_IF_ERROR(timeline.scan([&](const TimelineEntry& e) {
+        std::string item = first_entry ? "    " : ",\n    ";
+        first_entry = false;
+        AppendDumped(TimelineJson(e), 2, &item);
+        return out(item);
+      }));
+      piece.append("\n  ]");
     } else if (key == "notes") {
-      AppendArray(r.notes, NoteJson, &out);
+      AppendArray(r.notes, NoteJson, &piece);
     } else {
-      AppendDumped(value, 1, &out);
+      AppendDumped(value, 1, &piece);
     }
   }
-  out.append("\n}");
-  return out;
+  piece.append("\n}\n");
+  return out(piece);
 }
 
 }  // namespace backout::report

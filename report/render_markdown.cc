@@ -6,6 +6,7 @@
 
 #include "report/document.h"
 #include "report/render.h"
+#include "report/write_forms.h"
 
 namespace backout::report {
 namespace {
@@ -47,14 +48,19 @@ std::string Row(const std::vector<std::string>& cells) {
   return fmt::format("| {} |\n", fmt::join(cells, " | "));
 }
 
+std::string TableHead(const std::vector<std::string>& columns) {
+  return Row(columns) + Row(std::vector<std::string>(columns.size(), "---"));
+}
+
+std::string TableRow(const std::vector<Cell>& row) {
+  std::vector<std::string> cells;
+  for (const Cell& c : row) cells.push_back(CellMarkdown(c));
+  return Row(cells);
+}
+
 std::string TableMarkdown(const Table& t) {
-  std::string out = Row(t.columns);
-  out += Row(std::vector<std::string>(t.columns.size(), "---"));
-  for (const std::vector<Cell>& row : t.rows) {
-    std::vector<std::string> cells;
-    for (const Cell& c : row) cells.push_back(CellMarkdown(c));
-    out += Row(cells);
-  }
+  std::string out = TableHead(t.columns);
+  for (const std::vector<Cell>& row : t.rows) out += TableRow(row);
   return out;
 }
 
@@ -75,11 +81,25 @@ std::string PostMortem(const Document& doc) {
   return out;
 }
 
-std::string Detail(const Section& s) {
+std::string DetailHead(const Section& s) {
   std::string out = fmt::format("## {}\n\n", s.title);
   if (!s.lead.empty()) out += s.lead + "\n\n";
-  out += s.table.rows.empty() ? s.if_empty + "\n" : TableMarkdown(s.table);
-  return out + "\n";
+  return out;
+}
+
+std::string Detail(const Section& s) {
+  return DetailHead(s) + (s.table.rows.empty() ? s.if_empty + "\n" : TableMarkdown(s.table)) +
+         "\n";
+}
+
+// The timeline section, its rows written as `timeline` produces them.
+Status WriteTimeline(const RunReport& report, const Section& s, const TimelineSource& timeline,
+                     const OutputSink& out) {
+  if (timeline.entries == 0) return out(DetailHead(s) + s.if_empty + "\n\n");
+  BACKOUT_RETURN_IF_ERROR(out(DetailHead(s) + TableHead(s.table.columns)));
+  BACKOUT_RETURN_IF_ERROR(timeline.scan(
+      [&](const TimelineEntry& e) { return out(TableRow(TimelineRow(report, e))); }));
+  return out("\n");
 }
 
 // The plan text in a fenced block whose fence is longer than any run of backticks in it.
@@ -97,18 +117,21 @@ std::string PlanText(const std::string& text) {
 
 }  // namespace
 
-std::string RenderMarkdown(const RunReport& report) {
+Status WriteMarkdown(const RunReport& report, const TimelineSource& timeline,
+                     const OutputSink& out) {
   const Document doc = BuildDocument(report);
-  std::string out =
+  std::string piece =
       fmt::format("# {}\n\n{} · outcome: **{}**\n\n", doc.title, doc.subtitle, doc.outcome.text);
-  if (!doc.description.empty()) out += "> " + doc.description + "\n\n";
-  out += Overview(doc);
-  out += PostMortem(doc);
-  for (const Section& s : doc.details) out += Detail(s);
-  if (doc.plan_text) out += PlanText(*doc.plan_text);
-  // One final newline, not two.
-  out.pop_back();
-  return out;
+  if (!doc.description.empty()) piece += "> " + doc.description + "\n\n";
+  piece += Overview(doc);
+  piece += PostMortem(doc);
+  BACKOUT_RETURN_IF_ERROR(AppendDetails(
+      doc.details, out, [](const Section& s) { return Detail(s); },
+      [&](const Section& s) { return WriteTimeline(report, s, timeline, out); }, &piece));
+  if (doc.plan_text) piece += PlanText(*doc.plan_text);
+  // One final newline, not two (the timeline section is never the last).
+  piece.pop_back();
+  return out(piece);
 }
 
 }  // namespace backout::report

@@ -19,21 +19,6 @@ namespace {
 // (NTP, a VM restored); a duration across such a step counts as 0, and the report says the
 // clock stepped back.
 
-// Where the clock first stepped back, and by how much at most.
-std::optional<Summary::ClockStep> ClockSteppedBack(const std::vector<sm::Event>& events) {
-  std::optional<Summary::ClockStep> step;
-  std::int64_t latest_us = 0;
-  for (const sm::Event& e : events) {
-    if (e.time_us < latest_us) {
-      const std::int64_t back_ms = (latest_us - e.time_us + 999) / 1000;
-      if (!step) step = Summary::ClockStep{.seq = e.seq, .ms = back_ms};
-      step->ms = std::max(step->ms, back_ms);
-    }
-    latest_us = std::max(latest_us, e.time_us);
-  }
-  return step;
-}
-
 // Typed reads of adapter outputs, which are free-form JSON: a missing or mistyped field reads
 // as empty rather than throwing.
 std::string StringField(const nlohmann::json& j, const char* key) {
@@ -100,16 +85,19 @@ StepReport StepFromState(const sm::StepState& st, const plan::Plan& plan) {
   return r;
 }
 
-// One pass over the events, in order: the timeline and every list that follows the journal.
-// Handlers see the current event as `e_`; each fills `entry_` (text, key) for the timeline.
-class Pass {
+}  // namespace
+
+// One pass over the events, in order: the timeline entries and every list that follows the
+// journal. Handlers see the current event as `e_`; each fills `entry_` (text, key).
+class ReportBuilder::Pass {
  public:
   Pass(RunReport* report, std::int64_t started_us) : report_(report), started_us_(started_us) {
     for (std::size_t i = 0; i < report_->steps.size(); ++i) step_index_[report_->steps[i].id] = i;
   }
 
-  // `record` is the journal record `e` was decoded from.
-  void Add(const sm::Event& e, const journal::Record& record) {
+  // `record` is the journal record `e` was decoded from. Returns the event's timeline entry,
+  // valid until the next call.
+  const TimelineEntry& Add(const sm::Event& e, const journal::Record& record) {
     e_ = &e;
     entry_ = TimelineEntry{.seq = e.seq,
                            .time_us = e.time_us,
@@ -127,7 +115,7 @@ class Pass {
     std::visit([this](const auto& body) { On(body); }, e.body);
     if (WrittenByTheRunner(e.body)) last_runner_event_us_ = e.time_us;
     NoteOperator(e.operator_name);
-    report_->timeline.push_back(std::move(entry_));
+    return entry_;
   }
 
   // When each approval step was asked for (0: never asked, granted up front).
@@ -372,12 +360,15 @@ class Pass {
   std::int64_t last_runner_event_us_ = 0;  // where a crash gap starts
 };
 
+namespace {
+
 // Approval steps have no StepStarted: a granted one ran from its request (or, granted up
 // front, took no time) to its grant.
-void TimeApprovalSteps(const Pass& pass, std::vector<StepReport>& steps) {
+template <typename RequestedAt>
+void TimeApprovalSteps(const RequestedAt& approval_requested_at, std::vector<StepReport>& steps) {
   for (StepReport& step : steps) {
     if (step.kind != "approval" || step.status != "succeeded") continue;
-    const std::int64_t requested = pass.ApprovalRequestedAt(step.id);
+    const std::int64_t requested = approval_requested_at(step.id);
     step.started_us = requested != 0 ? requested : step.finished_us;
   }
 }
@@ -560,64 +551,88 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
   return s;
 }
 
-std::vector<StepLog> LogsOf(const std::vector<sm::Event>& events) {
-  std::vector<StepLog> out;
-  for (const sm::Event& e : events) {
-    if (const std::optional<sm::StepLogOf> log = sm::LogOf(e.body)) {
-      out.push_back(StepLog{.step = log->step,
-                            .attempt = log->attempt,
-                            .seq = e.seq,
-                            .file = log->digest.file,
-                            .bytes = log->digest.bytes,
-                            .sha256 = log->digest.sha256});
-    }
-  }
-  return out;
-}
-
-// Everything but the checks the caller makes (decisions, signature).
-Integrity IntegrityOf(const std::vector<journal::Record>& records, bool chain_verified) {
-  Integrity out;
-  out.events = records.size();
-  out.chain_verified = chain_verified;
-  if (records.empty()) return out;
-  out.head_seq = records.back().seq;
-  out.head_hash = ToHex(records.back().hash);
-  // One chain mode per run (the chain check refuses a mix), so the head's is every record's.
-  out.chain_mode = std::string(journal::ChainModeName(records.back().chain_mode));
-  for (const journal::Record& r : records) {
-    if (std::find(out.hosts.begin(), out.hosts.end(), r.host) == out.hosts.end()) {
-      out.hosts.push_back(r.host);
-    }
-  }
-  return out;
-}
-
 }  // namespace
+
+ReportBuilder::ReportBuilder(std::string run_id, const sm::RunState& state,
+                             const plan::Plan& plan, Timeline keep)
+    : keep_(keep) {
+  report_.run_id = std::move(run_id);
+  for (const sm::StepState& st : state.steps) report_.steps.push_back(StepFromState(st, plan));
+  report_.summary.downtime = MarkedWindow(report_.steps);
+  pass_ = std::make_unique<Pass>(&report_, state.started_us);
+}
+
+ReportBuilder::~ReportBuilder() = default;
+
+const TimelineEntry& ReportBuilder::Add(const journal::Record& record, const sm::Event& e) {
+  // Where the clock first stepped back, and by how much at most.
+  if (e.time_us < latest_us_) {
+    const std::int64_t back_ms = (latest_us_ - e.time_us + 999) / 1000;
+    if (!clock_stepped_back_) clock_stepped_back_ = Summary::ClockStep{.seq = e.seq, .ms = back_ms};
+    clock_stepped_back_->ms = std::max(clock_stepped_back_->ms, back_ms);
+  }
+  latest_us_ = std::max(latest_us_, e.time_us);
+  if (const std::optional<sm::StepLogOf> log = sm::LogOf(e.body)) {
+    report_.logs.push_back(StepLog{.step = log->step,
+                                   .attempt = log->attempt,
+                                   .seq = e.seq,
+                                   .file = log->digest.file,
+                                   .bytes = log->digest.bytes,
+                                   .sha256 = log->digest.sha256});
+  }
+  Integrity& integrity = report_.integrity;
+  ++integrity.events;
+  integrity.head_seq = record.seq;
+  head_hash_ = record.hash;
+  head_chain_mode_ = record.chain_mode;
+  if (std::find(integrity.hosts.begin(), integrity.hosts.end(), record.host) ==
+      integrity.hosts.end()) {
+    integrity.hosts.push_back(record.host);
+  }
+  const TimelineEntry& entry = pass_->Add(e, record);
+  if (keep_ == Timeline::kAll || entry.key) report_.timeline.push_back(entry);
+  return entry;
+}
+
+RunReport ReportBuilder::Finish(const sm::RunState& state, const plan::Plan& plan,
+                                bool chain_verified) {
+  // What the pass gathered stays; the rest is the final fold's.
+  Summary summary = SummaryOf(state, plan);
+  summary.operators = std::move(report_.summary.operators);
+  summary.appenders = std::move(report_.summary.appenders);
+  summary.downtime = report_.summary.downtime;
+  summary.clock_stepped_back = clock_stepped_back_;
+  report_.summary = std::move(summary);
+  for (std::size_t i = 0; i < report_.steps.size() && i < state.steps.size(); ++i) {
+    std::vector<InDoubt> in_doubt = std::move(report_.steps[i].in_doubt);
+    report_.steps[i] = StepFromState(state.steps[i], plan);
+    report_.steps[i].in_doubt = std::move(in_doubt);
+  }
+  TimeApprovalSteps([this](const std::string& id) { return pass_->ApprovalRequestedAt(id); },
+                    report_.steps);
+  TimeSteps(report_.steps);
+
+  MeasureWindow(report_.steps, state.last_event_us, report_.summary.downtime);
+  report_.verification = VerificationOf(report_.steps, state);
+  report_.backups = BackupsOf(report_.steps, state);
+  report_.restores = RestoresOf(report_.steps, state, plan);
+  Integrity& integrity = report_.integrity;
+  integrity.chain_verified = chain_verified;
+  if (integrity.events != 0) {
+    integrity.head_hash = ToHex(head_hash_);
+    // One chain mode per run (the chain check refuses a mix), so the head's is every record's.
+    integrity.chain_mode = std::string(journal::ChainModeName(head_chain_mode_));
+  }
+  return std::move(report_);
+}
 
 RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
                    const std::vector<sm::Event>& events, const sm::RunState& state,
                    const plan::Plan& plan, bool chain_verified) {
-  RunReport report;
-  report.run_id = run_id;
-  report.summary = SummaryOf(state, plan);
-  report.summary.clock_stepped_back = ClockSteppedBack(events);
-  for (const sm::StepState& st : state.steps) report.steps.push_back(StepFromState(st, plan));
-  report.summary.downtime = MarkedWindow(report.steps);
-
-  Pass pass(&report, state.started_us);
+  ReportBuilder builder(run_id, state, plan, ReportBuilder::Timeline::kAll);
   assert(records.size() == events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) pass.Add(events[i], records[i]);
-  TimeApprovalSteps(pass, report.steps);
-  TimeSteps(report.steps);
-
-  MeasureWindow(report.steps, state.last_event_us, report.summary.downtime);
-  report.verification = VerificationOf(report.steps, state);
-  report.backups = BackupsOf(report.steps, state);
-  report.restores = RestoresOf(report.steps, state, plan);
-  report.logs = LogsOf(events);
-  report.integrity = IntegrityOf(records, chain_verified);
-  return report;
+  for (std::size_t i = 0; i < events.size(); ++i) builder.Add(records[i], events[i]);
+  return builder.Finish(state, plan, chain_verified);
 }
 
 bool IdentityMismatch(const std::string& operator_name, const OsUser& os_user) {

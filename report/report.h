@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -341,6 +342,43 @@ struct RunReport {
 RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
                    const std::vector<sm::Event>& events, const sm::RunState& state,
                    const plan::Plan& plan, bool chain_verified);
+
+// BuildReport one event at a time, for a run read in one pass (journal::Journal::ScanRun):
+// what it keeps is bounded by the run's steps (and what operators journaled: notes, triage,
+// decisions, failures), not by its events, unless it keeps the whole timeline.
+//
+// Construct it once the run's first event (RunStarted) is folded: `state` is that fold and
+// `plan` the plan journaled in it. Then Add() every record with its event, in order, and
+// Finish() with the fold of all of them. Every Add() returns the timeline entry of its event,
+// valid until the next call, so a caller can write the timeline out as it goes (report/stream.h).
+// Not thread-safe.
+class ReportBuilder {
+ public:
+  enum class Timeline {
+    kAll,         // RunReport::timeline holds every entry (BuildReport)
+    kKeyMoments,  // only the key ones, which the post-mortem lists; the rest is streamed
+  };
+  ReportBuilder(std::string run_id, const sm::RunState& state, const plan::Plan& plan,
+                Timeline keep);
+  ~ReportBuilder();
+  ReportBuilder(const ReportBuilder&) = delete;
+  ReportBuilder& operator=(const ReportBuilder&) = delete;
+
+  const TimelineEntry& Add(const journal::Record& record, const sm::Event& event);
+
+  // The report; `state` folds every event added. Call once.
+  RunReport Finish(const sm::RunState& state, const plan::Plan& plan, bool chain_verified);
+
+ private:
+  class Pass;
+  RunReport report_;
+  std::unique_ptr<Pass> pass_;
+  Timeline keep_;
+  std::int64_t latest_us_ = 0;  // for Summary::clock_stepped_back
+  std::optional<Summary::ClockStep> clock_stepped_back_;
+  Digest head_hash_{};  // of the last record added
+  journal::ChainMode head_chain_mode_{};
+};
 
 std::string_view ToString(Downtime::State s);     // "not_marked", "not_started", ...
 std::string_view ToString(InDoubt::Settled s);    // "unsettled", "check", "resolve", "rerun"

@@ -166,7 +166,8 @@ class TestJournal {
   // The chain mode of the records Build() makes (sha256 unless set).
   void SetChainMode(journal::ChainMode mode) { chain_mode_ = mode; }
 
-  const std::vector<journal::Record>& records() const { return records_; }
+  const std::vector<journal::Record>& records() const { return records_; }  // as of Build()
+  const std::vector<sm::Event>& events() const { return events_; }
   const plan::Plan& plan() const { return plan_; }
 
   static const StepReport& StepOf(const RunReport& r, const std::string& id) {

@@ -134,6 +134,11 @@ for n in "${run_sizes[@]}"; do
   sed "s/^/fold_${n}_/" "$work/fold_$n.log" >>"$results"
   best "report_$n" "$r" sh -c "'$backout' report run-$n --journal '$work/journal' \
     --format json > '$work/report-$n.json'"
+  # Streaming reports (issue 17): the other forms of the same report, written as produced.
+  for form in html md; do
+    best "report_${form}_$n" "$r" sh -c "'$backout' report run-$n --journal '$work/journal' \
+      --format $form > '$work/report-$n.$form'"
+  done
 done
 for n in "${run_sizes[@]}"; do
   rm -f "$work/action-started"
