@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh            full sizes, within 10 minutes on 2 cores
 #   scripts/bench.sh --quick    small sizes, no goals judged (the CI smoke run)
+#   --only-journal              the journal section alone (appends, fold, reads, resume)
 #   --build-dir DIR             use the configured build tree DIR (any build type) instead
 #                               of a Release build in build-bench/ (scripts/test.sh does)
 #
@@ -18,12 +19,14 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 quick=0
+only_journal=0
 build=
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
+    --only-journal) only_journal=1 ;;
     --build-dir) build=$(realpath "${2:?--build-dir needs a directory}"); shift ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--build-dir DIR]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--only-journal] [--build-dir DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -119,6 +122,10 @@ for n in "${run_sizes[@]}"; do
   sed "s/^/fold_${n}_/" "$work/fold_$n.log" >>"$results"
   best "report_$n" "$r" sh -c "'$backout' report run-$n --journal '$work/journal' \
     --format json > '$work/report-$n.json'"
+  # Streaming reads (issue 17): each command reads the run in one pass; time and peak RSS.
+  best "status_$n" "$r" "$backout" status "run-$n" --journal "$work/journal"
+  best "verify_$n" "$r" "$backout" verify "run-$n" --journal "$work/journal"
+  best "events_$n" "$r" sh -c "'$backout' events run-$n --journal '$work/journal' >/dev/null"
 done
 for n in "${run_sizes[@]}"; do
   rm -f "$work/action-started"
@@ -127,6 +134,11 @@ for n in "${run_sizes[@]}"; do
   record "resume_${n}_to_action_s" \
     "$(awk -v a="$start" -v b="$(cat "$work/action-started")" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
 done
+if ((only_journal)); then  # --only-journal: the journal figures alone, then the table
+  echo "== table"
+  { bash bench/table.sh "$results" "$quick"; echo; cat "$work/machine.txt"; } | tee "$work/table.md"
+  exit 0
+fi
 
 ###############################################################################
 # A seed-004 database: `generate.sh DIR ROWS` gives about 270 bytes per row (images, docs
