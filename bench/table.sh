@@ -111,6 +111,29 @@ for n in $(awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_event
        "$(v resume_${n}_to_action_s) | $(mib resume_${n}_rss_kb) |"
 done
 echo
+# Streaming reads (issue 17): each command reads a run in one pass; memory must not grow with
+# the events (goal: peak RSS <= 64 MiB at the largest run).
+echo "Streaming reads (seconds / peak RSS in MiB; checked read = ScanRun alone, in process):"
+echo
+echo "| events | bare scan | checked read | status RUN | status RSS | verify | verify RSS | events | events RSS |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+for n in $(awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' "$results"); do
+  mib() { [[ -n $(v "$1") ]] && awk -v k="$(v "$1")" 'BEGIN { printf "%.0f", k / 1024 }' || true; }
+  echo "| $n | $(us_to_s "$(v fold_${n}_bare_iteration_us)") | $(us_to_s "$(v fold_${n}_scan_verify_us)") |" \
+       "$(v status_${n}_s) | $(mib status_${n}_rss_kb) | $(v verify_${n}_s) | $(mib verify_${n}_rss_kb) |" \
+       "$(v events_${n}_s) | $(mib events_${n}_rss_kb) |"
+done
+echo
+echo "| figure | ours | peer | ratio | goal | met? |"
+echo "| --- | --- | --- | --- | --- | --- |"
+row "verify, $big events (s)" "$(v verify_${big}_s)" \
+  "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=2.0"
+for figure in fold status verify events resume; do
+  row "$figure peak RSS, $big events (MiB)" \
+    "$(awk -v k="$(v ${figure}_${big}_rss_kb)" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')" \
+    "" "" "ours<=64"
+done
+echo
 echo "| SQLite database | backup ours | backup sqlite3 | backup RSS ours / sqlite3 | restore ours | restore sqlite3 |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for r in $(awk '$1 ~ /^sqlite_[0-9]+_db_bytes$/ { split($1, a, "_"); print a[2] }' "$results"); do

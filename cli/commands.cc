@@ -192,37 +192,18 @@ int AppendToContinue(engine::RunSession& session, sm::RunResumed::PlanFileNote p
 }
 
 // A key was given, but this run's chain is plain SHA-256: say that it proves less.
-void WarnIfUnkeyed(const Common& c, const std::vector<journal::Record>& records) {
-  if (c.journal_key.empty() || records.front().chain_mode != journal::ChainMode::kSha256) return;
+void WarnIfUnkeyed(const Common& c, const std::string& run_id, journal::ChainMode chain_mode) {
+  if (c.journal_key.empty() || chain_mode != journal::ChainMode::kSha256) return;
   std::cerr << fmt::format(
       "backout: warning: BACKOUT_JOURNAL_KEY is set, but run {} is not keyed: its plain SHA-256 "
       "chain can be rewritten whole by anyone who can write the journal; compare its head with "
       "--expect-head\n",
-      records.front().run_id);
+      run_id);
 }
 
 std::string_view DescribeChain(journal::ChainMode mode) {
   return mode == journal::ChainMode::kHmacSha256 ? "keyed hash chain (HMAC-SHA256)"
                                                  : "hash chain";
-}
-
-// Why the head of `records` is not `expected`, naming what the difference suggests.
-Status HeadMismatch(const std::vector<journal::Record>& records, const Digest& expected) {
-  const journal::Record& head = records.back();
-  const auto earlier = std::find_if(records.begin(), records.end(), [&](const journal::Record& r) {
-    return r.hash == expected;
-  });
-  if (earlier != records.end()) {
-    return Status::Corruption(fmt::format(
-        "run {}: head hash {} (event #{}) does not match the expected {}, which is the hash of "
-        "event #{}: events #{} to #{} were appended after that head was recorded",
-        head.run_id, ToHex(head.hash), head.seq, ToHex(expected), earlier->seq, earlier->seq + 1,
-        head.seq));
-  }
-  return Status::Corruption(fmt::format(
-      "run {}: head hash {} (event #{}) does not match the expected {}: the journal was "
-      "rewritten or truncated after that head was recorded",
-      head.run_id, ToHex(head.hash), head.seq, ToHex(expected)));
 }
 
 // The captures `plan` refers to, found in the journal (capture/find.h): what `run` journals
@@ -607,15 +588,20 @@ Result<RunLiveness> LivenessOf(const journal::Journal& journal, const std::strin
 int ShowStatus(const Common& c, const std::string& run_id, bool json) {
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (!run_id.empty()) {
-    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
-    if (!snap.ok()) return Fail(snap.status());
+    // One pass, keeping only the state (and counting the events).
+    std::size_t events = 0;
+    Result<sm::RunState> state = history::FoldRun(
+        journal, run_id, [&](const journal::Record&, const sm::Event&, const sm::RunState&) {
+          ++events;
+          return Status::Ok();
+        });
+    if (!state.ok()) return Fail(state.status());
     Result<RunLiveness> liveness = LivenessOf(journal, run_id);
     if (!liveness.ok()) return Fail(liveness.status());
     if (json) {
-      std::cout << DumpJson(RunToJson(run_id, snap->state, snap->events.size(), *liveness), 2)
-                << "\n";
+      std::cout << DumpJson(RunToJson(run_id, *state, events, *liveness), 2) << "\n";
     } else {
-      std::cout << RunToText(run_id, snap->state, snap->events.size(), *liveness);
+      std::cout << RunToText(run_id, *state, events, *liveness);
     }
     return kExitOk;
   }
@@ -643,12 +629,17 @@ int ShowStatus(const Common& c, const std::string& run_id, bool json) {
 
 int Events(const Common& c, const std::string& run_id, bool json) {
   journal::Journal journal(c.journal_dir, c.journal_key);
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, run_id);
-  if (!snap.ok()) return Fail(snap.status());
-  for (std::size_t i = 0; i < snap->records.size(); ++i) {
-    std::cout << (json ? DumpJson(EventToJson(snap->records[i]))
-                       : EventToText(snap->records[i], snap->events[i]))
-              << "\n";
+  // Printed as read: a damaged run's error comes after the events before the damage (with
+  // the head check, possibly after all of them), and memory does not grow with the run.
+  Result<sm::RunState> state = history::FoldRun(
+      journal, run_id,
+      [&](const journal::Record& record, const sm::Event& event, const sm::RunState&) {
+        std::cout << (json ? DumpJson(EventToJson(record)) : EventToText(record, event)) << '\n';
+        return Status::Ok();
+      });
+  if (!state.ok()) {
+    std::cout.flush();
+    return Fail(state.status());
   }
   return kExitOk;
 }
@@ -770,22 +761,176 @@ namespace {
 // (`summary` says how many, and the divergence): a decision that does not re-derive, or an
 // approval the run never asked for, is an integrity error naming the event. What `verify`
 // and `import` check beyond the chain and the transitions.
+Status DecisionsError(const std::string& run_id, const sm::ReplaySummary& summary) {
+  if (!summary.divergence) return Status::Ok();
+  const sm::Divergence& d = *summary.divergence;
+  return Status::Corruption(fmt::format(
+      "run {}: event #{} {}: {} does not follow from the events before it and the plan "
+      "journaled in RunStarted (an event was deleted, inserted or changed and the chain "
+      "recomputed, or the run was journaled by a build with other rules; `backout replay "
+      "--all` lists every divergence): recorded {}; derived {}",
+      run_id, d.seq, d.event_type,
+      d.decision == 0 ? "this approval" : fmt::format("decision {}", d.decision), d.recorded,
+      d.derived));
+}
+
 Status CheckDecisions(const history::RunSnapshot& snap, sm::ReplaySummary* summary) {
   Result<plan::Plan> plan = history::PlanFromJournal(snap.state, engine::DefaultPlanVocabulary());
   if (!plan.ok()) return plan.status();
   Result<sm::ReplaySummary> replayed = sm::Replay(snap.events, *plan);
   if (!replayed.ok()) return replayed.status();
   *summary = std::move(replayed).value();
-  if (!summary->divergence) return Status::Ok();
-  const sm::Divergence& d = *summary->divergence;
-  return Status::Corruption(fmt::format(
-      "run {}: event #{} {}: {} does not follow from the events before it and the plan "
-      "journaled in RunStarted (an event was deleted, inserted or changed and the chain "
-      "recomputed, or the run was journaled by a build with other rules; `backout replay "
-      "--all` lists every divergence): recorded {}; derived {}",
-      snap.records.front().run_id, d.seq, d.event_type,
-      d.decision == 0 ? "this approval" : fmt::format("decision {}", d.decision), d.recorded,
-      d.derived));
+  return DecisionsError(snap.records.front().run_id, *summary);
+}
+
+// What `verify` and `replay` check of a run, made in one pass over its records (a
+// journal::Journal::RecordVisitor: Add): the fold (history::RunFold) and, from the second
+// event on, the replay of its decisions against the plan journaled in RunStarted (or
+// `replay_plan`, with the renames DiffSteps finds). Keeps the state, the replay's summary
+// and the head: memory is bounded by the run's steps. The errors come in the order a whole
+// read gives them: Finish reports the fold's; a divergence is in
+// summary() (DecisionsError), a journaled plan that no longer parses in
+// journaled_plan_status().
+class OnePassCheck {
+ public:
+  OnePassCheck(std::string run_id, std::optional<Digest> expected_head,
+               const plan::Plan* replay_plan, sm::ReplayScope scope)
+      : fold_(run_id, [this](const journal::Record& r, const sm::Event& e,
+                             const sm::RunState& before) { return Replay(r, e, before); }),
+        expected_head_(expected_head),
+        replay_plan_(replay_plan),
+        scope_(scope) {}
+
+  Status Add(const journal::Record& record) {
+    if (fold_.events() == 0) {
+      run_id_ = record.run_id;
+      first_chain_mode_ = record.chain_mode;
+    }
+    head_seq_ = record.seq;
+    head_hash_ = record.hash;
+    head_chain_mode_ = record.chain_mode;
+    if (expected_head_ && record.hash == *expected_head_ && !expected_seen_at_) {
+      expected_seen_at_ = record.seq;
+    }
+    return fold_.Add(record);
+  }
+
+  // The fold's errors. `journal`: where the run is, for the message of a run without events.
+  Status Finish(const journal::Journal& journal) {
+    Result<sm::RunState> state = std::move(fold_).Finish(journal);
+    if (!state.ok()) return state.status();
+    state_ = std::move(state).value();
+    if (!journaled_ && plan_failed_.ok()) StartReplay(state_);  // a run of RunStarted alone
+    return Status::Ok();
+  }
+  // After Finish: whether the plan journaled in RunStarted parses (then the replay ran).
+  const Status& journaled_plan_status() const { return plan_failed_; }
+
+  const std::string& run_id() const { return run_id_; }
+  std::uint64_t events() const { return head_seq_; }
+  std::uint64_t head_seq() const { return head_seq_; }
+  const Digest& head_hash() const { return head_hash_; }
+  journal::ChainMode head_chain_mode() const { return head_chain_mode_; }
+  journal::ChainMode first_chain_mode() const { return first_chain_mode_; }
+  const sm::RunState& state() const { return state_; }
+  const plan::Plan& journaled_plan() const { return *journaled_; }
+  const std::vector<sm::StepChange>& step_changes() const { return step_changes_; }
+  const sm::ReplaySummary& summary() const {
+    static const sm::ReplaySummary kNone;
+    return replayer_ ? replayer_->summary() : kNone;
+  }
+
+  // Why the head is not `expected_head`, naming what the difference suggests.
+  Status HeadMismatch() const {
+    if (expected_seen_at_) {
+      return Status::Corruption(fmt::format(
+          "run {}: head hash {} (event #{}) does not match the expected {}, which is the hash of "
+          "event #{}: events #{} to #{} were appended after that head was recorded",
+          run_id_, ToHex(head_hash_), head_seq_, ToHex(*expected_head_), *expected_seen_at_,
+          *expected_seen_at_ + 1, head_seq_));
+    }
+    return Status::Corruption(fmt::format(
+        "run {}: head hash {} (event #{}) does not match the expected {}: the journal was "
+        "rewritten or truncated after that head was recorded",
+        run_id_, ToHex(head_hash_), head_seq_, ToHex(*expected_head_)));
+  }
+
+ private:
+  // The journaled plan, from the state after RunStarted; the replayer starts with it.
+  void StartReplay(const sm::RunState& after_start) {
+    Result<plan::Plan> plan =
+        history::PlanFromJournal(after_start, engine::DefaultPlanVocabulary());
+    if (!plan.ok()) {
+      plan_failed_ = plan.status();
+      return;
+    }
+    journaled_ = std::move(plan).value();
+    if (replay_plan_ != nullptr) step_changes_ = sm::DiffSteps(*journaled_, *replay_plan_);
+    replayer_.emplace(replay_plan_ != nullptr ? *replay_plan_ : *journaled_,
+                      sm::ReplayOptions{.scope = scope_, .renamed = sm::Renames(step_changes_)});
+  }
+
+  // RunStarted (the first event) records no decision, so the replay starts at the second,
+  // once the state before it names the journaled plan.
+  Status Replay(const journal::Record&, const sm::Event& event, const sm::RunState& before) {
+    if (fold_.events() == 2 && plan_failed_.ok()) StartReplay(before);
+    if (replayer_ && !replay_stopped_) replay_stopped_ = replayer_->Check(before, event);
+    return Status::Ok();
+  }
+
+  history::RunFold fold_;
+  std::optional<Digest> expected_head_;
+  const plan::Plan* replay_plan_;
+  sm::ReplayScope scope_;
+  std::string run_id_;
+  std::uint64_t head_seq_ = 0;
+  Digest head_hash_{};
+  journal::ChainMode head_chain_mode_ = journal::ChainMode::kSha256;
+  journal::ChainMode first_chain_mode_ = journal::ChainMode::kSha256;
+  std::optional<std::uint64_t> expected_seen_at_;
+  sm::RunState state_;
+  Status plan_failed_;
+  std::optional<plan::Plan> journaled_;
+  std::vector<sm::StepChange> step_changes_;
+  std::optional<sm::Replayer> replayer_;
+  bool replay_stopped_ = false;
+};
+
+// A run of the journal (or of the export `export_file`) checked in one pass by `check`:
+// the chain, the head and the signatures (against `public_key` when given) by the read, the
+// rest by `check`, in the order of ReadChecked's errors. `*hmacs_unchecked`: a keyed export
+// read without BACKOUT_JOURNAL_KEY, its HMACs left to the signatures.
+Result<journal::SignatureCheck> CheckInOnePass(const Common& c, const std::string& run_id,
+                                               const std::string& export_file,
+                                               const journal::PublicKey* public_key,
+                                               OnePassCheck* check, bool* hmacs_unchecked) {
+  const journal::Journal journal(c.journal_dir, c.journal_key);
+  const auto add = [&](const journal::Record& record) { return check->Add(record); };
+  if (export_file.empty()) {
+    Result<journal::SignatureCheck> signatures = journal::SignatureCheck{};
+    BACKOUT_RETURN_IF_ERROR(journal.ScanSignedRun(run_id, add, public_key, &signatures));
+    // None: the "history was lost" error every read of the run gives, before any other.
+    if (check->events() == 0) BACKOUT_RETURN_IF_ERROR(check->Finish(journal));
+    if (!signatures.ok()) return signatures.status();
+    BACKOUT_RETURN_IF_ERROR(check->Finish(journal));
+    *hmacs_unchecked = false;
+    return signatures;
+  }
+  // With a public key, the signatures cover what the HMACs would: an auditor needs no secret.
+  const journal::KeyedHashes keyed = public_key != nullptr
+                                         ? journal::KeyedHashes::kLeaveToSignatures
+                                         : journal::KeyedHashes::kNeedKey;
+  Result<journal::SignedRun> run =
+      journal::ReadSignedExportFile(export_file, c.journal_key, keyed, nullptr);
+  if (!run.ok()) return run.status();
+  Result<journal::SignatureCheck> signatures =
+      journal::CheckSignatures(run->records, run->signatures, public_key);
+  if (!signatures.ok()) return signatures.status().WithContext(export_file);
+  *hmacs_unchecked = c.journal_key.empty() &&
+                     run->records.front().chain_mode == journal::ChainMode::kHmacSha256;
+  for (const journal::Record& record : run->records) BACKOUT_RETURN_IF_ERROR(add(record));
+  BACKOUT_RETURN_IF_ERROR(check->Finish(journal).WithContext(export_file));
+  return signatures;
 }
 
 // The key of --public-key; nullopt when none was given.
@@ -915,23 +1060,28 @@ int Verify(const Common& c, const std::string& run_id, const VerifyOptions& opti
     if (options.json) std::cout << DumpJson(VerifyToJson(outcome), 2) << "\n";
     return Fail(error);
   };
-  Result<CheckedRun> run = ReadChecked(c, run_id, options.export_file,
-                                       public_key->has_value() ? &**public_key : nullptr);
-  if (!run.ok()) return failed(run.status());
-  const history::RunSnapshot& snap = run->snap;
-  WarnIfUnkeyed(c, snap.records);
-  const journal::Record& head = snap.records.back();
-  outcome.run_id = head.run_id;
-  outcome.event_count = snap.records.size();
-  outcome.head = ToHex(head.hash);
-  outcome.chain = journal::ChainModeName(head.chain_mode);
-  outcome.signatures = run->signature_check;
+  // One pass: the read checks the chain, head and signatures; the fold and the replay of the
+  // decisions ride along (memory bounded by the steps, not the events).
+  OnePassCheck check(run_id, expected, nullptr, sm::ReplayScope::kFirstDivergence);
+  bool hmacs_unchecked = false;
+  Result<journal::SignatureCheck> signatures =
+      CheckInOnePass(c, run_id, options.export_file,
+                     public_key->has_value() ? &**public_key : nullptr, &check, &hmacs_unchecked);
+  if (!signatures.ok()) return failed(signatures.status());
+  WarnIfUnkeyed(c, check.run_id(), check.first_chain_mode());
+  outcome.run_id = check.run_id();
+  outcome.event_count = check.events();
+  outcome.head = ToHex(check.head_hash());
+  outcome.chain = journal::ChainModeName(check.head_chain_mode());
+  outcome.signatures = *signatures;
   outcome.checks = {"hash_chain", "transitions"};
-  if (run->signature_check.state == journal::SignatureCheck::State::kVerified) {
+  if (signatures->state == journal::SignatureCheck::State::kVerified) {
     outcome.checks.push_back("signatures");
   }
-  sm::ReplaySummary decisions;
-  const Status decided = CheckDecisions(snap, &decisions);
+  const sm::ReplaySummary& decisions = check.summary();
+  const Status decided = check.journaled_plan_status().ok()
+                             ? DecisionsError(check.run_id(), decisions)
+                             : check.journaled_plan_status();
   outcome.decisions_checked = decisions.decisions_checked;
   outcome.divergence = decisions.divergence;
   if (!decided.ok()) return failed(decided);
@@ -941,15 +1091,15 @@ int Verify(const Common& c, const std::string& run_id, const VerifyOptions& opti
         "run {}: {} events verified: {} intact{}, every event an allowed transition, every "
         "decision ({}) re-derived from the journaled plan\n"
         "{}\nhead hash {} (event #{})\n",
-        head.run_id, snap.records.size(), DescribeChain(head.chain_mode),
-        run->hmacs_unchecked ? " (HMACs not checked without BACKOUT_JOURNAL_KEY: the signatures "
-                               "cover them)"
-                             : "",
-        outcome.decisions_checked, DescribeSignatures(run->signature_check), outcome.head,
-        head.seq);
+        check.run_id(), check.events(), DescribeChain(check.head_chain_mode()),
+        hmacs_unchecked ? " (HMACs not checked without BACKOUT_JOURNAL_KEY: the signatures "
+                          "cover them)"
+                        : "",
+        outcome.decisions_checked, DescribeSignatures(*signatures), outcome.head,
+        check.head_seq());
   }
   if (expected) {
-    if (*expected != head.hash) return failed(HeadMismatch(snap.records, *expected));
+    if (*expected != check.head_hash()) return failed(check.HeadMismatch());
     outcome.checks.push_back("expected_head");
     if (!options.json) std::cout << "head hash is the expected one\n";
   }
@@ -1001,7 +1151,7 @@ int Import(const Common& c, const std::string& export_file, const std::string& p
   // Each log against the digest its outcome journaled, before anything is written.
   Result<std::vector<std::string>> unverified = CheckExportedLogs(run->snap.events, run->logs);
   if (!unverified.ok()) return Fail(unverified.status().WithContext("import refused"));
-  WarnIfUnkeyed(c, run->snap.records);
+  WarnIfUnkeyed(c, run->snap.records.front().run_id, run->snap.records.front().chain_mode);
   journal::Journal journal(c.journal_dir, c.journal_key);
   if (Status s = journal.ImportRun({run->snap.records, run->signatures}); !s.ok()) {
     return Fail(s.WithContext("import refused"));
@@ -1048,29 +1198,29 @@ int Replay(const Common& c, const ReplayRequest& request) {
   }
   Result<std::optional<journal::PublicKey>> public_key = LoadPublicKey(request.public_key_file);
   if (!public_key.ok()) return Fail(public_key.status());
-  Result<CheckedRun> run = ReadChecked(c, request.run_id, request.export_file,
-                                       public_key->has_value() ? &**public_key : nullptr);
-  if (!run.ok()) return Fail(run.status().WithContext("replay failed"));
-  const history::RunSnapshot* snap = &run->snap;
-  Result<plan::Plan> journaled =
-      history::PlanFromJournal(snap->state, engine::DefaultPlanVocabulary());
-  if (!journaled.ok()) return Fail(journaled.status().WithContext("replay failed"));
-  const plan::Plan& plan = plan_file ? *plan_file : *journaled;
-
-  ReplayOutcome outcome{.run_id = snap->records.front().run_id,
+  // One pass: the read checks the chain, head and signatures; the fold and the replay ride
+  // along.
+  OnePassCheck check(request.run_id, std::nullopt, plan_file ? &*plan_file : nullptr,
+                     request.all ? sm::ReplayScope::kAll : sm::ReplayScope::kFirstDivergence);
+  bool hmacs_unchecked = false;
+  Result<journal::SignatureCheck> signatures =
+      CheckInOnePass(c, request.run_id, request.export_file,
+                     public_key->has_value() ? &**public_key : nullptr, &check, &hmacs_unchecked);
+  if (!signatures.ok()) return Fail(signatures.status().WithContext("replay failed"));
+  if (Status journaled = check.journaled_plan_status(); !journaled.ok()) {
+    return Fail(journaled.WithContext("replay failed"));
+  }
+  const plan::Plan& plan = plan_file ? *plan_file : check.journaled_plan();
+  ReplayOutcome outcome{.run_id = check.run_id(),
                         .plan_name = plan.name,
                         .export_file = request.export_file,
                         .plan_file = request.plan_file,
                         .plan_sha256 = plan.sha256,
-                        .event_count = snap->events.size(),
-                        .all = request.all};
-  if (plan_file) outcome.step_changes = sm::DiffSteps(*journaled, *plan_file);
-  Result<sm::ReplaySummary> summary = sm::Replay(
-      snap->events, plan,
-      {.scope = request.all ? sm::ReplayScope::kAll : sm::ReplayScope::kFirstDivergence,
-       .renamed = sm::Renames(outcome.step_changes)});
-  if (!summary.ok()) return Fail(summary.status().WithContext("replay failed"));
-  outcome.summary = std::move(summary).value();
+                        .event_count = check.events(),
+                        .all = request.all,
+                        .step_changes = check.step_changes()};
+  sm::ReplaySummary summary = check.summary();
+  outcome.summary = std::move(summary);
   if (!request.junit_file.empty() &&
       !WriteOutput(ReplayToJUnit(outcome), request.junit_file, "JUnit report")) {
     return kExitUsage;

@@ -39,13 +39,15 @@ Result<std::unique_ptr<RunSession>> RunSession::Create(const journal::Journal& j
 Result<std::unique_ptr<RunSession>> RunSession::Open(const journal::Journal& journal,
                                                      const std::string& run_id,
                                                      SessionOptions options) {
-  Result<std::unique_ptr<journal::RunWriter>> writer = journal.OpenRun(run_id);
+  // The run is folded in the pass that checks it for the writer: read once, and only the
+  // state is kept (memory bounded by the plan's steps, not the run's events).
+  history::RunFold fold(run_id);
+  Result<std::unique_ptr<journal::RunWriter>> writer =
+      journal.OpenRun(run_id, [&](const journal::Record& record) { return fold.Add(record); });
   if (!writer.ok()) return writer.status();
   std::unique_ptr<RunSession> session(
       new RunSession(journal, std::move(writer).value(), std::move(options)));
-  // The writer keeps the records; folding them in place spares a copy of a long run.
-  Result<sm::RunState> state =
-      history::StateOfRecords(journal, run_id, session->writer_->records());
+  Result<sm::RunState> state = std::move(fold).Finish(journal);
   if (!state.ok()) return state.status();
   session->state_ = std::move(state).value();
   Result<plan::Plan> plan = history::PlanFromJournal(session->state_, DefaultPlanVocabulary());

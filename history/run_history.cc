@@ -29,8 +29,7 @@ Status CheckNotEmpty(const journal::Journal& journal, const std::string& run_id,
 Result<sm::Event> DecodeEvent(const journal::Record& r) {
   nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, /*allow_exceptions=*/false);
   if (payload.is_discarded()) {
-    return Status::Corruption(
-        fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
+    return Status::Corruption(fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
   }
   Result<sm::EventBody> body = sm::DecodePayload(r.type, payload);
   if (!body.ok()) return body.status().WithContext(fmt::format("event #{}", r.seq));
@@ -122,6 +121,37 @@ Result<plan::Plan> PlanFromJournal(const sm::RunState& state, const plan::Vocabu
     return Status::Corruption("the journaled plan's steps differ from RunStarted's step list");
   }
   return std::move(*parsed.plan);
+}
+
+Status RunFold::Add(const journal::Record& record) {
+  ++events_;
+  if (!decode_failed_.ok()) return Status::Ok();
+  Result<sm::Event> event = DecodeEvent(record);
+  if (!event.ok()) {
+    decode_failed_ = event.status().WithContext(fmt::format("run {}", run_id_));
+    return Status::Ok();
+  }
+  if (!fold_failed_.ok()) return Status::Ok();
+  if (visit_) BACKOUT_RETURN_IF_ERROR(visit_(record, *event, state_));
+  if (Status applied = sm::Apply(state_, *event); !applied.ok()) {
+    fold_failed_ = applied.WithContext(fmt::format("run {}", run_id_));
+  }
+  return Status::Ok();
+}
+
+Result<sm::RunState> RunFold::Finish(const journal::Journal& journal) && {
+  if (events_ == 0) return CheckNotEmpty(journal, run_id_, {});
+  BACKOUT_RETURN_IF_ERROR(decode_failed_);
+  BACKOUT_RETURN_IF_ERROR(fold_failed_);
+  return std::move(state_);
+}
+
+Result<sm::RunState> FoldRun(const journal::Journal& journal, const std::string& run_id,
+                             const EventVisitor& visit) {
+  RunFold fold(run_id, visit);
+  BACKOUT_RETURN_IF_ERROR(
+      journal.ScanRun(run_id, [&](const journal::Record& record) { return fold.Add(record); }));
+  return std::move(fold).Finish(journal);
 }
 
 Result<sm::RunState> StateOfRecords(const journal::Journal& journal, const std::string& run_id,

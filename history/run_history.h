@@ -1,11 +1,13 @@
 // Reading a run's history: journal records -> events -> folded state, and the plan journaled
 // in its RunStarted. Read-only: nothing here writes the journal or locks a run; `status`,
 // `events`, `verify`, `export`, `import`, `replay` and `report` read through it, and
-// engine::RunSession (which writes) folds the records it opened with it.
+// engine::RunSession (which writes) folds the records it opens with it (RunFold).
 //
 // No clock, no adapters; the only I/O is the journal's read. Thread safety: plain values.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,8 +22,48 @@ namespace backout::history {
 
 // Decodes journal records into events (kCorruption naming the record on failure).
 Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& records);
-// One record's event, as DecodeEvents decodes each (a run read record by record, ScanRun).
+// Decodes one record into its event (kCorruption naming the record on failure).
 Result<sm::Event> DecodeEvent(const journal::Record& record);
+
+// What a one-pass read of a run (FoldRun) shows its caller of each record: the record as
+// stored, its event, and the state the events before it fold to (the event is applied right
+// after the call; a replay compares its decision with that state). An error stops the read
+// and is returned.
+using EventVisitor =
+    std::function<Status(const journal::Record&, const sm::Event&, const sm::RunState&)>;
+
+// A run folded record by record (a journal::Journal::RecordVisitor: Add), as ReadSnapshot
+// folds it, holding only the state: memory is bounded by the run's steps, not its events.
+// The errors are ReadSnapshot's, in its order: a record that does not decode is reported
+// before any record that is not an allowed transition, whatever their seqs (Add keeps
+// decoding after a bad transition and applies nothing after one), and both only by Finish, so
+// that what the journal itself finds (a broken chain, a head mismatch) comes first. The
+// visitor sees the records up to the first failure (the one that does not apply included).
+// Not thread-safe.
+class RunFold {
+ public:
+  explicit RunFold(std::string run_id, EventVisitor visit = nullptr)
+      : run_id_(std::move(run_id)), visit_(std::move(visit)) {}
+  Status Add(const journal::Record& record);
+  // The folded state once every record was added: kCorruption, saying the history was lost,
+  // if there were none, else the first failure as described above.
+  Result<sm::RunState> Finish(const journal::Journal& journal) &&;
+  std::uint64_t events() const { return events_; }
+  const sm::RunState& state() const { return state_; }
+
+ private:
+  std::string run_id_;
+  EventVisitor visit_;
+  sm::RunState state_;
+  std::uint64_t events_ = 0;
+  Status decode_failed_;
+  Status fold_failed_;
+};
+
+// A run read and folded in one pass (journal::Journal::ScanRun): the state it folds to, with
+// ReadSnapshot's errors; `visit` sees each record as it is folded.
+Result<sm::RunState> FoldRun(const journal::Journal& journal, const std::string& run_id,
+                             const EventVisitor& visit = nullptr);
 
 // A run read and folded without locking it (status, events, report, verify).
 struct RunSnapshot {

@@ -93,8 +93,10 @@ class ExportTest : public ::testing::Test {
           .host = "vm",
           .payload = fmt::format("{{\"text\":\"n{} \\\"q\\\" \\\\ tab\\t é ✓\"}}", n) + "\n\0x"s});
     }
-    EXPECT_TRUE((*writer)->Append(batch).ok());
-    return (*writer)->records();
+    Result<std::span<const Record>> stored = (*writer)->Append(batch);
+    EXPECT_TRUE(stored.ok());
+    if (!stored.ok()) return {};
+    return std::vector<Record>(stored->begin(), stored->end());  // the whole run: one batch
   }
 
   void SetUp() override { env_.SetProcessUser(OsUser{.uid = 0, .name = "root"}); }

@@ -68,9 +68,10 @@ Result<Head> DecodeSlot(std::string_view slot, const ChainKey& key) {
 
 }  // namespace
 
-Head HeadOf(const std::vector<Record>& records) {
-  const Record& last = records.back();
-  return Head{.seq = last.seq, .hash = last.hash, .chain_mode = last.chain_mode};
+Head HeadOf(const std::vector<Record>& records) { return HeadOf(records.back()); }
+
+Head HeadOf(const Record& record) {
+  return Head{.seq = record.seq, .hash = record.hash, .chain_mode = record.chain_mode};
 }
 
 std::string EncodeHeadSlot(const Head& head, const ChainKey& key) {
@@ -130,7 +131,15 @@ Result<Head> ReadHeadFile(const fs::path& path, const ChainKey& key, int* slot_r
 Status CheckAgainstHead(const std::vector<Record>& records, const Head& head,
                         const fs::path& head_path) {
   const std::uint64_t last = records.empty() ? 0 : records.back().seq;
-  if (last < head.seq) {
+  // Records are seq 1..n without gaps (checked while reading), so index = seq - 1.
+  std::optional<Head> at_head;
+  if (head.seq >= 1 && head.seq <= last) at_head = HeadOf(records[head.seq - 1]);
+  return CheckAgainstHead(last, at_head, head, head_path);
+}
+
+Status CheckAgainstHead(std::uint64_t last, const std::optional<Head>& at, const Head& head,
+                        const fs::path& head_path) {
+  if (last < head.seq || !at) {
     return Status::Corruption(fmt::format(
         "the journal ends at event #{} but its head file {} records event #{} (hash {}) as "
         "acknowledged: {} lost (a write-ahead log or table file of the run was deleted, cut "
@@ -139,18 +148,16 @@ Status CheckAgainstHead(const std::vector<Record>& records, const Head& head,
         last + 1 == head.seq ? fmt::format("event #{} is", head.seq)
                              : fmt::format("events #{} to #{} are", last + 1, head.seq)));
   }
-  // Records are seq 1..n without gaps (checked while reading), so index = seq - 1.
-  const Record& at = records[head.seq - 1];
-  if (at.hash != head.hash) {
+  if (at->hash != head.hash) {
     return Status::Corruption(
         fmt::format("event #{} has hash {} but the head file {} records {} for it: the journal was "
                     "rewritten after that event was acknowledged",
-                    head.seq, ToHex(at.hash), head_path.string(), ToHex(head.hash)));
+                    head.seq, ToHex(at->hash), head_path.string(), ToHex(head.hash)));
   }
-  if (at.chain_mode != head.chain_mode) {
+  if (at->chain_mode != head.chain_mode) {
     return Status::Corruption(fmt::format(
         "the head file {} is {} but the run is {}: one of them was rewritten", head_path.string(),
-        ChainModeName(head.chain_mode), ChainModeName(at.chain_mode)));
+        ChainModeName(head.chain_mode), ChainModeName(at->chain_mode)));
   }
   return Status::Ok();
 }

@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,8 @@ struct Head {
 
 // The head naming the last of `records` (which must not be empty).
 Head HeadOf(const std::vector<Record>& records);
+// The head naming `record`.
+Head HeadOf(const Record& record);
 
 // One slot's bytes for `head`, checksummed (with `key` when head.chain_mode is keyed; the key
 // must then be non-empty).
@@ -73,6 +76,10 @@ Result<Head> ReadHeadFile(const std::filesystem::path& path, const ChainKey& key
 // Messages name `head_path`.
 Status CheckAgainstHead(const std::vector<Record>& records, const Head& head,
                         const std::filesystem::path& head_path);
+// CheckAgainstHead for a run read in one pass: `last_seq` is its last record's seq (0: none)
+// and `at_head` what its record head.seq states (HeadOf it), nullopt if the run is shorter.
+Status CheckAgainstHead(std::uint64_t last_seq, const std::optional<Head>& at_head,
+                        const Head& head, const std::filesystem::path& head_path);
 
 // The open head file of a run being written.
 class HeadFile {

@@ -158,33 +158,51 @@ class RunLock {
   int fd_;
 };
 
-// Every record of the run in `db`, decoded and chain-checked in one pass, so the first bad
-// record in seq order is the one reported; with `signatures`, the run's signatures decoded
-// into it (their keys sort after every record's: journal/signing.h).
-Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& run_id,
-                                           const ChainKey& key,
-                                           std::vector<Signature>* signatures = nullptr) {
-  std::vector<Record> records;
-  // Growing the vector of a long run copies it again and again into freshly faulted pages;
-  // the estimate is exact for a run as written (no deletes, no overwrites). Capped, because
-  // it comes from table properties that a damaged file could make absurd.
-  constexpr std::uint64_t kMaxReserved = std::uint64_t{1} << 22;
-  std::uint64_t estimated = 0;
-  if (db->GetIntProperty("rocksdb.estimate-num-keys", &estimated)) {
-    records.reserve(static_cast<std::size_t>(std::min(estimated, kMaxReserved)));
-  }
+// Iterates a run's database start to end, once: table files are read in large sequential
+// chunks and not cached.
+std::unique_ptr<rocksdb::Iterator> ScanIterator(rocksdb::DB* db) {
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;  // read once, start to end
-  // Start to end: read the table files in large sequential chunks, not block by block.
   read_options.readahead_size = std::size_t{4} << 20;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read_options));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (std::optional<std::uint64_t> signed_seq = DecodeSignatureKey(ToView(it->key()))) {
-      Result<Signature> signature = DecodeSignatureValue(ToView(it->value()), *signed_seq);
-      if (!signature.ok()) return signature.status();
-      if (signatures != nullptr) signatures->push_back(*signature);
-      continue;
+  return std::unique_ptr<rocksdb::Iterator>(db->NewIterator(read_options));
+}
+
+// The signatures stored in `db` (their keys sort after every record's: journal/signing.h),
+// decoded, in seq order. Any other key there is damage, named as a record key would be.
+Result<std::vector<Signature>> ReadSignatures(rocksdb::DB* db) {
+  std::vector<Signature> signatures;
+  std::unique_ptr<rocksdb::Iterator> it = ScanIterator(db);
+  for (it->Seek(ToSlice(EncodeSignatureKey(0))); it->Valid(); it->Next()) {
+    std::optional<std::uint64_t> signed_seq = DecodeSignatureKey(ToView(it->key()));
+    if (!signed_seq) {
+      Result<std::uint64_t> seq = DecodeKey(ToView(it->key()));
+      if (!seq.ok()) return seq.status();
+      return EventCorruption(*seq, "record key sorts among the signatures");
     }
+    Result<Signature> signature = DecodeSignatureValue(ToView(it->value()), *signed_seq);
+    if (!signature.ok()) return signature.status();
+    signatures.push_back(*signature);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "iterate");
+  return signatures;
+}
+
+// What one pass over a run's records learned besides the records themselves.
+struct ScanEnd {
+  std::optional<Head> last;     // the last record; nullopt for none
+  std::optional<Head> at_head;  // the record at the head file's seq, if the run reaches it
+};
+
+// Every record of the run in `db`, decoded and chain-checked in one pass, so the first bad
+// record in seq order is the one reported, each handed to `visit` (if any) once it is checked.
+// Only the record before the current one is kept: memory is bounded by the largest record.
+Status ScanRecords(rocksdb::DB* db, const std::string& run_id, const ChainKey& key,
+                   std::uint64_t head_seq, const Journal::RecordVisitor& visit, ScanEnd* end) {
+  std::optional<Record> prev;
+  std::unique_ptr<rocksdb::Iterator> it = ScanIterator(db);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    // Signatures sort after every record (ReadSignatures reads them).
+    if (DecodeSignatureKey(ToView(it->key()))) break;
     Result<std::uint64_t> seq = DecodeKey(ToView(it->key()));
     if (!seq.ok()) return seq.status();
     Result<Record> record = DecodeRecord(ToView(it->value()), *seq, key);
@@ -192,12 +210,14 @@ Result<std::vector<Record>> ReadAllRecords(rocksdb::DB* db, const std::string& r
     if (record->run_id != run_id) {
       return EventCorruption(*seq, "record belongs to run '{}'", record->run_id);
     }
-    BACKOUT_RETURN_IF_ERROR(
-        CheckChainLink(records.empty() ? nullptr : &records.back(), *record));
-    records.push_back(std::move(record).value());
+    BACKOUT_RETURN_IF_ERROR(CheckChainLink(prev ? &*prev : nullptr, *record));
+    if (record->seq == head_seq) end->at_head = HeadOf(*record);
+    if (visit) BACKOUT_RETURN_IF_ERROR(visit(*record));
+    prev = std::move(record).value();
   }
   if (!it->status().ok()) return FromRocks(it->status(), "iterate");
-  return records;
+  if (prev) end->last = HeadOf(*prev);
+  return Status::Ok();
 }
 
 Status ValidateNewRecord(const NewRecord& r) {
@@ -252,12 +272,11 @@ Status FromRocksOpen(const rocksdb::Status& s, const fs::path& db_path, std::str
   return Status::IOError(std::move(message));
 }
 
-// A run's records, read and checked in full: the database opens under the strict recovery
-// mode, every table file matches its whole-file checksum, every record decodes and chains,
-// and the records reach the head file. Read-only: nothing in the run is changed, so a damaged
-// run stays exactly as it was found.
+// What a run's full check learned (ScanVerified): the database opens under the strict
+// recovery mode, every table file matches its whole-file checksum, every record decodes and
+// chains, and the records reach the head file. The records themselves went to the visitor.
 struct VerifiedRun {
-  std::vector<Record> records;
+  std::optional<Head> last;  // the run's last record; nullopt for none
   std::vector<Signature> signatures;
   Head head;
   int head_slot = 0;
@@ -287,13 +306,33 @@ std::unique_ptr<rocksdb::DB> OpenTornTail(const fs::path& db_path, const std::st
     return nullptr;
   }
   std::unique_ptr<rocksdb::DB> db(raw_db);
-  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key);
-  if (!records.ok() || !CheckAgainstHead(*records, head, head_path).ok()) return nullptr;
+  ScanEnd end;
+  if (!ScanRecords(db.get(), run_id, key, head.seq, nullptr, &end).ok() ||
+      !CheckAgainstHead(end.last ? end.last->seq : 0, end.at_head, head, head_path).ok()) {
+    return nullptr;
+  }
   return db;
 }
 
-Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run_id,
-                                 const ChainKey& key) {
+// The signatures of a run checked while it is scanned (ScanVerified), as CheckSignatures
+// would check them after a whole read.
+struct SignatureScan {
+  const PublicKey* expected = nullptr;  // as CheckSignatures' `expected`
+  bool want_digest = false;             // compute records_digest even for an unsigned run
+  Result<SignatureCheck> check = SignatureCheck{};  // CheckSignatures' result
+  Digest records_digest{};              // P_n of the run, if wanted or signed
+};
+
+// Checks a run in full in one pass, handing each record to `visit` (if any) as soon as it is
+// decoded and chained; kCorruption (with DamagedRunAdvice) can come after records were
+// visited. The run's signatures are read before its records; with `signature_scan`, a
+// SignatureChecker of them is fed every record, and its outcome is left there, not returned:
+// the caller takes it only once every check of the stored run passed, as if the signatures
+// were checked after a whole read. Memory: one record and the signatures. Read-only:
+// nothing in the run is changed, so a damaged run stays exactly as it was found.
+Status ScanVerified(const fs::path& run_dir, const std::string& run_id, const ChainKey& key,
+                    const Journal::RecordVisitor& visit, VerifiedRun* run,
+                    SignatureScan* signature_scan = nullptr) {
   const fs::path db_path = run_dir / kDbDirName;
   const fs::path head_path = run_dir / kHeadFileName;
   const std::string context = fmt::format("run {} ({})", run_id, db_path.string());
@@ -332,24 +371,55 @@ Result<VerifiedRun> ReadVerified(const fs::path& run_dir, const std::string& run
   if (const rocksdb::Status c = db->VerifyFileChecksums(rocksdb::ReadOptions()); !c.ok()) {
     return damaged(FromRocksOpen(c, db_path, "table file checksums of"));
   }
-  std::vector<Signature> signatures;
-  Result<std::vector<Record>> records = ReadAllRecords(db.get(), run_id, key, &signatures);
-  if (!records.ok()) return damaged(records.status());
+  // Read first so that the signatures can be checked as the records go by; a damaged one is
+  // reported after the records, where its key sorts.
+  Result<std::vector<Signature>> signatures = ReadSignatures(db.get());
+  if (signatures.ok()) run->signatures = std::move(signatures).value();
+  std::optional<SignatureChecker> checker;
+  Status signatures_failed;  // the checker's first failure: it is fed no more after it
+  if (signature_scan != nullptr) {
+    checker.emplace(run_id, run->signatures, signature_scan->expected);
+    signatures_failed = checker->Start();
+  }
+  const bool own_digest =
+      signature_scan != nullptr && signature_scan->want_digest && run->signatures.empty();
+  Digest own_records_digest{};
+  Status visit_failed;
+  ScanEnd end;
+  const Status scanned = ScanRecords(
+      db.get(), run_id, key, head.ok() ? head->seq : 0,
+      [&](const Record& record) -> Status {
+        if (checker && signatures_failed.ok()) signatures_failed = checker->Add(record);
+        if (own_digest) own_records_digest = NextRecordsDigest(own_records_digest, record);
+        if (visit) visit_failed = visit(record);
+        return visit_failed;
+      },
+      &end);
+  // The visitor's own error is the caller's, returned as it is.
+  if (!visit_failed.ok()) return visit_failed;
+  if (!scanned.ok()) return damaged(scanned);
+  if (!signatures.ok()) return damaged(signatures.status());
+  const std::uint64_t last_seq = end.last ? end.last->seq : 0;
   if (!head.ok()) {
     if (head.status().code() != Code::kNotFound) return damaged(head.status());
     return damaged(Status::Corruption(fmt::format(
         "the head file {} is missing{}", head_path.string(),
-        records->empty() ? ""
-                         : " (a journal written before head files existed must be exported "
-                           "and imported with the build that wrote it: docs/journal-format.md"
-                           "#the-head-file)")));
+        !end.last ? ""
+                  : " (a journal written before head files existed must be exported "
+                    "and imported with the build that wrote it: docs/journal-format.md"
+                    "#the-head-file)")));
   }
-  BACKOUT_RETURN_IF_ERROR(damaged(CheckAgainstHead(*records, *head, head_path)));
-  return VerifiedRun{.records = std::move(records).value(),
-                     .signatures = std::move(signatures),
-                     .head = *head,
-                     .head_slot = slot,
-                     .torn_tail = torn_tail};
+  BACKOUT_RETURN_IF_ERROR(damaged(CheckAgainstHead(last_seq, end.at_head, *head, head_path)));
+  if (signature_scan != nullptr) {
+    signature_scan->check =
+        signatures_failed.ok() ? checker->Finish(last_seq) : Result<SignatureCheck>(signatures_failed);
+    signature_scan->records_digest = own_digest ? own_records_digest : checker->records_digest();
+  }
+  run->last = end.last;
+  run->head = *head;
+  run->head_slot = slot;
+  run->torn_tail = torn_tail;
+  return Status::Ok();
 }
 
 Status PutRecord(rocksdb::WriteBatch* write_batch, const std::string& run_id, std::uint64_t seq,
@@ -367,21 +437,21 @@ Status PutSignature(rocksdb::WriteBatch* write_batch, const std::string& run_id,
   return FromRocks(put, fmt::format("run {}: batch signature of event #{}", run_id, signature.seq));
 }
 
-// Encodes `batch` as the records that follow `*records` (appended to it) into `*write_batch`.
+// Encodes `batch` as the records that follow the run's last record `*last` (nullopt for a new
+// run) into `*records` and `*write_batch`, and moves `*last` to the batch's last record.
 // `appender` is the OS user every record of the batch is stamped with.
 Status EncodeNewRecords(const std::string& run_id, const ChainKey& key, const OsUser& appender,
-                        std::span<const NewRecord> batch, std::vector<Record>* records,
-                        rocksdb::WriteBatch* write_batch) {
+                        std::span<const NewRecord> batch, std::optional<Head>* last,
+                        std::vector<Record>* records, rocksdb::WriteBatch* write_batch) {
   // A run keeps the mode of its first record, whatever key later writers hold: one run, one
   // mode (CheckChainLink refuses a change).
-  const ChainMode mode = records->empty() ? key.ModeForNewRuns() : records->front().chain_mode;
+  const ChainMode mode = *last ? (*last)->chain_mode : key.ModeForNewRuns();
   // The records go straight into *records and each is encoded once, for its hash and its
   // stored value alike: per event, the CPU an append costs beside its sync.
   for (const NewRecord& n : batch) {
-    const Record* prev = records->empty() ? nullptr : &records->back();
     Record r{
         .run_id = run_id,
-        .seq = prev == nullptr ? 1 : prev->seq + 1,
+        .seq = *last ? (*last)->seq + 1 : 1,
         .time_us = n.time_us,
         .type = n.type,
         .operator_name = n.operator_name,
@@ -391,9 +461,10 @@ Status EncodeNewRecords(const std::string& run_id, const ChainKey& key, const Os
         .os_user = MarkInvalidUtf8(appender.name),
         .payload = n.payload,
         .chain_mode = mode,
-        .prev_hash = prev == nullptr ? Digest{} : prev->hash,
+        .prev_hash = *last ? (*last)->hash : Digest{},
     };
     BACKOUT_RETURN_IF_ERROR(PutRecord(write_batch, run_id, r.seq, EncodeRecordWithHash(&r, key)));
+    *last = HeadOf(r);
     records->push_back(std::move(r));
   }
   return Status::Ok();
@@ -415,21 +486,23 @@ Result<std::unique_ptr<rocksdb::DB>> OpenReadWrite(const fs::path& db_path, bool
 
 class DbRunWriter final : public RunWriter {
  public:
-  // An existing run at `run_dir`, verified as `run`.
+  // An existing run at `run_dir` whose last record is `last` and whose records digest (with a
+  // signer) is `records_digest`.
   DbRunWriter(std::string run_id, fs::path run_dir, ChainKey key,
               std::shared_ptr<const SigningKey> signer, Env* env, RunLock lock,
-              std::unique_ptr<rocksdb::DB> db, std::vector<Record> records, HeadFile head)
+              std::unique_ptr<rocksdb::DB> db, std::optional<Head> last,
+              const Digest& records_digest, HeadFile head)
       : run_id_(std::move(run_id)),
         run_dir_(std::move(run_dir)),
         key_(std::move(key)),
         signer_(std::move(signer)),
+        last_(last),
+        records_digest_(records_digest),
         env_(env),
         lock_(std::move(lock)),
         db_(std::move(db)),
-        records_(std::move(records)),
         head_file_(std::move(head)) {
     RememberDatabaseDir();
-    if (signer_) records_digest_ = RecordsDigest(records_);
   }
 
   // A run being created in the hidden directory `building_dir`: the first successful write
@@ -462,26 +535,25 @@ class DbRunWriter final : public RunWriter {
         return invalid.WithContext(fmt::format("run {}: record {} of the batch", run_id_, i + 1));
       }
     }
-    const std::size_t first = records_.size();
+    const std::optional<Head> last_before = last_;
+    batch_.clear();
     rocksdb::WriteBatch write_batch;
-    Status status =
-        EncodeNewRecords(run_id_, key_, env_->ProcessUser(), batch, &records_, &write_batch);
+    Status status = EncodeNewRecords(run_id_, key_, env_->ProcessUser(), batch, &last_,
+                                     &batch_, &write_batch);
     // The batch's signature goes into the batch itself: durable with it or not at all.
     Digest digest = records_digest_;
-    if (status.ok() && signer_ && records_.size() > first) {
-      for (std::size_t i = first; i < records_.size(); ++i) {
-        digest = NextRecordsDigest(digest, records_[i]);
-      }
-      status = PutSignature(&write_batch, run_id_,
-                            SignHead(*signer_, run_id_, records_.back().seq, digest));
+    if (status.ok() && signer_ && !batch_.empty()) {
+      for (const Record& r : batch_) digest = NextRecordsDigest(digest, r);
+      status = PutSignature(&write_batch, run_id_, SignHead(*signer_, run_id_, last_->seq, digest));
     }
     if (status.ok()) status = Commit(&write_batch);
     if (!status.ok()) {
-      records_.resize(first);
+      last_ = last_before;
+      batch_.clear();
       return status;
     }
     records_digest_ = digest;
-    return std::span<const Record>(records_).subspan(first);
+    return std::span<const Record>(batch_);
   }
 
   // Writes `stored` (complete records that continue this run's chain, and their signatures)
@@ -496,21 +568,21 @@ class DbRunWriter final : public RunWriter {
     for (const Signature& s : stored.signatures) {
       BACKOUT_RETURN_IF_ERROR(PutSignature(&write_batch, run_id_, s));
     }
-    const std::size_t first = records_.size();
-    records_.insert(records_.end(), stored.records.begin(), stored.records.end());
+    const std::optional<Head> last_before = last_;
+    last_ = HeadOf(stored.records);
     const Status status = Commit(&write_batch);
-    if (!status.ok()) records_.resize(first);
+    if (!status.ok()) last_ = last_before;
     return status;
   }
 
-  const std::vector<Record>& records() const override { return records_; }
+  std::uint64_t last_seq() const override { return last_ ? last_->seq : 0; }
   const std::string& run_id() const override { return run_id_; }
 
   // Brings a head file that lags the journal (a crash between a synced batch and its head
   // write) up to the journal's end, so the lag never outlives the next writer.
   Status CatchUpHead(const Head& head) {
-    if (records_.empty() || head.seq == records_.back().seq) return Status::Ok();
-    return head_file_->Write(HeadOf(records_), key_);
+    if (!last_ || head.seq == last_->seq) return Status::Ok();
+    return head_file_->Write(*last_, key_);
   }
 
  private:
@@ -520,7 +592,7 @@ class DbRunWriter final : public RunWriter {
     if (::stat((run_dir_ / kDbDirName).c_str(), &db_dir_) != 0) db_dir_ = {};  // then appends fail
   }
 
-  // Writes `write_batch` (the records last added to records_) synced, then the head naming
+  // Writes `write_batch` (the records up to last_) synced, then the head naming
   // its last record: WAL first, so the head never claims a batch that is not durable. A
   // failure is remembered: whether the batch reached the WAL is unknown, so every later
   // append is refused with it.
@@ -537,7 +609,7 @@ class DbRunWriter final : public RunWriter {
     // in an unlinked WAL and is gone at the next open: treat it as a failed write, so that no
     // effect starts on the strength of it.
     Status done = CheckDatabaseInPlace();
-    if (done.ok()) done = published() ? head_file_->Write(HeadOf(records_), key_) : Publish();
+    if (done.ok()) done = published() ? head_file_->Write(*last_, key_) : Publish();
     if (!done.ok()) write_failure_ = done;
     return done;
   }
@@ -547,7 +619,7 @@ class DbRunWriter final : public RunWriter {
   // run) and the journal directory synced. The database is reopened under the final path,
   // which RocksDB needs for every file it creates later.
   Status Publish() {
-    Result<HeadFile> head = HeadFile::Create(run_dir_ / kHeadFileName, HeadOf(records_), key_);
+    Result<HeadFile> head = HeadFile::Create(run_dir_ / kHeadFileName, *last_, key_);
     if (!head.ok()) return head.status();
     head_file_.emplace(std::move(head).value());
     db_.reset();
@@ -590,22 +662,26 @@ class DbRunWriter final : public RunWriter {
   struct stat db_dir_ {};  // the database directory as opened (CheckDatabaseInPlace)
   ChainKey key_;
   std::shared_ptr<const SigningKey> signer_;  // null: the batches are not signed
-  Digest records_digest_{};  // with a signer: P_n of records_ (journal/signing.h)
+  // The run's last record as stored (seq, hash, chain mode): all an append needs of the past.
+  std::optional<Head> last_;
+  Digest records_digest_{};  // with a signer: P_n of the run (journal/signing.h)
   Env* env_;  // asked for the appending process's OS user at each Append
   // Declared before db_ so that the database is closed before the lock is released.
   RunLock lock_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<Record> records_;
+  std::vector<Record> batch_;  // the records of the last Append, as stored
   std::optional<HeadFile> head_file_;  // set once published
-  // Once a write fails, whether its batch reached the WAL is unknown, so records_ may no
+  // Once a write fails, whether its batch reached the WAL is unknown, so last_ may no
   // longer match the disk: refuse further appends; reopening the run reads the truth.
   Status write_failure_;
 };
 
 // A signed run is appended to only with the key that signed it (an unsigned one with any or
 // none: with a key, its head signatures cover all of it from then on). The run's signatures
-// are checked here too, so that a writer never signs on top of a forged history.
-Status CheckSigner(const VerifiedRun& run, const std::string& run_id, const SigningKey* signer) {
+// are checked too (`checked`: their check with the signer's public key, made while the run
+// was scanned), so that a writer never signs on top of a forged history.
+Status CheckSigner(const VerifiedRun& run, const std::string& run_id, const SigningKey* signer,
+                   const Result<SignatureCheck>& checked) {
   if (run.signatures.empty()) return Status::Ok();
   const std::string signed_with = KeyFingerprint(run.signatures.front().public_key);
   if (signer == nullptr) {
@@ -618,33 +694,32 @@ Status CheckSigner(const VerifiedRun& run, const std::string& run_id, const Sign
         "run {} is signed with key {}, but BACKOUT_SIGNING_KEY_FILE holds key {}: a run is "
         "signed with one key", run_id, signed_with, signer->fingerprint()));
   }
-  return CheckSignatures(run.records, run.signatures, &signer->public_key())
-      .status()
-      .WithContext(fmt::format("run {}", run_id));
+  return checked.status().WithContext(fmt::format("run {}", run_id));
 }
 
-// Locks an existing run, checks it in full read-only (so that a damaged run is never opened
-// read-write, which could let RocksDB rewrite or delete what is left of it), then opens it
-// read-write.
+// Locks an existing run, checks it in full read-only in one pass (so that a damaged run is
+// never opened read-write, which could let RocksDB rewrite or delete what is left of it),
+// handing each record to `visit`, then opens it read-write. Keeps only the last record.
 Result<std::unique_ptr<DbRunWriter>> OpenWriter(const fs::path& run_dir,
                                                const std::string& run_id, const ChainKey& key,
                                                std::shared_ptr<const SigningKey> signer,
-                                               Env* env) {
+                                               Env* env, const Journal::RecordVisitor& visit) {
   Result<RunLock> lock = RunLock::Acquire(run_dir / kLockFileName, run_id);
   if (!lock.ok()) return lock.status();
-  Result<VerifiedRun> run = ReadVerified(run_dir, run_id, key);
-  if (!run.ok()) return run.status();
-  BACKOUT_RETURN_IF_ERROR(CheckSigner(*run, run_id, signer.get()));
+  VerifiedRun run;
+  SignatureScan signature_scan{.expected = signer ? &signer->public_key() : nullptr,
+                               .want_digest = signer != nullptr};
+  BACKOUT_RETURN_IF_ERROR(ScanVerified(run_dir, run_id, key, visit, &run, &signature_scan));
+  BACKOUT_RETURN_IF_ERROR(CheckSigner(run, run_id, signer.get(), signature_scan.check));
   Result<std::unique_ptr<rocksdb::DB>> db =
-      OpenReadWrite(run_dir / kDbDirName, false, run->torn_tail);
+      OpenReadWrite(run_dir / kDbDirName, false, run.torn_tail);
   if (!db.ok()) return db.status().WithContext(fmt::format("run {}", run_id));
-  Result<HeadFile> head = HeadFile::Open(run_dir / kHeadFileName, run->head_slot);
+  Result<HeadFile> head = HeadFile::Open(run_dir / kHeadFileName, run.head_slot);
   if (!head.ok()) return head.status();
-  auto writer = std::make_unique<DbRunWriter>(run_id, run_dir, key, std::move(signer), env,
-                                              std::move(lock).value(),
-                                              std::move(db).value(), std::move(run->records),
-                                              std::move(head).value());
-  BACKOUT_RETURN_IF_ERROR(writer->CatchUpHead(run->head));
+  auto writer = std::make_unique<DbRunWriter>(
+      run_id, run_dir, key, std::move(signer), env, std::move(lock).value(),
+      std::move(db).value(), run.last, signature_scan.records_digest, std::move(head).value());
+  BACKOUT_RETURN_IF_ERROR(writer->CatchUpHead(run.head));
   return writer;
 }
 
@@ -655,7 +730,7 @@ Status InvalidRunId(const std::string& run_id) {
 }
 
 // Checks the id and that DIR/RUN exists: kInvalidArgument, kNotFound or kIOError. (What is
-// inside is ReadVerified's business: a run directory without its database is damage.)
+// inside is ScanVerified's business: a run directory without its database is damage.)
 Status CheckRunExists(const fs::path& journal_dir, const std::string& run_id) {
   if (!IsValidRunId(run_id)) return InvalidRunId(run_id);
   const fs::path run_dir = journal_dir / run_id;
@@ -766,10 +841,11 @@ Status Journal::ImportRun(const SignedRun& run) const {
   return (*writer)->Write(run);
 }
 
-Result<std::unique_ptr<RunWriter>> Journal::OpenRun(const std::string& run_id) const {
+Result<std::unique_ptr<RunWriter>> Journal::OpenRun(const std::string& run_id,
+                                                    const RecordVisitor& visit) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
   Result<std::unique_ptr<DbRunWriter>> writer =
-      OpenWriter(dir_ / run_id, run_id, key_, signer_, env_);
+      OpenWriter(dir_ / run_id, run_id, key_, signer_, env_, visit);
   if (!writer.ok()) return writer.status();
   return std::unique_ptr<RunWriter>(std::move(writer).value());
 }
@@ -782,17 +858,33 @@ Result<std::vector<Record>> Journal::ReadRun(const std::string& run_id) const {
 
 Result<SignedRun> Journal::ReadSignedRun(const std::string& run_id) const {
   BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
-  Result<VerifiedRun> run = ReadVerified(dir_ / run_id, run_id, key_);
-  if (!run.ok()) return run.status();
-  return SignedRun{.records = std::move(run->records), .signatures = std::move(run->signatures)};
+  SignedRun read;
+  VerifiedRun run;
+  BACKOUT_RETURN_IF_ERROR(ScanVerified(dir_ / run_id, run_id, key_,
+                                       [&](const Record& record) {
+                                         read.records.push_back(record);
+                                         return Status::Ok();
+                                       },
+                                       &run));
+  read.signatures = std::move(run.signatures);
+  return read;
 }
 
-// Reads the whole run first for now; the visitor contract already allows a scan that
-// verifies as it goes (issue 17).
 Status Journal::ScanRun(const std::string& run_id, const RecordVisitor& visit) const {
-  Result<std::vector<Record>> records = ReadRun(run_id);
-  if (!records.ok()) return records.status();
-  for (const Record& record : *records) BACKOUT_RETURN_IF_ERROR(visit(record));
+  BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
+  VerifiedRun run;
+  return ScanVerified(dir_ / run_id, run_id, key_, visit, &run);
+}
+
+Status Journal::ScanSignedRun(const std::string& run_id, const RecordVisitor& visit,
+                              const PublicKey* expected,
+                              Result<SignatureCheck>* signatures) const {
+  BACKOUT_RETURN_IF_ERROR(CheckRunExists(dir_, run_id));
+  VerifiedRun run;
+  SignatureScan signature_scan{.expected = expected};
+  BACKOUT_RETURN_IF_ERROR(
+      ScanVerified(dir_ / run_id, run_id, key_, visit, &run, &signature_scan));
+  *signatures = std::move(signature_scan.check);
   return Status::Ok();
 }
 

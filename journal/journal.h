@@ -120,21 +120,26 @@ class RunWriter {
  public:
   virtual ~RunWriter() = default;
 
-  // Appends `records` as one synced WriteBatch and returns them as stored: the tail of
-  // records(), valid until the next Append. kInvalidArgument (nothing written) if a record
+  // Appends `records` as one synced WriteBatch and returns them as stored, valid until the
+  // next Append. kInvalidArgument (nothing written) if a record
   // has an empty type or a field over 64 MiB. After a failed write the batch may or may not
   // be on disk, so the writer refuses every later Append with the same error; reopen the run
   // to read what was stored.
   virtual Result<std::span<const Record>> Append(std::span<const NewRecord> records) = 0;
 
-  // Records of this run so far (as read when opened, plus what was appended since).
-  virtual const std::vector<Record>& records() const = 0;
+  // The seq of the run's last record (0 before the first Append of a new run). The writer
+  // keeps only that record's seq, hash and chain mode (and with a signer the running digest),
+  // never the run's records: its memory does not grow with the run.
+  virtual std::uint64_t last_seq() const = 0;
 
   virtual const std::string& run_id() const = 0;
 };
 
 class Journal {
  public:
+  // Sees one record of a run read in one pass (ScanRun, OpenRun); an error stops the pass.
+  using RecordVisitor = std::function<Status(const Record&)>;
+
   // `dir` need not exist yet: it is created (0700) by the first CreateRun. With a non-empty
   // `key`, new runs are keyed (HMAC-SHA256) and keyed runs can be read; without one, new runs
   // are plain SHA-256 chains and reading a keyed run is kCorruption ("run X is keyed").
@@ -167,7 +172,12 @@ class Journal {
   // Opens an existing run for appending (resume, approve, resolve, abort, note).
   // kNotFound if there is no such run, kLocked if another process holds it, kCorruption if
   // its records do not decode or chain, or do not reach what its head file records.
-  Result<std::unique_ptr<RunWriter>> OpenRun(const std::string& run_id) const;
+  // The run is checked in one pass under the lock, as ScanRun scans it, and `visit` (if
+  // given) sees each record of that pass: a caller folds the run it opens without reading it
+  // twice. As with ScanRun, an error can come after records were visited (then no writer is
+  // returned and what the visitor made of them must be discarded).
+  Result<std::unique_ptr<RunWriter>> OpenRun(const std::string& run_id,
+                                             const RecordVisitor& visit = nullptr) const;
 
   // Reads a run without locking. Records are decoded and the hash chain is checked;
   // the first bad record gives kCorruption naming its sequence number. Then the records are
@@ -183,8 +193,15 @@ class Journal {
   // can come after records were visited: whatever the caller made of them is then unverified
   // and must be reported as such (or discarded). The record passed to `visit` is valid only
   // during the call. Errors as ReadRun.
-  using RecordVisitor = std::function<Status(const Record&)>;
+  // One pass over the database (a RocksDB iterator, after one seek for the signatures):
+  // memory is the record being visited and the one before it, plus the run's signatures,
+  // whatever the run's length.
   Status ScanRun(const std::string& run_id, const RecordVisitor& visit) const;
+  // ScanRun that also checks the run's signatures as they go by, as CheckSignatures(records,
+  // signatures, `expected`) would after ReadSignedRun: when ScanRun's checks all pass (Ok),
+  // `*signatures` gets that check or its failure (kCorruption).
+  Status ScanSignedRun(const std::string& run_id, const RecordVisitor& visit,
+                       const PublicKey* expected, Result<SignatureCheck>* signatures) const;
 
   // Whether a runner holds the run now, and who: nullopt when none does. The lock is a kernel
   // flock, so a runner that died (SIGKILL, power) holds nothing, whatever runner.lock still

@@ -102,7 +102,8 @@ Code OpenRunInChildProcess(const Journal& journal, const std::string& run_id) {
 TEST_F(JournalTest, AppendThenReadRunReturnsTheSameRecordsInOrder) {
   ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
   EXPECT_EQ(writer->run_id(), "r1");
-  EXPECT_TRUE(writer->records().empty());
+  EXPECT_EQ(writer->last_seq(), 0u);
+  std::vector<Record> written;  // the records as each Append returned them
   for (int n = 1; n <= 3; ++n) {
     const NewRecord event = Event(n);
     ASSERT_OK_AND_ASSIGN(stored, writer->Append({&event, 1}));
@@ -110,12 +111,13 @@ TEST_F(JournalTest, AppendThenReadRunReturnsTheSameRecordsInOrder) {
     EXPECT_EQ(stored[0].seq, static_cast<std::uint64_t>(n));
     EXPECT_EQ(stored[0].run_id, "r1");
     EXPECT_EQ(stored[0].payload, event.payload);
+    written.push_back(stored[0]);
   }
-  ASSERT_EQ(writer->records().size(), 3u);
-  EXPECT_EQ(writer->records()[0].prev_hash, Digest{});
+  ASSERT_EQ(writer->last_seq(), 3u);
+  EXPECT_EQ(written[0].prev_hash, Digest{});
 
   ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
-  EXPECT_EQ(Encoded(read), Encoded(writer->records()));
+  EXPECT_EQ(Encoded(read), Encoded(written));
   EXPECT_TRUE(VerifyChain(read, ChainKey()).ok());
 }
 
@@ -170,7 +172,7 @@ TEST_F(JournalTest, BatchIsChainedAndAllOrNothingOnInvalidInput) {
   Result<std::span<const Record>> rejected = writer->Append(bad);
   EXPECT_EQ(rejected.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(rejected.status().message(), "run r1: record 2 of the batch: type is empty");
-  EXPECT_EQ(writer->records().size(), 5u);
+  EXPECT_EQ(writer->last_seq(), 5u);
 
   ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
   EXPECT_EQ(Encoded(read), Encoded(batch)) << "nothing of the rejected batch was written";
@@ -187,14 +189,15 @@ TEST_F(JournalTest, AppendRejectsAFieldTheReaderWouldRefuse) {
   EXPECT_EQ(rejected.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(rejected.status().message(),
             "run r1: record 1 of the batch: payload of 67108865 bytes exceeds the 64 MiB limit");
-  EXPECT_TRUE(writer->records().empty());
+  EXPECT_EQ(writer->last_seq(), 0u);
 }
 
 TEST_F(JournalTest, ReopenContinuesTheChain) {
   CreateRunWithEvents("r1", 2);
   ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1"));
-  ASSERT_EQ(writer->records().size(), 2u);
-  const Digest last_hash = writer->records().back().hash;
+  ASSERT_EQ(writer->last_seq(), 2u);
+  ASSERT_OK_AND_ASSIGN(before, journal().ReadRun("r1"));
+  const Digest last_hash = before.back().hash;
   const NewRecord event = Event(3);
   ASSERT_OK_AND_ASSIGN(stored, writer->Append({&event, 1}));
   EXPECT_EQ(stored[0].seq, 3u);
@@ -244,7 +247,7 @@ TEST_F(JournalTest, HolderNamesTheWriterWhileItHoldsTheRunAndNoneAfter) {
   ASSERT_OK_AND_ASSIGN(gone, journal().Holder("r1"));
   EXPECT_FALSE(gone.has_value());
   ASSERT_OK_AND_ASSIGN(reopened, journal().OpenRun("r1"));  // the probe left no lock behind
-  EXPECT_EQ(reopened->records().size(), 2u);
+  EXPECT_EQ(reopened->last_seq(), 2u);
 }
 
 TEST_F(JournalTest, HolderOfAnUnknownRunIsNotFound) {
@@ -254,15 +257,17 @@ TEST_F(JournalTest, HolderOfAnUnknownRunIsNotFound) {
 
 TEST_F(JournalTest, ReadRunWorksWhileAWriterIsOpen) {
   ASSERT_OK_AND_ASSIGN(writer, journal().CreateRun("r1"));
-  ASSERT_TRUE(writer->Append(Events(1, 2)).ok());
+  ASSERT_OK_AND_ASSIGN(appended, writer->Append(Events(1, 2)));
+  std::vector<Record> written(appended.begin(), appended.end());
   // Each ReadRun opens its own read-only RocksDB instance, which replays the writer's WAL as
   // it is at that moment: it sees every Append that returned before ReadRun was called (they
   // were synced), and nothing appended later.
   ASSERT_OK_AND_ASSIGN(first, journal().ReadRun("r1"));
   EXPECT_EQ(first.size(), 2u);
-  ASSERT_TRUE(writer->Append(Events(3, 1)).ok());
+  ASSERT_OK_AND_ASSIGN(third, writer->Append(Events(3, 1)));
+  written.insert(written.end(), third.begin(), third.end());
   ASSERT_OK_AND_ASSIGN(second, journal().ReadRun("r1"));
-  EXPECT_EQ(Encoded(second), Encoded(writer->records()));
+  EXPECT_EQ(Encoded(second), Encoded(written));
 }
 
 TEST_F(JournalTest, PayloadRewrittenInPlaceIsAHashMismatchAtThatEvent) {
@@ -355,7 +360,7 @@ TEST_F(JournalTest, VerifyChainChecksTheFirstEventAndAcceptsAnEmptyRun) {
 }
 
 // A write the OS refuses midway (here: the file size limit, which cuts the WAL write short)
-// fails the Append, leaves records() alone, blocks later Appends, and after reopening none of
+// fails the Append, leaves last_seq() alone, blocks later Appends, and after reopening none of
 // the torn batch is visible.
 TEST_F(JournalTest, TornBatchWriteFailsAndLeavesNothingOfTheBatch) {
   CreateRunWithEvents("r1", 2);
@@ -376,7 +381,7 @@ TEST_F(JournalTest, TornBatchWriteFailsAndLeavesNothingOfTheBatch) {
     ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
 
     Result<std::span<const Record>> appended = writer->Append(batch);
-    const std::size_t records_after_failure = writer->records().size();
+    const std::size_t records_after_failure = writer->last_seq();
     const NewRecord single = Event(100);
     Result<std::span<const Record>> after = writer->Append({&single, 1});
     writer.reset();  // closes the database while writes past the limit still fail
@@ -390,7 +395,7 @@ TEST_F(JournalTest, TornBatchWriteFailsAndLeavesNothingOfTheBatch) {
     EXPECT_EQ(after.status().message(), appended.status().message());
   }
   ASSERT_OK_AND_ASSIGN(reopened, journal().OpenRun("r1"));
-  EXPECT_EQ(reopened->records().size(), 2u);
+  EXPECT_EQ(reopened->last_seq(), 2u);
   ASSERT_OK_AND_ASSIGN(stored, reopened->Append(Events(3, 1)));
   EXPECT_EQ(stored[0].seq, 3u);
 }
@@ -566,6 +571,81 @@ TEST_F(JournalTest, JournalShorterThanItsHeadFileIsCorruption) {
   }
 }
 
+// ScanRun streams (issue 17): records reach the visitor as they are read and checked, so a
+// visitor's error stops the scan at once, damage in the middle is named by its seq after the
+// records before it were visited, and the head file is checked after the last one.
+TEST_F(JournalTest, ScanRunVisitsAsItReadsAndAVisitorErrorStopsIt) {
+  CreateRunWithEvents("r1", 5);
+  std::vector<std::uint64_t> seen;
+  const Status stopped = journal().ScanRun("r1", [&](const Record& r) {
+    seen.push_back(r.seq);
+    return r.seq == 2 ? Status::Cancelled("enough") : Status::Ok();
+  });
+  EXPECT_EQ(stopped.code(), Code::kCancelled);
+  EXPECT_EQ(stopped.message(), "enough");
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2}));
+
+  seen.clear();
+  ASSERT_TRUE(journal().ScanRun("r1", [&](const Record& r) {
+    seen.push_back(r.seq);
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+}
+
+TEST_F(JournalTest, ScanRunNamesDamageMidRunAfterVisitingTheRecordsBeforeIt) {
+  CreateRunWithEvents("r1", 5);
+  EditDb("r1", [](rocksdb::DB* db) {
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), EncodeKey(3), &value).ok());
+    value[value.find(R"("n":3)") + 4] = '9';
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), EncodeKey(3), value).ok());
+  });
+  std::vector<std::uint64_t> seen;
+  const Status scanned = journal().ScanRun("r1", [&](const Record& r) {
+    seen.push_back(r.seq);
+    return Status::Ok();
+  });
+  EXPECT_EQ(scanned.code(), Code::kCorruption);
+  EXPECT_TRUE(Contains(scanned.message(), "event #3: hash mismatch")) << scanned.message();
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2}));
+}
+
+TEST_F(JournalTest, ScanRunChecksTheHeadAfterVisitingEveryRecord) {
+  CreateRunWithEvents("r1", 5);
+  EditDb("r1", [](rocksdb::DB* db) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), EncodeKey(5)).ok());
+  });
+  std::vector<std::uint64_t> seen;
+  const Status scanned = journal().ScanRun("r1", [&](const Record& r) {
+    seen.push_back(r.seq);
+    return Status::Ok();
+  });
+  EXPECT_EQ(scanned.code(), Code::kCorruption);
+  EXPECT_TRUE(Contains(scanned.message(), "event #5 is lost")) << scanned.message();
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3, 4}));
+}
+
+// OpenRun folds in its checking pass: the visitor sees every record once, and the writer
+// continues from the last one without holding the run.
+TEST_F(JournalTest, OpenRunHandsItsCheckingPassToTheVisitor) {
+  CreateRunWithEvents("r1", 3);
+  std::vector<std::uint64_t> seen;
+  ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1", [&](const Record& r) {
+    seen.push_back(r.seq);
+    return Status::Ok();
+  }));
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_EQ(writer->last_seq(), 3u);
+  const NewRecord event = Event(4);
+  ASSERT_OK_AND_ASSIGN(stored, writer->Append({&event, 1}));
+  EXPECT_EQ(stored[0].seq, 4u);
+  writer.reset();
+  ASSERT_OK_AND_ASSIGN(read, journal().ReadRun("r1"));
+  EXPECT_EQ(read.back().prev_hash, read[2].hash);
+  EXPECT_TRUE(VerifyChain(read, ChainKey()).ok());
+}
+
 // A crash between a synced batch and its head write leaves the head one batch behind: not
 // damage. The next writer brings the head up to date.
 TEST_F(JournalTest, HeadLaggingByOneBatchIsAcceptedAndCaughtUp) {
@@ -707,7 +787,7 @@ TEST_F(JournalTest, TornWriteLeftAsZerosAfterTheHeadIsOnlyThatWriteLost) {
   EXPECT_EQ(read.size(), 2u);
   {
     ASSERT_OK_AND_ASSIGN(writer, journal().OpenRun("r1"));
-    EXPECT_EQ(writer->records().size(), 2u);
+    EXPECT_EQ(writer->last_seq(), 2u);
     ASSERT_OK_AND_ASSIGN(stored, writer->Append(Events(3, 1)));
     EXPECT_EQ(stored[0].seq, 3u);
   }

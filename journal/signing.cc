@@ -218,66 +218,93 @@ std::string_view SignatureStateName(SignatureCheck::State state) {
 Result<SignatureCheck> CheckSignatures(const std::vector<Record>& records,
                                        const std::vector<Signature>& signatures,
                                        const PublicKey* expected) {
-  const std::string run_id = records.empty() ? std::string() : records.front().run_id;
-  const std::uint64_t last_seq = records.empty() ? 0 : records.back().seq;
-  if (signatures.empty()) {
-    if (expected == nullptr) return SignatureCheck{};
+  SignatureChecker checker(records.empty() ? std::string() : records.front().run_id, signatures,
+                           expected);
+  BACKOUT_RETURN_IF_ERROR(checker.Start());
+  for (const Record& record : records) BACKOUT_RETURN_IF_ERROR(checker.Add(record));
+  return checker.Finish(records.empty() ? 0 : records.back().seq);
+}
+
+Status SignatureChecker::Start() {
+  if (signatures_.empty()) {
+    if (expected_ == nullptr) return Status::Ok();
     return Status::Corruption(fmt::format(
         "run {} is not signed, but a public key ({}) was given: its signatures were stripped, "
         "or it was rewritten (re-chained) by someone without the signing key, or it was run "
         "without BACKOUT_SIGNING_KEY_FILE",
-        run_id, expected->fingerprint()));
+        run_id_, expected_->fingerprint()));
   }
-  const RawPublicKey& key_raw = signatures.front().public_key;
+  const RawPublicKey& key_raw = signatures_.front().public_key;
   Result<PublicKey> signer = PublicKey::FromRaw(key_raw);
   if (!signer.ok()) {
-    return Status::Corruption(fmt::format("run {}: signature of event #{}: {}", run_id,
-                                          signatures.front().seq, signer.status().message()));
+    return Status::Corruption(fmt::format("run {}: signature of event #{}: {}", run_id_,
+                                          signatures_.front().seq, signer.status().message()));
   }
-  if (expected != nullptr && expected->raw() != key_raw) {
+  if (expected_ != nullptr && expected_->raw() != key_raw) {
     return Status::Corruption(fmt::format(
         "run {} is signed with key {}, not with the given public key {}: re-signed by someone "
         "else, or the wrong public key",
-        run_id, KeyFingerprint(key_raw), expected->fingerprint()));
+        run_id_, KeyFingerprint(key_raw), expected_->fingerprint()));
   }
-  Digest digest{};
-  std::size_t next_record = 0;
-  std::uint64_t previous_seq = 0;
-  for (const Signature& s : signatures) {
-    const auto bad = [&](std::string_view problem) {
-      return Status::Corruption(
-          fmt::format("run {}: signature of event #{}: {}", run_id, s.seq, problem));
-    };
-    if (s.seq <= previous_seq) return bad("out of order or repeated");
-    if (s.seq > last_seq) return bad(fmt::format("the run has only {} events", last_seq));
-    if (s.public_key != key_raw) {
-      return bad(fmt::format("made with key {}, the run's other signatures with {}",
-                             KeyFingerprint(s.public_key), KeyFingerprint(key_raw)));
-    }
-    while (next_record < records.size() && records[next_record].seq <= s.seq) {
-      digest = NextRecordsDigest(digest, records[next_record++]);
-    }
-    if (s.records_digest != digest) {
-      return bad("the events it covers are not the ones signed (an event up to it was altered, "
-                 "removed or reordered)");
-    }
-    if (!signer->Verify(SignedMessage(run_id, s.seq, digest), s.signature)) {
-      return bad(fmt::format("does not verify with key {}", KeyFingerprint(key_raw)));
-    }
-    previous_seq = s.seq;
+  signer_ = std::move(signer).value();
+  return Status::Ok();
+}
+
+Status SignatureChecker::Bad(const Signature& s, std::string_view problem) const {
+  return Status::Corruption(
+      fmt::format("run {}: signature of event #{}: {}", run_id_, s.seq, problem));
+}
+
+Status SignatureChecker::CheckNextPlace(std::uint64_t last_seq) const {
+  const Signature& s = signatures_[next_signature_];
+  const RawPublicKey& key_raw = signatures_.front().public_key;
+  if (s.seq <= previous_seq_) return Bad(s, "out of order or repeated");
+  if (s.seq > last_seq) return Bad(s, fmt::format("the run has only {} events", last_seq));
+  if (s.public_key != key_raw) {
+    return Bad(s, fmt::format("made with key {}, the run's other signatures with {}",
+                              KeyFingerprint(s.public_key), KeyFingerprint(key_raw)));
   }
-  if (previous_seq != last_seq) {
+  return Status::Ok();
+}
+
+Status SignatureChecker::Add(const Record& record) {
+  if (signatures_.empty()) return Status::Ok();
+  digest_ = NextRecordsDigest(digest_, record);
+  // Signatures are checked in their own order; the next one is due once its record is here
+  // (one out of order is refused before its record could be awaited forever).
+  while (next_signature_ < signatures_.size() &&
+         (signatures_[next_signature_].seq <= record.seq)) {
+    const Signature& s = signatures_[next_signature_];
+    BACKOUT_RETURN_IF_ERROR(CheckNextPlace(record.seq));
+    if (s.records_digest != digest_) {
+      return Bad(s, "the events it covers are not the ones signed (an event up to it was "
+                    "altered, removed or reordered)");
+    }
+    if (!signer_->Verify(SignedMessage(run_id_, s.seq, digest_), s.signature)) {
+      return Bad(s, fmt::format("does not verify with key {}", KeyFingerprint(s.public_key)));
+    }
+    previous_seq_ = s.seq;
+    ++next_signature_;
+  }
+  return Status::Ok();
+}
+
+Result<SignatureCheck> SignatureChecker::Finish(std::uint64_t last_seq) {
+  if (signatures_.empty()) return SignatureCheck{};
+  // A signature still due names an event past the run's end (or is out of order).
+  if (next_signature_ < signatures_.size()) BACKOUT_RETURN_IF_ERROR(CheckNextPlace(last_seq));
+  if (previous_seq_ != last_seq) {
     return Status::Corruption(fmt::format(
         "run {}: events #{} to #{} are not signed (the last signature is of event #{}): they "
         "were appended by someone without the signing key",
-        run_id, previous_seq + 1, last_seq, previous_seq));
+        run_id_, previous_seq_ + 1, last_seq, previous_seq_));
   }
   return SignatureCheck{
-      .state = expected != nullptr ? SignatureCheck::State::kVerified
-                                   : SignatureCheck::State::kNotChecked,
-      .fingerprint = KeyFingerprint(key_raw),
-      .signed_through_seq = previous_seq,
-      .signatures = signatures.size()};
+      .state = expected_ != nullptr ? SignatureCheck::State::kVerified
+                                    : SignatureCheck::State::kNotChecked,
+      .fingerprint = KeyFingerprint(signatures_.front().public_key),
+      .signed_through_seq = previous_seq_,
+      .signatures = signatures_.size()};
 }
 
 }  // namespace backout::journal

@@ -146,4 +146,37 @@ Result<SignatureCheck> CheckSignatures(const std::vector<Record>& records,
                                        const std::vector<Signature>& signatures,
                                        const PublicKey* expected);
 
+// CheckSignatures one record at a time, for a run read in one pass (Journal::ScanRun): Start
+// once, Add each record of run `run_id` in seq order (chain links already checked), then
+// Finish. The first failure in signature order is the one CheckSignatures would give, and
+// comes from the first call that can see it (Start for the key, Add for a signature's digest,
+// Finish for a signature past the end). Holds the signatures and one running digest: memory
+// is bounded by the number of signatures, not of records. Not thread-safe.
+class SignatureChecker {
+ public:
+  // `signatures` and `expected` (may be null) must outlive the checker.
+  SignatureChecker(std::string run_id, const std::vector<Signature>& signatures,
+                   const PublicKey* expected)
+      : run_id_(std::move(run_id)), signatures_(signatures), expected_(expected) {}
+  Status Start();
+  Status Add(const Record& record);
+  // `last_seq`: the seq of the last record added (0 for none).
+  Result<SignatureCheck> Finish(std::uint64_t last_seq);
+  // P_n of the records added so far (computed only while the run has signatures).
+  const Digest& records_digest() const { return digest_; }
+
+ private:
+  // Checks the next signature's place (order, key) before its digest is compared.
+  Status CheckNextPlace(std::uint64_t last_seq) const;
+  Status Bad(const Signature& s, std::string_view problem) const;
+
+  std::string run_id_;
+  const std::vector<Signature>& signatures_;
+  const PublicKey* expected_;
+  std::optional<PublicKey> signer_;
+  Digest digest_{};
+  std::size_t next_signature_ = 0;
+  std::uint64_t previous_seq_ = 0;
+};
+
 }  // namespace backout::journal

@@ -139,6 +139,10 @@ for n in "${run_sizes[@]}"; do
     best "report_${form}_$n" "$r" sh -c "'$backout' report run-$n --journal '$work/journal' \
       --format $form > '$work/report-$n.$form'"
   done
+  # Streaming reads (issue 17): each command reads the run in one pass; time and peak RSS.
+  best "status_$n" "$r" "$backout" status "run-$n" --journal "$work/journal"
+  best "verify_$n" "$r" "$backout" verify "run-$n" --journal "$work/journal"
+  best "events_$n" "$r" sh -c "'$backout' events run-$n --journal '$work/journal' >/dev/null"
 done
 for n in "${run_sizes[@]}"; do
   rm -f "$work/action-started"

@@ -222,42 +222,50 @@ std::map<std::string, std::string, std::less<>> Renames(const std::vector<StepCh
 
 Result<ReplaySummary> Replay(std::span<const Event> events, const plan::Plan& plan,
                              const ReplayOptions& options) {
-  ReplaySummary summary;
+  Replayer replayer(plan, options);
   RunState state;
-  const EventBody* previous = nullptr;
-  // Records a divergence at `event`; true when the replay stops there.
-  auto diverges = [&](const Event& event, int decision, std::string derived) {
-    Divergence d{.decision = decision,
-                 .seq = event.seq,
-                 .event_type = std::string(TypeName(event.body)),
-                 .recorded = DescribeEvent(event.body),
-                 .derived = std::move(derived)};
-    if (!summary.divergence) {
-      summary.divergence = std::move(d);
-    } else {
-      summary.later_divergences.push_back(std::move(d));
-    }
-    return options.scope == ReplayScope::kFirstDivergence;
-  };
   for (const Event& event : events) {
-    if (std::optional<Command> recorded = RecordedDecision(event.body, previous)) {
-      ++summary.decisions_checked;
-      const Command derived = DecideOnPlan(state, plan, options);
-      if (!(WithoutDelay(derived) == Renamed(*recorded, options)) &&
-          diverges(event, summary.decisions_checked, Describe(derived))) {
-        return summary;
-      }
-    } else if (ApprovedUnasked(state, event.body) &&
-               diverges(event, 0,
-                        fmt::format("{}; the step was not awaiting approval, which "
-                                           "`backout approve` requires",
-                                           Describe(DecideOnPlan(state, plan, options))))) {
-      return summary;
-    }
+    if (replayer.Check(state, event)) break;
     BACKOUT_RETURN_IF_ERROR(Apply(state, event));
-    previous = &event.body;
   }
-  return summary;
+  return std::move(replayer).TakeSummary();
+}
+
+bool Replayer::Diverges(const Event& event, int decision, std::string derived) {
+  Divergence d{.decision = decision,
+               .seq = event.seq,
+               .event_type = std::string(TypeName(event.body)),
+               .recorded = DescribeEvent(event.body),
+               .derived = std::move(derived)};
+  if (!summary_.divergence) {
+    summary_.divergence = std::move(d);
+  } else {
+    summary_.later_divergences.push_back(std::move(d));
+  }
+  return options_.scope == ReplayScope::kFirstDivergence;
+}
+
+bool Replayer::Check(const RunState& before, const Event& event) {
+  const EventBody* previous = previous_request_ ? &*previous_request_ : nullptr;
+  bool stops = false;
+  if (std::optional<Command> recorded = RecordedDecision(event.body, previous)) {
+    ++summary_.decisions_checked;
+    const Command derived = DecideOnPlan(before, plan_, options_);
+    stops = !(WithoutDelay(derived) == Renamed(*recorded, options_)) &&
+            Diverges(event, summary_.decisions_checked, Describe(derived));
+  } else if (ApprovedUnasked(before, event.body)) {
+    stops = Diverges(event, 0,
+                     fmt::format("{}; the step was not awaiting approval, which "
+                                 "`backout approve` requires",
+                                 Describe(DecideOnPlan(before, plan_, options_))));
+  }
+  // Only an ApprovalRequested matters as the event before the next (RecordedDecision).
+  if (std::holds_alternative<ApprovalRequested>(event.body)) {
+    previous_request_ = event.body;
+  } else {
+    previous_request_.reset();
+  }
+  return stops;
 }
 
 }  // namespace backout::sm

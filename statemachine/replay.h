@@ -111,4 +111,29 @@ std::vector<OperatorCommand> RecordedOperatorCommands(std::span<const Event> eve
 Result<ReplaySummary> Replay(std::span<const Event> events, const plan::Plan& plan,
                              const ReplayOptions& options = {});
 
+// Replay() one event at a time, for a run read in one pass: Check each event against the
+// state the events before it fold to (the caller folds: Apply after Check), until Check says
+// the replay stopped. Keeps the summary and, of the events, at most one ApprovalRequested.
+// `plan` must outlive the replayer. Not thread-safe.
+class Replayer {
+ public:
+  Replayer(const plan::Plan& plan, ReplayOptions options)
+      : plan_(plan), options_(std::move(options)) {}
+  // Compares `event`'s decision (if it records one) with what the plan decides in `before`.
+  // True when the replay stops at it (its first divergence, with kFirstDivergence); Check
+  // must not be called after that.
+  bool Check(const RunState& before, const Event& event);
+  const ReplaySummary& summary() const { return summary_; }
+  ReplaySummary TakeSummary() && { return std::move(summary_); }
+
+ private:
+  // Records a divergence at `event`; true when the replay stops there.
+  bool Diverges(const Event& event, int decision, std::string derived);
+
+  const plan::Plan& plan_;
+  ReplayOptions options_;
+  ReplaySummary summary_;
+  std::optional<EventBody> previous_request_;  // the event before, if an ApprovalRequested
+};
+
 }  // namespace backout::sm
