@@ -1357,43 +1357,86 @@ struct ReportSummary {
   Digest head_hash{};
 };
 
-// The first pass: the run checked as every read of it is (chain, signatures, transitions;
-// ReadChecked) and folded into a report whose timeline keeps only the key moments. What
-// ReadChecked held is gone when this returns.
-Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run_id,
-                                         bool embed_plan) {
-  Result<CheckedRun> run = ReadChecked(c, run_id, "", nullptr);
-  if (!run.ok()) return run.status();
-  history::RunSnapshot& snap = run->snap;
-  Result<plan::Plan> plan = history::PlanFromJournal(snap.state, engine::DefaultPlanVocabulary());
-  if (!plan.ok()) return plan.status().WithContext(fmt::format("run {}", run_id));
-  report::ReportBuilder builder(run_id, snap.state, *plan,
-                                report::ReportBuilder::Timeline::kKeyMoments);
-  for (std::size_t i = 0; i < snap.events.size(); ++i) builder.Add(snap.records[i], snap.events[i]);
-  report::RunReport built = builder.Finish(snap.state, *plan, /*chain_verified=*/true);
-  // What `replay` checks: every journaled decision re-derived with today's state machine.
-  Result<sm::ReplaySummary> replayed = sm::Replay(snap.events, *plan);
-  if (replayed.ok()) built.integrity.decisions_verified = !replayed->divergence.has_value();
-  // The signatures are consistent with the key they name (ReadChecked); which key is trusted
-  // is the auditor's to say, with `verify --public-key` (docs/audit.md).
-  const journal::SignatureCheck& signatures = run->signature_check;
-  built.integrity.signature = report::SignatureStatus{
-      .state = signatures.state == journal::SignatureCheck::State::kUnsigned
-                   ? report::SignatureStatus::State::kUnsigned
-                   : report::SignatureStatus::State::kUnchecked,
-      .key_fingerprint = signatures.fingerprint,
-      .covers_seq = signatures.signed_through_seq};
-  if (embed_plan) built.plan_text = snap.state.start.plan_text;
-  return ReportSummary{.report = std::move(built),
-                       .state = std::move(snap.state),
-                       .plan = std::move(plan).value(),
-                       .head_seq = snap.records.back().seq,
-                       .head_hash = snap.records.back().hash};
+// Visits the events of `run_id` up to event #`head_seq`, which must have `head_hash`: the
+// head a first pass checked (a run still running may have grown since; what it appended is
+// not visited). A record up to that head that is not the one checked, or a run that ends
+// before it, is kCorruption: the run was changed between the passes.
+Status ScanCheckedPrefix(const journal::Journal& journal, const std::string& run_id,
+                         std::uint64_t head_seq, const Digest& head_hash,
+                         const std::function<Status(const journal::Record&, const sm::Event&)>&
+                             visit) {
+  std::uint64_t last_seq = 0;
+  const Status scanned = journal.ScanRun(run_id, [&](const journal::Record& r) -> Status {
+    if (r.seq > head_seq) return Status::Cancelled("past the checked head");
+    last_seq = r.seq;
+    if (r.seq == head_seq && r.hash != head_hash) {
+      return Status::Corruption(fmt::format(
+          "run {}: event #{} is not the one checked when the report began (the run was "
+          "changed while its report was written)",
+          run_id, r.seq));
+    }
+    Result<sm::Event> event = history::DecodeEvent(r);
+    if (!event.ok()) return event.status().WithContext(fmt::format("run {}", run_id));
+    return visit(r, *event);
+  });
+  if (!scanned.ok() && !(scanned.code() == Code::kCancelled && last_seq == head_seq)) {
+    return scanned;
+  }
+  if (last_seq != head_seq) {
+    return Status::Corruption(fmt::format(
+        "run {}: it ends at event #{}, not at #{} as when the report began (events were "
+        "removed while its report was written)",
+        run_id, last_seq, head_seq));
+  }
+  return Status::Ok();
 }
 
-// The second pass: the run's timeline entries, made as the first pass made them, up to the
-// head the first pass checked (a run still running may have grown since; what it appended is
-// not in this report). A record up to that head that is not the one checked is kCorruption.
+// What comes before any output: the run checked as every read of it is (chain, head,
+// signatures, transitions, decisions) in one pass that keeps only the state (OnePassCheck),
+// then folded into a report whose timeline keeps only the key moments, in a second pass
+// (the report's steps are made from the final state, which only the first pass knows).
+// Neither pass holds the run's records or events.
+Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run_id,
+                                         bool embed_plan) {
+  OnePassCheck check(run_id, std::nullopt, nullptr, sm::ReplayScope::kFirstDivergence);
+  bool hmacs_unchecked = false;
+  Result<journal::SignatureCheck> signatures =
+      CheckInOnePass(c, run_id, "", nullptr, &check, &hmacs_unchecked);
+  if (!signatures.ok()) return signatures.status();
+  if (!check.journaled_plan_status().ok()) {
+    return check.journaled_plan_status().WithContext(fmt::format("run {}", run_id));
+  }
+  const plan::Plan& plan = check.journaled_plan();
+  report::ReportBuilder builder(run_id, check.state(), plan,
+                                report::ReportBuilder::Timeline::kKeyMoments);
+  const journal::Journal journal(c.journal_dir, c.journal_key);
+  BACKOUT_RETURN_IF_ERROR(ScanCheckedPrefix(
+      journal, run_id, check.head_seq(), check.head_hash(),
+      [&builder](const journal::Record& r, const sm::Event& e) {
+        builder.Add(r, e);
+        return Status::Ok();
+      }));
+  report::RunReport built = builder.Finish(check.state(), plan, /*chain_verified=*/true);
+  // What `replay` checks: every journaled decision re-derived with today's state machine.
+  built.integrity.decisions_verified = !check.summary().divergence.has_value();
+  // The signatures are consistent with the key they name (the read checked them); which key
+  // is trusted is the auditor's to say, with `verify --public-key` (docs/audit.md).
+  built.integrity.signature = report::SignatureStatus{
+      .state = signatures->state == journal::SignatureCheck::State::kUnsigned
+                   ? report::SignatureStatus::State::kUnsigned
+                   : report::SignatureStatus::State::kUnchecked,
+      .key_fingerprint = signatures->fingerprint,
+      .covers_seq = signatures->signed_through_seq};
+  if (embed_plan) built.plan_text = check.state().start.plan_text;
+  return ReportSummary{.report = std::move(built),
+                       .state = check.state(),
+                       .plan = plan,
+                       .head_seq = check.head_seq(),
+                       .head_hash = check.head_hash()};
+}
+
+// The last pass: the run's timeline entries, made as the summary's pass made them, up to the
+// head the first pass checked.
 report::TimelineSource TimelineScan(const journal::Journal& journal, const std::string& run_id,
                                     const ReportSummary& summary) {
   return report::TimelineSource{
@@ -1401,31 +1444,10 @@ report::TimelineSource TimelineScan(const journal::Journal& journal, const std::
       .scan = [&journal, &run_id, &summary](const report::TimelineVisitor& visit) -> Status {
         report::ReportBuilder builder(run_id, summary.state, summary.plan,
                                       report::ReportBuilder::Timeline::kKeyMoments);
-        std::uint64_t last_seq = 0;
-        const Status scanned = journal.ScanRun(run_id, [&](const journal::Record& r) -> Status {
-          if (r.seq > summary.head_seq) return Status::Cancelled("past the checked head");
-          last_seq = r.seq;
-          if (r.seq == summary.head_seq && r.hash != summary.head_hash) {
-            return Status::Corruption(fmt::format(
-                "run {}: event #{} is not the one checked when the report began (the run was "
-                "changed while its report was written)",
-                run_id, r.seq));
-          }
-          Result<sm::Event> event = history::DecodeEvent(r);
-          if (!event.ok()) return event.status().WithContext(fmt::format("run {}", run_id));
-          return visit(builder.Add(r, *event));
-        });
-        if (!scanned.ok() && !(scanned.code() == Code::kCancelled &&
-                               last_seq == summary.head_seq)) {
-          return scanned;
-        }
-        if (last_seq != summary.head_seq) {
-          return Status::Corruption(fmt::format(
-              "run {}: it ends at event #{}, not at #{} as when the report began (events were "
-              "removed while its report was written)",
-              run_id, last_seq, summary.head_seq));
-        }
-        return Status::Ok();
+        return ScanCheckedPrefix(journal, run_id, summary.head_seq, summary.head_hash,
+                                 [&](const journal::Record& r, const sm::Event& e) {
+                                   return visit(builder.Add(r, e));
+                                 });
       }};
 }
 
@@ -1433,9 +1455,10 @@ report::TimelineSource TimelineScan(const journal::Journal& journal, const std::
 
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
                 const std::string& output_file, bool embed_plan) {
-  // Two passes over the run, so that the report is written as it is produced with nothing
-  // of it held whole: the first checks the run (a damaged journal stops here, before any
-  // output) and sums it up, the second writes the timeline entry by entry (docs/report.md).
+  // Three passes over the run, so that the report is written as it is produced with nothing
+  // of it held whole: the first checks the run and the second sums it up (a damaged journal
+  // stops there, before any output), the third writes the timeline entry by entry
+  // (docs/report.md).
   Result<ReportSummary> summary = SummarizeForReport(c, run_id, embed_plan);
   if (!summary.ok()) return Fail(summary.status().WithContext("report"));
   Result<ReportOutput> out = ReportOutput::Open(output_file);
