@@ -221,4 +221,10 @@ Status VerifyChain(const std::vector<Record>& records, const ChainKey& key);
 // A run id is [0-9A-Za-z][0-9A-Za-z._-]{0,127}.
 bool IsValidRunId(const std::string& run_id);
 
+// A fresh run id for a run started at `now_us`: "20261121T171614Z-123456-3fa9c0d1e2b3a4f5",
+// the UTC second, its microseconds and 64 random bits (getrandom), so ids sort by start time
+// (ListRuns is chronological) and two ids collide with probability 2^-64 even when started in
+// the same microsecond. Callers still retry CreateRun with a new id on kFailedPrecondition.
+std::string NewRunId(std::int64_t now_us);
+
 }  // namespace backout::journal

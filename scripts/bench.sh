@@ -199,6 +199,12 @@ bash bench/pg_bench.sh "$work/pg" "$pg_rows" "$backout" "$work/journal" >>"$resu
   echo "bench: the PostgreSQL benchmarks failed; see above" >&2
 
 ###############################################################################
+# Issue 17, a journal that lists thousands of runs; bench/runs_bench.sh runs this alone.
+status_runs=$((quick ? 500 : 5000))
+echo "== status of $status_runs runs vs one RocksDB scan of as many summaries"
+bash bench/runs_bench.sh "$work/runs" "$status_runs" "$backout" "$figures" "$reps" >>"$results"
+
+###############################################################################
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); whole run $(($(date +%s) - started)) s" \
   >>"$work/machine.txt"
 echo "== table"
