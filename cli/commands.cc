@@ -671,7 +671,7 @@ int ListAllRuns(const journal::Journal& journal, bool json) {
   const auto start_rewrite = [&] {
     if (rewrite || index_failed) return;
     Result<std::unique_ptr<journal::RunIndexWriter>> begun = journal::RunIndexWriter::Begin(
-        journal.dir(), journal.key(), &index, index.offset_after_found());
+        journal.dir(), journal.key(), &index, index.kept_bytes());
     if (begun.ok()) {
       rewrite = std::move(begun).value();
     } else {
@@ -695,6 +695,8 @@ int ListAllRuns(const journal::Journal& journal, bool json) {
       Result<journal::RunStamp> stamp = journal::ReadRunStamp(journal.dir(), id, journal.key());
       if (stamp.ok() && *stamp == indexed->stamp) {
         print(indexed->line, indexed->json);
+        if (!rewrite && index.Keep()) continue;  // still the unchanged start of the index
+        start_rewrite();  // entries of runs that are gone were passed over
         if (rewrite && !index_failed) {
           if (Status s = rewrite->Add(*indexed); !s.ok()) index_failed = true;
         }
@@ -715,7 +717,7 @@ int ListAllRuns(const journal::Journal& journal, bool json) {
   }
   if (json) std::cout << (first ? "[]\n" : "\n]\n");
   // Entries of runs that are gone (after the last listed run) change the index too.
-  if (!rewrite && index.Find("\x7f") != nullptr) start_rewrite();
+  if (!rewrite && !index.NothingAfterKept()) start_rewrite();
   if (!index.damage().empty()) {
     std::cerr << "backout: note: " << index.damage() << "; rebuilt it from the runs\n";
   }

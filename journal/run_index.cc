@@ -125,7 +125,7 @@ RunIndexReader::RunIndexReader(const fs::path& journal_dir, ChainKey key)
     Damaged("it does not start with its header");
     return;
   }
-  offset_ = offset_after_found_ = kFileHeader.size();
+  offset_ = kept_end_ = kFileHeader.size();
 }
 
 RunIndexReader::~RunIndexReader() {
@@ -188,6 +188,7 @@ bool RunIndexReader::ReadEntry() {
                          : "an entry's check does not match (written without this journal key?)");
     return false;
   }
+  current_start_ = offset_;
   offset_ += line.size() + line_bytes + json_bytes + 2;
   current_end_ = offset_;
   current_ = std::move(entry);
@@ -201,10 +202,24 @@ const RunSummary* RunIndexReader::Find(const std::string& run_id) {
       continue;
     }
     if (current_->run_id > run_id) return nullptr;
-    offset_after_found_ = current_end_;
     return &*current_;
   }
   return nullptr;
+}
+
+bool RunIndexReader::Keep() {
+  if (!current_ || current_start_ != kept_end_) return false;
+  kept_end_ = current_end_;
+  return true;
+}
+
+bool RunIndexReader::NothingAfterKept() {
+  if (current_ && current_start_ >= kept_end_) return false;
+  if (!damage_.empty()) return false;
+  while (ReadEntry()) {
+    if (current_start_ >= kept_end_) return false;
+  }
+  return damage_.empty();
 }
 
 Status RunIndexReader::CopyPrefix(std::uint64_t bytes, std::FILE* out) const {

@@ -80,9 +80,15 @@ class RunIndexReader {
 
   // Empty, or what was wrong with the index (then the rest of it was not used).
   const std::string& damage() const { return damage_; }
-  // The bytes of the index up to the end of the entry Find returned last (or of its header,
-  // before any): a new index that keeps those entries can start with a copy of them.
-  std::uint64_t offset_after_found() const { return offset_after_found_; }
+
+  // Marks the entry Find returned last as kept unchanged. True if it directly follows the
+  // entries kept before it (nothing was passed over or left out in between), so that the
+  // first kept_bytes() of the index are still exactly what a new index would begin with.
+  bool Keep();
+  // The length of the kept prefix: the file header and the entries kept in a row from it.
+  std::uint64_t kept_bytes() const { return kept_end_; }
+  // Whether the index holds nothing after the kept prefix (read to its end to tell).
+  bool NothingAfterKept();
   // Copies the index's first `bytes` bytes to `out` (an open RunIndexWriter's file).
   Status CopyPrefix(std::uint64_t bytes, std::FILE* out) const;
 
@@ -94,8 +100,9 @@ class RunIndexReader {
   ChainKey key_;
   std::FILE* file_ = nullptr;
   std::uint64_t offset_ = 0;  // of the next unread byte
-  std::uint64_t offset_after_found_ = 0;
+  std::uint64_t kept_end_ = 0;
   std::optional<RunSummary> current_;  // read, not yet passed over
+  std::uint64_t current_start_ = 0;
   std::uint64_t current_end_ = 0;
   bool ended_ = false;
   std::string damage_;
@@ -105,7 +112,8 @@ class RunIndexReader {
 class RunIndexWriter {
  public:
   // Creates DIR/.runindex.tmp.PID (0600) and writes the file header, or, with `prefix` and
-  // `prefix_bytes` > 0, that prefix of the reader's index (which starts with the header).
+  // `prefix_bytes` > 0, that prefix of the reader's index (its kept_bytes(): it starts with
+  // the header).
   static Result<std::unique_ptr<RunIndexWriter>> Begin(const std::filesystem::path& journal_dir,
                                                        ChainKey key,
                                                        const RunIndexReader* prefix = nullptr,

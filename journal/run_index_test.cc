@@ -70,11 +70,17 @@ TEST_F(RunIndexTest, EntriesReadBackInOrderAndPassedOverIdsAreSkipped) {
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->line, "line of a");
   EXPECT_EQ(a->stamp.head.seq, 2u);
+  EXPECT_TRUE(reader.Keep());  // follows the header: the kept prefix grows
   EXPECT_EQ(reader.Find("a0"), nullptr);  // no entry: not a run the index knows
   const RunSummary* c = reader.Find("c");  // b passed over
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->json, "{\n    \"run_id\": \"c\"\n  }");
   EXPECT_TRUE(c->stamp == SummaryOf("c").stamp);
+  // b was passed over (its run gone, say): c cannot extend the kept prefix past it.
+  const std::uint64_t kept = reader.kept_bytes();
+  EXPECT_FALSE(reader.Keep());
+  EXPECT_EQ(reader.kept_bytes(), kept);
+  EXPECT_FALSE(reader.NothingAfterKept());
   EXPECT_TRUE(reader.damage().empty()) << reader.damage();
   // The ListRuns of the journal does not see the index (nor its temp files) as runs.
   ASSERT_OK_AND_ASSIGN(runs, journal().ListRuns());

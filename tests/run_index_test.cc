@@ -4,6 +4,7 @@
 // as its journal has it, and a damaged index is reported and rebuilt, hiding no run.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -50,7 +51,12 @@ TEST(RunIndex, ShowsWhatTheRunsSayAfterAWriterIsKilledRightAfterItsDurableAppend
   }
   const std::string first_json = Status(ex, true);  // reads every run, writes the index
   ASSERT_TRUE(fs::exists(ex.journal() / ".runindex"));
+  struct stat written {};
+  ASSERT_EQ(::stat((ex.journal() / ".runindex").c_str(), &written), 0);
   EXPECT_EQ(Status(ex, true), first_json);  // from the index: the same bytes
+  struct stat used {};
+  ASSERT_EQ(::stat((ex.journal() / ".runindex").c_str(), &used), 0);
+  EXPECT_EQ(used.st_ino, written.st_ino);  // nothing changed: not rewritten
   EXPECT_EQ(Status(ex, false), StatusReadingEveryRun(ex, false));
   const nlohmann::json listed = nlohmann::json::parse(first_json);
   ASSERT_EQ(listed.size(), 3u);
