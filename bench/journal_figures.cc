@@ -14,6 +14,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -252,9 +253,69 @@ int FoldFigures(const fs::path& journal_dir, const std::string& run_id, int reps
   return 0;
 }
 
+// COUNT finished runs as `backout run` of a one-step plan leaves them (RunStarted, the step
+// started and succeeded, RunFinished), written through RunSession (every event passes the
+// transition table), each with an id from journal::NewRunId. For `status` of many runs.
+int MakeRuns(const fs::path& journal_dir, int count, const fs::path& plan_file) {
+  Result<std::string> text = ReadFileToString(plan_file);
+  DieUnless(text.status(), "read plan");
+  plan::ParseOutcome parsed = plan::ParsePlan(*text, plan_file.string(), engine::DefaultPlanVocabulary());
+  if (!parsed.ok()) Die("plan does not parse");
+  const std::string step = parsed.plan->steps.front().id;
+  const journal::Journal journal(journal_dir);
+  for (int i = 0; i < count; ++i) {
+    Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(
+        journal, journal::NewRunId(Env::Default()->NowMicros()), *parsed.plan,
+        fs::absolute(plan_file).string(),
+        engine::SessionOptions{.env = Env::Default(),
+                               .who = {.operator_name = "alice", .host = "db-admin-01"}});
+    DieUnless(session.status(), "create run");
+    DieUnless((*session)->Append({sm::StepStarted{.step = step}}), "append StepStarted");
+    DieUnless((*session)->Append({sm::StepSucceeded{.step = step},
+                                  sm::RunFinished{.outcome = sm::RunFinished::Ending::kSucceeded}}),
+              "append StepSucceeded");
+  }
+  return 0;
+}
+
+// COUNT summaries of BYTES each in one new RocksDB database, flushed to a table file.
+void WriteSummaries(const fs::path& db_path, int count, int bytes) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, db_path.string(), &raw).ok()) Die("open summaries db");
+  {
+    const std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteBatch batch;
+    const std::string value(static_cast<std::size_t>(bytes), 's');
+    for (int i = 0; i < count; ++i) {
+      if (!batch.Put(fmt::format("20261205T000000Z-{:06}-{:016x}", i, i), value).ok()) {
+        Die("put summary");
+      }
+    }
+    if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) Die("write summaries");
+    if (!db->Flush(rocksdb::FlushOptions()).ok()) Die("flush summaries");
+  }
+}
+
+// The peer of `status` of many runs: COUNT summaries of BYTES each (what the run index
+// holds of a run) in one RocksDB database, written by the first call, then scanned REPS
+// times; prints the best scan. Every key and value is touched, as a reader that prints them
+// must.
+int ScanSummaries(const fs::path& db_path, int count, int bytes, int reps) {
+  if (!fs::exists(db_path)) WriteSummaries(db_path, count, bytes);
+  double best = 1e300;
+  std::size_t scanned = 0;
+  for (int rep = 0; rep < reps; ++rep) best = std::min(best, BareIterationMicros(db_path, &scanned));
+  Print("summaries", static_cast<double>(scanned));
+  Print("scan_us", best);
+  return 0;
+}
+
 int Usage() {
   std::cerr << "usage: journal_figures latency DIR N | throughput DIR N BATCH |\n"
-               "       make-run JOURNAL RUN EVENTS PLAN | fold JOURNAL RUN [REPS]\n";
+               "       make-run JOURNAL RUN EVENTS PLAN | fold JOURNAL RUN [REPS] |\n"
+               "       make-runs JOURNAL COUNT PLAN | scan-summaries DB COUNT BYTES REPS\n";
   return 2;
 }
 
@@ -270,6 +331,12 @@ int main(int argc, char** argv) {
   }
   if (args.size() == 5 && args[0] == "make-run") {
     return MakeRun(args[1], args[2], std::stoi(args[3]), args[4]);
+  }
+  if (args.size() == 4 && args[0] == "make-runs") {
+    return MakeRuns(args[1], std::stoi(args[2]), args[3]);
+  }
+  if (args.size() == 5 && args[0] == "scan-summaries") {
+    return ScanSummaries(args[1], std::stoi(args[2]), std::stoi(args[3]), std::stoi(args[4]));
   }
   if ((args.size() == 3 || args.size() == 4) && args[0] == "fold") {
     return FoldFigures(args[1], args[2], args.size() == 4 ? std::stoi(args[3]) : 3);

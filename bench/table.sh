@@ -97,6 +97,15 @@ row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
 row "plan of $steps command steps of true (s)" "$(v steps_${steps}_ours_s)" \
   "$(v steps_${steps}_bash_s)" "bash script of /bin/true" "-"
 row "log files left by that run" "$(v steps_${steps}_log_files)" "$steps" "steps" "-"
+
+# Issue 17, a journal that lists thousands of runs (bench/runs_bench.sh).
+runs=$(v runs_meta_count)
+row "status of $runs runs (s)" "$(v runs_${runs}_status_s)" "$(us_to_s "$(v runs_peer_scan_us)")" \
+  "one RocksDB scan of $runs summaries" "ratio<=5.0"
+row "status --json of $runs runs (s)" "$(v runs_${runs}_status_json_s)" \
+  "$(us_to_s "$(v runs_peer_scan_us)")" "one RocksDB scan of $runs summaries" "ratio<=5.0"
+row "status of $runs runs (s)" "$(v runs_${runs}_status_s)" "$(v runs_peer_process_s)" \
+  "the scan as a process" "-"
 echo
 echo "Growth with size (seconds; peak RSS of the process in MiB):"
 echo
@@ -146,3 +155,13 @@ done
 echo
 echo "End to end peak RSS: ours $(awk -v k="$(v e2e_ours_rss_kb)" 'BEGIN { printf "%.0f", k / 1024 }') MiB," \
      "script $(awk -v k="$(v e2e_peer_rss_kb)" 'BEGIN { printf "%.0f", k / 1024 }') MiB."
+echo
+echo "Status of many runs (seconds; peak RSS in MiB; first: the status that indexes them):"
+echo
+echo "| runs | status first | status | RSS | status --json | RSS |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for n in $(awk '$1 ~ /^runs_[0-9]+_status_s$/ { split($1, a, "_"); print a[2] }' "$results"); do
+  mib() { awk -v k="$(v "$1")" 'BEGIN { printf "%.1f", k / 1024 }'; }
+  echo "| $n | $(v runs_${n}_status_first_s) | $(v runs_${n}_status_s) | $(mib runs_${n}_status_rss_kb) |" \
+       "$(v runs_${n}_status_json_s) | $(mib runs_${n}_status_json_rss_kb) |"
+done

@@ -31,7 +31,9 @@
 #include "history/run_history.h"
 #include "engine/target_locks.h"
 #include "journal/export.h"
+#include "journal/head_file.h"
 #include "journal/note_queue.h"
+#include "journal/run_index.h"
 #include "report/render.h"
 #include "statemachine/operator.h"
 #include "statemachine/replay.h"
@@ -100,11 +102,7 @@ std::optional<plan::Plan> LoadPlan(const std::string& plan_file,
   return std::move(check.plan);
 }
 
-// "20261121T171614Z-3fa9": sortable by start time, unique enough for one journal directory.
-std::string NewRunId() {
-  std::random_device rd;
-  return fmt::format("{}-{:04x}", FormatUtcCompact(Env::Default()->NowMicros()), rd() & 0xffff);
-}
+std::string NewRunId() { return journal::NewRunId(Env::Default()->NowMicros()); }
 
 std::optional<std::string> AskOnTerminal(const std::string& prompt) {
   std::cout << prompt << std::flush;
@@ -523,14 +521,24 @@ int RunCheckedPlan(const Common& c, const plan::Plan& plan, const std::string& p
   // The id is printed as soon as the run exists (its first append, RunStarted, is durable and
   // published the run), before anything else can happen to the process, and never for a run
   // that was not created. Still the first line, on its own: scripts read it.
-  engine::SessionOptions options = SessionFor(c);
-  options.after_append = [run_id, then = std::move(options.after_append)](int appends) {
-    if (appends == 1) std::cout << run_id << std::endl;
-    if (then) then(appends);
-  };
-  Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(
-      journal, run_id, plan, abs_plan, std::move(options), mode.rehearse, std::move(preflight),
-      std::move(captures).value());
+  // An id another creator took first (kFailedPrecondition, nothing of this run written) is
+  // retried with a new one. The target locks keep the first id: it only names the holder.
+  constexpr int kIdAttempts = 5;
+  Result<std::unique_ptr<engine::RunSession>> session = Status::FailedPrecondition("not created");
+  for (int attempt = 0; attempt < kIdAttempts; ++attempt) {
+    const std::string id = attempt == 0 ? run_id : NewRunId();
+    engine::SessionOptions options = SessionFor(c);
+    options.after_append = [id, then = std::move(options.after_append)](int appends) {
+      if (appends == 1) std::cout << id << std::endl;
+      if (then) then(appends);
+    };
+    session = engine::RunSession::Create(journal, id, plan, abs_plan, std::move(options),
+                                         mode.rehearse, preflight, *captures);
+    if (session.ok() || session.status().code() != Code::kFailedPrecondition ||
+        session.status().message().find("already exists") == std::string::npos) {
+      break;
+    }
+  }
   if (!session.ok()) return Fail(session.status());
   return DriveSession(c, **session, approvals, &registry);
 }
@@ -583,6 +591,126 @@ Result<RunLiveness> LivenessOf(const journal::Journal& journal, const std::strin
   return RunLiveness{.runner = std::move(runner).value(), .queued_notes = queued->size()};
 }
 
+
+// A JSON value as an element of the array `status --json` prints (DumpJson(array, 2)), so
+// that the array can be printed one element at a time.
+std::string JsonArrayElement(const nlohmann::json& value) {
+  std::string element = DumpJson(value, 2);
+  std::string indented;
+  indented.reserve(element.size() + element.size() / 16);
+  for (char ch : element) {
+    indented += ch;
+    if (ch == '\n') indented += "  ";
+  }
+  return indented;
+}
+
+// What `status` shows of run `id` when it reads it from its journal, and the run index entry
+// that saves the next `status` that read (set only for a finished run that no runner holds
+// and has no queued notes, whose head file names its last record: then the entry's
+// renderings are what any later read would show until the run is appended to again).
+struct ReadListing {
+  std::string line;
+  std::string json;
+  std::optional<journal::RunSummary> entry;
+};
+Result<ReadListing> ReadRunListing(const journal::Journal& journal, const std::string& id,
+                                   bool json) {
+  // Taken before the read: a writer session that starts after it changes the stamp.
+  Result<journal::RunStamp> stamp = journal::ReadRunStamp(journal.dir(), id, journal.key());
+  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
+  if (!snap.ok()) return snap.status();
+  Result<RunLiveness> liveness = LivenessOf(journal, id);
+  if (!liveness.ok()) return liveness.status();
+  ReadListing listing;
+  const bool idle = snap->state.Finished() && !liveness->runner && liveness->queued_notes == 0;
+  if (json || idle) listing.json = JsonArrayElement(RunToJson(id, snap->state, snap->events.size(), *liveness));
+  listing.line = RunSummaryLine(id, snap->state, *liveness);
+  if (!idle || snap->records.empty()) return listing;
+  Result<journal::RunStamp> after = journal::ReadRunStamp(journal.dir(), id, journal.key());
+  const journal::RunStamp read{.head = journal::HeadOf(snap->records),
+                               .lock_stamp = stamp.ok() ? stamp->lock_stamp : 0};
+  // The run read is the one stamped: its last record is its head's, and no writer session
+  // started between the stamp and the liveness probe.
+  if (stamp.ok() && after.ok() && *stamp == read && *after == read) {
+    listing.entry =
+        journal::RunSummary{.run_id = id, .stamp = read, .line = listing.line, .json = listing.json};
+  }
+  return listing;
+}
+
+// `status` of every run, printed run by run. A finished run is shown from the run index
+// (journal/run_index.h) when its entry names the head its head file has; any other run is
+// read from its journal (and, once it qualifies, indexed). The index is rewritten only when
+// it changed, keeping the unchanged prefix as it is.
+int ListAllRuns(const journal::Journal& journal, bool json) {
+  Result<std::vector<std::string>> runs = journal.ListRuns();
+  if (!runs.ok()) return Fail(runs.status());
+  journal::RunIndexReader index(journal.dir(), journal.key());
+  std::unique_ptr<journal::RunIndexWriter> rewrite;
+  bool index_failed = false;
+  // Starts the new index at the first change: the entries found so far are kept byte for byte.
+  const auto start_rewrite = [&] {
+    if (rewrite || index_failed) return;
+    Result<std::unique_ptr<journal::RunIndexWriter>> begun = journal::RunIndexWriter::Begin(
+        journal.dir(), journal.key(), &index, index.kept_bytes());
+    if (begun.ok()) {
+      rewrite = std::move(begun).value();
+    } else {
+      index_failed = true;
+      std::cerr << "backout: warning: " << begun.status().message() << "\n";
+    }
+  };
+  int worst = kExitOk;  // the highest exit code of any run that could not be read
+  bool first = true;
+  const auto print = [&](const std::string& line, const std::string& element) {
+    if (json) {
+      std::cout << (first ? "[\n  " : ",\n  ") << element;
+    } else {
+      std::cout << line << "\n";
+    }
+    first = false;
+  };
+  for (const std::string& id : *runs) {
+    const journal::RunSummary* indexed = index.Find(id);
+    if (indexed != nullptr) {
+      Result<journal::RunStamp> stamp = journal::ReadRunStamp(journal.dir(), id, journal.key());
+      if (stamp.ok() && *stamp == indexed->stamp) {
+        print(indexed->line, indexed->json);
+        if (!rewrite && index.Keep()) continue;  // still the unchanged start of the index
+        start_rewrite();  // entries of runs that are gone were passed over
+        if (rewrite && !index_failed) {
+          if (Status s = rewrite->Add(*indexed); !s.ok()) index_failed = true;
+        }
+        continue;
+      }
+    }
+    start_rewrite();  // this run's entry changes, or it had none: from here on, entries are new
+    Result<ReadListing> listing = ReadRunListing(journal, id, json);
+    if (!listing.ok()) {
+      std::cerr << "backout: error: " << listing.status().message() << "\n";
+      worst = std::max(worst, ExitCodeFor(listing.status()));
+      continue;
+    }
+    print(listing->line, listing->json);
+    if (listing->entry && rewrite && !index_failed) {
+      if (Status s = rewrite->Add(*listing->entry); !s.ok()) index_failed = true;
+    }
+  }
+  if (json) std::cout << (first ? "[]\n" : "\n]\n");
+  // Entries of runs that are gone (after the last listed run) change the index too.
+  if (!rewrite && !index.NothingAfterKept()) start_rewrite();
+  if (!index.damage().empty()) {
+    std::cerr << "backout: note: " << index.damage() << "; rebuilt it from the runs\n";
+  }
+  if (rewrite && !index_failed) {
+    if (Status s = rewrite->Commit(); !s.ok()) {
+      std::cerr << "backout: warning: " << s.message() << "\n";
+    }
+  }
+  return worst;
+}
+
 }  // namespace
 
 int ShowStatus(const Common& c, const std::string& run_id, bool json) {
@@ -605,26 +733,7 @@ int ShowStatus(const Common& c, const std::string& run_id, bool json) {
     }
     return kExitOk;
   }
-  Result<std::vector<std::string>> runs = journal.ListRuns();
-  if (!runs.ok()) return Fail(runs.status());
-  nlohmann::json all = nlohmann::json::array();
-  int worst = kExitOk;  // the highest exit code of any run that could not be read
-  for (const std::string& id : *runs) {
-    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
-    Result<RunLiveness> liveness = snap.ok() ? LivenessOf(journal, id) : snap.status();
-    if (!liveness.ok()) {
-      std::cerr << "backout: error: " << liveness.status().message() << "\n";
-      worst = std::max(worst, ExitCodeFor(liveness.status()));
-      continue;
-    }
-    if (json) {
-      all.push_back(RunToJson(id, snap->state, snap->events.size(), *liveness));
-    } else {
-      std::cout << RunSummaryLine(id, snap->state, *liveness) << "\n";
-    }
-  }
-  if (json) std::cout << DumpJson(all, 2) << "\n";
-  return worst;
+  return ListAllRuns(journal, json);
 }
 
 int Events(const Common& c, const std::string& run_id, bool json) {

@@ -130,7 +130,7 @@ std::string RunSummaryLine(const std::string& run_id, const sm::RunState& state,
   } else if (Interrupted(state, liveness)) {
     status += " (interrupted: resume)";
   }
-  return fmt::format("{:<26} {:<28} {:<30} {}{}", run_id, status, state.start.plan_name,
+  return fmt::format("{:<32} {:<28} {:<30} {}{}", run_id, status, state.start.plan_name,
                      FormatUtcMicros(state.started_us), state.start.rehearsal ? "  rehearsal" : "");
 }
 

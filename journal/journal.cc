@@ -1,6 +1,7 @@
 #include "journal/journal.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/file_checksum.h>
@@ -808,6 +809,17 @@ bool IsValidRunId(const std::string& run_id) {
   if (run_id.empty() || run_id.size() > 128 || !alnum(run_id[0])) return false;
   return std::all_of(run_id.begin(), run_id.end(),
                      [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+std::string NewRunId(std::int64_t now_us) {
+  std::uint32_t random = 0;
+  // getrandom of 4 bytes from the urandom pool does not block once the pool is initialized
+  // and is never short; if it ever failed, the clock part and the caller's retry remain.
+  if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+    random = static_cast<std::uint32_t>(::getpid()) ^ static_cast<std::uint32_t>(now_us);
+  }
+  const std::int64_t micros = ((now_us % 1'000'000) + 1'000'000) % 1'000'000;
+  return fmt::format("{}-{:06}-{:08x}", FormatUtcCompact(now_us), micros, random);
 }
 
 Status VerifyChain(const std::vector<Record>& records, const ChainKey& key) {

@@ -238,4 +238,11 @@ Status VerifyChain(const std::vector<Record>& records, const ChainKey& key);
 // A run id is [0-9A-Za-z][0-9A-Za-z._-]{0,127}.
 bool IsValidRunId(const std::string& run_id);
 
+// A fresh run id for a run started at `now_us`: "20261121T171614Z-123456-3fa9c0d1", the UTC
+// second, its microseconds and 32 random bits (getrandom), so ids sort by start time
+// (ListRuns is chronological) and two ids collide only when started in the same microsecond
+// with the same 32 bits (2^-32), short enough to type. Callers retry CreateRun with a new id
+// on kFailedPrecondition, so even that collision costs a retry, not a run.
+std::string NewRunId(std::int64_t now_us);
+
 }  // namespace backout::journal

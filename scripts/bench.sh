@@ -7,7 +7,7 @@
 #   --build-dir DIR             use the configured build tree DIR (any build type) instead
 #                               of a Release build in build-bench/ (scripts/test.sh does)
 #   --only SECTIONS             run only these sections (comma-separated: journal, sqlite,
-#                               e2e, pg, steps); the table then shows only their figures. The
+#                               e2e, pg, steps, runs); the table then shows only their figures. The
 #                               sizes of sqlite, e2e and pg can be set with
 #                               BACKOUT_BENCH_SQLITE_ROWS (space-separated), _E2E_ROWS, _PG_ROWS
 #
@@ -23,7 +23,7 @@ repo=$(pwd)
 
 quick=0
 build=
-only=journal,sqlite,e2e,pg,steps
+only=journal,sqlite,e2e,pg,steps,runs
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -240,6 +240,14 @@ record meta_step_count "$step_count"
 bash bench/steps_bench.sh "$work/steps" "$step_count" "$backout" "$build/bench/spawn_floor" \
   "$reps" >>"$results"
 fi  # steps
+
+###############################################################################
+# Issue 17, a journal that lists thousands of runs; bench/runs_bench.sh runs this alone.
+if want runs; then
+status_runs=$((quick ? 200 : 5000))
+echo "== status of $status_runs runs vs one RocksDB scan of as many summaries"
+bash bench/runs_bench.sh "$work/runs" "$status_runs" "$backout" "$figures" "$reps" >>"$results"
+fi  # runs
 
 ###############################################################################
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); whole run $(($(date +%s) - started)) s" \
