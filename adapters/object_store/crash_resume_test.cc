@@ -119,7 +119,9 @@ steps:
   ASSERT_GE(acknowledged, 1);
   // Journaled in clear, so without a secret: the store's credentials stay out.
   for (const auto& [name, value] : (*s3)->Env()) {
-    if (name.find("SECRET") != std::string::npos) EXPECT_FALSE(Contains(events.out, value));
+    if (name.find("SECRET") != std::string::npos) {
+      EXPECT_FALSE(Contains(events.out, value));
+    }
   }
   EXPECT_FALSE(fs::exists(dir.path() / "journal" / *run_id / "logs" / "backup.object-store" /
                           "upload.json"));
