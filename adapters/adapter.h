@@ -9,7 +9,8 @@
 //
 // Crash semantics: the engine journals StepStarted before Run() and the outcome after it, so
 // an adapter needs no durability of its own beyond making its effect atomic where the target
-// allows (one transaction; write-to-temp-then-rename for files).
+// allows (one transaction; write-to-temp-then-rename for files). Long work that a retry can
+// resume journals its progress through Invocation::checkpoint.
 //
 // Thread safety: an Adapter object is used by one thread at a time.
 #pragma once
@@ -52,6 +53,16 @@ struct Invocation {
   std::int64_t now_micros = 0;           // wall clock at start (for timestamped names)
   const std::atomic<bool>* cancel = nullptr;  // set by SIGINT/SIGTERM; poll it in long work
   std::function<void(std::string_view)> progress;  // optional; short progress lines
+  // Checkpoints: progress of an attempt that a later attempt of the same step can build on
+  // (an upload's id and acknowledged parts). `checkpoint` journals one (a StepCheckpoint
+  // event, docs/events.md) and returns once it is durable: the adapter calls it after the
+  // work it describes is done and before relying on it, and stops with the returned error
+  // when it is not OK. Empty when nothing is journaled (a check, a test): then the adapter
+  // keeps no progress across attempts. A checkpoint is journaled in clear, so it must hold
+  // no secret (the engine scrubs expanded values out anyway). `checkpoints` are those every
+  // earlier attempt of this step journaled, in order (an empty array for none).
+  std::function<Status(const nlohmann::json&)> checkpoint;
+  nlohmann::json checkpoints = nlohmann::json::array();
   // The clock, sleeps and environment variables (the engine passes its session's Env; a
   // test may pass a testing::FakeEnv). Never null; not owned.
   Env* env = Env::Default();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace backout::adapters {
@@ -38,6 +39,11 @@ std::string DescribeTypes(JsonTypes types) {
     if ((types & type) != 0) names.push_back(name);
   }
   return fmt::format("{}", fmt::join(names, " or "));
+}
+
+bool ActionSpec::Takes(std::string_view param) const {
+  return std::any_of(params.begin(), params.end(),
+                     [&](const ParamSpec& p) { return p.name == param; });
 }
 
 const ActionSpec* AdapterVocabulary::Find(std::string_view action) const {

@@ -65,6 +65,8 @@ struct ActionSpec {
   bool read_only = false;   // changes nothing on the target (baseline, verify, query)
   bool idempotent = false;  // running it twice has the effect of running it once
   bool needs_target = true; // false: a step may name no target (notify: stdout or a file)
+
+  bool Takes(std::string_view param) const;  // whether `params` declares `param`
 };
 
 struct AdapterVocabulary {

@@ -194,6 +194,18 @@ std::vector<Capture> CapturesOfRun(const std::string& run_id, const std::vector<
   return captures;
 }
 
+namespace {
+// Where the store of an object-storage backup is, from its outputs; null for a local backup.
+json StoreOf(const json& backup) {
+  if (!backup.contains("url")) return nullptr;
+  json store = json::object();
+  for (const char* key : {"endpoint", "region", "path_style"}) {
+    if (const auto it = backup.find(key); it != backup.end()) store[key] = *it;
+  }
+  return store;
+}
+}  // namespace
+
 std::vector<CapturedBackup> BackupsOf(const Capture& capture) {
   std::vector<CapturedBackup> backups;
   for (const auto& [name, target] : capture.targets) {
@@ -203,7 +215,8 @@ std::vector<CapturedBackup> BackupsOf(const Capture& capture) {
                        .target = name,
                        .location = target.backup_location,
                        .sha256 = target.backup->value("sha256", std::string()),
-                       .bytes = target.backup->value("bytes", std::uint64_t{0})});
+                       .bytes = target.backup->value("bytes", std::uint64_t{0}),
+                       .store = StoreOf(*target.backup)});
   }
   return backups;
 }

@@ -95,6 +95,9 @@ struct CapturedBackup {
   std::string location;  // absolute path (or URL, as the backup's outputs gave it)
   std::string sha256;
   std::uint64_t bytes = 0;
+  // For a backup at a URL: where its store is, as the backup's outputs recorded it
+  // ({"endpoint", "region", "path_style"}); null otherwise.
+  nlohmann::json store;
 };
 std::vector<CapturedBackup> BackupsOf(const Capture& capture);
 

@@ -1,4 +1,5 @@
 #include "capture/capture.h"
+#include "capture/find.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -126,6 +127,39 @@ TEST(CaptureTest, ABackupInObjectStorageIsReferredToByItsUrl) {
   EXPECT_EQ(captures[0].targets.at("db").backup_location, "s3://backups/pre/app-1.db");
   ASSERT_EQ(BackupsOf(captures[0]).size(), 1u);
   EXPECT_EQ(BackupsOf(captures[0])[0].location, "s3://backups/pre/app-1.db");
+}
+
+// Preflight asks the store for a backup at a URL: there with the journaled size and sha256,
+// missing, or different.
+TEST(CaptureTest, ABackupInObjectStorageIsCheckedByTheStoresHead) {
+  const plan::Plan plan = Parse(kCapturePlan);
+  const json uploaded = {{"url", "s3://backups/pre/app-1.db"}, {"bytes", 4096},
+                         {"sha256", "ab12"}, {"endpoint", "http://127.0.0.1:4568"},
+                         {"region", "us-east-1"}, {"path_style", true}};
+  const Capture taken = CapturesOfRun(
+      "R1",
+      {At(1, sm::RunStarted{}), At(2, sm::StepStarted{"capture-db", 1}),
+       At(7, sm::StepSucceeded{"capture-db", 1, StepOutputs("pre", kBaseline, uploaded), {}})},
+      plan, "/plans")[0];
+  const json store = {{"endpoint", "http://127.0.0.1:4568"}, {"region", "us-east-1"},
+                      {"path_style", true}};
+  EXPECT_EQ(BackupsOf(taken)[0].store, store);
+  const auto answering = [](Result<StoredObject> answer) {
+    return [answer](const CapturedBackup&) { return answer; };
+  };
+  std::vector<BackupCheck> checks = CheckBackups(taken, answering(StoredObject{4096, "ab12"}));
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_TRUE(checks[0].status.ok()) << checks[0].status.ToString();
+  EXPECT_THAT(checks[0].check,
+              HasSubstr("s3://backups/pre/app-1.db (4096 bytes, recorded sha256 matches)"));
+  checks = CheckBackups(taken, answering(Status::NotFound("no such key")));
+  EXPECT_EQ(checks[0].status.code(), Code::kNotFound);
+  EXPECT_THAT(checks[0].status.message(), HasSubstr("not in the store"));
+  checks = CheckBackups(taken, answering(StoredObject{10, ""}));
+  EXPECT_EQ(checks[0].status.code(), Code::kExpectationFailed);
+  EXPECT_THAT(checks[0].status.message(), HasSubstr("holds 10 bytes, not the 4096"));
+  checks = CheckBackups(taken, answering(StoredObject{4096, "cd34"}));
+  EXPECT_EQ(checks[0].status.code(), Code::kExpectationFailed);
 }
 
 TEST(CaptureTest, AFailedCaptureStepIsNoCapture) {

@@ -27,12 +27,20 @@ Result<std::vector<Capture>> CapturesOfStoredRun(const journal::Journal& journal
   if (!snap.ok()) return snap.status();
   Result<plan::Plan> plan = history::PlanFromJournal(snap->state, vocabulary);
   if (!plan.ok()) return plan.status();
-  const std::string plan_dir =
-      std::filesystem::path(UnmarkInvalidUtf8(snap->state.start.plan_file)).parent_path().string();
-  return CapturesOfRun(run_id, snap->events, *plan, plan_dir);
+  return CapturesOfSnapshot(run_id, *snap, *plan);
 }
 
 }  // namespace
+
+std::vector<Capture> CapturesOfSnapshot(const std::string& run_id,
+                                        const history::RunSnapshot& snapshot,
+                                        const plan::Plan& plan) {
+  const std::string plan_dir =
+      std::filesystem::path(UnmarkInvalidUtf8(snapshot.state.start.plan_file))
+          .parent_path()
+          .string();
+  return CapturesOfRun(run_id, snapshot.events, plan, plan_dir);
+}
 
 std::vector<Capture> CapturesInJournal(const journal::Journal& journal,
                                        const plan::Vocabulary& vocabulary,
@@ -85,28 +93,67 @@ Result<nlohmann::json> ResolveCaptures(const journal::Journal& journal,
   return captures;
 }
 
-std::vector<BackupCheck> CheckBackups(const Capture& capture) {
+namespace {
+
+BackupCheck CheckLocalBackup(const CapturedBackup& backup, const std::string& what) {
+  Result<FileDigest> digest = Sha256File(UnmarkInvalidUtf8(backup.location));
+  if (!digest.ok()) {
+    return {backup.target, what,
+            Status::NotFound(
+                fmt::format("{}: cannot be read: {}", what, digest.status().message()))};
+  }
+  if (digest->sha256_hex != backup.sha256) {
+    return {backup.target, what,
+            Status::ExpectationFailed(
+                fmt::format("{}: sha256 is {}, not the {} journaled when it was taken", what,
+                            digest->sha256_hex, backup.sha256))};
+  }
+  return {backup.target, fmt::format("{} ({} bytes, sha256 matches)", what, digest->bytes),
+          Status::Ok()};
+}
+
+BackupCheck CheckStoredBackup(const CapturedBackup& backup, const std::string& what,
+                              const HeadObjectFn& head_object) {
+  Result<StoredObject> stored = head_object(backup);
+  if (stored.status().code() == Code::kNotFound) {
+    return {backup.target, what,
+            Status::NotFound(fmt::format("{}: not in the store: {}", what,
+                                         stored.status().message()))};
+  }
+  if (!stored.ok()) {
+    return {backup.target, what,
+            Status(stored.status().code(),
+                   fmt::format("{}: the store cannot tell: {}", what, stored.status().message()))};
+  }
+  if (stored->bytes != backup.bytes) {
+    return {backup.target, what,
+            Status::ExpectationFailed(
+                fmt::format("{}: holds {} bytes, not the {} journaled when it was taken", what,
+                            stored->bytes, backup.bytes))};
+  }
+  if (!stored->sha256.empty() && stored->sha256 != backup.sha256) {
+    return {backup.target, what,
+            Status::ExpectationFailed(
+                fmt::format("{}: records sha256 {}, not the {} journaled when it was taken",
+                            what, stored->sha256, backup.sha256))};
+  }
+  return {backup.target,
+          fmt::format("{} ({} bytes{})", what, stored->bytes,
+                      stored->sha256.empty() ? "" : ", recorded sha256 matches"),
+          Status::Ok()};
+}
+
+}  // namespace
+
+std::vector<BackupCheck> CheckBackups(const Capture& capture, const HeadObjectFn& head_object) {
   std::vector<BackupCheck> checks;
   for (const CapturedBackup& backup : BackupsOf(capture)) {
-    if (backup.location.find("://") != std::string::npos) continue;
     const std::string what =
         fmt::format("capture {}: backup of target {} at {}", capture.name, backup.target,
                     backup.location);
-    Result<FileDigest> digest = Sha256File(UnmarkInvalidUtf8(backup.location));
-    if (!digest.ok()) {
-      checks.push_back({backup.target, what,
-                        Status::NotFound(fmt::format("{}: cannot be read: {}", what,
-                                                     digest.status().message()))});
-    } else if (digest->sha256_hex != backup.sha256) {
-      checks.push_back({backup.target, what,
-                        Status::ExpectationFailed(fmt::format(
-                            "{}: sha256 is {}, not the {} journaled when it was taken", what,
-                            digest->sha256_hex, backup.sha256))});
-    } else {
-      checks.push_back({backup.target,
-                        fmt::format("{} ({} bytes, sha256 matches)", what, digest->bytes),
-                        Status::Ok()});
-    }
+    checks.push_back(backup.location.find("://") == std::string::npos
+                         ? CheckLocalBackup(backup, what)
+                         : CheckStoredBackup(backup, what, head_object));
   }
   return checks;
 }

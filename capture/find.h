@@ -2,11 +2,14 @@
 // `run` does, before it creates a run, for every `capture.NAME` its plan refers to.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "capture/capture.h"
+#include "history/run_history.h"
 #include "journal/journal.h"
 #include "plan/vocabulary.h"
 
@@ -18,6 +21,11 @@ namespace backout::capture {
 std::vector<Capture> CapturesInJournal(const journal::Journal& journal,
                                        const plan::Vocabulary& vocabulary,
                                        std::vector<std::string>* unreadable = nullptr);
+
+// The captures a run read already (its snapshot and journaled plan) took, as CapturesOfRun.
+std::vector<Capture> CapturesOfSnapshot(const std::string& run_id,
+                                        const history::RunSnapshot& snapshot,
+                                        const plan::Plan& plan);
 
 // The latest capture named `name` (the one whose last step succeeded last). kNotFound saying
 // how to take it when the journal holds none.
@@ -31,14 +39,23 @@ Result<nlohmann::json> ResolveCaptures(const journal::Journal& journal,
                                        const plan::Vocabulary& vocabulary,
                                        const plan::Plan& plan);
 
-// One finding per local backup of `capture`: the file is there and its sha256 is the one
-// journaled when it was taken ("backup of target T at PATH (N bytes, sha256 matches)"), or
-// why not (kNotFound, kExpectationFailed). A backup at a URL is not read here.
+// The size and recorded sha256 of a backup kept at a URL, as its store answers (an S3 HEAD):
+// kNotFound when the object is not there. `sha256` is "" when the object records none.
+struct StoredObject {
+  std::uint64_t bytes = 0;
+  std::string sha256;
+};
+using HeadObjectFn = std::function<Result<StoredObject>(const CapturedBackup& backup)>;
+
+// One finding per backup of `capture`: a local file is there and its sha256 is the one
+// journaled when it was taken ("backup of target T at PATH (N bytes, sha256 matches)"); an
+// object at a URL is there (asked through `head_object`) with the journaled size and, when it
+// records one, sha256; or why not (kNotFound, kExpectationFailed, or the store's error).
 struct BackupCheck {
   std::string target;
   std::string check;
   Status status;
 };
-std::vector<BackupCheck> CheckBackups(const Capture& capture);
+std::vector<BackupCheck> CheckBackups(const Capture& capture, const HeadObjectFn& head_object);
 
 }  // namespace backout::capture

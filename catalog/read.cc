@@ -1,5 +1,6 @@
 #include "catalog/read.h"
 
+#include "capture/find.h"
 #include "catalog/stream.h"
 #include "history/run_history.h"
 
@@ -21,6 +22,9 @@ Result<ReadOutcome> ReadCatalog(const journal::Journal& runs, const journal::Jou
       continue;
     }
     builder.AddRun(run_id, snapshot->events, snapshot->state, *plan);
+    for (capture::Capture& taken : capture::CapturesOfSnapshot(run_id, *snapshot, *plan)) {
+      outcome.captures.push_back(std::move(taken));
+    }
   }
   Result<std::vector<StreamEvent>> events = ReadStream(stream);
   if (!events.ok()) return events.status();

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "capture/capture.h"
 #include "catalog/catalog.h"
 #include "journal/journal.h"
 #include "plan/vocabulary.h"
@@ -16,6 +17,9 @@ struct ReadOutcome {
   // Runs that could not be read (a damaged journal: kCorruption), each naming its run. Their
   // backups are missing from the catalog, so prune refuses to decide while there are any.
   std::vector<Status> unreadable;
+  // Every capture the readable runs took (capture::CapturesOfSnapshot), in run order: read in
+  // the same pass, so prune knows what captures hold without reading the runs again.
+  std::vector<capture::Capture> captures;
 };
 
 // `runs` is the journal of runs, `stream` the Journal of StreamDir(runs.dir()) with the same

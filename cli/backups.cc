@@ -8,7 +8,7 @@
 #include "base/env.h"
 #include "base/time.h"
 #include "base/utf8.h"
-#include "capture/find.h"
+#include "capture/capture.h"
 #include "catalog/check.h"
 #include "catalog/read.h"
 #include "catalog/retention.h"
@@ -28,8 +28,10 @@ journal::Journal StreamJournal(const Common& c) {
   return journal::Journal(catalog::StreamDir(c.journal_dir), c.journal_key, c.signing_key);
 }
 
-// The catalog; unreadable runs are reported on stderr and make `*code` 4.
-Result<catalog::Catalog> LoadCatalog(const Common& c, int* code) {
+// The catalog, and in `captures` (may be null) every capture its runs took; unreadable runs
+// are reported on stderr and make `*code` 4.
+Result<catalog::Catalog> LoadCatalog(const Common& c, int* code,
+                                     std::vector<capture::Capture>* captures = nullptr) {
   const journal::Journal runs(c.journal_dir, c.journal_key);
   Result<catalog::ReadOutcome> read =
       catalog::ReadCatalog(runs, StreamJournal(c), engine::DefaultPlanVocabulary());
@@ -38,17 +40,15 @@ Result<catalog::Catalog> LoadCatalog(const Common& c, int* code) {
     std::cerr << "backout: error: " << s.message() << "\n";
     *code = kExitJournal;
   }
+  if (captures != nullptr) *captures = std::move(read->captures);
   return std::move(read->catalog);
 }
 
 // Every backup a capture took: a later rollback plan may still compare with it or restore
-// from it (`capture.NAME`), so prune keeps it whatever the rules say. A run that cannot be
-// read was already refused by LoadCatalog.
-std::vector<catalog::Hold> CaptureHolds(const Common& c) {
-  const journal::Journal runs(c.journal_dir, c.journal_key);
+// from it (`capture.NAME`), so prune keeps it whatever the rules say.
+std::vector<catalog::Hold> CaptureHolds(const std::vector<capture::Capture>& captures) {
   std::vector<catalog::Hold> holds;
-  for (const capture::Capture& taken :
-       capture::CapturesInJournal(runs, engine::DefaultPlanVocabulary())) {
+  for (const capture::Capture& taken : captures) {
     for (const capture::CapturedBackup& b : capture::BackupsOf(taken)) {
       holds.push_back({catalog::BackupId(b.location, b.sha256),
                        fmt::format("capture '{}' (run {})", b.capture, b.run_id)});
@@ -240,14 +240,15 @@ int BackupsPrune(const Common& c, catalog::ObjectStore* objects, const PruneOpti
     request.rules.keep_within_ms = window->count();
   }
   int code = kExitOk;
-  Result<catalog::Catalog> cat = LoadCatalog(c, &code);
+  std::vector<capture::Capture> captures;
+  Result<catalog::Catalog> cat = LoadCatalog(c, &code, &captures);
   if (!cat.ok()) return Fail(cat.status());
   if (code != kExitOk) {
     std::cerr << "backout: error: prune refused: the runs above cannot be read, so which "
                  "backups they took or still need is unknown; nothing was deleted\n";
     return code;
   }
-  request.holds = CaptureHolds(c);
+  request.holds = CaptureHolds(captures);
   Env* env = Env::Default();
   request.now_us = env->NowMicros();
   const std::vector<catalog::Verdict> verdicts = catalog::DecidePrune(*cat, request);

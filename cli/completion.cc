@@ -20,6 +20,7 @@ struct SubcommandWords {
   std::string name;
   std::string description;
   std::vector<OptionWords> options;
+  std::vector<SubcommandWords> subcommands;  // `backups list|show|verify|prune`; one level
 };
 
 std::vector<OptionWords> OptionsOf(const CLI::App& app) {
@@ -35,15 +36,21 @@ std::vector<OptionWords> OptionsOf(const CLI::App& app) {
   return out;
 }
 
-// The subcommands `--help` lists, in the order they were added.
+// The subcommands `--help` lists, in the order they were added, each with its own.
 std::vector<SubcommandWords> SubcommandsOf(const CLI::App& app) {
   std::vector<SubcommandWords> out;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App* s) {
          return !s->get_group().empty();
        })) {
-    out.push_back({sub->get_name(), sub->get_description(), OptionsOf(*sub)});
+    out.push_back({sub->get_name(), sub->get_description(), OptionsOf(*sub), SubcommandsOf(*sub)});
   }
   return out;
+}
+
+std::vector<std::string> NamesOf(const std::vector<SubcommandWords>& subs) {
+  std::vector<std::string> names;
+  for (const SubcommandWords& s : subs) names.push_back(s.name);
+  return names;
 }
 
 std::string AllNames(const std::vector<OptionWords>& options) {
@@ -52,22 +59,36 @@ std::string AllNames(const std::vector<OptionWords>& options) {
   return fmt::format("{}", fmt::join(names, " "));
 }
 
+// A subcommand's case: its flags; with subcommands of its own, their names until one is
+// given (the second word, `nested`), then that one's flags.
+std::string BashCase(const SubcommandWords& s) {
+  if (s.subcommands.empty()) {
+    return fmt::format("    {}) flags=\"{}\" ;;\n", s.name, AllNames(s.options));
+  }
+  std::string nested;
+  for (const SubcommandWords& n : s.subcommands) {
+    nested += fmt::format("        {}) flags=\"{}\" ;;\n", n.name, AllNames(n.options));
+  }
+  return fmt::format(
+      "    {}) if [[ -z $nested ]]; then\n"
+      "        COMPREPLY=($(compgen -W \"{} {}\" -- \"$cur\")); return\n"
+      "      fi\n"
+      "      case \"$nested\" in\n{}      esac ;;\n",
+      s.name, fmt::join(NamesOf(s.subcommands), " "), AllNames(s.options), nested);
+}
+
 std::string BashScript(const CLI::App& app) {
   const std::vector<SubcommandWords> subs = SubcommandsOf(app);
-  std::vector<std::string> sub_names;
   std::string cases;
-  for (const SubcommandWords& s : subs) {
-    sub_names.push_back(s.name);
-    cases += fmt::format("    {}) flags=\"{}\" ;;\n", s.name, AllNames(s.options));
-  }
+  for (const SubcommandWords& s : subs) cases += BashCase(s);
   return fmt::format(
       R"(# bash completion for backout (written by `backout completion bash`)
 _backout() {{
-  local cur="${{COMP_WORDS[COMP_CWORD]}}" sub="" flags="" i
+  local cur="${{COMP_WORDS[COMP_CWORD]}}" sub="" nested="" flags="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${{COMP_WORDS[i]}}" in
       -*) ;;
-      *) sub="${{COMP_WORDS[i]}}"; break ;;
+      *) if [[ -z $sub ]]; then sub="${{COMP_WORDS[i]}}"; else nested="${{COMP_WORDS[i]}}"; break; fi ;;
     esac
   done
   if [[ -z $sub ]]; then
@@ -81,7 +102,7 @@ _backout() {{
 }}
 complete -o default -F _backout backout
 )",
-      fmt::join(sub_names, " "), AllNames(OptionsOf(app)), cases);
+      fmt::join(NamesOf(subs), " "), AllNames(OptionsOf(app)), cases);
 }
 
 // Text inside a zsh single-quoted `_arguments` spec: no quote, no brackets, no colon.
@@ -106,13 +127,46 @@ std::string ZshSpecs(const std::vector<OptionWords>& options) {
   return out;
 }
 
-std::string ZshScript(const CLI::App& app) {
-  std::string described, cases;
-  for (const SubcommandWords& s : SubcommandsOf(app)) {
-    described += fmt::format("    '{}:{}'\n", s.name, ZshText(s.description));
-    cases += fmt::format("    {}) _arguments{} '*:file:_files' ;;\n", s.name,
-                         ZshSpecs(s.options));
+// `'name:description'` lines for _describe.
+std::string ZshDescribed(const std::vector<SubcommandWords>& subs, std::string_view indent) {
+  std::string described;
+  for (const SubcommandWords& s : subs) {
+    described += fmt::format("{}'{}:{}'\n", indent, s.name, ZshText(s.description));
   }
+  return described;
+}
+
+// A subcommand's case: its options; with subcommands of its own, their names as the next
+// word, then that one's options.
+std::string ZshCase(const SubcommandWords& s) {
+  if (s.subcommands.empty()) {
+    return fmt::format("    {}) _arguments{} '*:file:_files' ;;\n", s.name, ZshSpecs(s.options));
+  }
+  std::string nested;
+  for (const SubcommandWords& n : s.subcommands) {
+    nested += fmt::format("        {}) _arguments{} '*:file:_files' ;;\n", n.name,
+                          ZshSpecs(n.options));
+  }
+  return fmt::format(
+      "    {}) if (( CURRENT == 2 )); then\n"
+      "        local -a nested\n"
+      "        nested=(\n{}        )\n"
+      "        _describe -t commands 'backout {} command' nested\n"
+      "        _arguments{}\n"
+      "        return\n"
+      "      fi\n"
+      "      local subsub=$words[2]\n"
+      "      shift words\n"
+      "      (( CURRENT-- ))\n"
+      "      case $subsub in\n{}      esac ;;\n",
+      s.name, ZshDescribed(s.subcommands, "          "), s.name, ZshSpecs(s.options), nested);
+}
+
+std::string ZshScript(const CLI::App& app) {
+  const std::vector<SubcommandWords> subs = SubcommandsOf(app);
+  const std::string described = ZshDescribed(subs, "    ");
+  std::string cases;
+  for (const SubcommandWords& s : subs) cases += ZshCase(s);
   return fmt::format(
       R"(#compdef backout
 # zsh completion for backout (written by `backout completion zsh`)

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <filesystem>
 
 #include "adapters/common/verify.h"
@@ -151,10 +150,7 @@ class StepRunner {
     inv.params = InScratch(*adapter, action.kind, std::move(resolved->params));
     if (action.kind == "baseline") {
       const adapters::ActionSpec* spec = adapter->vocabulary().Find(action.kind);
-      if (spec != nullptr &&
-          std::any_of(spec->params.begin(), spec->params.end(), [](const adapters::ParamSpec& p) {
-            return p.name == adapters::common::kBaselineChecksumParam;
-          })) {
+      if (spec != nullptr && spec->Takes(adapters::common::kBaselineChecksumParam)) {
         inv.params[adapters::common::kBaselineChecksumParam] =
             BaselineChecksums(plan, plan.IndexOf(step.id));
       }
@@ -168,6 +164,15 @@ class StepRunner {
     inv.now_micros = session_.env()->NowMicros();
     inv.cancel = options_.cancel;
     inv.env = session_.env();
+    if (!as_check) {
+      // Progress a later attempt builds on (an upload's acknowledged parts): journaled before
+      // the adapter goes on, handed back to the step's next attempt. A check only reads.
+      inv.checkpoints = UnmarkInvalidUtf8Json(session_.state().FindStep(step.id)->checkpoints);
+      inv.checkpoint = [this, id = step.id, attempt](const nlohmann::json& checkpoint) {
+        return session_.Append(
+            {sm::StepCheckpoint{id, attempt, redactor_.ScrubJson(checkpoint)}});
+      };
+    }
     if (options_.progress != nullptr) {
       inv.progress = [this, id = step.id](std::string_view text) {
         options_.progress->Activity(fmt::format("{}: {}", id, redactor_.Scrub(text)));

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "base/redactor.h"
+#include "adapters/object_store/store_settings.h"
 #include "capture/find.h"
 #include "engine/plan_check.h"
 #include "plan/interpolate.h"
@@ -62,6 +63,31 @@ class StepPreflight {
       findings.insert(findings.end(), found.begin(), found.end());
     }
     return findings;
+  }
+
+  // The store's HEAD of a capture's backup kept at a URL: through the plan's target of the
+  // same name when it has an `object_store` mapping (its profile, CA file), else through the
+  // settings the backup's outputs recorded, as `backups verify` reaches it.
+  Result<capture::StoredObject> HeadObject(const plan::Plan& plan,
+                                           const capture::CapturedBackup& backup) {
+    nlohmann::json settings = backup.store;
+    if (const auto target = plan.targets.find(backup.target); target != plan.targets.end()) {
+      const nlohmann::json& config = target->second.config.value;
+      if (const auto store = config.find(adapters::object_store::kStoreKey);
+          store != config.end()) {
+        std::vector<std::string> secrets;
+        Result<nlohmann::json> expanded = plan::ExpandTree(*store, lookups_, &secrets);
+        for (std::string& s : secrets) redactor_.Add(std::move(s));
+        if (!expanded.ok()) return expanded.status();
+        settings = std::move(expanded).value();
+      }
+    }
+    Result<adapters::object_store::ReachedObject> reached = adapters::object_store::ReachObject(
+        backup.location, settings, *options_.env, options_.cancel);
+    if (!reached.ok()) return reached.status();
+    Result<adapters::object_store::ObjectHead> head = reached->client.Head(reached->url);
+    if (!head.ok()) return head.status();
+    return capture::StoredObject{head->bytes, head->sha256};
   }
 
  private:
@@ -151,7 +177,10 @@ PreflightResult Preflight(const plan::Plan& plan, const PreflightOptions& option
         steps.push_back(use.step);
       }
     }
-    for (capture::BackupCheck& check : capture::CheckBackups(*taken)) {
+    for (capture::BackupCheck& check :
+         capture::CheckBackups(*taken, [&](const capture::CapturedBackup& backup) {
+           return checker.HeadObject(plan, backup);
+         })) {
       result.items.push_back({check.target, steps, redactor.Scrub(check.check),
                               Status(check.status.code(), redactor.Scrub(check.status.message()))});
     }

@@ -10,6 +10,7 @@
 
 #include "base/sha256.h"
 #include "base/time.h"
+#include "base/utf8.h"
 #include "report/text.h"
 
 namespace backout::report {
@@ -233,6 +234,12 @@ class ReportBuilder::Pass {
   }
 
   void On(const sm::StepSkipped& b) { Say("skipped: " + b.reason, false); }
+
+  // What the attempt reported it had done so far (an upload's id, an acknowledged part).
+  void On(const sm::StepCheckpoint& b) {
+    Say(fmt::format("checkpoint, attempt {}: {}", b.attempt, OneLine(DumpJson(b.checkpoint), 160)),
+        false);
+  }
 
   void On(const sm::StepInDoubt& b) {
     if (StepReport* step = Step(b.step)) {

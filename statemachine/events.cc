@@ -68,7 +68,8 @@ constexpr std::array<std::string_view, std::variant_size_v<EventBody>> kTypeName
     "RunStarted",     "StepStarted",  "StepSucceeded",     "StepFailed",
     "StepSkipped",    "StepInDoubt",  "StepChecked",       "StepResolved",
     "ApprovalRequested", "ApprovalGranted", "RunPaused",   "RunResumed",
-    "AbortRequested", "RunFinished",  "NoteAdded",         "TriageRecorded"};
+    "AbortRequested", "RunFinished",  "NoteAdded",         "TriageRecorded",
+    "StepCheckpoint"};
 }  // namespace
 
 constexpr EnumNames<PreflightRecord::Mode, 3> kPreflightModes{"mode", {{
@@ -172,6 +173,7 @@ void from_json(const nlohmann::json& j, StepFailed& e) {
   j.at("outputs").get_to(e.outputs);
   e.log = LogFrom(j);
 }
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepCheckpoint, step, attempt, checkpoint)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepSkipped, step, reason)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepInDoubt, step, attempt)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StepChecked, step, finding, detail)

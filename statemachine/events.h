@@ -88,6 +88,18 @@ struct StepFailed {
   std::optional<LogDigest> log;
 };
 
+// Progress of a running attempt that a later attempt can build on, reported by the adapter
+// while it runs (Invocation::checkpoint) and journaled before the adapter goes on: for an
+// object-store upload, the multipart upload id and each part the store acknowledged
+// (docs/events.md). Opaque to the state machine: the fold keeps every checkpoint of a step
+// (StepState::checkpoints) and the engine hands them to the step's next attempt; no decision
+// reads them. Never holds a secret (the engine scrubs expanded values out before journaling).
+struct StepCheckpoint {
+  std::string step;
+  int attempt = 1;
+  nlohmann::json checkpoint = nlohmann::json::object();
+};
+
 struct StepSkipped {
   std::string step;
   std::string reason;
@@ -180,7 +192,8 @@ struct TriageRecorded {
 using EventBody =
     std::variant<RunStarted, StepStarted, StepSucceeded, StepFailed, StepSkipped, StepInDoubt,
                  StepChecked, StepResolved, ApprovalRequested, ApprovalGranted, RunPaused,
-                 RunResumed, AbortRequested, RunFinished, NoteAdded, TriageRecorded>;
+                 RunResumed, AbortRequested, RunFinished, NoteAdded, TriageRecorded,
+                 StepCheckpoint>;
 
 struct Event {
   std::uint64_t seq = 0;

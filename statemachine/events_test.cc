@@ -27,6 +27,7 @@ TEST(Events, RoundTripEveryType) {
       RunFinished{RunFinished::Ending::kAborted},
       NoteAdded{"called the DBA"},
       TriageRecorded{"data_corruption", "critical", "rollback_now", "checksums differ"},
+      StepCheckpoint{"a", 1, {{"upload_id", "u-1"}, {"part", 2}, {"etag", "\"e2\""}}},
   };
   ASSERT_EQ(bodies.size(), std::variant_size_v<EventBody>);
   for (const EventBody& body : bodies) {

@@ -56,6 +56,8 @@ constexpr std::array kStepTable = {
     StepTransition{"StepStarted", S::kInDoubt, S::kRunning, "", "idempotent re-run"},
     StepTransition{"StepSucceeded", S::kRunning, S::kSucceeded, "", ""},
     StepTransition{"StepFailed", S::kRunning, S::kFailed, "", ""},
+    StepTransition{"StepCheckpoint", S::kRunning, S::kRunning, "",
+                   "progress a later attempt builds on"},
     StepTransition{"StepSkipped", S::kPending, S::kSkipped, "", ""},
     StepTransition{"StepSkipped", S::kAwaitingApproval, S::kSkipped, "", ""},
     StepTransition{"StepInDoubt", S::kRunning, S::kInDoubt, "", ""},
@@ -77,6 +79,7 @@ constexpr std::array kRunTable = {
     RunTransition{"StepStarted", R::kRunning, R::kRunning, "", ""},
     RunTransition{"StepSucceeded", R::kRunning, R::kRunning, "", ""},
     RunTransition{"StepFailed", R::kRunning, R::kRunning, "", ""},
+    RunTransition{"StepCheckpoint", R::kRunning, R::kRunning, "", ""},
     RunTransition{"StepSkipped", R::kRunning, R::kRunning, "", ""},
     RunTransition{"StepInDoubt", R::kRunning, R::kRunning, "", ""},
     RunTransition{"StepChecked", R::kRunning, R::kRunning, "", ""},
@@ -167,6 +170,7 @@ Status CheckStepPayload(const Event& e, const StepState& step) {
   if (const auto* b = std::get_if<StepSucceeded>(&e.body)) return check(b->attempt, step.attempts);
   if (const auto* b = std::get_if<StepFailed>(&e.body)) return check(b->attempt, step.attempts);
   if (const auto* b = std::get_if<StepInDoubt>(&e.body)) return check(b->attempt, step.attempts);
+  if (const auto* b = std::get_if<StepCheckpoint>(&e.body)) return check(b->attempt, step.attempts);
   return Status::Ok();
 }
 
@@ -200,6 +204,8 @@ void UpdateStep(StepState& step, const Event& e, StepStatus to) {
         } else if constexpr (std::is_same_v<T, StepFailed>) {
           step.error = b.error;
           step.outputs = b.outputs;
+        } else if constexpr (std::is_same_v<T, StepCheckpoint>) {
+          step.checkpoints.push_back(b.checkpoint);
         } else if constexpr (std::is_same_v<T, StepSkipped>) {
           step.skip_reason = b.reason;
         } else if constexpr (std::is_same_v<T, StepChecked>) {

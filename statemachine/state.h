@@ -50,6 +50,9 @@ struct StepState {
   int attempts = 0;           // StepStarted events so far
   int attempts_in_round = 0;  // since the last operator-driven retry (resume after a pause)
   nlohmann::json outputs = nlohmann::json::object();
+  // Every StepCheckpoint of the step, of all its attempts, in journal order: handed to the
+  // step's next attempt (adapters::Invocation::checkpoints); no decision reads them.
+  nlohmann::json checkpoints = nlohmann::json::array();
   std::string error;          // last failure
   std::string recovered;      // "" | "check" | "resolve": how an in-doubt step was settled
   bool check_inconclusive = false;  // the check could not tell: an operator must resolve

@@ -124,7 +124,13 @@ const std::vector<Case>& Cases() {
        TriageRecorded{"x", "minor", "monitor", ""}, R::kAborted, S::kPending},
       {"triage before the run", {}, TriageRecorded{"x", "minor", "monitor", ""},
        R::kNotStarted, S::kPending, "the run is not_started"},
+      {"checkpoint while running", kRunning, StepCheckpoint{"a", 1, {{"part", 1}}}, R::kRunning,
+       S::kRunning},
       // Rejections: events the tables do not allow.
+      {"checkpoint of a pending step", kPending, StepCheckpoint{"a", 1, {}}, R::kRunning,
+       S::kPending, "step 'a' is pending"},
+      {"checkpoint of another attempt", kRunning, StepCheckpoint{"a", 2, {}}, R::kRunning,
+       S::kRunning, "expected attempt 1"},
       {"success without start", kPending, StepSucceeded{"a", 0, {}}, R::kRunning, S::kPending,
        "step 'a' is pending"},
       {"second start while running", kRunning, StepStarted{"a", 2}, R::kRunning, S::kRunning,
@@ -244,6 +250,18 @@ TEST(Fold, KeepsOutputsApproverAndRecovery) {
   EXPECT_EQ(state->FindStep("a")->outputs["path"], "/b/x.db");
   EXPECT_EQ(state->FindStep("b")->approved_by, "alice");
   EXPECT_EQ(state->last_seq, 5u);
+}
+
+TEST(Fold, KeepsEveryCheckpointOfAStepAcrossAttempts) {
+  const auto events =
+      Number({kStart, StepStarted{"a", 1}, StepCheckpoint{"a", 1, {{"upload_id", "u"}}},
+              StepCheckpoint{"a", 1, {{"part", 1}}}, StepFailed{"a", 1, "cut", {}},
+              StepStarted{"a", 2}, StepCheckpoint{"a", 2, {{"part", 2}}}});
+  const Result<RunState> state = Fold(events);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  const nlohmann::json expected = {{{"upload_id", "u"}}, {{"part", 1}}, {{"part", 2}}};
+  EXPECT_EQ(state->FindStep("a")->checkpoints, expected);
+  EXPECT_EQ(ToString(state->FindStep("a")->status), "running");
 }
 
 TEST(Fold, RejectsGapsInSequence) {

@@ -1,16 +1,20 @@
 // Captures end to end (docs/backups.md#captures), with the real binary on real SQLite: a
 // capture taken before a migration, the migration, and a rollback plan that restores from
-// and verifies against the capture by name, with no figure or path copied by hand.
+// and verifies against the capture by name, with no figure or path copied by hand; also with
+// the capture's backup in object storage (s3rver).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "tests/support/example.h"
+#include "tests/support/s3_server.h"
 
 namespace backout::testing {
 namespace {
@@ -20,8 +24,9 @@ using nlohmann::json;
 
 constexpr int kRows = 50;
 
-Example CaptureExample() {
-  return Example(Example::FromDir{SourceDir() / "tests" / "data" / "capture"}, kRows);
+Example CaptureExample(std::map<std::string, std::string> env = {}) {
+  return Example(Example::FromDir{SourceDir() / "tests" / "data" / "capture"}, kRows,
+                 std::move(env));
 }
 
 json JsonOf(const ProcessResult& r) { return json::parse(r.out); }
@@ -123,6 +128,76 @@ TEST(CaptureEndToEnd, ACaptureStepInAPlanIsComparedWithByAnotherPlan) {
   EXPECT_EQ(report["verification"][0]["expected"], kRows);
   EXPECT_EQ(report["verification"][0]["observed"], 5);
   EXPECT_EQ(report["captures"][0]["backups"].size(), 0u);
+}
+
+// The capture's backup goes to object storage: the rollback restores from it and verifies
+// against the capture, and preflight asks the store for it (a missing object refuses the
+// run before any effect).
+TEST(CaptureEndToEnd, ACaptureBackedUpToObjectStorageIsRestoredFromAndCheckedByPreflight) {
+  Result<S3Server*> s3 = S3Server::Shared();
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  const Example ex = CaptureExample((*s3)->Env());
+  const fs::path db = ex.dir() / "app.db";
+  const std::string before = DumpDatabase(db);
+  const std::string target = fmt::format(
+      "  appdb:\n    type: sqlite\n    path: app.db\n    object_store: {}\n",
+      (*s3)->StoreConfig().dump());
+  WriteFile(ex.dir() / "capture-offsite.yaml", R"(version: 1
+name: capture-offsite
+targets:
+)" + target + R"(steps:
+  - id: capture
+    capture: { target: appdb, name: offsite, baseline: { tables: [images, docs] },
+               backup: { to: "s3://backups/captures/" } }
+)");
+  WriteFile(ex.dir() / "rollback-offsite.yaml", R"(version: 1
+name: rollback-offsite
+targets:
+)" + target + R"(steps:
+  - id: restore
+    restore: { target: appdb, from: capture.offsite }
+  - id: verify
+    verify:
+      target: appdb
+      checks:
+        - row_count: { table: images, equals: capture.offsite }
+        - checksum: { table: docs, equals: capture.offsite }
+)");
+
+  ProcessResult r = ex.Backout({"run", "capture-offsite.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const json step = JsonOf(ex.Backout({"status", RunIdFrom(r), "--json"}))["steps"][0];
+  const std::string url = step["outputs"]["backup"].value("url", "");
+  ASSERT_TRUE(url.starts_with("s3://backups/captures/")) << step.dump();
+  const ProcessResult listed = (*s3)->Aws({"s3", "ls", "s3://backups/captures/"});
+  ASSERT_EQ(listed.exit_code, 0) << Show(listed);
+  EXPECT_TRUE(Contains(listed.out, url.substr(url.rfind('/') + 1))) << Show(listed);
+
+  r = ex.Backout({"run", "migrate.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  ASSERT_NE(DumpDatabase(db), before);
+
+  r = ex.Backout({"run", "rollback-offsite.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(DumpDatabase(db), before);
+  const json started = Events(ex, RunIdFrom(r)).front().at("payload");
+  bool checked = false;
+  for (const json& check : started["preflight"]["checks"]) {
+    checked = checked || Contains(check.value("check", ""), url + " (");
+  }
+  EXPECT_TRUE(checked) << started["preflight"].dump();
+
+  // The object gone from the store: refused in preflight, before the run's first effect.
+  const ProcessResult removed = (*s3)->Aws({"s3", "rm", url});
+  ASSERT_EQ(removed.exit_code, 0) << Show(removed);
+  r = ex.Backout({"run", "migrate.yaml", "--again"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const std::string migrated = DumpDatabase(db);
+  r = ex.Backout({"run", "rollback-offsite.yaml", "--again"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "capture offsite: backup of target appdb at " + url)) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "not in the store")) << Show(r);
+  EXPECT_EQ(DumpDatabase(db), migrated);
 }
 
 }  // namespace

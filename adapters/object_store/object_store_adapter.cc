@@ -266,7 +266,8 @@ class ObjectStoreAdapter final : public Adapter {
         .file = file,
         .digest = {staged.at("bytes").get<std::uint64_t>(), staged.at("sha256").get<std::string>()},
         .part_size = part_size,
-        .record = staging / "upload.json"};
+        .earlier = invocation.checkpoints,
+        .checkpoint = invocation.checkpoint};
     json outputs = staged.at("outputs");
     outputs["url"] = plan.url.ToString();
     outputs["bytes"] = plan.digest.bytes;

@@ -13,11 +13,13 @@
 // `parts` and `parts_resumed`. Of a download: the wrapped adapter's with `from` = the URL,
 // plus `url`, `endpoint`, `region`, `path_style`.
 //
-// Crash semantics: a staged backup and its upload record survive in the run's journal folder
-// (LOG_DIR/STEP.object-store/); a later attempt of the same step (a retry, `resume`) finds a
-// staged file that is whole (its sha256 recorded) and goes on uploading it, without running
-// the backup again nor re-sending acknowledged parts. Once uploaded, the record says so and
-// a later attempt only checks the object.
+// Crash semantics: a staged backup and its record (staged.json) survive in the run's journal
+// folder (LOG_DIR/STEP.object-store/); the multipart upload id and the acknowledged parts are
+// journaled as the step's checkpoints (Invocation::checkpoint, StepCheckpoint events). A
+// later attempt of the same step (a retry, `resume`) finds a staged file that is whole (its
+// sha256 recorded) and goes on uploading it with the parts the checkpoints name, without
+// running the backup again nor re-sending acknowledged parts. Once uploaded, staged.json says
+// so and a later attempt only checks the object.
 #pragma once
 
 #include <memory>

@@ -228,8 +228,10 @@ TEST_F(ObjectStoreAdapterTest, MultipartUploadResumesWithoutResendingAcknowledge
   store["part_size_mib"] = 5;
   std::atomic<bool> cancel{false};
   std::vector<std::string> lines;
+  // What the engine does: journals each checkpoint, hands them all to the next attempt.
+  json checkpoints = json::array();
   const auto build = [&](int attempt) {
-    return InvocationBuilder("backup")
+    adapters::Invocation invocation = InvocationBuilder("backup")
         .Target("app", Target(store))
         .Params({{"to", "s3://backups/big/"}})
         .BaseDir(dir_.path())
@@ -243,6 +245,12 @@ TEST_F(ObjectStoreAdapterTest, MultipartUploadResumesWithoutResendingAcknowledge
           if (line.starts_with("uploaded part 1/")) cancel = true;  // stopped after part 1
         })
         .Build();
+    invocation.checkpoints = checkpoints;
+    invocation.checkpoint = [&](const json& checkpoint) {
+      checkpoints.push_back(checkpoint);
+      return Status::Ok();
+    };
+    return invocation;
   };
   const Outcome stopped = sqlite_.Run(build(1));
   ASSERT_EQ(stopped.status.code(), Code::kCancelled) << stopped.status.ToString();

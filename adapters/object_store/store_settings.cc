@@ -132,4 +132,14 @@ json PublicStoreSettings(const StoreConfig& config) {
           {"path_style", config.path_style}};
 }
 
+Result<ReachedObject> ReachObject(const std::string& url, const json& settings, Env& env,
+                                  const std::atomic<bool>* cancel) {
+  Result<ObjectUrl> parsed = ParseObjectUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  Result<StoreSettings> resolved = ResolveStoreSettings(
+      settings.is_object() ? settings : json(nullptr), env, env.NowMicros(), cancel);
+  if (!resolved.ok()) return resolved.status();
+  return ReachedObject{S3Client(std::move(resolved).value().config), std::move(parsed).value()};
+}
+
 }  // namespace backout::adapters::object_store

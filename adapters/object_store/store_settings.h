@@ -53,4 +53,16 @@ Result<StoreSettings> ResolveStoreSettings(const nlohmann::json& settings, Env& 
 // {"endpoint", "region", "path_style"}: what outputs record to reach the object again.
 nlohmann::json PublicStoreSettings(const StoreConfig& config);
 
+// An object and a client for the store that holds it.
+struct ReachedObject {
+  S3Client client;
+  ObjectUrl url;
+};
+
+// The object at `url` (s3://BUCKET/KEY) in the store that `settings` names (a target's
+// expanded `object_store` mapping, or the endpoint, region and path_style a backup's outputs
+// recorded; null for none), credentials resolved from the chain. Connects to nothing yet.
+Result<ReachedObject> ReachObject(const std::string& url, const nlohmann::json& settings,
+                                  Env& env, const std::atomic<bool>* cancel);
+
 }  // namespace backout::adapters::object_store

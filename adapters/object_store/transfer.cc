@@ -17,56 +17,43 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t kDownloadChunk = 8ULL << 20;
 
-// What the record file holds: the upload it belongs to and the parts acknowledged so far.
-struct UploadRecord {
-  std::string url;
-  std::string sha256;
-  std::uint64_t bytes = 0;
-  std::uint64_t part_size = 0;
-  std::string upload_id;
+// The multipart upload an upload goes on with: its id and the parts acknowledged so far.
+struct MultipartProgress {
+  std::string upload_id;  // "" : none started yet
   std::vector<UploadedPart> parts;
 };
 
-json ToJson(const UploadRecord& record) {
-  json parts = json::array();
-  for (const UploadedPart& part : record.parts) {
-    parts.push_back({{"number", part.number}, {"etag", part.etag}, {"bytes", part.bytes}});
-  }
-  return {{"url", record.url},         {"sha256", record.sha256},
-          {"bytes", record.bytes},     {"part_size", record.part_size},
-          {"upload_id", record.upload_id}, {"parts", parts}};
-}
-
-// The record of an earlier attempt at the same upload of the same file, if any. A record
-// that cannot be read, or is of another upload, is ignored: the upload starts afresh.
-std::optional<UploadRecord> ReadRecord(const UploadPlan& plan) {
-  Result<std::string> text = ReadFileToString(plan.record);
-  if (!text.ok()) return std::nullopt;
-  const json j = json::parse(*text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  UploadRecord record;
-  try {
-    record.url = j.at("url").get<std::string>();
-    record.sha256 = j.at("sha256").get<std::string>();
-    record.bytes = j.at("bytes").get<std::uint64_t>();
-    record.part_size = j.at("part_size").get<std::uint64_t>();
-    record.upload_id = j.at("upload_id").get<std::string>();
-    for (const json& part : j.at("parts")) {
-      record.parts.push_back({part.at("number").get<int>(), part.at("etag").get<std::string>(),
-                              part.at("bytes").get<std::uint64_t>()});
+// The last multipart upload of `plan`'s file that the earlier attempts' checkpoints started,
+// with the parts (from 1 on, in order) they journaled for it. Checkpoints of anything else
+// (another file, key or part size; not an upload's) are ignored.
+MultipartProgress ProgressFrom(const UploadPlan& plan) {
+  MultipartProgress progress;
+  if (!plan.earlier.is_array()) return progress;
+  for (const json& checkpoint : plan.earlier) {
+    if (!checkpoint.is_object()) continue;
+    const std::string upload_id = checkpoint.value("upload_id", "");
+    if (upload_id.empty()) continue;
+    if (checkpoint.contains("upload")) {
+      if (checkpoint.value("upload", "") == plan.url.ToString() &&
+          checkpoint.value("sha256", "") == plan.digest.sha256_hex &&
+          checkpoint.value("bytes", std::uint64_t{0}) == plan.digest.bytes &&
+          checkpoint.value("part_size", std::uint64_t{0}) == plan.part_size) {
+        progress = {upload_id, {}};
+      }
+    } else if (upload_id == progress.upload_id &&
+               checkpoint.value("part", 0) == static_cast<int>(progress.parts.size()) + 1 &&
+               checkpoint.value("etag", json()).is_string() &&
+               checkpoint.value("bytes", json()).is_number_unsigned()) {
+      progress.parts.push_back({checkpoint.at("part").get<int>(),
+                                checkpoint.at("etag").get<std::string>(),
+                                checkpoint.at("bytes").get<std::uint64_t>()});
     }
-  } catch (const json::exception&) {
-    return std::nullopt;
   }
-  if (record.url != plan.url.ToString() || record.sha256 != plan.digest.sha256_hex ||
-      record.bytes != plan.digest.bytes || record.part_size != plan.part_size) {
-    return std::nullopt;
-  }
-  return record;
+  return progress;
 }
 
-Status WriteRecord(const UploadPlan& plan, const UploadRecord& record) {
-  return WriteFileAtomically(plan.record, ToJson(record).dump());
+Status Checkpoint(const UploadPlan& plan, const json& checkpoint) {
+  return plan.checkpoint ? plan.checkpoint(checkpoint) : Status::Ok();
 }
 
 // Reads bytes [offset, offset + length) of the open file.
@@ -139,18 +126,16 @@ Result<UploadResult> UploadFile(const S3Client& client, const UploadPlan& plan,
     return result;
   }
 
-  UploadRecord record;
-  if (std::optional<UploadRecord> earlier = ReadRecord(plan)) {
-    record = std::move(*earlier);
-  } else {
-    record = {plan.url.ToString(), plan.digest.sha256_hex, plan.digest.bytes, plan.part_size,
-              "", {}};
-  }
+  MultipartProgress record = ProgressFrom(plan);
   if (record.upload_id.empty()) {
     Result<std::string> upload = client.CreateMultipartUpload(plan.url, plan.digest.sha256_hex);
     if (!upload.ok()) return upload.status();
     record.upload_id = std::move(upload).value();
-    BACKOUT_RETURN_IF_ERROR(WriteRecord(plan, record));
+    BACKOUT_RETURN_IF_ERROR(Checkpoint(plan, {{"upload", plan.url.ToString()},
+                                              {"upload_id", record.upload_id},
+                                              {"sha256", plan.digest.sha256_hex},
+                                              {"bytes", plan.digest.bytes},
+                                              {"part_size", plan.part_size}}));
   }
   const auto count = static_cast<int>((plan.digest.bytes + plan.part_size - 1) / plan.part_size);
   result.parts = count;
@@ -167,7 +152,10 @@ Result<UploadResult> UploadFile(const S3Client& client, const UploadPlan& plan,
     Result<std::string> etag = client.UploadPart(plan.url, record.upload_id, number, *body);
     if (!etag.ok()) return etag.status();
     record.parts.push_back({number, std::move(etag).value(), length});
-    BACKOUT_RETURN_IF_ERROR(WriteRecord(plan, record));
+    BACKOUT_RETURN_IF_ERROR(Checkpoint(plan, {{"upload_id", record.upload_id},
+                                              {"part", number},
+                                              {"etag", record.parts.back().etag},
+                                              {"bytes", length}}));
     say(fmt::format("uploaded part {}/{} of {}", number, count, plan.url.ToString()));
   }
   BACKOUT_RETURN_IF_ERROR(CheckSentDigest(plan, sent));
