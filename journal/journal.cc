@@ -22,6 +22,7 @@
 #include <cstring>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "base/env.h"
 #include "base/file_util.h"
@@ -253,38 +254,39 @@ std::string DamagedRunAdvice(const fs::path& run_dir, const std::optional<Head>&
       known, run_dir.string(), run_dir.filename().string(), (run_dir / kDbDirName).string());
 }
 
-// A RocksDB failure to open or read a run's database. Damage (a bad checksum, a file the
-// MANIFEST names but that is gone, a missing CURRENT) is kCorruption; the rest kIOError.
-// RocksDB does not name the WAL in a recovery error, so the WAL files are listed.
 // The table files of `db_path` that fail their own checks, as "; table file 000013.sst is
 // damaged: ..." (empty when none does). RocksDB names the MANIFEST, not the table, when a
 // table's footer or properties block is damaged, because it reads them while loading the
 // MANIFEST's version; checking each table alone names the file an operator has to look at.
 // Only on the way to a corruption error, so its cost (one read of every table) is paid once.
-std::string DamagedTables(const fs::path& db_path) {
+std::string DamagedTables(const std::vector<fs::path>& tables) {
   std::string found;
-  std::error_code ec;
-  for (fs::directory_iterator it(db_path, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    if (it->path().extension() != ".sst") continue;
+  for (const fs::path& table : tables) {
     rocksdb::SstFileReader reader(JournalDbOptions());
-    rocksdb::Status checked = reader.Open(it->path().string());
+    rocksdb::Status checked = reader.Open(table.string());
     if (checked.ok()) checked = reader.VerifyChecksum();
     if (!checked.ok()) {
-      found += fmt::format("; table file {} is damaged: {}", it->path().filename().string(),
+      found += fmt::format("; table file {} is damaged: {}", table.filename().string(),
                            checked.ToString());
     }
   }
   return found;
 }
 
+// A RocksDB failure to open or read a run's database. Damage (a bad checksum, a file the
+// MANIFEST names but that is gone, a missing CURRENT) is kCorruption, with every damaged table
+// file named; the rest kIOError. RocksDB does not name the WAL in a recovery error, so the WAL
+// files are listed.
 Status FromRocksOpen(const rocksdb::Status& s, const fs::path& db_path, std::string_view what) {
   std::string wals;
+  std::vector<fs::path> tables;
   std::error_code ec;
   for (fs::directory_iterator it(db_path, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
     if (it->path().extension() == ".log") {
       wals += fmt::format("{}{}", wals.empty() ? "" : ", ", it->path().filename().string());
+    } else if (it->path().extension() == ".sst") {
+      tables.push_back(it->path());
     }
   }
   std::string message = fmt::format(
@@ -292,7 +294,7 @@ Status FromRocksOpen(const rocksdb::Status& s, const fs::path& db_path, std::str
       wals.empty() ? std::string("none") : wals);
   const bool damage = s.IsCorruption() || s.IsInvalidArgument() || s.IsPathNotFound() ||
                       (s.IsIOError() && s.subcode() == rocksdb::Status::kPathNotFound);
-  if (damage) return Status::Corruption(message + DamagedTables(db_path));
+  if (damage) return Status::Corruption(message + DamagedTables(tables));
   return Status::IOError(std::move(message));
 }
 
