@@ -932,6 +932,12 @@ class OnePassCheck {
     if (!journaled_ && plan_failed_.ok()) StartReplay(state_);  // a run of RunStarted alone
     return Status::Ok();
   }
+  // `visit` sees each event as it is folded, with the state before it, once the journaled
+  // plan is parsed (journaled_plan() is valid from the second event on, if it parses).
+  using EventVisitor = std::function<void(const journal::Record&, const sm::Event&,
+                                          const sm::RunState& before)>;
+  void AlsoVisit(EventVisitor visit) { also_visit_ = std::move(visit); }
+
   // After Finish: whether the plan journaled in RunStarted parses (then the replay ran).
   const Status& journaled_plan_status() const { return plan_failed_; }
 
@@ -981,9 +987,11 @@ class OnePassCheck {
 
   // RunStarted (the first event) records no decision, so the replay starts at the second,
   // once the state before it names the journaled plan.
-  Status Replay(const journal::Record&, const sm::Event& event, const sm::RunState& before) {
+  Status Replay(const journal::Record& record, const sm::Event& event,
+                const sm::RunState& before) {
     if (fold_.events() == 2 && plan_failed_.ok()) StartReplay(before);
     if (replayer_ && !replay_stopped_) replay_stopped_ = replayer_->Check(before, event);
+    if (also_visit_) also_visit_(record, event, before);
     return Status::Ok();
   }
 
@@ -1003,6 +1011,7 @@ class OnePassCheck {
   std::vector<sm::StepChange> step_changes_;
   std::optional<sm::Replayer> replayer_;
   bool replay_stopped_ = false;
+  EventVisitor also_visit_;
 };
 
 // A run of the journal (or of the export `export_file`) checked in one pass by `check`:
@@ -1457,9 +1466,11 @@ class ReportOutput {
 };
 
 // What the first pass over a run leaves for writing its report: the report without its
-// timeline (bounded by the run's steps) and where the run's checked history ends.
+// lists that grow with events (bounded by the run's steps), their sizes, and where the run's
+// checked history ends.
 struct ReportSummary {
   report::RunReport report;
+  report::EventListSizes sizes;
   sm::RunState state;
   plan::Plan plan;
   std::uint64_t head_seq = 0;
@@ -1501,13 +1512,31 @@ Status ScanCheckedPrefix(const journal::Journal& journal, const std::string& run
 }
 
 // What comes before any output: the run checked as every read of it is (chain, head,
-// signatures, transitions, decisions) in one pass that keeps only the state (OnePassCheck),
-// then folded into a report whose timeline keeps only the key moments, in a second pass
-// (the report's steps are made from the final state, which only the first pass knows).
-// Neither pass holds the run's records or events.
+// signatures, transitions, decisions) in one pass that keeps only the state (OnePassCheck)
+// and, in the same pass, summed up into a report without its lists that grow with events
+// (ReportBuilder::Lists::kHandOver). The pass holds none of the run's records or events but
+// the first: the builder is made once the journaled plan is known, from the state after
+// RunStarted (it names the steps; Finish takes the rest from the final state).
 Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run_id,
                                          bool embed_plan) {
   OnePassCheck check(run_id, std::nullopt, nullptr, sm::ReplayScope::kFirstDivergence);
+  std::optional<report::ReportBuilder> builder;
+  std::optional<std::pair<journal::Record, sm::Event>> run_started;
+  const auto make_builder = [&](const sm::RunState& after_start) {
+    builder.emplace(run_id, after_start, check.journaled_plan(),
+                    report::ReportBuilder::Lists::kHandOver);
+    builder->Add(run_started->first, run_started->second);
+    run_started.reset();
+  };
+  check.AlsoVisit([&](const journal::Record& r, const sm::Event& e, const sm::RunState& before) {
+    if (!builder && !run_started) {
+      run_started.emplace(r, e);
+      return;
+    }
+    if (!check.journaled_plan_status().ok()) return;  // the check fails: no report
+    if (!builder) make_builder(before);
+    builder->Add(r, e);
+  });
   bool hmacs_unchecked = false;
   Result<journal::SignatureCheck> signatures =
       CheckInOnePass(c, run_id, "", nullptr, &check, &hmacs_unchecked);
@@ -1516,16 +1545,10 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
     return check.journaled_plan_status().WithContext(fmt::format("run {}", run_id));
   }
   const plan::Plan& plan = check.journaled_plan();
-  report::ReportBuilder builder(run_id, check.state(), plan,
-                                report::ReportBuilder::Timeline::kKeyMoments);
-  const journal::Journal journal(c.journal_dir, c.journal_key);
-  BACKOUT_RETURN_IF_ERROR(ScanCheckedPrefix(
-      journal, run_id, check.head_seq(), check.head_hash(),
-      [&builder](const journal::Record& r, const sm::Event& e) {
-        builder.Add(r, e);
-        return Status::Ok();
-      }));
-  report::RunReport built = builder.Finish(check.state(), plan, /*chain_verified=*/true);
+  if (!builder) make_builder(check.state());  // a run of RunStarted alone
+  builder->EndOfEvents();
+  const report::EventListSizes sizes = builder->sizes();
+  report::RunReport built = builder->Finish(check.state(), plan, /*chain_verified=*/true);
   // What `replay` checks: every journaled decision re-derived with today's state machine.
   built.integrity.decisions_verified = !check.summary().divergence.has_value();
   // The signatures are consistent with the key they name (the read checked them); which key
@@ -1538,36 +1561,22 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
       .covers_seq = signatures->signed_through_seq};
   if (embed_plan) built.plan_text = check.state().start.plan_text;
   return ReportSummary{.report = std::move(built),
+                       .sizes = sizes,
                        .state = check.state(),
                        .plan = plan,
                        .head_seq = check.head_seq(),
                        .head_hash = check.head_hash()};
 }
 
-// The last pass: the run's timeline entries, made as the summary's pass made them, up to the
-// head the first pass checked.
-report::TimelineSource TimelineScan(const journal::Journal& journal, const std::string& run_id,
-                                    const ReportSummary& summary) {
-  return report::TimelineSource{
-      .entries = summary.report.integrity.events,
-      .scan = [&journal, &run_id, &summary](const report::TimelineVisitor& visit) -> Status {
-        report::ReportBuilder builder(run_id, summary.state, summary.plan,
-                                      report::ReportBuilder::Timeline::kKeyMoments);
-        return ScanCheckedPrefix(journal, run_id, summary.head_seq, summary.head_hash,
-                                 [&](const journal::Record& r, const sm::Event& e) {
-                                   return visit(builder.Add(r, e));
-                                 });
-      }};
-}
-
 }  // namespace
 
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
                 const std::string& output_file, bool embed_plan) {
-  // Three passes over the run, so that the report is written as it is produced with nothing
-  // of it held whole: the first checks the run and the second sums it up (a damaged journal
-  // stops there, before any output), the third writes the timeline entry by entry
-  // (docs/report.md).
+  // Passes over the run, so that the report is written as it is produced with nothing of it
+  // held whole: the first checks the run and the second sums it up (a damaged journal stops
+  // there, before any output); then each list that grows with events and has entries (the
+  // timeline, its key moments, notes, ...) is written entry by entry from a pass of its own
+  // when its section comes (docs/report.md).
   Result<ReportSummary> summary = SummarizeForReport(c, run_id, embed_plan);
   if (!summary.ok()) return Fail(summary.status().WithContext("report"));
   Result<ReportOutput> out = ReportOutput::Open(output_file);
@@ -1578,8 +1587,14 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
   const journal::Journal journal(c.journal_dir, c.journal_key);
   bool started = false;
   bool output_failed = false;
+  // Each pass goes up to the head the first pass checked.
+  const report::EventLists lists = report::ListsFromPasses(
+      run_id, summary->state, summary->plan, summary->sizes,
+      [&](const report::RunVisitor& visit) {
+        return ScanCheckedPrefix(journal, run_id, summary->head_seq, summary->head_hash, visit);
+      });
   const Status written = report::WriteReport(
-      summary->report, TimelineScan(journal, run_id, *summary), format,
+      summary->report, lists, format,
       [&](std::string_view bytes) {
         started = true;
         Status s = out->Write(bytes);

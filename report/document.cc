@@ -139,20 +139,12 @@ std::string InDoubtText(const InDoubt& d) {
   return found;
 }
 
-// The approval decision for a step, if any.
-const Decision* ApprovalOf(const RunReport& r, const std::string& step) {
-  for (const Decision& d : r.decisions) {
-    if (d.kind == Decision::Kind::kApproval && d.step == step) return &d;
-  }
-  return nullptr;
-}
-
-std::string StepNotes(const RunReport& r, const StepReport& s) {
+std::string StepNotes(const StepReport& s) {
   std::vector<std::string> notes;
   if (s.downtime == plan::Downtime::kStart) notes.push_back("downtime starts");
   if (s.downtime == plan::Downtime::kEnd) notes.push_back("downtime ends");
   if (s.always) notes.push_back("always runs");
-  if (const Decision* approval = ApprovalOf(r, s.id)) {
+  if (const std::optional<StepApproval>& approval = s.approval) {
     notes.push_back(fmt::format("approved by {} via {}", approval->by, approval->via));
   }
   for (const InDoubt& d : s.in_doubt) notes.push_back(InDoubtText(d));
@@ -199,6 +191,23 @@ std::string TimelineLine(const TimelineEntry& e) {
                      e.operator_name, e.step.empty() ? "" : "`" + e.step + "` ", e.text);
 }
 
+// Streams `source`'s entries to a visitor of what `make(entry)` makes of each: a fact or a
+// row, or for a type not every entry makes one of, an optional.
+template <typename T, typename Made, typename Make>
+std::function<Status(const std::function<Status(const Made&)>&)> Streamed(
+    const EntrySource<T>& source, Make make) {
+  return [&source, make](const std::function<Status(const Made&)>& visit) {
+    return source.scan([&](const T& entry) -> Status {
+      if constexpr (requires { make(entry).has_value(); }) {
+        const auto made = make(entry);
+        return made ? visit(*made) : Status::Ok();
+      } else {
+        return visit(make(entry));
+      }
+    });
+  };
+}
+
 // --- post-mortem ---------------------------------------------------------------------
 
 std::string StepCounts(const std::vector<StepReport>& steps) {
@@ -221,7 +230,7 @@ std::string ClockText(const Summary::ClockStep& c) {
       c.seq, HumanDuration(c.ms));
 }
 
-PostMortemSection PostMortemSummary(const RunReport& r) {
+PostMortemSection PostMortemSummary(const RunReport& r, const EventLists& lists) {
   const Summary& s = r.summary;
   const std::string incident = s.incident.empty() ? "" : " for " + s.incident;
   PostMortemSection out{.title = "Summary"};
@@ -257,13 +266,10 @@ PostMortemSection PostMortemSummary(const RunReport& r) {
         "told (--operator), the OS user is who the system ran it as; the event timeline marks "
         "each such event.");
   }
-  if (!r.interruptions.empty()) {
-    std::int64_t still_ms = 0;
-    for (const Interruption& i : r.interruptions) still_ms += i.gap_ms.value_or(0);
-    const std::size_t n = r.interruptions.size();
+  if (const std::size_t n = lists.interruptions.entries; n != 0) {
     out.facts.push_back(fmt::format("The run was interrupted {} and stood still for {}.",
                                     n == 1 ? "once" : fmt::format("{} times", n),
-                                    HumanDuration(still_ms)));
+                                    HumanDuration(s.stood_still_ms)));
   }
   out.blank =
       "What went wrong and why it was rolled back, in two or three sentences for someone "
@@ -301,15 +307,18 @@ PostMortemSection PostMortemImpact(const RunReport& r) {
   return out;
 }
 
-PostMortemSection PostMortemTrigger(const RunReport& r) {
-  PostMortemSection out{.title = "Trigger and root cause"};
-  for (const Triage& t : r.triage) {
-    out.facts.push_back(
-        fmt::format("Triage by {} at {}: {} at severity {}; recommended action: {}{}.", t.by,
-                    HumanTime(t.at_us), t.issue, t.severity, ActionWords(t.action),
-                    t.note.empty() ? "" : " (" + t.note + ")"));
+std::string TriageFact(const Triage& t) {
+  return fmt::format("Triage by {} at {}: {} at severity {}; recommended action: {}{}.", t.by,
+                     HumanTime(t.at_us), t.issue, t.severity, ActionWords(t.action),
+                     t.note.empty() ? "" : " (" + t.note + ")");
+}
+
+PostMortemSection PostMortemTrigger(const RunReport& r, const EventLists& lists) {
+  PostMortemSection out{.title = "Trigger and root cause",
+                        .streamed_facts = Streamed<Triage, std::string>(lists.triage, TriageFact)};
+  if (lists.triage.entries == 0) {
+    out.facts.push_back("No triage decision was recorded in this run.");
   }
-  if (r.triage.empty()) out.facts.push_back("No triage decision was recorded in this run.");
   if (!r.summary.description.empty()) {
     out.facts.push_back("What the plan undoes: " + OneLine(r.summary.description, 1000));
   }
@@ -353,18 +362,23 @@ PostMortemSection PostMortemResolution(const RunReport& r) {
   return out;
 }
 
-PostMortemSection PostMortemTimeline(const RunReport& r) {
-  PostMortemSection out{.title = "Timeline"};
-  for (const TimelineEntry& e : r.timeline) {
-    if (e.key) out.facts.push_back(TimelineLine(e));
-  }
+PostMortemSection PostMortemTimeline(const EventLists& lists) {
+  PostMortemSection out{
+      .title = "Timeline",
+      .streamed_facts = Streamed<TimelineEntry, std::string>(lists.key_moments, TimelineLine)};
   out.blank =
       "What happened before the rollback (detection, escalation, the decision to roll "
       "back) and after it.";
   return out;
 }
 
-PostMortemSection PostMortemActionItems(const RunReport& r) {
+std::optional<std::string> CrashFact(const Interruption& i) {
+  if (i.kind != Interruption::Kind::kCrash) return std::nullopt;
+  return fmt::format("Find out why the runner stopped after {} (nothing journaled for {}).",
+                     HumanTime(i.from_us), HumanDuration(i.gap_ms));
+}
+
+PostMortemSection PostMortemActionItems(const RunReport& r, const EventLists& lists) {
   PostMortemSection out{.title = "Action items"};
   for (const VerificationCheck& c : r.verification) {
     if (c.pass) continue;
@@ -392,13 +406,8 @@ PostMortemSection PostMortemActionItems(const RunReport& r) {
                                       HumanDuration(s.actual_ms)));
     }
   }
-  for (const Interruption& i : r.interruptions) {
-    if (i.kind == Interruption::Kind::kCrash) {
-      out.facts.push_back(
-          fmt::format("Find out why the runner stopped after {} (nothing journaled for {}).",
-                      HumanTime(i.from_us), HumanDuration(i.gap_ms)));
-    }
-  }
+  out.streamed_facts = Streamed<Interruption, std::string>(lists.interruptions, CrashFact);
+  out.streamed_at = out.facts.size();
   out.blank = "Owner, action, ticket and due date for each follow-up.";
   return out;
 }
@@ -453,24 +462,26 @@ Section StepsSection(const RunReport& r) {
         {Cell{std::to_string(++n)}, Code(s.id), Cell{s.title}, Cell{s.status, ResultTone(s.status)},
          Cell{HumanDuration(s.planned_ms)},
          Cell{HumanDuration(s.actual_ms), OverPlan(s) ? Tone::kWarn : Tone::kPlain},
-         Cell{std::to_string(s.attempts)}, Cell{StepNotes(r, s)}});
+         Cell{std::to_string(s.attempts)}, Cell{StepNotes(s)}});
   }
   return out;
 }
 
-Section DecisionsSection(const RunReport& r) {
-  Section out{.title = "Approvals and resolves",
-              .lead = "Operators' answers, as journaled with their names.",
-              .table = {{"When", "Step", "Decision", "By", "Via", "Waited"}, {}},
-              .if_empty = "No approvals or resolves."};
-  for (const Decision& d : r.decisions) {
-    const std::string decision = d.kind == Decision::Kind::kApproval
-                                     ? "approved with phrase " + d.answer
-                                     : "resolved as " + d.answer;
-    out.table.rows.push_back({Cell{HumanTime(d.at_us)}, Code(d.step), Cell{decision}, Cell{d.by},
-                              Code(d.via), Cell{HumanDuration(d.waited_ms)}});
-  }
-  return out;
+std::vector<Cell> DecisionRow(const Decision& d) {
+  const std::string decision = d.kind == Decision::Kind::kApproval
+                                   ? "approved with phrase " + d.answer
+                                   : "resolved as " + d.answer;
+  return {Cell{HumanTime(d.at_us)}, Code(d.step), Cell{decision}, Cell{d.by},
+          Code(d.via),              Cell{HumanDuration(d.waited_ms)}};
+}
+
+Section DecisionsSection(const EventLists& lists) {
+  return Section{.title = "Approvals and resolves",
+                 .lead = "Operators' answers, as journaled with their names.",
+                 .table = {{"When", "Step", "Decision", "By", "Via", "Waited"}, {}},
+                 .if_empty = "No approvals or resolves.",
+                 .streamed_rows = Streamed<Decision, std::vector<Cell>>(lists.decisions,
+                                                                        DecisionRow)};
 }
 
 Section VerificationSection(const RunReport& r) {
@@ -511,55 +522,66 @@ Section RestoresSection(const RunReport& r) {
   return out;
 }
 
-Section ErrorsSection(const RunReport& r) {
-  Section out{.title = "Errors",
-              .lead = "Every failed attempt, with the adapter's message.",
-              .table = {{"When", "Step", "Attempt", "Message"}, {}},
-              .if_empty = "No step failed."};
-  for (const StepError& e : r.errors) {
-    out.table.rows.push_back({Cell{HumanTime(e.at_us)}, Code(e.step),
-                              Cell{std::to_string(e.attempt)}, Cell{OneLine(e.message, 2000)}});
-  }
-  return out;
+std::vector<Cell> ErrorRow(const StepError& e) {
+  return {Cell{HumanTime(e.at_us)}, Code(e.step), Cell{std::to_string(e.attempt)},
+          Cell{OneLine(e.message, 2000)}};
 }
 
-Section InterruptionsSection(const RunReport& r) {
-  Section out{
+Section ErrorsSection(const EventLists& lists) {
+  return Section{.title = "Errors",
+                 .lead = "Every failed attempt, with the adapter's message.",
+                 .table = {{"When", "Step", "Attempt", "Message"}, {}},
+                 .if_empty = "No step failed.",
+                 .streamed_rows = Streamed<StepError, std::vector<Cell>>(lists.errors, ErrorRow)};
+}
+
+std::vector<Cell> InterruptionRow(const Interruption& i) {
+  return {Cell{std::string(ToString(i.kind)),
+               i.kind == Interruption::Kind::kCrash ? Tone::kBad : Tone::kWarn},
+          Cell{HumanTime(i.from_us)},
+          Cell{HumanTime(i.until_us)},
+          Cell{StandingStill(i)},
+          Cell{InterruptionText(i)},
+          Cell{i.resumed_by.empty() ? "—" : i.resumed_by}};
+}
+
+Section InterruptionsSection(const EventLists& lists) {
+  return Section{
       .title = "Interruptions",
       .lead =
           "Each time the run stood still: pauses (until resumed) and crashes (from the "
           "runner's last event to the resume that found it gone).",
       .table = {{"Kind", "From", "Until", "Stood still", "What happened", "Resumed by"}, {}},
-      .if_empty = "The run was never interrupted."};
-  for (const Interruption& i : r.interruptions) {
-    out.table.rows.push_back({Cell{std::string(ToString(i.kind)),
-                                   i.kind == Interruption::Kind::kCrash ? Tone::kBad : Tone::kWarn},
-                              Cell{HumanTime(i.from_us)}, Cell{HumanTime(i.until_us)},
-                              Cell{StandingStill(i)}, Cell{InterruptionText(i)},
-                              Cell{i.resumed_by.empty() ? "—" : i.resumed_by}});
-  }
-  return out;
+      .if_empty = "The run was never interrupted.",
+      .streamed_rows =
+          Streamed<Interruption, std::vector<Cell>>(lists.interruptions, InterruptionRow)};
 }
 
-Section PreflightSection(const RunReport& r) {
-  Section out{.title = "Preflight",
-              .lead = "What was checked before the first effect, without changing anything "
-                      "(every check passed: a failed one refuses the run).",
-              .table = {{"When", "By", "Target", "Steps", "Check"}, {}},
-              .if_empty = ""};
-  for (const Preflight& p : r.preflight) {
-    if (p.skipped) {
-      out.table.rows.push_back({Cell{HumanTime(p.at_us)}, Cell{p.by}, Cell{""}, Cell{""},
-                                Cell{"skipped (--skip-preflight)", Tone::kWarn}});
-    }
-    for (const sm::PreflightCheck& c : p.checks) {
-      out.table.rows.push_back({Cell{HumanTime(p.at_us)}, Cell{p.by},
-                                c.target.empty() ? Cell{""} : Code(c.target),
-                                Cell{fmt::format("{}", fmt::join(c.steps, ", "))},
-                                Cell{c.check, Tone::kGood}});
-    }
+// The rows of one preflight: a skip, or each check.
+Status VisitPreflightRows(const Preflight& p, const RowVisitor& visit) {
+  if (p.skipped) {
+    BACKOUT_RETURN_IF_ERROR(visit({Cell{HumanTime(p.at_us)}, Cell{p.by}, Cell{""}, Cell{""},
+                                   Cell{"skipped (--skip-preflight)", Tone::kWarn}}));
   }
-  return out;
+  for (const sm::PreflightCheck& c : p.checks) {
+    BACKOUT_RETURN_IF_ERROR(visit({Cell{HumanTime(p.at_us)}, Cell{p.by},
+                                   c.target.empty() ? Cell{""} : Code(c.target),
+                                   Cell{fmt::format("{}", fmt::join(c.steps, ", "))},
+                                   Cell{c.check, Tone::kGood}}));
+  }
+  return Status::Ok();
+}
+
+Section PreflightSection(const EventLists& lists) {
+  return Section{.title = "Preflight",
+                 .lead = "What was checked before the first effect, without changing anything "
+                         "(every check passed: a failed one refuses the run).",
+                 .table = {{"When", "By", "Target", "Steps", "Check"}, {}},
+                 .if_empty = "",
+                 .streamed_rows = [&lists](const RowVisitor& visit) {
+                   return lists.preflight.scan(
+                       [&](const Preflight& p) { return VisitPreflightRows(p, visit); });
+                 }};
 }
 
 Section CapturesSection(const RunReport& r) {
@@ -584,14 +606,15 @@ Section CapturesSection(const RunReport& r) {
   return out;
 }
 
-Section NotesSection(const RunReport& r) {
-  Section out{.title = "Operator notes",
-              .table = {{"When", "By", "Note"}, {}},
-              .if_empty = "No notes (add one with `backout note RUN TEXT`)."};
-  for (const Note& n : r.notes) {
-    out.table.rows.push_back({Cell{HumanTime(n.at_us)}, Cell{n.by}, Cell{OneLine(n.text, 4000)}});
-  }
-  return out;
+std::vector<Cell> NoteRow(const Note& n) {
+  return {Cell{HumanTime(n.at_us)}, Cell{n.by}, Cell{OneLine(n.text, 4000)}};
+}
+
+Section NotesSection(const EventLists& lists) {
+  return Section{.title = "Operator notes",
+                 .table = {{"When", "By", "Note"}, {}},
+                 .if_empty = "No notes (add one with `backout note RUN TEXT`).",
+                 .streamed_rows = Streamed<Note, std::vector<Cell>>(lists.notes, NoteRow)};
 }
 
 // The OS user that appended `e`, flagged when it is not the operator.
@@ -606,12 +629,26 @@ Cell OsUserCell(const TimelineEntry& e) {
 // run's table stays as it was.
 bool ShowsWhoAndWhere(const RunReport& r) { return !r.summary.appenders.empty(); }
 
-Section TimelineSection(const RunReport& r) {
+// The row of the timeline section for `e`, an entry of `r`'s run.
+std::vector<Cell> TimelineRow(const RunReport& r, const TimelineEntry& e) {
+  std::vector<Cell> row = {Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
+                           Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name}};
+  if (ShowsWhoAndWhere(r)) {
+    row.push_back(OsUserCell(e));
+    row.push_back(Cell{e.host});
+  }
+  row.push_back(e.step.empty() ? Cell{""} : Code(e.step));
+  row.push_back(Cell{e.text});
+  return row;
+}
+
+Section TimelineSection(const RunReport& r, const EventLists& lists) {
   Section out{.title = "Event timeline",
               .lead = "Every event in the journal, in order.",
               .table = {{"#", "Time", "Since start", "Who", "Step", "What"}, {}},
               .if_empty = "The journal has no events.",
-              .timeline_rows = true};
+              .streamed_rows = Streamed<TimelineEntry, std::vector<Cell>>(
+                  lists.timeline, [&r](const TimelineEntry& e) { return TimelineRow(r, e); })};
   if (ShowsWhoAndWhere(r)) {
     out.lead = "Every event in the journal, in order; who: the operator name given, OS user: "
                "the user the system ran the command as, host: where it ran.";
@@ -690,51 +727,52 @@ Section IntegritySection(const RunReport& r) {
                   Cell{i.hosts.empty() ? "—" : Join(i.hosts, ", ")}}}}};
 }
 
-Section LogsSection(const RunReport& r) {
-  Section out{.title = "Step logs",
+std::vector<Cell> LogRow(const StepLog& l) {
+  return {Code(l.step),   Cell{std::to_string(l.attempt)},
+          Code(l.file),   Cell{Bytes(static_cast<std::int64_t>(l.bytes))},
+          Code(l.sha256), Cell{"#" + std::to_string(l.seq)}};
+}
+
+Section LogsSection(const EventLists& lists) {
+  return Section{.title = "Step logs",
               .lead = "The full output log of each attempt, as its outcome event journaled it "
                       "(RUN/logs/FILE): the digest is covered by the hash chain, and `backout "
                       "export --with-logs` carries the logs, checked again on import.",
-              .table = {{"Step", "Attempt", "File", "Size", "SHA-256", "Event"}, {}}};
-  for (const StepLog& l : r.logs) {
-    out.table.rows.push_back({Code(l.step), Cell{std::to_string(l.attempt)}, Code(l.file),
-                              Cell{Bytes(static_cast<std::int64_t>(l.bytes))}, Code(l.sha256),
-                              Cell{"#" + std::to_string(l.seq)}});
-  }
-  return out;
+              .table = {{"Step", "Attempt", "File", "Size", "SHA-256", "Event"}, {}},
+              .streamed_rows = Streamed<StepLog, std::vector<Cell>>(lists.logs, LogRow)};
 }
 
 }  // namespace
 
-std::vector<Cell> TimelineRow(const RunReport& r, const TimelineEntry& e) {
-  std::vector<Cell> row = {Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
-                           Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name}};
-  if (ShowsWhoAndWhere(r)) {
-    row.push_back(OsUserCell(e));
-    row.push_back(Cell{e.host});
+Status VisitFacts(const PostMortemSection& s, const FactVisitor& visit) {
+  for (std::size_t i = 0; i <= s.facts.size(); ++i) {
+    if (i == s.streamed_at && s.streamed_facts) BACKOUT_RETURN_IF_ERROR(s.streamed_facts(visit));
+    if (i < s.facts.size()) BACKOUT_RETURN_IF_ERROR(visit(s.facts[i]));
   }
-  row.push_back(e.step.empty() ? Cell{""} : Code(e.step));
-  row.push_back(Cell{e.text});
-  return row;
+  return Status::Ok();
 }
 
-Document BuildDocument(const RunReport& r) {
+Document BuildDocument(const RunReport& r, const EventLists& lists) {
   Document doc;
   doc.title = "Rollback report: " + r.summary.plan;
   doc.subtitle = (r.summary.incident.empty() ? "" : r.summary.incident + " · ") + "run " + r.run_id;
   doc.description = OneLine(r.summary.description, 1000);
   doc.outcome = Cell{r.summary.outcome_detail, ResultTone(r.summary.outcome)};
   doc.overview = Overview(r);
-  doc.post_mortem = {PostMortemSummary(r),    PostMortemImpact(r),     PostMortemTrigger(r),
-                     PostMortemDetection(),   PostMortemResolution(r), PostMortemTimeline(r),
-                     PostMortemActionItems(r)};
-  doc.details = {StepsSection(r),   DecisionsSection(r), VerificationSection(r),
-                 BackupsSection(r), RestoresSection(r),  ErrorsSection(r),
-                 InterruptionsSection(r),
-                 NotesSection(r),   TimelineSection(r),  IntegritySection(r)};
+  doc.post_mortem = {PostMortemSummary(r, lists), PostMortemImpact(r),
+                     PostMortemTrigger(r, lists), PostMortemDetection(),
+                     PostMortemResolution(r),     PostMortemTimeline(lists),
+                     PostMortemActionItems(r, lists)};
+  doc.details = {StepsSection(r),        DecisionsSection(lists),
+                 VerificationSection(r), BackupsSection(r),
+                 RestoresSection(r),     ErrorsSection(lists),
+                 InterruptionsSection(lists), NotesSection(lists),
+                 TimelineSection(r, lists),   IntegritySection(r)};
   // Only for runs that journaled them, so the reports of older runs stay as they were.
-  if (!r.logs.empty()) doc.details.insert(doc.details.end() - 1, LogsSection(r));
-  if (!r.preflight.empty()) doc.details.insert(doc.details.begin() + 1, PreflightSection(r));
+  if (lists.logs.entries != 0) doc.details.insert(doc.details.end() - 1, LogsSection(lists));
+  if (lists.preflight.entries != 0) {
+    doc.details.insert(doc.details.begin() + 1, PreflightSection(lists));
+  }
   if (!r.captures.empty()) {
     // Beside the verification that compared with them.
     const auto verification = std::find_if(doc.details.begin(), doc.details.end(),

@@ -3,12 +3,14 @@
 // markup. Deterministic: built from the RunReport alone.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "report/render.h"
 #include "report/report.h"
 
 namespace backout::report {
@@ -27,13 +29,23 @@ struct Table {
   std::vector<std::vector<Cell>> rows;  // each as wide as `columns`
 };
 
+using FactVisitor = std::function<Status(const std::string& fact)>;
+using RowVisitor = std::function<Status(const std::vector<Cell>& row)>;
+
 // A post-mortem section (Google SRE template): what the journal says, then what people
 // still have to write, shown as a marked blank.
 struct PostMortemSection {
   std::string title;
   std::vector<std::string> facts;
+  // Facts a long run makes many of (one per key moment, triage, crash), made from the run's
+  // lists as the renderer writes them, shown before facts[streamed_at]; unset: none.
+  std::function<Status(const FactVisitor& visit)> streamed_facts;
+  std::size_t streamed_at = 0;
   std::string blank;  // the question the blank asks; "" when the journal answers it all
 };
+
+// Every fact of `s`, in order, the streamed ones among them.
+Status VisitFacts(const PostMortemSection& s, const FactVisitor& visit);
 
 // A detail section: a lead sentence and a table (or `if_empty` when it has no rows).
 struct Section {
@@ -43,10 +55,10 @@ struct Section {
   Table table;
   std::string if_empty;
   Figure figure = Figure::kNone;
-  // The section of the event timeline: its rows, one per event, are made by TimelineRow()
-  // as the renderer writes them (report/render.h), so `table.rows` stays empty and `if_empty`
-  // is for a timeline without entries.
-  bool timeline_rows = false;
+  // The rows of a table with a row per event, note, failure, ... (the timeline, notes,
+  // decisions, errors, interruptions, preflight, logs): made from the run's lists as the
+  // renderer writes them (report/render.h), `table.rows` staying empty; unset for the others.
+  std::function<Status(const RowVisitor& visit)> streamed_rows;
 };
 
 struct Document {
@@ -64,9 +76,8 @@ struct Document {
 // The heading of the embedded plan text.
 inline constexpr std::string_view kPlanTextTitle = "Plan as journaled";
 
-Document BuildDocument(const RunReport& report);
-
-// The row of the timeline section for `entry`, an entry of `report`'s run.
-std::vector<Cell> TimelineRow(const RunReport& report, const TimelineEntry& entry);
+// `lists` are `report`'s (see WriteReport); the Document's streamed facts and rows read them
+// and `report`, which must outlive it.
+Document BuildDocument(const RunReport& report, const EventLists& lists);
 
 }  // namespace backout::report

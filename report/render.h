@@ -29,30 +29,62 @@ Result<std::string> Render(const RunReport& report, std::string_view format);
 // --- written as produced -----------------------------------------------------------------
 //
 // A report written to its output a piece at a time, so that what it holds is the RunReport
-// without its timeline (bounded by the run's steps, see ReportBuilder) plus one section or one
-// timeline entry: never the page. The bytes are Render()'s.
+// without its lists that grow with events (bounded by the run's steps, see ReportBuilder)
+// plus one section or one list entry: never the page. The bytes are Render()'s.
 
 // Takes the next bytes of the output, in order; an error stops the writing and is returned.
 using OutputSink = std::function<Status(std::string_view bytes)>;
 
-using TimelineVisitor = std::function<Status(const TimelineEntry& entry)>;
-
-// The run's timeline, entry by entry, in journal order: `scan` calls its visitor once for
-// each of the `entries` entries (a second pass over the run, see ReportBuilder) and returns
-// the first error, its own or the visitor's. Called at most once per report.
-struct TimelineSource {
+// A list of a report, entry by entry, in journal order: `scan` calls its visitor once for
+// each of the `entries` entries (for a long run, a pass of its own over the run, see
+// ReportBuilder) and returns the first error, its own or the visitor's. A report may scan a
+// list more than once (Markdown and HTML list the crashes among the action items, then in
+// the interruptions table), and scans none that has no entries.
+template <typename T>
+struct EntrySource {
+  using Visitor = std::function<Status(const T& entry)>;
   std::size_t entries = 0;
-  std::function<Status(const TimelineVisitor& visit)> scan;
+  std::function<Status(const Visitor& visit)> scan;
 };
 
-// The timeline `report` holds (a report built with ReportBuilder::Timeline::kAll).
-TimelineSource TimelineOf(const RunReport& report);
+using TimelineSource = EntrySource<TimelineEntry>;
+using TimelineVisitor = TimelineSource::Visitor;
 
-// Render(report, format) with the timeline taken from `timeline` rather than report.timeline
-// (which the post-mortem still reads its key moments from), written to `out` as it is
-// produced. kInvalidArgument for an unknown format, before anything is written; otherwise the
-// first error of `out` or of `timeline.scan`, after which the output is incomplete.
-Status WriteReport(const RunReport& report, const TimelineSource& timeline,
-                   std::string_view format, const OutputSink& out);
+// The lists of a report that grow with the run's events (EventListSizes).
+struct EventLists {
+  TimelineSource timeline;
+  TimelineSource key_moments;  // the timeline's entries with `key`
+  EntrySource<Decision> decisions;
+  EntrySource<StepError> errors;
+  EntrySource<Note> notes;
+  EntrySource<Triage> triage;
+  EntrySource<Interruption> interruptions;
+  EntrySource<Preflight> preflight;
+  EntrySource<StepLog> logs;
+};
+
+// The lists `report` holds (a report built with ReportBuilder::Lists::kHold); valid while
+// `report` is.
+EventLists ListsOf(const RunReport& report);
+
+// One pass over a run's records with their events, in order (a journal::Journal::ScanRun
+// with each record decoded), to the same head each time; returns the first error, its own
+// or `visit`'s.
+using RunVisitor = std::function<Status(const journal::Record& record, const sm::Event& event)>;
+using RunPass = std::function<Status(const RunVisitor& visit)>;
+
+// The lists of the report that ReportBuilder(run_id, state, plan, Lists::kHandOver) summed up
+// over `pass`, `sizes` being its sizes(): each list is made again, by a ReportBuilder over a
+// `pass` of its own, whenever it is scanned (one without entries is not). `state` and `plan`
+// must outlive the result. Memory: a builder's, as for the summing up.
+EventLists ListsFromPasses(std::string run_id, const sm::RunState& state, const plan::Plan& plan,
+                           const EventListSizes& sizes, RunPass pass);
+
+// Render(report, format) with the lists that grow with events taken from `lists` rather than
+// from `report` (whose lists of them are not read), written to `out` as it is produced.
+// kInvalidArgument for an unknown format, before anything is written; otherwise the first
+// error of `out` or of a list's scan, after which the output is incomplete.
+Status WriteReport(const RunReport& report, const EventLists& lists, std::string_view format,
+                   const OutputSink& out);
 
 }  // namespace backout::report

@@ -239,7 +239,7 @@ std::string Tile(std::string_view label, const Cell& value) {
       EscapeMarkup(label), tone.empty() ? "" : " ", tone, EscapeMarkup(value.text));
 }
 
-std::string Tiles(const RunReport& r, const Document& doc) {
+std::string Tiles(const RunReport& r, const EventLists& lists, const Document& doc) {
   const auto succeeded = std::count_if(r.steps.begin(), r.steps.end(),
                                        [](const StepReport& s) { return s.status == "succeeded"; });
   const Downtime& d = r.summary.downtime;
@@ -251,12 +251,13 @@ std::string Tiles(const RunReport& r, const Document& doc) {
          Tile("Downtime",
               Cell{downtime, d.state == Downtime::State::kOpen ? Tone::kWarn : Tone::kPlain}) +
          Tile("Steps succeeded", Cell{fmt::format("{} / {}", succeeded, r.steps.size())}) +
-         Tile("Interruptions", Cell{std::to_string(r.interruptions.size()),
-                                    r.interruptions.empty() ? Tone::kPlain : Tone::kWarn}) +
+         Tile("Interruptions", Cell{std::to_string(lists.interruptions.entries),
+                                    lists.interruptions.entries == 0 ? Tone::kPlain
+                                                                     : Tone::kWarn}) +
          "</div>\n";
 }
 
-std::string Header(const RunReport& r, const Document& doc) {
+std::string Header(const RunReport& r, const EventLists& lists, const Document& doc) {
   std::string out = fmt::format(
       "<header class=\"hero\">\n<p class=\"eyebrow\">backout · post-incident report</p>\n"
       "<h1>{}</h1>\n<p class=\"sub\">{} · <span class=\"pill {}\">{}</span></p>\n",
@@ -265,7 +266,7 @@ std::string Header(const RunReport& r, const Document& doc) {
   if (!doc.description.empty()) {
     out += "<p class=\"description\">" + Inline(doc.description) + "</p>\n";
   }
-  return out + Tiles(r, doc) + "</header>\n";
+  return out + Tiles(r, lists, doc) + "</header>\n";
 }
 
 std::string Overview(const Document& doc) {
@@ -276,20 +277,27 @@ std::string Overview(const Document& doc) {
   return out + "</dl>\n</section>\n";
 }
 
-std::string PostMortem(const Document& doc) {
-  std::string out = "<section id=\"post-mortem\">\n<h2>Post-mortem</h2>\n";
+std::string Fact(const std::string& fact) { return "<li>" + Inline(fact) + "</li>\n"; }
+
+Status WritePostMortem(const Document& doc, PieceWriter& w) {
+  w.piece() += "<section id=\"post-mortem\">\n<h2>Post-mortem</h2>\n";
   for (const PostMortemSection& s : doc.post_mortem) {
-    out += "<h3>" + EscapeMarkup(s.title) + "</h3>\n";
-    if (!s.facts.empty()) {
-      out += "<ul>\n";
-      for (const std::string& fact : s.facts) out += "<li>" + Inline(fact) + "</li>\n";
-      out += "</ul>\n";
+    w.piece() += "<h3>" + EscapeMarkup(s.title) + "</h3>\n";
+    if (s.streamed_facts) {
+      BACKOUT_RETURN_IF_ERROR(w.Stream<std::string>(
+          [&s](const FactVisitor& visit) { return VisitFacts(s, visit); }, "<ul>\n", Fact,
+          "</ul>\n", ""));
+    } else if (!s.facts.empty()) {
+      w.piece() += "<ul>\n";
+      for (const std::string& fact : s.facts) w.piece() += Fact(fact);
+      w.piece() += "</ul>\n";
     }
     if (!s.blank.empty()) {
-      out += "<p class=\"blank\"><em>to be filled in</em>: " + Inline(s.blank) + "</p>\n";
+      w.piece() += "<p class=\"blank\"><em>to be filled in</em>: " + Inline(s.blank) + "</p>\n";
     }
   }
-  return out + "</section>\n";
+  w.piece() += "</section>\n";
+  return Status::Ok();
 }
 
 std::string DetailHead(const RunReport& r, const Section& s) {
@@ -303,36 +311,34 @@ std::string Empty(const Section& s) { return "<p class=\"empty\">" + Inline(s.if
 
 constexpr std::string_view kSectionEnd = "</section>\n";
 
-std::string Detail(const RunReport& r, const Section& s) {
-  return DetailHead(r, s) + (s.table.rows.empty() ? Empty(s) : TableHtml(s.table)) +
-         std::string(kSectionEnd);
-}
-
-// The timeline section, its rows written as `timeline` produces them.
-Status WriteTimeline(const RunReport& r, const Section& s, const TimelineSource& timeline,
-                     const OutputSink& out) {
-  if (timeline.entries == 0) return out(DetailHead(r, s) + Empty(s) + std::string(kSectionEnd));
-  BACKOUT_RETURN_IF_ERROR(out(DetailHead(r, s) + TableHead(s.table.columns)));
-  BACKOUT_RETURN_IF_ERROR(
-      timeline.scan([&](const TimelineEntry& e) { return out(TableRow(TimelineRow(r, e))); }));
-  return out(std::string(kTableFoot) + std::string(kSectionEnd));
+Status WriteDetail(const RunReport& r, const Section& s, PieceWriter& w) {
+  w.piece() += DetailHead(r, s);
+  if (s.streamed_rows) {
+    BACKOUT_RETURN_IF_ERROR(w.Stream<std::vector<Cell>>(s.streamed_rows,
+                                                        TableHead(s.table.columns), TableRow,
+                                                        kTableFoot, Empty(s)));
+  } else {
+    w.piece() += s.table.rows.empty() ? Empty(s) : TableHtml(s.table);
+  }
+  w.piece() += kSectionEnd;
+  return Status::Ok();
 }
 
 }  // namespace
 
-Status WriteHtml(const RunReport& report, const TimelineSource& timeline, const OutputSink& out) {
-  const Document doc = BuildDocument(report);
-  std::string piece = fmt::format(
+Status WriteHtml(const RunReport& report, const EventLists& lists, const OutputSink& out) {
+  const Document doc = BuildDocument(report, lists);
+  PieceWriter w(out);
+  std::string& piece = w.piece();
+  piece = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
       EscapeMarkup(doc.title + " · " + report.run_id), kStyle);
-  piece += Header(report, doc);
+  piece += Header(report, lists, doc);
   piece += Overview(doc);
-  piece += PostMortem(doc);
-  BACKOUT_RETURN_IF_ERROR(AppendDetails(
-      doc.details, out, [&](const Section& s) { return Detail(report, s); },
-      [&](const Section& s) { return WriteTimeline(report, s, timeline, out); }, &piece));
+  BACKOUT_RETURN_IF_ERROR(WritePostMortem(doc, w));
+  for (const Section& s : doc.details) BACKOUT_RETURN_IF_ERROR(WriteDetail(report, s, w));
   if (doc.plan_text) {
     piece += fmt::format("<section id=\"plan-text\">\n<h2>{}</h2>\n<pre>{}</pre>\n</section>\n",
                          EscapeMarkup(kPlanTextTitle), EscapeMarkup(*doc.plan_text));
@@ -341,7 +347,8 @@ Status WriteHtml(const RunReport& report, const TimelineSource& timeline, const 
       "<footer>Replayed by backout from the run's journal alone: {} events, head hash {}."
       "</footer>\n",
       report.integrity.events, CodeHtml(report.integrity.head_hash));
-  return out(piece + "</main>\n</body>\n</html>\n");
+  piece += "</main>\n</body>\n</html>\n";
+  return w.Flush();
 }
 
 }  // namespace backout::report

@@ -2,6 +2,9 @@
 // with microseconds, durations are integer milliseconds; a time or duration that does not
 // exist is null, a text that does not exist is "". docs/report.schema.json is its contract:
 // change both together.
+#include <functional>
+#include <map>
+
 #include "base/time.h"
 #include "base/utf8.h"
 #include "report/render.h"
@@ -227,25 +230,17 @@ json ArrayOf(const std::vector<T>& items, F to_json) {
   return out;
 }
 
-// Everything but the two lists with an entry per event (timeline, notes), which a long run
-// makes large: DumpJson renders those one entry at a time.
+// Everything but the lists that grow with events (EventLists), which a long run makes large:
+// WriteJson writes those one entry at a time.
 json RenderJsonWithoutEventLists(const RunReport& r) {
   json j = {{"format_version", kFormatVersion},
-          {"run_id", r.run_id},
-          {"summary", SummaryJson(r.summary)},
-          {"steps", ArrayOf(r.steps, StepJson)},
-          {"decisions", ArrayOf(r.decisions, DecisionJson)},
-          {"verification", ArrayOf(r.verification, CheckJson)},
-          {"backups", ArrayOf(r.backups, BackupJson)},
-          {"restores", ArrayOf(r.restores, RestoreJson)},
-          {"errors", ArrayOf(r.errors, ErrorJson)},
-          {"triage", ArrayOf(r.triage, TriageJson)},
-          {"interruptions", ArrayOf(r.interruptions, InterruptionJson)},
-          {"logs", ArrayOf(r.logs, StepLogJson)},
-          {"integrity", IntegrityJson(r.integrity)}};
-  // Absent when nothing was journaled, so the reports of runs from before preflight stay as
-  // they were.
-  if (!r.preflight.empty()) j["preflight"] = ArrayOf(r.preflight, PreflightJson);
+            {"run_id", r.run_id},
+            {"summary", SummaryJson(r.summary)},
+            {"steps", ArrayOf(r.steps, StepJson)},
+            {"verification", ArrayOf(r.verification, CheckJson)},
+            {"backups", ArrayOf(r.backups, BackupJson)},
+            {"restores", ArrayOf(r.restores, RestoreJson)},
+            {"integrity", IntegrityJson(r.integrity)}};
   // Only for a run that compared with a capture, so other reports stay as they were.
   if (!r.captures.empty()) j["captures"] = ArrayOf(r.captures, CaptureJson);
   if (r.plan_text) j["plan_text"] = *r.plan_text;  // only with `report --embed-plan`
@@ -268,69 +263,81 @@ void AppendDumped(const json& value, int depth, std::string* out) {
   }
 }
 
-// Appends a member array of the top-level object, one item's document at a time.
-template <typename T, typename F>
-void AppendArray(const std::vector<T>& items, F to_json, std::string* out) {
-  if (items.empty()) {
-    out->append("[]");
-    return;
-  }
-  out->append("[\n");
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out->append(",\n");
-    out->append("    ");
-    AppendDumped(to_json(items[i]), 2, out);
-  }
-  out->append("\n  ]");
+// A member array of the top-level object written one item's document at a time, as
+// json::dump(2) writes it.
+template <typename T>
+Status StreamArray(const EntrySource<T>& source, json (*to_json)(const T&), PieceWriter& w) {
+  return w.Stream<T>(
+      source.scan, "[\n    ",
+      [to_json, first = true](const T& item) mutable {
+        std::string text = first ? "" : ",\n    ";
+        first = false;
+        AppendDumped(to_json(item), 2, &text);
+        return text;
+      },
+      "\n  ]", "[]");
+}
+
+// The top-level members that EventLists holds, each written as it streams.
+using StreamedMember = std::function<Status(PieceWriter&)>;
+
+template <typename T>
+StreamedMember Member(const EntrySource<T>& source, json (*to_json)(const T&)) {
+  return [&source, to_json](PieceWriter& w) { return StreamArray(source, to_json, w); };
 }
 
 }  // namespace
 
 json RenderJson(const RunReport& r) {
   json j = RenderJsonWithoutEventLists(r);
+  j["decisions"] = ArrayOf(r.decisions, DecisionJson);
+  j["errors"] = ArrayOf(r.errors, ErrorJson);
+  j["triage"] = ArrayOf(r.triage, TriageJson);
+  j["interruptions"] = ArrayOf(r.interruptions, InterruptionJson);
+  j["logs"] = ArrayOf(r.logs, StepLogJson);
+  // Absent when nothing was journaled, so the reports of runs from before preflight stay as
+  // they were.
+  if (!r.preflight.empty()) j["preflight"] = ArrayOf(r.preflight, PreflightJson);
   j["timeline"] = ArrayOf(r.timeline, TimelineJson);
   j["notes"] = ArrayOf(r.notes, NoteJson);
   return j;
 }
 
-Status WriteJson(const RunReport& r, const TimelineSource& timeline, const OutputSink& out) {
+Status WriteJson(const RunReport& r, const EventLists& lists, const OutputSink& out) {
   // The same bytes as Dump(RenderJson(r)) and a newline, without holding a document of every
-  // event: a million-event run's would take gigabytes. Null placeholders put the two lists
-  // with an entry per event (timeline, notes) in their sorted place among the keys; the
-  // timeline is written an entry at a time as `timeline` produces it.
+  // event: a million-event run's would take gigabytes. Null placeholders put the lists that
+  // grow with events in their sorted place among the keys; each is written an entry at a
+  // time as its source produces it.
+  const std::map<std::string, StreamedMember, std::less<>> streamed = [&] {
+    std::map<std::string, StreamedMember, std::less<>> m = {
+        {"decisions", Member(lists.decisions, DecisionJson)},
+        {"errors", Member(lists.errors, ErrorJson)},
+        {"triage", Member(lists.triage, TriageJson)},
+        {"interruptions", Member(lists.interruptions, InterruptionJson)},
+        {"logs", Member(lists.logs, StepLogJson)},
+        {"timeline", Member(lists.timeline, TimelineJson)},
+        {"notes", Member(lists.notes, NoteJson)}};
+    // As RenderJson: absent when nothing was journaled.
+    if (lists.preflight.entries != 0) m.emplace("preflight", Member(lists.preflight, PreflightJson));
+    return m;
+  }();
   json rest = RenderJsonWithoutEventLists(r);
-  rest["timeline"] = nullptr;
-  rest["notes"] = nullptr;
-  std::string piece = "{\n";
+  for (const auto& [key, member] : streamed) rest[key] = nullptr;
+  PieceWriter w(out);
+  w.piece() = "{\n";
   bool first = true;
   for (const auto& [key, value] : rest.items()) {
-    if (!first) piece.append(",\n");
+    if (!first) w.piece().append(",\n");
     first = false;
-    piece.append("  ").append(json(key).dump()).append(": ");
-    if (key == "timeline") {
-      if (timeline.entries == 0) {
-        piece.append("[]");
-        continue;
-      }
-      piece.append("[\n");
-      BACKOUT_RETURN_IF_ERROR(out(piece));
-      piece.clear();
-      bool first_entry = true;
-      BACKOUT_RETURN_IF_ERROR(timeline.scan([&](const TimelineEntry& e) {
-        std::string item = first_entry ? "    " : ",\n    ";
-        first_entry = false;
-        AppendDumped(TimelineJson(e), 2, &item);
-        return out(item);
-      }));
-      piece.append("\n  ]");
-    } else if (key == "notes") {
-      AppendArray(r.notes, NoteJson, &piece);
+    w.piece().append("  ").append(json(key).dump()).append(": ");
+    if (const auto member = streamed.find(key); member != streamed.end()) {
+      BACKOUT_RETURN_IF_ERROR(member->second(w));
     } else {
-      AppendDumped(value, 1, &piece);
+      AppendDumped(value, 1, &w.piece());
     }
   }
-  piece.append("\n}\n");
-  return out(piece);
+  w.piece().append("\n}\n");
+  return w.Flush();
 }
 
 }  // namespace backout::report

@@ -70,15 +70,21 @@ std::string Overview(const Document& doc) {
   return "## Run summary\n\n" + TableMarkdown(t) + "\n";
 }
 
-std::string PostMortem(const Document& doc) {
-  std::string out = "## Post-mortem\n\n";
+Status WritePostMortem(const Document& doc, PieceWriter& w) {
+  w.piece() += "## Post-mortem\n\n";
   for (const PostMortemSection& s : doc.post_mortem) {
-    out += fmt::format("### {}\n\n", s.title);
-    for (const std::string& fact : s.facts) out += "- " + fact + "\n";
-    if (!s.facts.empty()) out += "\n";
-    if (!s.blank.empty()) out += fmt::format("_to be filled in_: {}\n\n", s.blank);
+    w.piece() += fmt::format("### {}\n\n", s.title);
+    if (s.streamed_facts) {
+      BACKOUT_RETURN_IF_ERROR(w.Stream<std::string>(
+          [&s](const FactVisitor& visit) { return VisitFacts(s, visit); }, "",
+          [](const std::string& fact) { return "- " + fact + "\n"; }, "\n", ""));
+    } else {
+      for (const std::string& fact : s.facts) w.piece() += "- " + fact + "\n";
+      if (!s.facts.empty()) w.piece() += "\n";
+    }
+    if (!s.blank.empty()) w.piece() += fmt::format("_to be filled in_: {}\n\n", s.blank);
   }
-  return out;
+  return Status::Ok();
 }
 
 std::string DetailHead(const Section& s) {
@@ -87,19 +93,14 @@ std::string DetailHead(const Section& s) {
   return out;
 }
 
-std::string Detail(const Section& s) {
-  return DetailHead(s) + (s.table.rows.empty() ? s.if_empty + "\n" : TableMarkdown(s.table)) +
-         "\n";
-}
-
-// The timeline section, its rows written as `timeline` produces them.
-Status WriteTimeline(const RunReport& report, const Section& s, const TimelineSource& timeline,
-                     const OutputSink& out) {
-  if (timeline.entries == 0) return out(DetailHead(s) + s.if_empty + "\n\n");
-  BACKOUT_RETURN_IF_ERROR(out(DetailHead(s) + TableHead(s.table.columns)));
-  BACKOUT_RETURN_IF_ERROR(timeline.scan(
-      [&](const TimelineEntry& e) { return out(TableRow(TimelineRow(report, e))); }));
-  return out("\n");
+Status WriteDetail(const Section& s, PieceWriter& w) {
+  w.piece() += DetailHead(s);
+  if (s.streamed_rows) {
+    return w.Stream<std::vector<Cell>>(s.streamed_rows, TableHead(s.table.columns), TableRow,
+                                       "\n", s.if_empty + "\n\n");
+  }
+  w.piece() += (s.table.rows.empty() ? s.if_empty + "\n" : TableMarkdown(s.table)) + "\n";
+  return Status::Ok();
 }
 
 // The plan text in a fenced block whose fence is longer than any run of backticks in it.
@@ -117,21 +118,20 @@ std::string PlanText(const std::string& text) {
 
 }  // namespace
 
-Status WriteMarkdown(const RunReport& report, const TimelineSource& timeline,
-                     const OutputSink& out) {
-  const Document doc = BuildDocument(report);
-  std::string piece =
+Status WriteMarkdown(const RunReport& report, const EventLists& lists, const OutputSink& out) {
+  const Document doc = BuildDocument(report, lists);
+  PieceWriter w(out);
+  w.piece() =
       fmt::format("# {}\n\n{} · outcome: **{}**\n\n", doc.title, doc.subtitle, doc.outcome.text);
-  if (!doc.description.empty()) piece += "> " + doc.description + "\n\n";
-  piece += Overview(doc);
-  piece += PostMortem(doc);
-  BACKOUT_RETURN_IF_ERROR(AppendDetails(
-      doc.details, out, [](const Section& s) { return Detail(s); },
-      [&](const Section& s) { return WriteTimeline(report, s, timeline, out); }, &piece));
-  if (doc.plan_text) piece += PlanText(*doc.plan_text);
-  // One final newline, not two (the timeline section is never the last).
-  piece.pop_back();
-  return out(piece);
+  if (!doc.description.empty()) w.piece() += "> " + doc.description + "\n\n";
+  w.piece() += Overview(doc);
+  BACKOUT_RETURN_IF_ERROR(WritePostMortem(doc, w));
+  for (const Section& s : doc.details) BACKOUT_RETURN_IF_ERROR(WriteDetail(s, w));
+  if (doc.plan_text) w.piece() += PlanText(*doc.plan_text);
+  // One final newline, not two (what comes last, the integrity section or the plan, is never
+  // streamed: it is in the piece).
+  w.piece().pop_back();
+  return w.Flush();
 }
 
 }  // namespace backout::report

@@ -112,12 +112,22 @@ class ReportBuilder::Pass {
       entry_.identity_mismatch = IdentityMismatch(e.operator_name, *entry_.os_user);
       NoteAppender(e.operator_name, *entry_.os_user);
     }
-    if (!std::holds_alternative<sm::StepInDoubt>(e.body)) resumed_ = std::nullopt;
+    // A RunResumed's batch (the steps it found in doubt) ends at the first other event.
+    if (!std::holds_alternative<sm::StepInDoubt>(e.body)) FinishResumed();
     std::visit([this](const auto& body) { On(body); }, e.body);
     if (WrittenByTheRunner(e.body)) last_runner_event_us_ = e.time_us;
     NoteOperator(e.operator_name);
     return entry_;
   }
+
+  // The interruption still open, or still collecting its steps in doubt, once no event
+  // follows: finished as it stands.
+  void EndOfEvents() {
+    FinishResumed();
+    if (paused_) FinishInterruption(paused_);
+  }
+
+  std::int64_t stood_still_ms() const { return stood_still_ms_; }
 
   // When each approval step was asked for (0: never asked, granted up front).
   std::int64_t ApprovalRequestedAt(const std::string& step) const {
@@ -142,6 +152,16 @@ class ReportBuilder::Pass {
     if (step == nullptr || step->in_doubt.empty()) return nullptr;
     InDoubt& last = step->in_doubt.back();
     return last.settled == InDoubt::Settled::kUnsettled ? &last : nullptr;
+  }
+
+  // An interruption is listed once nothing more can change it.
+  void FinishInterruption(std::optional<Interruption>& i) {
+    stood_still_ms_ += i->gap_ms.value_or(0);
+    report_->interruptions.push_back(std::move(*i));
+    i.reset();
+  }
+  void FinishResumed() {
+    if (resumed_) FinishInterruption(resumed_);
   }
 
   void Settle(const std::string& id, InDoubt::Settled how, std::optional<bool> effect_in_place) {
@@ -245,7 +265,7 @@ class ReportBuilder::Pass {
     if (StepReport* step = Step(b.step)) {
       step->in_doubt.push_back(InDoubt{.attempt = b.attempt, .since_us = e_->time_us});
     }
-    if (resumed_) report_->interruptions[*resumed_].in_doubt_steps.push_back(b.step);
+    if (resumed_) resumed_->in_doubt_steps.push_back(b.step);
     Say(fmt::format("in doubt: attempt {} started and has no outcome", b.attempt), true);
   }
 
@@ -293,16 +313,19 @@ class ReportBuilder::Pass {
                .via = std::string(sm::ToString(b.via)),
                .requested_us = requested};
     if (requested != 0) d.waited_ms = ElapsedMs(requested, e_->time_us);
+    if (StepReport* step = Step(b.step); step != nullptr && !step->approval) {
+      step->approval = StepApproval{.by = d.by, .via = d.via};
+    }
     report_->decisions.push_back(std::move(d));
     Say(fmt::format("approved by {} (via {})", e_->operator_name, sm::ToString(b.via)), true);
   }
 
   void On(const sm::RunPaused& b) {
-    paused_ = report_->interruptions.size();
-    report_->interruptions.push_back(Interruption{.kind = Interruption::Kind::kPause,
-                                                  .reason = std::string(sm::ToString(b.reason)),
-                                                  .step = b.step,
-                                                  .from_us = e_->time_us});
+    if (paused_) FinishInterruption(paused_);  // paused again without a resume: never resumed
+    paused_.emplace(Interruption{.kind = Interruption::Kind::kPause,
+                                 .reason = std::string(sm::ToString(b.reason)),
+                                 .step = b.step,
+                                 .from_us = e_->time_us});
     Say(fmt::format("run paused: {}", sm::ToString(b.reason)), true);  // the entry names the step
   }
 
@@ -313,25 +336,23 @@ class ReportBuilder::Pass {
             ? ""
             : fmt::format(" (the plan file is {})", sm::ToString(b.plan_file_note));
     if (paused_) {
-      Interruption& pause = report_->interruptions[*paused_];
-      pause.until_us = e_->time_us;
-      pause.gap_ms = ElapsedMs(pause.from_us, e_->time_us);
-      pause.resumed_by = e_->operator_name;
-      resumed_ = paused_;
-      paused_ = std::nullopt;
+      paused_->until_us = e_->time_us;
+      paused_->gap_ms = ElapsedMs(paused_->from_us, e_->time_us);
+      paused_->resumed_by = e_->operator_name;
+      resumed_ = std::move(paused_);
+      paused_.reset();
       Say(fmt::format("run resumed by {} after a pause of {}{}", e_->operator_name,
-                      HumanDuration(pause.gap_ms), plan_note),
+                      HumanDuration(resumed_->gap_ms), plan_note),
           true);
       return;
     }
     // The run was still running: the previous runner died without journaling a pause.
     const std::int64_t gap_ms = ElapsedMs(last_runner_event_us_, e_->time_us);
-    resumed_ = report_->interruptions.size();
-    report_->interruptions.push_back(Interruption{.kind = Interruption::Kind::kCrash,
-                                                  .from_us = last_runner_event_us_,
-                                                  .until_us = e_->time_us,
-                                                  .gap_ms = gap_ms,
-                                                  .resumed_by = e_->operator_name});
+    resumed_.emplace(Interruption{.kind = Interruption::Kind::kCrash,
+                                  .from_us = last_runner_event_us_,
+                                  .until_us = e_->time_us,
+                                  .gap_ms = gap_ms,
+                                  .resumed_by = e_->operator_name});
     Say(fmt::format("run resumed by {} after the runner stopped without pausing (crash); "
                     "nothing journaled for {}{}",
                     e_->operator_name, HumanDuration(gap_ms), plan_note),
@@ -361,10 +382,11 @@ class ReportBuilder::Pass {
   std::map<std::string, std::int64_t, std::less<>> approval_requested_us_;
   const sm::Event* e_ = nullptr;
   TimelineEntry entry_;
-  std::optional<std::size_t> paused_;      // the interruption of the pause that still stands
-  std::optional<std::size_t> resumed_;     // the interruption a RunResumed just ended: the
-                                           // StepInDoubt events of its batch belong to it
+  std::optional<Interruption> paused_;   // the pause that still stands
+  std::optional<Interruption> resumed_;  // the interruption a RunResumed just ended: the
+                                         // StepInDoubt events of its batch belong to it
   std::int64_t last_runner_event_us_ = 0;  // where a crash gap starts
+  std::int64_t stood_still_ms_ = 0;        // of the interruptions finished
 };
 
 namespace {
@@ -561,7 +583,7 @@ Summary SummaryOf(const sm::RunState& state, const plan::Plan& plan) {
 }  // namespace
 
 ReportBuilder::ReportBuilder(std::string run_id, const sm::RunState& state,
-                             const plan::Plan& plan, Timeline keep)
+                             const plan::Plan& plan, Lists keep)
     : keep_(keep) {
   report_.run_id = std::move(run_id);
   for (const sm::StepState& st : state.steps) report_.steps.push_back(StepFromState(st, plan));
@@ -571,7 +593,45 @@ ReportBuilder::ReportBuilder(std::string run_id, const sm::RunState& state,
 
 ReportBuilder::~ReportBuilder() = default;
 
+void ReportBuilder::DropMade() {
+  auto drop = [](auto& list, std::size_t& dropped) {
+    dropped += list.size();
+    list.clear();
+  };
+  drop(report_.decisions, dropped_.decisions);
+  drop(report_.errors, dropped_.errors);
+  drop(report_.notes, dropped_.notes);
+  drop(report_.triage, dropped_.triage);
+  drop(report_.interruptions, dropped_.interruptions);
+  drop(report_.preflight, dropped_.preflight);
+  drop(report_.logs, dropped_.logs);
+}
+
+EventListSizes ReportBuilder::sizes() const {
+  return EventListSizes{.timeline = report_.integrity.events,
+                        .key_moments = key_moments_,
+                        .decisions = dropped_.decisions + report_.decisions.size(),
+                        .errors = dropped_.errors + report_.errors.size(),
+                        .notes = dropped_.notes + report_.notes.size(),
+                        .triage = dropped_.triage + report_.triage.size(),
+                        .interruptions = dropped_.interruptions + report_.interruptions.size(),
+                        .preflight = dropped_.preflight + report_.preflight.size(),
+                        .logs = dropped_.logs + report_.logs.size()};
+}
+
+std::size_t ReportBuilder::held_entries() const {
+  return report_.timeline.size() + report_.decisions.size() + report_.errors.size() +
+         report_.notes.size() + report_.triage.size() + report_.interruptions.size() +
+         report_.preflight.size() + report_.logs.size();
+}
+
+void ReportBuilder::EndOfEvents() {
+  if (keep_ == Lists::kHandOver) DropMade();
+  pass_->EndOfEvents();
+}
+
 const TimelineEntry& ReportBuilder::Add(const journal::Record& record, const sm::Event& e) {
+  if (keep_ == Lists::kHandOver) DropMade();
   // Where the clock first stepped back, and by how much at most.
   if (e.time_us < latest_us_) {
     const std::int64_t back_ms = (latest_us_ - e.time_us + 999) / 1000;
@@ -597,23 +657,28 @@ const TimelineEntry& ReportBuilder::Add(const journal::Record& record, const sm:
     integrity.hosts.push_back(record.host);
   }
   const TimelineEntry& entry = pass_->Add(e, record);
-  if (keep_ == Timeline::kAll || entry.key) report_.timeline.push_back(entry);
+  if (entry.key) ++key_moments_;
+  if (keep_ == Lists::kHold) report_.timeline.push_back(entry);
   return entry;
 }
 
 RunReport ReportBuilder::Finish(const sm::RunState& state, const plan::Plan& plan,
                                 bool chain_verified) {
+  EndOfEvents();
+  if (keep_ == Lists::kHandOver) DropMade();
   // What the pass gathered stays; the rest is the final fold's.
   Summary summary = SummaryOf(state, plan);
   summary.operators = std::move(report_.summary.operators);
   summary.appenders = std::move(report_.summary.appenders);
   summary.downtime = report_.summary.downtime;
   summary.clock_stepped_back = clock_stepped_back_;
+  summary.stood_still_ms = pass_->stood_still_ms();
   report_.summary = std::move(summary);
   for (std::size_t i = 0; i < report_.steps.size() && i < state.steps.size(); ++i) {
-    std::vector<InDoubt> in_doubt = std::move(report_.steps[i].in_doubt);
-    report_.steps[i] = StepFromState(state.steps[i], plan);
-    report_.steps[i].in_doubt = std::move(in_doubt);
+    StepReport from_state = StepFromState(state.steps[i], plan);
+    from_state.in_doubt = std::move(report_.steps[i].in_doubt);
+    from_state.approval = std::move(report_.steps[i].approval);
+    report_.steps[i] = std::move(from_state);
   }
   TimeApprovalSteps([this](const std::string& id) { return pass_->ApprovalRequestedAt(id); },
                     report_.steps);
@@ -636,7 +701,7 @@ RunReport ReportBuilder::Finish(const sm::RunState& state, const plan::Plan& pla
 RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
                    const std::vector<sm::Event>& events, const sm::RunState& state,
                    const plan::Plan& plan, bool chain_verified) {
-  ReportBuilder builder(run_id, state, plan, ReportBuilder::Timeline::kAll);
+  ReportBuilder builder(run_id, state, plan, ReportBuilder::Lists::kHold);
   assert(records.size() == events.size());
   for (std::size_t i = 0; i < events.size(); ++i) builder.Add(records[i], events[i]);
   return builder.Finish(state, plan, chain_verified);

@@ -100,6 +100,7 @@ struct Summary {
     std::int64_t ms = 0;
   };
   std::optional<ClockStep> clock_stepped_back;  // the first (and the largest step's size)
+  std::int64_t stood_still_ms = 0;  // every interruption's gap_ms, summed (standing ones: 0)
 };
 
 struct TimelineEntry {
@@ -116,6 +117,13 @@ struct TimelineEntry {
   std::string step;  // the step the event is about, or ""
   std::string text;  // what happened, in words
   bool key = false;  // a key moment: shown in the post-mortem timeline too
+};
+
+// The first approval granted for a step: who, and through what ("prompt", "--approve",
+// "approve").
+struct StepApproval {
+  std::string by;
+  std::string via;
 };
 
 // One time a step was found in doubt (started, no outcome) and how that was settled.
@@ -150,6 +158,9 @@ struct StepReport {
   std::int64_t started_us = 0;
   std::int64_t finished_us = 0;
   std::string recovered;  // "" | "check" | "resolve" (as the state machine records it)
+  std::optional<StepApproval> approval;  // also in RunReport::decisions
+  // Each needs a crash and a resume of the run, so these are kept whole, also by a
+  // ReportBuilder in Lists::kHandOver.
   std::vector<InDoubt> in_doubt;
   std::string skip_reason;
   std::string error;  // the last failure's message
@@ -335,6 +346,20 @@ struct RunReport {
   std::optional<std::string> plan_text;
 };
 
+// How many entries each list of a RunReport that grows with the run's events has (or would
+// have: ReportBuilder::Lists::kHandOver keeps none of them).
+struct EventListSizes {
+  std::size_t timeline = 0;
+  std::size_t key_moments = 0;  // timeline entries with `key`
+  std::size_t decisions = 0;
+  std::size_t errors = 0;
+  std::size_t notes = 0;
+  std::size_t triage = 0;
+  std::size_t interruptions = 0;
+  std::size_t preflight = 0;
+  std::size_t logs = 0;
+};
+
 // Builds the report of run `run_id`. Preconditions: `events` are `records` decoded, in order,
 // and `state` is their fold; `plan` is the plan journaled in their RunStarted (see
 // history::ReadSnapshot and history::PlanFromJournal). `chain_verified` says whether the
@@ -343,37 +368,61 @@ RunReport BuildReport(const std::string& run_id, const std::vector<journal::Reco
                    const std::vector<sm::Event>& events, const sm::RunState& state,
                    const plan::Plan& plan, bool chain_verified);
 
-// BuildReport one event at a time, for a run read in one pass (journal::Journal::ScanRun):
-// what it keeps is bounded by the run's steps (and what operators journaled: notes, triage,
-// decisions, failures), not by its events, unless it keeps the whole timeline.
+// BuildReport one event at a time, for a run read in one pass (journal::Journal::ScanRun).
 //
-// Construct it once the run's first event (RunStarted) is folded: `state` is that fold and
-// `plan` the plan journaled in it. Then Add() every record with its event, in order, and
-// Finish() with the fold of all of them. Every Add() returns the timeline entry of its event,
-// valid until the next call, so a caller can write the timeline out as it goes (report/stream.h).
-// Not thread-safe.
+// Construct it once the run's first event (RunStarted) is folded: `state` is that fold (or a
+// later one of the same run) and `plan` the plan journaled in it. Then Add() every record
+// with its event, in order, and Finish() with the fold of all of them. Every Add() returns
+// the timeline entry of its event, valid until the next call, so a caller can write the
+// timeline out as it goes (report/render.h).
+//
+// What it keeps is bounded by the run's steps, except the lists that grow with the run's
+// events (timeline, decisions, errors, notes, triage, interruptions, preflight, logs; see
+// EventListSizes): Lists::kHold keeps them whole in the report; Lists::kHandOver keeps of
+// them only the entries the last Add() (or EndOfEvents()) finished, in made(), and drops them
+// at the next call, so that a caller streams each list from a pass of its own (report/render.h
+// EventLists) and what the builder holds stays bounded by the steps. Not thread-safe.
 class ReportBuilder {
  public:
-  enum class Timeline {
-    kAll,         // RunReport::timeline holds every entry (BuildReport)
-    kKeyMoments,  // only the key ones, which the post-mortem lists; the rest is streamed
-  };
+  enum class Lists { kHold, kHandOver };
   ReportBuilder(std::string run_id, const sm::RunState& state, const plan::Plan& plan,
-                Timeline keep);
+                Lists keep);
   ~ReportBuilder();
   ReportBuilder(const ReportBuilder&) = delete;
   ReportBuilder& operator=(const ReportBuilder&) = delete;
 
   const TimelineEntry& Add(const journal::Record& record, const sm::Event& event);
 
-  // The report; `state` folds every event added. Call once.
+  // The last interruption, still open or still collecting the steps found in doubt on its
+  // resume, is finished only by the end of the events: call this after the last Add() to
+  // find it in made() (Finish calls it).
+  void EndOfEvents();
+
+  // The entries of the lists that grow with events that the last Add() or EndOfEvents()
+  // finished (Lists::kHandOver; with kHold, every entry so far).
+  const RunReport& made() const { return report_; }
+
+  // Every list's entries so far, held or handed over.
+  EventListSizes sizes() const;
+
+  // How many list entries the builder holds now (timeline, decisions, errors, notes, triage,
+  // interruptions, preflight, logs): with Lists::kHandOver, at most what one event finishes.
+  std::size_t held_entries() const;
+
+  // The report; `state` folds every event added. Call once. With Lists::kHandOver, its
+  // lists that grow with events are empty: sizes() says how long they are.
   RunReport Finish(const sm::RunState& state, const plan::Plan& plan, bool chain_verified);
 
  private:
   class Pass;
+  // Lists::kHandOver: counts what the last call made, then drops it.
+  void DropMade();
+
   RunReport report_;
   std::unique_ptr<Pass> pass_;
-  Timeline keep_;
+  Lists keep_;
+  EventListSizes dropped_;  // handed over and dropped (kHandOver)
+  std::size_t key_moments_ = 0;
   std::int64_t latest_us_ = 0;  // for Summary::clock_stepped_back
   std::optional<Summary::ClockStep> clock_stepped_back_;
   Digest head_hash_{};  // of the last record added

@@ -1,6 +1,11 @@
 // A report written as it is produced (WriteReport), as `backout report` writes it: a first
-// pass that keeps the key moments only, and the timeline made again by a second pass.
+// pass that keeps no list that grows with events (ReportBuilder::Lists::kHandOver), then each
+// such list made again by a pass of its own (ListsFromPasses) when its section comes.
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
 
 #include "report/render.h"
 #include "report/test_journal.h"
@@ -10,13 +15,14 @@ namespace {
 
 using testing::TestJournal;
 
-// A run with a pause, a crash, a note and a failure: timeline entries whose text depends on
-// what came before them.
+// A run with a pause, a crash, notes, triage and a failure: timeline entries whose text
+// depends on what came before them, and an entry in every list but preflight and logs.
 TestJournal EventfulJournal() {
   TestJournal j;
   j.StartRun(0);
   j.RunUpToDrop();
   j.At(92).Add(sm::NoteAdded{"looks | fine <b>"}, "erin");
+  j.At(93).Add(sm::TriageRecorded{"INC-1", "sev2", "rollback_now", "customers see 500s"}, "erin");
   j.At(95).Add(sm::StepStarted{"drop", 1}, "carol");
   j.At(120).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "dave");
   j.At(121).Add(sm::StepInDoubt{"drop", 1}, "dave");
@@ -24,78 +30,173 @@ TestJournal EventfulJournal() {
                 "dave");
   j.At(123).Add(sm::StepStarted{"drop", 2}, "dave");
   j.At(124).Add(sm::StepFailed{"drop", 2, "permission denied"}, "dave");
-  j.At(125).Add(sm::RunFinished{sm::RunFinished::Ending::kFailed}, "dave");
+  j.At(125).Add(sm::NoteAdded{"second note"}, "erin");
+  j.At(126).Add(sm::RunFinished{sm::RunFinished::Ending::kFailed}, "dave");
   return j;
 }
 
-// The two passes over `j`'s (built) records: the summary of the first, and the second.
-struct TwoPasses {
+// A run whose last event leaves a pause standing, after a note.
+TestJournal EndsPausedJournal() {
+  TestJournal j;
+  j.StartRun(0);
+  j.At(10).Add(sm::StepStarted{"stop-app", 1});
+  j.At(15).Add(sm::StepSucceeded{"stop-app", 1});
+  j.At(16).Add(sm::StepStarted{"backup", 1});
+  j.At(18).Add(sm::StepSucceeded{"backup", 1});
+  j.At(30).Add(sm::ApprovalRequested{"confirm", "Go?"});
+  j.At(30).Add(sm::RunPaused{sm::RunPaused::Reason::kApproval, "confirm"});
+  j.At(40).Add(sm::NoteAdded{"waiting for the DBA"}, "erin");
+  return j;
+}
+
+// A run whose last events are a resume after a crash and the step it found in doubt: the
+// interruption is finished only by the end of the events.
+TestJournal EndsInDoubtJournal() {
+  TestJournal j;
+  j.StartRun(0);
+  j.RunUpToDrop();
+  j.At(95).Add(sm::StepStarted{"drop", 1}, "carol");
+  j.At(120).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged}, "dave");
+  j.At(121).Add(sm::StepInDoubt{"drop", 1}, "dave");
+  return j;
+}
+
+// `j`'s run as `backout report` reads it: summed up by a first pass, its lists made again by
+// passes of their own. `passes` counts the passes made, `visited` the records each visited.
+struct PassedRun {
   RunReport summary;
+  EventListSizes sizes;
   sm::RunState state;
 };
 
-TwoPasses FirstPass(const TestJournal& j) {
+PassedRun FirstPass(const TestJournal& j) {
   Result<sm::RunState> state = sm::Fold(j.events());
   EXPECT_TRUE(state.ok());
-  ReportBuilder first("run-1", *state, j.plan(), ReportBuilder::Timeline::kKeyMoments);
+  ReportBuilder first("run-1", *state, j.plan(), ReportBuilder::Lists::kHandOver);
   for (std::size_t i = 0; i < j.events().size(); ++i) first.Add(j.records()[i], j.events()[i]);
-  return TwoPasses{.summary = first.Finish(*state, j.plan(), true), .state = *state};
+  first.EndOfEvents();
+  const EventListSizes sizes = first.sizes();
+  return PassedRun{.summary = first.Finish(*state, j.plan(), true), .sizes = sizes, .state = *state};
 }
 
-// The second pass; `visited` counts the entries it has made.
-TimelineSource SecondPass(const TestJournal& j, const TwoPasses& first, std::size_t* visited) {
-  return TimelineSource{
-      .entries = first.summary.integrity.events,
-      .scan = [&j, &first, visited](const TimelineVisitor& visit) {
-        ReportBuilder second("run-1", first.state, j.plan(), ReportBuilder::Timeline::kKeyMoments);
-        for (std::size_t i = 0; i < j.events().size(); ++i) {
-          ++*visited;
-          BACKOUT_RETURN_IF_ERROR(visit(second.Add(j.records()[i], j.events()[i])));
-        }
-        return Status::Ok();
-      }};
+struct PassCounts {
+  std::size_t passes = 0;
+  std::size_t visited = 0;      // records visited by every pass
+  bool in_pass = false;
+};
+
+EventLists PassedLists(const TestJournal& j, const PassedRun& run, PassCounts* counts) {
+  return ListsFromPasses("run-1", run.state, j.plan(), run.sizes,
+                         [&j, counts](const RunVisitor& visit) {
+                           ++counts->passes;
+                           counts->in_pass = true;
+                           for (std::size_t i = 0; i < j.events().size(); ++i) {
+                             ++counts->visited;
+                             const Status s = visit(j.records()[i], j.events()[i]);
+                             if (!s.ok()) {
+                               counts->in_pass = false;
+                               return s;
+                             }
+                           }
+                           counts->in_pass = false;
+                           return Status::Ok();
+                         });
 }
 
-TEST(WriteReport, TwoPassesGiveTheBytesOfTheWholeReport) {
-  TestJournal j = EventfulJournal();
-  const RunReport whole = j.Build();
-  const TwoPasses first = FirstPass(j);
-  EXPECT_LT(first.summary.timeline.size(), whole.timeline.size());  // key moments only
-  for (const std::string_view format : {"md", "html", "json"}) {
-    std::size_t visited = 0;
-    std::string streamed;
-    const Status written =
-        WriteReport(first.summary, SecondPass(j, first, &visited), format,
-                    [&streamed](std::string_view bytes) {
-                      streamed.append(bytes);
-                      return Status::Ok();
-                    });
-    ASSERT_TRUE(written.ok()) << written.ToString();
-    EXPECT_EQ(streamed, *Render(whole, format)) << format;
-    EXPECT_EQ(visited, whole.timeline.size());
+TEST(WriteReport, PassesGiveTheBytesOfTheWholeReport) {
+  for (TestJournal j : {EventfulJournal(), EndsPausedJournal(), EndsInDoubtJournal()}) {
+    const RunReport whole = j.Build();
+    const PassedRun run = FirstPass(j);
+    EXPECT_TRUE(run.summary.timeline.empty());
+    EXPECT_TRUE(run.summary.notes.empty());
+    EXPECT_TRUE(run.summary.interruptions.empty());
+    EXPECT_EQ(run.sizes.timeline, whole.timeline.size());
+    EXPECT_EQ(run.sizes.notes, whole.notes.size());
+    EXPECT_EQ(run.sizes.interruptions, whole.interruptions.size());
+    EXPECT_EQ(run.sizes.decisions, whole.decisions.size());
+    for (const std::string_view format : {"md", "html", "json"}) {
+      PassCounts counts;
+      std::string streamed;
+      const Status written = WriteReport(run.summary, PassedLists(j, run, &counts), format,
+                                         [&streamed](std::string_view bytes) {
+                                           streamed.append(bytes);
+                                           return Status::Ok();
+                                         });
+      ASSERT_TRUE(written.ok()) << written.ToString();
+      EXPECT_EQ(streamed, *Render(whole, format)) << format;
+      EXPECT_GT(counts.passes, 0u);
+    }
   }
 }
 
-TEST(WriteReport, WritesEachEntryBeforeTheScanMakesTheNext) {
-  TestJournal j = EventfulJournal();
+TEST(WriteReport, AListWithoutEntriesTakesNoPass) {
+  TestJournal j;
+  j.StartRun(0);
   j.Build();
-  const TwoPasses first = FirstPass(j);
+  const PassedRun run = FirstPass(j);
+  PassCounts counts;
+  ASSERT_TRUE(WriteReport(run.summary, PassedLists(j, run, &counts), "md",
+                          [](std::string_view) { return Status::Ok(); })
+                  .ok());
+  // The timeline and its key moment (RunStarted); no notes, decisions, errors, ...
+  EXPECT_EQ(counts.passes, 2u);
+}
+
+TEST(WriteReport, WritesEachEntryAsItsPassMakesIt) {
+  TestJournal j = EventfulJournal();
+  const RunReport whole = j.Build();
+  const PassedRun run = FirstPass(j);
   for (const std::string_view format : {"md", "html", "json"}) {
-    std::size_t visited = 0;
-    std::vector<std::size_t> visited_at_write;  // how far the scan was at each write
-    const Status written = WriteReport(first.summary, SecondPass(j, first, &visited), format,
-                                       [&](std::string_view) {
-                                         visited_at_write.push_back(visited);
-                                         return Status::Ok();
-                                       });
+    PassCounts counts;
+    std::size_t writes_in_passes = 0;
+    std::size_t writes_before_passes = 0;
+    const Status written =
+        WriteReport(run.summary, PassedLists(j, run, &counts), format, [&](std::string_view) {
+          if (counts.in_pass) ++writes_in_passes;
+          if (counts.passes == 0) ++writes_before_passes;
+          return Status::Ok();
+        });
     ASSERT_TRUE(written.ok()) << written.ToString();
-    ASSERT_FALSE(visited_at_write.empty());
-    EXPECT_EQ(visited_at_write.front(), 0u) << format << ": the head waits for no entry";
-    // Every entry is written as soon as it is made: one write at each count of entries.
-    for (std::size_t n = 1; n <= first.summary.integrity.events; ++n) {
-      EXPECT_NE(std::find(visited_at_write.begin(), visited_at_write.end(), n),
-                visited_at_write.end())
-          << format << ": nothing written once entry " << n << " was made";
+    EXPECT_GT(writes_before_passes, 0u) << format << ": the head waits for no pass";
+    // Every entry is written while its pass goes on, one write each: every event's timeline
+    // entry and every note at least.
+    EXPECT_GE(writes_in_passes, whole.timeline.size() + whole.notes.size()) << format;
+  }
+}
+
+TEST(ReportBuilder, HandingOverHoldsWhatOneEventMakesWhateverTheNotes) {
+  TestJournal j;
+  j.StartRun(0);
+  constexpr int kNotes = 5000;
+  for (int i = 0; i < kNotes; ++i) j.At(1 + i).Add(sm::NoteAdded{fmt::format("note {}", i)});
+  j.At(kNotes + 1).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
+  j.At(kNotes + 2).Add(sm::TriageRecorded{"INC-1", "sev2", "monitor", ""}, "erin");
+  j.At(kNotes + 3).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged});
+  j.Build();
+  const Result<sm::RunState> state = sm::Fold(j.events());
+  ASSERT_TRUE(state.ok());
+  for (const ReportBuilder::Lists keep :
+       {ReportBuilder::Lists::kHandOver, ReportBuilder::Lists::kHold}) {
+    ReportBuilder builder("run-1", *state, j.plan(), keep);
+    std::size_t most_held = 0;
+    for (std::size_t i = 0; i < j.events().size(); ++i) {
+      builder.Add(j.records()[i], j.events()[i]);
+      most_held = std::max(most_held, builder.held_entries());
+    }
+    builder.EndOfEvents();
+    most_held = std::max(most_held, builder.held_entries());
+    const EventListSizes sizes = builder.sizes();
+    EXPECT_EQ(sizes.notes, static_cast<std::size_t>(kNotes));
+    EXPECT_EQ(sizes.key_moments, kNotes + 4u);  // RunStarted, the notes, pause, triage, resume
+    EXPECT_EQ(sizes.interruptions, 1u);
+    EXPECT_EQ(sizes.timeline, j.events().size());
+    if (keep == ReportBuilder::Lists::kHandOver) {
+      EXPECT_LE(most_held, 1u);  // a note, a triage or the finished pause: never two
+      const RunReport summary = builder.Finish(*state, j.plan(), true);
+      EXPECT_TRUE(summary.notes.empty());
+      EXPECT_GT(summary.summary.stood_still_ms, 0);
+    } else {
+      EXPECT_EQ(most_held, j.events().size() + kNotes + 2u);  // every list whole
     }
   }
 }
@@ -103,18 +204,22 @@ TEST(WriteReport, WritesEachEntryBeforeTheScanMakesTheNext) {
 TEST(WriteReport, AScanErrorStopsTheOutputAndIsReturned) {
   TestJournal j = EventfulJournal();
   j.Build();
-  const TwoPasses first = FirstPass(j);
-  const TimelineSource broken{.entries = first.summary.integrity.events,
-                              .scan = [](const TimelineVisitor&) {
-                                return Status::Corruption("event #3: damaged");
-                              }};
-  std::string streamed;
-  const Status written = WriteReport(first.summary, broken, "html", [&](std::string_view b) {
-    streamed.append(b);
-    return Status::Ok();
-  });
-  EXPECT_EQ(written.code(), Code::kCorruption);
-  EXPECT_EQ(streamed.find("</html>"), std::string::npos);
+  const PassedRun run = FirstPass(j);
+  PassCounts counts;
+  EventLists lists = PassedLists(j, run, &counts);
+  lists.timeline.scan = [](const TimelineVisitor&) {
+    return Status::Corruption("event #3: damaged");
+  };
+  for (const std::string_view format : {"md", "html", "json"}) {
+    std::string streamed;
+    const Status written = WriteReport(run.summary, lists, format, [&](std::string_view b) {
+      streamed.append(b);
+      return Status::Ok();
+    });
+    EXPECT_EQ(written.code(), Code::kCorruption) << format;
+    EXPECT_EQ(streamed.find("</html>"), std::string::npos);
+    EXPECT_EQ(streamed.find("Integrity"), std::string::npos) << format;
+  }
 }
 
 }  // namespace

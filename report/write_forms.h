@@ -1,8 +1,9 @@
 // The writers behind WriteReport (report/render.h), one per form; internal to report/.
 #pragma once
 
+#include <functional>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "base/status.h"
 #include "report/document.h"
@@ -12,27 +13,46 @@
 namespace backout::report {
 
 // Each writes its whole form, the JSON one with its final newline.
-Status WriteJson(const RunReport& report, const TimelineSource& timeline, const OutputSink& out);
-Status WriteMarkdown(const RunReport& report, const TimelineSource& timeline,
-                     const OutputSink& out);
-Status WriteHtml(const RunReport& report, const TimelineSource& timeline, const OutputSink& out);
+Status WriteJson(const RunReport& report, const EventLists& lists, const OutputSink& out);
+Status WriteMarkdown(const RunReport& report, const EventLists& lists, const OutputSink& out);
+Status WriteHtml(const RunReport& report, const EventLists& lists, const OutputSink& out);
 
-// The detail sections of a Markdown or HTML page: each appended to `*piece` as `detail(s)`
-// makes it, except the timeline's, before which `*piece` is written out (and emptied) and
-// which `timeline(s)` writes itself, entry by entry.
-template <typename Detail, typename Timeline>
-Status AppendDetails(const std::vector<Section>& sections, const OutputSink& out,
-                     const Detail& detail, const Timeline& timeline, std::string* piece) {
-  for (const Section& s : sections) {
-    if (!s.timeline_rows) {
-      *piece += detail(s);
-      continue;
-    }
-    BACKOUT_RETURN_IF_ERROR(out(*piece));
-    piece->clear();
-    BACKOUT_RETURN_IF_ERROR(timeline(s));
+// A form's text as it is made: what is known at once gathers in `piece`, written out before a
+// streamed list (or at the end), whose items are written one at a time.
+class PieceWriter {
+ public:
+  explicit PieceWriter(const OutputSink& out) : out_(out) {}
+
+  std::string& piece() { return piece_; }
+
+  Status Flush() {
+    if (piece_.empty()) return Status::Ok();
+    BACKOUT_RETURN_IF_ERROR(out_(piece_));
+    piece_.clear();
+    return Status::Ok();
   }
-  return Status::Ok();
-}
+
+  // What `scan` visits, each item written as `item(x)` as it comes: `open` before the first;
+  // after the last, `close` is appended to the piece, or `if_none` when there was none.
+  template <typename T, typename Item>
+  Status Stream(const std::function<Status(const std::function<Status(const T&)>&)>& scan,
+                std::string_view open, Item item, std::string_view close,
+                std::string_view if_none) {
+    BACKOUT_RETURN_IF_ERROR(Flush());
+    bool any = false;
+    BACKOUT_RETURN_IF_ERROR(scan([&](const T& x) -> Status {
+      std::string text = any ? std::string() : std::string(open);
+      any = true;
+      text += item(x);
+      return out_(text);
+    }));
+    piece_.append(any ? close : if_none);
+    return Status::Ok();
+  }
+
+ private:
+  const OutputSink& out_;
+  std::string piece_;
+};
 
 }  // namespace backout::report
