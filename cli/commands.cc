@@ -614,10 +614,11 @@ struct ReadListing {
   std::string json;
   std::optional<journal::RunSummary> entry;
 };
-Result<ReadListing> ReadRunListing(const journal::Journal& journal, const std::string& id,
+Result<ReadListing> ReadRunListing(const journal::Journal& journal,
+                                   const journal::RunStampReader& stamps, const std::string& id,
                                    bool json) {
   // Taken before the read: a writer session that starts after it changes the stamp.
-  Result<journal::RunStamp> stamp = journal::ReadRunStamp(journal.dir(), id, journal.key());
+  Result<journal::RunStamp> stamp = stamps.Read(id);
   Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
   if (!snap.ok()) return snap.status();
   Result<RunLiveness> liveness = LivenessOf(journal, id);
@@ -627,7 +628,7 @@ Result<ReadListing> ReadRunListing(const journal::Journal& journal, const std::s
   if (json || idle) listing.json = JsonArrayElement(RunToJson(id, snap->state, snap->events.size(), *liveness));
   listing.line = RunSummaryLine(id, snap->state, *liveness);
   if (!idle || snap->records.empty()) return listing;
-  Result<journal::RunStamp> after = journal::ReadRunStamp(journal.dir(), id, journal.key());
+  Result<journal::RunStamp> after = stamps.Read(id);
   const journal::RunStamp read{.head = journal::HeadOf(snap->records),
                                .lock_stamp = stamp.ok() ? stamp->lock_stamp : 0};
   // The run read is the one stamped: its last record is its head's, and no writer session
@@ -644,8 +645,10 @@ Result<ReadListing> ReadRunListing(const journal::Journal& journal, const std::s
 // read from its journal (and, once it qualifies, indexed). The index is rewritten only when
 // it changed, keeping the unchanged prefix as it is.
 int ListAllRuns(const journal::Journal& journal, bool json) {
-  Result<std::vector<std::string>> runs = journal.ListRuns();
+  // Run ids only: an indexed run is proven by its stamp's head file, any other by HoldsRun.
+  Result<std::vector<std::string>> runs = journal.ListRunIds();
   if (!runs.ok()) return Fail(runs.status());
+  const journal::RunStampReader stamps(journal.dir(), journal.key());
   journal::RunIndexReader index(journal.dir(), journal.key());
   std::unique_ptr<journal::RunIndexWriter> rewrite;
   bool index_failed = false;
@@ -674,7 +677,7 @@ int ListAllRuns(const journal::Journal& journal, bool json) {
   for (const std::string& id : *runs) {
     const journal::RunSummary* indexed = index.Find(id);
     if (indexed != nullptr) {
-      Result<journal::RunStamp> stamp = journal::ReadRunStamp(journal.dir(), id, journal.key());
+      Result<journal::RunStamp> stamp = stamps.Read(id);
       if (stamp.ok() && *stamp == indexed->stamp) {
         print(indexed->line, indexed->json);
         if (!rewrite && index.Keep()) continue;  // still the unchanged start of the index
@@ -685,8 +688,9 @@ int ListAllRuns(const journal::Journal& journal, bool json) {
         continue;
       }
     }
+    if (!journal.HoldsRun(id)) continue;  // a directory named like a run, but none
     start_rewrite();  // this run's entry changes, or it had none: from here on, entries are new
-    Result<ReadListing> listing = ReadRunListing(journal, id, json);
+    Result<ReadListing> listing = ReadRunListing(journal, stamps, id, json);
     if (!listing.ok()) {
       std::cerr << "backout: error: " << listing.status().message() << "\n";
       worst = std::max(worst, ExitCodeFor(listing.status()));

@@ -1,6 +1,7 @@
 #include "journal/head_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -86,22 +87,39 @@ std::string EncodeHeadSlot(const Head& head, const ChainKey& key) {
 }
 
 Result<Head> ReadHeadFile(const fs::path& path, const ChainKey& key, int* slot_read) {
-  std::error_code ec;
-  if (!fs::exists(path, ec) && !ec) {
-    return Status::NotFound(fmt::format("head file {} does not exist", path.string()));
+  return ReadHeadFileAt(AT_FDCWD, fs::path(), path, key, slot_read);
+}
+
+Result<Head> ReadHeadFileAt(int dir_fd, const fs::path& dir, const fs::path& relative,
+                            const ChainKey& key, int* slot_read) {
+  const auto path = [&] { return (dir / relative).string(); };  // for messages only
+  UniqueFd fd(::openat(dir_fd, relative.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::NotFound(fmt::format("head file {} does not exist", path()));
+    return Status::IOError(fmt::format("{}: cannot open: {}", path(), std::strerror(errno)));
   }
-  Result<std::string> bytes = ReadFileToString(path);
-  if (!bytes.ok()) return bytes.status();
-  if (bytes->size() != kHeadFileBytes) {
+  // One byte more than a head file has tells a longer file from a whole one in one read (a
+  // read of a regular file is short only at its end).
+  char buffer[kHeadFileBytes + 1];
+  ssize_t n = 0;
+  do {
+    n = ::pread(fd.get(), buffer, sizeof buffer, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Status::IOError(fmt::format("{}: read failed: {}", path(), std::strerror(errno)));
+  auto size = static_cast<std::size_t>(n);
+  if (size != kHeadFileBytes) {
+    struct stat st {};
+    if (size > kHeadFileBytes && ::fstat(fd.get(), &st) == 0) size = static_cast<std::size_t>(st.st_size);
     return Status::Corruption(fmt::format("head file {} is damaged: {} bytes, expected {}",
-                                          path.string(), bytes->size(), kHeadFileBytes));
+                                          path(), size, kHeadFileBytes));
   }
+  const std::string_view bytes(buffer, kHeadFileBytes);
   std::optional<Head> best;
   int best_slot = -1;
   std::string problems;
   bool keyed_without_key = false;
   for (int i = 0; i < 2; ++i) {
-    const std::string_view slot = std::string_view(*bytes).substr(
+    const std::string_view slot = bytes.substr(
         static_cast<std::size_t>(i) * kHeadSlotStride, kHeadSlotBytes);
     Result<Head> head = DecodeSlot(slot, key);
     if (!head.ok()) {
@@ -122,10 +140,10 @@ Result<Head> ReadHeadFile(const fs::path& path, const ChainKey& key, int* slot_r
   if (keyed_without_key) {
     return Status::Corruption(
         fmt::format("head file {} is keyed (HMAC-SHA256): set BACKOUT_JOURNAL_KEY to verify it",
-                    path.string()));
+                    path()));
   }
   return Status::Corruption(
-      fmt::format("head file {} is damaged: no valid slot ({})", path.string(), problems));
+      fmt::format("head file {} is damaged: no valid slot ({})", path(), problems));
 }
 
 Status CheckAgainstHead(const std::vector<Record>& records, const Head& head,

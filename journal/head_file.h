@@ -70,6 +70,12 @@ std::string EncodeHeadSlot(const Head& head, const ChainKey& key);
 // and `key` is empty ("set BACKOUT_JOURNAL_KEY"). `*slot`, if given, gets the slot read.
 Result<Head> ReadHeadFile(const std::filesystem::path& path, const ChainKey& key,
                           int* slot = nullptr);
+// ReadHeadFile of `relative` resolved against the directory open as `dir_fd` (AT_FDCWD: the
+// working directory), for a caller that reads the heads of many runs (one openat, one read
+// and one close each; no path walk from the root). Messages name `dir / relative`.
+Result<Head> ReadHeadFileAt(int dir_fd, const std::filesystem::path& dir,
+                            const std::filesystem::path& relative, const ChainKey& key,
+                            int* slot = nullptr);
 
 // kCorruption unless `records` (a whole run, as read) reach the head: the run has at least
 // head.seq records, its record head.seq has head.hash, and its chain mode is the head's.

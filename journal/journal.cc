@@ -1,11 +1,13 @@
 #include "journal/journal.h"
 
 #include <fcntl.h>
+#include <nmmintrin.h>
 #include <sys/random.h>
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/file_checksum.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/write_batch.h>
@@ -16,6 +18,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <optional>
 #include <cerrno>
@@ -196,31 +203,196 @@ struct ScanEnd {
   std::optional<Head> at_head;  // the record at the head file's seq, if the run reaches it
 };
 
-// Every record of the run in `db`, decoded and chain-checked in one pass, so the first bad
-// record in seq order is the one reported, each handed to `visit` (if any) once it is checked.
-// Only the record before the current one is kept: memory is bounded by the largest record.
-Status ScanRecords(rocksdb::DB* db, const std::string& run_id, const ChainKey& key,
-                   std::uint64_t head_seq, const Journal::RecordVisitor& visit, ScanEnd* end) {
-  std::optional<Record> prev;
-  std::unique_ptr<rocksdb::Iterator> it = ScanIterator(db);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    // Signatures sort after every record (ReadSignatures reads them).
-    if (DecodeSignatureKey(ToView(it->key()))) break;
-    Result<std::uint64_t> seq = DecodeKey(ToView(it->key()));
+// Records read and checked, handed from the reading side of a scan to the visiting side
+// whole. The Records are reused batch after batch, so their strings keep their capacity and
+// a long scan allocates almost nothing per record.
+struct RecordBatch {
+  static constexpr std::size_t kRecords = 256;
+  // A batch also ends after this many bytes of values, so that batches of large records stay
+  // small; a larger string is freed once used rather than kept for the next record.
+  static constexpr std::size_t kBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kKeptCapacity = std::size_t{64} << 10;
+
+  std::vector<Record> records = std::vector<Record>(kRecords);  // never reallocated
+  std::size_t size = 0;  // records[0, size) are this batch's
+};
+
+// The reading side of ScanRecords: every record of the run in `db`, decoded and chain-checked
+// in seq order, so the first bad record is the one reported. Used by one thread at a time.
+class RecordReader {
+ public:
+  RecordReader(rocksdb::DB* db, const std::string& run_id, const ChainKey& key,
+               std::uint64_t head_seq, ScanEnd* end)
+      : it_(ScanIterator(db)), run_id_(run_id), key_(key), head_seq_(head_seq), end_(end) {
+    it_->SeekToFirst();
+  }
+
+  // Fills `batch` with the next records; false if it holds none. The last record read (the
+  // next record's chain link) stays in the batch it was read into, so a batch given here must
+  // not be the one filled last.
+  bool Fill(RecordBatch* batch) {
+    batch->size = 0;
+    std::size_t bytes = 0;
+    while (!done_ && batch->size < RecordBatch::kRecords && bytes < RecordBatch::kBytes) {
+      // Signatures sort after every record (ReadSignatures reads them).
+      if (!it_->Valid() || DecodeSignatureKey(ToView(it_->key()))) {
+        Finish();
+        break;
+      }
+      Record& record = batch->records[batch->size];
+      if (record.payload.capacity() > RecordBatch::kKeptCapacity) record = Record();
+      if (Status s = ReadRecord(&record); !s.ok()) {
+        status_ = std::move(s);
+        done_ = true;
+        break;
+      }
+      prev_ = &record;
+      ++batch->size;
+      bytes += it_->value().size();
+      it_->Next();
+    }
+    return batch->size > 0;
+  }
+
+  // Whether every record was read (or the reading failed: status()).
+  bool done() const { return done_; }
+  const Status& status() const { return status_; }
+
+ private:
+  Status ReadRecord(Record* record) const {
+    Result<std::uint64_t> seq = DecodeKey(ToView(it_->key()));
     if (!seq.ok()) return seq.status();
-    Result<Record> record = DecodeRecord(ToView(it->value()), *seq, key);
-    if (!record.ok()) return record.status();
-    if (record->run_id != run_id) {
+    BACKOUT_RETURN_IF_ERROR(DecodeRecordInto(ToView(it_->value()), *seq, key_, record));
+    if (record->run_id != run_id_) {
       return EventCorruption(*seq, "record belongs to run '{}'", record->run_id);
     }
-    BACKOUT_RETURN_IF_ERROR(CheckChainLink(prev ? &*prev : nullptr, *record));
-    if (record->seq == head_seq) end->at_head = HeadOf(*record);
-    if (visit) BACKOUT_RETURN_IF_ERROR(visit(*record));
-    prev = std::move(record).value();
+    BACKOUT_RETURN_IF_ERROR(CheckChainLink(prev_, *record));
+    if (record->seq == head_seq_) end_->at_head = HeadOf(*record);
+    return Status::Ok();
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "iterate");
-  if (prev) end->last = HeadOf(*prev);
-  return Status::Ok();
+
+  void Finish() {
+    done_ = true;
+    if (!it_->status().ok()) {
+      status_ = FromRocks(it_->status(), "iterate");
+      return;
+    }
+    if (prev_ != nullptr) end_->last = HeadOf(*prev_);
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it_;
+  const std::string& run_id_;
+  const ChainKey& key_;
+  std::uint64_t head_seq_;
+  ScanEnd* end_;
+  const Record* prev_ = nullptr;  // the last record read, in the batch filled last
+  bool done_ = false;
+  Status status_;
+};
+
+// A thread that fills batches with `reader` ahead of their visit: the batches given back
+// (Give) are filled in the order given and handed out (Take) in the order filled. Destroying
+// it stops the reading and joins the thread.
+class ReadAhead {
+ public:
+  // `free` must hold two batches or more, none of them the one `reader` filled last: batches
+  // are reused first in, first out, so the one holding the last record read is never refilled
+  // before a later one.
+  ReadAhead(RecordReader& reader, std::deque<RecordBatch*> free)
+      : reader_(reader), free_(std::move(free)), thread_([this] { Read(); }) {}
+  ~ReadAhead() {
+    {
+      const std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // Gives back a visited batch and waits for the next filled one; null once every record
+  // was read (then reader.status() may be read).
+  RecordBatch* Take(RecordBatch* visited) {
+    std::unique_lock lock(mutex_);
+    free_.push_back(visited);
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return ended_ || !filled_.empty(); });
+    if (filled_.empty()) return nullptr;
+    RecordBatch* batch = filled_.front();
+    filled_.pop_front();
+    return batch;
+  }
+
+ private:
+  void Read() {
+    for (;;) {
+      RecordBatch* batch = nullptr;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return stop_ || !free_.empty(); });
+        if (stop_) return;
+        batch = free_.front();
+        free_.pop_front();
+      }
+      const bool any = reader_.Fill(batch);
+      const bool done = reader_.done();
+      {
+        const std::lock_guard lock(mutex_);
+        if (any) filled_.push_back(batch);
+        ended_ = done;
+      }
+      changed_.notify_all();
+      if (done) return;
+    }
+  }
+
+  RecordReader& reader_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<RecordBatch*> free_;
+  std::deque<RecordBatch*> filled_;
+  bool ended_ = false;
+  bool stop_ = false;  // the visiting side is gone: read no further
+  std::thread thread_;  // last: started once the rest is constructed
+};
+
+// Visits the batches `reader` fills, in order. The first batch is read and visited on this
+// thread; a run longer than one batch is read ahead on a second thread (RocksDB, the record
+// decode and a SHA-256 per record) while this one visits (for the CLI: the payload decode and
+// the fold), three batches circulating between them, so memory stays bounded. `visit` runs
+// on the calling thread only. The status is the visitor's first failure, else the reader's:
+// the visitor only ever sees records before the reader's failure, so this is the first
+// failure in seq order, as a scan on one thread reports it.
+Status VisitBatches(RecordReader& reader, const Journal::RecordVisitor& visit) {
+  std::array<RecordBatch, 3> batches;
+  const auto visit_batch = [&](const RecordBatch& batch) {
+    for (std::size_t i = 0; i < batch.size; ++i) BACKOUT_RETURN_IF_ERROR(visit(batch.records[i]));
+    return Status::Ok();
+  };
+  reader.Fill(&batches[0]);
+  if (reader.done()) {
+    BACKOUT_RETURN_IF_ERROR(visit_batch(batches[0]));
+    return reader.status();
+  }
+  ReadAhead read_ahead(reader, {&batches[1], &batches[2]});
+  for (RecordBatch* batch = &batches[0]; batch != nullptr; batch = read_ahead.Take(batch)) {
+    BACKOUT_RETURN_IF_ERROR(visit_batch(*batch));
+  }
+  return reader.status();
+}
+
+// Every record of the run in `db`, decoded and chain-checked in one pass, each handed to
+// `visit` (if any) once it is checked (RecordReader, VisitBatches). Memory: three batches of
+// records, bounded by RecordBatch's limits, not by the run.
+Status ScanRecords(rocksdb::DB* db, const std::string& run_id, const ChainKey& key,
+                   std::uint64_t head_seq, const Journal::RecordVisitor& visit, ScanEnd* end) {
+  RecordReader reader(db, run_id, key, head_seq, end);
+  if (visit) return VisitBatches(reader, visit);
+  std::array<RecordBatch, 2> batches;  // alternating: the chain link stays in the other one
+  for (std::size_t i = 0; reader.Fill(&batches[i % 2]); ++i) {
+  }
+  return reader.status();
 }
 
 Status ValidateNewRecord(const NewRecord& r) {
@@ -296,6 +468,68 @@ Status FromRocksOpen(const rocksdb::Status& s, const fs::path& db_path, std::str
                       (s.IsIOError() && s.subcode() == rocksdb::Status::kPathNotFound);
   if (damage) return Status::Corruption(message + DamagedTables(tables));
   return Status::IOError(std::move(message));
+}
+
+// The CRC32C (Castagnoli) of `n` bytes at `p`, continuing `crc` (0 to start), as RocksDB's
+// crc32c::Extend computes it, with the SSE4.2 crc32 instruction (callers check the CPU has it).
+__attribute__((target("sse4.2"))) std::uint32_t ExtendCrc32c(std::uint32_t crc, const char* p,
+                                                            std::size_t n) {
+  std::uint64_t c = ~crc;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = _mm_crc32_u64(c, word);
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  for (; n > 0; ++p, --n) c32 = _mm_crc32_u8(c32, static_cast<std::uint8_t>(*p));
+  return ~c32;
+}
+
+// What rocksdb::DB::VerifyFileChecksums checks (the whole-file CRC32C of every live table
+// file against the one the MANIFEST keeps), with the CRC computed by the CPU's crc32
+// instruction: the RocksDB library installed here is built without SSE4.2 and computes it in
+// software, about a tenth of a long run's checked read (docs/performance.md). RocksDB's own
+// check is used on a CPU without SSE4.2, or for a table with another checksum function.
+rocksdb::Status VerifyTableChecksums(rocksdb::DB* db) {
+  constexpr std::string_view kCrc32cFunction = "FileChecksumCrc32c";
+  std::vector<rocksdb::LiveFileMetaData> tables;
+  db->GetLiveFilesMetaData(&tables);
+  const bool ours = __builtin_cpu_supports("sse4.2") &&
+                    std::all_of(tables.begin(), tables.end(), [&](const auto& table) {
+                      return table.file_checksum_func_name == kCrc32cFunction &&
+                             table.file_checksum.size() == 4;
+                    });
+  if (!ours) return db->VerifyFileChecksums(rocksdb::ReadOptions());
+  std::vector<char> buffer(std::size_t{1} << 20);
+  for (const rocksdb::LiveFileMetaData& table : tables) {
+    const std::string path = table.directory + "/" + table.relative_filename;
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      const std::string why = std::strerror(errno);
+      return errno == ENOENT ? rocksdb::Status::PathNotFound(path, why)
+                             : rocksdb::Status::IOError(path, why);
+    }
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    std::uint32_t crc = 0;
+    for (;;) {
+      const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return rocksdb::Status::IOError(path, std::strerror(errno));
+      if (n == 0) break;
+      crc = ExtendCrc32c(crc, buffer.data(), static_cast<std::size_t>(n));
+    }
+    // Stored as 4 bytes, big-endian.
+    const auto* stored = reinterpret_cast<const std::uint8_t*>(table.file_checksum.data());
+    const std::uint32_t expected = (std::uint32_t{stored[0]} << 24) |
+                                   (std::uint32_t{stored[1]} << 16) |
+                                   (std::uint32_t{stored[2]} << 8) | stored[3];
+    if (crc != expected) {
+      return rocksdb::Status::Corruption(fmt::format(
+          "file checksum mismatch for {}: the MANIFEST records crc32c {:08x}, the file has {:08x}",
+          path, expected, crc));
+    }
+  }
+  return rocksdb::Status::OK();
 }
 
 // What a run's full check learned (ScanVerified): the database opens under the strict
@@ -394,7 +628,7 @@ Status ScanVerified(const fs::path& run_dir, const std::string& run_id, const Ch
     torn_tail = db != nullptr;
   }
   if (db == nullptr) return damaged(FromRocksOpen(s, db_path, "open"));
-  if (const rocksdb::Status c = db->VerifyFileChecksums(rocksdb::ReadOptions()); !c.ok()) {
+  if (const rocksdb::Status c = VerifyTableChecksums(db.get()); !c.ok()) {
     return damaged(FromRocksOpen(c, db_path, "table file checksums of"));
   }
   // Read first so that the signatures can be checked as the records go by; a damaged one is
@@ -926,24 +1160,36 @@ Status Journal::ScanSignedRun(const std::string& run_id, const RecordVisitor& vi
 }
 
 Result<std::vector<std::string>> Journal::ListRuns() const {
+  Result<std::vector<std::string>> runs = ListRunIds();
+  if (!runs.ok()) return runs;
+  std::erase_if(*runs, [&](const std::string& id) { return !HoldsRun(id); });
+  return runs;
+}
+
+Result<std::vector<std::string>> Journal::ListRunIds() const {
   std::vector<std::string> runs;
   std::error_code ec;
   fs::directory_iterator it(dir_, ec);
   if (ec == std::errc::no_such_file_or_directory) return runs;
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     // Runs being created (or abandoned while being created) have hidden names that are not
-    // run ids. Any other directory named like a run is listed, even if its database or head
-    // file is gone: reading it then reports the damage instead of hiding the run.
-    const std::string name = it->path().filename().string();
-    std::error_code ignored;  // an entry that vanished or cannot be inspected is not a run
-    if (IsValidRunId(name) && (fs::is_directory(it->path() / kDbDirName, ignored) ||
-                               fs::exists(it->path() / kHeadFileName, ignored))) {
-      runs.push_back(name);
-    }
+    // run ids.
+    std::string name = it->path().filename().string();
+    if (IsValidRunId(name)) runs.push_back(std::move(name));
   }
   if (ec) return Status::IOError(fmt::format("{}: list runs: {}", dir_.string(), ec.message()));
   std::sort(runs.begin(), runs.end());
   return runs;
+}
+
+bool Journal::HoldsRun(const std::string& run_id) const {
+  // Any directory named like a run is one if its database or its head file is there, even if
+  // the other is gone: reading it then reports the damage instead of hiding the run. An entry
+  // that vanished or cannot be inspected is not a run.
+  std::error_code ignored;
+  const fs::path run_dir = dir_ / run_id;
+  return fs::is_directory(run_dir / kDbDirName, ignored) ||
+         fs::exists(run_dir / kHeadFileName, ignored);
 }
 
 Result<std::optional<RunHolder>> Journal::Holder(const std::string& run_id) const {

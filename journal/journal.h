@@ -212,6 +212,12 @@ class Journal {
   // Run ids in this directory, sorted (ids start with a UTC timestamp, so this is
   // chronological). An absent directory has no runs.
   Result<std::vector<std::string>> ListRuns() const;
+  // ListRuns without its check of each name (HoldsRun: a stat or two a run), for a caller that
+  // proves each run otherwise: every name in the directory that is a run id, sorted.
+  Result<std::vector<std::string>> ListRunIds() const;
+  // Whether DIR/RUN_ID holds a run as ListRuns counts one: its database directory or its head
+  // file is there (a run whose database is gone is listed, and reading it reports the damage).
+  bool HoldsRun(const std::string& run_id) const;
 
   // Directory of the notes queued for a run while a runner held it (journal/note_queue.h).
   std::filesystem::path NoteQueueDir(const std::string& run_id) const;

@@ -257,6 +257,13 @@ Status CheckChainLink(const Record* prev, const Record& r) {
 }
 
 Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const ChainKey& key) {
+  Record r;
+  BACKOUT_RETURN_IF_ERROR(DecodeRecordInto(value, key_seq, key, &r));
+  return r;
+}
+
+Status DecodeRecordInto(std::string_view value, std::uint64_t key_seq, const ChainKey& key,
+                        Record* out) {
   FieldReader in(value, key_seq);
   std::uint8_t version = 0;
   if (!in.ReadU8("version", &version)) return in.status();
@@ -272,9 +279,11 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const
     return EventCorruption(key_seq, "unknown chain mode {} (this build knows 0 = sha256, 1 = "
                            "hmac-sha256)", chain);
   }
-  Record r;
+  Record& r = *out;  // every field is set below (strings assigned into their old capacity)
   r.format_version = version;
   r.chain_mode = *mode;
+  r.os_uid = OsUser::kUnknownUid;
+  r.os_user.clear();
   if (!in.ReadU64("seq", &r.seq) || !in.ReadI64("time_us", &r.time_us) ||
       !in.ReadString("run_id", &r.run_id) || !in.ReadString("type", &r.type) ||
       !in.ReadString("operator", &r.operator_name) || !in.ReadString("host", &r.host) ||
@@ -293,7 +302,7 @@ Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const
   BACKOUT_RETURN_IF_ERROR(VerifyHashOf(r, value.substr(0, value.size() - sizeof(Digest)), key));
   if (r.run_id.empty()) return EventCorruption(key_seq, "field 'run_id' is empty");
   if (r.type.empty()) return EventCorruption(key_seq, "field 'type' is empty");
-  return r;
+  return Status::Ok();
 }
 
 }  // namespace backout::journal

@@ -86,6 +86,11 @@ std::string EncodeRecordWithHash(Record* record, const ChainKey& key);
 // record's seq equals `key_seq`, its hash (VerifyRecordHash), and that run_id and type are
 // non-empty. Every failure is kCorruption "event #<key_seq>: <what is wrong>".
 Result<Record> DecodeRecord(std::string_view value, std::uint64_t key_seq, const ChainKey& key);
+// DecodeRecord into `*out`, whose strings keep their capacity (a reader that decodes many
+// records into the same few saves an allocation per field). On failure `*out` is partly
+// overwritten and must not be used.
+Status DecodeRecordInto(std::string_view value, std::uint64_t key_seq, const ChainKey& key,
+                        Record* out);
 
 // kCorruption "event #N: ..." unless record.hash == ComputeRecordHash(record, key): "hash
 // mismatch" (naming the key as a suspect for keyed records), or "run X is keyed" when the

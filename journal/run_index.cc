@@ -93,22 +93,37 @@ std::vector<std::string_view> SplitSpaces(std::string_view text) {
 
 }  // namespace
 
-Result<RunStamp> ReadRunStamp(const fs::path& journal_dir, const std::string& run_id,
-                              const ChainKey& key) {
-  const fs::path run_dir = journal_dir / run_id;
-  Result<Head> head = ReadHeadFile(run_dir / kHeadFileName, key);
+RunStampReader::RunStampReader(fs::path journal_dir, ChainKey key)
+    : journal_dir_(std::move(journal_dir)), key_(std::move(key)),
+      dir_(::open(journal_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+
+Result<RunStamp> RunStampReader::Read(const std::string& run_id) const {
+  if (!dir_.valid()) {
+    return Status::IOError(fmt::format("run {}: cannot open {}", run_id, journal_dir_.string()));
+  }
+  // "RUN/head" and "RUN/runner.lock" relative to the journal's descriptor.
+  std::string relative = run_id;
+  relative += '/';
+  const std::size_t name_at = relative.size();
+  relative += kHeadFileName;
+  Result<Head> head = ReadHeadFileAt(dir_.get(), journal_dir_, relative, key_);
   if (!head.ok()) return head.status();
+  relative.replace(name_at, std::string::npos, "runner.lock");
   // The lock file is a few dozen bytes (pid, host, since); more is read as damage-free text.
   char holder[512];
-  const int fd = ::open((run_dir / "runner.lock").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(::openat(dir_.get(), relative.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     return Status::IOError(fmt::format("run {}: open runner.lock: {}", run_id, std::strerror(errno)));
   }
-  const ssize_t n = ::pread(fd, holder, sizeof holder, 0);
-  ::close(fd);
+  const ssize_t n = ::pread(fd.get(), holder, sizeof holder, 0);
   if (n < 0) return Status::IOError(fmt::format("run {}: read runner.lock", run_id));
   return RunStamp{.head = *head,
                   .lock_stamp = Checksum64(std::string_view(holder, static_cast<std::size_t>(n)), 1)};
+}
+
+Result<RunStamp> ReadRunStamp(const fs::path& journal_dir, const std::string& run_id,
+                              const ChainKey& key) {
+  return RunStampReader(journal_dir, key).Read(run_id);
 }
 
 RunIndexReader::RunIndexReader(const fs::path& journal_dir, ChainKey key)

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 
+#include "base/file_util.h"
 #include "base/status.h"
 #include "journal/chain_key.h"
 #include "journal/head_file.h"
@@ -53,6 +54,21 @@ struct RunStamp {
 // kNotFound/kCorruption/kIOError as ReadHeadFile, or if runner.lock cannot be read.
 Result<RunStamp> ReadRunStamp(const std::filesystem::path& journal_dir, const std::string& run_id,
                               const ChainKey& key);
+
+// ReadRunStamp for many runs of one journal: the journal directory is opened once and each
+// stamp read relative to it (two openat, two reads, two closes a run; no stat, no path walk
+// from the root). A directory that cannot be opened makes every Read a kIOError.
+// Thread safety: Read may be called from several threads.
+class RunStampReader {
+ public:
+  RunStampReader(std::filesystem::path journal_dir, ChainKey key);
+  Result<RunStamp> Read(const std::string& run_id) const;
+
+ private:
+  std::filesystem::path journal_dir_;
+  ChainKey key_;
+  UniqueFd dir_;
+};
 
 // What the index keeps of one run: the stamp it describes and two renderings made by the
 // caller (opaque here): `status`'s summary line and its JSON object.
