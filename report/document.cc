@@ -693,7 +693,7 @@ Section IntegritySection(const RunReport& r) {
 Section LogsSection(const RunReport& r) {
   Section out{.title = "Step logs",
               .lead = "The full output log of each attempt, as its outcome event journaled it "
-                      "(RUN/logs/FILE): the digest is covered by the hash chain, and `backout "
+                      "(section FILE of RUN/logs/run.log): the digest is covered by the hash chain, and `backout "
                       "export --with-logs` carries the logs, checked again on import.",
               .table = {{"Step", "Attempt", "File", "Size", "SHA-256", "Event"}, {}}};
   for (const StepLog& l : r.logs) {
