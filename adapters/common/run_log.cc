@@ -279,7 +279,11 @@ Status RunLog::Append(std::string_view name, std::string_view payload) {
   std::lock_guard lock(mu_);
   if (!broken_.ok()) return broken_;
   if (!fd_.valid()) {
-    if (Status s = OpenLocked(); !s.ok()) return s;
+    // A file that cannot be opened (or repaired) stays so for the session: no rescan per step.
+    if (Status s = OpenLocked(); !s.ok()) {
+      broken_ = s;
+      return s;
+    }
   }
   iovec parts[3] = {{const_cast<char*>(header.data()), header.size()},
                     {const_cast<char*>(payload.data()), payload.size()},

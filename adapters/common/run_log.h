@@ -129,7 +129,8 @@ class RunLog {
 
   // Appends one frame. A write that fails (disk full) leaves no partial frame: the file is cut
   // back to where the frame began, and kIOError names the file and the error. When even that
-  // cut fails, every later Append fails too (the next session repairs the tail).
+  // cut fails, or the file cannot be opened, every later Append of the session fails with the
+  // same error (the next session repairs the tail).
   Status Append(std::string_view name, std::string_view payload);
 
   // What opening the file had to repair (empty when nothing), once: for the runner to show.
