@@ -279,8 +279,8 @@ TEST_F(Evidence, ExportRefusesALogChangedOnTheRunnersDisk) {
   // log is damaged there, and the export says where.
   const std::string prefix = "=== backout log v1 ";
   ASSERT_TRUE(original.starts_with(prefix));
-  const std::size_t count = original.rfind(' ', original.find(" ===\n")) + 1;
   const std::size_t end = original.find(" ===\n");
+  const std::size_t count = original.rfind(' ', end - 1) + 1;
   const std::uint64_t length = std::stoull(original.substr(count, end - count));
   bytes = original.substr(0, count) + std::to_string(length + 1) + original.substr(end);
   WriteFile(run_log, bytes);
