@@ -34,6 +34,8 @@
 
 namespace backout::adapters {
 
+class AttemptLog;  // common/run_log.h
+
 struct Invocation {
   std::string action;      // "sql", "backup", "command", ...
   nlohmann::json target;   // the target's config, expanded (includes "type")
@@ -48,7 +50,12 @@ struct Invocation {
   std::string step_id;
   int attempt = 1;
   std::filesystem::path base_dir;  // relative paths are resolved against this
-  std::filesystem::path log_dir;   // where full output logs may be written (exists)
+  std::filesystem::path log_dir;   // the run's RUN/logs/ (exists): staging files may go here
+  // The attempt's full output log, a section of the run's log file (common/run_log.h), named
+  // LogFileName(step_id, attempt); null when the attempt keeps none (a test, a check run
+  // outside a runner). An adapter that keeps a full log of what it runs writes it here (one
+  // thread at a time); the engine journals its digest with the outcome.
+  AttemptLog* log = nullptr;
   std::chrono::milliseconds timeout{0};  // 0: no deadline
   std::int64_t now_micros = 0;           // wall clock at start (for timestamped names)
   const std::atomic<bool>* cancel = nullptr;  // set by SIGINT/SIGTERM; poll it in long work
@@ -68,9 +75,11 @@ struct Invocation {
   Env* env = Env::Default();
 };
 
-// `<step_id>.<attempt>.log`: the file in `log_dir` where an adapter that keeps a full output
-// log of an invocation writes it (a check's step_id is "STEP.check"). The engine hashes that
-// file when the attempt ends and journals the digest with the outcome (sm::LogDigest).
+// `<step_id>.<attempt>.log`: the logical file name of an attempt's full output log (a check's
+// step_id is "STEP.check"): the name of its section in the run log (Invocation::log), the
+// `file` of the digest the engine journals with the outcome (sm::LogDigest), and the file
+// name an export gives it. Runs of earlier versions kept each in a file of that name in
+// RUN/logs/.
 inline std::string LogFileName(std::string_view step_id, int attempt) {
   return std::string(step_id) + "." + std::to_string(attempt) + ".log";
 }

@@ -6,7 +6,7 @@
 #   - a bash script running /bin/true STEPS times (bash forks a small process per command).
 # Prints `name value` lines for bench/table.sh: steps_N_ours_s, steps_N_floor_s, steps_N_floor2_s,
 # steps_N_bash_s (best of REPS each, the order turning round), steps_N_log_files (files under
-# the run's logs/ after the run).
+# the run's logs/ after the run: 1, its run.log).
 #
 #   bench/steps_bench.sh WORK STEPS BACKOUT SPAWN_FLOOR [REPS]
 set -euo pipefail

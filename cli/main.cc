@@ -299,8 +299,8 @@ int main(int argc, char** argv) {
                          "Write to FILE (mode 0600, atomically) instead of stdout");
   bool export_with_logs = false;
   export_run->add_flag("--with-logs", export_with_logs,
-                       "Also carry the step logs (RUN/logs/), each checked against the sha256 "
-                       "its outcome journaled; `import` checks and restores them");
+                       "Also carry the step logs (RUN/logs/run.log), each checked against the "
+                       "sha256 its outcome journaled; `import` checks and restores them");
   add_journal(export_run);
 
   CLI::App* import_run = app.add_subcommand(

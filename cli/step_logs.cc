@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "adapters/common/run_log.h"
 #include "base/file_util.h"
 #include "base/sha256.h"
 
@@ -66,24 +67,38 @@ bool Matches(const sm::LogDigest& digest, std::string_view content) {
 Result<std::vector<journal::ExportedLog>> CollectStepLogs(const std::vector<sm::Event>& events,
                                                           const fs::path& log_dir) {
   std::map<std::string, JournaledLog> journaled = JournaledLogs(events);
-  std::vector<std::string> names;
+  // By logical file name: a file of an earlier version's layout first, then the sections of
+  // the run log (a run resumed by this version has both; a check run again appends).
+  std::map<std::string, std::string> contents;
   std::error_code ec;
+  std::vector<std::string> files;
   for (const fs::directory_entry& entry : fs::directory_iterator(log_dir, ec)) {
     if (entry.is_regular_file(ec) && StepOfLogFile(entry.path().filename().string())) {
-      names.push_back(entry.path().filename().string());
+      files.push_back(entry.path().filename().string());
     }
   }
   if (ec && ec != std::errc::no_such_file_or_directory) {
     return Status::IOError(fmt::format("cannot list {}: {}", log_dir.string(), ec.message()));
   }
-  std::sort(names.begin(), names.end());
-  std::vector<journal::ExportedLog> out;
-  for (const std::string& name : names) {
+  for (const std::string& name : files) {
     Result<std::string> content = ReadFileToString(log_dir / name);
     if (!content.ok()) return content.status();
+    contents[name] = std::move(content).value();
+  }
+  Result<adapters::RunLogContents> run_log =
+      adapters::ReadRunLog(log_dir / adapters::kRunLogFileName);
+  if (run_log.ok()) {
+    for (adapters::RunLogSection& section : run_log->sections) {
+      if (StepOfLogFile(section.name)) contents[section.name].append(section.content);
+    }
+  } else if (run_log.status().code() != Code::kNotFound) {
+    return run_log.status();
+  }
+  std::vector<journal::ExportedLog> out;
+  for (auto& [name, content] : contents) {
     const auto [step, attempt] = *StepOfLogFile(name);
     journal::ExportedLog log{.step = step, .attempt = attempt, .file = name,
-                             .content = std::move(content).value()};
+                             .content = std::move(content)};
     if (const auto it = journaled.find(name); it != journaled.end()) {
       if (!Matches(it->second.digest, log.content)) {
         return Mismatch(it->second, "was changed after it was journaled");
@@ -130,10 +145,16 @@ Result<std::vector<std::string>> CheckExportedLogs(
 }
 
 Status RestoreStepLogs(const std::vector<journal::ExportedLog>& logs, const fs::path& log_dir) {
+  if (logs.empty()) return Status::Ok();
+  std::string run_log;
   for (const journal::ExportedLog& log : logs) {
-    BACKOUT_RETURN_IF_ERROR(WriteFileAtomically(log_dir / log.file, log.content, 0600));
+    if (!adapters::IsRunLogName(log.file)) {
+      return Status::InvalidArgument(fmt::format(
+          "step {} attempt {}: '{}' cannot name a log", log.step, log.attempt, log.file));
+    }
+    run_log += adapters::EncodeRunLogFrame(log.file, log.content);
   }
-  return Status::Ok();
+  return WriteFileAtomically(log_dir / adapters::kRunLogFileName, run_log, 0600);
 }
 
 }  // namespace backout::cli

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "adapters/common/run_log.h"
 #include "adapters/common/verify.h"
 #include "base/redactor.h"
 #include "base/sha256.h"
@@ -33,21 +34,6 @@ std::filesystem::path PlanDir(const sm::RunState& state) {
   return std::filesystem::path(UnmarkInvalidUtf8(state.start.plan_file)).parent_path();
 }
 
-// The digest of the full output log an attempt of `step` wrote in `log_dir`, if it wrote one
-// (adapters::LogFileName). Taken once the adapter has returned, so the log is closed, and
-// before the outcome is journaled: the chain then covers the log (docs/events.md).
-Result<std::optional<sm::LogDigest>> DigestOfLog(const std::filesystem::path& log_dir,
-                                                 const std::string& step, int attempt) {
-  const std::string file = adapters::LogFileName(step, attempt);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(log_dir / file, ec)) {
-    return std::optional<sm::LogDigest>();
-  }
-  Result<FileDigest> digest = Sha256File(log_dir / file);
-  if (!digest.ok()) return digest.status();
-  return std::optional<sm::LogDigest>(sm::LogDigest{file, digest->bytes, digest->sha256_hex});
-}
-
 // Puts `log` into an outcome event (StepSucceeded, StepFailed); other events have no log.
 void AttachLog(sm::EventBody& event, std::optional<sm::LogDigest> log) {
   std::visit(
@@ -57,20 +43,39 @@ void AttachLog(sm::EventBody& event, std::optional<sm::LogDigest> log) {
       event);
 }
 
+// What running an attempt gave: the adapter's outcome, and the digest of the full output log
+// the attempt wrote (its section of the run log), if it wrote one.
+struct Ran {
+  adapters::Outcome outcome;
+  std::optional<sm::LogDigest> log;
+};
+
 class StepRunner {
  public:
   // `copies` (may be null: not a rehearsal) must outlive the runner.
   StepRunner(RunSession& session, const DriveOptions& options, const RehearsalCopies* copies)
-      : session_(session), options_(options), copies_(copies) {
+      : session_(session),
+        options_(options),
+        copies_(copies),
+        run_log_(session.journal().LogDir(session.run_id()) / adapters::kRunLogFileName) {
     for (const std::string& s : options.secrets) redactor_.Add(s);
   }
 
   // Runs the step's action (or, with `as_check`, its check) with everything resolved. An
   // exception (a bug: adapters report through Status) is an error here, never a crash:
   // whether the effect happened is then unknown, so the caller journals no outcome for it.
-  Result<adapters::Outcome> Run(const plan::Step& step, int attempt, bool as_check) {
+  // The log's digest is taken from what the attempt wrote, once the adapter has returned and
+  // before the outcome is journaled: the chain then covers the log (docs/events.md).
+  Result<Ran> Run(const plan::Step& step, int attempt, bool as_check) {
+    adapters::AttemptLog log(
+        run_log_, adapters::LogFileName(as_check ? step.id + ".check" : step.id, attempt));
     try {
-      return RunUnguarded(step, attempt, as_check);
+      Ran ran{RunUnguarded(step, attempt, as_check, log), std::nullopt};
+      if (log.begun()) {
+        FileDigest digest = log.Finish();
+        ran.log = sm::LogDigest{log.name(), digest.bytes, std::move(digest.sha256_hex)};
+      }
+      return ran;
     } catch (const std::exception& e) {
       return Status::FailedPrecondition(
           fmt::format("internal error: step {}{}: {}", step.id, as_check ? " (check)" : "",
@@ -78,8 +83,12 @@ class StepRunner {
     }
   }
 
+  // What opening the run log had to repair (empty when nothing), once.
+  std::string TakeLogRepairNotice() { return run_log_.TakeRepairNotice(); }
+
  private:
-  adapters::Outcome RunUnguarded(const plan::Step& step, int attempt, bool as_check) {
+  adapters::Outcome RunUnguarded(const plan::Step& step, int attempt, bool as_check,
+                                 adapters::AttemptLog& log) {
     const plan::Action& action = as_check ? *step.check : step.action;
     const plan::Plan& plan = session_.plan();
     // Validated when the run started, so the target exists.
@@ -160,6 +169,7 @@ class StepRunner {
     inv.attempt = attempt;
     inv.base_dir = PlanDir(session_.state());
     inv.log_dir = session_.journal().LogDir(session_.run_id());
+    inv.log = &log;
     inv.timeout = action.timeout.value_or(step.timeout.value_or(std::chrono::milliseconds(0)));
     inv.now_micros = session_.env()->NowMicros();
     inv.cancel = options_.cancel;
@@ -254,6 +264,7 @@ class StepRunner {
   RunSession& session_;
   const DriveOptions& options_;
   const RehearsalCopies* copies_;
+  adapters::RunLog run_log_;  // shared by every attempt of this session
   Redactor redactor_;
 };
 
@@ -310,6 +321,12 @@ class Driver {
     if (options_.progress != nullptr) options_.progress->Note(text);
   }
 
+  void SayLogRepair() {
+    if (std::string notice = steps_.TakeLogRepairNotice(); !notice.empty()) {
+      Say("warning: " + notice);
+    }
+  }
+
   Handled PauseForSignal(const std::string& step) {
     BACKOUT_RETURN_IF_ERROR(
         session_.Append({sm::RunPaused{sm::RunPaused::Reason::kSignal, step}}));
@@ -360,7 +377,8 @@ class Driver {
       options_.progress->StepStarted(Position(c.step), Total(), c.step, step.title, c.attempt);
     }
     const auto began = std::chrono::steady_clock::now();
-    Result<adapters::Outcome> ran = steps_.Run(step, c.attempt, /*as_check=*/false);
+    Result<Ran> ran = steps_.Run(step, c.attempt, /*as_check=*/false);
+    SayLogRepair();
     if (!ran.ok()) {
       // The effect may or may not have happened: no outcome is journaled, so the step stays
       // in doubt and resume settles it (idempotent, check, or resolve).
@@ -369,23 +387,15 @@ class Driver {
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - began);
-    const std::string message = ran->status.message();
-    sm::EventBody event = sm::EventOfAnswer(c, AnswerOf(std::move(ran).value()));
+    const std::string message = ran->outcome.status.message();
+    std::optional<sm::LogDigest> log = std::move(ran->log);
+    sm::EventBody event = sm::EventOfAnswer(c, AnswerOf(std::move(ran->outcome)));
     if (const auto* paused = std::get_if<sm::RunPaused>(&event)) {
       // The effect may be half done: no outcome is journaled, so resume treats it as in doubt.
       SayStepEnded(c.step, "interrupted", elapsed, message);
       return PauseForSignal(paused->step);
     }
-    Result<std::optional<sm::LogDigest>> log = DigestOfLog(
-        session_.journal().LogDir(session_.run_id()), c.step, c.attempt);
-    if (log.ok()) {
-      AttachLog(event, std::move(log).value());
-    } else {
-      // The outcome matters more than its log: journaled without a digest, the log is exported
-      // as unverified.
-      Say(fmt::format("warning: step {}: its log is journaled without a digest: {}", c.step,
-                      log.status().message()));
-    }
+    AttachLog(event, std::move(log));
     const bool succeeded = std::holds_alternative<sm::StepSucceeded>(event);
     BACKOUT_RETURN_IF_ERROR(session_.Append({std::move(event)}));
     SayStepEnded(c.step, succeeded ? "succeeded" : "failed", elapsed, succeeded ? "" : message);
@@ -398,10 +408,11 @@ class Driver {
       return locked;
     }
     const sm::StepState* st = session_.state().FindStep(c.step);
-    Result<adapters::Outcome> ran = steps_.Run(step, st->attempts, /*as_check=*/true);
+    Result<Ran> ran = steps_.Run(step, st->attempts, /*as_check=*/true);
+    SayLogRepair();
     // A check that threw found nothing out: its finding is unknown.
     sm::EventBody event = sm::EventOfAnswer(
-        c, ran.ok() ? AnswerOf(std::move(ran).value()) : sm::AdapterAnswer{ran.status()});
+        c, ran.ok() ? AnswerOf(std::move(ran->outcome)) : sm::AdapterAnswer{ran.status()});
     // An interrupted check found nothing out: journal no finding, so resume checks again.
     if (const auto* paused = std::get_if<sm::RunPaused>(&event)) {
       return PauseForSignal(paused->step);

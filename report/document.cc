@@ -736,7 +736,7 @@ std::vector<Cell> LogRow(const StepLog& l) {
 Section LogsSection(const EventLists& lists) {
   return Section{.title = "Step logs",
               .lead = "The full output log of each attempt, as its outcome event journaled it "
-                      "(RUN/logs/FILE): the digest is covered by the hash chain, and `backout "
+                      "(section FILE of RUN/logs/run.log): the digest is covered by the hash chain, and `backout "
                       "export --with-logs` carries the logs, checked again on import.",
               .table = {{"Step", "Attempt", "File", "Size", "SHA-256", "Event"}, {}},
               .streamed_rows = Streamed<StepLog, std::vector<Cell>>(lists.logs, LogRow)};

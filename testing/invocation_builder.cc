@@ -50,6 +50,11 @@ InvocationBuilder& InvocationBuilder::LogDir(std::filesystem::path dir) {
   return *this;
 }
 
+InvocationBuilder& InvocationBuilder::Log(adapters::AttemptLog* log) {
+  invocation_.log = log;
+  return *this;
+}
+
 InvocationBuilder& InvocationBuilder::Dirs(const std::filesystem::path& dir) {
   return BaseDir(dir).LogDir(dir);
 }

@@ -8,11 +8,11 @@
 //                                  .Build());
 //
 // Unless set: no target, empty params, no baseline, no run facts, run id "", step id "step",
-// attempt 1, no directories, no timeout, now_micros 0, no cancel flag, no progress callback,
+// attempt 1, no directories, no log, no timeout, now_micros 0, no cancel flag, no progress callback,
 // Env::Default().
 //
-// Thread safety: a builder is used by one thread. Ownership: the cancel flag and the Env are
-// not owned; they must outlive the invocations built with them.
+// Thread safety: a builder is used by one thread. Ownership: the cancel flag, the log and the
+// Env are not owned; they must outlive the invocations built with them.
 #pragma once
 
 #include <atomic>
@@ -44,6 +44,8 @@ class InvocationBuilder {
   InvocationBuilder& Attempt(int attempt);
   InvocationBuilder& BaseDir(std::filesystem::path dir);
   InvocationBuilder& LogDir(std::filesystem::path dir);
+  // The attempt's full output log (not owned; must outlive the invocations built with it).
+  InvocationBuilder& Log(adapters::AttemptLog* log);
   // Both base_dir and log_dir.
   InvocationBuilder& Dirs(const std::filesystem::path& dir);
   InvocationBuilder& Timeout(std::chrono::milliseconds timeout);

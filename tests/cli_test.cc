@@ -4,8 +4,10 @@
 // SQLite files, real commands, real signals, real journal directories.
 //
 // The journal-tampering test lives in cli_tamper_test.cc (it links RocksDB).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "adapters/common/run_log.h"
+#include "base/sha256.h"
+#include "testing/run_log.h"
 #include "tests/support/example.h"
 
 namespace backout::testing {
@@ -86,7 +91,7 @@ std::string WaitForStepLog(const Example& ex, const std::string& step) {
   const bool ok = WaitFor(
       [&] {
         for (const std::string& id : RunDirs(ex)) {
-          if (fs::exists(ex.journal() / id / "logs" / (step + ".1.log"))) {
+          if (testing::ReadAttemptLog(ex.journal() / id / "logs", step + ".1.log")) {
             run_id = id;
             return true;
           }
@@ -610,6 +615,93 @@ TEST(CliPlanChanged, ResumeWarnsAndUsesTheJournaledPlan) {
 
 const std::string kSecret = "s3cr3t-Value-42";
 
+// The step logs of a run are the sections of one file, RUN/logs/run.log (0600). A runner
+// SIGKILLed while a step is writing output, and a last frame cut short as a power cut leaves
+// it: the resumed runner repairs the tail and says so, the new attempt's frames are whole,
+// and every journaled digest matches its section.
+TEST(CliRunLog, OneFileForManyStepsSurvivesAKillMidOutputAndATruncatedTail) {
+  Example ex("media-rollback", kRows);
+  std::string plan =
+      "version: 1\nname: many-steps\ntargets:\n  ops: { type: command, cwd: . }\nsteps:\n";
+  constexpr int kQuiet = 40;
+  for (int i = 0; i < kQuiet; ++i) {
+    plan += fmt::format(
+        "  - id: step-{}\n    command: {{ target: ops, argv: [echo, \"step {}\"] }}\n", i, i);
+  }
+  // Writes while `hold` exists; then 20,000 numbered lines, so its whole output is known.
+  plan +=
+      "  - id: chatty\n    idempotent: true\n    command:\n      target: ops\n"
+      "      shell: 'while [ -e hold ]; do seq 1 1000; done; seq 1 20000'\n";
+  WriteFile(ex.dir() / "many.yaml", plan);
+  WriteFile(ex.dir() / "hold", "");
+  std::string run_id;
+  {
+    BackgroundProcess run(ex.BackoutSpec({"run", "many.yaml"}));
+    run_id = WaitForStepLog(ex, "chatty");
+    ASSERT_FALSE(run_id.empty());
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          const fs::path logs = ex.journal() / run_id / "logs";
+          return ReadAttemptLog(logs, "chatty.1.log").value_or("").size() > 200000;
+        },
+        kReady));
+    run.Signal(SIGKILL);
+    ASSERT_EQ(run.Wait().signal, SIGKILL);
+  }
+  fs::remove(ex.dir() / "hold");
+  const fs::path log_dir = ex.journal() / run_id / "logs";
+  const fs::path run_log = log_dir / "run.log";
+  // What a power cut in the middle of a write leaves, unless the kill left it already: a
+  // frame whose payload is cut short.
+  Result<adapters::RunLogContents> before = adapters::ReadRunLog(run_log);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  if (!before->truncated_tail) {
+    const std::string cut = adapters::RunLogHeader("chatty.1.log", 5000) + "partial";
+    WriteFile(run_log, ReadFile(run_log) + cut);
+    before = adapters::ReadRunLog(run_log);
+    ASSERT_TRUE(before.ok()) << before.status().ToString();
+    ASSERT_TRUE(before->truncated_tail);
+    EXPECT_EQ(before->truncated_tail->bytes, cut.size());
+  }
+
+  const ProcessResult resumed = ex.Backout({"resume", run_id});
+  ASSERT_EQ(resumed.exit_code, 0) << Show(resumed);
+  EXPECT_TRUE(Contains(resumed.err + resumed.out,
+                       fmt::format("{} bytes from offset {} removed",
+                                   before->truncated_tail->bytes, before->truncated_tail->offset)))
+      << Show(resumed);
+
+  // One log file for the whole run, private, and the bytes the repair cut kept beside it.
+  const fs::path kept = log_dir / fmt::format("run.log.cut-{}", before->truncated_tail->offset);
+  EXPECT_EQ(ReadFile(kept).size(), before->truncated_tail->bytes);
+  EXPECT_EQ(std::distance(fs::directory_iterator(log_dir), fs::directory_iterator()), 2);
+  struct stat st {};
+  ASSERT_EQ(::stat(run_log.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  Result<adapters::RunLogContents> after = adapters::ReadRunLog(run_log);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_FALSE(after->truncated_tail);
+  std::string expected;
+  for (int i = 1; i <= 20000; ++i) expected += std::to_string(i) + "\n";
+  EXPECT_EQ(ReadAttemptLog(log_dir, "chatty.2.log"), expected);
+  EXPECT_EQ(ReadAttemptLog(log_dir, "step-7.1.log"), "step 7\n");
+  // Every journaled digest is its section's.
+  int journaled = 0;
+  for (const json& e : Events(ex, run_id)) {
+    if (!e["payload"].contains("log")) continue;
+    const json& log = e["payload"]["log"];
+    const std::optional<std::string> section =
+        ReadAttemptLog(log_dir, log["file"].get<std::string>());
+    ASSERT_TRUE(section) << log;
+    EXPECT_EQ(log["bytes"], section->size()) << log;
+    EXPECT_EQ(log["sha256"], Sha256Hex(*section)) << log;
+    ++journaled;
+  }
+  EXPECT_EQ(journaled, kQuiet + 1);
+  const ProcessResult exported = ex.Backout({"export", run_id, "--with-logs"});
+  EXPECT_EQ(exported.exit_code, 0) << Show(exported);
+}
+
 TEST(CliSecrets, ExpandedVariableNeverWrittenByBackout) {
   Example ex("media-rollback", kRows);
   const std::string plan = CopyFixture(ex, "plans/secret.yaml");
@@ -640,11 +732,12 @@ TEST(CliSecrets, ExpandedVariableNeverWrittenByBackout) {
   EXPECT_NE(tail.find("token is "), std::string::npos) << tail;
 
   // Every file under the journal (RocksDB WAL, SSTs, MANIFEST, LOG, lock file...) except the
-  // step's raw command log. That log is the command's own stdout/stderr, kept as it is
-  // (docs/adapters/command.md: "do not make a command echo its secrets"); this plan echoes
-  // the token on purpose, so the secret is expected there, which also proves this scan can
-  // find it.
-  const fs::path raw_log = ex.journal() / run_id / "logs" / "use-token.1.log";
+  // run log, and every section of the run log except the step's raw command log. That log is
+  // the command's own stdout/stderr, kept as it is (docs/adapters/command.md: "do not make a
+  // command echo its secrets"); this plan echoes the token on purpose, so the secret is
+  // expected there, which also proves this scan can find it.
+  const fs::path log_dir = ex.journal() / run_id / "logs";
+  const fs::path raw_log = log_dir / "run.log";
   int files = 0;
   for (const auto& entry : fs::recursive_directory_iterator(ex.journal())) {
     if (!entry.is_regular_file() || entry.path() == raw_log) continue;
@@ -653,8 +746,15 @@ TEST(CliSecrets, ExpandedVariableNeverWrittenByBackout) {
         << entry.path() << " holds the secret";
   }
   EXPECT_GT(files, 3);
-  ASSERT_TRUE(fs::exists(raw_log));
-  EXPECT_NE(ReadFile(raw_log).find("token is " + kSecret), std::string::npos)
+  Result<adapters::RunLogContents> sections = adapters::ReadRunLog(raw_log);
+  ASSERT_TRUE(sections.ok()) << sections.status().ToString();
+  for (const adapters::RunLogSection& section : sections->sections) {
+    if (section.name == "use-token.1.log") continue;
+    EXPECT_EQ(section.content.find(kSecret), std::string::npos) << section.name;
+  }
+  const std::optional<std::string> step_log = testing::ReadAttemptLog(log_dir, "use-token.1.log");
+  ASSERT_TRUE(step_log);
+  EXPECT_NE(step_log->find("token is " + kSecret), std::string::npos)
       << "the raw command log is expected to hold the command's own output unchanged";
 }
 

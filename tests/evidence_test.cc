@@ -13,7 +13,9 @@
 #include <functional>
 #include <map>
 
+#include "adapters/common/run_log.h"
 #include "base/sha256.h"
+#include "testing/run_log.h"
 #include "tests/support/example.h"
 
 namespace backout::testing {
@@ -36,6 +38,44 @@ class Evidence : public ::testing::Test {
 
   fs::path LogDir(const fs::path& journal) const { return journal / run_id_ / "logs"; }
 
+  // An attempt's log as the run left it (a section of run.log, or a file of the old layout).
+  std::string StepLog(const fs::path& journal, const std::string& file) const {
+    const std::optional<std::string> log = ReadAttemptLog(LogDir(journal), file);
+    EXPECT_TRUE(log) << "no log " << file;
+    return log.value_or("");
+  }
+
+  // Appends the frame of an attempt whose runner died before its outcome was journaled.
+  void AppendFrame(const std::string& file, std::string_view payload) const {
+    const fs::path run_log = LogDir(ex_->journal()) / "run.log";
+    WriteFile(run_log, ReadFile(run_log) + adapters::EncodeRunLogFrame(file, payload));
+  }
+
+  // The run's logs as the version before the run log left them: one file per attempt.
+  void ConvertToPerAttemptFiles() const {
+    const fs::path run_log = LogDir(ex_->journal()) / "run.log";
+    Result<adapters::RunLogContents> contents = adapters::ReadRunLog(run_log);
+    ASSERT_TRUE(contents.ok()) << contents.status().ToString();
+    for (const adapters::RunLogSection& section : contents->sections) {
+      WriteFile(LogDir(ex_->journal()) / section.name, section.content);
+    }
+    fs::remove(run_log);
+  }
+
+  // The offset in run.log of the first payload byte of `file`'s section.
+  std::uint64_t PayloadOffset(const std::string& file) const {
+    Result<adapters::RunLogReader> reader =
+        adapters::RunLogReader::Open(LogDir(ex_->journal()) / "run.log");
+    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+    while (reader.ok()) {
+      Result<std::optional<adapters::RunLogFrame>> frame = reader->Next();
+      if (!frame.ok() || !frame->has_value()) break;
+      if ((*frame)->name == file && (*frame)->length > 0) return (*frame)->payload_offset;
+    }
+    ADD_FAILURE() << "no payload of " << file << " in run.log";
+    return 0;
+  }
+
   // `backout export RUN --with-logs`: its record lines and its log lines.
   void ExportWithLogs(std::vector<std::string>* records, std::vector<nlohmann::json>* logs) {
     const ProcessResult exported = Backout({"export", run_id_, "--with-logs"});
@@ -56,6 +96,8 @@ class Evidence : public ::testing::Test {
     return Backout({"import", file.string(), "--journal", (ex_->dir() / journal_name).string()});
   }
 
+  void CheckExportAndImport();
+
   std::unique_ptr<Example> ex_;
   std::string run_id_;
 };
@@ -70,9 +112,8 @@ std::string Line(nlohmann::json log) {
   return log.dump();
 }
 
-TEST_F(Evidence, StepLogsTravelWithTheirJournaledSha256AndTamperingIsRefused) {
-  // The log an attempt left when its runner died before the outcome: no digest journaled.
-  WriteFile(LogDir(ex_->journal()) / "drop-media.7.log", "half\xff written");
+// Everything an export and import of the run's logs must do, whichever layout they are in.
+void Evidence::CheckExportAndImport() {
   std::vector<std::string> records;
   std::vector<nlohmann::json> logs;
   ExportWithLogs(&records, &logs);
@@ -90,7 +131,7 @@ TEST_F(Evidence, StepLogsTravelWithTheirJournaledSha256AndTamperingIsRefused) {
     ASSERT_EQ(line.size(), 1u) << line;
     const nlohmann::json& log = line["log"];
     const std::string file = log["file"];
-    const std::string on_disk = ReadFile(LogDir(ex_->journal()) / file);
+    const std::string on_disk = StepLog(ex_->journal(), file);
     EXPECT_EQ(log["encoding"], file == "drop-media.7.log" ? "base64" : "utf-8") << file;
     if (log["encoding"] == "utf-8") {
       EXPECT_EQ(log["content"], on_disk) << file;
@@ -167,12 +208,14 @@ TEST_F(Evidence, StepLogsTravelWithTheirJournaledSha256AndTamperingIsRefused) {
   EXPECT_TRUE(Contains(imported.err, "restored unverified")) << Show(imported);
   const fs::path other = ex_->dir() / "other";
   for (const nlohmann::json& log : logs) {
-    const fs::path copy = LogDir(other) / log["log"]["file"].get<std::string>();
-    EXPECT_EQ(ReadFile(copy), ReadFile(LogDir(ex_->journal()) / copy.filename())) << copy;
-    struct stat st {};
-    ASSERT_EQ(::stat(copy.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0600u) << copy;
+    const std::string file = log["log"]["file"];
+    EXPECT_EQ(StepLog(other, file), StepLog(ex_->journal(), file)) << file;
   }
+  // Restored as the frames of one run log, privately.
+  EXPECT_EQ(std::distance(fs::directory_iterator(LogDir(other)), fs::directory_iterator()), 1);
+  struct stat st {};
+  ASSERT_EQ(::stat((LogDir(other) / "run.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   // The imported run's report shows each journaled log's sha256, in every format.
   const fs::path json_file = ex_->dir() / "report.json";
@@ -200,9 +243,30 @@ TEST_F(Evidence, StepLogsTravelWithTheirJournaledSha256AndTamperingIsRefused) {
   EXPECT_EQ(schema.exit_code, 0) << Show(schema);
 }
 
+TEST_F(Evidence, StepLogsTravelWithTheirJournaledSha256AndTamperingIsRefused) {
+  // The run's logs are the sections of one file.
+  EXPECT_EQ(std::distance(fs::directory_iterator(LogDir(ex_->journal())),
+                          fs::directory_iterator()),
+            1);
+  // The log an attempt left when its runner died before the outcome: no digest journaled.
+  AppendFrame("drop-media.7.log", "half\xff written");
+  CheckExportAndImport();
+}
+
+TEST_F(Evidence, RunsOfTheEarlierLayoutStillExportImportAndVerify) {
+  ConvertToPerAttemptFiles();
+  WriteFile(LogDir(ex_->journal()) / "drop-media.7.log", "half\xff written");
+  CheckExportAndImport();
+  EXPECT_EQ(Backout({"verify", run_id_}).exit_code, 0);
+}
+
 TEST_F(Evidence, ExportRefusesALogChangedOnTheRunnersDisk) {
-  const fs::path log = LogDir(ex_->journal()) / "stop-app.1.log";
-  WriteFile(log, ReadFile(log) + "edited afterwards\n");
+  // A payload byte changed inside run.log: the frames still read, the digest does not match.
+  const fs::path run_log = LogDir(ex_->journal()) / "run.log";
+  std::string bytes = ReadFile(run_log);
+  const std::string original = bytes;
+  bytes[PayloadOffset("stop-app.1.log")] ^= 0x20;
+  WriteFile(run_log, bytes);
   const ProcessResult exported = Backout({"export", run_id_, "--with-logs"});
   EXPECT_EQ(exported.exit_code, 4) << Show(exported);
   EXPECT_TRUE(Contains(exported.err, "step stop-app attempt 1: log stop-app.1.log was changed "
@@ -210,6 +274,31 @@ TEST_F(Evidence, ExportRefusesALogChangedOnTheRunnersDisk) {
       << Show(exported);
   // Without --with-logs the export is what it always was.
   EXPECT_EQ(Backout({"export", run_id_}).exit_code, 0);
+
+  // A frame's length one more than its payload (the first frame: others follow it): the run
+  // log is damaged there, and the export says where.
+  const std::string prefix = "=== backout log v1 ";
+  ASSERT_TRUE(original.starts_with(prefix));
+  const std::size_t end = original.find(" ===\n");
+  const std::size_t count = original.rfind(' ', end - 1) + 1;
+  const std::uint64_t length = std::stoull(original.substr(count, end - count));
+  bytes = original.substr(0, count) + std::to_string(length + 1) + original.substr(end);
+  WriteFile(run_log, bytes);
+  const ProcessResult damaged = Backout({"export", run_id_, "--with-logs"});
+  EXPECT_EQ(damaged.exit_code, 4) << Show(damaged);
+  EXPECT_TRUE(Contains(damaged.err, "frame at offset 0: expected a newline after"))
+      << Show(damaged);
+}
+
+TEST_F(Evidence, ExportRefusesALogChangedOnTheRunnersDiskInTheEarlierLayout) {
+  ConvertToPerAttemptFiles();
+  const fs::path log = LogDir(ex_->journal()) / "stop-app.1.log";
+  WriteFile(log, ReadFile(log) + "edited afterwards\n");
+  const ProcessResult exported = Backout({"export", run_id_, "--with-logs"});
+  EXPECT_EQ(exported.exit_code, 4) << Show(exported);
+  EXPECT_TRUE(Contains(exported.err, "step stop-app attempt 1: log stop-app.1.log was changed "
+                                     "after it was journaled"))
+      << Show(exported);
 }
 
 TEST_F(Evidence, ReportEmbedsTheJournaledPlanInEveryFormat) {

@@ -12,6 +12,7 @@
 
 #include "adapters/common/params.h"
 #include "adapters/common/run.h"
+#include "adapters/common/run_log.h"
 #include "adapters/common/subprocess.h"
 #include "base/time.h"
 
@@ -186,13 +187,9 @@ std::vector<std::string> ChildEnvironment(const CommandSpec& spec) {
   return env;
 }
 
-// `<log_dir>/<step_id>.<attempt>.log`, absolute; empty when there is no log directory.
+// The run log holding the attempt's section (absolute: RunLog); empty when there is none.
 fs::path LogPath(const Invocation& invocation) {
-  if (invocation.log_dir.empty()) return {};
-  const fs::path path = invocation.log_dir / LogFileName(invocation.step_id, invocation.attempt);
-  std::error_code ec;
-  fs::path absolute = fs::absolute(path, ec);
-  return ec ? path : absolute;
+  return invocation.log == nullptr ? fs::path() : invocation.log->file();
 }
 
 SubprocessOptions MakeOptions(const CommandSpec& spec, const Invocation& invocation) {
@@ -203,7 +200,7 @@ SubprocessOptions MakeOptions(const CommandSpec& spec, const Invocation& invocat
   options.timeout = invocation.timeout;
   options.kill_grace = spec.kill_grace;
   options.cancel = invocation.cancel;
-  options.log_path = LogPath(invocation);
+  options.log = invocation.log;
   options.tail_capacity = kTailBytes;
   return options;
 }
@@ -312,7 +309,7 @@ class CommandAdapter final : public Adapter {
     std::string tail = TailText(run->output_tail);
     Outcome outcome;
     outcome.status = Verdict(spec, *run, tail, invocation.timeout);
-    outcome.outputs = Outputs(*run, std::move(tail), options.log_path);
+    outcome.outputs = Outputs(*run, std::move(tail), LogPath(invocation));
     return outcome;
   }
 };

@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "adapters/common/run_log.h"
+#include "base/sha256.h"
 #include "testing/invocation_builder.h"
+#include "testing/run_log.h"
 #include "testing/temp_dir.h"
 
 namespace backout::adapters {
@@ -21,25 +23,20 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 class CommandAdapterTest : public ::testing::Test {
  protected:
   void SetUp() override { fs::create_directory(dir_ / "logs"); }
 
   Invocation MakeInvocation(json params, json target = json::object()) {
     target["type"] = "command";
+    attempt_log_ = std::make_unique<AttemptLog>(run_log_, LogFileName("step", 2));
     return testing::InvocationBuilder("command")
         .Target("ops", std::move(target))
         .Params(std::move(params))
         .Attempt(2)
         .BaseDir(dir_)
         .LogDir(dir_ / "logs")
+        .Log(attempt_log_.get())
         .Build();
   }
 
@@ -59,6 +56,8 @@ class CommandAdapterTest : public ::testing::Test {
   const testing::TempDir tmp_;
   const fs::path dir_ = tmp_.path();
   std::unique_ptr<Adapter> adapter_ = MakeCommandAdapter();
+  RunLog run_log_{dir_ / "logs" / kRunLogFileName};
+  std::unique_ptr<AttemptLog> attempt_log_;
 };
 
 TEST_F(CommandAdapterTest, AcceptedExitCodeIsOkWithOutputs) {
@@ -69,8 +68,11 @@ TEST_F(CommandAdapterTest, AcceptedExitCodeIsOkWithOutputs) {
   EXPECT_EQ(out.outputs["output_tail"], "hello\n");
   EXPECT_TRUE(out.outputs["duration_ms"].is_number_integer());
   const fs::path log = out.outputs["log"].get<std::string>();
-  EXPECT_EQ(log, fs::absolute(dir_ / "logs" / "step.2.log"));
-  EXPECT_EQ(ReadFile(log), "hello\n");
+  EXPECT_EQ(log, fs::absolute(dir_ / "logs" / "run.log"));
+  EXPECT_EQ(testing::ReadAttemptLog(dir_ / "logs", "step.2.log"), "hello\n");
+  const FileDigest digest = attempt_log_->Finish();
+  EXPECT_EQ(digest.bytes, 6u);
+  EXPECT_EQ(digest.sha256_hex, Sha256Hex("hello\n"));
   struct stat st {};
   ASSERT_EQ(::stat(log.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -144,7 +146,8 @@ TEST_F(CommandAdapterTest, TailHoldsTheLastBytesAndTheLogHoldsAll) {
   std::string expected;
   for (int i = 1; i <= 100000; ++i) expected += std::to_string(i) + "\n";
   EXPECT_EQ(out.outputs["output_tail"], expected.substr(expected.size() - 4096));
-  EXPECT_EQ(ReadFile(out.outputs["log"].get<std::string>()), expected);
+  EXPECT_EQ(testing::ReadAttemptLog(dir_ / "logs", "step.2.log"), expected);
+  EXPECT_EQ(attempt_log_->Finish().sha256_hex, Sha256Hex(expected));
 }
 
 TEST_F(CommandAdapterTest, TailKeepsWholeCharactersAndTheBytesAsWritten) {
@@ -203,12 +206,13 @@ TEST_F(CommandAdapterTest, DeathBySignalIsExpectationFailed) {
   EXPECT_EQ(out.outputs["signal"], SIGKILL);
 }
 
-TEST_F(CommandAdapterTest, NoLogWithoutALogDir) {
+TEST_F(CommandAdapterTest, NoLogWithoutALog) {
   Invocation invocation = MakeInvocation({{"argv", {"true"}}});
-  invocation.log_dir.clear();
+  invocation.log = nullptr;
   const Outcome out = adapter_->Run(invocation);
   ASSERT_TRUE(out.status.ok()) << out.status.ToString();
   EXPECT_TRUE(out.outputs["log"].is_null());
+  EXPECT_FALSE(fs::exists(dir_ / "logs" / "run.log"));
 }
 
 TEST_F(CommandAdapterTest, RunRejectsInvalidParams) {

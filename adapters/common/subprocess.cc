@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "adapters/common/program.h"
+#include "adapters/common/run_log.h"
 #include "adapters/common/stop.h"
 #include "base/file_util.h"
 
@@ -71,16 +72,6 @@ Result<UniqueFd> OpenDevNull() {
   const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open /dev/null", errno);
   return AboveStdio(UniqueFd(fd));
-}
-
-Result<UniqueFd> OpenLog(const std::filesystem::path& path) {
-  // Appending: if the same attempt is run again (a resume after a crash), both runs' output
-  // stays for the post-mortem. Never through a link: a log is appended to in place (no
-  // temp-and-rename), so O_NOFOLLOW is what keeps a planted symlink from aiming it elsewhere.
-  const int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(fmt::format("cannot open log {}", path.string()), errno);
-  return UniqueFd(fd);
 }
 
 // What the child reports, in the memory it shares with us until it execs, when it cannot
@@ -276,15 +267,21 @@ void ResolveProgram(const SubprocessOptions& options, ChildPlan& plan) {
   }
 }
 
-// Where the child's output goes: appended to the log (when there is one), and the last
-// `capacity` bytes kept in memory.
+// Where the child's output goes: appended to the attempt's log (when there is one), and the
+// last `capacity` bytes kept in memory.
 class OutputSink {
  public:
-  OutputSink(UniqueFd log, std::string log_name, std::size_t capacity)
-      : log_(std::move(log)), log_name_(std::move(log_name)), capacity_(capacity) {}
+  OutputSink(AttemptLog* log, std::size_t capacity) : log_(log), capacity_(capacity) {}
 
   void Append(std::string_view bytes) {
-    WriteLog(bytes);
+    // Keep running the command when the log fails: losing the log is better than abandoning
+    // the action (the first failure is reported; output after it is only in the tail).
+    if (log_ != nullptr) {
+      if (Status s = log_->Append(bytes); !s.ok()) {
+        log_status_ = std::move(s);
+        log_ = nullptr;
+      }
+    }
     tail_.append(bytes);
     if (tail_.size() > capacity_) tail_.erase(0, tail_.size() - capacity_);
   }
@@ -293,23 +290,7 @@ class OutputSink {
   Status TakeLogStatus() { return std::move(log_status_); }
 
  private:
-  void WriteLog(std::string_view bytes) {
-    while (log_.valid() && !bytes.empty()) {
-      const ssize_t n = ::write(log_.get(), bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        // Keep running the command: losing the log is better than abandoning the action.
-        log_status_ =
-            Status::IOError(fmt::format("writing log {}: {}", log_name_, std::strerror(errno)));
-        log_.Reset();
-        return;
-      }
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-
-  UniqueFd log_;
-  std::string log_name_;
+  AttemptLog* log_;
   std::size_t capacity_;
   std::string tail_;
   Status log_status_;
@@ -495,12 +476,7 @@ SubprocessResult Summarize(const Reaped& reaped, StopReason stopped, OutputSink&
 Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
   if (options.argv.empty()) return Status::InvalidArgument("no program to run (empty argv)");
 
-  UniqueFd log;
-  if (!options.log_path.empty()) {
-    Result<UniqueFd> opened = OpenLog(options.log_path);
-    if (!opened.ok()) return opened.status();
-    log = std::move(opened).value();
-  }
+  if (options.log != nullptr) BACKOUT_RETURN_IF_ERROR(options.log->Begin());
   Result<UniqueFd> dev_null = OpenDevNull();
   if (!dev_null.ok()) return dev_null.status();
   Result<Pipe> output = MakePipe();
@@ -527,7 +503,7 @@ Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options) {
 
   Supervision supervision{
       options, *pid, std::move(output->read_end),
-      OutputSink(std::move(log), options.log_path.string(), options.tail_capacity), start,
+      OutputSink(options.log, options.tail_capacity), start,
       common::StopCondition(options.cancel, options.timeout)};
   GroupKiller group(*pid, options.kill_grace);
   Result<Reaped> reaped = Supervise(supervision, group);

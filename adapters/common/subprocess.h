@@ -36,6 +36,8 @@
 
 namespace backout::adapters {
 
+class AttemptLog;  // common/run_log.h
+
 struct SubprocessOptions {
   std::vector<std::string> argv;               // program and arguments; must not be empty
   std::filesystem::path cwd;                   // the child's working directory; empty: ours
@@ -43,7 +45,9 @@ struct SubprocessOptions {
   std::chrono::milliseconds timeout{0};        // 0: no deadline
   std::chrono::milliseconds kill_grace{5000};  // from SIGTERM to SIGKILL
   const std::atomic<bool>* cancel = nullptr;   // stop the child once it becomes true
-  std::filesystem::path log_path;    // all output is appended here (created 0600); empty: none
+  // All output is appended here as it arrives (its section begun before the
+  // child starts: common/run_log.h); null: none.
+  AttemptLog* log = nullptr;
   std::size_t tail_capacity = 4096;  // how many of the last output bytes to keep in memory
 };
 
@@ -62,7 +66,8 @@ struct SubprocessResult {
 // Runs the child described by `options` and waits for it. An error Status means the child
 // never ran the program:
 //   kNotFound    the program or the working directory does not exist
-//   kIOError     any other failure to set up or start it (the message names the errno)
+//   kIOError     any other failure to set up or start it (the message names the errno),
+//                the log's first frame included
 //   kInvalidArgument  empty argv
 // A child that ran and failed (any exit code, any signal) is a successful result.
 Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options);

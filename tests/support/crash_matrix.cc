@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include "testing/run_log.h"
+
 namespace backout::testing {
 namespace {
 namespace fs = std::filesystem;
@@ -56,7 +58,7 @@ void ExpectSameEndState(const Example& ex, const CrashScenario& s, const std::st
 bool StepLogExists(const Example& ex, const std::string& step) {
   if (!fs::exists(ex.journal())) return false;
   for (const auto& entry : fs::directory_iterator(ex.journal())) {
-    if (fs::exists(entry.path() / "logs" / (step + ".1.log"))) return true;
+    if (testing::ReadAttemptLog(entry.path() / "logs", step + ".1.log")) return true;
   }
   return false;
 }

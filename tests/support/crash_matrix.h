@@ -35,7 +35,7 @@ struct CrashScenario {
 // Runs case 1 for every append of the plan; returns the number of crash points tried.
 int KillAfterEveryAppend(const CrashScenario& scenario);
 
-// Runs case 2: `kills` times, waits until `step` has started (its log file exists; the
+// Runs case 2: `kills` times, waits until `step` has started (its log exists in run.log; the
 // step's action must be a command, or `started` must say when it has started), sleeps a
 // random 0..window_ms, SIGKILLs the runner, resumes. Returns the kills that landed before
 // the run ended. The seed is printed and can be fixed with BACKOUT_CRASH_SEED.
@@ -43,7 +43,7 @@ struct RandomKills {
   std::string step;
   int kills = 10;
   int window_ms = 1000;
-  std::function<bool(const Example&)> started;  // default: logs/STEP.1.log exists
+  std::function<bool(const Example&)> started;  // default: STEP's first attempt has a log
   std::map<std::string, std::string> env;       // for the killed run only (a slower step)
 };
 int KillAtRandomMoments(const CrashScenario& scenario, const RandomKills& kills);
