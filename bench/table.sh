@@ -7,6 +7,14 @@ quick=${2:-0}
 
 v() { awk -v k="$1" '$1 == k { x = $2 } END { print x }' "$results"; }
 us_to_s() { [[ -n $1 ]] && awk -v x="$1" 'BEGIN { printf "%.3f", x / 1e6 }' || true; }
+# mib KEY [DECIMALS]: the KiB figure KEY in MiB (empty when there is none).
+mib() {
+  [[ -n $(v "$1") ]] && awk -v k="$(v "$1")" -v d="${2:-0}" 'BEGIN { printf "%." d "f", k / 1024 }' || true
+}
+# The sizes of the runs the journal section made, smallest first.
+event_sizes() {
+  awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' "$results"
+}
 
 big=$(v meta_big_run); mid=$(v meta_resume_size); rows=$(v meta_sqlite_big)
 
@@ -62,8 +70,7 @@ for form in html md; do
 done
 for form in json html md; do
   key=report_${big}_rss_kb; [[ $form == json ]] || key=report_${form}_${big}_rss_kb
-  row "report --format $form, $big events, peak RSS (MiB)" \
-    "$(awk -v k="$(v "$key")" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')" "" "-" "ours<=64"
+  row "report --format $form, $big events, peak RSS (MiB)" "$(mib "$key")" "" "-" "ours<=64"
 done
 row "resume to next action, $mid events (s)" "$(v resume_${mid}_to_action_s)" \
   "$(us_to_s "$(v fold_${mid}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=3.0"
@@ -111,8 +118,7 @@ echo "Growth with size (seconds; peak RSS of the process in MiB):"
 echo
 echo "| events | bare scan | read+verify+decode+fold | fold RSS | report json | report RSS | report html | html RSS | report md | md RSS | resume to action | resume RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for n in $(awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' "$results"); do
-  mib() { awk -v k="$(v "$1")" 'BEGIN { printf "%.0f", k / 1024 }'; }
+for n in $(event_sizes); do
   echo "| $n | $(us_to_s "$(v fold_${n}_bare_iteration_us)") | $(us_to_s "$(v fold_${n}_snapshot_us)") |" \
        "$(mib fold_${n}_rss_kb) | $(v report_${n}_s) | $(mib report_${n}_rss_kb) |" \
        "$(v report_html_${n}_s) | $(mib report_html_${n}_rss_kb) |" \
@@ -126,8 +132,7 @@ echo "Streaming reads (seconds / peak RSS in MiB; checked read = ScanRun alone, 
 echo
 echo "| events | bare scan | checked read | status RUN | status RSS | verify | verify RSS | events | events RSS |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for n in $(awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' "$results"); do
-  mib() { [[ -n $(v "$1") ]] && awk -v k="$(v "$1")" 'BEGIN { printf "%.0f", k / 1024 }' || true; }
+for n in $(event_sizes); do
   echo "| $n | $(us_to_s "$(v fold_${n}_bare_iteration_us)") | $(us_to_s "$(v fold_${n}_scan_verify_us)") |" \
        "$(v status_${n}_s) | $(mib status_${n}_rss_kb) | $(v verify_${n}_s) | $(mib verify_${n}_rss_kb) |" \
        "$(v events_${n}_s) | $(mib events_${n}_rss_kb) |"
@@ -138,30 +143,25 @@ echo "| --- | --- | --- | --- | --- | --- |"
 row "verify, $big events (s)" "$(v verify_${big}_s)" \
   "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=2.0"
 for figure in fold status verify events resume; do
-  row "$figure peak RSS, $big events (MiB)" \
-    "$(awk -v k="$(v ${figure}_${big}_rss_kb)" 'BEGIN { if (k != "") printf "%.0f", k / 1024 }')" \
-    "" "" "ours<=64"
+  row "$figure peak RSS, $big events (MiB)" "$(mib "${figure}_${big}_rss_kb")" "" "" "ours<=64"
 done
 echo
 echo "| SQLite database | backup ours | backup sqlite3 | backup RSS ours / sqlite3 | restore ours | restore sqlite3 |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for r in $(awk '$1 ~ /^sqlite_[0-9]+_db_bytes$/ { split($1, a, "_"); print a[2] }' "$results"); do
   mb=$(awk -v b="$(v sqlite_${r}_db_bytes)" 'BEGIN { printf "%d", b / 1e6 }')
-  kb() { awk -v k="$(v "$1")" 'BEGIN { printf "%.0f", k / 1024 }'; }
   echo "| $mb MB | $(v sqlite_${r}_backup_ours_s) | $(v sqlite_${r}_backup_peer_s) |" \
-       "$(kb sqlite_${r}_backup_ours_rss_kb) / $(kb sqlite_${r}_backup_peer_rss_kb) MiB |" \
+       "$(mib sqlite_${r}_backup_ours_rss_kb) / $(mib sqlite_${r}_backup_peer_rss_kb) MiB |" \
        "$(v sqlite_${r}_restore_ours_s) | $(v sqlite_${r}_restore_peer_s) |"
 done
 echo
-echo "End to end peak RSS: ours $(awk -v k="$(v e2e_ours_rss_kb)" 'BEGIN { printf "%.0f", k / 1024 }') MiB," \
-     "script $(awk -v k="$(v e2e_peer_rss_kb)" 'BEGIN { printf "%.0f", k / 1024 }') MiB."
+echo "End to end peak RSS: ours $(mib e2e_ours_rss_kb) MiB, script $(mib e2e_peer_rss_kb) MiB."
 echo
 echo "Status of many runs (seconds; peak RSS in MiB; first: the status that indexes them):"
 echo
 echo "| runs | status first | status | RSS | status --json | RSS |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for n in $(awk '$1 ~ /^runs_[0-9]+_status_s$/ { split($1, a, "_"); print a[2] }' "$results"); do
-  mib() { awk -v k="$(v "$1")" 'BEGIN { printf "%.1f", k / 1024 }'; }
-  echo "| $n | $(v runs_${n}_status_first_s) | $(v runs_${n}_status_s) | $(mib runs_${n}_status_rss_kb) |" \
-       "$(v runs_${n}_status_json_s) | $(mib runs_${n}_status_json_rss_kb) |"
+  echo "| $n | $(v runs_${n}_status_first_s) | $(v runs_${n}_status_s) | $(mib runs_${n}_status_rss_kb 1) |" \
+       "$(v runs_${n}_status_json_s) | $(mib runs_${n}_status_json_rss_kb 1) |"
 done
