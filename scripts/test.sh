@@ -22,7 +22,10 @@ run_suite() {  # run_suite BUILD_DIR LABEL CMAKE_ARGS...
   grep -h "corruption matrix:" "$dir/Testing/Temporary/LastTest.log" || true
 }
 
-run_suite build "release build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Line tables (-g1) rather than full debug info: backtraces and profiles keep their file:line,
+# and the release build compiles a third faster (CI's 90 minutes, two cold builds).
+run_suite build "release build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
 echo "== benchmark smoke run (small sizes, no goals; the real run is scripts/bench.sh)"
 scripts/bench.sh --quick --build-dir build >/dev/null
 run_suite build-asan "ASan+UBSan build" -DCMAKE_BUILD_TYPE=Debug -DBACKOUT_SANITIZE=ON

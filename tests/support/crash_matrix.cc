@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -69,12 +70,29 @@ unsigned CrashSeed() {
   return fixed != nullptr ? static_cast<unsigned>(std::stoul(fixed)) : std::random_device{}();
 }
 
+// A repeated part of a matrix, shortened by the stride (never below 2).
+int Share(int count) { return std::max(2, count / MatrixStride()); }
+
 }  // namespace
+
+int MatrixStride() {
+#ifdef BACKOUT_SANITIZER_BUILD
+  constexpr int kBuildStride = 4;
+#else
+  constexpr int kBuildStride = 1;
+#endif
+  const char* set = std::getenv("BACKOUT_MATRIX_STRIDE");
+  const int stride = set != nullptr ? std::atoi(set) : kBuildStride;
+  return std::max(1, stride);
+}
 
 int KillAfterEveryAppend(const CrashScenario& s) {
   const std::string reference = ReferenceEndState(s);
+  const int stride = MatrixStride();
+  const unsigned seed = stride > 1 ? CrashSeed() : 0;
+  const int first = 1 + static_cast<int>(seed % static_cast<unsigned>(stride));
   int crash_points = 0;
-  for (int n = 1;; ++n) {
+  for (int n = first;; n += stride) {
     const std::string label = Name(s) + ": crash after append " + std::to_string(n);
     Example ex(s.example, s.rows, s.env);
     const ProcessResult run =
@@ -93,9 +111,12 @@ int KillAfterEveryAppend(const CrashScenario& s) {
     ExpectSameEndState(ex, s, run_id, reference, label);
     if (::testing::Test::HasFailure()) break;
   }
-  std::printf("crash matrix: %s: %d crash points after journal appends tried, all resumed to "
+  const std::string share =
+      stride == 1 ? "" : " (every " + std::to_string(stride) + "th from append " +
+                             std::to_string(first) + ", seed " + std::to_string(seed) + ")";
+  std::printf("crash matrix: %s: %d crash points after journal appends tried%s, all resumed to "
               "the reference end state\n",
-              Name(s).c_str(), crash_points);
+              Name(s).c_str(), crash_points, share.c_str());
   return crash_points;
 }
 
@@ -104,8 +125,9 @@ int KillAtRandomMoments(const CrashScenario& s, const RandomKills& k) {
   const unsigned seed = CrashSeed();
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> delay_ms(0, k.window_ms);
+  const int kills = Share(k.kills);
   int landed = 0;
-  for (int i = 0; i < k.kills; ++i) {
+  for (int i = 0; i < kills; ++i) {
     const int delay = delay_ms(rng);
     const std::string label = Name(s) + ": random kill " + std::to_string(i) + " at +" +
                               std::to_string(delay) + "ms into " + k.step + " (seed " +
@@ -127,7 +149,7 @@ int KillAtRandomMoments(const CrashScenario& s, const RandomKills& k) {
   }
   std::printf("crash matrix: %s: %d random kills during %s (%d landed before the run ended), "
               "seed %u, all resumed to the reference end state\n",
-              Name(s).c_str(), k.kills, k.step.c_str(), landed, seed);
+              Name(s).c_str(), kills, k.step.c_str(), landed, seed);
   return landed;
 }
 
@@ -144,8 +166,9 @@ int KillAndResumeAtOnce(const CrashScenario& s, const RandomKills& k) {
   };
   auto process = std::make_unique<BackgroundProcess>(RunSpec(ex, s, k.env));
   std::string run_id;
+  const int kills = Share(k.kills);
   int landed = 0;
-  for (int i = 0; i < k.kills; ++i) {
+  for (int i = 0; i < kills; ++i) {
     const std::string label = name + ", kill " + std::to_string(i);
     EXPECT_TRUE(started(*process)) << label << ": the step never started";
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
@@ -172,7 +195,7 @@ int KillAndResumeAtOnce(const CrashScenario& s, const RandomKills& k) {
   }
   std::printf("crash matrix: %s: %d kills in a row during %s, each resumed at once (%d landed "
               "before the run ended), seed %u, %s\n",
-              Name(s).c_str(), k.kills, k.step.c_str(), landed, seed,
+              Name(s).c_str(), kills, k.step.c_str(), landed, seed,
               ::testing::Test::HasFailure() ? "FAILED" : "resumed to the reference end state");
   return landed;
 }

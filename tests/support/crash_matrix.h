@@ -32,10 +32,18 @@ struct CrashScenario {
   int min_appends = 10;  // the plan takes at least this many appends (guards a broken matrix)
 };
 
-// Runs case 1 for every append of the plan; returns the number of crash points tried.
+// How much of each repeated matrix a build runs. The release build runs all of it (1). A
+// sanitizer build, whose processes are several times slower, runs every K-th crash point,
+// random kill and race try (K = 4), so that CI stays within its time budget; the code paths
+// are the same, only the repetitions are fewer. BACKOUT_MATRIX_STRIDE=K overrides either
+// (1 runs the whole matrix under sanitizers too).
+int MatrixStride();
+
+// Runs case 1 for every append of the plan (every MatrixStride()-th, from an offset drawn
+// from the crash seed, when the stride is above 1); returns the number of crash points tried.
 int KillAfterEveryAppend(const CrashScenario& scenario);
 
-// Runs case 2: `kills` times, waits until `step` has started (its log exists in run.log; the
+// Runs case 2: `kills` times (divided by MatrixStride(), at least 2), waits until `step` has started (its log exists in run.log; the
 // step's action must be a command, or `started` must say when it has started), sleeps a
 // random 0..window_ms, SIGKILLs the runner, resumes. Returns the kills that landed before
 // the run ended. The seed is printed and can be fixed with BACKOUT_CRASH_SEED.
@@ -49,7 +57,7 @@ struct RandomKills {
 int KillAtRandomMoments(const CrashScenario& scenario, const RandomKills& kills);
 
 // Case 3, for target locks held by the killed runner's session: one run, killed `kills` times
-// in a row inside `step`, each time resumed AT ONCE (while the target may still be closing
+// in a row inside `step` (divided by MatrixStride(), at least 2), each time resumed AT ONCE (while the target may still be closing
 // the killed runner's session and holding its lock), and that resume killed again in the
 // same step after a random 0..window_ms; then a last resume to the end. No resume may fail
 // or pause. `started` must tell the new runner's work from the killed one's (e.g. a new
