@@ -1517,8 +1517,9 @@ Status ScanCheckedPrefix(const journal::Journal& journal, const std::string& run
 
 // What comes before any output: the run checked as every read of it is (chain, head,
 // signatures, transitions, decisions) in one pass that keeps only the state (OnePassCheck)
-// and, in the same pass, summed up into a report without its lists that grow with events
-// (ReportBuilder::Lists::kHandOver). The pass holds none of the run's records or events but
+// and, in the same pass, summed up into a report with only the short ones of its lists that
+// grow with events (ReportBuilder::Lists::kHoldShort). The pass holds none of the run's
+// records or events but
 // the first: the builder is made once the journaled plan is known, from the state after
 // RunStarted (it names the steps; Finish takes the rest from the final state).
 Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run_id,
@@ -1528,7 +1529,7 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
   std::optional<std::pair<journal::Record, sm::Event>> run_started;
   const auto make_builder = [&](const sm::RunState& after_start) {
     builder.emplace(run_id, after_start, check.journaled_plan(),
-                    report::ReportBuilder::Lists::kHandOver);
+                    report::ReportBuilder::Lists::kHoldShort);
     builder->Add(run_started->first, run_started->second);
     run_started.reset();
   };
@@ -1577,10 +1578,10 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
                 const std::string& output_file, bool embed_plan) {
   // Passes over the run, so that the report is written as it is produced with nothing of it
-  // held whole: the first checks the run and the second sums it up (a damaged journal stops
-  // there, before any output); then each list that grows with events and has entries (the
-  // timeline, its key moments, notes, ...) is written entry by entry from a pass of its own
-  // when its section comes (docs/report.md).
+  // held whole: the first checks the run and sums it up, keeping the lists that grow with
+  // events only while they are short (a damaged journal stops there, before any output);
+  // then each long list (the timeline, its key moments, notes, ...) is written entry by entry
+  // from a pass of its own when its section comes (docs/report.md).
   Result<ReportSummary> summary = SummarizeForReport(c, run_id, embed_plan);
   if (!summary.ok()) return Fail(summary.status().WithContext("report"));
   Result<ReportOutput> out = ReportOutput::Open(output_file);
@@ -1593,7 +1594,7 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
   bool output_failed = false;
   // Each pass goes up to the head the first pass checked.
   const report::EventLists lists = report::ListsFromPasses(
-      run_id, summary->state, summary->plan, summary->sizes,
+      summary->report, summary->state, summary->plan, summary->sizes,
       [&](const report::RunVisitor& visit) {
         return ScanCheckedPrefix(journal, run_id, summary->head_seq, summary->head_hash, visit);
       });

@@ -95,21 +95,31 @@ TimelineSource RemadeTimeline(const std::string& run_id, const sm::RunState& sta
 
 }  // namespace
 
-EventLists ListsFromPasses(std::string run_id, const sm::RunState& state, const plan::Plan& plan,
-                           const EventListSizes& sizes, RunPass pass) {
-  const auto remade = [&](std::size_t entries, auto list) {
-    return Remade(run_id, state, plan, pass, entries, list);
+EventLists ListsFromPasses(const RunReport& summed, const sm::RunState& state,
+                           const plan::Plan& plan, const EventListSizes& sizes, RunPass pass) {
+  const std::string& run_id = summed.run_id;
+  // Held whole, or made again by passes.
+  const auto list = [&]<typename T>(std::size_t entries, std::vector<T> RunReport::*member) {
+    const std::vector<T>& held = summed.*member;
+    return held.size() == entries ? SourceOf(held)
+                                  : Remade(run_id, state, plan, pass, entries, member);
   };
+  const bool whole_timeline = summed.timeline.size() == sizes.timeline;
   return EventLists{
-      .timeline = RemadeTimeline(run_id, state, plan, pass, sizes.timeline, false),
-      .key_moments = RemadeTimeline(run_id, state, plan, pass, sizes.key_moments, true),
-      .decisions = remade(sizes.decisions, &RunReport::decisions),
-      .errors = remade(sizes.errors, &RunReport::errors),
-      .notes = remade(sizes.notes, &RunReport::notes),
-      .triage = remade(sizes.triage, &RunReport::triage),
-      .interruptions = remade(sizes.interruptions, &RunReport::interruptions),
-      .preflight = remade(sizes.preflight, &RunReport::preflight),
-      .logs = remade(sizes.logs, &RunReport::logs)};
+      .timeline = whole_timeline
+                      ? SourceOf(summed.timeline)
+                      : RemadeTimeline(run_id, state, plan, pass, sizes.timeline, false),
+      .key_moments = whole_timeline ? SourceOf(summed.timeline,
+                                               [](const TimelineEntry& e) { return e.key; })
+                                    : RemadeTimeline(run_id, state, plan, pass,
+                                                     sizes.key_moments, true),
+      .decisions = list(sizes.decisions, &RunReport::decisions),
+      .errors = list(sizes.errors, &RunReport::errors),
+      .notes = list(sizes.notes, &RunReport::notes),
+      .triage = list(sizes.triage, &RunReport::triage),
+      .interruptions = list(sizes.interruptions, &RunReport::interruptions),
+      .preflight = list(sizes.preflight, &RunReport::preflight),
+      .logs = list(sizes.logs, &RunReport::logs)};
 }
 
 Status WriteReport(const RunReport& report, const EventLists& lists, std::string_view format,

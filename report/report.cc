@@ -594,7 +594,9 @@ ReportBuilder::ReportBuilder(std::string run_id, const sm::RunState& state,
 ReportBuilder::~ReportBuilder() = default;
 
 void ReportBuilder::DropMade() {
-  auto drop = [](auto& list, std::size_t& dropped) {
+  auto drop = [this](auto& list, std::size_t& dropped) {
+    // A short list (kHoldShort) is kept whole; once it has been dropped, `dropped` is not 0.
+    if (keep_ == Lists::kHoldShort && dropped == 0 && list.size() <= kShortList) return;
     dropped += list.size();
     list.clear();
   };
@@ -626,12 +628,12 @@ std::size_t ReportBuilder::held_entries() const {
 }
 
 void ReportBuilder::EndOfEvents() {
-  if (keep_ == Lists::kHandOver) DropMade();
+  if (keep_ != Lists::kHold) DropMade();
   pass_->EndOfEvents();
 }
 
 const TimelineEntry& ReportBuilder::Add(const journal::Record& record, const sm::Event& e) {
-  if (keep_ == Lists::kHandOver) DropMade();
+  if (keep_ != Lists::kHold) DropMade();
   // Where the clock first stepped back, and by how much at most.
   if (e.time_us < latest_us_) {
     const std::int64_t back_ms = (latest_us_ - e.time_us + 999) / 1000;
@@ -658,14 +660,20 @@ const TimelineEntry& ReportBuilder::Add(const journal::Record& record, const sm:
   }
   const TimelineEntry& entry = pass_->Add(e, record);
   if (entry.key) ++key_moments_;
-  if (keep_ == Lists::kHold) report_.timeline.push_back(entry);
+  if (keep_ == Lists::kHold || (keep_ == Lists::kHoldShort && !timeline_dropped_)) {
+    report_.timeline.push_back(entry);
+    if (keep_ == Lists::kHoldShort && report_.timeline.size() > kShortList) {
+      timeline_dropped_ = true;
+      std::vector<TimelineEntry>().swap(report_.timeline);
+    }
+  }
   return entry;
 }
 
 RunReport ReportBuilder::Finish(const sm::RunState& state, const plan::Plan& plan,
                                 bool chain_verified) {
   EndOfEvents();
-  if (keep_ == Lists::kHandOver) DropMade();
+  if (keep_ != Lists::kHold) DropMade();
   // What the pass gathered stays; the rest is the final fold's.
   Summary summary = SummaryOf(state, plan);
   summary.operators = std::move(report_.summary.operators);

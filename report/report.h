@@ -381,10 +381,17 @@ RunReport BuildReport(const std::string& run_id, const std::vector<journal::Reco
 // EventListSizes): Lists::kHold keeps them whole in the report; Lists::kHandOver keeps of
 // them only the entries the last Add() (or EndOfEvents()) finished, in made(), and drops them
 // at the next call, so that a caller streams each list from a pass of its own (report/render.h
-// EventLists) and what the builder holds stays bounded by the steps. Not thread-safe.
+// EventLists) and what the builder holds stays bounded by the steps. Lists::kHoldShort keeps
+// each list whole while it has at most kShortList entries and drops one that grows past that
+// (only counting it from then on): a caller then needs a pass of its own only for the long
+// lists, and what the builder holds stays bounded by the steps plus kShortList entries per
+// list. Not thread-safe.
 class ReportBuilder {
  public:
-  enum class Lists { kHold, kHandOver };
+  enum class Lists { kHold, kHandOver, kHoldShort };
+  // Most of a run's lists are short (a pause or two, a few decisions, no errors); a list this
+  // long costs a pass of its own in a streamed report (report/render.h) rather than memory.
+  static constexpr std::size_t kShortList = 64;
   ReportBuilder(std::string run_id, const sm::RunState& state, const plan::Plan& plan,
                 Lists keep);
   ~ReportBuilder();
@@ -399,7 +406,8 @@ class ReportBuilder {
   void EndOfEvents();
 
   // The entries of the lists that grow with events that the last Add() or EndOfEvents()
-  // finished (Lists::kHandOver; with kHold, every entry so far).
+  // finished (Lists::kHandOver; with kHold, every entry so far; with kHoldShort, every entry
+  // so far of each list not yet dropped, possibly one over kShortList until the next call).
   const RunReport& made() const { return report_; }
 
   // Every list's entries so far, held or handed over.
@@ -410,18 +418,21 @@ class ReportBuilder {
   std::size_t held_entries() const;
 
   // The report; `state` folds every event added. Call once. With Lists::kHandOver, its
-  // lists that grow with events are empty: sizes() says how long they are.
+  // lists that grow with events are empty, with kHoldShort those longer than kShortList:
+  // sizes() says how long they are (a list is whole when it has as many entries).
   RunReport Finish(const sm::RunState& state, const plan::Plan& plan, bool chain_verified);
 
  private:
   class Pass;
-  // Lists::kHandOver: counts what the last call made, then drops it.
+  // Lists::kHandOver: counts what the last call made, then drops it. kHoldShort: the same for
+  // each list that has grown past kShortList.
   void DropMade();
 
   RunReport report_;
   std::unique_ptr<Pass> pass_;
   Lists keep_;
-  EventListSizes dropped_;  // handed over and dropped (kHandOver)
+  EventListSizes dropped_;  // handed over and dropped (kHandOver, kHoldShort)
+  bool timeline_dropped_ = false;  // kHoldShort: the timeline grew past kShortList
   std::size_t key_moments_ = 0;
   std::int64_t latest_us_ = 0;  // for Summary::clock_stepped_back
   std::optional<Summary::ClockStep> clock_stepped_back_;
