@@ -168,7 +168,53 @@ nlohmann::json UnmarkInvalidUtf8Json(const nlohmann::json& value) {
   return value;
 }
 
+void AppendJsonString(std::string_view text, std::string* out) {
+  std::string marked;
+  if (!IsValidUtf8(text)) {
+    marked = MarkInvalidUtf8(text);
+    text = marked;
+  }
+  out->push_back('"');
+  while (!text.empty()) {
+    // The run of bytes written as they are (every byte of valid UTF-8 but these).
+    std::size_t plain = 0;
+    while (plain < text.size()) {
+      const auto c = static_cast<unsigned char>(text[plain]);
+      if (c == '"' || c == '\\' || c <= 0x1F) break;
+      ++plain;
+    }
+    out->append(text.substr(0, plain));
+    if (plain == text.size()) break;
+    const auto c = static_cast<unsigned char>(text[plain]);
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default: {  // another control character: \u00XX, lower-case hex as dump() writes it
+        constexpr char kHex[] = "0123456789abcdef";
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
+      }
+    }
+    text.remove_prefix(plain + 1);
+  }
+  out->push_back('"');
+}
+
 std::string DumpJson(const nlohmann::json& value, int indent) {
+  // Almost every value holds only valid UTF-8 and is dumped as it is (a report dumps one per
+  // event); the strict dump throws at the first string that is not, and only then is a copy
+  // marked.
+  try {
+    return value.dump(indent, ' ', /*ensure_ascii=*/false,
+                      nlohmann::json::error_handler_t::strict);
+  } catch (const nlohmann::json::type_error&) {
+  }
   nlohmann::json copy = value;
   MarkStrings(copy, /*only_invalid=*/true);
   // After marking every string is valid UTF-8, so `replace` never has anything to replace;

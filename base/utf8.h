@@ -49,6 +49,11 @@ nlohmann::json UnmarkInvalidUtf8Json(const nlohmann::json& value);
 // they are (marking them again would mark their U+FFFD).
 std::string DumpJson(const nlohmann::json& value, int indent = -1);
 
+// Appends `text` as a JSON string, the bytes DumpJson gives for it (marked when it is not
+// valid UTF-8, escaped as nlohmann's dump() escapes with ensure_ascii off), without building
+// a nlohmann::json: for writers that print one small object per event.
+void AppendJsonString(std::string_view text, std::string* out);
+
 // The string `value` holds, by reference, for a value already known to be a string (a
 // validated parameter, a field a reader checked): anything else throws
 // nlohmann::json::type_error, which an adapter's frame turns into a failed step.

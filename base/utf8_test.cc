@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace backout {
 namespace {
@@ -72,6 +74,44 @@ TEST(Utf8, MarksStringsAndKeysOfJsonAndDumpNeverThrows) {
   EXPECT_EQ(value.dump(), dumped);
   // Printing journaled (already marked) JSON leaves its marks alone.
   EXPECT_EQ(DumpJson(value), dumped);
+}
+
+// DumpJson dumps a value as it is unless nlohmann's strict dump refuses a string: every form
+// that FindInvalidUtf8 calls ill-formed must be refused there too, and come out marked.
+TEST(Utf8, DumpJsonMarksEveryIllFormedSequence) {
+  for (const std::string bad : {"x\xFFy", "ab\xC3", "\xC0\xAF", "\xED\xA0\x80",
+                                "\xF4\x90\x80\x80", "a\x80", "\xE2\x82", "\xF0\x9F\x98"}) {
+    ASSERT_NE(FindInvalidUtf8(bad), std::string_view::npos);
+    const nlohmann::json value = {{"text", bad}, {bad, 1}};
+    const nlohmann::json marked = {{"text", MarkInvalidUtf8(bad)}, {MarkInvalidUtf8(bad), 1}};
+    EXPECT_EQ(DumpJson(value, 2), marked.dump(2)) << nlohmann::json(MarkInvalidUtf8(bad));
+  }
+  const nlohmann::json good = {{"text", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"}};
+  EXPECT_EQ(DumpJson(good, 2), good.dump(2));
+}
+
+// AppendJsonString gives DumpJson's bytes for every byte alone, between others, and for
+// random byte strings (fixed seed), valid UTF-8 or not.
+TEST(Utf8, AppendJsonStringWritesWhatDumpJsonWrites) {
+  std::vector<std::string> texts = {"", "plain", "caf\xC3\xA9 \xE2\x82\xAC", "a\"b\\c/d",
+                                    "\xEF\xBF\xBD" "FF", "x\xFFy"};
+  for (int b = 0; b < 256; ++b) {
+    texts.push_back(std::string(1, static_cast<char>(b)));
+    texts.push_back("a" + std::string(1, static_cast<char>(b)) + "z");
+  }
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> byte(0, 255), length(0, 24);
+  for (int i = 0; i < 2000; ++i) {
+    std::string random(static_cast<std::size_t>(length(rng)), '\0');
+    for (char& c : random) c = static_cast<char>(byte(rng));
+    texts.push_back(random);
+  }
+  for (const std::string& text : texts) {
+    std::string appended = "prefix";
+    AppendJsonString(text, &appended);
+    EXPECT_EQ(appended, "prefix" + DumpJson(nlohmann::json(text)))
+        << DumpJson(nlohmann::json(text));
+  }
 }
 
 TEST(Text, IsTheStringHeldWithoutACopyAndThrowsForAnythingElse) {

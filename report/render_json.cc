@@ -2,8 +2,16 @@
 // with microseconds, durations are integer milliseconds; a time or duration that does not
 // exist is null, a text that does not exist is "". docs/report.schema.json is its contract:
 // change both together.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <concepts>
 #include <functional>
 #include <map>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "base/time.h"
 #include "base/utf8.h"
@@ -79,23 +87,111 @@ json SummaryJson(const Summary& s) {
   return out;
 }
 
-json TimelineJson(const TimelineEntry& e) {
-  json out = {{"seq", e.seq},
-              {"time", Time(e.time_us)},
-              {"since_start_ms", e.since_start_ms},
-              {"type", e.type},
-              {"operator", e.operator_name},
-              {"host", e.host},
-              {"step", e.step},
-              {"text", e.text},
-              {"key", e.key}};
-  // Only for events whose record knows it (not those of record format version 1).
-  if (e.os_user) {
-    out["os_user"] = e.os_user->name;
-    out["os_uid"] = e.os_user->uid;
-    out["identity_mismatch"] = e.identity_mismatch;
+// --- entries of the lists that grow with events, one object per event --------------------
+//
+// Their fields are listed once, to a `field(key, value)` of either kind below: FlatObject
+// writes them without a nlohmann::json per entry (a million-event run writes a million),
+// JsonObject builds the json RenderJson holds. Values: strings, integers, bools, and optional
+// strings (null when unset).
+
+std::optional<std::string> TimeText(std::int64_t time_us) {
+  if (time_us == 0) return std::nullopt;
+  return FormatUtcMicros(time_us);
+}
+
+// A flat object written as json::dump(2) writes it `depth` levels deep: keys sorted as
+// nlohmann::json's std::map sorts them, strings as DumpJson writes them.
+class FlatObject {
+ public:
+  void operator()(std::string_view key, std::string_view text) {
+    AppendJsonString(text, &Field(key));
   }
-  return out;
+  void operator()(std::string_view key, const std::string& text) {
+    (*this)(key, std::string_view(text));
+  }
+  void operator()(std::string_view key, const char* text) = delete;  // would be a bool
+  void operator()(std::string_view key, const std::optional<std::string>& text) {
+    if (text) (*this)(key, *text);
+    else Field(key) = "null";
+  }
+  void operator()(std::string_view key, bool b) { Field(key) = b ? "true" : "false"; }
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)
+  void operator()(std::string_view key, I n) {
+    Field(key) = fmt::format_int(n).str();
+  }
+
+  void AppendTo(int depth, std::string* out) {
+    std::sort(fields_.begin(), fields_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    const std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+    out->push_back('{');
+    for (std::size_t i = 0; i < fields_.size(); ++i) {
+      out->append(i == 0 ? "\n" : ",\n").append(pad).append("  ");
+      AppendJsonString(fields_[i].first, out);
+      out->append(": ").append(fields_[i].second);
+    }
+    out->append("\n").append(pad).push_back('}');
+  }
+
+ private:
+  std::string& Field(std::string_view key) { return fields_.emplace_back(key, "").second; }
+
+  std::vector<std::pair<std::string_view, std::string>> fields_;  // key, value as JSON
+};
+
+// The same fields as a nlohmann::json object.
+class JsonObject {
+ public:
+  template <typename V>
+  void operator()(std::string_view key, const V& value) {
+    if constexpr (std::is_same_v<V, std::optional<std::string>>) {
+      object_[std::string(key)] = value ? json(*value) : json();
+    } else {
+      object_[std::string(key)] = value;
+    }
+  }
+  json Take() { return std::move(object_); }
+
+ private:
+  json object_ = json::object();
+};
+
+struct TimelineFields {
+  template <typename Field>
+  void operator()(const TimelineEntry& e, Field& field) const {
+    field("seq", e.seq);
+    field("time", TimeText(e.time_us));
+    field("since_start_ms", e.since_start_ms);
+    field("type", e.type);
+    field("operator", e.operator_name);
+    field("host", e.host);
+    field("step", e.step);
+    field("text", e.text);
+    field("key", e.key);
+    // Only for events whose record knows it (not those of record format version 1).
+    if (e.os_user) {
+      field("os_user", e.os_user->name);
+      field("os_uid", e.os_user->uid);
+      field("identity_mismatch", e.identity_mismatch);
+    }
+  }
+};
+
+struct NoteFields {
+  template <typename Field>
+  void operator()(const Note& n, Field& field) const {
+    field("by", n.by);
+    field("at", TimeText(n.at_us));
+    field("text", n.text);
+  }
+};
+
+template <typename Fields, typename T>
+json JsonOf(const T& entry) {
+  JsonObject object;
+  Fields()(entry, object);
+  return object.Take();
 }
 
 json InDoubtJson(const InDoubt& d) {
@@ -161,8 +257,6 @@ json RestoreJson(const Restore& r) {
 json ErrorJson(const StepError& e) {
   return {{"step", e.step}, {"attempt", e.attempt}, {"at", Time(e.at_us)}, {"message", e.message}};
 }
-
-json NoteJson(const Note& n) { return {{"by", n.by}, {"at", Time(n.at_us)}, {"text", n.text}}; }
 
 json TriageJson(const Triage& t) {
   return {{"by", t.by},         {"at", Time(t.at_us)}, {"issue", t.issue}, {"severity", t.severity},
@@ -257,22 +351,40 @@ std::string Dump(const json& value) {
 // indented by 2 * depth more (a dump has no raw newline inside strings).
 void AppendDumped(const json& value, int depth, std::string* out) {
   const std::string pad(static_cast<std::size_t>(2 * depth), ' ');
-  for (const char c : Dump(value)) {
-    out->push_back(c);
-    if (c == '\n') out->append(pad);
+  const std::string dumped = Dump(value);
+  std::string_view rest = dumped;
+  for (std::size_t line_end; (line_end = rest.find('\n')) != std::string_view::npos;) {
+    out->append(rest.substr(0, line_end + 1)).append(pad);
+    rest.remove_prefix(line_end + 1);
   }
+  out->append(rest);
 }
 
-// A member array of the top-level object written one item's document at a time, as
-// json::dump(2) writes it.
+// Appends an item of a member array of the top-level object, as json::dump(2) writes it.
 template <typename T>
-Status StreamArray(const EntrySource<T>& source, json (*to_json)(const T&), PieceWriter& w) {
+using AppendItem = void (*)(const T& item, std::string* out);
+
+template <typename T, json (*to_json)(const T&)>
+void AppendDumpedItem(const T& item, std::string* out) {
+  AppendDumped(to_json(item), 2, out);
+}
+
+template <typename T, typename Fields>
+void AppendFlatItem(const T& item, std::string* out) {
+  FlatObject object;
+  Fields()(item, object);
+  object.AppendTo(2, out);
+}
+
+// A member array of the top-level object written one item at a time.
+template <typename T>
+Status StreamArray(const EntrySource<T>& source, AppendItem<T> append, PieceWriter& w) {
   return w.Stream<T>(
       source.scan, "[\n    ",
-      [to_json, first = true](const T& item) mutable {
+      [append, first = true](const T& item) mutable {
         std::string text = first ? "" : ",\n    ";
         first = false;
-        AppendDumped(to_json(item), 2, &text);
+        append(item, &text);
         return text;
       },
       "\n  ]", "[]");
@@ -282,8 +394,12 @@ Status StreamArray(const EntrySource<T>& source, json (*to_json)(const T&), Piec
 using StreamedMember = std::function<Status(PieceWriter&)>;
 
 template <typename T>
-StreamedMember Member(const EntrySource<T>& source, json (*to_json)(const T&)) {
-  return [&source, to_json](PieceWriter& w) { return StreamArray(source, to_json, w); };
+StreamedMember Member(const EntrySource<T>& source, AppendItem<T> append) {
+  return [&source, append](PieceWriter& w) { return StreamArray(source, append, w); };
+}
+template <auto to_json, typename T>
+StreamedMember Member(const EntrySource<T>& source) {
+  return Member(source, &AppendDumpedItem<T, to_json>);
 }
 
 }  // namespace
@@ -298,8 +414,8 @@ json RenderJson(const RunReport& r) {
   // Absent when nothing was journaled, so the reports of runs from before preflight stay as
   // they were.
   if (!r.preflight.empty()) j["preflight"] = ArrayOf(r.preflight, PreflightJson);
-  j["timeline"] = ArrayOf(r.timeline, TimelineJson);
-  j["notes"] = ArrayOf(r.notes, NoteJson);
+  j["timeline"] = ArrayOf(r.timeline, JsonOf<TimelineFields, TimelineEntry>);
+  j["notes"] = ArrayOf(r.notes, JsonOf<NoteFields, Note>);
   return j;
 }
 
@@ -310,15 +426,15 @@ Status WriteJson(const RunReport& r, const EventLists& lists, const OutputSink& 
   // time as its source produces it.
   const std::map<std::string, StreamedMember, std::less<>> streamed = [&] {
     std::map<std::string, StreamedMember, std::less<>> m = {
-        {"decisions", Member(lists.decisions, DecisionJson)},
-        {"errors", Member(lists.errors, ErrorJson)},
-        {"triage", Member(lists.triage, TriageJson)},
-        {"interruptions", Member(lists.interruptions, InterruptionJson)},
-        {"logs", Member(lists.logs, StepLogJson)},
-        {"timeline", Member(lists.timeline, TimelineJson)},
-        {"notes", Member(lists.notes, NoteJson)}};
+        {"decisions", Member<DecisionJson>(lists.decisions)},
+        {"errors", Member<ErrorJson>(lists.errors)},
+        {"triage", Member<TriageJson>(lists.triage)},
+        {"interruptions", Member<InterruptionJson>(lists.interruptions)},
+        {"logs", Member<StepLogJson>(lists.logs)},
+        {"timeline", Member(lists.timeline, &AppendFlatItem<TimelineEntry, TimelineFields>)},
+        {"notes", Member(lists.notes, &AppendFlatItem<Note, NoteFields>)}};
     // As RenderJson: absent when nothing was journaled.
-    if (lists.preflight.entries != 0) m.emplace("preflight", Member(lists.preflight, PreflightJson));
+    if (lists.preflight.entries != 0) m.emplace("preflight", Member<PreflightJson>(lists.preflight));
     return m;
   }();
   json rest = RenderJsonWithoutEventLists(r);
