@@ -26,7 +26,16 @@ using nlohmann::json;
 // The JSON form's version: raise it when a field changes meaning or goes away.
 constexpr int kFormatVersion = 1;
 
-json Time(std::int64_t time_us) { return time_us == 0 ? json() : json(FormatUtcMicros(time_us)); }
+// A time, or nothing for one that does not exist (0).
+std::optional<std::string> TimeText(std::int64_t time_us) {
+  if (time_us == 0) return std::nullopt;
+  return FormatUtcMicros(time_us);
+}
+
+json Time(std::int64_t time_us) {
+  const std::optional<std::string> text = TimeText(time_us);
+  return text ? json(*text) : json();
+}
 
 json Ms(const std::optional<std::int64_t>& ms) { return ms ? json(*ms) : json(); }
 
@@ -93,11 +102,6 @@ json SummaryJson(const Summary& s) {
 // writes them without a nlohmann::json per entry (a million-event run writes a million),
 // JsonObject builds the json RenderJson holds. Values: strings, integers, bools, and optional
 // strings (null when unset).
-
-std::optional<std::string> TimeText(std::int64_t time_us) {
-  if (time_us == 0) return std::nullopt;
-  return FormatUtcMicros(time_us);
-}
 
 // A flat object written as json::dump(2) writes it `depth` levels deep: keys sorted as
 // nlohmann::json's std::map sorts them, strings as DumpJson writes them.
