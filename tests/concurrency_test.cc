@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -26,7 +25,7 @@ constexpr int kExitLocked = 5;
 constexpr auto kGuard = std::chrono::minutes(1);  // only against a hang, never a measurement
 
 TEST(Concurrency, TwoResumesRaceOneWinsTheOtherExits5EveryTime) {
-  const int kTries = std::max(20, 200 / MatrixStride());
+  const int kTries = MatrixShare(200, 20);
   GatedExample ex;
   // A run paused inside the gate step (SIGTERM while it waits): resumable, and each resume
   // re-enters the gate (the step is idempotent) and waits there holding the lock.

@@ -3,8 +3,6 @@
 // right one approves, and the journal records who approved it and how.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include "tests/support/example.h"
 
 namespace backout::testing {
@@ -23,19 +21,6 @@ ProcessResult RunOnTerminal(const Example& ex, const std::string& typed) {
                      .cwd = ex.dir()});
 }
 
-// The id of the example's only run, from the journal. Not RunIdFrom: the terminal echoes
-// what the test types, and on a slow machine (ASan, loaded CI) the echo can come before
-// the run id line that backout prints first.
-std::string OnlyRunId(const Example& ex) {
-  const ProcessResult all = ex.Backout({"status", "--json"});
-  const nlohmann::json runs = nlohmann::json::parse(all.out, nullptr, false);
-  if (!runs.is_array() || runs.size() != 1) {
-    ADD_FAILURE() << "expected one run in the journal: " << all.out << all.err;
-    return "";
-  }
-  return runs[0].value("run_id", "");
-}
-
 TEST(TerminalPrompt, WrongPhraseIsAskedAgainRightPhraseApproves) {
   Example ex("media-rollback", 200);
   const ProcessResult r = RunOnTerminal(ex, "nope\\nROLLBACK_MEDIA\\n");
@@ -45,7 +30,9 @@ TEST(TerminalPrompt, WrongPhraseIsAskedAgainRightPhraseApproves) {
   // On a terminal, progress uses the compact "[i/N] step: title" form.
   EXPECT_NE(r.out.find("[5/8] drop-media: Drop media"), std::string::npos) << r.out;
 
-  const std::string run_id = OnlyRunId(ex);
+  // From the journal, not RunIdFrom: the terminal echoes what the test types, and on a slow
+  // machine (ASan, loaded CI) the echo can come before the run id line backout prints first.
+  const std::string run_id = OnlyRun(ex);
   const ProcessResult events = ex.Backout({"events", run_id, "--json"});
   EXPECT_NE(events.out.find(R"("operator":"erin")"), std::string::npos) << events.out;
   EXPECT_NE(events.out.find(R"("via":"prompt")"), std::string::npos) << events.out;
@@ -55,7 +42,7 @@ TEST(TerminalPrompt, EndOfInputPausesTheRun) {
   Example ex("media-rollback", 200);
   const ProcessResult r = RunOnTerminal(ex, "nope\\n");  // then the terminal closes
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  const ProcessResult status = ex.Backout({"status", OnlyRunId(ex), "--json"});
+  const ProcessResult status = ex.Backout({"status", OnlyRun(ex), "--json"});
   EXPECT_NE(status.out.find(R"("reason": "approval")"), std::string::npos) << status.out;
 }
 

@@ -70,9 +70,6 @@ unsigned CrashSeed() {
   return fixed != nullptr ? static_cast<unsigned>(std::stoul(fixed)) : std::random_device{}();
 }
 
-// A repeated part of a matrix, shortened by the stride (never below 2).
-int Share(int count) { return std::max(2, count / MatrixStride()); }
-
 }  // namespace
 
 int MatrixStride() {
@@ -84,6 +81,10 @@ int MatrixStride() {
   const char* set = std::getenv("BACKOUT_MATRIX_STRIDE");
   const int stride = set != nullptr ? std::atoi(set) : kBuildStride;
   return std::max(1, stride);
+}
+
+int MatrixShare(int count, int at_least) {
+  return std::max(at_least, count / MatrixStride());
 }
 
 int KillAfterEveryAppend(const CrashScenario& s) {
@@ -125,7 +126,7 @@ int KillAtRandomMoments(const CrashScenario& s, const RandomKills& k) {
   const unsigned seed = CrashSeed();
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> delay_ms(0, k.window_ms);
-  const int kills = Share(k.kills);
+  const int kills = MatrixShare(k.kills, 2);
   int landed = 0;
   for (int i = 0; i < kills; ++i) {
     const int delay = delay_ms(rng);
@@ -166,7 +167,7 @@ int KillAndResumeAtOnce(const CrashScenario& s, const RandomKills& k) {
   };
   auto process = std::make_unique<BackgroundProcess>(RunSpec(ex, s, k.env));
   std::string run_id;
-  const int kills = Share(k.kills);
+  const int kills = MatrixShare(k.kills, 2);
   int landed = 0;
   for (int i = 0; i < kills; ++i) {
     const std::string label = name + ", kill " + std::to_string(i);

@@ -39,6 +39,10 @@ struct CrashScenario {
 // (1 runs the whole matrix under sanitizers too).
 int MatrixStride();
 
+// `count` repetitions of a repeated part of a matrix divided by MatrixStride(), never fewer
+// than `at_least`.
+int MatrixShare(int count, int at_least);
+
 // Runs case 1 for every append of the plan (every MatrixStride()-th, from an offset drawn
 // from the crash seed, when the stride is above 1); returns the number of crash points tried.
 int KillAfterEveryAppend(const CrashScenario& scenario);
