@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "base/file_util.h"
+#include "base/json_text.h"
 #include "base/time.h"
 #include "report/report.h"
 
@@ -181,7 +182,7 @@ std::string AbortOutcomeText(const std::string& run_id, const sm::RunState& stat
 }
 
 nlohmann::json EventToJson(const journal::Record& r) {
-  nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, false);
+  nlohmann::json payload = ParseJsonText(r.payload);
   const bool os_user_known = r.os_uid != OsUser::kUnknownUid;
   return {{"run_id", r.run_id},
           {"seq", r.seq},

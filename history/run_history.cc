@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "base/json_text.h"
 #include "plan/parser.h"
 
 namespace backout::history {
@@ -27,7 +28,7 @@ Status CheckNotEmpty(const journal::Journal& journal, const std::string& run_id,
 }  // namespace
 
 Result<sm::Event> DecodeEvent(const journal::Record& r) {
-  nlohmann::json payload = nlohmann::json::parse(r.payload, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json payload = ParseJsonText(r.payload);
   if (payload.is_discarded()) {
     return Status::Corruption(fmt::format("event #{} {}: payload is not valid JSON", r.seq, r.type));
   }

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "base/file_util.h"
+#include "base/json_text.h"
 #include "base/utf8.h"
 #include "journal/record_codec.h"
 
@@ -379,8 +380,7 @@ Result<SignedRun> ParseSignedExport(std::string_view text, std::string_view sour
     ++line_number;
     const Record* prev = run.records.empty() ? nullptr : &run.records.back();
     const Status added = [&]() -> Status {
-      const json line = json::parse(text.substr(start, end - start), nullptr,
-                                    /*allow_exceptions=*/false);
+      const json line = ParseJsonText(text.substr(start, end - start));
       if (line.is_discarded()) return Status::Corruption("not valid JSON");
       // Lines of other kinds are objects whose one member names the kind.
       if (line.is_object() && line.size() == 1 && line.contains("log")) {

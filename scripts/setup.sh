@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config git
   librocksdb-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
+  libsimdjson-dev              # base/json_text.h: the journal's payloads parsed fast
   libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jsonschema   # tests/report_test.cc checks reports against docs/report.schema.json
