@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 #include <thread>
@@ -64,10 +66,20 @@ class PosixEnv final : public Env {
     return "unknown";
   }
 
+  // The user database is read once per uid: every journal append records the process's
+  // user, and getpwuid_r opens and reads /etc/passwd (or asks NSS) each time.
   OsUser ProcessUser() override {
     const uid_t uid = getuid();
-    return OsUser{.uid = static_cast<std::uint32_t>(uid), .name = UserNameOf(uid).value_or("")};
+    const std::lock_guard lock(user_mutex_);
+    if (!user_ || user_->uid != uid) {
+      user_ = OsUser{.uid = static_cast<std::uint32_t>(uid), .name = UserNameOf(uid).value_or("")};
+    }
+    return *user_;
   }
+
+ private:
+  std::mutex user_mutex_;
+  std::optional<OsUser> user_;  // the last uid asked for, and its name
 };
 
 }  // namespace

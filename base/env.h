@@ -53,7 +53,7 @@ class Env {
 
   // The real user of this process, from the kernel and the user database only (never from
   // environment variables, which the caller controls): what the journal records as the OS
-  // user of every record it appends.
+  // user of every record it appends. The default Env looks the name up once per uid.
   virtual OsUser ProcessUser() = 0;
 
   // The real operating-system environment. Never destroyed.
