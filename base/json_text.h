@@ -13,7 +13,8 @@
 // an unsigned 0, where nlohmann keeps it signed.
 //
 // Thread safety: callable from any thread. Each thread keeps one simdjson parser, whose
-// buffers grow to the largest document that thread has parsed and are reused after that.
+// buffers grow to the largest document that thread has parsed (at most 1 MiB: larger ones
+// are nlohmann's alone) and are reused after that.
 #pragma once
 
 #include <string_view>

@@ -76,6 +76,9 @@ TEST(JsonText, WhatSimdjsonRefusesNlohmannDecides) {
       R"({"a":-9223372036854775809})",
       "{\"a\":1}\0trailing"s,             // nlohmann stops at a NUL
       std::string(2000, '[') + std::string(2000, ']'),  // deeper than simdjson's 1024
+      // Over the 1 MiB that simdjson is given: nlohmann's alone, valid or not.
+      R"({"plan_text":")" + std::string(std::size_t{2} << 20, 'x') + R"("})",
+      R"({"plan_text":")" + std::string(std::size_t{2} << 20, 'x') + R"(})",
       // Refused by both.
       R"({"t":"\ud800"})", R"({"t":"\udc00x"})", "{\"t\":\"\xFF\"}", R"({"a":01})",
       R"({"a":1.})", R"({"a":1e400})", R"({"a":1} x)", "", " ", "{", R"({"a":})",
