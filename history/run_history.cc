@@ -53,9 +53,10 @@ Status DecodeRange(const std::vector<journal::Record>& records, std::size_t begi
   return Status::Ok();
 }
 
-// Parsing the JSON payloads is most of the time it takes to read a long run (resume, status,
-// report); records decode independently, so from this many on the second half is parsed on
-// another thread.
+// Reads that hold a whole run (export, import, the backup catalog, captures: ReadSnapshot and
+// SnapshotOfRecords) decode every payload; records decode independently, so from this many
+// on the second half is decoded on another thread. (The streamed reads, RunFold, decode on
+// the visiting thread while the journal reads ahead on another.)
 constexpr std::size_t kParallelDecodeRecords = 20'000;
 }  // namespace
 
