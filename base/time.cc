@@ -3,31 +3,98 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <iterator>
 
 namespace backout {
 
 namespace {
-std::tm UtcTm(std::int64_t micros) {
-  std::time_t secs = static_cast<std::time_t>(micros / 1'000'000);
-  if (micros < 0 && micros % 1'000'000 != 0) --secs;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return tm;
+
+// A UTC time's calendar fields.
+struct UtcFields {
+  std::int64_t year;
+  int month, day, hour, minute, second;
+  int micros;
+};
+
+// The proleptic Gregorian calendar by arithmetic alone (the days-to-civil conversion of
+// H. Hinnant's "chrono-compatible low-level date algorithms"), the same fields gmtime_r gives
+// for every int64 of microseconds, without its lock and time-zone work: a report formats a
+// time per event.
+UtcFields UtcOf(std::int64_t micros) {
+  std::int64_t secs = micros / 1'000'000;
+  std::int64_t frac = micros % 1'000'000;
+  if (frac < 0) {
+    frac += 1'000'000;
+    --secs;
+  }
+  std::int64_t days = secs / 86'400;
+  std::int64_t of_day = secs % 86'400;
+  if (of_day < 0) {
+    of_day += 86'400;
+    --days;
+  }
+  days += 719'468;  // from 1970-01-01 to 0000-03-01, where the 400-year eras start
+  const std::int64_t era = (days >= 0 ? days : days - 146'096) / 146'097;
+  const std::int64_t day_of_era = days - era * 146'097;
+  const std::int64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
+  const std::int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const std::int64_t month_from_march = (5 * day_of_year + 2) / 153;
+  const auto day = static_cast<int>(day_of_year - (153 * month_from_march + 2) / 5 + 1);
+  const auto month = static_cast<int>(month_from_march < 10 ? month_from_march + 3
+                                                            : month_from_march - 9);
+  return UtcFields{.year = year_of_era + era * 400 + (month <= 2 ? 1 : 0),
+                   .month = month,
+                   .day = day,
+                   .hour = static_cast<int>(of_day / 3600),
+                   .minute = static_cast<int>(of_day / 60 % 60),
+                   .second = static_cast<int>(of_day % 60),
+                   .micros = static_cast<int>(frac)};
 }
+
+// `value`'s last `digits` decimal digits, zero-padded.
+void AppendDigits(std::int64_t value, int digits, std::string* out) {
+  char text[8];
+  for (int i = digits - 1; i >= 0; --i) {
+    text[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out->append(text, static_cast<std::size_t>(digits));
+}
+
 }  // namespace
 
+void AppendUtcMicros(std::int64_t micros, std::string* out) {
+  const UtcFields t = UtcOf(micros);
+  if (t.year < 0 || t.year > 9999) {
+    fmt::format_to(std::back_inserter(*out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", t.year,
+                   t.month, t.day, t.hour, t.minute, t.second, t.micros);
+    return;
+  }
+  struct Part {
+    std::int64_t value;
+    int digits;
+    char after;
+  };
+  for (const Part& part : {Part{t.year, 4, '-'}, Part{t.month, 2, '-'}, Part{t.day, 2, 'T'},
+                           Part{t.hour, 2, ':'}, Part{t.minute, 2, ':'}, Part{t.second, 2, '.'},
+                           Part{t.micros, 6, 'Z'}}) {
+    AppendDigits(part.value, part.digits, out);
+    out->push_back(part.after);
+  }
+}
+
 std::string FormatUtcMicros(std::int64_t micros) {
-  const std::tm tm = UtcTm(micros);
-  std::int64_t frac = micros % 1'000'000;
-  if (frac < 0) frac += 1'000'000;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  std::string text;
+  AppendUtcMicros(micros, &text);
+  return text;
 }
 
 std::string FormatUtcCompact(std::int64_t micros) {
-  const std::tm tm = UtcTm(micros);
-  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  const UtcFields t = UtcOf(micros);
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hour,
+                     t.minute, t.second);
 }
 
 std::int64_t ElapsedMs(std::int64_t from_us, std::int64_t to_us) {

@@ -12,6 +12,8 @@ namespace backout {
 
 // "2026-11-21T17:16:14.123456Z" from microseconds since the Unix epoch (UTC).
 std::string FormatUtcMicros(std::int64_t micros_since_epoch);
+// The same, appended to `out` (no allocation of its own).
+void AppendUtcMicros(std::int64_t micros_since_epoch, std::string* out);
 
 // "20261121T171614Z": for file names (sortable, no colons).
 std::string FormatUtcCompact(std::int64_t micros_since_epoch);

@@ -3,6 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <ctime>
+#include <limits>
+#include <random>
+#include <vector>
+
 namespace backout {
 namespace {
 
@@ -76,6 +83,45 @@ TEST(FormatUtcTest, Examples) {
   EXPECT_EQ(FormatUtcMicros(1'700'000'000'123'456), "2023-11-14T22:13:20.123456Z");
   EXPECT_EQ(FormatUtcMicros(-1), "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(FormatUtcCompact(1'700'000'000'123'456), "20231114T221320Z");
+}
+
+// gmtime_r, as the formatting was done before it became arithmetic: the oracle.
+std::string FormatWithGmtime(std::int64_t micros) {
+  std::time_t secs = static_cast<std::time_t>(micros / 1'000'000);
+  std::int64_t frac = micros % 1'000'000;
+  if (frac < 0) {
+    frac += 1'000'000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900LL,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+TEST(FormatUtcTest, GivesGmtimesFieldsForAnyMicroseconds) {
+  std::vector<std::int64_t> times = {std::numeric_limits<std::int64_t>::min(),
+                                     std::numeric_limits<std::int64_t>::max(),
+                                     -62'167'219'200'000'000,  // 0000-01-01
+                                     -62'167'219'200'000'001,  // the microsecond before
+                                     253'402'300'799'999'999,  // 9999-12-31T23:59:59.999999
+                                     253'402'300'800'000'000,  // 10000-01-01
+                                     951'782'400'000'000,      // 2000-02-29
+                                     4'107'542'400'000'000};   // 2100-03-01
+  std::mt19937_64 random(17);
+  for (int i = 0; i < 20'000; ++i) {
+    // Most near now (days, leap years, month ends), some anywhere in int64.
+    const std::int64_t t = i % 4 == 0 ? static_cast<std::int64_t>(random())
+                                      : static_cast<std::int64_t>(random() % 8'000'000'000'000'000) -
+                                            1'000'000'000'000'000;
+    times.push_back(t);
+  }
+  for (const std::int64_t t : times) {
+    ASSERT_EQ(FormatUtcMicros(t), FormatWithGmtime(t)) << t;
+    std::string appended = "x";
+    AppendUtcMicros(t, &appended);
+    ASSERT_EQ(appended, "x" + FormatWithGmtime(t)) << t;
+  }
 }
 
 TEST(ElapsedMs, IsNeverNegativeWhenTheClockSteppedBack) {

@@ -84,25 +84,38 @@ footer { color: var(--muted); font-size: 13px; text-align: center; margin-top: 2
 )css";
 
 // Identifiers stay on one line; hashes and paths may break anywhere rather than widen tables.
-std::string CodeHtml(std::string_view text) {
+void AppendCodeHtml(std::string_view text, std::string* out) {
   constexpr std::size_t kLongCode = 32;
-  if (text.empty()) return "";
-  return fmt::format("<code{}>{}</code>", text.size() > kLongCode ? " class=\"long\"" : "",
-                     EscapeMarkup(text));
+  if (text.empty()) return;
+  out->append(text.size() > kLongCode ? "<code class=\"long\">" : "<code>");
+  AppendEscapedMarkup(text, out);
+  out->append("</code>");
+}
+
+std::string CodeHtml(std::string_view text) {
+  std::string out;
+  AppendCodeHtml(text, &out);
+  return out;
 }
 
 // Escaped text in which `backquoted` spans (the Document's convention) become <code>.
-std::string Inline(std::string_view text) {
-  std::string out;
+void AppendInline(std::string_view text, std::string* out) {
   std::size_t at = 0;
   while (at < text.size()) {
     const std::size_t open = text.find('`', at);
     const std::size_t close = open == std::string_view::npos ? open : text.find('`', open + 1);
     if (close == std::string_view::npos) break;
-    out += EscapeMarkup(text.substr(at, open - at)) + CodeHtml(text.substr(open + 1, close - open - 1));
+    AppendEscapedMarkup(text.substr(at, open - at), out);
+    AppendCodeHtml(text.substr(open + 1, close - open - 1), out);
     at = close + 1;
   }
-  return out + EscapeMarkup(text.substr(std::min(at, text.size())));
+  AppendEscapedMarkup(text.substr(std::min(at, text.size())), out);
+}
+
+std::string Inline(std::string_view text) {
+  std::string out;
+  AppendInline(text, &out);
+  return out;
 }
 
 std::string_view ToneClass(Tone tone) {
@@ -118,11 +131,19 @@ std::string_view ToneClass(Tone tone) {
   }
 }
 
-std::string CellHtml(const Cell& cell) {
-  if (cell.tone == Tone::kCode) return CodeHtml(cell.text);
+void AppendCellHtml(const Cell& cell, std::string* out) {
+  if (cell.tone == Tone::kCode) return AppendCodeHtml(cell.text, out);
   const std::string_view cls = ToneClass(cell.tone);
-  if (cls.empty()) return Inline(cell.text);
-  return fmt::format("<span class=\"{}\">{}</span>", cls, Inline(cell.text));
+  if (cls.empty()) return AppendInline(cell.text, out);
+  out->append("<span class=\"").append(cls).append("\">");
+  AppendInline(cell.text, out);
+  out->append("</span>");
+}
+
+std::string CellHtml(const Cell& cell) {
+  std::string out;
+  AppendCellHtml(cell, &out);
+  return out;
 }
 
 std::string TableHead(const std::vector<std::string>& columns) {
@@ -136,9 +157,12 @@ std::string TableRow(const std::vector<Cell>& row) {
   for (const Cell& c : row) {
     // Short values (times, durations, names, results) stay on one line; long text wraps.
     constexpr std::size_t kShortCell = 24;
-    out += (c.text.size() <= kShortCell ? "<td class=\"short\">" : "<td>") + CellHtml(c) + "</td>";
+    out.append(c.text.size() <= kShortCell ? "<td class=\"short\">" : "<td>");
+    AppendCellHtml(c, &out);
+    out.append("</td>");
   }
-  return out + "</tr>\n";
+  out.append("</tr>\n");
+  return out;
 }
 
 constexpr std::string_view kTableFoot = "</tbody>\n</table></div>\n";

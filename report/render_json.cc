@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <concepts>
 #include <functional>
 #include <map>
@@ -26,16 +27,8 @@ using nlohmann::json;
 // The JSON form's version: raise it when a field changes meaning or goes away.
 constexpr int kFormatVersion = 1;
 
-// A time, or nothing for one that does not exist (0).
-std::optional<std::string> TimeText(std::int64_t time_us) {
-  if (time_us == 0) return std::nullopt;
-  return FormatUtcMicros(time_us);
-}
-
-json Time(std::int64_t time_us) {
-  const std::optional<std::string> text = TimeText(time_us);
-  return text ? json(*text) : json();
-}
+// A time, or null for one that does not exist (0).
+json Time(std::int64_t time_us) { return time_us == 0 ? json() : json(FormatUtcMicros(time_us)); }
 
 json Ms(const std::optional<std::int64_t>& ms) { return ms ? json(*ms) : json(); }
 
@@ -100,15 +93,28 @@ json SummaryJson(const Summary& s) {
 //
 // Their fields are listed once, to a `field(key, value)` of either kind below: FlatObject
 // writes them without a nlohmann::json per entry (a million-event run writes a million),
-// JsonObject builds the json RenderJson holds. Values: strings, integers, bools, and optional
-// strings (null when unset).
+// JsonObject builds the json RenderJson holds. Values: strings, integers, bools, optional
+// strings (null when unset) and times (TimeField). The fields are listed in the order of their
+// keys, which is how nlohmann::json's std::map orders them and so how FlatObject must write
+// them (checked in debug builds; the report's tests compare both writers' bytes).
 
-// A flat object written as json::dump(2) writes it `depth` levels deep: keys sorted as
-// nlohmann::json's std::map sorts them, strings as DumpJson writes them.
+// A time: ISO 8601 UTC with microseconds, or null for one that does not exist (0).
+struct TimeField {
+  std::int64_t us = 0;
+};
+
+// A flat object written as json::dump(2) writes it `depth` levels deep, straight to `out`:
+// strings as DumpJson writes them.
 class FlatObject {
  public:
+  FlatObject(int depth, std::string* out)
+      : pad_(static_cast<std::size_t>(2 * depth)), out_(out) {
+    out_->push_back('{');
+  }
+
   void operator()(std::string_view key, std::string_view text) {
-    AppendJsonString(text, &Field(key));
+    Key(key);
+    AppendJsonString(text, out_);
   }
   void operator()(std::string_view key, const std::string& text) {
     (*this)(key, std::string_view(text));
@@ -116,32 +122,42 @@ class FlatObject {
   void operator()(std::string_view key, const char* text) = delete;  // would be a bool
   void operator()(std::string_view key, const std::optional<std::string>& text) {
     if (text) (*this)(key, *text);
-    else Field(key) = "null";
+    else Key(key).append("null");
   }
-  void operator()(std::string_view key, bool b) { Field(key) = b ? "true" : "false"; }
+  void operator()(std::string_view key, TimeField time) {
+    if (time.us == 0) {
+      Key(key).append("null");
+      return;
+    }
+    Key(key).push_back('"');
+    AppendUtcMicros(time.us, out_);  // digits and "-:.TZ": nothing to escape
+    out_->push_back('"');
+  }
+  void operator()(std::string_view key, bool b) { Key(key).append(b ? "true" : "false"); }
   template <std::integral I>
     requires(!std::same_as<I, bool>)
   void operator()(std::string_view key, I n) {
-    Field(key) = fmt::format_int(n).str();
+    const fmt::format_int text(n);
+    Key(key).append(text.data(), text.size());
   }
 
-  void AppendTo(int depth, std::string* out) {
-    std::sort(fields_.begin(), fields_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    const std::string pad(static_cast<std::size_t>(2 * depth), ' ');
-    out->push_back('{');
-    for (std::size_t i = 0; i < fields_.size(); ++i) {
-      out->append(i == 0 ? "\n" : ",\n").append(pad).append("  ");
-      AppendJsonString(fields_[i].first, out);
-      out->append(": ").append(fields_[i].second);
-    }
-    out->append("\n").append(pad).push_back('}');
-  }
+  void Close() { out_->append("\n").append(pad_, ' ').push_back('}'); }
 
  private:
-  std::string& Field(std::string_view key) { return fields_.emplace_back(key, "").second; }
+  // The keys are the Fields' own: plain ASCII, nothing to escape.
+  std::string& Key(std::string_view key) {
+    assert(last_key_.empty() || last_key_ < key);  // in the order nlohmann::json writes them
+    last_key_ = key;
+    out_->append(first_ ? "\n" : ",\n");
+    first_ = false;
+    out_->append(pad_ + 2, ' ').push_back('"');
+    return out_->append(key).append("\": ");
+  }
 
-  std::vector<std::pair<std::string_view, std::string>> fields_;  // key, value as JSON
+  std::size_t pad_;
+  std::string* out_;
+  bool first_ = true;
+  std::string_view last_key_;
 };
 
 // The same fields as a nlohmann::json object.
@@ -151,6 +167,8 @@ class JsonObject {
   void operator()(std::string_view key, const V& value) {
     if constexpr (std::is_same_v<V, std::optional<std::string>>) {
       object_[std::string(key)] = value ? json(*value) : json();
+    } else if constexpr (std::is_same_v<V, TimeField>) {
+      object_[std::string(key)] = Time(value.us);
     } else {
       object_[std::string(key)] = value;
     }
@@ -164,29 +182,30 @@ class JsonObject {
 struct TimelineFields {
   template <typename Field>
   void operator()(const TimelineEntry& e, Field& field) const {
-    field("seq", e.seq);
-    field("time", TimeText(e.time_us));
-    field("since_start_ms", e.since_start_ms);
-    field("type", e.type);
-    field("operator", e.operator_name);
+    // The OS user's fields only for events whose record knows it (not those of record format
+    // version 1).
     field("host", e.host);
+    if (e.os_user) field("identity_mismatch", e.identity_mismatch);
+    field("key", e.key);
+    field("operator", e.operator_name);
+    if (e.os_user) {
+      field("os_uid", e.os_user->uid);
+      field("os_user", e.os_user->name);
+    }
+    field("seq", e.seq);
+    field("since_start_ms", e.since_start_ms);
     field("step", e.step);
     field("text", e.text);
-    field("key", e.key);
-    // Only for events whose record knows it (not those of record format version 1).
-    if (e.os_user) {
-      field("os_user", e.os_user->name);
-      field("os_uid", e.os_user->uid);
-      field("identity_mismatch", e.identity_mismatch);
-    }
+    field("time", TimeField{e.time_us});
+    field("type", e.type);
   }
 };
 
 struct NoteFields {
   template <typename Field>
   void operator()(const Note& n, Field& field) const {
+    field("at", TimeField{n.at_us});
     field("by", n.by);
-    field("at", TimeText(n.at_us));
     field("text", n.text);
   }
 };
@@ -375,9 +394,9 @@ void AppendDumpedItem(const T& item, std::string* out) {
 
 template <typename T, typename Fields>
 void AppendFlatItem(const T& item, std::string* out) {
-  FlatObject object;
+  FlatObject object(2, out);
   Fields()(item, object);
-  object.AppendTo(2, out);
+  object.Close();
 }
 
 // A member array of the top-level object written one item at a time.

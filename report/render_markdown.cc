@@ -11,19 +11,17 @@
 namespace backout::report {
 namespace {
 
-// A table cell on one line, with the column separator escaped.
-std::string CellText(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    if (ch == '|') {
-      out += "\\|";
-    } else if (ch == '\n') {
-      out += ' ';
-    } else {
-      out += ch;
-    }
+// A table cell on one line, with the column separator escaped, appended to `out`.
+void AppendCellText(std::string_view text, std::string* out) {
+  while (!text.empty()) {
+    // (Not find_first_of, which calls memchr once per byte of `text`.)
+    std::size_t plain = 0;
+    while (plain < text.size() && text[plain] != '|' && text[plain] != '\n') ++plain;
+    out->append(text.substr(0, plain));
+    if (plain == text.size()) return;
+    out->append(text[plain] == '|' ? "\\|" : " ");
+    text.remove_prefix(plain + 1);
   }
-  return out;
 }
 
 // `text`, with a longer fence when the text itself holds a backtick.
@@ -33,14 +31,18 @@ std::string CodeSpan(std::string_view text) {
   return fmt::format("`` {} ``", text);
 }
 
-std::string CellMarkdown(const Cell& cell) {
+void AppendCellMarkdown(const Cell& cell, std::string* out) {
   switch (cell.tone) {
     case Tone::kCode:
-      return CellText(CodeSpan(cell.text));
+      return AppendCellText(CodeSpan(cell.text), out);
     case Tone::kBad:
-      return CellText(cell.text.empty() ? "" : "**" + cell.text + "**");
+      if (cell.text.empty()) return;
+      out->append("**");
+      AppendCellText(cell.text, out);
+      out->append("**");
+      return;
     default:
-      return CellText(cell.text);
+      return AppendCellText(cell.text, out);
   }
 }
 
@@ -52,10 +54,15 @@ std::string TableHead(const std::vector<std::string>& columns) {
   return Row(columns) + Row(std::vector<std::string>(columns.size(), "---"));
 }
 
+// Row() of the cells' Markdown.
 std::string TableRow(const std::vector<Cell>& row) {
-  std::vector<std::string> cells;
-  for (const Cell& c : row) cells.push_back(CellMarkdown(c));
-  return Row(cells);
+  std::string out = "| ";
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    if (i > 0) out.append(" | ");
+    AppendCellMarkdown(row[i], &out);
+  }
+  out.append(" |\n");
+  return out;
 }
 
 std::string TableMarkdown(const Table& t) {

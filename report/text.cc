@@ -21,8 +21,11 @@ std::string OneLine(std::string_view text, std::size_t max) {
 
 std::string HumanTime(std::int64_t time_us) {
   if (time_us == 0) return "—";
-  const std::string iso = FormatUtcMicros(time_us);  // 2026-11-21T17:16:14.123456Z
-  return iso.substr(0, 10) + " " + iso.substr(11, 8) + " UTC";
+  std::string text;
+  AppendUtcMicros(time_us, &text);  // 2026-11-21T17:16:14.123456Z
+  text[10] = ' ';
+  text.replace(19, std::string::npos, " UTC");
+  return text;
 }
 
 std::string HumanDuration(std::optional<std::int64_t> ms) {
@@ -30,34 +33,47 @@ std::string HumanDuration(std::optional<std::int64_t> ms) {
   return FormatDuration(std::chrono::milliseconds(*ms));
 }
 
+void AppendEscapedMarkup(std::string_view text, std::string* out) {
+  while (!text.empty()) {
+    // The run of bytes written as they are.
+    std::size_t plain = 0;
+    while (plain < text.size()) {
+      const auto c = static_cast<unsigned char>(text[plain]);
+      if (c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' ||
+          (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
+        break;
+      }
+      ++plain;
+    }
+    out->append(text.substr(0, plain));
+    if (plain == text.size()) return;
+    switch (text[plain]) {
+      case '&':
+        out->append("&amp;");
+        break;
+      case '<':
+        out->append("&lt;");
+        break;
+      case '>':
+        out->append("&gt;");
+        break;
+      case '"':
+        out->append("&quot;");
+        break;
+      case '\'':
+        out->append("&#39;");
+        break;
+      default:
+        out->append("\uFFFD");
+    }
+    text.remove_prefix(plain + 1);
+  }
+}
+
 std::string EscapeMarkup(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') {
-          out += "\uFFFD";
-        } else {
-          out += ch;
-        }
-    }
-  }
+  AppendEscapedMarkup(text, &out);
   return out;
 }
 

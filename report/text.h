@@ -23,5 +23,7 @@ std::string HumanDuration(std::optional<std::int64_t> ms);
 // entities. Bytes XML 1.0 cannot carry (control characters other than tab, newline and
 // carriage return) become U+FFFD, so a hostile step output cannot make a JUnit file invalid.
 std::string EscapeMarkup(std::string_view text);
+// The same, appended to `out`.
+void AppendEscapedMarkup(std::string_view text, std::string* out);
 
 }  // namespace backout::report
