@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -21,6 +22,7 @@
 #include "cli/plan_preview.h"
 #include "cli/render.h"
 #include "cli/replay_render.h"
+#include "cli/report_spool.h"
 #include "cli/step_logs.h"
 #include "capture/find.h"
 #include "engine/engine.h"
@@ -1475,6 +1477,9 @@ class ReportOutput {
 struct ReportSummary {
   report::RunReport report;
   report::EventListSizes sizes;
+  // Every entry of the lists that grow with events; null when spooling failed, and the lists
+  // are then made again by passes over the run.
+  std::unique_ptr<ReportSpool> spool;
   sm::RunState state;
   plan::Plan plan;
   std::uint64_t head_seq = 0;
@@ -1517,20 +1522,28 @@ Status ScanCheckedPrefix(const journal::Journal& journal, const std::string& run
 
 // What comes before any output: the run checked as every read of it is (chain, head,
 // signatures, transitions, decisions) in one pass that keeps only the state (OnePassCheck)
-// and, in the same pass, summed up into a report with only the short ones of its lists that
-// grow with events (ReportBuilder::Lists::kHoldShort). The pass holds none of the run's
-// records or events but
-// the first: the builder is made once the journaled plan is known, from the state after
-// RunStarted (it names the steps; Finish takes the rest from the final state).
+// and, in the same pass, summed up into a report whose lists that grow with events are handed
+// over (ReportBuilder::Lists::kHandOver) to a ReportSpool. The pass holds none of the run's
+// records or events but the first: the builder is made once the journaled plan is known, from
+// the state after RunStarted (it names the steps; Finish takes the rest from the final state).
 Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run_id,
                                          bool embed_plan) {
   OnePassCheck check(run_id, std::nullopt, nullptr, sm::ReplayScope::kFirstDivergence);
   std::optional<report::ReportBuilder> builder;
   std::optional<std::pair<journal::Record, sm::Event>> run_started;
+  auto spool = std::make_unique<ReportSpool>();
+  Status spooled;
+  const auto keep = [&](const report::TimelineEntry* entry) {
+    if (spooled.ok()) spooled = spool->Keep(entry, builder->made());
+  };
+  const auto add = [&](const journal::Record& r, const sm::Event& e) {
+    const report::TimelineEntry& entry = builder->Add(r, e);
+    keep(&entry);
+  };
   const auto make_builder = [&](const sm::RunState& after_start) {
     builder.emplace(run_id, after_start, check.journaled_plan(),
-                    report::ReportBuilder::Lists::kHoldShort);
-    builder->Add(run_started->first, run_started->second);
+                    report::ReportBuilder::Lists::kHandOver);
+    add(run_started->first, run_started->second);
     run_started.reset();
   };
   check.AlsoVisit([&](const journal::Record& r, const sm::Event& e, const sm::RunState& before) {
@@ -1540,7 +1553,7 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
     }
     if (!check.journaled_plan_status().ok()) return;  // the check fails: no report
     if (!builder) make_builder(before);
-    builder->Add(r, e);
+    add(r, e);
   });
   bool hmacs_unchecked = false;
   Result<journal::SignatureCheck> signatures =
@@ -1552,6 +1565,12 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
   const plan::Plan& plan = check.journaled_plan();
   if (!builder) make_builder(check.state());  // a run of RunStarted alone
   builder->EndOfEvents();
+  keep(nullptr);
+  if (!spooled.ok()) {
+    std::cerr << "backout: note: report: " << spooled.message()
+              << "; reading the run again for each of its lists instead\n";
+    spool.reset();
+  }
   const report::EventListSizes sizes = builder->sizes();
   report::RunReport built = builder->Finish(check.state(), plan, /*chain_verified=*/true);
   // What `replay` checks: every journaled decision re-derived with today's state machine.
@@ -1567,6 +1586,7 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
   if (embed_plan) built.plan_text = check.state().start.plan_text;
   return ReportSummary{.report = std::move(built),
                        .sizes = sizes,
+                       .spool = std::move(spool),
                        .state = check.state(),
                        .plan = plan,
                        .head_seq = check.head_seq(),
@@ -1577,11 +1597,11 @@ Result<ReportSummary> SummarizeForReport(const Common& c, const std::string& run
 
 int WriteReport(const Common& c, const std::string& run_id, const std::string& format,
                 const std::string& output_file, bool embed_plan) {
-  // Passes over the run, so that the report is written as it is produced with nothing of it
-  // held whole: the first checks the run and sums it up, keeping the lists that grow with
-  // events only while they are short (a damaged journal stops there, before any output);
-  // then each long list (the timeline, its key moments, notes, ...) is written entry by entry
-  // from a pass of its own when its section comes (docs/report.md).
+  // One pass over the run, so that the report is written as it is produced with nothing of
+  // it held whole: it checks the run and sums it up, spooling the lists that grow with events
+  // (a damaged journal stops there, before any output); then each list (the timeline, its key
+  // moments, notes, ...) is written entry by entry from its spool when its section comes, or,
+  // if spooling failed, from a pass of its own (docs/report.md).
   Result<ReportSummary> summary = SummarizeForReport(c, run_id, embed_plan);
   if (!summary.ok()) return Fail(summary.status().WithContext("report"));
   Result<ReportOutput> out = ReportOutput::Open(output_file);
@@ -1593,11 +1613,15 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
   bool started = false;
   bool output_failed = false;
   // Each pass goes up to the head the first pass checked.
-  const report::EventLists lists = report::ListsFromPasses(
-      summary->report, summary->state, summary->plan, summary->sizes,
-      [&](const report::RunVisitor& visit) {
-        return ScanCheckedPrefix(journal, run_id, summary->head_seq, summary->head_hash, visit);
-      });
+  const report::EventLists lists =
+      summary->spool
+          ? summary->spool->Lists()
+          : report::ListsFromPasses(
+                summary->report, summary->state, summary->plan, summary->sizes,
+                [&](const report::RunVisitor& visit) {
+                  return ScanCheckedPrefix(journal, run_id, summary->head_seq,
+                                           summary->head_hash, visit);
+                });
   const Status written = report::WriteReport(
       summary->report, lists, format,
       [&](std::string_view bytes) {

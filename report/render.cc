@@ -98,21 +98,12 @@ TimelineSource RemadeTimeline(const std::string& run_id, const sm::RunState& sta
 EventLists ListsFromPasses(const RunReport& summed, const sm::RunState& state,
                            const plan::Plan& plan, const EventListSizes& sizes, RunPass pass) {
   const std::string& run_id = summed.run_id;
-  // Held whole, or made again by passes.
   const auto list = [&]<typename T>(std::size_t entries, std::vector<T> RunReport::*member) {
-    const std::vector<T>& held = summed.*member;
-    return held.size() == entries ? SourceOf(held)
-                                  : Remade(run_id, state, plan, pass, entries, member);
+    return Remade(run_id, state, plan, pass, entries, member);
   };
-  const bool whole_timeline = summed.timeline.size() == sizes.timeline;
   return EventLists{
-      .timeline = whole_timeline
-                      ? SourceOf(summed.timeline)
-                      : RemadeTimeline(run_id, state, plan, pass, sizes.timeline, false),
-      .key_moments = whole_timeline ? SourceOf(summed.timeline,
-                                               [](const TimelineEntry& e) { return e.key; })
-                                    : RemadeTimeline(run_id, state, plan, pass,
-                                                     sizes.key_moments, true),
+      .timeline = RemadeTimeline(run_id, state, plan, pass, sizes.timeline, false),
+      .key_moments = RemadeTimeline(run_id, state, plan, pass, sizes.key_moments, true),
       .decisions = list(sizes.decisions, &RunReport::decisions),
       .errors = list(sizes.errors, &RunReport::errors),
       .notes = list(sizes.notes, &RunReport::notes),

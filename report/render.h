@@ -73,12 +73,12 @@ EventLists ListsOf(const RunReport& report);
 using RunVisitor = std::function<Status(const journal::Record& record, const sm::Event& event)>;
 using RunPass = std::function<Status(const RunVisitor& visit)>;
 
-// The lists of `summed`, the report a ReportBuilder(summed.run_id, state, plan, keep) made
-// over `pass` (Lists::kHandOver or kHoldShort), `sizes` being its sizes(). A list `summed`
-// holds whole (as many entries as `sizes` counts; the key moments when it holds the whole
-// timeline) is scanned from it; every other is made again, by a ReportBuilder over a `pass` of
-// its own, whenever it is scanned. `summed`, `state` and `plan` must outlive the result.
-// Memory: a builder's, as for the summing up.
+// The lists of `summed`, the report a ReportBuilder(summed.run_id, state, plan,
+// Lists::kHandOver) made over `pass`, `sizes` being its sizes(): each made again, by a
+// ReportBuilder over a `pass` of its own, whenever it is scanned (a list without entries takes
+// no pass). What `backout report` falls back to when it cannot spool the lists
+// (cli/report_spool.h). `summed`, `state` and `plan` must outlive the result. Memory: a
+// builder's, as for the summing up.
 EventLists ListsFromPasses(const RunReport& summed, const sm::RunState& state,
                            const plan::Plan& plan, const EventListSizes& sizes, RunPass pass);
 

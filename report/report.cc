@@ -594,9 +594,7 @@ ReportBuilder::ReportBuilder(std::string run_id, const sm::RunState& state,
 ReportBuilder::~ReportBuilder() = default;
 
 void ReportBuilder::DropMade() {
-  auto drop = [this](auto& list, std::size_t& dropped) {
-    // A short list (kHoldShort) is kept whole; once it has been dropped, `dropped` is not 0.
-    if (keep_ == Lists::kHoldShort && dropped == 0 && list.size() <= kShortList) return;
+  auto drop = [](auto& list, std::size_t& dropped) {
     dropped += list.size();
     list.clear();
   };
@@ -660,13 +658,7 @@ const TimelineEntry& ReportBuilder::Add(const journal::Record& record, const sm:
   }
   const TimelineEntry& entry = pass_->Add(e, record);
   if (entry.key) ++key_moments_;
-  if (keep_ == Lists::kHold || (keep_ == Lists::kHoldShort && !timeline_dropped_)) {
-    report_.timeline.push_back(entry);
-    if (keep_ == Lists::kHoldShort && report_.timeline.size() > kShortList) {
-      timeline_dropped_ = true;
-      std::vector<TimelineEntry>().swap(report_.timeline);
-    }
-  }
+  if (keep_ == Lists::kHold) report_.timeline.push_back(entry);
   return entry;
 }
 

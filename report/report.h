@@ -117,6 +117,8 @@ struct TimelineEntry {
   std::string step;  // the step the event is about, or ""
   std::string text;  // what happened, in words
   bool key = false;  // a key moment: shown in the post-mortem timeline too
+
+  bool operator==(const TimelineEntry&) const = default;
 };
 
 // The first approval granted for a step: who, and through what ("prompt", "--approve",
@@ -177,6 +179,8 @@ struct Decision {
   std::string via;     // approvals: "prompt", "--approve", "approve"; resolves: "resolve"
   std::int64_t requested_us = 0;          // approvals: ApprovalRequested (0: given up front)
   std::optional<std::int64_t> waited_ms;  // approvals: from the request to the grant
+
+  bool operator==(const Decision&) const = default;
 };
 
 // One check of a `verify` step, as its outputs recorded it (adapters/sqlite's `checks`).
@@ -227,6 +231,8 @@ struct Preflight {
   std::int64_t at_us = 0;
   bool skipped = false;
   std::vector<sm::PreflightCheck> checks;  // every one passed
+
+  bool operator==(const Preflight&) const = default;
 };
 
 // A capture the run compared with or restored from (capture/capture.h), as resolved when
@@ -247,12 +253,16 @@ struct StepError {
   int attempt = 0;
   std::int64_t at_us = 0;
   std::string message;
+
+  bool operator==(const StepError&) const = default;
 };
 
 struct Note {
   std::string by;
   std::int64_t at_us = 0;
   std::string text;
+
+  bool operator==(const Note&) const = default;
 };
 
 struct Triage {
@@ -262,6 +272,8 @@ struct Triage {
   std::string severity;
   std::string action;  // "rollback_now" | "forward_fix" | "monitor"
   std::string note;
+
+  bool operator==(const Triage&) const = default;
 };
 
 // A time the run stood still: a pause (RunPaused until the next RunResumed), or a crash (a
@@ -278,6 +290,8 @@ struct Interruption {
   std::optional<std::int64_t> gap_ms;  // unset while it still stands
   std::string resumed_by;
   std::vector<std::string> in_doubt_steps;  // found in doubt by that RunResumed
+
+  bool operator==(const Interruption&) const = default;
 };
 
 // Whether the run's chain head is signed (Ed25519, BACKOUT_SIGNING_KEY_FILE) and what checking
@@ -303,6 +317,8 @@ struct StepLog {
   std::string file;       // the file's name in the run's logs/ directory
   std::uint64_t bytes = 0;
   std::string sha256;
+
+  bool operator==(const StepLog&) const = default;
 };
 
 // What the report's facts rest on: the chain, its head, who wrote it where, and what was
@@ -380,18 +396,12 @@ RunReport BuildReport(const std::string& run_id, const std::vector<journal::Reco
 // events (timeline, decisions, errors, notes, triage, interruptions, preflight, logs; see
 // EventListSizes): Lists::kHold keeps them whole in the report; Lists::kHandOver keeps of
 // them only the entries the last Add() (or EndOfEvents()) finished, in made(), and drops them
-// at the next call, so that a caller streams each list from a pass of its own (report/render.h
-// EventLists) and what the builder holds stays bounded by the steps. Lists::kHoldShort keeps
-// each list whole while it has at most kShortList entries and drops one that grows past that
-// (only counting it from then on): a caller then needs a pass of its own only for the long
-// lists, and what the builder holds stays bounded by the steps plus kShortList entries per
-// list. Not thread-safe.
+// at the next call, so that a caller writes them out as they come (to a spool, cli/report_spool.h,
+// or from a pass of its own per list, report/render.h ListsFromPasses) and what the builder
+// holds stays bounded by the steps. Not thread-safe.
 class ReportBuilder {
  public:
-  enum class Lists { kHold, kHandOver, kHoldShort };
-  // Most of a run's lists are short (a pause or two, a few decisions, no errors); a list this
-  // long costs a pass of its own in a streamed report (report/render.h) rather than memory.
-  static constexpr std::size_t kShortList = 64;
+  enum class Lists { kHold, kHandOver };
   ReportBuilder(std::string run_id, const sm::RunState& state, const plan::Plan& plan,
                 Lists keep);
   ~ReportBuilder();
@@ -406,8 +416,7 @@ class ReportBuilder {
   void EndOfEvents();
 
   // The entries of the lists that grow with events that the last Add() or EndOfEvents()
-  // finished (Lists::kHandOver; with kHold, every entry so far; with kHoldShort, every entry
-  // so far of each list not yet dropped, possibly one over kShortList until the next call).
+  // finished (Lists::kHandOver; with kHold, every entry so far).
   const RunReport& made() const { return report_; }
 
   // Every list's entries so far, held or handed over.
@@ -418,21 +427,18 @@ class ReportBuilder {
   std::size_t held_entries() const;
 
   // The report; `state` folds every event added. Call once. With Lists::kHandOver, its
-  // lists that grow with events are empty, with kHoldShort those longer than kShortList:
-  // sizes() says how long they are (a list is whole when it has as many entries).
+  // lists that grow with events are empty: sizes() says how long they are.
   RunReport Finish(const sm::RunState& state, const plan::Plan& plan, bool chain_verified);
 
  private:
   class Pass;
-  // Lists::kHandOver: counts what the last call made, then drops it. kHoldShort: the same for
-  // each list that has grown past kShortList.
+  // Lists::kHandOver: counts what the last call made, then drops it.
   void DropMade();
 
   RunReport report_;
   std::unique_ptr<Pass> pass_;
   Lists keep_;
-  EventListSizes dropped_;  // handed over and dropped (kHandOver, kHoldShort)
-  bool timeline_dropped_ = false;  // kHoldShort: the timeline grew past kShortList
+  EventListSizes dropped_;  // handed over and dropped (kHandOver)
   std::size_t key_moments_ = 0;
   std::int64_t latest_us_ = 0;  // for Summary::clock_stepped_back
   std::optional<Summary::ClockStep> clock_stepped_back_;

@@ -1,7 +1,8 @@
-// A report written as it is produced (WriteReport), as `backout report` writes it: a first
-// pass that keeps only the short ones of the lists that grow with events
-// (ReportBuilder::Lists::kHoldShort; kHandOver keeps none), then each other list made again by
-// a pass of its own (ListsFromPasses) when its section comes.
+// A report written as it is produced (WriteReport), as `backout report` writes it when it
+// cannot spool the lists that grow with events (cli/report_spool.h): a first pass that keeps
+// none of those lists (ReportBuilder::Lists::kHandOver), then each list made again by a pass
+// of its own (ListsFromPasses) when its section comes. The spooled path is tested end to end
+// in tests/report_test.cc, against this one.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -131,64 +132,6 @@ TEST(WriteReport, PassesGiveTheBytesOfTheWholeReport) {
   }
 }
 
-// Every form's bytes, written from `run`'s lists; `counts` counts the passes.
-std::string Streamed(const TestJournal& j, const PassedRun& run, std::string_view format,
-                     PassCounts* counts) {
-  std::string streamed;
-  const Status written = WriteReport(run.summary, PassedLists(j, run, counts), format,
-                                     [&streamed](std::string_view bytes) {
-                                       streamed.append(bytes);
-                                       return Status::Ok();
-                                     });
-  EXPECT_TRUE(written.ok()) << written.ToString();
-  return streamed;
-}
-
-TEST(WriteReport, ARunOfShortListsIsWrittenFromTheFirstPassAlone) {
-  for (TestJournal j : {EventfulJournal(), EndsPausedJournal(), EndsInDoubtJournal()}) {
-    const RunReport whole = j.Build();
-    const PassedRun run = FirstPass(j, ReportBuilder::Lists::kHoldShort);
-    EXPECT_EQ(run.summary.timeline.size(), whole.timeline.size());
-    EXPECT_EQ(run.summary.interruptions.size(), whole.interruptions.size());
-    for (const std::string_view format : {"md", "html", "json"}) {
-      PassCounts counts;
-      EXPECT_EQ(Streamed(j, run, format, &counts), *Render(whole, format)) << format;
-      EXPECT_EQ(counts.passes, 0u) << format;
-    }
-  }
-}
-
-// Lists around kShortList: one entry under, at and over it. A long list takes a pass of its
-// own each time it is scanned, a short one none; the bytes are the whole report's.
-TEST(WriteReport, OnlyTheListsLongerThanShortTakeAPass) {
-  constexpr std::size_t kShort = ReportBuilder::kShortList;
-  for (const std::size_t notes : {kShort - 1, kShort, kShort + 1}) {
-    TestJournal j;
-    j.StartRun(0);
-    for (std::size_t i = 0; i < notes; ++i) {
-      j.At(1 + static_cast<int>(i)).Add(sm::NoteAdded{fmt::format("note {}", i)});
-    }
-    j.At(static_cast<int>(notes) + 1).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
-    const RunReport whole = j.Build();
-    const PassedRun run = FirstPass(j, ReportBuilder::Lists::kHoldShort);
-    // RunStarted, the notes and the pause: the timeline is over kShortList from kShort - 1 on.
-    ASSERT_GT(whole.timeline.size(), kShort);
-    EXPECT_TRUE(run.summary.timeline.empty());
-    EXPECT_EQ(run.summary.notes.size(), notes <= kShort ? notes : 0u);
-    EXPECT_EQ(run.summary.interruptions.size(), 1u);
-    const std::size_t long_notes = notes > kShort ? 1 : 0;
-    // json has the timeline and the notes; md and html the timeline, its key moments (every
-    // note is one) and the notes.
-    for (const auto& [format, long_lists] :
-         {std::pair<std::string_view, std::size_t>{"json", 1 + long_notes},
-          {"md", 2 + long_notes}, {"html", 2 + long_notes}}) {
-      PassCounts counts;
-      EXPECT_EQ(Streamed(j, run, format, &counts), *Render(whole, format)) << format;
-      EXPECT_EQ(counts.passes, long_lists) << format << ", " << notes << " notes";
-    }
-  }
-}
-
 TEST(WriteReport, AListWithoutEntriesTakesNoPass) {
   TestJournal j;
   j.StartRun(0);
@@ -236,8 +179,7 @@ TEST(ReportBuilder, HandingOverHoldsWhatOneEventMakesWhateverTheNotes) {
   const Result<sm::RunState> state = sm::Fold(j.events());
   ASSERT_TRUE(state.ok());
   for (const ReportBuilder::Lists keep :
-       {ReportBuilder::Lists::kHandOver, ReportBuilder::Lists::kHold,
-        ReportBuilder::Lists::kHoldShort}) {
+       {ReportBuilder::Lists::kHandOver, ReportBuilder::Lists::kHold}) {
     ReportBuilder builder("run-1", *state, j.plan(), keep);
     std::size_t most_held = 0;
     for (std::size_t i = 0; i < j.events().size(); ++i) {
@@ -256,15 +198,6 @@ TEST(ReportBuilder, HandingOverHoldsWhatOneEventMakesWhateverTheNotes) {
       const RunReport summary = builder.Finish(*state, j.plan(), true);
       EXPECT_TRUE(summary.notes.empty());
       EXPECT_GT(summary.summary.stood_still_ms, 0);
-    } else if (keep == ReportBuilder::Lists::kHoldShort) {
-      // The timeline and the notes, each up to one over kShortList before it is dropped; the
-      // pause and the triage.
-      EXPECT_LE(most_held, 2 * (ReportBuilder::kShortList + 1) + 2);
-      const RunReport summary = builder.Finish(*state, j.plan(), true);
-      EXPECT_TRUE(summary.notes.empty());
-      EXPECT_TRUE(summary.timeline.empty());
-      EXPECT_EQ(summary.interruptions.size(), 1u);
-      EXPECT_EQ(summary.triage.size(), 1u);
     } else {
       EXPECT_EQ(most_held, j.events().size() + kNotes + 2u);  // every list whole
     }

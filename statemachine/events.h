@@ -28,6 +28,8 @@ struct PreflightCheck {
   std::string target;              // the target's name; "" for an action without a target
   std::vector<std::string> steps;  // the steps that needed the check, in plan order
   std::string check;               // what was checked, in words (never a secret)
+
+  bool operator==(const PreflightCheck&) const = default;
 };
 struct PreflightRecord {
   // kNotRun: nothing recorded (the field is absent: a rehearsal, a resume after a step had

@@ -10,13 +10,19 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fmt/format.h>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "base/sha256.h"
+#include "engine/plan_check.h"
+#include "engine/session.h"
+#include "journal/journal.h"
+#include "plan/parser.h"
 #include "journal/record_codec.h"
 #include "tests/support/example.h"
 
@@ -419,6 +425,73 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenReport, ::testing::ValuesIn(FixtureName
 
 // The golden tests above are only as good as the fixtures they find.
 TEST(GoldenFixtures, ExportsExist) { EXPECT_GE(FixtureNames().size(), 1u); }
+
+// A run long enough that `report` spools its lists to a temporary file (each list keeps 1 MiB
+// in memory): the bytes are the same whether the spool works or TMPDIR cannot take it, when
+// the lists are made again by passes over the run, with a note on stderr. Nothing is left in
+// TMPDIR.
+TEST(CliReport, ALongRunGivesTheSameReportFromItsSpoolAsFromPasses) {
+  TempDir dir;
+  const fs::path plan_file = dir.path() / "plan.yaml";
+  WriteFile(plan_file, R"(version: 1
+name: long-run
+targets:
+  here: { type: command, cwd: . }
+steps:
+  - id: next-action
+    command: { target: here, argv: [/bin/true] }
+)");
+  const fs::path journal_dir = dir.path() / "journal";
+  constexpr int kNotes = 12'000;  // about 2 MiB of timeline and 1 MiB of notes, spooled
+  {
+    plan::ParseOutcome parsed = plan::ParsePlan(ReadFile(plan_file), plan_file.string(),
+                                                engine::DefaultPlanVocabulary());
+    ASSERT_TRUE(parsed.ok());
+    const journal::Journal journal(journal_dir);
+    Result<std::unique_ptr<engine::RunSession>> session = engine::RunSession::Create(
+        journal, "long-run", *parsed.plan, plan_file.string(),
+        engine::SessionOptions{.env = Env::Default(),
+                               .who = {.operator_name = "alice", .host = "db-admin-01"}});
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    for (int i = 0; i < kNotes;) {
+      std::vector<sm::EventBody> notes;
+      for (int n = 0; n < 1000; ++n, ++i) {
+        // Text that each form must escape: a table's bar, markup, a quote, a newline.
+        notes.push_back(sm::NoteAdded{.text = fmt::format(
+                                          "note {} | <b>lag</b> \"back\"\nunder 5 s", i)});
+      }
+      ASSERT_TRUE((*session)->Append(std::move(notes)).ok());
+    }
+    ASSERT_TRUE(
+        (*session)->Append({sm::RunPaused{.reason = sm::RunPaused::Reason::kSignal}}).ok());
+  }
+  const fs::path tmp = dir.path() / "tmp";
+  fs::create_directories(tmp);
+  for (const std::string format : {"json", "md", "html"}) {
+    SCOPED_TRACE(format);
+    const auto report = [&](const fs::path& tmpdir) {
+      return RunProcess({.argv = {BackoutBinary().string(), "report", "long-run", "--format",
+                                  format, "--journal", journal_dir.string()},
+                         .env = {{"TMPDIR", tmpdir.string()}}});
+    };
+    const ProcessResult spooled = report(tmp);
+    ASSERT_EQ(spooled.exit_code, 0) << Show(spooled);
+    EXPECT_EQ(spooled.err, "");
+    EXPECT_TRUE(fs::is_empty(tmp)) << "the spool leaves no file behind";
+    const ProcessResult passes = report(dir.path() / "no-such-folder");
+    ASSERT_EQ(passes.exit_code, 0) << Show(passes);
+    EXPECT_TRUE(HasPart(passes.err, "reading the run again for each of its lists instead"));
+    EXPECT_TRUE(HasPart(passes.err, "no-such-folder"));
+    EXPECT_TRUE(spooled.out == passes.out) << FirstDifference(passes.out, spooled.out);
+    if (format == "json") {
+      const json j = json::parse(spooled.out);
+      EXPECT_EQ(j["timeline"].size(), static_cast<std::size_t>(kNotes + 2));
+      ASSERT_EQ(j["notes"].size(), static_cast<std::size_t>(kNotes));
+      EXPECT_EQ(j["notes"][kNotes - 1]["text"],
+                fmt::format("note {} | <b>lag</b> \"back\"\nunder 5 s", kNotes - 1));
+    }
+  }
+}
 
 }  // namespace
 }  // namespace backout::testing

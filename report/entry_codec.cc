@@ -1,0 +1,212 @@
+#include "report/entry_codec.h"
+
+#include <fmt/format.h>
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+namespace backout::report {
+namespace {
+
+// Each entry's fields, once, for both directions: `field` is a Writer (const entry) or a
+// Reader.
+template <typename Field, typename E>
+void Fields(Field& field, E& e) {
+  using Entry = std::remove_const_t<E>;
+  if constexpr (std::is_same_v<Entry, TimelineEntry>) {
+    field(e.seq, e.time_us, e.since_start_ms, e.type, e.operator_name, e.host, e.os_user,
+          e.identity_mismatch, e.step, e.text, e.key);
+  } else if constexpr (std::is_same_v<Entry, Decision>) {
+    field(e.kind, e.step, e.by, e.at_us, e.answer, e.via, e.requested_us, e.waited_ms);
+  } else if constexpr (std::is_same_v<Entry, StepError>) {
+    field(e.step, e.attempt, e.at_us, e.message);
+  } else if constexpr (std::is_same_v<Entry, Note>) {
+    field(e.by, e.at_us, e.text);
+  } else if constexpr (std::is_same_v<Entry, Triage>) {
+    field(e.by, e.at_us, e.issue, e.severity, e.action, e.note);
+  } else if constexpr (std::is_same_v<Entry, Interruption>) {
+    field(e.kind, e.reason, e.step, e.from_us, e.until_us, e.gap_ms, e.resumed_by,
+          e.in_doubt_steps);
+  } else if constexpr (std::is_same_v<Entry, Preflight>) {
+    field(e.event, e.by, e.at_us, e.skipped, e.checks);
+  } else if constexpr (std::is_same_v<Entry, StepLog>) {
+    field(e.step, e.attempt, e.seq, e.file, e.bytes, e.sha256);
+  } else if constexpr (std::is_same_v<Entry, sm::PreflightCheck>) {
+    field(e.target, e.steps, e.check);
+  } else if constexpr (std::is_same_v<Entry, OsUser>) {
+    field(e.uid, e.name);
+  } else {
+    static_assert(sizeof(Entry) == 0, "an entry without fields");
+  }
+}
+
+template <typename T>
+concept Scalar = std::integral<T> || std::is_enum_v<T>;
+
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+
+  template <typename... T>
+    requires(sizeof...(T) > 1)
+  void operator()(const T&... values) {
+    ((*this)(values), ...);
+  }
+
+  template <Scalar T>
+  void operator()(const T& value) {
+    Word(static_cast<std::uint64_t>(value));
+  }
+  void operator()(const std::string& text) {
+    Count(text.size());
+    out_->append(text);
+  }
+  template <typename T>
+  void operator()(const std::optional<T>& value) {
+    out_->push_back(value ? '\1' : '\0');
+    if (value) (*this)(*value);
+  }
+  template <typename T>
+  void operator()(const std::vector<T>& items) {
+    Count(items.size());
+    for (const T& item : items) (*this)(item);
+  }
+  template <typename T>
+    requires std::is_class_v<T>
+  void operator()(const T& nested) {
+    Fields(*this, nested);
+  }
+
+ private:
+  void Word(std::uint64_t v) { LittleEndian<8>(v); }
+  void Count(std::size_t n) { LittleEndian<4>(n); }
+  template <int kBytes>
+  void LittleEndian(std::uint64_t v) {
+    char bytes[kBytes];
+    for (int i = 0; i < kBytes; ++i) bytes[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    out_->append(bytes, kBytes);
+  }
+
+  std::string* out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  template <typename... T>
+    requires(sizeof...(T) > 1)
+  void operator()(T&... values) {
+    ((*this)(values), ...);
+  }
+
+  template <Scalar T>
+  void operator()(T& value) {
+    std::uint64_t v = 0;
+    if (const std::optional<std::string_view> bytes = Take(8, "a number")) {
+      for (int i = 0; i < 8; ++i) {
+        v |= static_cast<std::uint64_t>(static_cast<unsigned char>((*bytes)[i])) << (8 * i);
+      }
+    }
+    value = static_cast<T>(v);
+  }
+  void operator()(std::string& text) {
+    const std::size_t n = Count();
+    if (const std::optional<std::string_view> bytes = Take(n, "a text")) text.assign(*bytes);
+  }
+  template <typename T>
+  void operator()(std::optional<T>& value) {
+    const std::optional<std::string_view> flag = Take(1, "an optional's flag");
+    if (!flag) return;
+    if ((*flag)[0] == '\0') {
+      value.reset();
+    } else if ((*flag)[0] == '\1') {
+      (*this)(value.emplace());
+    } else {
+      Fail("an optional's flag is neither 0 nor 1");
+    }
+  }
+  template <typename T>
+  void operator()(std::vector<T>& items) {
+    const std::size_t n = Count();
+    items.clear();
+    // Each item takes a byte at least: a count beyond what is left is damage, not a reserve.
+    if (n > in_.size()) return Fail("a list is longer than what is left");
+    for (std::size_t i = 0; i < n && status_.ok(); ++i) (*this)(items.emplace_back());
+  }
+  template <typename T>
+    requires std::is_class_v<T>
+  void operator()(T& nested) {
+    Fields(*this, nested);
+  }
+
+  Status Finish() {
+    if (status_.ok() && !in_.empty()) Fail(fmt::format("{} bytes after the entry", in_.size()));
+    return status_;
+  }
+
+ private:
+  std::size_t Count() {
+    std::size_t n = 0;
+    if (const std::optional<std::string_view> bytes = Take(4, "a count")) {
+      for (int i = 0; i < 4; ++i) {
+        n |= static_cast<std::size_t>(static_cast<unsigned char>((*bytes)[i])) << (8 * i);
+      }
+    }
+    return n;
+  }
+  std::optional<std::string_view> Take(std::size_t n, std::string_view what) {
+    if (!status_.ok()) return std::nullopt;
+    if (in_.size() < n) {
+      Fail(fmt::format("{} is cut short", what));
+      return std::nullopt;
+    }
+    const std::string_view taken = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return taken;
+  }
+  void Fail(std::string why) {
+    if (status_.ok()) status_ = Status::Corruption("a spooled report entry: " + std::move(why));
+  }
+
+  std::string_view in_;
+  Status status_;
+};
+
+template <typename E>
+void Encode(const E& entry, std::string* out) {
+  Writer writer(out);
+  Fields(writer, entry);
+}
+
+template <typename E>
+Status Decode(std::string_view bytes, E* entry) {
+  Reader reader(bytes);
+  Fields(reader, *entry);
+  return reader.Finish();
+}
+
+}  // namespace
+
+void EncodeEntry(const TimelineEntry& entry, std::string* out) { Encode(entry, out); }
+void EncodeEntry(const Decision& entry, std::string* out) { Encode(entry, out); }
+void EncodeEntry(const StepError& entry, std::string* out) { Encode(entry, out); }
+void EncodeEntry(const Note& entry, std::string* out) { Encode(entry, out); }
+void EncodeEntry(const Triage& entry, std::string* out) { Encode(entry, out); }
+void EncodeEntry(const Interruption& entry, std::string* out) { Encode(entry, out); }
+void EncodeEntry(const Preflight& entry, std::string* out) { Encode(entry, out); }
+void EncodeEntry(const StepLog& entry, std::string* out) { Encode(entry, out); }
+
+Status DecodeEntry(std::string_view bytes, TimelineEntry* entry) { return Decode(bytes, entry); }
+Status DecodeEntry(std::string_view bytes, Decision* entry) { return Decode(bytes, entry); }
+Status DecodeEntry(std::string_view bytes, StepError* entry) { return Decode(bytes, entry); }
+Status DecodeEntry(std::string_view bytes, Note* entry) { return Decode(bytes, entry); }
+Status DecodeEntry(std::string_view bytes, Triage* entry) { return Decode(bytes, entry); }
+Status DecodeEntry(std::string_view bytes, Interruption* entry) { return Decode(bytes, entry); }
+Status DecodeEntry(std::string_view bytes, Preflight* entry) { return Decode(bytes, entry); }
+Status DecodeEntry(std::string_view bytes, StepLog* entry) { return Decode(bytes, entry); }
+
+}  // namespace backout::report
