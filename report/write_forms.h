@@ -41,10 +41,11 @@ class PieceWriter {
     BACKOUT_RETURN_IF_ERROR(Flush());
     bool any = false;
     BACKOUT_RETURN_IF_ERROR(scan([&](const T& x) -> Status {
-      std::string text = any ? std::string() : std::string(open);
-      any = true;
-      text += item(x);
-      return out_(text);
+      if (!any) {
+        any = true;
+        if (Status opened = out_(open); !opened.ok()) return opened;
+      }
+      return out_(item(x));
     }));
     piece_.append(any ? close : if_none);
     return Status::Ok();
