@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "base/utf8.h"
 #include "report/test_journal.h"
 #include "report/text.h"
 
@@ -254,6 +255,16 @@ RunReport RunByBobAsRoot() {
   j.At(20).Add(sm::StepSucceeded{"stop-app", 1}, "bob");
   j.At(30).Add(sm::NoteAdded{"by root"}, "bob");
   return j.Build();
+}
+
+// The JSON form's writer lists each entry's fields itself, in the order nlohmann::json sorts
+// keys: its bytes must be the dump of RenderJson's document, with and without OS users.
+TEST(RenderJson, WrittenFormIsTheDumpOfTheDocument) {
+  RunReport without_os_users = RunByBobAsRoot();
+  for (TimelineEntry& e : without_os_users.timeline) e.os_user.reset();
+  for (const RunReport& r : {EventfulReport(), RunByBobAsRoot(), without_os_users}) {
+    EXPECT_EQ(*Render(r, "json"), DumpJson(RenderJson(r), 2) + "\n");
+  }
 }
 
 TEST(Render, EveryFormatShowsOperatorAndOsUserAndFlagsAMismatch) {
