@@ -62,7 +62,7 @@ Result<ExclusiveFile> CreateExclusiveFile(const std::filesystem::path& target,
       return Errno("getrandom for a temp name", target);
     }
     std::filesystem::path path = fmt::format("{}.{:016x}{}", target.string(), random, suffix);
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) {
       if (errno == EEXIST) continue;
       return Errno("create", path);

@@ -58,7 +58,8 @@ class UniqueFd {
 };
 
 // A new, empty file beside `target` ("TARGET.<16 random hex digits>SUFFIX", mode `mode`
-// whatever the umask), created with O_CREAT | O_EXCL | O_NOFOLLOW and open for writing.
+// whatever the umask), created with O_CREAT | O_EXCL | O_NOFOLLOW and open for reading and
+// writing.
 // Every file backout writes is built this way and then renamed over its final name, because a
 // fixed temp name ("TARGET.tmp") lets anyone who can write the folder plant a symlink there
 // and have us overwrite (and chmod) the file it points to; O_EXCL fails on any existing name,

@@ -44,18 +44,16 @@ std::filesystem::path TemporaryFolder() {
 Result<UniqueFd> OpenAnonymousFile(const std::filesystem::path& dir) {
   UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (fd.valid()) return fd;
-  // Not every file system has O_TMPFILE: a named file nobody else can have made (O_EXCL), gone
-  // from the folder before anything is written to it.
-  if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
-    std::string name = (dir / "backout-spool-XXXXXX").string();
-    fd.Reset(::mkostemp(name.data(), O_CLOEXEC));
-    if (fd.valid()) {
-      ::unlink(name.c_str());
-      return fd;
-    }
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    return Status::IOError(fmt::format("cannot create a temporary file in {}: {}", dir.string(),
+                                       std::strerror(errno)));
   }
-  return Status::IOError(fmt::format("cannot create a temporary file in {}: {}", dir.string(),
-                                     std::strerror(errno)));
+  // Not every file system has O_TMPFILE: the project's one exclusive create (a name nobody
+  // can have planted), gone from the folder before anything is written to it.
+  Result<ExclusiveFile> created = CreateExclusiveFile(dir / ".backout-spool", "");
+  if (!created.ok()) return created.status();
+  ::unlink(created->path.c_str());
+  return std::move(created->fd);
 }
 
 // Parses the whole frames at the front of `*bytes`, visiting each record, and leaves the rest.
@@ -89,9 +87,9 @@ Status RecordSpool::Append(std::string_view record) {
 }
 
 Status RecordSpool::Spill() {
-  const std::filesystem::path dir = TemporaryFolder();
   if (!file_.valid()) {
-    Result<UniqueFd> fd = OpenAnonymousFile(dir);
+    folder_ = TemporaryFolder();
+    Result<UniqueFd> fd = OpenAnonymousFile(folder_);
     if (!fd.ok()) return fd.status();
     file_ = std::move(*fd);
   }
@@ -102,7 +100,7 @@ Status RecordSpool::Spill() {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return Status::IOError(fmt::format("cannot write a temporary file in {}: {}",
-                                         dir.string(),
+                                         folder_.string(),
                                          n < 0 ? std::strerror(errno) : "nothing written"));
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
@@ -115,42 +113,31 @@ Status RecordSpool::Spill() {
 Status RecordSpool::ReadRecords(const std::function<Status(std::string_view record)>& visit) const {
   if (!broken_.ok()) return broken_;
   // The file holds whole frames (Spill writes all that is held), so a frame never straddles
-  // the file and what is held.
-  std::string pending;
-  std::string chunk(kReadChunk, '\0');
+  // the file and what is held. Each read goes after the start of a frame the last one cut,
+  // moved to the front of the buffer; the buffer grows for a frame longer than a read.
+  std::string buffer;
+  std::size_t carried = 0;
   for (std::uint64_t offset = 0; offset < file_bytes_;) {
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(kReadChunk, file_bytes_ - offset));
-    const ssize_t n = ::pread(file_.get(), chunk.data(), want, static_cast<off_t>(offset));
+    std::size_t room = kReadChunk;
+    if (carried >= kFrameHeader) {
+      room = std::max(room, kFrameHeader + FrameLength(buffer) - carried);
+    }
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(room, file_bytes_ - offset));
+    if (buffer.size() < carried + want) buffer.resize(carried + want);
+    const ssize_t n =
+        ::pread(file_.get(), buffer.data() + carried, want, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return Status::IOError(fmt::format("cannot read back a temporary file: {}",
                                          n < 0 ? std::strerror(errno) : "it is shorter"));
     }
     offset += static_cast<std::uint64_t>(n);
-    std::string_view bytes(chunk.data(), static_cast<std::size_t>(n));
-    if (!pending.empty()) {
-      // The frame the last chunk began: only its bytes are copied.
-      const auto take = [&](std::size_t wanted) {
-        const std::size_t taken = std::min(wanted, bytes.size());
-        pending.append(bytes.substr(0, taken));
-        bytes.remove_prefix(taken);
-      };
-      if (pending.size() < kFrameHeader) take(kFrameHeader - pending.size());
-      if (pending.size() >= kFrameHeader) {
-        take(kFrameHeader + FrameLength(pending) - pending.size());
-        if (pending.size() == kFrameHeader + FrameLength(pending)) {
-          BACKOUT_RETURN_IF_ERROR(visit(std::string_view(pending).substr(kFrameHeader)));
-          pending.clear();
-        }
-      }
-      if (!pending.empty()) continue;  // the chunk ended inside that frame
-    }
+    std::string_view bytes(buffer.data(), carried + static_cast<std::size_t>(n));
     BACKOUT_RETURN_IF_ERROR(VisitFrames(&bytes, visit));
-    // What is left is the start of a frame the next chunk finishes.
-    pending.assign(bytes);
+    carried = bytes.size();
+    std::memmove(buffer.data(), bytes.data(), carried);
   }
-  if (!pending.empty()) {
+  if (carried != 0) {
     return Status::IOError("a temporary file ends inside a record (it was changed)");
   }
   std::string_view held = held_;

@@ -5,9 +5,9 @@
 //
 // The file is created with O_TMPFILE in the temporary folder (TMPDIR, else /tmp), so it has no
 // name anyone could open or plant a symlink at; where the file system lacks O_TMPFILE it is
-// made by mkostemp (O_EXCL, 0600) and unlinked at once. Either way it is 0600, gone when the
-// spool is destroyed or the process dies, and never synced (nothing in it outlives the
-// process).
+// made by CreateExclusiveFile (base/file_util.h) and unlinked at once. Either way it is 0600,
+// gone when the spool is destroyed or the process dies, and never synced (nothing in it
+// outlives the process).
 //
 // Errors: Append and ReadRecords return kIOError with the folder and strerror (a full disk, an
 // unwritable or missing TMPDIR); after a failed Append the spool is broken and every call
@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,7 @@ class RecordSpool {
   Status Spill();
 
   std::size_t memory_limit_;
+  std::filesystem::path folder_;  // where the file is (TMPDIR when it was made)
   std::string held_;  // framed records not yet in the file (each: 4-byte length, then bytes)
   UniqueFd file_;
   std::uint64_t file_bytes_ = 0;

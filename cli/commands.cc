@@ -1617,7 +1617,7 @@ int WriteReport(const Common& c, const std::string& run_id, const std::string& f
       summary->spool
           ? summary->spool->Lists()
           : report::ListsFromPasses(
-                summary->report, summary->state, summary->plan, summary->sizes,
+                run_id, summary->state, summary->plan, summary->sizes,
                 [&](const report::RunVisitor& visit) {
                   return ScanCheckedPrefix(journal, run_id, summary->head_seq,
                                            summary->head_hash, visit);

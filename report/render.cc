@@ -95,9 +95,8 @@ TimelineSource RemadeTimeline(const std::string& run_id, const sm::RunState& sta
 
 }  // namespace
 
-EventLists ListsFromPasses(const RunReport& summed, const sm::RunState& state,
+EventLists ListsFromPasses(const std::string& run_id, const sm::RunState& state,
                            const plan::Plan& plan, const EventListSizes& sizes, RunPass pass) {
-  const std::string& run_id = summed.run_id;
   const auto list = [&]<typename T>(std::size_t entries, std::vector<T> RunReport::*member) {
     return Remade(run_id, state, plan, pass, entries, member);
   };

@@ -73,13 +73,12 @@ EventLists ListsOf(const RunReport& report);
 using RunVisitor = std::function<Status(const journal::Record& record, const sm::Event& event)>;
 using RunPass = std::function<Status(const RunVisitor& visit)>;
 
-// The lists of `summed`, the report a ReportBuilder(summed.run_id, state, plan,
-// Lists::kHandOver) made over `pass`, `sizes` being its sizes(): each made again, by a
-// ReportBuilder over a `pass` of its own, whenever it is scanned (a list without entries takes
-// no pass). What `backout report` falls back to when it cannot spool the lists
-// (cli/report_spool.h). `summed`, `state` and `plan` must outlive the result. Memory: a
-// builder's, as for the summing up.
-EventLists ListsFromPasses(const RunReport& summed, const sm::RunState& state,
+// The lists of the report a ReportBuilder(run_id, state, plan, Lists::kHandOver) made over
+// `pass`, `sizes` being its sizes(): each made again, by a ReportBuilder over a `pass` of its
+// own, whenever it is scanned (a list without entries takes no pass). What `backout report`
+// falls back to when it cannot spool the lists (cli/report_spool.h). `state` and `plan` must
+// outlive the result. Memory: a builder's, as for the summing up.
+EventLists ListsFromPasses(const std::string& run_id, const sm::RunState& state,
                            const plan::Plan& plan, const EventListSizes& sizes, RunPass pass);
 
 // Render(report, format) with the lists that grow with events taken from `lists` rather than

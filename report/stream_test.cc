@@ -89,7 +89,7 @@ struct PassCounts {
 };
 
 EventLists PassedLists(const TestJournal& j, const PassedRun& run, PassCounts* counts) {
-  return ListsFromPasses(run.summary, run.state, j.plan(), run.sizes,
+  return ListsFromPasses(run.summary.run_id, run.state, j.plan(), run.sizes,
                          [&j, counts](const RunVisitor& visit) {
                            ++counts->passes;
                            counts->in_pass = true;
