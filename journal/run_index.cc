@@ -121,6 +121,52 @@ Result<RunStamp> RunStampReader::Read(const std::string& run_id) const {
                   .lock_stamp = Checksum64(std::string_view(holder, static_cast<std::size_t>(n)), 1)};
 }
 
+RunStampsAhead::RunStampsAhead(const RunStampReader& reader,
+                               const std::vector<std::string>& run_ids)
+    : reader_(reader), run_ids_(run_ids), slots_(kAhead / 2),
+      thread_([this] { ReadEveryOther(); }) {}
+
+RunStampsAhead::~RunStampsAhead() {
+  {
+    const std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+void RunStampsAhead::ReadEveryOther() {
+  for (std::size_t i = 0; i < run_ids_.size(); i += 2) {
+    {
+      std::unique_lock lock(mutex_);
+      // Room when the id kAhead before this one was handed out (its slot is this one's).
+      changed_.wait(lock, [&] { return stop_ || i < taken_ + kAhead; });
+      if (stop_) return;
+    }
+    Result<RunStamp> stamp = reader_.Read(run_ids_[i]);
+    {
+      const std::lock_guard lock(mutex_);
+      slots_[i / 2 % slots_.size()].emplace(std::move(stamp));
+    }
+    changed_.notify_all();
+  }
+}
+
+Result<RunStamp> RunStampsAhead::Next() {
+  const std::size_t i = next_++;
+  if (i % 2 == 1) return reader_.Read(run_ids_[i]);
+  std::optional<Result<RunStamp>> stamp;
+  {
+    std::unique_lock lock(mutex_);
+    std::optional<Result<RunStamp>>& slot = slots_[i / 2 % slots_.size()];
+    changed_.wait(lock, [&] { return slot.has_value(); });
+    stamp.swap(slot);
+    taken_ = i + 1;
+  }
+  changed_.notify_all();
+  return std::move(*stamp);
+}
+
 Result<RunStamp> ReadRunStamp(const fs::path& journal_dir, const std::string& run_id,
                               const ChainKey& key) {
   return RunStampReader(journal_dir, key).Read(run_id);

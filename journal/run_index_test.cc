@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -104,6 +105,41 @@ TEST_F(RunIndexTest, AnAppendOrAWriterSessionChangesTheStamp) {
   ASSERT_OK_AND_ASSIGN(after_session, ReadRunStamp(dir(), "a", ChainKey()));
   EXPECT_EQ(after_session.head.seq, 2u);
   EXPECT_FALSE(after_session == after_append);
+}
+
+// Stamps read ahead are the stamps read in turn, for a list longer than the read-ahead
+// window, in order (missing runs' errors name their run), and a caller that stops early or
+// never starts does not hang.
+TEST_F(RunIndexTest, StampsReadAheadAreTheStampsReadInTurn) {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < 2 * RunStampsAhead::kAhead + 45; ++i) {
+    ids.push_back(fmt::format("r{:03}", i));
+  }
+  const std::vector<std::size_t> real = {0, 1, RunStampsAhead::kAhead + 3, ids.size() - 1};
+  for (std::size_t i : real) MakeRun(ids[i], static_cast<int>(i % 3) + 1);
+  const RunStampReader reader(dir(), ChainKey());
+  {
+    RunStampsAhead ahead(reader, ids);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      Result<RunStamp> stamp = ahead.Next();
+      if (std::find(real.begin(), real.end(), i) != real.end()) {
+        ASSERT_TRUE(stamp.ok()) << ids[i] << ": " << stamp.status().message();
+        EXPECT_TRUE(*stamp == SummaryOf(ids[i]).stamp) << ids[i];
+        EXPECT_EQ(stamp->head.seq, i % 3 + 1) << ids[i];
+      } else {
+        ASSERT_FALSE(stamp.ok()) << ids[i];
+        EXPECT_NE(stamp.status().message().find(ids[i]), std::string::npos)
+            << stamp.status().message();
+      }
+    }
+  }
+  {
+    RunStampsAhead stopped_early(reader, ids);
+    for (int i = 0; i < 5; ++i) (void)stopped_early.Next();
+  }
+  { RunStampsAhead never_started(reader, ids); }
+  const std::vector<std::string> none;
+  { RunStampsAhead empty(reader, none); }
 }
 
 // Damage (a flipped byte, a cut-short tail) is reported, and the damaged entry and all after
