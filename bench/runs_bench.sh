@@ -63,4 +63,7 @@ bytes=$(($(stat -c %s "$journal/.runindex") / count))
 # binary alone (`--version`: no journal read), the part of both figures that is not the listing.
 best runs_peer_process "$figures" scan-summaries "$work/summaries-db" "$count" "$bytes" 1
 best runs_backout_start "$backout" --version
+# What proves each index entry still holds: every run's stamp (two small files a run), read
+# on one thread in process; with the start above, the floor `status` works against.
+"$figures" read-stamps "$journal" "$reps" | sed 's/^/runs_/'
 echo "runs_meta_count $count"

@@ -113,6 +113,9 @@ row "status --json of $runs runs (s)" "$(v runs_${runs}_status_json_s)" \
   "$(us_to_s "$(v runs_peer_scan_us)")" "one RocksDB scan of $runs summaries" "ratio<=5.0"
 row "status of $runs runs (s)" "$(v runs_${runs}_status_s)" "$(v runs_peer_process_s)" \
   "the scan as a process" "-"
+row "status of $runs runs (s)" "$(v runs_${runs}_status_s)" \
+  "$(awk -v s="$(v runs_backout_start_s)" -v u="$(v runs_stamps_us)" 'BEGIN { printf "%.4f", s + u / 1e6 }')" \
+  "backout --version + the $runs stamps read on one thread" "-"
 echo
 echo "Growth with size (seconds; peak RSS of the process in MiB):"
 echo
