@@ -48,12 +48,7 @@ Result<UniqueFd> OpenAnonymousFile(const std::filesystem::path& dir) {
     return Status::IOError(fmt::format("cannot create a temporary file in {}: {}", dir.string(),
                                        std::strerror(errno)));
   }
-  // Not every file system has O_TMPFILE: the project's one exclusive create (a name nobody
-  // can have planted), gone from the folder before anything is written to it.
-  Result<ExclusiveFile> created = CreateExclusiveFile(dir / ".backout-spool", "");
-  if (!created.ok()) return created.status();
-  ::unlink(created->path.c_str());
-  return std::move(created->fd);
+  return detail::CreateUnlinkedFile(dir);
 }
 
 // Parses the whole frames at the front of `*bytes`, visiting each record, and leaves the rest.
@@ -144,5 +139,21 @@ Status RecordSpool::ReadRecords(const std::function<Status(std::string_view reco
   BACKOUT_RETURN_IF_ERROR(VisitFrames(&held, visit));
   return Status::Ok();
 }
+
+namespace detail {
+
+Result<UniqueFd> CreateUnlinkedFile(const std::filesystem::path& dir) {
+  // Not every file system has O_TMPFILE: the project's one exclusive create (a name nobody
+  // can have planted), gone from the folder before anything is written to it.
+  Result<ExclusiveFile> created = CreateExclusiveFile(dir / ".backout-spool", "");
+  if (!created.ok()) return created.status();
+  if (::unlink(created->path.c_str()) != 0) {
+    return Status::IOError(fmt::format("cannot remove the temporary file {}: {}",
+                                       created->path.string(), std::strerror(errno)));
+  }
+  return std::move(created->fd);
+}
+
+}  // namespace detail
 
 }  // namespace backout

@@ -59,4 +59,11 @@ class RecordSpool {
   Status broken_;
 };
 
+namespace detail {
+// The spool file where the file system lacks O_TMPFILE: made by CreateExclusiveFile in `dir`
+// and unlinked before it is returned, so it is 0600 and has no name. Declared here for its
+// test (no file system at hand lacks O_TMPFILE).
+Result<UniqueFd> CreateUnlinkedFile(const std::filesystem::path& dir);
+}  // namespace detail
+
 }  // namespace backout

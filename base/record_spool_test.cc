@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <optional>
@@ -77,6 +79,26 @@ TEST(RecordSpool, RecordsPastTheLimitGoToAnUnnamedFileAndComeBackInOrder) {
     EXPECT_TRUE(ReadAll(spool) == records);
   }
   EXPECT_TRUE(fs::is_empty(tmp.path()));
+}
+
+// The fallback for a file system without O_TMPFILE: a private file with no name left behind.
+TEST(RecordSpool, TheFallbackFileIsPrivateAndHasNoName) {
+  testing::TempDir tmp;
+  Result<UniqueFd> fd = detail::CreateUnlinkedFile(tmp.path());
+  ASSERT_TRUE(fd.ok()) << fd.status().message();
+  EXPECT_TRUE(fs::is_empty(tmp.path()));
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd->get(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_nlink, 0u);
+  constexpr std::string_view kBytes = "written and read back";
+  ASSERT_EQ(::pwrite(fd->get(), kBytes.data(), kBytes.size(), 0),
+            static_cast<ssize_t>(kBytes.size()));
+  std::string back(kBytes.size(), '\0');
+  ASSERT_EQ(::pread(fd->get(), back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
+  EXPECT_EQ(back, kBytes);
+  const Result<UniqueFd> in_missing = detail::CreateUnlinkedFile(tmp.path() / "missing");
+  EXPECT_EQ(in_missing.status().code(), Code::kIOError);
 }
 
 TEST(RecordSpool, AnUnusableTmpdirIsAnErrorNamingItThatStays) {
