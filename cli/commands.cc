@@ -616,11 +616,11 @@ struct ReadListing {
   std::string json;
   std::optional<journal::RunSummary> entry;
 };
+// `stamp` is the run's stamp read before this call: a writer session that starts after it
+// changes the stamp.
 Result<ReadListing> ReadRunListing(const journal::Journal& journal,
                                    const journal::RunStampReader& stamps, const std::string& id,
-                                   bool json) {
-  // Taken before the read: a writer session that starts after it changes the stamp.
-  Result<journal::RunStamp> stamp = stamps.Read(id);
+                                   const Result<journal::RunStamp>& stamp, bool json) {
   Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
   if (!snap.ok()) return snap.status();
   Result<RunLiveness> liveness = LivenessOf(journal, id);
@@ -695,7 +695,7 @@ int ListAllRuns(const journal::Journal& journal, bool json) {
     }
     if (!journal.HoldsRun(id)) continue;  // a directory named like a run, but none
     start_rewrite();  // this run's entry changes, or it had none: from here on, entries are new
-    Result<ReadListing> listing = ReadRunListing(journal, stamps, id, json);
+    Result<ReadListing> listing = ReadRunListing(journal, stamps, id, stamp, json);
     if (!listing.ok()) {
       std::cerr << "backout: error: " << listing.status().message() << "\n";
       worst = std::max(worst, ExitCodeFor(listing.status()));
