@@ -78,6 +78,18 @@ Result<ExclusiveFile> CreateExclusiveFile(const std::filesystem::path& target,
       fmt::format("{}: create: {} random temp names in a row were taken", target.string(), kTries));
 }
 
+Status WriteAll(int fd, std::string_view bytes, std::string_view name) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(fmt::format("{}: write: {}", name, std::strerror(errno)));
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::Ok();
+}
+
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
                            unsigned int mode) {
   Result<ExclusiveFile> created = CreateExclusiveFile(path, ".tmp-backout", mode);
@@ -90,14 +102,10 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
     ::unlink(tmp.c_str());
     return s;
   };
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("write");
-    }
-    done += static_cast<std::size_t>(n);
+  if (Status written = WriteAll(fd.get(), contents, tmp.string()); !written.ok()) {
+    fd.Reset();
+    ::unlink(tmp.c_str());
+    return written;
   }
   if (::fsync(fd.get()) != 0) return fail("fsync");
   if (::close(fd.Release()) != 0) return fail("close");

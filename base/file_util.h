@@ -19,6 +19,11 @@ namespace backout {
 
 Result<std::string> ReadFileToString(const std::filesystem::path& path);
 
+// Writes all of `bytes` to `fd`, again after a short write or EINTR; kIOError "NAME: write:
+// strerror" (NAME says what `fd` is, for the message) at the first failure, after which an
+// unknown part of `bytes` was written.
+Status WriteAll(int fd, std::string_view bytes, std::string_view name);
+
 // fsync of a file or directory by path.
 Status SyncPath(const std::filesystem::path& path);
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <iterator>
 
 namespace backout {
@@ -52,36 +53,51 @@ UtcFields UtcOf(std::int64_t micros) {
                    .micros = static_cast<int>(frac)};
 }
 
-// `value`'s last `digits` decimal digits, zero-padded.
-void AppendDigits(std::int64_t value, int digits, std::string* out) {
-  char text[8];
+// Writes `value`'s last `digits` decimal digits, zero-padded, then `after`; returns the
+// position after them.
+char* PutDigits(std::int64_t value, int digits, char after, char* at) {
   for (int i = digits - 1; i >= 0; --i) {
-    text[i] = static_cast<char>('0' + value % 10);
+    at[i] = static_cast<char>('0' + value % 10);
     value /= 10;
   }
-  out->append(text, static_cast<std::size_t>(digits));
+  at[digits] = after;
+  return at + digits + 1;
 }
 
 }  // namespace
 
 void AppendUtcMicros(std::int64_t micros, std::string* out) {
-  const UtcFields t = UtcOf(micros);
-  if (t.year < 0 || t.year > 9999) {
-    fmt::format_to(std::back_inserter(*out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", t.year,
-                   t.month, t.day, t.hour, t.minute, t.second, t.micros);
-    return;
+  constexpr std::size_t kSize = std::size("2026-01-31T12:00:00.000000Z") - 1;
+  constexpr std::size_t kSecondSize = std::size("2026-01-31T12:00:00.") - 1;
+  // The calendar part of the last second formatted on this thread: a report formats a time
+  // per entry, and the entries of a busy run share their seconds.
+  thread_local std::int64_t last_second = 0;
+  thread_local char last_text[kSecondSize] = {};
+  std::int64_t second = micros / 1'000'000;
+  std::int64_t frac = micros % 1'000'000;
+  if (frac < 0) {
+    frac += 1'000'000;
+    --second;
   }
-  struct Part {
-    std::int64_t value;
-    int digits;
-    char after;
-  };
-  for (const Part& part : {Part{t.year, 4, '-'}, Part{t.month, 2, '-'}, Part{t.day, 2, 'T'},
-                           Part{t.hour, 2, ':'}, Part{t.minute, 2, ':'}, Part{t.second, 2, '.'},
-                           Part{t.micros, 6, 'Z'}}) {
-    AppendDigits(part.value, part.digits, out);
-    out->push_back(part.after);
+  char text[kSize];
+  if (second != last_second || last_text[0] == '\0') {
+    const UtcFields t = UtcOf(micros);
+    if (t.year < 0 || t.year > 9999) {
+      fmt::format_to(std::back_inserter(*out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                     t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros);
+      return;
+    }
+    char* at = PutDigits(t.year, 4, '-', last_text);
+    at = PutDigits(t.month, 2, '-', at);
+    at = PutDigits(t.day, 2, 'T', at);
+    at = PutDigits(t.hour, 2, ':', at);
+    at = PutDigits(t.minute, 2, ':', at);
+    PutDigits(t.second, 2, '.', at);
+    last_second = second;
   }
+  std::memcpy(text, last_text, kSecondSize);
+  PutDigits(frac, 6, 'Z', text + kSecondSize);
+  out->append(text, kSize);
 }
 
 std::string FormatUtcMicros(std::int64_t micros) {

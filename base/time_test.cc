@@ -124,6 +124,22 @@ TEST(FormatUtcTest, GivesGmtimesFieldsForAnyMicroseconds) {
   }
 }
 
+// AppendUtcMicros keeps the calendar part of the last second it formatted: times in the same
+// second, the next, the one before, on both sides of 1970 and of a day, all in turn.
+TEST(FormatUtcTest, TimesInTheSameSecondAndAroundItAreEachTheirOwn) {
+  for (const std::int64_t base : {std::int64_t{1'700'000'000'000'000}, std::int64_t{0},
+                                  std::int64_t{-1}, std::int64_t{-86'400'000'000},
+                                  std::int64_t{951'868'799'999'999}}) {
+    for (const std::int64_t step : std::initializer_list<std::int64_t>{0, 1, 999'999, -1, 1'000'000, -1'000'000, 86'400'000'000,
+                                    0, 2, -999'999}) {
+      const std::int64_t t = base + step;
+      std::string appended;
+      AppendUtcMicros(t, &appended);
+      ASSERT_EQ(appended, FormatWithGmtime(t)) << base << " " << step;
+    }
+  }
+}
+
 TEST(ElapsedMs, IsNeverNegativeWhenTheClockSteppedBack) {
   EXPECT_EQ(ElapsedMs(1'000'000, 3'500'000), 2'500);
   EXPECT_EQ(ElapsedMs(3'500'000, 1'000'000), 0);

@@ -114,6 +114,70 @@ TEST(Utf8, AppendJsonStringWritesWhatDumpJsonWrites) {
   }
 }
 
+// Each byte that needs escaping, at every place of a text long enough for the eight-byte
+// steps of the scan, alone and after another one.
+TEST(Utf8, AppendJsonStringEscapesAtEveryPlaceOfALongText) {
+  const std::string plain = "the quick brown fox jumps";
+  for (const char special : {'"', '\\', '\0', '\n', '\x1F', '\x7F'}) {
+    for (std::size_t at = 0; at < plain.size(); ++at) {
+      for (std::size_t second : {at, plain.size() - 1}) {
+        std::string text = plain;
+        text[at] = special;
+        text[second] = '"';
+        std::string appended;
+        AppendJsonString(text, &appended);
+        ASSERT_EQ(appended, DumpJson(nlohmann::json(text))) << at << " " << second;
+      }
+    }
+  }
+}
+
+// FindInvalidUtf8 calls a text valid exactly when nlohmann's strict dump takes it: every
+// string of one and two bytes, and texts of well-formed and ill-formed sequences mixed
+// (fixed seed), long enough for the validator's SIMD blocks.
+TEST(Utf8, FindInvalidUtf8AgreesWithTheStrictDump) {
+  const auto strict_dump_takes = [](const std::string& text) {
+    try {
+      (void)nlohmann::json(text).dump();
+      return true;
+    } catch (const nlohmann::json::type_error&) {
+      return false;
+    }
+  };
+  for (int a = 0; a < 256; ++a) {
+    ASSERT_EQ(IsValidUtf8(std::string(1, static_cast<char>(a))),
+              strict_dump_takes(std::string(1, static_cast<char>(a)))) << a;
+    for (int b = 0; b < 256; ++b) {
+      const std::string text{static_cast<char>(a), static_cast<char>(b)};
+      ASSERT_EQ(IsValidUtf8(text), strict_dump_takes(text)) << a << " " << b;
+    }
+  }
+  const std::vector<std::string> pieces = {
+      "a", "plain words ", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBF\xBD",
+      "\xFF", "\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\x80", "\xE2\x82"};
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1), count(1, 40);
+  std::bernoulli_distribution only_valid(0.5);
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const bool valid_only = only_valid(rng);
+    for (std::size_t n = count(rng); n > 0; --n) {
+      const std::size_t p = pick(rng);
+      if (valid_only && p >= 6) continue;
+      text += pieces[p];
+    }
+    const std::size_t bad = FindInvalidUtf8(text);
+    ASSERT_EQ(bad == std::string_view::npos, strict_dump_takes(text)) << i;
+    if (valid_only) {
+      ASSERT_EQ(bad, std::string_view::npos) << i;
+    }
+    // The place given is where the text stops being well-formed: everything before it is.
+    if (bad != std::string_view::npos) {
+      ASSERT_TRUE(IsValidUtf8(text.substr(0, bad))) << i;
+    }
+  }
+}
+
 TEST(Text, IsTheStringHeldWithoutACopyAndThrowsForAnythingElse) {
   const nlohmann::json value = {{"name", "orders"}, {"count", 3}};
   EXPECT_EQ(Text(value.at("name")), "orders");

@@ -19,6 +19,7 @@
 #include "base/suggest.h"
 #include "base/time.h"
 #include "base/utf8.h"
+#include "base/write_behind.h"
 #include "cli/plan_preview.h"
 #include "cli/render.h"
 #include "cli/replay_render.h"
@@ -1400,35 +1401,40 @@ int Triage(const Common& c, const std::string& plan_file, const std::string& iss
 namespace {
 
 // Where a report goes as it is written: stdout, or a new file (mode 0600) put in place of
-// `output_file` only once complete, so that an incomplete report never replaces it.
+// `output_file` only once complete, so that an incomplete report never replaces it. The bytes
+// are written by a thread of their own (base/write_behind.h): copying half a gigabyte into
+// the page cache or a pipe is no longer on the thread that makes the report.
 class ReportOutput {
  public:
   static Result<ReportOutput> Open(const std::string& output_file) {
     ReportOutput out;
     out.output_file_ = output_file;
-    if (output_file.empty()) return out;
+    if (output_file.empty()) {
+      std::cout.flush();  // what was printed before comes first
+      out.writer_ = std::make_unique<WriteBehind>(STDOUT_FILENO, "stdout");
+      return out;
+    }
     Result<ExclusiveFile> file = CreateExclusiveFile(output_file, ".tmp-backout");
     if (!file.ok()) return file.status();
     out.file_ = std::move(file).value();
+    out.writer_ = std::make_unique<WriteBehind>(out.file_.fd.get(), out.file_.path.string());
     return out;
   }
   ReportOutput(ReportOutput&&) = default;
   ReportOutput& operator=(ReportOutput&&) = default;
   ~ReportOutput() {
+    writer_.reset();  // its thread stops before the file is removed and closed
     if (file_.fd.valid()) {  // not finished: the partial file goes
       std::error_code ignored;
       fs::remove(file_.path, ignored);
     }
   }
 
-  Status Write(std::string_view bytes) {
-    buffer_.append(bytes);
-    return buffer_.size() >= kFlushBytes ? Flush() : Status::Ok();
-  }
+  Status Write(std::string_view bytes) { return writer_->Write(bytes); }
 
   // Everything written, durably when to a file.
   Status Finish() {
-    BACKOUT_RETURN_IF_ERROR(Flush());
+    BACKOUT_RETURN_IF_ERROR(writer_->Flush());
     if (output_file_.empty()) return Status::Ok();
     // Until the rename, a failure leaves no file behind (the destructor removes an open one).
     if (::fsync(file_.fd.get()) != 0) {
@@ -1447,31 +1453,10 @@ class ReportOutput {
 
  private:
   ReportOutput() = default;
-  static constexpr std::size_t kFlushBytes = std::size_t{1} << 16;
-
-  Status Flush() {
-    if (output_file_.empty()) {
-      std::cout.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-      std::cout.flush();
-      buffer_.clear();
-      return std::cout ? Status::Ok() : Status::IOError("stdout: write failed");
-    }
-    std::string_view rest = buffer_;
-    while (!rest.empty()) {
-      const ssize_t n = ::write(file_.fd.get(), rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        return Status::IOError(fmt::format("{}: {}", file_.path.string(), std::strerror(errno)));
-      }
-      rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    buffer_.clear();
-    return Status::Ok();
-  }
 
   std::string output_file_;
   ExclusiveFile file_;
-  std::string buffer_;
+  std::unique_ptr<WriteBehind> writer_;  // writes to stdout or file_.fd
 };
 
 // What the first pass over a run leaves for writing its report: the report without its

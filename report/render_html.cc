@@ -152,24 +152,24 @@ std::string TableHead(const std::vector<std::string>& columns) {
   return out + "</tr></thead>\n<tbody>\n";
 }
 
-std::string TableRow(const std::vector<Cell>& row) {
-  std::string out = "<tr>";
+void AppendTableRow(const std::vector<Cell>& row, std::string* out) {
+  out->append("<tr>");
   for (const Cell& c : row) {
     // Short values (times, durations, names, results) stay on one line; long text wraps.
     constexpr std::size_t kShortCell = 24;
-    out.append(c.text.size() <= kShortCell ? "<td class=\"short\">" : "<td>");
-    AppendCellHtml(c, &out);
-    out.append("</td>");
+    out->append(c.text.size() <= kShortCell ? std::string_view("<td class=\"short\">")
+                                            : std::string_view("<td>"));
+    AppendCellHtml(c, out);
+    out->append("</td>");
   }
-  out.append("</tr>\n");
-  return out;
+  out->append("</tr>\n");
 }
 
 constexpr std::string_view kTableFoot = "</tbody>\n</table></div>\n";
 
 std::string TableHtml(const Table& t) {
   std::string out = TableHead(t.columns);
-  for (const std::vector<Cell>& row : t.rows) out += TableRow(row);
+  for (const std::vector<Cell>& row : t.rows) AppendTableRow(row, &out);
   return out + std::string(kTableFoot);
 }
 
@@ -301,7 +301,11 @@ std::string Overview(const Document& doc) {
   return out + "</dl>\n</section>\n";
 }
 
-std::string Fact(const std::string& fact) { return "<li>" + Inline(fact) + "</li>\n"; }
+void AppendFact(const std::string& fact, std::string* out) {
+  out->append("<li>");
+  AppendInline(fact, out);
+  out->append("</li>\n");
+}
 
 Status WritePostMortem(const Document& doc, PieceWriter& w) {
   w.piece() += "<section id=\"post-mortem\">\n<h2>Post-mortem</h2>\n";
@@ -309,11 +313,11 @@ Status WritePostMortem(const Document& doc, PieceWriter& w) {
     w.piece() += "<h3>" + EscapeMarkup(s.title) + "</h3>\n";
     if (s.streamed_facts) {
       BACKOUT_RETURN_IF_ERROR(w.Stream<std::string>(
-          [&s](const FactVisitor& visit) { return VisitFacts(s, visit); }, "<ul>\n", Fact,
+          [&s](const FactVisitor& visit) { return VisitFacts(s, visit); }, "<ul>\n", AppendFact,
           "</ul>\n", ""));
     } else if (!s.facts.empty()) {
       w.piece() += "<ul>\n";
-      for (const std::string& fact : s.facts) w.piece() += Fact(fact);
+      for (const std::string& fact : s.facts) AppendFact(fact, &w.piece());
       w.piece() += "</ul>\n";
     }
     if (!s.blank.empty()) {
@@ -339,7 +343,7 @@ Status WriteDetail(const RunReport& r, const Section& s, PieceWriter& w) {
   w.piece() += DetailHead(r, s);
   if (s.streamed_rows) {
     BACKOUT_RETURN_IF_ERROR(w.Stream<std::vector<Cell>>(s.streamed_rows,
-                                                        TableHead(s.table.columns), TableRow,
+                                                        TableHead(s.table.columns), AppendTableRow,
                                                         kTableFoot, Empty(s)));
   } else {
     w.piece() += s.table.rows.empty() ? Empty(s) : TableHtml(s.table);

@@ -133,7 +133,9 @@ class FlatObject {
     AppendUtcMicros(time.us, out_);  // digits and "-:.TZ": nothing to escape
     out_->push_back('"');
   }
-  void operator()(std::string_view key, bool b) { Key(key).append(b ? "true" : "false"); }
+  void operator()(std::string_view key, bool b) {
+    Key(key).append(b ? std::string_view("true") : std::string_view("false"));
+  }
   template <std::integral I>
     requires(!std::same_as<I, bool>)
   void operator()(std::string_view key, I n) {
@@ -144,14 +146,22 @@ class FlatObject {
   void Close() { out_->append("\n").append(pad_, ' ').push_back('}'); }
 
  private:
-  // The keys are the Fields' own: plain ASCII, nothing to escape.
+  // The keys are the Fields' own: plain ASCII, nothing to escape. What goes before the
+  // value is written in place in one step: a report writes a dozen keys per entry.
   std::string& Key(std::string_view key) {
     assert(last_key_.empty() || last_key_ < key);  // in the order nlohmann::json writes them
     last_key_ = key;
-    out_->append(first_ ? "\n" : ",\n");
+    const std::size_t old_size = out_->size();
+    out_->resize(old_size + (first_ ? 1 : 2) + pad_ + 2 + 1 + key.size() + 3);
+    char* at = out_->data() + old_size;
+    if (!first_) *at++ = ',';
+    *at++ = '\n';
+    at = std::fill_n(at, pad_ + 2, ' ');
+    *at++ = '"';
+    at = std::copy(key.begin(), key.end(), at);
+    std::copy_n("\": ", 3, at);
     first_ = false;
-    out_->append(pad_ + 2, ' ').push_back('"');
-    return out_->append(key).append("\": ");
+    return *out_;
   }
 
   std::size_t pad_;
@@ -404,11 +414,10 @@ template <typename T>
 Status StreamArray(const EntrySource<T>& source, AppendItem<T> append, PieceWriter& w) {
   return w.Stream<T>(
       source.scan, "[\n    ",
-      [append, first = true](const T& item) mutable {
-        std::string text = first ? "" : ",\n    ";
+      [append, first = true](const T& item, std::string* out) mutable {
+        if (!first) out->append(",\n    ");
         first = false;
-        append(item, &text);
-        return text;
+        append(item, out);
       },
       "\n  ]", "[]");
 }

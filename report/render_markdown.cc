@@ -54,20 +54,19 @@ std::string TableHead(const std::vector<std::string>& columns) {
   return Row(columns) + Row(std::vector<std::string>(columns.size(), "---"));
 }
 
-// Row() of the cells' Markdown.
-std::string TableRow(const std::vector<Cell>& row) {
-  std::string out = "| ";
+// Appends Row() of the cells' Markdown.
+void AppendTableRow(const std::vector<Cell>& row, std::string* out) {
+  out->append("| ");
   for (std::size_t i = 0; i < row.size(); ++i) {
-    if (i > 0) out.append(" | ");
-    AppendCellMarkdown(row[i], &out);
+    if (i > 0) out->append(" | ");
+    AppendCellMarkdown(row[i], out);
   }
-  out.append(" |\n");
-  return out;
+  out->append(" |\n");
 }
 
 std::string TableMarkdown(const Table& t) {
   std::string out = TableHead(t.columns);
-  for (const std::vector<Cell>& row : t.rows) out += TableRow(row);
+  for (const std::vector<Cell>& row : t.rows) AppendTableRow(row, &out);
   return out;
 }
 
@@ -84,7 +83,10 @@ Status WritePostMortem(const Document& doc, PieceWriter& w) {
     if (s.streamed_facts) {
       BACKOUT_RETURN_IF_ERROR(w.Stream<std::string>(
           [&s](const FactVisitor& visit) { return VisitFacts(s, visit); }, "",
-          [](const std::string& fact) { return "- " + fact + "\n"; }, "\n", ""));
+          [](const std::string& fact, std::string* out) {
+            out->append("- ").append(fact).push_back('\n');
+          },
+          "\n", ""));
     } else {
       for (const std::string& fact : s.facts) w.piece() += "- " + fact + "\n";
       if (!s.facts.empty()) w.piece() += "\n";
@@ -103,7 +105,7 @@ std::string DetailHead(const Section& s) {
 Status WriteDetail(const Section& s, PieceWriter& w) {
   w.piece() += DetailHead(s);
   if (s.streamed_rows) {
-    return w.Stream<std::vector<Cell>>(s.streamed_rows, TableHead(s.table.columns), TableRow,
+    return w.Stream<std::vector<Cell>>(s.streamed_rows, TableHead(s.table.columns), AppendTableRow,
                                        "\n", s.if_empty + "\n\n");
   }
   w.piece() += (s.table.rows.empty() ? s.if_empty + "\n" : TableMarkdown(s.table)) + "\n";

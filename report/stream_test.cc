@@ -145,34 +145,49 @@ TEST(WriteReport, AListWithoutEntriesTakesNoPass) {
   EXPECT_EQ(counts.passes, 2u);
 }
 
-TEST(WriteReport, WritesEachEntryAsItsPassMakesIt) {
-  TestJournal j = EventfulJournal();
+// A run of `notes` notes, then paused by a signal.
+TestJournal PausedRunOfNotes(int notes) {
+  TestJournal j;
+  j.StartRun(0);
+  for (int i = 0; i < notes; ++i) j.At(1 + i).Add(sm::NoteAdded{fmt::format("note {}", i)});
+  j.At(notes + 1).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
+  return j;
+}
+
+// The entries of a long list are written while their pass goes on, gathered in pieces of
+// 64 KiB (report/write_forms.h) rather than held until the end or written one call each.
+TEST(WriteReport, WritesTheEntriesInPiecesWhileTheirPassGoesOn) {
+  TestJournal j = PausedRunOfNotes(4000);
   const RunReport whole = j.Build();
   const PassedRun run = FirstPass(j);
   for (const std::string_view format : {"md", "html", "json"}) {
     PassCounts counts;
     std::size_t writes_in_passes = 0;
     std::size_t writes_before_passes = 0;
+    std::size_t largest_write = 0;
+    std::string streamed;
     const Status written =
-        WriteReport(run.summary, PassedLists(j, run, &counts), format, [&](std::string_view) {
+        WriteReport(run.summary, PassedLists(j, run, &counts), format, [&](std::string_view bytes) {
           if (counts.in_pass) ++writes_in_passes;
           if (counts.passes == 0) ++writes_before_passes;
+          largest_write = std::max(largest_write, bytes.size());
+          streamed.append(bytes);
           return Status::Ok();
         });
     ASSERT_TRUE(written.ok()) << written.ToString();
+    EXPECT_EQ(streamed, *Render(whole, format)) << format;
     EXPECT_GT(writes_before_passes, 0u) << format << ": the head waits for no pass";
-    // Every entry is written while its pass goes on, one write each: every event's timeline
-    // entry and every note at least.
-    EXPECT_GE(writes_in_passes, whole.timeline.size() + whole.notes.size()) << format;
+    // The timeline and the notes (about 0.5 MB in every form) go out in several pieces each
+    // during their passes, none much over 64 KiB.
+    EXPECT_GE(writes_in_passes, streamed.size() / (std::size_t{64} << 10) / 2) << format;
+    EXPECT_GT(writes_in_passes, 4u) << format;
+    EXPECT_LE(largest_write, std::size_t{65} << 10) << format;
   }
 }
 
 TEST(ReportBuilder, HandingOverHoldsWhatOneEventMakesWhateverTheNotes) {
-  TestJournal j;
-  j.StartRun(0);
   constexpr int kNotes = 5000;
-  for (int i = 0; i < kNotes; ++i) j.At(1 + i).Add(sm::NoteAdded{fmt::format("note {}", i)});
-  j.At(kNotes + 1).Add(sm::RunPaused{sm::RunPaused::Reason::kSignal, ""});
+  TestJournal j = PausedRunOfNotes(kNotes);
   j.At(kNotes + 2).Add(sm::TriageRecorded{"INC-1", "sev2", "monitor", ""}, "erin");
   j.At(kNotes + 3).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged});
   j.Build();

@@ -32,8 +32,10 @@ class PieceWriter {
     return Status::Ok();
   }
 
-  // What `scan` visits, each item written as `item(x)` as it comes: `open` before the first;
-  // after the last, `close` is appended to the piece, or `if_none` when there was none.
+  // What `scan` visits, each item appended by `item(x, &text)` as it comes: `open` before the
+  // first; after the last, `close`, or `if_none` when there was none. Items gather in the
+  // piece, written out whenever it holds kStreamedBytes: a call of `out` per item cost more
+  // than the item's text.
   template <typename T, typename Item>
   Status Stream(const std::function<Status(const std::function<Status(const T&)>&)>& scan,
                 std::string_view open, Item item, std::string_view close,
@@ -43,15 +45,18 @@ class PieceWriter {
     BACKOUT_RETURN_IF_ERROR(scan([&](const T& x) -> Status {
       if (!any) {
         any = true;
-        if (Status opened = out_(open); !opened.ok()) return opened;
+        piece_.append(open);
       }
-      return out_(item(x));
+      item(x, &piece_);
+      return piece_.size() < kStreamedBytes ? Status::Ok() : Flush();
     }));
     piece_.append(any ? close : if_none);
     return Status::Ok();
   }
 
  private:
+  static constexpr std::size_t kStreamedBytes = std::size_t{1} << 16;
+
   const OutputSink& out_;
   std::string piece_;
 };
