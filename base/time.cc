@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstring>
 #include <iterator>
 
@@ -119,7 +120,16 @@ std::int64_t ElapsedMs(std::int64_t from_us, std::int64_t to_us) {
 std::string FormatDuration(std::chrono::milliseconds d) {
   const std::int64_t ms = d.count();
   if (ms < 1000) return fmt::format("{}ms", ms);
-  if (ms < 60'000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+  if (ms < 60'000) {
+    // std::to_chars rounds as fmt's "{:.1f}" does (correctly, from the double) without
+    // parsing a format: a report writes a duration per event.
+    char text[16];
+    const auto [end, error] = std::to_chars(text, std::end(text), static_cast<double>(ms) / 1000.0,
+                                            std::chars_format::fixed, 1);
+    std::string out(text, end);
+    out.push_back('s');
+    return out;
+  }
   const std::int64_t secs = ms / 1000;
   if (secs < 3600) return fmt::format("{}m{:02}s", secs / 60, secs % 60);
   return fmt::format("{}h{:02}m", secs / 3600, (secs % 3600) / 60);

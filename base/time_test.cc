@@ -68,6 +68,15 @@ INSTANTIATE_TEST_SUITE_P(
                       BadDurationCase{"5 s", "expected a unit"},
                       BadDurationCase{"99999999999h", "too large"}));
 
+// Every duration under a minute, against the format it was written with before.
+TEST(FormatDurationTest, SecondsAreRoundedAsFmtRoundsThem) {
+  for (std::int64_t ms = 0; ms < 60'000; ++ms) {
+    const std::string expected =
+        ms < 1000 ? fmt::format("{}ms", ms) : fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+    ASSERT_EQ(FormatDuration(milliseconds(ms)), expected) << ms;
+  }
+}
+
 TEST(FormatDurationTest, Examples) {
   EXPECT_EQ(FormatDuration(milliseconds(0)), "0ms");
   EXPECT_EQ(FormatDuration(milliseconds(850)), "850ms");

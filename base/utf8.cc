@@ -1,8 +1,8 @@
 #include "base/utf8.h"
 
-#include <bit>
+#include "base/byte_scan.h"
+
 #include <cstdint>
-#include <cstring>
 
 namespace backout {
 namespace {
@@ -52,53 +52,15 @@ bool NeedsMarking(std::string_view text) {
   return !IsValidUtf8(text) || text.find(kReplacement) != std::string_view::npos;
 }
 
-constexpr std::uint64_t kOnes = 0x0101010101010101;
-constexpr std::uint64_t kHighs = 0x8080808080808080;
-
-std::uint64_t WordAt(std::string_view text, std::size_t at) {
-  std::uint64_t word;
-  std::memcpy(&word, text.data() + at, sizeof word);
-  return word;
-}
-
-// The place of `text`'s first byte from `at` on that a JSON string cannot hold as it is
-// ('"', '\\', a control character) or that is not ASCII (to be checked as UTF-8), or its
-// size. Eight bytes at a time (a report escapes a few strings per event), with the classic bit
-// tricks: in each word, a byte's high bit is set in `special` if the byte is one of those; a
-// borrow can only set bits above the first such byte, so the lowest set bit marks it.
-std::size_t NextSpecialJsonByte(std::string_view text, std::size_t at) {
-  const auto zero_byte = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
-  for (; at + 8 <= text.size(); at += 8) {
-    const std::uint64_t word = WordAt(text, at);
-    const std::uint64_t special = ((word - kOnes * 0x20) & ~word & kHighs) | (word & kHighs) |
-                                  zero_byte(word ^ (kOnes * '"')) |
-                                  zero_byte(word ^ (kOnes * '\\'));
-    if (special != 0) {
-      static_assert(std::endian::native == std::endian::little, "bytes in word order");
-      return at + static_cast<std::size_t>(std::countr_zero(special)) / 8;
-    }
-  }
-  for (; at < text.size(); ++at) {
-    const auto c = static_cast<unsigned char>(text[at]);
-    if (c == '"' || c == '\\' || c <= 0x1F || c >= 0x80) break;
-  }
-  return at;
-}
+// What a JSON string cannot hold as it is, and what is to be checked as UTF-8.
+constexpr ByteClass kJsonSpecial{.listed = "\"\\", .controls = true, .non_ascii = true};
 
 }  // namespace
 
 std::size_t FindInvalidUtf8(std::string_view text) {
+  // Runs of ASCII are the common case, skipped eight bytes at a time.
   std::size_t i = 0;
-  while (i < text.size()) {
-    // Runs of ASCII are the common case: eight bytes at a time.
-    if (i + 8 <= text.size() && (WordAt(text, i) & kHighs) == 0) {
-      i += 8;
-      continue;
-    }
-    if (static_cast<std::uint8_t>(text[i]) < 0x80) {
-      ++i;
-      continue;
-    }
+  while ((i = FindByteOf(text, i, ByteClass{.non_ascii = true})) < text.size()) {
     const std::size_t n = SequenceLength(text.substr(i));
     if (n == 0) return i;
     i += n;
@@ -214,7 +176,7 @@ void AppendJsonString(std::string_view text, std::string* out) {
   out->push_back('"');
   std::size_t written = 0;  // text before this is in `out`
   std::size_t at = 0;
-  while ((at = NextSpecialJsonByte(text, at)) < text.size()) {
+  while ((at = FindByteOf(text, at, kJsonSpecial)) < text.size()) {
     const auto c = static_cast<unsigned char>(text[at]);
     if (c >= 0x80) {
       const std::size_t n = SequenceLength(text.substr(at));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/byte_scan.h"
 #include "report/document.h"
 #include "report/render.h"
 #include "report/write_forms.h"
@@ -15,8 +16,7 @@ namespace {
 void AppendCellText(std::string_view text, std::string* out) {
   while (!text.empty()) {
     // (Not find_first_of, which calls memchr once per byte of `text`.)
-    std::size_t plain = 0;
-    while (plain < text.size() && text[plain] != '|' && text[plain] != '\n') ++plain;
+    const std::size_t plain = FindByteOf(text, 0, ByteClass{.listed = "|\n"});
     out->append(text.substr(0, plain));
     if (plain == text.size()) return;
     out->append(text[plain] == '|' ? "\\|" : " ");

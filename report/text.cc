@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/byte_scan.h"
 #include "base/time.h"
 
 namespace backout::report {
@@ -34,20 +35,17 @@ std::string HumanDuration(std::optional<std::int64_t> ms) {
 }
 
 void AppendEscapedMarkup(std::string_view text, std::string* out) {
-  while (!text.empty()) {
-    // The run of bytes written as they are.
-    std::size_t plain = 0;
-    while (plain < text.size()) {
-      const auto c = static_cast<unsigned char>(text[plain]);
-      if (c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' ||
-          (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
-        break;
-      }
-      ++plain;
+  constexpr ByteClass kSpecial{.listed = "&<>\"'", .controls = true};
+  std::size_t written = 0;  // text before this is in `out`
+  std::size_t at = 0;
+  while ((at = FindByteOf(text, at, kSpecial)) < text.size()) {
+    const char c = text[at];
+    if (c == '\t' || c == '\n' || c == '\r') {  // the control bytes markup holds as they are
+      ++at;
+      continue;
     }
-    out->append(text.substr(0, plain));
-    if (plain == text.size()) return;
-    switch (text[plain]) {
+    out->append(text.substr(written, at - written));
+    switch (c) {
       case '&':
         out->append("&amp;");
         break;
@@ -66,8 +64,9 @@ void AppendEscapedMarkup(std::string_view text, std::string* out) {
       default:
         out->append("\uFFFD");
     }
-    text.remove_prefix(plain + 1);
+    written = ++at;
   }
+  out->append(text.substr(written));
 }
 
 std::string EscapeMarkup(std::string_view text) {
