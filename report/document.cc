@@ -187,8 +187,12 @@ bool AnyMismatch(const std::vector<Appender>& appenders) {
 }
 
 std::string TimelineLine(const TimelineEntry& e) {
-  return fmt::format("{} (+{}) {}: {}{}", HumanTime(e.time_us), HumanDuration(e.since_start_ms),
-                     e.operator_name, e.step.empty() ? "" : "`" + e.step + "` ", e.text);
+  // "TIME (+SINCE) WHO: `STEP` TEXT", appended rather than formatted: one per key moment.
+  std::string out = HumanTime(e.time_us);
+  out.append(" (+").append(HumanDuration(e.since_start_ms)).append(") ");
+  out.append(e.operator_name).append(": ");
+  if (!e.step.empty()) out.append("`").append(e.step).append("` ");
+  return out.append(e.text);
 }
 
 // Streams `source`'s entries to a visitor of what `make(entry)` makes of each: a fact or a
@@ -607,7 +611,12 @@ Section CapturesSection(const RunReport& r) {
 }
 
 std::vector<Cell> NoteRow(const Note& n) {
-  return {Cell{HumanTime(n.at_us)}, Cell{n.by}, Cell{OneLine(n.text, 4000)}};
+  std::vector<Cell> row;  // cells moved in, as for the timeline
+  row.reserve(3);
+  row.push_back(Cell{HumanTime(n.at_us)});
+  row.push_back(Cell{n.by});
+  row.push_back(Cell{OneLine(n.text, 4000)});
+  return row;
 }
 
 Section NotesSection(const EventLists& lists) {
@@ -631,8 +640,13 @@ bool ShowsWhoAndWhere(const RunReport& r) { return !r.summary.appenders.empty();
 
 // The row of the timeline section for `e`, an entry of `r`'s run.
 std::vector<Cell> TimelineRow(const RunReport& r, const TimelineEntry& e) {
-  std::vector<Cell> row = {Cell{std::to_string(e.seq)}, Cell{HumanTime(e.time_us)},
-                           Cell{"+" + HumanDuration(e.since_start_ms)}, Cell{e.operator_name}};
+  // Cells moved in, not copied from an initializer list: a row per event.
+  std::vector<Cell> row;
+  row.reserve(8);
+  row.push_back(Cell{std::to_string(e.seq)});
+  row.push_back(Cell{HumanTime(e.time_us)});
+  row.push_back(Cell{"+" + HumanDuration(e.since_start_ms)});
+  row.push_back(Cell{e.operator_name});
   if (ShowsWhoAndWhere(r)) {
     row.push_back(OsUserCell(e));
     row.push_back(Cell{e.host});
