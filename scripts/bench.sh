@@ -92,12 +92,20 @@ timed() {
   record "${name}_rss_kb" "$(tail -1 "$work/$name.rss")"
 }
 
-# best NAME REPS CMD...: the fastest of REPS timed runs (the figure least disturbed by the
-# other processes on the machine) as NAME_s, with the peak RSS of that run.
+# best [--fresh FILE] NAME REPS CMD...: the fastest of REPS timed runs (the figure least
+# disturbed by the other processes on the machine) as NAME_s, with the peak RSS of that run;
+# FILE, the command's output, is removed before each run.
 best() {
+  local fresh=
+  if [[ $1 == --fresh ]]; then fresh=$2; shift 2; fi
   local name=$1 reps=$2 i
   shift 2
-  for ((i = 1; i <= reps; i++)); do timed "$name.$i" "$@"; done
+  for ((i = 1; i <= reps; i++)); do
+    # Outside the timing: dropping the last repetition's output (half a gigabyte for a report
+    # of a million events) is no part of the command measured.
+    if [[ -n $fresh ]]; then rm -f "$fresh"; fi
+    timed "$name.$i" "$@"
+  done
   awk -v n="$name" '
     index($1, n ".") == 1 && $1 ~ /_s$/ { s = $2; sub(/_s$/, "", $1); t[$1] = s }
     index($1, n ".") == 1 && $1 ~ /_rss_kb$/ { r = $2; sub(/_rss_kb$/, "", $1); m[$1] = r }
@@ -135,11 +143,12 @@ for n in "${run_sizes[@]}"; do
   sync  # the new run's writeback is not left to land in the timed reads
   timed "fold_$n" "$figures" fold "$work/journal" "run-$n" "$reps"
   sed "s/^/fold_${n}_/" "$work/fold_$n.log" >>"$results"
-  best "report_$n" "$reps" sh -c "'$backout' report run-$n --journal '$work/journal' \
-    --format json > '$work/report-$n.json'"
+  best --fresh "$work/report-$n.json" "report_$n" "$reps" \
+    sh -c "'$backout' report run-$n --journal '$work/journal' --format json > '$work/report-$n.json'"
   # Streaming reports (issue 17): the other forms of the same report, written as produced.
   for form in html md; do
-    best "report_${form}_$n" "$reps" sh -c "'$backout' report run-$n --journal '$work/journal' \
+    best --fresh "$work/report-$n.$form" "report_${form}_$n" "$reps" \
+      sh -c "'$backout' report run-$n --journal '$work/journal' \
       --format $form > '$work/report-$n.$form'"
   done
   # Streaming reads (issue 17): each command reads the run in one pass; time and peak RSS.
