@@ -123,9 +123,10 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   if (ms < 60'000) {
     // std::to_chars rounds as fmt's "{:.1f}" does (correctly, from the double) without
     // parsing a format: a report writes a duration per event.
-    char text[16];
-    const auto [end, error] = std::to_chars(text, std::end(text), static_cast<double>(ms) / 1000.0,
-                                            std::chars_format::fixed, 1);
+    char text[16];  // "59.9" at most
+    char* end = std::to_chars(text, std::end(text), static_cast<double>(ms) / 1000.0,
+                              std::chars_format::fixed, 1)
+                    .ptr;
     std::string out(text, end);
     out.push_back('s');
     return out;

@@ -491,6 +491,15 @@ steps:
                 fmt::format("note {} | <b>lag</b> \"back\"\nunder 5 s", kNotes - 1));
     }
   }
+  // A stdout that fills up part way (the report is about 3 MB, written in chunks of 1 MiB by
+  // a thread of its own): exit 2, and the report is called incomplete.
+  const ProcessResult full = RunProcess(
+      {.argv = {"/bin/sh", "-c",
+                fmt::format("exec '{}' report long-run --format json --journal '{}' > /dev/full",
+                            BackoutBinary().string(), journal_dir.string())}});
+  EXPECT_EQ(full.exit_code, 2) << Show(full);
+  EXPECT_TRUE(HasPart(full.err, "stdout: write: No space left on device")) << Show(full);
+  EXPECT_TRUE(HasPart(full.err, "the report is INCOMPLETE and UNVERIFIED")) << Show(full);
 }
 
 }  // namespace
