@@ -3,9 +3,9 @@
 // kernel copies the last ones into the page cache or a pipe: the copy is no longer on the
 // producer's thread. Memory: two chunks of `chunk_bytes` (one filling, one being written).
 //
-// Errors: the first failed write (kIOError "NAME: write: strerror") is returned by the next
-// Write and by Flush, and every later call returns it again; no more bytes go to the
-// descriptor after it. Which bytes before it reached the descriptor is unknown, as with any
+// Errors: the first failed write (kIOError "NAME: write: strerror") is returned by every
+// Write and Flush once the thread has met it (at the latest by the Write that hands over the
+// next chunk, and by Flush); no more bytes go to the descriptor after it. Which bytes before it reached the descriptor is unknown, as with any
 // failed write.
 //
 // Thread safety: one producer thread calls Write and Flush; the object's own thread only
