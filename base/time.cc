@@ -117,23 +117,34 @@ std::int64_t ElapsedMs(std::int64_t from_us, std::int64_t to_us) {
   return to_us > from_us ? (to_us - from_us) / 1000 : 0;
 }
 
-std::string FormatDuration(std::chrono::milliseconds d) {
+void AppendDuration(std::chrono::milliseconds d, std::string* out) {
+  // std::to_chars, not a parsed format, for the short ones: a report writes one per event.
   const std::int64_t ms = d.count();
-  if (ms < 1000) return fmt::format("{}ms", ms);
+  char text[24];  // an int64 of milliseconds, or "59.9"
+  if (ms < 1000) {
+    out->append(text, std::to_chars(text, std::end(text), ms).ptr).append("ms");
+    return;
+  }
   if (ms < 60'000) {
-    // std::to_chars rounds as fmt's "{:.1f}" does (correctly, from the double) without
-    // parsing a format: a report writes a duration per event.
-    char text[16];  // "59.9" at most
-    char* end = std::to_chars(text, std::end(text), static_cast<double>(ms) / 1000.0,
-                              std::chars_format::fixed, 1)
-                    .ptr;
-    std::string out(text, end);
-    out.push_back('s');
-    return out;
+    // Rounded as fmt's "{:.1f}" rounds (correctly, from the double).
+    out->append(text, std::to_chars(text, std::end(text), static_cast<double>(ms) / 1000.0,
+                                    std::chars_format::fixed, 1)
+                          .ptr);
+    out->push_back('s');
+    return;
   }
   const std::int64_t secs = ms / 1000;
-  if (secs < 3600) return fmt::format("{}m{:02}s", secs / 60, secs % 60);
-  return fmt::format("{}h{:02}m", secs / 3600, (secs % 3600) / 60);
+  if (secs < 3600) {
+    fmt::format_to(std::back_inserter(*out), "{}m{:02}s", secs / 60, secs % 60);
+  } else {
+    fmt::format_to(std::back_inserter(*out), "{}h{:02}m", secs / 3600, (secs % 3600) / 60);
+  }
+}
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  std::string out;
+  AppendDuration(d, &out);
+  return out;
 }
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {

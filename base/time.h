@@ -25,6 +25,8 @@ std::int64_t ElapsedMs(std::int64_t from_us, std::int64_t to_us);
 
 // Human durations: "850ms", "12.4s", "3m05s", "1h02m".
 std::string FormatDuration(std::chrono::milliseconds d);
+// The same, appended to `out`.
+void AppendDuration(std::chrono::milliseconds d, std::string* out);
 
 // Plan durations: one or more <number><unit> parts, units ms, s, m, h, in that order of
 // magnitude from large to small ("90s", "2m", "1h30m", "500ms"). Zero is allowed ("0s").

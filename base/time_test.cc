@@ -87,6 +87,12 @@ TEST(FormatDurationTest, Examples) {
   EXPECT_EQ(FormatDuration(milliseconds(90'061'000)), "25h01m");
 }
 
+TEST(FormatDurationTest, AppendKeepsWhatIsBefore) {
+  std::string text = "+";
+  for (const std::int64_t ms : {850, 12'400, 185'000, 3'720'000}) AppendDuration(milliseconds(ms), &text);
+  EXPECT_EQ(text, "+850ms12.4s3m05s1h02m");
+}
+
 TEST(FormatUtcTest, Examples) {
   EXPECT_EQ(FormatUtcMicros(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(FormatUtcMicros(1'700'000'000'123'456), "2023-11-14T22:13:20.123456Z");

@@ -4,6 +4,9 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <charconv>
+#include <iterator>
+#include <type_traits>
 
 #include "report/text.h"
 
@@ -186,30 +189,47 @@ bool AnyMismatch(const std::vector<Appender>& appenders) {
                      [](const Appender& a) { return a.mismatch; });
 }
 
-std::string TimelineLine(const TimelineEntry& e) {
-  // "TIME (+SINCE) WHO: `STEP` TEXT", appended rather than formatted: one per key moment.
-  std::string out = HumanTime(e.time_us);
-  out.append(" (+").append(HumanDuration(e.since_start_ms)).append(") ");
-  out.append(e.operator_name).append(": ");
-  if (!e.step.empty()) out.append("`").append(e.step).append("` ");
-  return out.append(e.text);
+// Makes `line` "TIME (+SINCE) WHO: `STEP` TEXT", appended rather than formatted: one per key
+// moment.
+void FillTimelineLine(const TimelineEntry& e, std::string* line) {
+  line->clear();
+  AppendHumanTime(e.time_us, line);
+  line->append(" (+");
+  AppendHumanDuration(e.since_start_ms, line);
+  line->append(") ").append(e.operator_name).append(": ");
+  if (!e.step.empty()) line->append("`").append(e.step).append("` ");
+  line->append(e.text);
 }
 
-// Streams `source`'s entries to a visitor of what `make(entry)` makes of each: a fact or a
-// row, or for a type not every entry makes one of, an optional.
+// Streams `source`'s entries to a visitor of what `make` makes of each: a fact or a row, or
+// for a type not every entry makes one of, an optional. A `make(entry, &made)` fills one
+// `made` kept across the entries (a row per event then reuses the last one's strings).
 template <typename T, typename Made, typename Make>
 std::function<Status(const std::function<Status(const Made&)>&)> Streamed(
     const EntrySource<T>& source, Make make) {
   return [&source, make](const std::function<Status(const Made&)>& visit) {
+    Made made;
     return source.scan([&](const T& entry) -> Status {
-      if constexpr (requires { make(entry).has_value(); }) {
-        const auto made = make(entry);
-        return made ? visit(*made) : Status::Ok();
+      if constexpr (std::is_invocable_v<Make, const T&, Made*>) {
+        make(entry, &made);
+        return visit(made);
+      } else if constexpr (requires { make(entry).has_value(); }) {
+        const auto maybe = make(entry);
+        return maybe ? visit(*maybe) : Status::Ok();
       } else {
         return visit(make(entry));
       }
     });
   };
+}
+
+// Makes `row` `width` empty plain cells, each keeping its string's capacity.
+void ResetRow(std::size_t width, std::vector<Cell>* row) {
+  row->resize(width);
+  for (Cell& cell : *row) {
+    cell.text.clear();
+    cell.tone = Tone::kPlain;
+  }
 }
 
 // --- post-mortem ---------------------------------------------------------------------
@@ -369,7 +389,7 @@ PostMortemSection PostMortemResolution(const RunReport& r) {
 PostMortemSection PostMortemTimeline(const EventLists& lists) {
   PostMortemSection out{
       .title = "Timeline",
-      .streamed_facts = Streamed<TimelineEntry, std::string>(lists.key_moments, TimelineLine)};
+      .streamed_facts = Streamed<TimelineEntry, std::string>(lists.key_moments, FillTimelineLine)};
   out.blank =
       "What happened before the rollback (detection, escalation, the decision to roll "
       "back) and after it.";
@@ -610,50 +630,57 @@ Section CapturesSection(const RunReport& r) {
   return out;
 }
 
-std::vector<Cell> NoteRow(const Note& n) {
-  std::vector<Cell> row;  // cells moved in, as for the timeline
-  row.reserve(3);
-  row.push_back(Cell{HumanTime(n.at_us)});
-  row.push_back(Cell{n.by});
-  row.push_back(Cell{OneLine(n.text, 4000)});
-  return row;
+void FillNoteRow(const Note& n, std::vector<Cell>* row) {
+  ResetRow(3, row);
+  AppendHumanTime(n.at_us, &(*row)[0].text);
+  (*row)[1].text = n.by;
+  AppendOneLine(n.text, 4000, &(*row)[2].text);
 }
 
 Section NotesSection(const EventLists& lists) {
   return Section{.title = "Operator notes",
                  .table = {{"When", "By", "Note"}, {}},
                  .if_empty = "No notes (add one with `backout note RUN TEXT`).",
-                 .streamed_rows = Streamed<Note, std::vector<Cell>>(lists.notes, NoteRow)};
+                 .streamed_rows = Streamed<Note, std::vector<Cell>>(lists.notes, FillNoteRow)};
 }
 
-// The OS user that appended `e`, flagged when it is not the operator.
-Cell OsUserCell(const TimelineEntry& e) {
-  if (!e.os_user) return Cell{"not recorded"};
-  if (!e.identity_mismatch) return Cell{OsUserText(*e.os_user)};
-  return Cell{fmt::format("{}, not {}: mismatch", OsUserText(*e.os_user), e.operator_name),
-              Tone::kWarn};
+// Makes `cell` the OS user that appended `e`, flagged when it is not the operator.
+void FillOsUserCell(const TimelineEntry& e, Cell* cell) {
+  if (!e.os_user) {
+    cell->text = "not recorded";
+    return;
+  }
+  AppendOsUserText(*e.os_user, &cell->text);
+  if (e.identity_mismatch) {
+    cell->text.append(", not ").append(e.operator_name).append(": mismatch");
+    cell->tone = Tone::kWarn;
+  }
 }
 
 // A run that recorded OS users shows, beside the operator, who appended and where; an older
 // run's table stays as it was.
 bool ShowsWhoAndWhere(const RunReport& r) { return !r.summary.appenders.empty(); }
 
-// The row of the timeline section for `e`, an entry of `r`'s run.
-std::vector<Cell> TimelineRow(const RunReport& r, const TimelineEntry& e) {
-  // Cells moved in, not copied from an initializer list: a row per event.
-  std::vector<Cell> row;
-  row.reserve(8);
-  row.push_back(Cell{std::to_string(e.seq)});
-  row.push_back(Cell{HumanTime(e.time_us)});
-  row.push_back(Cell{"+" + HumanDuration(e.since_start_ms)});
-  row.push_back(Cell{e.operator_name});
-  if (ShowsWhoAndWhere(r)) {
-    row.push_back(OsUserCell(e));
-    row.push_back(Cell{e.host});
+// Fills `row` with the timeline section's cells for `e`, an entry of `r`'s run.
+void FillTimelineRow(const RunReport& r, const TimelineEntry& e, std::vector<Cell>* row) {
+  const bool who_and_where = ShowsWhoAndWhere(r);
+  ResetRow(who_and_where ? 8 : 6, row);
+  auto cell = row->begin();
+  char seq[24];
+  (cell++)->text.append(seq, std::to_chars(seq, std::end(seq), e.seq).ptr);
+  AppendHumanTime(e.time_us, &(cell++)->text);
+  cell->text = "+";
+  AppendHumanDuration(e.since_start_ms, &(cell++)->text);
+  (cell++)->text = e.operator_name;
+  if (who_and_where) {
+    FillOsUserCell(e, &*(cell++));
+    (cell++)->text = e.host;
   }
-  row.push_back(e.step.empty() ? Cell{""} : Code(e.step));
-  row.push_back(Cell{e.text});
-  return row;
+  if (!e.step.empty()) {
+    cell->text = e.step;
+    cell->tone = Tone::kCode;
+  }
+  (++cell)->text = e.text;
 }
 
 Section TimelineSection(const RunReport& r, const EventLists& lists) {
@@ -662,7 +689,8 @@ Section TimelineSection(const RunReport& r, const EventLists& lists) {
               .table = {{"#", "Time", "Since start", "Who", "Step", "What"}, {}},
               .if_empty = "The journal has no events.",
               .streamed_rows = Streamed<TimelineEntry, std::vector<Cell>>(
-                  lists.timeline, [&r](const TimelineEntry& e) { return TimelineRow(r, e); })};
+                  lists.timeline,
+                  [&r](const TimelineEntry& e, std::vector<Cell>* row) { FillTimelineRow(r, e, row); })};
   if (ShowsWhoAndWhere(r)) {
     out.lead = "Every event in the journal, in order; who: the operator name given, OS user: "
                "the user the system ran the command as, host: where it ran.";

@@ -124,7 +124,7 @@ class Reader {
     if ((*flag)[0] == '\0') {
       value.reset();
     } else if ((*flag)[0] == '\1') {
-      (*this)(value.emplace());
+      (*this)(value ? *value : value.emplace());  // a kept value keeps its strings' capacity
     } else {
       Fail("an optional's flag is neither 0 nor 1");
     }
@@ -132,10 +132,13 @@ class Reader {
   template <typename T>
   void operator()(std::vector<T>& items) {
     const std::size_t n = Count();
-    items.clear();
     // Each item takes a byte at least: a count beyond what is left is damage, not a reserve.
-    if (n > in_.size()) return Fail("a list is longer than what is left");
-    for (std::size_t i = 0; i < n && status_.ok(); ++i) (*this)(items.emplace_back());
+    if (n > in_.size()) {
+      items.clear();
+      return Fail("a list is longer than what is left");
+    }
+    items.resize(n);  // kept items keep their strings' capacity; every field is read over
+    for (std::size_t i = 0; i < n && status_.ok(); ++i) (*this)(items[i]);
   }
   template <typename T>
     requires std::is_class_v<T>

@@ -90,6 +90,30 @@ TEST(EntryCodec, EveryListsEntryComesBackAsItWent) {
   EXPECT_EQ(RoundTrip(log), log);
 }
 
+// A reader decodes every entry of a list into one kept entry (its strings keep their
+// capacity): nothing of the entry before may show through.
+template <typename T>
+void ExpectDecodedOver(const T& kept, const T& entry) {
+  std::string bytes;
+  EncodeEntry(entry, &bytes);
+  T back = kept;
+  ASSERT_TRUE(DecodeEntry(bytes, &back).ok());
+  EXPECT_EQ(back, entry);
+}
+
+TEST(EntryCodec, AnEntryDecodedOverAnotherKeepsNothingOfIt) {
+  ExpectDecodedOver(FullTimelineEntry(), TimelineEntry{});
+  ExpectDecodedOver(TimelineEntry{}, FullTimelineEntry());
+  TimelineEntry other_user = FullTimelineEntry();
+  other_user.os_user = OsUser{.uid = 7, .name = ""};
+  ExpectDecodedOver(FullTimelineEntry(), other_user);
+  Interruption fewer = FullInterruption();
+  fewer.in_doubt_steps = {"x"};
+  ExpectDecodedOver(FullInterruption(), fewer);
+  ExpectDecodedOver(fewer, FullInterruption());
+  ExpectDecodedOver(FullPreflight(), Preflight{});
+}
+
 TEST(EntryCodec, AnEntryCutShortOrFollowedByMoreIsCorruption) {
   ExpectEveryDamageRefused(FullTimelineEntry());
   ExpectEveryDamageRefused(FullInterruption());

@@ -24,17 +24,22 @@ void AppendCellText(std::string_view text, std::string* out) {
   }
 }
 
-// `text`, with a longer fence when the text itself holds a backtick.
-std::string CodeSpan(std::string_view text) {
-  if (text.empty()) return "";
-  if (text.find('`') == std::string_view::npos) return fmt::format("`{}`", text);
-  return fmt::format("`` {} ``", text);
+// `text` as a code span in a cell, with a longer fence when the text itself holds a backtick.
+void AppendCellCode(std::string_view text, std::string* out) {
+  if (text.empty()) return;
+  const std::string_view fence =
+      text.find('`') == std::string_view::npos ? std::string_view("`") : std::string_view("``");
+  out->append(fence);
+  if (fence.size() > 1) out->push_back(' ');
+  AppendCellText(text, out);
+  if (fence.size() > 1) out->push_back(' ');
+  out->append(fence);
 }
 
 void AppendCellMarkdown(const Cell& cell, std::string* out) {
   switch (cell.tone) {
     case Tone::kCode:
-      return AppendCellText(CodeSpan(cell.text), out);
+      return AppendCellCode(cell.text, out);
     case Tone::kBad:
       if (cell.text.empty()) return;
       out->append("**");

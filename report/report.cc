@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <variant>
@@ -711,9 +713,20 @@ bool IdentityMismatch(const std::string& operator_name, const OsUser& os_user) {
   return os_user.name.empty() || os_user.name != operator_name;
 }
 
+void AppendOsUserText(const OsUser& os_user, std::string* out) {
+  char uid[16];
+  const std::string_view uid_text(uid, std::to_chars(uid, std::end(uid), os_user.uid).ptr);
+  if (os_user.name.empty()) {
+    out->append("uid ").append(uid_text).append(" (no user name)");
+  } else {
+    out->append(os_user.name).append(" (uid ").append(uid_text).push_back(')');
+  }
+}
+
 std::string OsUserText(const OsUser& os_user) {
-  return os_user.name.empty() ? fmt::format("uid {} (no user name)", os_user.uid)
-                              : fmt::format("{} (uid {})", os_user.name, os_user.uid);
+  std::string text;
+  AppendOsUserText(os_user, &text);
+  return text;
 }
 
 std::string_view ToString(SignatureStatus::State s) {

@@ -69,6 +69,8 @@ bool IdentityMismatch(const std::string& operator_name, const OsUser& os_user);
 
 // "root (uid 0)", or "uid 1234 (no user name)" when the user database had none.
 std::string OsUserText(const OsUser& os_user);
+// The same, appended to `out` (a report's timeline makes one per event).
+void AppendOsUserText(const OsUser& os_user, std::string* out);
 
 struct Summary {
   std::string plan;

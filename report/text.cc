@@ -8,30 +8,58 @@
 
 namespace backout::report {
 
-std::string OneLine(std::string_view text, std::size_t max) {
+void AppendOneLine(std::string_view text, std::size_t max, std::string* out) {
   // YAML block scalars (`description: >`) end with a newline: no trailing space for it.
   const std::size_t end = text.find_last_not_of(" \t\r\n");
-  std::string out(text.substr(0, end == std::string_view::npos ? 0 : end + 1));
-  std::replace(out.begin(), out.end(), '\n', ' ');
-  if (out.size() <= max) return out;
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-  out.resize(cut);
-  return out + "…";
+  text = text.substr(0, end == std::string_view::npos ? 0 : end + 1);
+  bool cut = false;
+  if (text.size() > max) {
+    std::size_t at = max;
+    while (at > 0 && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) --at;
+    text = text.substr(0, at);
+    cut = true;
+  }
+  const std::size_t from = out->size();
+  out->append(text);
+  std::replace(out->begin() + static_cast<std::ptrdiff_t>(from), out->end(), '\n', ' ');
+  if (cut) out->append("…");
+}
+
+std::string OneLine(std::string_view text, std::size_t max) {
+  std::string out;
+  AppendOneLine(text, max, &out);
+  return out;
+}
+
+void AppendHumanTime(std::int64_t time_us, std::string* out) {
+  if (time_us == 0) {
+    out->append("—");
+    return;
+  }
+  const std::size_t from = out->size();
+  AppendUtcMicros(time_us, out);  // 2026-11-21T17:16:14.123456Z
+  (*out)[from + 10] = ' ';
+  out->replace(from + 19, std::string::npos, " UTC");
 }
 
 std::string HumanTime(std::int64_t time_us) {
-  if (time_us == 0) return "—";
   std::string text;
-  AppendUtcMicros(time_us, &text);  // 2026-11-21T17:16:14.123456Z
-  text[10] = ' ';
-  text.replace(19, std::string::npos, " UTC");
+  AppendHumanTime(time_us, &text);
   return text;
 }
 
+void AppendHumanDuration(std::optional<std::int64_t> ms, std::string* out) {
+  if (!ms) {
+    out->append("—");
+    return;
+  }
+  AppendDuration(std::chrono::milliseconds(*ms), out);
+}
+
 std::string HumanDuration(std::optional<std::int64_t> ms) {
-  if (!ms) return "—";
-  return FormatDuration(std::chrono::milliseconds(*ms));
+  std::string text;
+  AppendHumanDuration(ms, &text);
+  return text;
 }
 
 void AppendEscapedMarkup(std::string_view text, std::string* out) {
