@@ -14,14 +14,25 @@ std::size_t FindByteByByte(std::string_view text, std::size_t from, const ByteCl
   return from;
 }
 
+constexpr ByteClass kJson{.listed = "\"\\", .controls = true, .non_ascii = true};
+constexpr ByteClass kHtml{.listed = "&<>\"'", .controls = true};
+constexpr ByteClass kMarkdownCell{.listed = "|\n"};
+constexpr ByteClass kNonAscii{.non_ascii = true};
+constexpr ByteClass kOddBytes{.listed = std::string_view("\0\x7F\xFF", 3)};
+
+// Calls `check(stop, find)` for each class above, `find(text, from)` being FindByteOf<stop>.
+template <typename Check>
+void ForEachClass(Check check) {
+  check(kJson, FindByteOf<kJson>);
+  check(kHtml, FindByteOf<kHtml>);
+  check(kMarkdownCell, FindByteOf<kMarkdownCell>);
+  check(kNonAscii, FindByteOf<kNonAscii>);
+  check(kOddBytes, FindByteOf<kOddBytes>);
+}
+
+using Find = std::size_t (*)(std::string_view text, std::size_t from);
+
 TEST(FindByteOf, FindsWhatAByteByByteSearchFindsForEveryClassAndPlace) {
-  const ByteClass classes[] = {
-      {.listed = "\"\\", .controls = true, .non_ascii = true},  // JSON
-      {.listed = "&<>\"'", .controls = true},                    // HTML
-      {.listed = "|\n"},                                         // Markdown cells
-      {.non_ascii = true},                                       // UTF-8 checks
-      {.listed = std::string_view("\0\x7F\xFF", 3)},
-  };
   std::mt19937 rng(29);
   // Mostly plain letters, with a rare byte of any value, so that runs cross the eight-byte
   // steps at every offset.
@@ -30,22 +41,28 @@ TEST(FindByteOf, FindsWhatAByteByByteSearchFindsForEveryClassAndPlace) {
     std::string text(static_cast<std::size_t>(length(rng)), ' ');
     for (char& c : text) c = static_cast<char>(rare(rng) == 0 ? any(rng) : letter(rng));
     const std::size_t from = text.empty() ? 0 : static_cast<std::size_t>(rng() % (text.size() + 1));
-    for (const ByteClass& stop : classes) {
-      ASSERT_EQ(FindByteOf(text, from, stop), FindByteByByte(text, from, stop)) << i;
-    }
+    ForEachClass([&](const ByteClass& stop, Find find) {
+      ASSERT_EQ(find(text, from), FindByteByByte(text, from, stop)) << i;
+    });
   }
 }
 
+// Every length up to two words and a part: the last bytes are read as a word whose bytes past
+// the end are zero, which a class holding controls (or NUL itself) must not find.
 TEST(FindByteOf, EachByteOfAClassIsFoundAtEveryPlaceOfAWord) {
-  const ByteClass html{.listed = "&<>\"'", .controls = true};
-  for (int c = 0; c < 256; ++c) {
-    for (std::size_t at = 0; at < 17; ++at) {
-      std::string text(17, 'x');
-      text[at] = static_cast<char>(c);
-      const std::size_t expected = html.Has(static_cast<unsigned char>(c)) ? at : text.size();
-      ASSERT_EQ(FindByteOf(text, 0, html), expected) << c << " at " << at;
+  ForEachClass([](const ByteClass& stop, Find find) {
+    for (std::size_t size = 1; size <= 17; ++size) {
+      ASSERT_EQ(find(std::string(size, 'x'), 0), size) << "none in " << size;
+      for (int c = 0; c < 256; ++c) {
+        for (std::size_t at = 0; at < size; ++at) {
+          std::string text(size, 'x');
+          text[at] = static_cast<char>(c);
+          const std::size_t expected = stop.Has(static_cast<unsigned char>(c)) ? at : size;
+          ASSERT_EQ(find(text, 0), expected) << c << " at " << at << " of " << size;
+        }
+      }
     }
-  }
+  });
 }
 
 }  // namespace

@@ -54,13 +54,14 @@ bool NeedsMarking(std::string_view text) {
 
 // What a JSON string cannot hold as it is, and what is to be checked as UTF-8.
 constexpr ByteClass kJsonSpecial{.listed = "\"\\", .controls = true, .non_ascii = true};
+constexpr ByteClass kNonAscii{.non_ascii = true};
 
 }  // namespace
 
 std::size_t FindInvalidUtf8(std::string_view text) {
   // Runs of ASCII are the common case, skipped eight bytes at a time.
   std::size_t i = 0;
-  while ((i = FindByteOf(text, i, ByteClass{.non_ascii = true})) < text.size()) {
+  while ((i = FindByteOf<kNonAscii>(text, i)) < text.size()) {
     const std::size_t n = SequenceLength(text.substr(i));
     if (n == 0) return i;
     i += n;
@@ -176,7 +177,7 @@ void AppendJsonString(std::string_view text, std::string* out) {
   out->push_back('"');
   std::size_t written = 0;  // text before this is in `out`
   std::size_t at = 0;
-  while ((at = FindByteOf(text, at, kJsonSpecial)) < text.size()) {
+  while ((at = FindByteOf<kJsonSpecial>(text, at)) < text.size()) {
     const auto c = static_cast<unsigned char>(text[at]);
     if (c >= 0x80) {
       const std::size_t n = SequenceLength(text.substr(at));

@@ -12,11 +12,14 @@
 namespace backout::report {
 namespace {
 
+// What a cell's text cannot hold as it is: the column separator and a line break.
+constexpr ByteClass kCellSpecial{.listed = "|\n"};
+
 // A table cell on one line, with the column separator escaped, appended to `out`.
 void AppendCellText(std::string_view text, std::string* out) {
   while (!text.empty()) {
     // (Not find_first_of, which calls memchr once per byte of `text`.)
-    const std::size_t plain = FindByteOf(text, 0, ByteClass{.listed = "|\n"});
+    const std::size_t plain = FindByteOf<kCellSpecial>(text, 0);
     out->append(text.substr(0, plain));
     if (plain == text.size()) return;
     out->append(text[plain] == '|' ? "\\|" : " ");

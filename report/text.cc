@@ -62,11 +62,13 @@ std::string HumanDuration(std::optional<std::int64_t> ms) {
   return text;
 }
 
+// What markup cannot hold as it is: the characters with entities, and control bytes.
+constexpr ByteClass kMarkupSpecial{.listed = "&<>\"'", .controls = true};
+
 void AppendEscapedMarkup(std::string_view text, std::string* out) {
-  constexpr ByteClass kSpecial{.listed = "&<>\"'", .controls = true};
   std::size_t written = 0;  // text before this is in `out`
   std::size_t at = 0;
-  while ((at = FindByteOf(text, at, kSpecial)) < text.size()) {
+  while ((at = FindByteOf<kMarkupSpecial>(text, at)) < text.size()) {
     const char c = text[at];
     if (c == '\t' || c == '\n' || c == '\r') {  // the control bytes markup holds as they are
       ++at;
