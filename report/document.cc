@@ -644,7 +644,8 @@ Section NotesSection(const EventLists& lists) {
                  .streamed_rows = Streamed<Note, std::vector<Cell>>(lists.notes, FillNoteRow)};
 }
 
-// Makes `cell` the OS user that appended `e`, flagged when it is not the operator.
+// Makes `cell` (empty and plain, as ResetRow leaves it) the OS user that appended `e`, flagged
+// when it is not the operator.
 void FillOsUserCell(const TimelineEntry& e, Cell* cell) {
   if (!e.os_user) {
     cell->text = "not recorded";
