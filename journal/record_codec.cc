@@ -1,7 +1,10 @@
 #include "journal/record_codec.h"
 
+#include <bit>
 #include <cassert>
+#include <cstring>
 #include <optional>
+#include <type_traits>
 
 namespace backout::journal {
 namespace {
@@ -28,10 +31,20 @@ void PutDigest(std::string* out, const Digest& d) {
   out->append(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
-// Big-endian unsigned integer from the first `n` bytes of `bytes`.
-std::uint64_t LoadBigEndian(std::string_view bytes, std::size_t n) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<std::uint8_t>(bytes[i]);
+// Big-endian unsigned integer from the first `n` bytes of `bytes` (4 or 8): one load and a
+// byte swap, for every record's every number.
+template <std::size_t n>
+std::uint64_t LoadBigEndian(std::string_view bytes) {
+  static_assert(n == 4 || n == 8);
+  std::conditional_t<n == 4, std::uint32_t, std::uint64_t> v;
+  std::memcpy(&v, bytes.data(), n);
+  if constexpr (std::endian::native == std::endian::little) {
+    if constexpr (n == 4) {
+      v = __builtin_bswap32(v);
+    } else {
+      v = __builtin_bswap64(v);
+    }
+  }
   return v;
 }
 
@@ -77,14 +90,14 @@ class FieldReader {
   bool ReadU32(std::string_view field, std::uint32_t* out) {
     std::string_view b;
     if (!Take(4, "", field, &b)) return false;
-    *out = static_cast<std::uint32_t>(LoadBigEndian(b, 4));
+    *out = static_cast<std::uint32_t>(LoadBigEndian<4>(b));
     return true;
   }
 
   bool ReadU64(std::string_view field, std::uint64_t* out) {
     std::string_view b;
     if (!Take(8, "", field, &b)) return false;
-    *out = LoadBigEndian(b, 8);
+    *out = LoadBigEndian<8>(b);
     return true;
   }
 
@@ -99,7 +112,7 @@ class FieldReader {
     std::string_view b;
     const std::size_t length_offset = offset_;
     if (!Take(4, "the length of ", field, &b)) return false;
-    const std::uint64_t n = LoadBigEndian(b, 4);
+    const std::uint64_t n = LoadBigEndian<4>(b);
     if (n > kMaxFieldBytes) {
       status_ = EventCorruption(seq_, "field '{}' claims {} bytes (length at offset {}), over the "
                                 "{} MiB limit", field, n, length_offset, kMaxFieldBytes >> 20);
@@ -113,7 +126,7 @@ class FieldReader {
   bool ReadDigest(std::string_view field, Digest* out) {
     std::string_view b;
     if (!Take(out->size(), "", field, &b)) return false;
-    for (std::size_t i = 0; i < out->size(); ++i) (*out)[i] = static_cast<std::uint8_t>(b[i]);
+    std::memcpy(out->data(), b.data(), out->size());
     return true;
   }
 
@@ -122,16 +135,19 @@ class FieldReader {
 
  private:
   // The next `n` bytes; `part` and `field` describe them if they are missing.
+  // (Inlined in every Read*: what is said of missing bytes is kept out of its way.)
   bool Take(std::size_t n, std::string_view part, std::string_view field, std::string_view* out) {
-    if (remaining() < n) {
-      status_ = EventCorruption(seq_, "record truncated: need {} byte{} for {}'{}' at offset {}, "
-                                "have {}", n, n == 1 ? "" : "s", part, field, offset_,
-                                remaining());
-      return false;
-    }
-    *out = bytes_.substr(offset_, n);
+    if (remaining() < n) [[unlikely]] return Missing(n, part, field);
+    *out = std::string_view(bytes_.data() + offset_, n);
     offset_ += n;
     return true;
+  }
+
+  [[gnu::cold, gnu::noinline]] bool Missing(std::size_t n, std::string_view part,
+                                            std::string_view field) {
+    status_ = EventCorruption(seq_, "record truncated: need {} byte{} for {}'{}' at offset {}, "
+                              "have {}", n, n == 1 ? "" : "s", part, field, offset_, remaining());
+    return false;
   }
 
   std::string_view bytes_;
@@ -165,7 +181,7 @@ Result<std::uint64_t> DecodeKey(std::string_view key) {
     return Status::Corruption(fmt::format("malformed journal key '{}': {} bytes, expected {}",
                                           hex, key.size(), kKeyBytes));
   }
-  return LoadBigEndian(key, kKeyBytes);
+  return LoadBigEndian<kKeyBytes>(key);
 }
 
 std::string EncodeRecord(const Record& record) {
