@@ -94,7 +94,7 @@ timed() {
 
 # best [--fresh FILE] NAME REPS CMD...: the fastest of REPS timed runs (the figure least
 # disturbed by the other processes on the machine) as NAME_s, with the peak RSS of that run;
-# FILE, the command's output, is removed before each run.
+# FILE, the command's output, is removed before each run and synced after the last one.
 best() {
   local fresh=
   if [[ $1 == --fresh ]]; then fresh=$2; shift 2; fi
@@ -106,6 +106,9 @@ best() {
     if [[ -n $fresh ]]; then rm -f "$fresh"; fi
     timed "$name.$i" "$@"
   done
+  # Outside the timing too: the last output's writeback (half a gigabyte for a report of a
+  # million events) would otherwise land, 30 s later, in whatever is timed next.
+  if [[ -n $fresh ]]; then sync "$fresh"; fi
   awk -v n="$name" '
     index($1, n ".") == 1 && $1 ~ /_s$/ { s = $2; sub(/_s$/, "", $1); t[$1] = s }
     index($1, n ".") == 1 && $1 ~ /_rss_kb$/ { r = $2; sub(/_rss_kb$/, "", $1); m[$1] = r }
