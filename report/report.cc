@@ -42,9 +42,9 @@ nlohmann::json AnyField(const nlohmann::json& j, const char* key) {
 }
 
 // The step an event is about ("" for run-level events without one).
-std::string StepOf(const sm::EventBody& body) {
+std::string_view StepOf(const sm::EventBody& body) {
   return std::visit(
-      [](const auto& b) -> std::string {
+      [](const auto& b) -> std::string_view {
         if constexpr (requires { b.step; }) {
           return b.step;
         } else {
@@ -102,17 +102,26 @@ class ReportBuilder::Pass {
   // valid until the next call.
   const TimelineEntry& Add(const sm::Event& e, const journal::Record& record) {
     e_ = &e;
-    entry_ = TimelineEntry{.seq = e.seq,
-                           .time_us = e.time_us,
-                           .since_start_ms = ElapsedMs(started_us_, e.time_us),
-                           .type = std::string(sm::TypeName(e.body)),
-                           .operator_name = e.operator_name,
-                           .host = e.host,
-                           .step = StepOf(e.body)};
-    if (record.os_uid != OsUser::kUnknownUid) {
-      entry_.os_user = OsUser{.uid = record.os_uid, .name = record.os_user};
-      entry_.identity_mismatch = IdentityMismatch(e.operator_name, *entry_.os_user);
-      NoteAppender(e.operator_name, *entry_.os_user);
+    // Every field set anew, in place: the strings keep their capacity from the entry before,
+    // so that a long run's entries allocate next to nothing.
+    entry_.seq = e.seq;
+    entry_.time_us = e.time_us;
+    entry_.since_start_ms = ElapsedMs(started_us_, e.time_us);
+    entry_.type.assign(sm::TypeName(e.body));
+    entry_.operator_name.assign(e.operator_name);
+    entry_.host.assign(e.host);
+    entry_.step.assign(StepOf(e.body));
+    entry_.text.clear();
+    entry_.key = false;
+    entry_.identity_mismatch = false;
+    if (record.os_uid == OsUser::kUnknownUid) {
+      entry_.os_user.reset();
+    } else {
+      OsUser& os_user = entry_.os_user ? *entry_.os_user : entry_.os_user.emplace();
+      os_user.uid = record.os_uid;
+      os_user.name.assign(record.os_user);
+      entry_.identity_mismatch = IdentityMismatch(e.operator_name, os_user);
+      NoteAppender(e.operator_name, os_user);
     }
     // A RunResumed's batch (the steps it found in doubt) ends at the first other event.
     if (!std::holds_alternative<sm::StepInDoubt>(e.body)) FinishResumed();
@@ -138,8 +147,8 @@ class ReportBuilder::Pass {
   }
 
  private:
-  void Say(std::string text, bool key) {
-    entry_.text = std::move(text);
+  void Say(std::string_view text, bool key) {
+    entry_.text.assign(text);
     entry_.key = key;
   }
 
@@ -369,7 +378,9 @@ class ReportBuilder::Pass {
 
   void On(const sm::NoteAdded& b) {
     report_->notes.push_back(Note{e_->operator_name, e_->time_us, b.text});
-    Say("note: " + OneLine(b.text, 160), true);
+    entry_.text.assign("note: ");
+    AppendOneLine(b.text, 160, &entry_.text);
+    entry_.key = true;
   }
 
   void On(const sm::TriageRecorded& b) {

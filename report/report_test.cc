@@ -531,5 +531,41 @@ TEST(BuildReportPreflight, RunsWithoutOneHaveNoPreflightSection) {
   EXPECT_EQ(md->find("Preflight"), std::string::npos);
 }
 
+// The builder makes each event's timeline entry in the place of the one before (so that a long
+// run's entries allocate next to nothing): nothing of an entry may carry over to the next.
+TEST(BuildReportTimeline, AnEntryKeepsNothingOfTheOneBefore) {
+  TestJournal j;
+  j.StartRun(0);
+  j.AppendedBy(OsUser{.uid = 0, .name = "root"});  // not "alice": a mismatch
+  j.At(10).Add(sm::StepStarted{"stop-app", 1});
+  j.AppendedBy(OsUser{});  // unknown from here on (a record of format version 1)
+  j.At(11).Add(sm::NoteAdded{"line one\nline two"}, "erin");
+  j.AppendedBy(OsUser{.uid = 1000, .name = "erin"});
+  j.At(12).Add(sm::StepSucceeded{"stop-app", 1}, "erin");
+  j.At(13).Add(sm::StepStarted{"backup", 1}, "erin");
+  const RunReport r = j.Build();
+  ASSERT_EQ(r.timeline.size(), 5u);
+  const TimelineEntry& started = r.timeline[1];
+  EXPECT_EQ(started.step, "stop-app");
+  ASSERT_TRUE(started.os_user.has_value());
+  EXPECT_TRUE(started.identity_mismatch);
+  const TimelineEntry& note = r.timeline[2];
+  EXPECT_EQ(note.type, "NoteAdded");
+  EXPECT_EQ(note.step, "");
+  EXPECT_EQ(note.operator_name, "erin");
+  EXPECT_FALSE(note.os_user.has_value());
+  EXPECT_FALSE(note.identity_mismatch);
+  EXPECT_EQ(note.text, "note: line one line two");
+  EXPECT_TRUE(note.key);
+  const TimelineEntry& succeeded = r.timeline[3];
+  EXPECT_EQ(succeeded.os_user, (OsUser{.uid = 1000, .name = "erin"}));
+  EXPECT_FALSE(succeeded.identity_mismatch);
+  EXPECT_EQ(succeeded.text, "succeeded");
+  EXPECT_FALSE(succeeded.key);
+  EXPECT_EQ(r.timeline[4].step, "backup");
+  EXPECT_EQ(r.timeline[4].text, "started, attempt 1");
+  EXPECT_EQ(r.timeline[4].since_start_ms, 13'000);
+}
+
 }  // namespace
 }  // namespace backout::report

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 #include <utility>
@@ -236,10 +237,8 @@ EventBody DecodeAlternative(std::size_t index, const nlohmann::json& payload) {
 }  // namespace
 
 Result<EventBody> DecodePayload(std::string_view type, const nlohmann::json& payload) {
-  std::size_t index = kTypeNames.size();
-  for (std::size_t i = 0; i < kTypeNames.size(); ++i) {
-    if (kTypeNames[i] == type) index = i;
-  }
+  const std::size_t index = static_cast<std::size_t>(
+      std::find(kTypeNames.begin(), kTypeNames.end(), type) - kTypeNames.begin());
   if (index == kTypeNames.size()) {
     return Status::Corruption(fmt::format("unknown event type '{}'", type));
   }
