@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <bit>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -46,6 +48,10 @@ void Fields(Field& field, E& e) {
 template <typename T>
 concept Scalar = std::integral<T> || std::is_enum_v<T>;
 
+// Numbers are little-endian, the order of every machine backout runs on, so a number is
+// stored and loaded with one copy: a spool holds millions of them.
+static_assert(std::endian::native == std::endian::little, "spooled numbers in memory order");
+
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
@@ -83,10 +89,10 @@ class Writer {
  private:
   void Word(std::uint64_t v) { LittleEndian<8>(v); }
   void Count(std::size_t n) { LittleEndian<4>(n); }
-  template <int kBytes>
+  template <std::size_t kBytes>
   void LittleEndian(std::uint64_t v) {
     char bytes[kBytes];
-    for (int i = 0; i < kBytes; ++i) bytes[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    std::memcpy(bytes, &v, kBytes);  // the low bytes, as v is little-endian
     out_->append(bytes, kBytes);
   }
 
@@ -105,13 +111,7 @@ class Reader {
 
   template <Scalar T>
   void operator()(T& value) {
-    std::uint64_t v = 0;
-    if (const std::optional<std::string_view> bytes = Take(8, "a number")) {
-      for (int i = 0; i < 8; ++i) {
-        v |= static_cast<std::uint64_t>(static_cast<unsigned char>((*bytes)[i])) << (8 * i);
-      }
-    }
-    value = static_cast<T>(v);
+    value = static_cast<T>(LittleEndian<8>("a number"));
   }
   void operator()(std::string& text) {
     const std::size_t n = Count();
@@ -152,24 +152,29 @@ class Reader {
   }
 
  private:
-  std::size_t Count() {
-    std::size_t n = 0;
-    if (const std::optional<std::string_view> bytes = Take(4, "a count")) {
-      for (int i = 0; i < 4; ++i) {
-        n |= static_cast<std::size_t>(static_cast<unsigned char>((*bytes)[i])) << (8 * i);
-      }
+  std::size_t Count() { return static_cast<std::size_t>(LittleEndian<4>("a count")); }
+  // 0 when the entry is cut short (and the reader failed).
+  template <std::size_t kBytes>
+  std::uint64_t LittleEndian(std::string_view what) {
+    std::uint64_t v = 0;
+    if (const std::optional<std::string_view> bytes = Take(kBytes, what)) {
+      std::memcpy(&v, bytes->data(), kBytes);  // into the low bytes, as v is little-endian
     }
-    return n;
+    return v;
   }
   std::optional<std::string_view> Take(std::size_t n, std::string_view what) {
     if (!status_.ok()) return std::nullopt;
     if (in_.size() < n) {
-      Fail(fmt::format("{} is cut short", what));
+      CutShort(what);
       return std::nullopt;
     }
     const std::string_view taken = in_.substr(0, n);
     in_.remove_prefix(n);
     return taken;
+  }
+  // Out of line, so that Take, called for every field, inlines without the formatting.
+  [[gnu::cold, gnu::noinline]] void CutShort(std::string_view what) {
+    Fail(fmt::format("{} is cut short", what));
   }
   void Fail(std::string why) {
     if (status_.ok()) status_ = Status::Corruption("a spooled report entry: " + std::move(why));
