@@ -68,6 +68,14 @@ for form in html md; do
   row "report --format $form, $big events (s)" "$(v report_${form}_${big}_s)" \
     "$(us_to_s "$(v fold_${big}_bare_iteration_us)")" "bare RocksDB scan" "ratio<=3.0"
 done
+# Against its floor: the checked pass (`verify`) plus the writing of its bytes (`cat` of the
+# report into a new file).
+for form in json html md; do
+  key=report_${big}_s; [[ $form == json ]] || key=report_${form}_${big}_s
+  row "report --format $form, $big events (s)" "$(v "$key")" \
+    "$(sum "$(v verify_${big}_s)" "$(v write_${form}_${big}_s)")" \
+    "verify + cat of its $(v write_${form}_${big}_bytes) bytes: $(v verify_${big}_s) + $(v write_${form}_${big}_s)" "-"
+done
 for form in json html md; do
   key=report_${big}_rss_kb; [[ $form == json ]] || key=report_${form}_${big}_rss_kb
   row "report --format $form, $big events, peak RSS (MiB)" "$(mib "$key")" "" "-" "ours<=64"

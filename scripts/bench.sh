@@ -154,6 +154,16 @@ for n in "${run_sizes[@]}"; do
       sh -c "'$backout' report run-$n --journal '$work/journal' \
       --format $form > '$work/report-$n.$form'"
   done
+  # A report's writing floor: its bytes copied into a new file, the way the report wrote them
+  # (each repetition's file removed before the next, so both write into pages the kernel just
+  # freed, or both into new ones). On a VM a page the guest has not written lately costs a
+  # fault in the host: the same copy swings by 10x (docs/performance.md).
+  for form in json html md; do
+    best --fresh "$work/copy-$n.$form" "write_${form}_$n" "$reps" \
+      sh -c "cat '$work/report-$n.$form' > '$work/copy-$n.$form'"
+    record "write_${form}_${n}_bytes" "$(stat -c %s "$work/report-$n.$form")"
+    rm -f "$work/copy-$n.$form"
+  done
   # Streaming reads (issue 17): each command reads the run in one pass; time and peak RSS.
   best "status_$n" "$r" "$backout" status "run-$n" --journal "$work/journal"
   best "verify_$n" "$r" "$backout" verify "run-$n" --journal "$work/journal"
