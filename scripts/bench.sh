@@ -156,8 +156,8 @@ for n in "${run_sizes[@]}"; do
   done
   # A report's writing floor: its bytes copied into a new file, the way the report wrote them
   # (each repetition's file removed before the next, so both write into pages the kernel just
-  # freed, or both into new ones). On a VM a page the guest has not written lately costs a
-  # fault in the host: the same copy swings by 10x (docs/performance.md).
+  # freed, or both into new ones). On the project's VM the same copy took ten times as long
+  # into pages not written lately as into pages just freed (docs/performance.md).
   for form in json html md; do
     best --fresh "$work/copy-$n.$form" "write_${form}_$n" "$reps" \
       sh -c "cat '$work/report-$n.$form' > '$work/copy-$n.$form'"
