@@ -11,9 +11,11 @@ us_to_s() { [[ -n $1 ]] && awk -v x="$1" 'BEGIN { printf "%.3f", x / 1e6 }' || t
 mib() {
   [[ -n $(v "$1") ]] && awk -v k="$(v "$1")" -v d="${2:-0}" 'BEGIN { printf "%." d "f", k / 1024 }' || true
 }
-# The sizes of the runs the journal section made, smallest first.
+# The sizes of the runs the journal section made, smallest first (each once: a run's fold
+# figures are recorded twice, before and after its reads).
 event_sizes() {
-  awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' "$results"
+  awk '$1 ~ /^fold_[0-9]+_events$/ { sub(/^fold_/, "", $1); sub(/_events$/, "", $1); print $1 }' \
+    "$results" | sort -nu
 }
 
 big=$(v meta_big_run); mid=$(v meta_resume_size); rows=$(v meta_sqlite_big)
