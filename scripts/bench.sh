@@ -109,11 +109,20 @@ best() {
   # Outside the timing too: the last output's writeback (half a gigabyte for a report of a
   # million events) would otherwise land, 30 s later, in whatever is timed next.
   if [[ -n $fresh ]]; then sync "$fresh"; fi
-  awk -v n="$name" '
-    index($1, n ".") == 1 && $1 ~ /_s$/ { s = $2; sub(/_s$/, "", $1); t[$1] = s }
-    index($1, n ".") == 1 && $1 ~ /_rss_kb$/ { r = $2; sub(/_rss_kb$/, "", $1); m[$1] = r }
+  keep_best "$name" s
+}
+
+# keep_best NAME FIGURE: of the repetitions NAME.1, NAME.2, ... recorded so far, the one whose
+# NAME.i_FIGURE is the smallest, recorded as NAME_FIGURE with that repetition's peak RSS as
+# NAME_rss_kb.
+keep_best() {
+  awk -v n="$1" -v f="_$2" '
+    function ends(key, tail) { return substr(key, length(key) - length(tail) + 1) == tail }
+    index($1, n ".") != 1 { next }
+    ends($1, f) { t[substr($1, 1, length($1) - length(f))] = $2 }
+    ends($1, "_rss_kb") { m[substr($1, 1, length($1) - 7)] = $2 }
     END { for (k in t) if (best == "" || t[k] < best) { best = t[k]; rss = m[k] }
-          printf "%s_s %s\n%s_rss_kb %s\n", n, best, n, rss }' "$results" >>"$results"
+          printf "%s%s %s\n%s_rss_kb %s\n", n, f, best, n, rss }' "$results" >>"$results"
 }
 
 ###############################################################################
@@ -194,11 +203,7 @@ for n in "${run_sizes[@]}"; do
     record "resume_$n.${i}_to_action_s" \
       "$(awk -v a="$start" -v b="$(cat "$work/action-started")" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
   done
-  awk -v n="resume_$n" '
-    index($1, n ".") == 1 && $1 ~ /_to_action_s$/ { sub(/_to_action_s$/, "", $1); t[$1] = $2 }
-    index($1, n ".") == 1 && $1 ~ /_rss_kb$/ { sub(/_rss_kb$/, "", $1); m[$1] = $2 }
-    END { for (k in t) if (best == "" || t[k] < best) { best = t[k]; rss = m[k] }
-          printf "%s_to_action_s %s\n%s_rss_kb %s\n", n, best, n, rss }' "$results" >>"$results"
+  keep_best "resume_$n" to_action_s
 done
 rm -rf "$work/resume-journal"
 
