@@ -75,6 +75,8 @@ want() { [[ ,$only, == *,$1,* ]]; }
 
 record() { echo "$1 $2" >>"$results"; }
 now_ns() { date +%s%N; }
+# seconds_between START_NS END_NS: the time between two now_ns readings, in seconds.
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 
 # timed NAME CMD...: wall seconds and peak RSS (KiB, of the command and its children) of CMD,
 # recorded as NAME_s and NAME_rss_kb. Output goes to $work/NAME.log.
@@ -88,7 +90,7 @@ timed() {
     return 1
   }
   end=$(now_ns)
-  record "${name}_s" "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+  record "${name}_s" "$(seconds_between "$start" "$end")"
   record "${name}_rss_kb" "$(tail -1 "$work/$name.rss")"
 }
 
@@ -146,12 +148,13 @@ steps:
   - id: next-action
     command: { target: here, argv: [/bin/sh, -c, "date +%s%N > action-started"] }
 EOF
+# reps_for_run EVENTS: repetitions of the figures of a run without a goal (status, events) and
+# of its resume. One for the slow million-event run keeps the suite within its budget; the
+# fold (whose bare scan is the reads' peer), the reports and verify, whose single runs swung by
+# 1.5x on the project's VM, always get $reps.
+reps_for_run() { echo $(($1 >= 1000000 ? 1 : reps)); }
 for n in "${run_sizes[@]}"; do
-  # One repetition of the slow million-event figures without a goal (status, events) keeps
-  # the suite within its budget; the fold (whose bare scan is the reads' peer), the reports
-  # and verify, whose single runs swung by 1.5x on the project's VM, get the usual
-  # repetitions.
-  r=$((n >= 1000000 ? 1 : reps))
+  r=$(reps_for_run "$n")
   "$figures" make-run "$work/journal" "run-$n" "$n" "$work/run-plan.yaml"
   sync  # the new run's writeback is not left to land in the timed reads
   timed "fold_$n" "$figures" fold "$work/journal" "run-$n" "$reps"
@@ -190,9 +193,9 @@ for n in "${run_sizes[@]}"; do
 done
 # A resume runs the run's step and finishes the run, so each repetition resumes a copy of the
 # paused run in a journal of its own, made and synced outside the timing. The best of the
-# repetitions (one for the million-event run, as above) is the figure, with its peak RSS.
+# repetitions (reps_for_run) is the figure, with its peak RSS.
 for n in "${run_sizes[@]}"; do
-  r=$((n >= 1000000 ? 1 : reps))
+  r=$(reps_for_run "$n")
   for ((i = 1; i <= r; i++)); do
     rm -rf "$work/resume-journal" "$work/action-started"
     mkdir -m 700 "$work/resume-journal"
@@ -200,8 +203,7 @@ for n in "${run_sizes[@]}"; do
     sync
     start=$(now_ns)
     timed "resume_$n.$i" "$backout" resume "run-$n" --journal "$work/resume-journal"
-    record "resume_$n.${i}_to_action_s" \
-      "$(awk -v a="$start" -v b="$(cat "$work/action-started")" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+    record "resume_$n.${i}_to_action_s" "$(seconds_between "$start" "$(cat "$work/action-started")")"
   done
   keep_best "resume_$n" to_action_s
 done
