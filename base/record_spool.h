@@ -11,7 +11,10 @@
 //
 // Errors: Append and ReadRecords return kIOError with the folder and strerror (a full disk, an
 // unwritable or missing TMPDIR); after a failed Append the spool is broken and every call
-// returns that error again. Not thread-safe.
+// returns that error again.
+//
+// Thread safety: Append must not run at the same time as any other call; ReadRecords may run
+// on several threads at once (each reads with pread into a buffer of its own).
 #pragma once
 
 #include <cstddef>

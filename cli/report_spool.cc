@@ -24,13 +24,17 @@ template <typename T, typename Keep>
 report::EntrySource<T> SourceOf(const RecordSpool& spool, std::size_t entries, Keep keep) {
   return report::EntrySource<T>{
       .entries = entries,
-      .scan = [&spool, keep](const typename report::EntrySource<T>::Visitor& visit) {
-        T entry;
-        return spool.ReadRecords([&](std::string_view bytes) -> Status {
-          BACKOUT_RETURN_IF_ERROR(report::DecodeEntry(bytes, &entry));
-          return keep(entry) ? visit(entry) : Status::Ok();
-        });
-      }};
+      .scan =
+          [&spool, keep](const typename report::EntrySource<T>::Visitor& visit,
+                         const report::EntryWanted& wanted) {
+            T entry;
+            std::size_t next = 0;
+            return spool.ReadRecords([&](std::string_view bytes) -> Status {
+              BACKOUT_RETURN_IF_ERROR(report::DecodeEntry(bytes, &entry));
+              return keep(entry) && report::Wanted(wanted, &next) ? visit(entry) : Status::Ok();
+            });
+          },
+      .concurrent_scans = true};  // (RecordSpool::ReadRecords may run on two threads at once)
 }
 
 template <typename T>

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <iterator>
 #include <type_traits>
+#include <utility>
 
 #include "report/text.h"
 
@@ -201,26 +202,41 @@ void FillTimelineLine(const TimelineEntry& e, std::string* line) {
   line->append(e.text);
 }
 
-// Streams `source`'s entries to a visitor of what `make` makes of each: a fact or a row, or
-// for a type not every entry makes one of, an optional. A `make(entry, &made)` fills one
-// `made` kept across the entries (a row per event then reuses the last one's strings).
+// What `make` makes of each of `source`'s entries, as they stream: a fact or a row, or for a
+// type not every entry makes one of, an optional. A `make(entry, &made)` fills one `made`
+// kept across the entries of a scan (a row per event then reuses the last one's strings).
+// `make` keeps no state: scans may run at once (EntrySource::concurrent_scans). An entry
+// that makes one item is made only when wanted.
 template <typename T, typename Made, typename Make>
-std::function<Status(const std::function<Status(const Made&)>&)> Streamed(
-    const EntrySource<T>& source, Make make) {
-  return [&source, make](const std::function<Status(const Made&)>& visit) {
-    Made made;
-    return source.scan([&](const T& entry) -> Status {
-      if constexpr (std::is_invocable_v<Make, const T&, Made*>) {
-        make(entry, &made);
-        return visit(made);
-      } else if constexpr (requires { make(entry).has_value(); }) {
-        const auto maybe = make(entry);
-        return maybe ? visit(*maybe) : Status::Ok();
-      } else {
-        return visit(make(entry));
-      }
-    });
-  };
+EntrySource<Made> Streamed(const EntrySource<T>& source, Make make) {
+  return EntrySource<Made>{
+      .entries = source.entries,
+      .scan =
+          [&source, make](const std::function<Status(const Made&)>& visit,
+                          const EntryWanted& wanted) {
+            if constexpr (requires { make(std::declval<const T&>()).has_value(); }) {
+              std::size_t next = 0;  // counts what is made, not the entries
+              return source.scan(
+                  [&](const T& entry) -> Status {
+                    const auto maybe = make(entry);
+                    return maybe && Wanted(wanted, &next) ? visit(*maybe) : Status::Ok();
+                  },
+                  {});
+            } else {
+              Made made;
+              return source.scan(
+                  [&](const T& entry) -> Status {
+                    if constexpr (std::is_invocable_v<Make, const T&, Made*>) {
+                      make(entry, &made);
+                      return visit(made);
+                    } else {
+                      return visit(make(entry));
+                    }
+                  },
+                  wanted);
+            }
+          },
+      .concurrent_scans = source.concurrent_scans};
 }
 
 // Makes `row` `width` empty plain cells, each keeping its string's capacity.
@@ -602,10 +618,22 @@ Section PreflightSection(const EventLists& lists) {
                          "(every check passed: a failed one refuses the run).",
                  .table = {{"When", "By", "Target", "Steps", "Check"}, {}},
                  .if_empty = "",
-                 .streamed_rows = [&lists](const RowVisitor& visit) {
-                   return lists.preflight.scan(
-                       [&](const Preflight& p) { return VisitPreflightRows(p, visit); });
-                 }};
+                 .streamed_rows = {.entries = lists.preflight.entries,
+                                   .scan =
+                                       [&lists](const RowVisitor& visit,
+                                                const EntryWanted& wanted) {
+                                         std::size_t next = 0;  // counts rows
+                                         const RowVisitor visit_wanted = [&](const auto& row) {
+                                           return Wanted(wanted, &next) ? visit(row)
+                                                                        : Status::Ok();
+                                         };
+                                         return lists.preflight.scan(
+                                             [&](const Preflight& p) {
+                                               return VisitPreflightRows(p, visit_wanted);
+                                             },
+                                             {});
+                                       },
+                                   .concurrent_scans = lists.preflight.concurrent_scans}};
 }
 
 Section CapturesSection(const RunReport& r) {
@@ -787,12 +815,32 @@ Section LogsSection(const EventLists& lists) {
 
 }  // namespace
 
-Status VisitFacts(const PostMortemSection& s, const FactVisitor& visit) {
-  for (std::size_t i = 0; i <= s.facts.size(); ++i) {
-    if (i == s.streamed_at && s.streamed_facts) BACKOUT_RETURN_IF_ERROR(s.streamed_facts(visit));
-    if (i < s.facts.size()) BACKOUT_RETURN_IF_ERROR(visit(s.facts[i]));
-  }
-  return Status::Ok();
+EntrySource<std::string> FactsOf(const PostMortemSection& s) {
+  const bool streamed = static_cast<bool>(s.streamed_facts.scan);
+  return EntrySource<std::string>{
+      .entries = s.facts.size() + (streamed ? s.streamed_facts.entries : 0),
+      .scan =
+          [&s, streamed](const FactVisitor& visit, const EntryWanted& wanted) {
+            std::size_t next = 0;
+            for (std::size_t i = 0; i <= s.facts.size(); ++i) {
+              if (i == s.streamed_at && streamed) {
+                // The streamed facts' numbers follow those of the facts before them.
+                const std::size_t first = next;
+                std::size_t streamed_facts = 0;
+                BACKOUT_RETURN_IF_ERROR(s.streamed_facts.scan(
+                    visit, [&](std::size_t fact) {
+                      streamed_facts = fact + 1;
+                      return !wanted || wanted(first + fact);
+                    }));
+                next += streamed_facts;
+              }
+              if (i < s.facts.size() && Wanted(wanted, &next)) {
+                BACKOUT_RETURN_IF_ERROR(visit(s.facts[i]));
+              }
+            }
+            return Status::Ok();
+          },
+      .concurrent_scans = !streamed || s.streamed_facts.concurrent_scans};
 }
 
 Document BuildDocument(const RunReport& r, const EventLists& lists) {

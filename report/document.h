@@ -38,14 +38,14 @@ struct PostMortemSection {
   std::string title;
   std::vector<std::string> facts;
   // Facts a long run makes many of (one per key moment, triage, crash), made from the run's
-  // lists as the renderer writes them, shown before facts[streamed_at]; unset: none.
-  std::function<Status(const FactVisitor& visit)> streamed_facts;
+  // lists as the renderer writes them, shown before facts[streamed_at]; no scan: none.
+  EntrySource<std::string> streamed_facts;
   std::size_t streamed_at = 0;
   std::string blank;  // the question the blank asks; "" when the journal answers it all
 };
 
-// Every fact of `s`, in order, the streamed ones among them.
-Status VisitFacts(const PostMortemSection& s, const FactVisitor& visit);
+// Every fact of `s`, in order, the streamed ones among them; valid while `s` is.
+EntrySource<std::string> FactsOf(const PostMortemSection& s);
 
 // A detail section: a lead sentence and a table (or `if_empty` when it has no rows).
 struct Section {
@@ -57,8 +57,9 @@ struct Section {
   Figure figure = Figure::kNone;
   // The rows of a table with a row per event, note, failure, ... (the timeline, notes,
   // decisions, errors, interruptions, preflight, logs): made from the run's lists as the
-  // renderer writes them (report/render.h), `table.rows` staying empty; unset for the others.
-  std::function<Status(const RowVisitor& visit)> streamed_rows;
+  // renderer writes them (report/render.h), `table.rows` staying empty; no scan for the
+  // others.
+  EntrySource<std::vector<Cell>> streamed_rows;
 };
 
 struct Document {

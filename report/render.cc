@@ -14,12 +14,15 @@ template <typename T, typename Keep>
 EntrySource<T> SourceOf(const std::vector<T>& list, const Keep& keep) {
   return EntrySource<T>{
       .entries = static_cast<std::size_t>(std::count_if(list.begin(), list.end(), keep)),
-      .scan = [&list, keep](const typename EntrySource<T>::Visitor& visit) {
-        for (const T& entry : list) {
-          if (keep(entry)) BACKOUT_RETURN_IF_ERROR(visit(entry));
-        }
-        return Status::Ok();
-      }};
+      .scan =
+          [&list, keep](const typename EntrySource<T>::Visitor& visit, const EntryWanted& wanted) {
+            std::size_t next = 0;
+            for (const T& entry : list) {
+              if (keep(entry) && Wanted(wanted, &next)) BACKOUT_RETURN_IF_ERROR(visit(entry));
+            }
+            return Status::Ok();
+          },
+      .concurrent_scans = true};
 }
 
 template <typename T>
@@ -53,16 +56,21 @@ EntrySource<T> Remade(const std::string& run_id, const sm::RunState& state,
                       Take take) {
   return EntrySource<T>{
       .entries = entries,
-      .scan = [run_id, &state, &plan, pass, entries,
-               take](const typename EntrySource<T>::Visitor& visit) -> Status {
+      .scan = [run_id, &state, &plan, pass, entries, take](
+                  const typename EntrySource<T>::Visitor& visit,
+                  const EntryWanted& wanted) -> Status {
         if (entries == 0) return Status::Ok();
+        std::size_t next = 0;
+        const typename EntrySource<T>::Visitor visit_wanted = [&](const T& made) {
+          return Wanted(wanted, &next) ? visit(made) : Status::Ok();
+        };
         ReportBuilder builder(run_id, state, plan, ReportBuilder::Lists::kHandOver);
         BACKOUT_RETURN_IF_ERROR(pass([&](const journal::Record& r, const sm::Event& e) {
           const TimelineEntry& entry = builder.Add(r, e);
-          return take(&entry, builder, visit);
+          return take(&entry, builder, visit_wanted);
         }));
         builder.EndOfEvents();
-        return take(nullptr, builder, visit);
+        return take(nullptr, builder, visit_wanted);
       }};
 }
 

@@ -39,13 +39,33 @@ using OutputSink = std::function<Status(std::string_view bytes)>;
 // each of the `entries` entries (for a long run, a pass of its own over the run, see
 // ReportBuilder) and returns the first error, its own or the visitor's. A report may scan a
 // list more than once (Markdown and HTML list the crashes among the action items, then in
-// the interruptions table), and scans none that has no entries.
+// the interruptions table), and scans none that has no entries. The rows or facts a
+// Document makes of a list (report/document.h) are an EntrySource too, whose `entries` are
+// those of the list they are made of: as many as it makes, or about.
+//
+// `wanted`, when set, picks the entries a scan visits: the scan calls it with 0, 1, 2, ... for
+// its entries in order, and visits an entry only when it returns true; an entry not wanted
+// may be passed over without being made (a row or fact not formatted). Unset: every entry.
+//
+// `concurrent_scans`: `scan` may run on two threads at once, each call reading the list on
+// its own, and a second scan costs a read of the list, not a pass over the run (a list held
+// in memory or spooled; not ListsFromPasses'). A long list that allows it is formatted on two
+// threads (report/piece_writer.h).
+using EntryWanted = std::function<bool(std::size_t entry)>;
+
 template <typename T>
 struct EntrySource {
   using Visitor = std::function<Status(const T& entry)>;
   std::size_t entries = 0;
-  std::function<Status(const Visitor& visit)> scan;
+  std::function<Status(const Visitor& visit, const EntryWanted& wanted)> scan;
+  bool concurrent_scans = false;
 };
+
+// Counts an entry of a scan (`*next`: its number) and says whether `wanted` wants it.
+inline bool Wanted(const EntryWanted& wanted, std::size_t* next) {
+  const std::size_t entry = (*next)++;
+  return !wanted || wanted(entry);
+}
 
 using TimelineSource = EntrySource<TimelineEntry>;
 using TimelineVisitor = TimelineSource::Visitor;

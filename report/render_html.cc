@@ -311,10 +311,8 @@ Status WritePostMortem(const Document& doc, PieceWriter& w) {
   w.piece() += "<section id=\"post-mortem\">\n<h2>Post-mortem</h2>\n";
   for (const PostMortemSection& s : doc.post_mortem) {
     w.piece() += "<h3>" + EscapeMarkup(s.title) + "</h3>\n";
-    if (s.streamed_facts) {
-      BACKOUT_RETURN_IF_ERROR(w.Stream<std::string>(
-          [&s](const FactVisitor& visit) { return VisitFacts(s, visit); }, "<ul>\n", AppendFact,
-          "</ul>\n", ""));
+    if (s.streamed_facts.scan) {
+      BACKOUT_RETURN_IF_ERROR(w.Stream(FactsOf(s), "<ul>\n", AppendFact, "", "</ul>\n", ""));
     } else if (!s.facts.empty()) {
       w.piece() += "<ul>\n";
       for (const std::string& fact : s.facts) AppendFact(fact, &w.piece());
@@ -341,10 +339,9 @@ constexpr std::string_view kSectionEnd = "</section>\n";
 
 Status WriteDetail(const RunReport& r, const Section& s, PieceWriter& w) {
   w.piece() += DetailHead(r, s);
-  if (s.streamed_rows) {
-    BACKOUT_RETURN_IF_ERROR(w.Stream<std::vector<Cell>>(s.streamed_rows,
-                                                        TableHead(s.table.columns), AppendTableRow,
-                                                        kTableFoot, Empty(s)));
+  if (s.streamed_rows.scan) {
+    BACKOUT_RETURN_IF_ERROR(w.Stream(s.streamed_rows, TableHead(s.table.columns), AppendTableRow,
+                                     "", kTableFoot, Empty(s)));
   } else {
     w.piece() += s.table.rows.empty() ? Empty(s) : TableHtml(s.table);
   }

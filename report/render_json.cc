@@ -412,14 +412,7 @@ void AppendFlatItem(const T& item, std::string* out) {
 // A member array of the top-level object written one item at a time.
 template <typename T>
 Status StreamArray(const EntrySource<T>& source, AppendItem<T> append, PieceWriter& w) {
-  return w.Stream<T>(
-      source.scan, "[\n    ",
-      [append, first = true](const T& item, std::string* out) mutable {
-        if (!first) out->append(",\n    ");
-        first = false;
-        append(item, out);
-      },
-      "\n  ]", "[]");
+  return w.Stream(source, "[\n    ", append, ",\n    ", "\n  ]", "[]");
 }
 
 // The top-level members that EventLists holds, each written as it streams.

@@ -88,13 +88,13 @@ Status WritePostMortem(const Document& doc, PieceWriter& w) {
   w.piece() += "## Post-mortem\n\n";
   for (const PostMortemSection& s : doc.post_mortem) {
     w.piece() += fmt::format("### {}\n\n", s.title);
-    if (s.streamed_facts) {
-      BACKOUT_RETURN_IF_ERROR(w.Stream<std::string>(
-          [&s](const FactVisitor& visit) { return VisitFacts(s, visit); }, "",
+    if (s.streamed_facts.scan) {
+      BACKOUT_RETURN_IF_ERROR(w.Stream(
+          FactsOf(s), "",
           [](const std::string& fact, std::string* out) {
             out->append("- ").append(fact).push_back('\n');
           },
-          "\n", ""));
+          "", "\n", ""));
     } else {
       for (const std::string& fact : s.facts) w.piece() += "- " + fact + "\n";
       if (!s.facts.empty()) w.piece() += "\n";
@@ -112,9 +112,9 @@ std::string DetailHead(const Section& s) {
 
 Status WriteDetail(const Section& s, PieceWriter& w) {
   w.piece() += DetailHead(s);
-  if (s.streamed_rows) {
-    return w.Stream<std::vector<Cell>>(s.streamed_rows, TableHead(s.table.columns), AppendTableRow,
-                                       "\n", s.if_empty + "\n\n");
+  if (s.streamed_rows.scan) {
+    return w.Stream(s.streamed_rows, TableHead(s.table.columns), AppendTableRow, "", "\n",
+                    s.if_empty + "\n\n");
   }
   w.piece() += (s.table.rows.empty() ? s.if_empty + "\n" : TableMarkdown(s.table)) + "\n";
   return Status::Ok();

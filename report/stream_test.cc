@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "report/piece_writer.h"
 #include "report/render.h"
 #include "report/test_journal.h"
 
@@ -185,6 +186,35 @@ TEST(WriteReport, WritesTheEntriesInPiecesWhileTheirPassGoesOn) {
   }
 }
 
+// Lists held in memory (ListsOf) allow two scans at once, so their long ones are formatted on
+// two threads (report/piece_writer.h); lists made again by passes are not: the bytes are the
+// same, the facts streamed amid others (the key moments) among them.
+TEST(WriteReport, ListsFormattedOnTwoThreadsGiveTheBytesOfOne) {
+  const int notes = static_cast<int>(PieceWriter::kTwoThreadsFrom + PieceWriter::kChunkItems / 2);
+  TestJournal j = PausedRunOfNotes(notes);
+  j.At(notes + 2).Add(sm::TriageRecorded{"INC-1", "sev2", "monitor", ""}, "erin");
+  j.At(notes + 3).Add(sm::RunResumed{sm::RunResumed::PlanFileNote::kUnchanged});
+  const RunReport whole = j.Build();
+  ASSERT_TRUE(ListsOf(whole).timeline.concurrent_scans);
+  ASSERT_GE(whole.notes.size(), PieceWriter::kTwoThreadsFrom);
+  const PassedRun run = FirstPass(j);
+  PassCounts counts;
+  const EventLists passed = PassedLists(j, run, &counts);
+  ASSERT_FALSE(passed.timeline.concurrent_scans);
+  for (const std::string_view format : {"md", "html", "json"}) {
+    std::string streamed;
+    const Status written = WriteReport(run.summary, passed, format, [&](std::string_view b) {
+      streamed.append(b);
+      return Status::Ok();
+    });
+    ASSERT_TRUE(written.ok()) << written.ToString();
+    const Result<std::string> rendered = Render(whole, format);
+    ASSERT_TRUE(rendered.ok());
+    EXPECT_TRUE(*rendered == streamed) << format;
+    EXPECT_NE(rendered->find(fmt::format("note {}", notes - 1)), std::string::npos) << format;
+  }
+}
+
 TEST(ReportBuilder, HandingOverHoldsWhatOneEventMakesWhateverTheNotes) {
   constexpr int kNotes = 5000;
   TestJournal j = PausedRunOfNotes(kNotes);
@@ -225,7 +255,7 @@ TEST(WriteReport, AScanErrorStopsTheOutputAndIsReturned) {
   const PassedRun run = FirstPass(j);
   PassCounts counts;
   EventLists lists = PassedLists(j, run, &counts);
-  lists.timeline.scan = [](const TimelineVisitor&) {
+  lists.timeline.scan = [](const TimelineVisitor&, const EntryWanted&) {
     return Status::Corruption("event #3: damaged");
   };
   for (const std::string_view format : {"md", "html", "json"}) {
