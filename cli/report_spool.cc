@@ -1,5 +1,6 @@
 #include "cli/report_spool.h"
 
+#include <type_traits>
 #include <vector>
 
 #include "report/entry_codec.h"
@@ -19,7 +20,8 @@ Status KeepAll(const std::vector<T>& entries, std::string* encoded, RecordSpool&
   return Status::Ok();
 }
 
-// The entries of `spool` that `keep` accepts, decoded one at a time.
+// The entries of `spool` that `keep` accepts (every one for nullptr), decoded one at a time;
+// with every one kept, an entry not wanted is not decoded.
 template <typename T, typename Keep>
 report::EntrySource<T> SourceOf(const RecordSpool& spool, std::size_t entries, Keep keep) {
   return report::EntrySource<T>{
@@ -30,8 +32,15 @@ report::EntrySource<T> SourceOf(const RecordSpool& spool, std::size_t entries, K
             T entry;
             std::size_t next = 0;
             return spool.ReadRecords([&](std::string_view bytes) -> Status {
-              BACKOUT_RETURN_IF_ERROR(report::DecodeEntry(bytes, &entry));
-              return keep(entry) && report::Wanted(wanted, &next) ? visit(entry) : Status::Ok();
+              if constexpr (std::is_null_pointer_v<Keep>) {
+                if (!report::Wanted(wanted, &next)) return Status::Ok();
+                BACKOUT_RETURN_IF_ERROR(report::DecodeEntry(bytes, &entry));
+                return visit(entry);
+              } else {
+                BACKOUT_RETURN_IF_ERROR(report::DecodeEntry(bytes, &entry));
+                return keep(entry) && report::Wanted(wanted, &next) ? visit(entry)
+                                                                    : Status::Ok();
+              }
             });
           },
       .concurrent_scans = true};  // (RecordSpool::ReadRecords may run on two threads at once)
@@ -39,8 +48,7 @@ report::EntrySource<T> SourceOf(const RecordSpool& spool, std::size_t entries, K
 
 template <typename T>
 report::EntrySource<T> SourceOf(const RecordSpool& spool) {
-  return SourceOf<T>(spool, static_cast<std::size_t>(spool.records()),
-                     [](const T&) { return true; });
+  return SourceOf<T>(spool, static_cast<std::size_t>(spool.records()), nullptr);
 }
 
 }  // namespace
