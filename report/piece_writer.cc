@@ -36,7 +36,7 @@ Status ReadDifferently() {
 
 }  // namespace
 
-Status PieceWriter::WriteOnTwoThreads(const Worker& worker, std::size_t* items) {
+std::optional<Status> PieceWriter::WriteOnTwoThreads(const Worker& worker, std::size_t* items) {
   Handoff h;
   std::thread second;
   try {
@@ -58,15 +58,7 @@ Status PieceWriter::WriteOnTwoThreads(const Worker& worker, std::size_t* items) 
       h.changed.notify_all();
     });
   } catch (const std::system_error&) {
-    // No thread to be had (the process is at its limit): the list on this one, in order.
-    Result<std::size_t> all = worker(kEveryChunk, [this](std::size_t, std::string& text) {
-      BACKOUT_RETURN_IF_ERROR(out_(text));
-      text.clear();
-      return Status::Ok();
-    });
-    if (!all.ok()) return all.status();
-    *items = *all;
-    return Status::Ok();
+    return std::nullopt;  // no thread to be had (the process is at its limit)
   }
 
   std::size_t next = 0;  // the next chunk to write

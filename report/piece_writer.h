@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,21 +54,24 @@ class PieceWriter {
                 std::string_view between, std::string_view close, std::string_view if_none) {
     BACKOUT_RETURN_IF_ERROR(Flush());
     std::size_t items = 0;
+    std::optional<Status> written;
     if (source.concurrent_scans && source.entries >= kTwoThreadsFrom) {
-      BACKOUT_RETURN_IF_ERROR(WriteOnTwoThreads(
+      written = WriteOnTwoThreads(
           [&](int worker, const ChunkDone& done) -> Result<std::size_t> {
             return FormatChunks(source, open, item, between, worker, done);
           },
-          &items));
-    } else {
-      BACKOUT_RETURN_IF_ERROR(source.scan(
+          &items);
+    }
+    if (!written) {
+      written = source.scan(
           [&](const T& x) -> Status {
             piece_.append(items++ == 0 ? open : between);
             item(x, &piece_);
             return piece_.size() < kStreamedBytes ? Status::Ok() : Flush();
           },
-          {}));
+          {});
     }
+    BACKOUT_RETURN_IF_ERROR(*written);
     piece_.append(items > 0 ? close : if_none);
     return Status::Ok();
   }
@@ -77,14 +81,12 @@ class PieceWriter {
 
   // Takes chunk number `chunk`'s text (and may leave `text` empty); an error stops the worker.
   using ChunkDone = std::function<Status(std::size_t chunk, std::string& text)>;
-  // Worker 0 or 1's part of a list: formats the chunks whose number has its parity (every
-  // chunk for kEveryChunk), handing each to `done` in order; returns how many items the scan
-  // visited.
+  // Worker 0 or 1's part of a list: formats the chunks whose number has its parity, handing
+  // each to `done` in order; returns how many items the scan visited.
   using Worker = std::function<Result<std::size_t>(int worker, const ChunkDone& done)>;
-  static constexpr int kEveryChunk = -1;
 
   static bool Formats(int worker, std::size_t chunk) {
-    return worker == kEveryChunk || chunk % 2 == static_cast<std::size_t>(worker);
+    return chunk % 2 == static_cast<std::size_t>(worker);
   }
 
   template <typename T, typename Item>
@@ -114,9 +116,9 @@ class PieceWriter {
   }
 
   // Runs `worker` 0 on this thread and 1 on a thread of its own, writing their chunks in
-  // order; `*items`: how many the list had. When no thread can be started, kEveryChunk on
-  // this thread.
-  Status WriteOnTwoThreads(const Worker& worker, std::size_t* items);
+  // order; `*items`: how many the list had. nullopt when no thread can be started (nothing
+  // is written then: the list goes on one thread).
+  std::optional<Status> WriteOnTwoThreads(const Worker& worker, std::size_t* items);
 
   const OutputSink& out_;
   std::string piece_;
