@@ -107,6 +107,36 @@ std::string FormatUtcMicros(std::int64_t micros) {
   return text;
 }
 
+std::optional<std::int64_t> ParseUtcMicros(std::string_view text) {
+  // "YYYY-MM-DDTHH:MM:SS.ffffffZ": each field its digits, then the separator that follows it.
+  constexpr std::size_t kLength = 27;
+  if (text.size() != kLength) return std::nullopt;
+  struct Field {
+    std::size_t at, digits;
+    char after;
+  };
+  constexpr Field kFields[] = {{0, 4, '-'},  {5, 2, '-'},  {8, 2, 'T'},  {11, 2, ':'},
+                               {14, 2, ':'}, {17, 2, '.'}, {20, 6, 'Z'}};
+  int values[7] = {};
+  for (std::size_t i = 0; i < 7; ++i) {
+    const Field& f = kFields[i];
+    const char* begin = text.data() + f.at;
+    const char* end = begin + f.digits;
+    for (const char* c = begin; c != end; ++c) {
+      if (*c < '0' || *c > '9') return std::nullopt;
+    }
+    std::from_chars(begin, end, values[i]);
+    if (*end != f.after) return std::nullopt;
+  }
+  const std::chrono::year_month_day date{std::chrono::year(values[0]),
+                                         std::chrono::month(static_cast<unsigned>(values[1])),
+                                         std::chrono::day(static_cast<unsigned>(values[2]))};
+  if (!date.ok() || values[3] > 23 || values[4] > 59 || values[5] > 59) return std::nullopt;
+  const std::int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
+  return ((days * 24 + values[3]) * 60 + values[4]) * 60'000'000 +
+         std::int64_t{values[5]} * 1'000'000 + values[6];
+}
+
 std::string FormatUtcCompact(std::int64_t micros) {
   const UtcFields t = UtcOf(micros);
   return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hour,

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,10 @@ namespace backout {
 std::string FormatUtcMicros(std::int64_t micros_since_epoch);
 // The same, appended to `out` (no allocation of its own).
 void AppendUtcMicros(std::int64_t micros_since_epoch, std::string* out);
+
+// The microseconds FormatUtcMicros wrote `text` from, for years 0000 to 9999 (the four-digit
+// form); nullopt for any other text, a date that does not exist ("2026-02-30") included.
+std::optional<std::int64_t> ParseUtcMicros(std::string_view text);
 
 // "20261121T171614Z": for file names (sortable, no colons).
 std::string FormatUtcCompact(std::int64_t micros_since_epoch);

@@ -7,6 +7,7 @@
 
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -137,6 +138,33 @@ TEST(FormatUtcTest, GivesGmtimesFieldsForAnyMicroseconds) {
     AppendUtcMicros(t, &appended);
     ASSERT_EQ(appended, "x" + FormatWithGmtime(t)) << t;
   }
+}
+
+TEST(ParseUtcTest, ReadsBackWhatFormatUtcWroteForFourDigitYears) {
+  std::mt19937_64 random(29);
+  std::vector<std::int64_t> times = {0, -1, -62'167'219'200'000'000, 253'402'300'799'999'999,
+                                     951'782'400'000'000, 4'107'542'400'000'000};
+  for (int i = 0; i < 20'000; ++i) {
+    times.push_back(static_cast<std::int64_t>(random() % 315'569'520'000'000'000ULL) -
+                    62'167'219'200'000'000);  // anywhere in 0000-01-01 .. 9999-12-31
+  }
+  for (const std::int64_t t : times) {
+    ASSERT_EQ(ParseUtcMicros(FormatUtcMicros(t)), std::optional<std::int64_t>(t)) << t;
+  }
+}
+
+TEST(ParseUtcTest, AnythingButThatFormIsNoTime) {
+  for (const std::string_view text :
+       {"", "2026-12-07T15:09:05.053874", "2026-12-07T15:09:05.053874Zx",
+        "2026-12-07 15:09:05.053874Z", "2026-12-07T15:09:05Z", "2026-02-30T00:00:00.000000Z",
+        "2026-13-01T00:00:00.000000Z", "2026-12-07T24:00:00.000000Z",
+        "2026-12-07T23:60:00.000000Z", "2026-12-07T23:59:60.000000Z",
+        "+026-12-07T15:09:05.053874Z", "2026-12-07T15:09:05.05387aZ",
+        "10000-01-01T00:00:00.000000Z", "-001-01-01T00:00:00.000000Z"}) {
+    EXPECT_EQ(ParseUtcMicros(text), std::nullopt) << text;
+  }
+  EXPECT_EQ(ParseUtcMicros("2000-02-29T00:00:00.000000Z"),
+            std::optional<std::int64_t>(951'782'400'000'000));
 }
 
 // AppendUtcMicros keeps the calendar part of the last second it formatted: times in the same

@@ -55,6 +55,10 @@ for n in "$first" "$count"; do
   best "runs_${n}_status_json" "$backout" status --json --journal "$journal"
 done
 echo "runs_${count}_lines $(wc -l <"$work/runs_${count}_status.out")"
+# `run` of the plan the runs are of checks them all for an earlier success (from the index
+# the status above wrote) and is refused (exit 2, expected): what that check costs a `run`.
+best "runs_${count}_run_refused" sh -c "'$backout' run '$work/runs-plan.yaml' \
+  --journal '$journal' >/dev/null 2>&1; test \$? -eq 2"
 echo "runs_index_bytes $(stat -c %s "$journal/.runindex")"
 # The peer: one RocksDB scan of as many summaries, each as large as an index entry.
 bytes=$(($(stat -c %s "$journal/.runindex") / count))

@@ -123,6 +123,8 @@ row "status --json of $runs runs (s)" "$(v runs_${runs}_status_json_s)" \
   "$(us_to_s "$(v runs_peer_scan_us)")" "one RocksDB scan of $runs summaries" "ratio<=5.0"
 row "status of $runs runs (s)" "$(v runs_${runs}_status_s)" "$(v runs_peer_process_s)" \
   "the scan as a process" "-"
+row "run refused after checking $runs runs for an earlier success (s)" \
+  "$(v runs_${runs}_run_refused_s)" "$(v runs_peer_process_s)" "the scan as a process" "-"
 row "status of $runs runs (s)" "$(v runs_${runs}_status_s)" \
   "$(awk -v s="$(v runs_backout_start_s)" -v u="$(v runs_stamps_us)" 'BEGIN { printf "%.4f", s + u / 1e6 }')" \
   "backout --version + the $runs stamps read on one thread" "-"
@@ -158,6 +160,16 @@ row "verify, $big events (s)" "$(v verify_${big}_s)" \
 for figure in fold status verify events resume; do
   row "$figure peak RSS, $big events (MiB)" "$(mib "${figure}_${big}_rss_kb")" "" "" "ours<=64"
 done
+# A journal holding every run above, unfinished: listing them all, and a new run's start
+# (which reads the runs of its plan first), each against the sum of their bare scans.
+all_events=$(event_sizes | awk '{ t += $1 } END { print t + 0 }')
+all_scans=$(for n in $(event_sizes); do v fold_${n}_bare_iteration_us; done | awk '{ t += $1 } END { print t + 0 }')
+row "status of every run ($all_events events in all) (s)" "$(v status_all_s)" \
+  "$(us_to_s "$all_scans")" "bare RocksDB scans of those runs" "-"
+row "status of every run, peak RSS (MiB)" "$(mib status_all_rss_kb)" "" "" "ours<=64"
+row "run started after reading them (s)" "$(v run_start_s)" \
+  "$(us_to_s "$all_scans")" "bare RocksDB scans of those runs" "-"
+row "run started after reading them, peak RSS (MiB)" "$(mib run_start_rss_kb)" "" "" "ours<=64"
 echo
 echo "| SQLite database | backup ours | backup sqlite3 | backup RSS ours / sqlite3 | restore ours | restore sqlite3 |"
 echo "| --- | --- | --- | --- | --- | --- |"

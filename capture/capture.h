@@ -82,7 +82,8 @@ Result<Capture> CaptureFromJson(const nlohmann::json& json);
 
 // The captures run `run_id` took: for each name, its succeeded capture steps (a name with a
 // capture step that has not succeeded is no capture yet). `events` are the run's decoded
-// events, `plan` its journaled plan, `plan_dir` the directory relative backup paths start
+// events (all, or only RunStarted and the step outcomes: history::RunOutcomes; nothing else
+// is read), `plan` its journaled plan, `plan_dir` the directory relative backup paths start
 // from. A rehearsal takes no capture (its backups are of copies, in scratch).
 std::vector<Capture> CapturesOfRun(const std::string& run_id, const std::vector<sm::Event>& events,
                                    const plan::Plan& plan, const std::string& plan_dir);

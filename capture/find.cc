@@ -20,26 +20,25 @@ bool MayHoldCaptures(const journal::Record& first) {
 Result<std::vector<Capture>> CapturesOfStoredRun(const journal::Journal& journal,
                                                  const plan::Vocabulary& vocabulary,
                                                  const std::string& run_id) {
-  Result<std::vector<journal::Record>> records = journal.ReadRun(run_id);
-  if (!records.ok()) return records.status();
-  if (records->empty() || !MayHoldCaptures(records->front())) return std::vector<Capture>();
-  Result<history::RunSnapshot> snap = history::SnapshotOfRecords(std::move(records).value());
-  if (!snap.ok()) return snap.status();
-  Result<plan::Plan> plan = history::PlanFromJournal(snap->state, vocabulary);
+  Result<std::optional<history::RunOutcomes>> outcomes =
+      history::ReadOutcomes(journal, run_id, MayHoldCaptures);
+  if (!outcomes.ok()) return outcomes.status();
+  if (!outcomes->has_value()) return std::vector<Capture>();
+  Result<plan::Plan> plan = history::PlanFromJournal((*outcomes)->state, vocabulary);
   if (!plan.ok()) return plan.status();
-  return CapturesOfSnapshot(run_id, *snap, *plan);
+  return CapturesOfOutcomes(run_id, **outcomes, *plan);
 }
 
 }  // namespace
 
-std::vector<Capture> CapturesOfSnapshot(const std::string& run_id,
-                                        const history::RunSnapshot& snapshot,
+std::vector<Capture> CapturesOfOutcomes(const std::string& run_id,
+                                        const history::RunOutcomes& outcomes,
                                         const plan::Plan& plan) {
   const std::string plan_dir =
-      std::filesystem::path(UnmarkInvalidUtf8(snapshot.state.start.plan_file))
+      std::filesystem::path(UnmarkInvalidUtf8(outcomes.state.start.plan_file))
           .parent_path()
           .string();
-  return CapturesOfRun(run_id, snapshot.events, plan, plan_dir);
+  return CapturesOfRun(run_id, outcomes.events, plan, plan_dir);
 }
 
 std::vector<Capture> CapturesInJournal(const journal::Journal& journal,

@@ -22,9 +22,9 @@ std::vector<Capture> CapturesInJournal(const journal::Journal& journal,
                                        const plan::Vocabulary& vocabulary,
                                        std::vector<std::string>* unreadable = nullptr);
 
-// The captures a run read already (its snapshot and journaled plan) took, as CapturesOfRun.
-std::vector<Capture> CapturesOfSnapshot(const std::string& run_id,
-                                        const history::RunSnapshot& snapshot,
+// The captures a run read already (its outcomes and journaled plan) took, as CapturesOfRun.
+std::vector<Capture> CapturesOfOutcomes(const std::string& run_id,
+                                        const history::RunOutcomes& outcomes,
                                         const plan::Plan& plan);
 
 // The latest capture named `name` (the one whose last step succeeded last). kNotFound saying

@@ -103,7 +103,8 @@ std::string KindOf(const std::string& target_type, const nlohmann::json& outputs
 class CatalogBuilder {
  public:
   // Adds the backups named by the step outcomes of one run (StepSucceeded outputs of
-  // backup/export/dump steps, and restore/import steps' `from`/`path`), `plan` being the plan
+  // backup/export/dump steps, and restore/import steps' `from`/`path`; `events` may hold only
+  // those and RunStarted, as history::RunOutcomes does), `plan` being the plan
   // journaled in its RunStarted. Rehearsal runs are left out: their backups are throwaway
   // copies in the run's scratch directory.
   void AddRun(const std::string& run_id, const std::vector<sm::Event>& events,

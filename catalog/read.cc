@@ -13,16 +13,17 @@ Result<ReadOutcome> ReadCatalog(const journal::Journal& runs, const journal::Jou
   ReadOutcome outcome;
   CatalogBuilder builder;
   for (const std::string& run_id : *run_ids) {
-    Result<history::RunSnapshot> snapshot = history::ReadSnapshot(runs, run_id);
-    Result<plan::Plan> plan = snapshot.ok()
-                                  ? history::PlanFromJournal(snapshot->state, vocabulary)
-                                  : Result<plan::Plan>(snapshot.status());
+    // Of each run, its state and its steps' outcomes: memory does not grow with its events.
+    Result<std::optional<history::RunOutcomes>> read = history::ReadOutcomes(runs, run_id);
+    Result<plan::Plan> plan = read.ok() ? history::PlanFromJournal((*read)->state, vocabulary)
+                                        : Result<plan::Plan>(read.status());
     if (!plan.ok()) {
       outcome.unreadable.push_back(plan.status());
       continue;
     }
-    builder.AddRun(run_id, snapshot->events, snapshot->state, *plan);
-    for (capture::Capture& taken : capture::CapturesOfSnapshot(run_id, *snapshot, *plan)) {
+    const history::RunOutcomes& run = **read;
+    builder.AddRun(run_id, run.events, run.state, *plan);
+    for (capture::Capture& taken : capture::CapturesOfOutcomes(run_id, run, *plan)) {
       outcome.captures.push_back(std::move(taken));
     }
   }

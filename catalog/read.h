@@ -17,7 +17,7 @@ struct ReadOutcome {
   // Runs that could not be read (a damaged journal: kCorruption), each naming its run. Their
   // backups are missing from the catalog, so prune refuses to decide while there are any.
   std::vector<Status> unreadable;
-  // Every capture the readable runs took (capture::CapturesOfSnapshot), in run order: read in
+  // Every capture the readable runs took (capture::CapturesOfOutcomes), in run order: read in
   // the same pass, so prune knows what captures hold without reading the runs again.
   std::vector<capture::Capture> captures;
 };

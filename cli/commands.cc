@@ -15,6 +15,7 @@
 #include "adapters/adapter.h"
 #include "base/env.h"
 #include "base/file_util.h"
+#include "base/json_text.h"
 #include "base/sha256.h"
 #include "base/suggest.h"
 #include "base/time.h"
@@ -403,62 +404,138 @@ int PlanPreview(const Common& c, const std::string& plan_file, bool json,
 namespace {
 
 // What sm::CheckRunAgain needs of run `id`: its RunStarted and, if it finished, its
-// RunFinished. The run is read as any read is (chain and head checked), but only those two
-// records are decoded and nothing is folded: parsing payloads is most of the time reading a
-// long run takes, and `run` reads every run in the journal before it starts. A run succeeded
-// exactly when it holds RunFinished succeeded (only notes and triage may follow it).
-Result<sm::EarlierRun> EarlierRunOf(const journal::Journal& journal, const std::string& id) {
-  Result<std::vector<journal::Record>> records = journal.ReadRun(id);
-  if (!records.ok()) return records.status();
-  // None: the "history was lost" error every read of the run gives.
-  if (records->empty()) return history::StateOfRecords(journal, id, *records).status();
+// RunFinished; nullopt for a rehearsal or a run of another plan than `plan_name`, which the
+// check passes over whatever they hold. The run is read in one pass as any read is (chain and head
+// checked), but only those two records are decoded, nothing is folded and nothing is kept of
+// the others: `run` reads every run in the journal before it starts, and one of them may
+// hold a million events. A run of another plan is left after its first record. A run
+// succeeded exactly when it holds RunFinished succeeded (only notes and triage may follow it).
+Result<std::optional<sm::EarlierRun>> EarlierRunOf(const journal::Journal& journal,
+                                                   const std::string& id,
+                                                   const std::string& plan_name) {
   const std::string finished_type(sm::TypeName(sm::RunFinished{}));
-  std::vector<journal::Record> wanted = {records->front()};
-  const auto finished =
-      std::find_if(records->rbegin(), records->rend(),
-                   [&](const journal::Record& r) { return r.type == finished_type; });
-  if (finished != records->rend()) wanted.push_back(*finished);
-  Result<std::vector<sm::Event>> events = history::DecodeEvents(wanted);
-  if (!events.ok()) return events.status().WithContext(fmt::format("run {}", id));
-  const auto* start = std::get_if<sm::RunStarted>(&events->front().body);
-  if (start == nullptr) {
-    return Status::Corruption(fmt::format("run {}: its first event is {}, not RunStarted", id,
-                                          records->front().type));
-  }
+  std::optional<sm::RunStarted> start;
+  std::optional<journal::Record> finished;
+  std::uint64_t records = 0;
+  std::int64_t last_event_us = 0;
+  bool passed_over = false;
+  Status scanned = journal.ScanRun(id, [&](const journal::Record& record) -> Status {
+    ++records;
+    last_event_us = record.time_us;
+    if (records == 1) {
+      Result<sm::Event> first = history::DecodeEvent(record);
+      if (!first.ok()) return first.status().WithContext(fmt::format("run {}", id));
+      const auto* started = std::get_if<sm::RunStarted>(&first->body);
+      if (started == nullptr) {
+        return Status::Corruption(
+            fmt::format("run {}: its first event is {}, not RunStarted", id, record.type));
+      }
+      if (started->plan_name != plan_name || started->rehearsal) {
+        passed_over = true;
+        return Status::Cancelled("passed over");  // stops the scan: nothing more to know
+      }
+      start = *started;
+    } else if (record.type == finished_type) {
+      finished = record;
+    }
+    return Status::Ok();
+  });
+  if (passed_over) return std::optional<sm::EarlierRun>();
+  if (!scanned.ok()) return scanned;
+  // None: the "history was lost" error every read of the run gives.
+  if (records == 0) return history::StateOfRecords(journal, id, {}).status();
   sm::RunStatus status = sm::RunStatus::kRunning;
-  if (events->size() == 2) {
-    switch (std::get<sm::RunFinished>(events->back().body).outcome) {
+  if (finished) {
+    Result<sm::Event> event = history::DecodeEvent(*finished);
+    if (!event.ok()) return event.status().WithContext(fmt::format("run {}", id));
+    const auto* ending = std::get_if<sm::RunFinished>(&event->body);
+    if (ending == nullptr) {
+      return Status::Corruption(fmt::format("run {}: event #{} is not a {}", id, finished->seq,
+                                            finished_type));
+    }
+    switch (ending->outcome) {
       case sm::RunFinished::Ending::kSucceeded: status = sm::RunStatus::kSucceeded; break;
       case sm::RunFinished::Ending::kFailed: status = sm::RunStatus::kFailed; break;
       case sm::RunFinished::Ending::kAborted: status = sm::RunStatus::kAborted; break;
     }
   }
-  return sm::EarlierRun{.run_id = id,
-                        .plan_name = start->plan_name,
-                        .plan_sha256 = start->plan_sha256,
-                        .rehearsal = start->rehearsal,
-                        .status = status,
-                        .last_event_us = records->back().time_us};
+  return std::optional<sm::EarlierRun>(sm::EarlierRun{.run_id = id,
+                                                      .plan_name = start->plan_name,
+                                                      .plan_sha256 = start->plan_sha256,
+                                                      .rehearsal = start->rehearsal,
+                                                      .status = status,
+                                                      .last_event_us = last_event_us});
 }
 
-// The runs in the journal, for sm::CheckRunAgain. A run that cannot be read is left out with a
-// warning: whether it succeeded is not known.
-std::vector<sm::EarlierRun> EarlierRuns(const journal::Journal& journal) {
+// What the run index says of a finished run, as sm::CheckRunAgain needs it: the fields of the
+// `status --json` element its entry holds (RunToJson). nullopt when one is missing or not as
+// RunToJson writes it; the run is then read instead.
+std::optional<sm::EarlierRun> EarlierRunOfEntry(const journal::RunSummary& entry) {
+  const nlohmann::json j = ParseJsonText(entry.json);
+  if (!j.is_object()) return std::nullopt;
+  const auto text = [&](const char* key) -> const std::string* {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+  };
+  const std::string* plan = text("plan");
+  const std::string* sha256 = text("plan_sha256");
+  const std::string* status = text("status");
+  const std::string* last_event = text("last_event");
+  const auto rehearsal = j.find("rehearsal");
+  if (plan == nullptr || sha256 == nullptr || status == nullptr || last_event == nullptr ||
+      rehearsal == j.end() || !rehearsal->is_boolean()) {
+    return std::nullopt;
+  }
+  const std::optional<std::int64_t> last_event_us = ParseUtcMicros(*last_event);
+  if (!last_event_us) return std::nullopt;
+  for (const sm::RunStatus ending :
+       {sm::RunStatus::kSucceeded, sm::RunStatus::kFailed, sm::RunStatus::kAborted}) {
+    if (*status == sm::ToString(ending)) {
+      return sm::EarlierRun{.run_id = entry.run_id,
+                            .plan_name = *plan,
+                            .plan_sha256 = *sha256,
+                            .rehearsal = rehearsal->get<bool>(),
+                            .status = ending,
+                            .last_event_us = *last_event_us};
+    }
+  }
+  return std::nullopt;  // the index holds finished runs only
+}
+
+// The runs of plan `plan_name` in the journal, for sm::CheckRunAgain. A finished run is taken
+// from the run index (journal/run_index.h) while its entry names the stamp the run has, as
+// `status` takes it; any other run is read (EarlierRunOf). The index is not rewritten here:
+// `status` does that. A run that cannot be read is left out with a warning: whether it
+// succeeded is not known.
+std::vector<sm::EarlierRun> EarlierRuns(const journal::Journal& journal,
+                                        const std::string& plan_name) {
   std::vector<sm::EarlierRun> earlier;
-  Result<std::vector<std::string>> runs = journal.ListRuns();
+  Result<std::vector<std::string>> runs = journal.ListRunIds();
   if (!runs.ok()) {
     std::cerr << "backout: warning: earlier runs not checked: " << runs.status().message()
               << "\n";
     return earlier;
   }
+  const journal::RunStampReader stamps(journal.dir(), journal.key());
+  journal::RunIndexReader index(journal.dir(), journal.key());
+  journal::RunStampsAhead stamps_ahead(stamps, *runs);
   for (const std::string& id : *runs) {
-    Result<sm::EarlierRun> run = EarlierRunOf(journal, id);
+    const Result<journal::RunStamp> stamp = stamps_ahead.Next();
+    const journal::RunSummary* indexed = index.Find(id);
+    if (indexed != nullptr && stamp.ok() && *stamp == indexed->stamp) {
+      if (std::optional<sm::EarlierRun> run = EarlierRunOfEntry(*indexed)) {
+        if (run->plan_name == plan_name) earlier.push_back(std::move(*run));
+        continue;
+      }
+    }
+    if (!journal.HoldsRun(id)) continue;  // a directory named like a run, but none
+    Result<std::optional<sm::EarlierRun>> run = EarlierRunOf(journal, id, plan_name);
     if (!run.ok()) {
       std::cerr << fmt::format("backout: warning: run {} not checked for an earlier success: {}\n",
                                id, run.status().message());
       continue;
     }
-    earlier.push_back(std::move(run).value());
+    if (run->has_value()) earlier.push_back(std::move(**run));
   }
   return earlier;
 }
@@ -487,7 +564,8 @@ int RunCheckedPlan(const Common& c, const plan::Plan& plan, const std::string& p
   if (mode.dry_run) return WritePreview(c, plan, registry, {});
   if (!mode.again && !mode.rehearse) {  // else allowed whatever came before: read no runs
     const journal::Journal journal(c.journal_dir, c.journal_key);
-    if (Status s = sm::CheckRunAgain(plan, EarlierRuns(journal), mode.again, mode.rehearse);
+    if (Status s = sm::CheckRunAgain(plan, EarlierRuns(journal, plan.name), mode.again,
+                                     mode.rehearse);
         !s.ok()) {
       return Fail(s);
     }
@@ -622,17 +700,26 @@ struct ReadListing {
 Result<ReadListing> ReadRunListing(const journal::Journal& journal,
                                    const journal::RunStampReader& stamps, const std::string& id,
                                    const Result<journal::RunStamp>& stamp, bool json) {
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal, id);
-  if (!snap.ok()) return snap.status();
+  // One pass, keeping the state, the count and the last record's head: memory is bounded by
+  // the run's steps, however many events an unfinished or unindexed run holds.
+  std::size_t events = 0;
+  journal::Head last_head;
+  Result<sm::RunState> state = history::FoldRun(
+      journal, id, [&](const journal::Record& record, const sm::Event&, const sm::RunState&) {
+        ++events;
+        last_head = journal::HeadOf(record);
+        return Status::Ok();
+      });
+  if (!state.ok()) return state.status();
   Result<RunLiveness> liveness = LivenessOf(journal, id);
   if (!liveness.ok()) return liveness.status();
   ReadListing listing;
-  const bool idle = snap->state.Finished() && !liveness->runner && liveness->queued_notes == 0;
-  if (json || idle) listing.json = JsonArrayElement(RunToJson(id, snap->state, snap->events.size(), *liveness));
-  listing.line = RunSummaryLine(id, snap->state, *liveness);
-  if (!idle || snap->records.empty()) return listing;
+  const bool idle = state->Finished() && !liveness->runner && liveness->queued_notes == 0;
+  if (json || idle) listing.json = JsonArrayElement(RunToJson(id, *state, events, *liveness));
+  listing.line = RunSummaryLine(id, *state, *liveness);
+  if (!idle || events == 0) return listing;
   Result<journal::RunStamp> after = stamps.Read(id);
-  const journal::RunStamp read{.head = journal::HeadOf(snap->records),
+  const journal::RunStamp read{.head = last_head,
                                .lock_stamp = stamp.ok() ? stamp->lock_stamp : 0};
   // The run read is the one stamped: its last record is its head's, and no writer session
   // started between the stamp and the liveness probe.

@@ -32,6 +32,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// The run as the journal on disk holds it, every record and event.
+Result<history::RunSnapshot> SnapshotOf(const journal::Journal& journal) {
+  Result<std::vector<journal::Record>> records = journal.ReadRun("run-1");
+  if (!records.ok()) return records.status();
+  return history::SnapshotOfRecords(std::move(records).value());
+}
 using std::chrono::milliseconds;
 using testing::FakeReply;
 
@@ -94,7 +101,7 @@ class EngineTest : public ::testing::Test {
 
   // The run as the journal on disk holds it.
   history::RunSnapshot Journaled() {
-    Result<history::RunSnapshot> snap = history::ReadSnapshot(journal_, "run-1");
+    Result<history::RunSnapshot> snap = SnapshotOf(journal_);
     EXPECT_TRUE(snap.ok()) << snap.status().ToString();
     return snap.ok() ? std::move(snap).value() : history::RunSnapshot{};
   }
@@ -156,12 +163,54 @@ TEST_F(EngineTest, OutputsThatAreNotUtf8AreJournaledMarkedAndTheNextStepGetsTheB
   // The outcome is journaled, marked, and the state holds what the journal holds.
   const sm::StepState* first = session_->state().FindStep("first");
   EXPECT_EQ(first->outputs["path"], "bk-x\xEF\xBF\xBD" "FFy/a.db");
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal_, "run-1");
+  Result<history::RunSnapshot> snap = SnapshotOf(journal_);
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   EXPECT_EQ(snap->state.FindStep("first")->outputs, first->outputs);
   // The second step was given the original bytes.
   ASSERT_EQ(ops_->invocations().size(), 2u);
   EXPECT_EQ(ops_->invocations()[1].params["argv"][0], "bk-x\xFFy/a.db");
+}
+
+// history::ReadOutcomes (the catalog's and the captures' read of every run) keeps, of a run
+// the engine journaled, RunStarted and the steps' outcomes as the whole read has them, and the
+// state; a run it is told to pass over is left after its first record, whatever follows.
+TEST_F(EngineTest, ReadOutcomesKeepsTheStartAndTheOutcomesOfTheWholeRead) {
+  const Result<sm::RunStatus> status = Drive(/*throws=*/false);
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  const Result<history::RunSnapshot> whole = SnapshotOf(journal_);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  std::vector<std::uint64_t> expected;
+  for (const sm::Event& event : whole->events) {
+    if (std::holds_alternative<sm::RunStarted>(event.body) ||
+        std::holds_alternative<sm::StepSucceeded>(event.body) ||
+        std::holds_alternative<sm::StepFailed>(event.body)) {
+      expected.push_back(event.seq);
+    }
+  }
+  ASSERT_EQ(expected.size(), 3u);  // RunStarted, first and second succeeded
+
+  Result<std::optional<history::RunOutcomes>> read = history::ReadOutcomes(journal_, "run-1");
+  ASSERT_TRUE(read.ok() && read->has_value()) << read.status().ToString();
+  std::vector<std::uint64_t> kept;
+  for (const sm::Event& event : (*read)->events) kept.push_back(event.seq);
+  EXPECT_EQ(kept, expected);
+  EXPECT_EQ(std::get<sm::StepSucceeded>((*read)->events[1].body).outputs,
+            std::get<sm::StepSucceeded>(whole->events[expected[1] - 1].body).outputs);
+  EXPECT_EQ((*read)->state.status, whole->state.status);
+  EXPECT_EQ((*read)->state.last_seq, whole->state.last_seq);
+
+  fs::remove(journal_.dir() / "run-1" / "head");
+  int asked = 0;
+  Result<std::optional<history::RunOutcomes>> passed = history::ReadOutcomes(
+      journal_, "run-1", [&](const journal::Record& first) {
+        ++asked;
+        EXPECT_EQ(first.seq, 1u);
+        return false;
+      });
+  ASSERT_TRUE(passed.ok()) << passed.status().ToString();
+  EXPECT_FALSE(passed->has_value());
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(history::ReadOutcomes(journal_, "run-1").status().code(), Code::kCorruption);
 }
 
 TEST_F(EngineTest, AnAdapterThatThrowsLeavesTheStepInDoubtAndNothingEscapes) {
@@ -173,7 +222,7 @@ TEST_F(EngineTest, AnAdapterThatThrowsLeavesTheStepInDoubtAndNothingEscapes) {
   EXPECT_NE(status.status().message().find("scripted failure after the effect"),
             std::string::npos);
   // StepStarted is durable and no outcome was made up: resume will treat it as in doubt.
-  Result<history::RunSnapshot> snap = history::ReadSnapshot(journal_, "run-1");
+  Result<history::RunSnapshot> snap = SnapshotOf(journal_);
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   EXPECT_EQ(snap->state.FindStep("first")->status, sm::StepStatus::kRunning);
   EXPECT_EQ(snap->state.FindStep("second")->status, sm::StepStatus::kPending);

@@ -53,10 +53,10 @@ Status DecodeRange(const std::vector<journal::Record>& records, std::size_t begi
   return Status::Ok();
 }
 
-// Reads that hold a whole run (export, import, the backup catalog, captures: ReadSnapshot and
-// SnapshotOfRecords) decode every payload; records decode independently, so from this many
-// on the second half is decoded on another thread. (The streamed reads, RunFold, decode on
-// the visiting thread while the journal reads ahead on another.)
+// Reads that hold a whole run (export, import: SnapshotOfRecords) decode every payload;
+// records decode independently, so from this many on the second half is decoded on another
+// thread. (The streamed reads, RunFold, decode on the visiting thread while the journal
+// reads ahead on another.)
 constexpr std::size_t kParallelDecodeRecords = 20'000;
 }  // namespace
 
@@ -77,13 +77,6 @@ Result<std::vector<sm::Event>> DecodeEvents(const std::vector<journal::Record>& 
   BACKOUT_RETURN_IF_ERROR(first_half);
   BACKOUT_RETURN_IF_ERROR(second_half);
   return events;
-}
-
-Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::string& run_id) {
-  Result<std::vector<journal::Record>> records = journal.ReadRun(run_id);
-  if (!records.ok()) return records.status();
-  BACKOUT_RETURN_IF_ERROR(CheckNotEmpty(journal, run_id, *records));
-  return SnapshotOfRecords(std::move(records).value());
 }
 
 namespace {
@@ -154,6 +147,34 @@ Result<sm::RunState> FoldRun(const journal::Journal& journal, const std::string&
   BACKOUT_RETURN_IF_ERROR(
       journal.ScanRun(run_id, [&](const journal::Record& record) { return fold.Add(record); }));
   return std::move(fold).Finish(journal);
+}
+
+Result<std::optional<RunOutcomes>> ReadOutcomes(
+    const journal::Journal& journal, const std::string& run_id,
+    const std::function<bool(const journal::Record& first)>& wanted) {
+  RunOutcomes outcomes;
+  RunFold fold(run_id, [&](const journal::Record&, const sm::Event& event, const sm::RunState&) {
+    if (std::holds_alternative<sm::RunStarted>(event.body) ||
+        std::holds_alternative<sm::StepSucceeded>(event.body) ||
+        std::holds_alternative<sm::StepFailed>(event.body)) {
+      outcomes.events.push_back(event);
+    }
+    return Status::Ok();
+  });
+  bool turned_down = false;
+  const Status scanned = journal.ScanRun(run_id, [&](const journal::Record& record) {
+    if (fold.events() == 0 && wanted && !wanted(record)) {
+      turned_down = true;
+      return Status::Cancelled("run passed over");  // stops the scan
+    }
+    return fold.Add(record);
+  });
+  if (turned_down) return std::optional<RunOutcomes>();
+  BACKOUT_RETURN_IF_ERROR(scanned);
+  Result<sm::RunState> state = std::move(fold).Finish(journal);
+  if (!state.ok()) return state.status();
+  outcomes.state = std::move(state).value();
+  return std::optional<RunOutcomes>(std::move(outcomes));
 }
 
 Result<sm::RunState> StateOfRecords(const journal::Journal& journal, const std::string& run_id,

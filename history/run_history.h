@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,9 @@ Result<sm::Event> DecodeEvent(const journal::Record& record);
 using EventVisitor =
     std::function<Status(const journal::Record&, const sm::Event&, const sm::RunState&)>;
 
-// A run folded record by record (a journal::Journal::RecordVisitor: Add), as ReadSnapshot
+// A run folded record by record (a journal::Journal::RecordVisitor: Add), as SnapshotOfRecords
 // folds it, holding only the state: memory is bounded by the run's steps, not its events.
-// The errors are ReadSnapshot's, in its order: a record that does not decode is reported
+// The errors are SnapshotOfRecords', in its order: a record that does not decode is reported
 // before any record that is not an allowed transition, whatever their seqs (Add keeps
 // decoding after a bad transition and applies nothing after one), and both only by Finish, so
 // that what the journal itself finds (a broken chain, a head mismatch) comes first. The
@@ -61,24 +62,37 @@ class RunFold {
 };
 
 // A run read and folded in one pass (journal::Journal::ScanRun): the state it folds to, with
-// ReadSnapshot's errors; `visit` sees each record as it is folded.
+// SnapshotOfRecords' errors; `visit` sees each record as it is folded.
 Result<sm::RunState> FoldRun(const journal::Journal& journal, const std::string& run_id,
                              const EventVisitor& visit = nullptr);
 
-// A run read and folded without locking it (status, events, report, verify).
+// A run read and folded in one pass, keeping of its events only RunStarted and the steps'
+// outcomes (StepSucceeded, StepFailed): what the backup catalog and the captures read of
+// every run in a journal. Memory is bounded by the run's step attempts, not its events.
+struct RunOutcomes {
+  std::vector<sm::Event> events;  // RunStarted, then the outcomes in seq order
+  sm::RunState state;
+};
+// FoldRun's errors. nullopt when `wanted` (if given) turns down the run's first record: the
+// rest of the run is then neither read nor checked.
+Result<std::optional<RunOutcomes>> ReadOutcomes(
+    const journal::Journal& journal, const std::string& run_id,
+    const std::function<bool(const journal::Record& first)>& wanted = nullptr);
+
+// A run with every record and event kept: what export and import hold of a run (a command
+// that only reads a run streams it with FoldRun instead).
 struct RunSnapshot {
   std::vector<journal::Record> records;
   std::vector<sm::Event> events;
   sm::RunState state;
 };
-Result<RunSnapshot> ReadSnapshot(const journal::Journal& journal, const std::string& run_id);
-// The snapshot of records already read and chain-checked elsewhere (an export read with
-// journal::ReadExportFile): decodes and folds them as ReadSnapshot does. kCorruption if there
+// The snapshot of records already read and chain-checked (journal::Journal::ReadRun, or an
+// export read with journal::ReadExportFile): decodes and folds them. kCorruption if there
 // are none, or an event does not decode or is not an allowed transition.
 Result<RunSnapshot> SnapshotOfRecords(std::vector<journal::Record> records);
 
 // The state `records` (read and chain-checked already, of run `run_id` in `journal`) fold
-// to, as ReadSnapshot folds them: kCorruption, saying the history was lost and how to keep
+// to, as SnapshotOfRecords folds them: kCorruption, saying the history was lost and how to keep
 // the evidence, when there are none; kCorruption naming the record when one does not decode
 // or is not an allowed transition.
 Result<sm::RunState> StateOfRecords(const journal::Journal& journal, const std::string& run_id,

@@ -380,7 +380,7 @@ struct EventListSizes {
 
 // Builds the report of run `run_id`. Preconditions: `events` are `records` decoded, in order,
 // and `state` is their fold; `plan` is the plan journaled in their RunStarted (see
-// history::ReadSnapshot and history::PlanFromJournal). `chain_verified` says whether the
+// history::SnapshotOfRecords and history::PlanFromJournal). `chain_verified` says whether the
 // records' hash chain was checked (the report cannot check it itself: it is pure).
 RunReport BuildReport(const std::string& run_id, const std::vector<journal::Record>& records,
                    const std::vector<sm::Event>& events, const sm::RunState& state,

@@ -208,6 +208,15 @@ for n in "${run_sizes[@]}"; do
   keep_best "resume_$n" to_action_s
 done
 rm -rf "$work/resume-journal"
+# The journal now holds the long paused runs (all of the same plan name). Listing every run
+# reads each unfinished run in full (no index entry stands for it), and `run` reads every run
+# of its plan's name before it starts (the "already succeeded" check): both in one pass, in
+# memory that does not grow with the events. The run's one step fails (exit 1, expected), so
+# no repetition finds an earlier success and each reads the long runs in full.
+best "status_all" "$reps" sh -c "'$backout' status --journal '$work/journal' >/dev/null"
+sed 's/date +%s%N > action-started/exit 3/' "$work/run-plan.yaml" >"$work/run-plan-fails.yaml"
+best "run_start" "$reps" sh -c "'$backout' run '$work/run-plan-fails.yaml' \
+  --journal '$work/journal' >/dev/null 2>&1; test \$? -eq 1"
 
 fi  # journal
 

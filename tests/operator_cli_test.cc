@@ -179,18 +179,26 @@ TEST(OperatorNote, UnknownRunIsRefusedAndQueuesNothing) {
   EXPECT_FALSE(fs::exists(ex.journal() / "20260101T000000Z-0000"));
 }
 
-// A plan that succeeds at once, written beside the gated example's.
-std::string WriteQuickPlan(const Example& ex) {
-  WriteFile(ex.dir() / "quick.yaml",
+// A plan named `name` that succeeds at once, written beside the gated example's as NAME.yaml.
+std::string WriteQuickPlan(const Example& ex, const std::string& name = "quick") {
+  WriteFile(ex.dir() / (name + ".yaml"),
             "version: 1\n"
-            "name: quick\n"
+            "name: " + name + "\n"
             "targets:\n"
             "  sh: { type: command, cwd: . }\n"
             "steps:\n"
             "  - id: touch\n"
-            "    command: { target: sh, argv: [touch, done.txt] }\n"
+            "    command: { target: sh, argv: [touch, " + name + ".txt] }\n"
             "    idempotent: true\n");
-  return "quick.yaml";
+  return name + ".yaml";
+}
+
+// What `run` of the quick plan says when run `run_id` of it succeeded (with the same text).
+std::string AlreadySucceeded(const Example& ex, const std::string& run_id) {
+  return fmt::format(
+      "backout: error: plan 'quick' already succeeded in run {} (finished {}, the same plan "
+      "text); running it again repeats every step: add --again to run it anyway\n",
+      run_id, StatusJson(ex, run_id).at("last_event").get<std::string>());
 }
 
 TEST(OperatorRunAgain, ASucceededPlanIsRefusedUntilAgainIsGiven) {
@@ -199,21 +207,58 @@ TEST(OperatorRunAgain, ASucceededPlanIsRefusedUntilAgainIsGiven) {
   const ProcessResult first = ex.Backout({"run", plan});
   ASSERT_EQ(first.exit_code, 0) << Show(first);
   const std::string first_id = RunIdFrom(first);
-  const json first_status = StatusJson(ex, first_id);
 
   const ProcessResult second = ex.Backout({"run", plan});
   EXPECT_EQ(second.exit_code, kExitUsage) << Show(second);
   EXPECT_TRUE(second.out.empty()) << second.out;  // no run id: no run was created
-  EXPECT_EQ(second.err,
-            fmt::format("backout: error: plan 'quick' already succeeded in run {} (finished {}, "
-                        "the same plan text); running it again repeats every step: add --again "
-                        "to run it anyway\n",
-                        first_id, first_status.at("last_event").get<std::string>()));
+  EXPECT_EQ(second.err, AlreadySucceeded(ex, first_id));
   EXPECT_EQ(OnlyRun(ex), first_id);
 
   const ProcessResult again = ex.Backout({"run", plan, "--again"});
   ASSERT_EQ(again.exit_code, 0) << Show(again);
   EXPECT_NE(RunIdFrom(again), first_id);
+}
+
+// `run` reads the journal's runs before it starts: of a run of another plan only its first
+// record (whatever the rest holds), of a run of the same plan its RunStarted and RunFinished,
+// whatever follows them, or the run index's entry for it; a run of the same plan that cannot
+// be read is named, not hidden.
+TEST(OperatorRunAgain, OnlyRunsOfThePlanAreReadAndADamagedOneIsNamed) {
+  GatedExample ex;
+  const std::string plan = WriteQuickPlan(ex);
+  const ProcessResult first = ex.Backout({"run", plan});
+  ASSERT_EQ(first.exit_code, 0) << Show(first);
+  const std::string first_id = RunIdFrom(first);
+  ASSERT_EQ(ex.Backout({"note", first_id, "checked by hand afterwards"}).exit_code, 0);
+  const std::string refused = AlreadySucceeded(ex, first_id);
+  const ProcessResult read = ex.Backout({"run", plan});
+  EXPECT_EQ(read.exit_code, kExitUsage) << Show(read);
+  EXPECT_EQ(read.err, refused);  // the note after RunFinished changes nothing
+
+  const ProcessResult other = ex.Backout({"run", WriteQuickPlan(ex, "other")});
+  ASSERT_EQ(other.exit_code, 0) << Show(other);
+  // Once `status` has indexed the finished runs, `run` takes them from the index: the same
+  // refusal, to the microsecond.
+  ASSERT_EQ(ex.Backout({"status"}).exit_code, 0);
+  ASSERT_TRUE(fs::exists(ex.journal() / ".runindex"));
+  const ProcessResult indexed = ex.Backout({"run", plan});
+  EXPECT_EQ(indexed.exit_code, kExitUsage) << Show(indexed);
+  EXPECT_EQ(indexed.err, refused);
+
+  fs::remove(ex.journal() / RunIdFrom(other) / "head");  // a damaged run of another plan
+
+  const ProcessResult second = ex.Backout({"run", plan});
+  EXPECT_EQ(second.exit_code, kExitUsage) << Show(second);
+  EXPECT_EQ(second.err, refused);  // no warning: the damaged run is another plan's
+
+  fs::remove(ex.journal() / first_id / "head");
+  const ProcessResult third = ex.Backout({"run", plan});
+  EXPECT_EQ(third.exit_code, 0) << Show(third);
+  EXPECT_TRUE(third.err.starts_with(fmt::format(
+      "backout: warning: run {} not checked for an earlier success: ", first_id)))
+      << third.err;
+  EXPECT_TRUE(Contains(third.err, "head")) << third.err;
+  EXPECT_FALSE(Contains(third.err, RunIdFrom(other))) << third.err;
 }
 
 TEST(OperatorDidYouMean, UnknownSubcommandNamesTheNearestAndExits2) {
