@@ -4,7 +4,8 @@
 #   - bench/spawn_floor: posix_spawn + waitpid + two write+fdatasync per step (the floor of the
 #     goal), and the same with each append syncing two files as our journal does (floor2), and
 #   - a bash script running /bin/true STEPS times (bash forks a small process per command).
-# Prints `name value` lines for bench/table.sh: steps_N_ours_s, steps_N_floor_s, steps_N_floor2_s,
+# Prints `name value` lines for bench/table.sh: steps_N_ours_s (and _ours_rss_kb, the peak RSS
+# of that fastest run), steps_N_floor_s, steps_N_floor2_s,
 # steps_N_bash_s (best of REPS each, the order turning round), steps_N_log_files (files under
 # the run's logs/ after the run: 1, its run.log).
 #
@@ -34,14 +35,17 @@ now_ns() { date +%s%N; }
 seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 
-ours= floor_s= floor2_s= bash_s=
+ours= ours_rss= floor_s= floor2_s= bash_s=
 run_ours() {
-  local start
+  local start took
   rm -rf "$work/journal"
   start=$(now_ns)
-  "$backout" run "$work/plan.yaml" --journal "$work/journal" >"$work/ours.log" 2>&1 ||
+  /usr/bin/time -f %M -o "$work/ours.rss" \
+    "$backout" run "$work/plan.yaml" --journal "$work/journal" >"$work/ours.log" 2>&1 ||
     { echo "steps_bench: backout run failed; see $work/ours.log" >&2; tail -5 "$work/ours.log" >&2; exit 1; }
-  ours=$(min "$ours" "$(seconds_since "$start")")
+  took=$(seconds_since "$start")
+  if [[ $(min "$ours" "$took") == "$took" ]]; then ours_rss=$(tail -1 "$work/ours.rss"); fi
+  ours=$(min "$ours" "$took")
 }
 floor_seconds() {  # floor_seconds FILES
   "$floor" "$work" "$steps" "$true_bin" "$1" |
@@ -61,6 +65,7 @@ for ((i = 1; i <= reps; i++)); do
   if ((i % 2)); then run_ours; run_floor; run_bash; else run_bash; run_floor; run_ours; fi
 done
 echo "steps_${steps}_ours_s $ours"
+echo "steps_${steps}_ours_rss_kb $ours_rss"
 echo "steps_${steps}_floor_s $floor_s"
 echo "steps_${steps}_floor2_s $floor2_s"
 echo "steps_${steps}_bash_s $bash_s"

@@ -182,6 +182,16 @@ done
 echo
 echo "End to end peak RSS: ours $(mib e2e_ours_rss_kb) MiB, script $(mib e2e_peer_rss_kb) MiB."
 echo
+echo "Growth with steps (seconds; peak RSS of ours in MiB; the smaller plan timed once):"
+echo
+echo "| steps | ours | ours RSS | spawn + 2 syncs | spawn + 4 syncs | bash | ours / spawn + 2 syncs |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for n in $(awk '$1 ~ /^steps_[0-9]+_ours_s$/ { split($1, a, "_"); print a[2] }' "$results" | sort -nu); do
+  echo "| $n | $(v steps_${n}_ours_s) | $(mib steps_${n}_ours_rss_kb) | $(v steps_${n}_floor_s) |" \
+       "$(v steps_${n}_floor2_s) | $(v steps_${n}_bash_s) |" \
+       "$(awk -v a="$(v steps_${n}_ours_s)" -v b="$(v steps_${n}_floor_s)" 'BEGIN { if (b > 0) printf "%.2f", a / b }') |"
+done
+echo
 echo "Status of many runs (seconds; peak RSS in MiB; first: the status that indexes them):"
 echo
 echo "| runs | status first | status | RSS | status --json | RSS |"

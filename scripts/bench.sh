@@ -303,6 +303,9 @@ fi  # pg
 if want steps; then
 echo "== command steps: $step_count steps of true vs posix_spawn + 2 fdatasync, and bash"
 record meta_step_count "$step_count"
+# A fifth of the steps once first, for the growth with steps (time and peak RSS).
+bash bench/steps_bench.sh "$work/steps" $((step_count / 5)) "$backout" "$build/bench/spawn_floor" \
+  1 >>"$results"
 bash bench/steps_bench.sh "$work/steps" "$step_count" "$backout" "$build/bench/spawn_floor" \
   "$reps" >>"$results"
 fi  # steps
