@@ -405,11 +405,11 @@ namespace {
 
 // What sm::CheckRunAgain needs of run `id`: its RunStarted and, if it finished, its
 // RunFinished; nullopt for a rehearsal or a run of another plan than `plan_name`, which the
-// check passes over whatever they hold. The run is read in one pass as any read is (chain and head
-// checked), but only those two records are decoded, nothing is folded and nothing is kept of
-// the others: `run` reads every run in the journal before it starts, and one of them may
-// hold a million events. A run of another plan is left after its first record. A run
-// succeeded exactly when it holds RunFinished succeeded (only notes and triage may follow it).
+// check passes over whatever they hold (the scan stops at their first record). Any other run
+// is read in one pass as any read is (chain and head checked), but only those two records are
+// decoded, nothing is folded and nothing is kept of the others: `run` reads the runs of the
+// journal before it starts, and one of them may hold a million events. A run succeeded
+// exactly when it holds RunFinished succeeded (only notes and triage may follow it).
 Result<std::optional<sm::EarlierRun>> EarlierRunOf(const journal::Journal& journal,
                                                    const std::string& id,
                                                    const std::string& plan_name) {
