@@ -26,7 +26,10 @@ using nlohmann::json;
 std::optional<std::string> RunId(const fs::path& journal) {
   std::error_code ignored;
   for (const auto& run : fs::directory_iterator(journal, ignored)) {
-    if (fs::is_directory(run.path() / "logs", ignored)) return run.path().filename().string();
+    const std::string name = run.path().filename().string();
+    // A run being created lives under a hidden name (.creating.ID.PID) until its first append.
+    if (name.starts_with('.')) continue;
+    if (fs::is_directory(run.path() / "logs", ignored)) return name;
   }
   return std::nullopt;
 }
@@ -107,6 +110,8 @@ steps:
       std::chrono::seconds(60)));
   run.Signal(SIGKILL);
   const ProcessResult killed = run.Wait();
+  // Looked up again: the wait may have ended with the runner, before its run was published.
+  run_id = RunId(dir.path() / "journal");
   ASSERT_TRUE(run_id.has_value()) << Show(killed);
   const ProcessResult events = RunProcess(backout({"events", *run_id, "--json"}));
   ASSERT_EQ(events.exit_code, 0) << Show(events);
