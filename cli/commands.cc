@@ -521,8 +521,7 @@ std::vector<sm::EarlierRun> EarlierRuns(const journal::Journal& journal,
   journal::RunStampsAhead stamps_ahead(stamps, *runs);
   for (const std::string& id : *runs) {
     const Result<journal::RunStamp> stamp = stamps_ahead.Next();
-    const journal::RunSummary* indexed = index.Find(id);
-    if (indexed != nullptr && stamp.ok() && *stamp == indexed->stamp) {
+    if (const journal::RunSummary* indexed = index.FindCurrent(id, stamp)) {
       if (std::optional<sm::EarlierRun> run = EarlierRunOfEntry(*indexed)) {
         if (run->plan_name == plan_name) earlier.push_back(std::move(*run));
         continue;
@@ -769,17 +768,14 @@ int ListAllRuns(const journal::Journal& journal, bool json) {
   journal::RunStampsAhead stamps_ahead(stamps, *runs);
   for (const std::string& id : *runs) {
     Result<journal::RunStamp> stamp = stamps_ahead.Next();
-    const journal::RunSummary* indexed = index.Find(id);
-    if (indexed != nullptr) {
-      if (stamp.ok() && *stamp == indexed->stamp) {
-        print(indexed->line, indexed->json);
-        if (!rewrite && index.Keep()) continue;  // still the unchanged start of the index
-        start_rewrite();  // entries of runs that are gone were passed over
-        if (rewrite && !index_failed) {
-          if (Status s = rewrite->Add(*indexed); !s.ok()) index_failed = true;
-        }
-        continue;
+    if (const journal::RunSummary* indexed = index.FindCurrent(id, stamp)) {
+      print(indexed->line, indexed->json);
+      if (!rewrite && index.Keep()) continue;  // still the unchanged start of the index
+      start_rewrite();  // entries of runs that are gone were passed over
+      if (rewrite && !index_failed) {
+        if (Status s = rewrite->Add(*indexed); !s.ok()) index_failed = true;
       }
+      continue;
     }
     if (!journal.HoldsRun(id)) continue;  // a directory named like a run, but none
     start_rewrite();  // this run's entry changes, or it had none: from here on, entries are new

@@ -268,6 +268,12 @@ const RunSummary* RunIndexReader::Find(const std::string& run_id) {
   return nullptr;
 }
 
+const RunSummary* RunIndexReader::FindCurrent(const std::string& run_id,
+                                              const Result<RunStamp>& stamp) {
+  const RunSummary* entry = Find(run_id);
+  return entry != nullptr && stamp.ok() && *stamp == entry->stamp ? entry : nullptr;
+}
+
 bool RunIndexReader::Keep() {
   if (!current_ || current_start_ != kept_end_) return false;
   kept_end_ = current_end_;

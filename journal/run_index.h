@@ -131,6 +131,9 @@ class RunIndexReader {
   // The valid entry for `run_id`, or null. Calls must come in increasing run-id order; the
   // entry is valid until the next call. Entries of ids passed over are skipped.
   const RunSummary* Find(const std::string& run_id);
+  // Find, but only an entry that still stands for the run: one naming `stamp`, the stamp the
+  // run has now (ReadRunStamp); null when the stamp differs or could not be read.
+  const RunSummary* FindCurrent(const std::string& run_id, const Result<RunStamp>& stamp);
 
   // Empty, or what was wrong with the index (then the rest of it was not used).
   const std::string& damage() const { return damage_; }
